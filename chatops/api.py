@@ -1,0 +1,92 @@
+"""The socket's door into the services: one handler per message type, one place to read it.
+
+The same service methods back the CLI and the Discord cogs; only the shape of the answer is
+decided here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatops import __version__
+from chatops.models import AgentState, BotState
+from chatops.peer import Peer
+from chatops.protocol import (
+    PROTOCOL_VERSION,
+    AgentStatus,
+    GetStatus,
+    GetUsage,
+    Heartbeat,
+    Hello,
+    LlmUsage,
+    Ping,
+    Register,
+    TaskResult,
+    Unregister,
+)
+from chatops.server import Handler, Immediate
+from chatops.services.agents import AgentService
+from chatops.services.fleet import FleetService
+from chatops.services.usage import UsageService
+
+
+def bot_to_dict(bot: BotState) -> dict[str, Any]:
+    return {
+        "channel": bot.channel,
+        "pid": bot.pid,
+        "status": str(bot.status),
+        "host": bot.host,
+        "features": bot.features,
+        "registered_at": bot.registered_at,
+        "last_heartbeat": bot.last_heartbeat,
+        "status_changed_at": bot.status_changed_at,
+        "rss_mb": bot.rss_mb,
+        "cpu_pct": bot.cpu_pct,
+    }
+
+
+def agent_to_dict(agent: AgentState) -> dict[str, Any]:
+    return {
+        "name": agent.name,
+        "agent_type": agent.agent_type,
+        "channel": agent.channel,
+        "status": agent.status,
+        "current_task": agent.current_task,
+        "error_message": agent.error_message,
+        "tasks_completed": agent.tasks_completed,
+        "tasks_failed": agent.tasks_failed,
+        "success_rate": agent.success_rate,
+        "updated_at": agent.updated_at,
+    }
+
+
+def build_handlers(
+    fleet: FleetService, usage: UsageService, agents: AgentService
+) -> dict[type, Handler]:
+    def hello(peer: Peer, msg: Hello) -> Immediate:
+        return Immediate({"protocol": PROTOCOL_VERSION, "server_version": __version__})
+
+    def ping(peer: Peer, msg: Ping) -> Immediate:
+        return Immediate({"pong": True})
+
+    def get_status(peer: Peer, msg: GetStatus) -> Immediate:
+        return Immediate(
+            {
+                "type": "status",
+                "bots": [bot_to_dict(bot) for bot in fleet.snapshot(msg.channel)],
+                "agents": [agent_to_dict(agent) for agent in agents.snapshot()],
+            }
+        )
+
+    return {
+        Register: fleet.register,
+        Heartbeat: fleet.heartbeat,
+        Unregister: fleet.unregister,
+        LlmUsage: usage.log_usage,
+        GetStatus: get_status,
+        GetUsage: usage.usage_stats,
+        Hello: hello,
+        Ping: ping,
+        AgentStatus: agents.update_status,
+        TaskResult: agents.task_result,
+    }

@@ -1,0 +1,131 @@
+"""The controller's services, assembled once and run inside whatever loop hosts them.
+
+Headless ``chatops run`` drives :class:`Controller` from :func:`run_headless`; the Discord bot
+drives the same object from its ``setup_hook`` and ``close``. Start order is store → services →
+server → scheduler; stop is the reverse, and it flushes the store before connections close so
+every acknowledged write is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from chatops.api import build_handlers
+from chatops.bus import EventBus
+from chatops.config import Settings
+from chatops.paths import ensure_private_dir
+from chatops.scheduler import build_scheduler
+from chatops.server import MonitorServer
+from chatops.services.agents import AgentService
+from chatops.services.fleet import FleetService
+from chatops.services.idempotency import IdempotencyGuard
+from chatops.services.retention import RetentionService
+from chatops.services.selfmetrics import SelfMetrics
+from chatops.services.usage import UsageService
+from chatops.store import Store
+from chatops.timeutil import Clock, wall_clock
+
+log = logging.getLogger(__name__)
+
+
+class Controller:
+    def __init__(self, settings: Settings, *, clock: Clock = wall_clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.bus = EventBus()
+        self.store: Store | None = None
+        self.server: MonitorServer | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.fleet: FleetService | None = None
+        self.usage: UsageService | None = None
+        self.agents: AgentService | None = None
+        self.retention: RetentionService | None = None
+        self.self_metrics: SelfMetrics | None = None
+
+    async def start(self) -> None:
+        cfg = self.settings.monitoring
+        ensure_private_dir(cfg.database_path.parent)
+        self.store = store = await Store.open(
+            cfg.database_path,
+            synchronous=cfg.db_synchronous,
+            max_delay=cfg.commit_max_delay_ms / 1000,
+            max_batch=cfg.commit_max_batch,
+        )
+        try:
+            await self._start_services(store)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_services(self, store: Store) -> None:
+        cfg = self.settings.monitoring
+        clock = self.clock
+        self.retention = RetentionService(
+            store, cfg.data_retention_days, cfg.retention_batch_size, clock=clock
+        )
+        guard = IdempotencyGuard(store)
+        await guard.load(self.retention.cutoff)
+        self.fleet = FleetService(store, self.bus, cfg, clock=clock)
+        await self.fleet.start()
+        self.usage = UsageService(store, guard, clock=clock)
+        self.agents = AgentService(store, guard, clock=clock)
+        await self.agents.start()
+        self.self_metrics = SelfMetrics(store, clock=clock)
+        if cfg.enabled:
+            self.server = MonitorServer(
+                build_handlers(self.fleet, self.usage, self.agents),
+                store.writer,
+                on_disconnect=self.fleet.connection_lost,
+                max_line_bytes=cfg.max_line_bytes,
+            )
+            await self.server.serve_unix(cfg.socket_path, cfg.socket_group)
+        self.scheduler = build_scheduler(
+            cfg,
+            reap=self.fleet.reap,
+            retention=self.retention.run,
+            sample_self=self.self_metrics.sample,
+        )
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        """Stop accepting, flush the store, close connections, remove the socket, then the rest."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        if self.server is not None:
+            await self.server.stop_accepting()
+        if self.store is not None:
+            await self.store.flush()
+        if self.server is not None:
+            await self.server.close_connections()
+            self.server = None
+        if self.fleet is not None:
+            self.fleet.close()
+        if self.store is not None:
+            await self.store.close()
+            self.store = None
+        log.info("controller stopped")
+
+
+async def run_headless(settings: Settings) -> None:
+    """Run the controller until SIGTERM or SIGINT, then shut down gracefully."""
+    controller = Controller(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await controller.start()
+    log.info(
+        "chatops running headless (no Discord token); socket %s, database %s",
+        settings.monitoring.socket_path,
+        settings.monitoring.database_path,
+    )
+    try:
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        await controller.stop()

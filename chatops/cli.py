@@ -1,0 +1,147 @@
+"""``chatops`` command line: ``run`` the controller, ``status`` of the fleet."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from chatops import __version__
+from chatops.config import ConfigError, Settings, load_settings
+from chatops.store import StoreError
+from chatops.transport import SocketInUseError
+
+EXIT_CONFIG = 2
+EXIT_RUNTIME = 1
+
+log = logging.getLogger("chatops")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chatops", description="Supervise a fleet of bots and AI agents."
+    )
+    parser.add_argument("--version", action="version", version=f"chatops {__version__}")
+    parser.add_argument(
+        "--config", metavar="PATH", help="YAML config (default: $CHATOPS_CONFIG or ./config.yaml)"
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="overrides logging.level from the config",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the controller (Discord bot, or headless without a token)")
+    status = sub.add_parser(
+        "status", help="print the fleet, from the running server or the database"
+    )
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S%z",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"chatops: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    _setup_logging(args.log_level or settings.logging.level)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    if args.command == "run":
+        return _run(settings)
+    return _status(settings, as_json=args.json)
+
+
+def _run(settings: Settings) -> int:
+    from chatops.app import run_headless
+
+    if settings.discord.token is not None:
+        log.warning(
+            "a Discord token is configured but the Discord front end is not part of "
+            "this build yet; running headless"
+        )
+    try:
+        asyncio.run(run_headless(settings))
+    except (SocketInUseError, StoreError, PermissionError) as exc:
+        print(f"chatops: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _status(settings: Settings, *, as_json: bool) -> int:
+    import json
+
+    from chatops.client.blocking import request
+    from chatops.store.store import read_bots_offline
+
+    source = "monitor"
+    bots: list[dict[str, Any]]
+    try:
+        reply = request(settings.monitoring.socket_path, {"type": "get_status"}, timeout=3.0)
+        bots = list(reply.get("bots", []))
+    except OSError:
+        source = "database (monitor not running)"
+        from chatops.api import bot_to_dict
+
+        bots = [bot_to_dict(bot) for bot in read_bots_offline(settings.monitoring.database_path)]
+    if as_json:
+        print(json.dumps({"source": source, "bots": bots}, indent=2))
+        return 0
+    print(format_fleet_table(bots, now=time.time()))
+    print(f"\n{len(bots)} bot(s), from {source}")
+    return 0
+
+
+def _ago(now: float, ts: float | None) -> str:
+    if not ts:
+        return "-"
+    seconds = max(0, int(now - ts))
+    if seconds < 120:
+        return f"{seconds}s ago"
+    if seconds < 7200:
+        return f"{seconds // 60}m ago"
+    if seconds < 172800:
+        return f"{seconds // 3600}h ago"
+    return f"{seconds // 86400}d ago"
+
+
+def format_fleet_table(bots: Sequence[dict[str, Any]], *, now: float) -> str:
+    headers = ["CHANNEL", "STATUS", "PID", "RSS MB", "CPU %", "LAST HEARTBEAT", "FEATURES"]
+    rows = []
+    for bot in bots:
+        features = ",".join(sorted(k for k, v in (bot.get("features") or {}).items() if v))
+        rss, cpu = bot.get("rss_mb"), bot.get("cpu_pct")
+        rows.append(
+            [
+                str(bot["channel"]),
+                str(bot["status"]),
+                str(bot["pid"]),
+                "-" if rss is None else f"{rss:.1f}",
+                "-" if cpu is None else f"{cpu:.1f}",
+                _ago(now, bot.get("last_heartbeat")),
+                features or "-",
+            ]
+        )
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,171 @@
+"""Configuration: one pydantic-settings model tree, read from YAML with env overrides.
+
+Precedence, highest first: ``CHATOPS_<SECTION>__<KEY>`` environment variables, the YAML file,
+the defaults below. The YAML file is ``--config PATH``, else ``$CHATOPS_CONFIG``, else
+``./config.yaml`` when present. Any problem is raised as :class:`ConfigError`, which names the key,
+so the CLI can stop with exit code 2 before anything starts.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from chatops.paths import default_database_path, default_socket_path
+
+ENV_PREFIX = "CHATOPS_"
+_yaml_data: ContextVar[dict[str, Any] | None] = ContextVar("chatops_yaml_data", default=None)
+CONFIG_ENV = "CHATOPS_CONFIG"
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message names the offending key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MonitoringConfig(_Section):
+    """The seed's ``monitoring:`` block, same keys and defaults, plus what durability needs."""
+
+    enabled: bool = True
+    socket_path: Path = Field(default_factory=default_socket_path)
+    socket_group: str | None = None
+    metrics_interval: float = Field(15, gt=0)
+    heartbeat_interval: float = Field(30, gt=0)
+    late_grace: float = Field(10, ge=0)
+    stale_timeout: float = Field(60, gt=0)
+    reap_interval: float = Field(1, gt=0)
+    restart_grace: float = Field(90, ge=0)
+    data_retention_days: int = Field(7, ge=1)
+    retention_interval: float = Field(3600, gt=0)
+    retention_batch_size: int = Field(2000, ge=1)
+    database_path: Path = Field(default_factory=default_database_path)
+    db_synchronous: Literal["normal", "full"] = "full"
+    commit_max_delay_ms: float = Field(10, ge=0, le=50)
+    commit_max_batch: int = Field(20000, ge=1)
+    max_line_bytes: int = Field(65536, ge=256)
+    verify_peer_pid: bool = True
+
+    @model_validator(mode="after")
+    def _ordered_deadlines(self) -> MonitoringConfig:
+        late_after = self.heartbeat_interval + self.late_grace
+        if late_after >= self.stale_timeout:
+            raise ValueError(
+                f"heartbeat_interval + late_grace ({late_after:g}s) must be below "
+                f"stale_timeout ({self.stale_timeout:g}s), or a bot would go stale before late"
+            )
+        return self
+
+
+class LoggingConfig(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class DiscordConfig(_Section):
+    """Discord access. Without a token chatops runs headless."""
+
+    token: SecretStr | None = None
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Feeds the parsed YAML mapping to pydantic-settings below the environment."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    monitoring: MonitoringConfig = Field(default_factory=lambda: MonitoringConfig())
+    logging: LoggingConfig = Field(default_factory=lambda: LoggingConfig())
+    discord: DiscordConfig = Field(default_factory=lambda: DiscordConfig())
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls, _yaml_data.get() or {}))
+
+
+def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
+    """Pick the YAML file by the documented precedence; None means defaults only."""
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        return Path(from_env)
+    local = Path("config.yaml")
+    return local if local.is_file() else None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    return data
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration ({source}):"]
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"  {key}: {message}")
+    return "\n".join(lines)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Load and validate the whole configuration or raise :class:`ConfigError`."""
+    resolved = resolve_config_path(path)
+    data = _read_yaml(resolved) if resolved is not None else {}
+    source = str(resolved) if resolved is not None else "defaults and environment"
+    # pydantic-settings builds its sources inside the constructor, so the YAML rides on a context
+    # variable for exactly the duration of that call.
+    token = _yaml_data.set(data)
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from exc
+    finally:
+        _yaml_data.reset(token)

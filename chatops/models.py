@@ -1,0 +1,66 @@
+"""Plain records shared by services, the store and the front ends (socket, CLI, cogs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class BotStatus(StrEnum):
+    ONLINE = "online"
+    LATE = "late"
+    STALE = "stale"
+    OFFLINE = "offline"
+    DOWN = "down"
+
+
+ALIVE_STATUSES = frozenset({BotStatus.ONLINE, BotStatus.LATE, BotStatus.STALE})
+
+
+@dataclass(slots=True)
+class BotState:
+    channel: str
+    pid: int
+    status: BotStatus
+    registered_at: float
+    last_heartbeat: float
+    status_changed_at: float
+    features: dict[str, Any] = field(default_factory=dict)
+    host: str | None = None
+    rss_mb: float | None = None
+    cpu_pct: float | None = None
+
+    @property
+    def active_features(self) -> list[str]:
+        return sorted(name for name, on in self.features.items() if on)
+
+
+@dataclass(slots=True)
+class AgentState:
+    name: str
+    status: str
+    updated_at: float
+    agent_type: str | None = None
+    channel: str | None = None
+    current_task: str | None = None
+    error_message: str | None = None
+    tasks_completed: int = 0
+    tasks_failed: int = 0
+
+    @property
+    def success_rate(self) -> float | None:
+        total = self.tasks_completed + self.tasks_failed
+        return None if total == 0 else self.tasks_completed / total
+
+
+@dataclass(slots=True, frozen=True)
+class FleetEvent:
+    """One status transition or notable fact about a bot; published on the bus and stored."""
+
+    ts: float
+    channel: str
+    kind: str
+    old_status: str | None = None
+    new_status: str | None = None
+    detail: str | None = None

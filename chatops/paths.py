@@ -1,0 +1,42 @@
+"""Default locations that follow the XDG base directories, never a shared ``/tmp``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_DIR = "chatops"
+
+
+def runtime_dir() -> Path:
+    """Per-user runtime directory: ``$XDG_RUNTIME_DIR/chatops`` or the state directory."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    if base and Path(base).is_dir():
+        return Path(base) / APP_DIR
+    return state_dir()
+
+
+def state_dir() -> Path:
+    """Per-user state directory: ``$XDG_STATE_HOME/chatops``, default ``~/.local/state/chatops``."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / APP_DIR
+
+
+def default_socket_path() -> Path:
+    return runtime_dir() / "monitor.sock"
+
+
+def default_database_path() -> Path:
+    return state_dir() / "chatops.db"
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create ``path`` (mode 0700) if needed and refuse a directory others may write into.
+
+    A world-writable directory would let another user replace our socket or database with a
+    link of theirs, so it is an error rather than a warning.
+    """
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    mode = path.stat().st_mode
+    if mode & 0o002:
+        raise PermissionError(f"{path} is world-writable; choose a private directory")

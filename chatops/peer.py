@@ -1,0 +1,50 @@
+"""Who is on the other end of a connection, as far as the kernel can vouch for it."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import struct
+from dataclasses import dataclass
+
+import psutil
+
+_ids = itertools.count(1)
+_UCRED = struct.Struct("3i")
+
+
+@dataclass(slots=True, eq=False)
+class Peer:
+    """One connection's identity. ``pid``/``uid`` come from ``SO_PEERCRED`` on a Unix socket and
+    are None for transports that cannot vouch for them (TLS, tests driving services directly)."""
+
+    conn_id: int
+    pid: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+    local: bool = True
+
+    def __hash__(self) -> int:
+        return self.conn_id
+
+    def describe(self) -> str:
+        return f"conn#{self.conn_id}" + (f" pid={self.pid}" if self.pid else "")
+
+
+def new_peer(sock: socket.socket | None, *, local: bool = True) -> Peer:
+    peer = Peer(conn_id=next(_ids), local=local)
+    if sock is not None and sock.family == socket.AF_UNIX and hasattr(socket, "SO_PEERCRED"):
+        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+        peer.pid, peer.uid, peer.gid = _UCRED.unpack(raw)
+    return peer
+
+
+def is_self_or_descendant(pid: int, ancestor: int) -> bool:
+    """True when ``pid`` is ``ancestor`` or one of its descendants (a supervisor may register
+    the workers it spawned, but not an unrelated process)."""
+    if pid == ancestor:
+        return True
+    try:
+        return any(parent.pid == ancestor for parent in psutil.Process(pid).parents())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False

@@ -1,0 +1,99 @@
+"""Versioned schema. ``PRAGMA user_version`` records how far a database has come.
+
+Version 1 is the seed's schema verbatim (with ``IF NOT EXISTS`` so a database the seed's own
+monitor created is adopted as is); later versions only add, so the seed's sqlite3 scripts keep
+working on every version.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: the seed's tables and indexes, same names, columns and defaults.
+    """
+    CREATE TABLE IF NOT EXISTS bot_metrics (
+        id INTEGER PRIMARY KEY,
+        ts TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+        channel TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        rss_mb REAL,
+        cpu_pct REAL,
+        features_json TEXT
+    );
+    CREATE TABLE IF NOT EXISTS bot_status (
+        id INTEGER PRIMARY KEY,
+        channel TEXT UNIQUE NOT NULL,
+        pid INTEGER NOT NULL,
+        status TEXT DEFAULT 'online',
+        features_json TEXT,
+        registered_at TIMESTAMP,
+        last_heartbeat TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+    );
+    CREATE TABLE IF NOT EXISTS llm_usage (
+        id INTEGER PRIMARY KEY,
+        ts TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+        channel TEXT NOT NULL,
+        model TEXT NOT NULL,
+        feature TEXT,
+        tokens_in INTEGER DEFAULT 0,
+        tokens_out INTEGER DEFAULT 0,
+        latency_ms INTEGER,
+        estimated_cost REAL DEFAULT 0
+    );
+    CREATE INDEX IF NOT EXISTS idx_metrics_channel_ts ON bot_metrics(channel, ts);
+    CREATE INDEX IF NOT EXISTS idx_llm_channel_ts ON llm_usage(channel, ts);
+    CREATE INDEX IF NOT EXISTS idx_status_channel ON bot_status(channel);
+    """,
+    # 2: what the fleet state machine, the event bus, agents and exactly-once replay need.
+    """
+    ALTER TABLE bot_status ADD COLUMN host TEXT;
+    ALTER TABLE bot_status ADD COLUMN rss_mb REAL;
+    ALTER TABLE bot_status ADD COLUMN cpu_pct REAL;
+    ALTER TABLE bot_status ADD COLUMN status_changed_at TIMESTAMP;
+    CREATE TABLE IF NOT EXISTS events (
+        id INTEGER PRIMARY KEY,
+        ts TIMESTAMP NOT NULL,
+        channel TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        old_status TEXT,
+        new_status TEXT,
+        detail TEXT
+    );
+    CREATE INDEX IF NOT EXISTS idx_events_channel_ts ON events(channel, ts);
+    CREATE TABLE IF NOT EXISTS agents (
+        name TEXT PRIMARY KEY,
+        agent_type TEXT,
+        channel TEXT,
+        status TEXT NOT NULL DEFAULT 'idle',
+        current_task TEXT,
+        error_message TEXT,
+        tasks_completed INTEGER NOT NULL DEFAULT 0,
+        tasks_failed INTEGER NOT NULL DEFAULT 0,
+        updated_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS agent_tasks (
+        id INTEGER PRIMARY KEY,
+        ts TIMESTAMP NOT NULL,
+        agent TEXT NOT NULL,
+        task TEXT,
+        success INTEGER NOT NULL,
+        duration_ms INTEGER,
+        error_message TEXT
+    );
+    CREATE INDEX IF NOT EXISTS idx_agent_tasks_agent_ts ON agent_tasks(agent, ts);
+    CREATE TABLE IF NOT EXISTS idempotency_keys (
+        key TEXT PRIMARY KEY,
+        ts TIMESTAMP NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS controller_metrics (
+        id INTEGER PRIMARY KEY,
+        ts TIMESTAMP NOT NULL,
+        rss_mb REAL,
+        cpu_pct REAL,
+        host_cpu_pct REAL,
+        host_mem_pct REAL,
+        load_1m REAL
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,435 @@
+"""SQLite store: schema upgrades at open, group-committed writes, queries on a read connection.
+
+Writes go through :class:`~chatops.store.writer.GroupCommitWriter` on one connection; reads use a
+second, read-only connection so a long query never holds up ingest (WAL lets both run at once).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from chatops.models import AgentState, BotState, BotStatus, FleetEvent
+from chatops.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from chatops.store.writer import CommitCallback, GroupCommitWriter
+from chatops.timeutil import from_sqlite, to_sqlite
+
+log = logging.getLogger(__name__)
+
+_UPSERT_BOT = """
+INSERT INTO bot_status (channel, pid, status, features_json, registered_at, last_heartbeat,
+                        host, rss_mb, cpu_pct, status_changed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(channel) DO UPDATE SET
+    pid = excluded.pid, status = excluded.status, features_json = excluded.features_json,
+    registered_at = excluded.registered_at, last_heartbeat = excluded.last_heartbeat,
+    host = excluded.host, rss_mb = excluded.rss_mb, cpu_pct = excluded.cpu_pct,
+    status_changed_at = excluded.status_changed_at
+"""
+_INSERT_METRICS = (
+    "INSERT INTO bot_metrics (ts, channel, pid, rss_mb, cpu_pct, features_json) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_USAGE = (
+    "INSERT INTO llm_usage (ts, channel, model, feature, tokens_in, tokens_out, latency_ms, "
+    "estimated_cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_KEY = "INSERT OR IGNORE INTO idempotency_keys (key, ts) VALUES (?, ?)"
+_INSERT_EVENT = (
+    "INSERT INTO events (ts, channel, kind, old_status, new_status, detail) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_UPSERT_AGENT = """
+INSERT INTO agents (name, agent_type, channel, status, current_task, error_message,
+                    tasks_completed, tasks_failed, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(name) DO UPDATE SET
+    agent_type = excluded.agent_type, channel = excluded.channel, status = excluded.status,
+    current_task = excluded.current_task, error_message = excluded.error_message,
+    tasks_completed = excluded.tasks_completed, tasks_failed = excluded.tasks_failed,
+    updated_at = excluded.updated_at
+"""
+_INSERT_TASK = (
+    "INSERT INTO agent_tasks (ts, agent, task, success, duration_ms, error_message) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_CONTROLLER = (
+    "INSERT INTO controller_metrics (ts, rss_mb, cpu_pct, host_cpu_pct, host_mem_pct, load_1m) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+# Tables the retention job trims, each with its timestamp column.
+RETAINED_TABLES = {
+    "bot_metrics": "ts",
+    "llm_usage": "ts",
+    "events": "ts",
+    "agent_tasks": "ts",
+    "controller_metrics": "ts",
+    "idempotency_keys": "ts",
+}
+
+
+class StoreError(Exception):
+    """The database cannot be opened or upgraded."""
+
+
+def _features_json(features: dict[str, Any]) -> str:
+    return json.dumps(features, separators=(",", ":"), sort_keys=True)
+
+
+async def _migrate(db: aiosqlite.Connection) -> int:
+    """Bring the schema to :data:`SCHEMA_VERSION`; return the version found."""
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    found = int(row[0]) if row else 0
+    if found > SCHEMA_VERSION:
+        raise StoreError(
+            f"database schema version {found} is newer than this chatops ({SCHEMA_VERSION}); "
+            "upgrade chatops"
+        )
+    for version in range(found + 1, SCHEMA_VERSION + 1):
+        script = MIGRATIONS[version - 1]
+        # executescript commits first; the version bump rides in the same script so a crash
+        # half-way leaves the previous version recorded and the script is re-run whole.
+        await db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
+        log.info("database upgraded to schema version %d", version)
+    return found
+
+
+class Store:
+    def __init__(
+        self,
+        path: Path,
+        db: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        writer: GroupCommitWriter,
+    ) -> None:
+        self.path = path
+        self._db = db
+        self._reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        *,
+        synchronous: str = "full",
+        max_delay: float = 0.01,
+        max_batch: int = 20000,
+    ) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        old_umask = os.umask(0o077)
+        try:
+            db = await aiosqlite.connect(str(path), isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        finally:
+            os.umask(old_umask)
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            await db.execute("PRAGMA busy_timeout=5000")
+            await _migrate(db)
+            reader = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True)
+            await reader.execute("PRAGMA busy_timeout=5000")
+        except sqlite3.Error as exc:
+            await db.close()
+            raise StoreError(f"cannot prepare database {path}: {exc}") from exc
+        except StoreError:
+            await db.close()
+            raise
+        writer = GroupCommitWriter(db, max_delay=max_delay, max_batch=max_batch)
+        writer.start()
+        return cls(path, db, reader, writer)
+
+    async def close(self) -> None:
+        await self.writer.close()
+        await self._reader.close()
+        await self._db.close()
+
+    # -- writes (queued, group-committed) --------------------------------------------------------
+
+    def save_bot(self, bot: BotState) -> None:
+        self.writer.put(
+            _UPSERT_BOT,
+            bot.channel,
+            (
+                bot.channel,
+                bot.pid,
+                str(bot.status),
+                _features_json(bot.features),
+                to_sqlite(bot.registered_at),
+                to_sqlite(bot.last_heartbeat),
+                bot.host,
+                bot.rss_mb,
+                bot.cpu_pct,
+                to_sqlite(bot.status_changed_at),
+            ),
+        )
+
+    def add_metrics(self, bot: BotState, ts: float) -> None:
+        self.writer.add(
+            _INSERT_METRICS,
+            (
+                to_sqlite(ts),
+                bot.channel,
+                bot.pid,
+                bot.rss_mb,
+                bot.cpu_pct,
+                _features_json(bot.features),
+            ),
+        )
+
+    def add_llm_usage(
+        self,
+        ts: float,
+        channel: str,
+        model: str,
+        feature: str | None,
+        tokens_in: int,
+        tokens_out: int,
+        latency_ms: int | None,
+        estimated_cost: float,
+    ) -> None:
+        self.writer.add(
+            _INSERT_USAGE,
+            (
+                to_sqlite(ts),
+                channel,
+                model,
+                feature,
+                tokens_in,
+                tokens_out,
+                latency_ms,
+                estimated_cost,
+            ),
+        )
+
+    def add_key(self, key: str, ts: float) -> None:
+        self.writer.add(_INSERT_KEY, (key, to_sqlite(ts)))
+
+    def add_event(self, event: FleetEvent) -> None:
+        self.writer.add(
+            _INSERT_EVENT,
+            (
+                to_sqlite(event.ts),
+                event.channel,
+                event.kind,
+                event.old_status,
+                event.new_status,
+                event.detail,
+            ),
+        )
+
+    def save_agent(self, agent: AgentState) -> None:
+        self.writer.put(
+            _UPSERT_AGENT,
+            agent.name,
+            (
+                agent.name,
+                agent.agent_type,
+                agent.channel,
+                agent.status,
+                agent.current_task,
+                agent.error_message,
+                agent.tasks_completed,
+                agent.tasks_failed,
+                to_sqlite(agent.updated_at),
+            ),
+        )
+
+    def add_task(
+        self,
+        ts: float,
+        agent: str,
+        task: str | None,
+        success: bool,
+        duration_ms: int | None,
+        error_message: str | None,
+    ) -> None:
+        self.writer.add(
+            _INSERT_TASK, (to_sqlite(ts), agent, task, int(success), duration_ms, error_message)
+        )
+
+    def add_controller_metrics(
+        self,
+        ts: float,
+        rss_mb: float,
+        cpu_pct: float,
+        host_cpu_pct: float,
+        host_mem_pct: float,
+        load_1m: float,
+    ) -> None:
+        self.writer.add(
+            _INSERT_CONTROLLER,
+            (to_sqlite(ts), rss_mb, cpu_pct, host_cpu_pct, host_mem_pct, load_1m),
+        )
+
+    def after_commit(self, callback: CommitCallback) -> None:
+        self.writer.after_commit(callback)
+
+    async def flush(self) -> None:
+        await self.writer.flush()
+
+    # -- retention -------------------------------------------------------------------------------
+
+    async def purge_batch(self, table: str, cutoff: float, batch_size: int) -> int:
+        """Delete up to ``batch_size`` of the oldest-inserted rows older than ``cutoff``.
+
+        Looking only at the front of the table by insertion order keeps each batch cheap and
+        bounded, so ingest never waits long behind the retention job.
+        """
+        column = RETAINED_TABLES[table]
+        key = "rowid"
+        statement = (
+            f"DELETE FROM {table} WHERE {key} IN "
+            f"(SELECT {key} FROM {table} ORDER BY {key} LIMIT ?) AND {column} < ?"
+        )
+
+        async def job(db: aiosqlite.Connection) -> int:
+            cursor = await db.execute(statement, (batch_size, to_sqlite(cutoff)))
+            return int(cursor.rowcount)
+
+        return int(await self.writer.run(job))
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    async def _fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        self._reader.row_factory = sqlite3.Row
+        async with self._reader.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def load_bots(self) -> list[BotState]:
+        rows = await self._fetchall(
+            "SELECT channel, pid, status, features_json, registered_at, last_heartbeat, host, "
+            "rss_mb, cpu_pct, status_changed_at FROM bot_status ORDER BY channel"
+        )
+        return [_bot_from_row(row) for row in rows]
+
+    async def load_agents(self) -> list[AgentState]:
+        rows = await self._fetchall(
+            "SELECT name, agent_type, channel, status, current_task, error_message, "
+            "tasks_completed, tasks_failed, updated_at FROM agents ORDER BY name"
+        )
+        return [
+            AgentState(
+                name=row["name"],
+                agent_type=row["agent_type"],
+                channel=row["channel"],
+                status=row["status"],
+                current_task=row["current_task"],
+                error_message=row["error_message"],
+                tasks_completed=row["tasks_completed"],
+                tasks_failed=row["tasks_failed"],
+                updated_at=from_sqlite(row["updated_at"]),
+            )
+            for row in rows
+        ]
+
+    async def load_keys(self, since: float) -> set[str]:
+        rows = await self._fetchall(
+            "SELECT key FROM idempotency_keys WHERE ts >= ?", (to_sqlite(since),)
+        )
+        return {row["key"] for row in rows}
+
+    async def usage_stats(self, channel: str | None, days: int) -> dict[str, Any]:
+        """The seed's ``get_usage_stats`` keys, computed over the last ``days`` days."""
+        where = "ts > datetime('now', ?)"
+        params: list[Any] = [f"-{int(days)} days"]
+        if channel is not None:
+            where += " AND channel = ?"
+            params.append(channel)
+        rows = await self._fetchall(
+            "SELECT COUNT(*) AS calls, COALESCE(SUM(tokens_in), 0) AS total_tokens_in, "
+            "COALESCE(SUM(tokens_out), 0) AS total_tokens_out, "
+            "COALESCE(SUM(estimated_cost), 0.0) AS total_cost, AVG(latency_ms) AS avg_latency_ms "
+            f"FROM llm_usage WHERE {where}",
+            tuple(params),
+        )
+        row = rows[0]
+        return {
+            "channel": channel,
+            "days": days,
+            "total_calls": int(row["calls"]),
+            "total_tokens_in": int(row["total_tokens_in"]),
+            "total_tokens_out": int(row["total_tokens_out"]),
+            "total_cost": float(row["total_cost"]),
+            "avg_latency_ms": (
+                None if row["avg_latency_ms"] is None else float(row["avg_latency_ms"])
+            ),
+        }
+
+    async def recent_events(self, channel: str | None = None, limit: int = 20) -> list[FleetEvent]:
+        sql = "SELECT ts, channel, kind, old_status, new_status, detail FROM events"
+        params: tuple[Any, ...] = ()
+        if channel is not None:
+            sql += " WHERE channel = ?"
+            params = (channel,)
+        rows = await self._fetchall(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
+        return [
+            FleetEvent(
+                ts=from_sqlite(row["ts"]),
+                channel=row["channel"],
+                kind=row["kind"],
+                old_status=row["old_status"],
+                new_status=row["new_status"],
+                detail=row["detail"],
+            )
+            for row in rows
+        ]
+
+
+def _bot_from_row(row: sqlite3.Row | dict[str, Any]) -> BotState:
+    def ts(value: str | None) -> float:
+        return from_sqlite(value) if value else 0.0
+
+    try:
+        status = BotStatus(row["status"])
+    except ValueError:
+        status = BotStatus.DOWN
+    return BotState(
+        channel=row["channel"],
+        pid=row["pid"],
+        status=status,
+        features=json.loads(row["features_json"] or "{}"),
+        registered_at=ts(row["registered_at"]),
+        last_heartbeat=ts(row["last_heartbeat"]),
+        status_changed_at=ts(row["status_changed_at"]) or ts(row["last_heartbeat"]),
+        host=row["host"],
+        rss_mb=row["rss_mb"],
+        cpu_pct=row["cpu_pct"],
+    )
+
+
+def read_bots_offline(path: Path) -> list[BotState]:
+    """Read the fleet straight from the database file, for ``chatops status`` when the server is
+    down. Synchronous and read-only: it never creates or upgrades anything."""
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        conn.row_factory = sqlite3.Row
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(bot_status)")}
+        wanted = [
+            "channel",
+            "pid",
+            "status",
+            "features_json",
+            "registered_at",
+            "last_heartbeat",
+            "host",
+            "rss_mb",
+            "cpu_pct",
+            "status_changed_at",
+        ]
+        select = ", ".join(c if c in columns else f"NULL AS {c}" for c in wanted)
+        rows = conn.execute(f"SELECT {select} FROM bot_status ORDER BY channel").fetchall()
+        return [_bot_from_row(row) for row in rows]
+    finally:
+        conn.close()

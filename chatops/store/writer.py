@@ -1,0 +1,181 @@
+"""The one group-commit writer: many messages per transaction, acknowledged after the commit.
+
+Producers never await a write. They append a row (or a keyed row that a later one may replace,
+for state such as a bot's status) and optionally a callback; the writer task turns everything
+queued into one transaction — one ``executemany`` per statement — commits, then runs the
+callbacks with ``None`` or the error. A request carrying an ``id`` is answered from such a
+callback, so an acknowledgement always means "committed".
+
+The delay is bounded: the first item of a batch waits at most ``max_delay`` for company, and a
+batch is cut at ``max_batch`` items. While a commit is running the next batch fills up by itself,
+so under load batches grow without any extra waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CommitCallback = Callable[[BaseException | None], None]
+Params = Sequence[Any]
+Job = Callable[[Any], Awaitable[Any]]
+
+
+class _Batch:
+    __slots__ = ("batch_id", "callbacks", "jobs", "keyed", "rows", "size")
+
+    def __init__(self, batch_id: int) -> None:
+        self.batch_id = batch_id
+        self.rows: dict[str, list[Params]] = {}
+        self.keyed: dict[str, dict[Any, Params]] = {}
+        self.jobs: list[tuple[Job, asyncio.Future[Any]]] = []
+        self.callbacks: list[CommitCallback] = []
+        self.size = 0
+
+
+class GroupCommitWriter:
+    def __init__(self, db: Any, *, max_delay: float = 0.01, max_batch: int = 20000) -> None:
+        self._db = db
+        self._max_delay = max_delay
+        self._max_batch = max_batch
+        self._batch = _Batch(0)
+        self._wakeup = asyncio.Event()
+        self._full = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.batches_committed = 0
+        self.rows_committed = 0
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="store-writer")
+
+    @property
+    def batch_id(self) -> int:
+        """Identifies the batch now filling; a callback registered while it is unchanged fires
+        after the same commit, which lets a producer share one callback across many items."""
+        return self._batch.batch_id
+
+    # -- producers -------------------------------------------------------------------------------
+
+    def add(self, statement: str, params: Params, on_commit: CommitCallback | None = None) -> None:
+        batch = self._batch
+        rows = batch.rows.get(statement)
+        if rows is None:
+            batch.rows[statement] = rows = []
+        rows.append(params)
+        if on_commit is not None:
+            batch.callbacks.append(on_commit)
+        self._grew(batch)
+
+    def put(self, statement: str, key: Any, params: Params) -> None:
+        """Queue a row that replaces any row queued earlier under the same key (coalescing)."""
+        batch = self._batch
+        keyed = batch.keyed.get(statement)
+        if keyed is None:
+            batch.keyed[statement] = keyed = {}
+        keyed[key] = params
+        self._grew(batch)
+
+    def after_commit(self, callback: CommitCallback) -> None:
+        """Run ``callback`` once everything queued so far is committed."""
+        self._batch.callbacks.append(callback)
+        self._grew(self._batch)
+
+    async def run(self, job: Job) -> Any:
+        """Run ``job(db)`` inside the next transaction and return its result after the commit."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._batch.jobs.append((job, future))
+        self._grew(self._batch)
+        return await future
+
+    async def flush(self) -> None:
+        """Wait until everything queued before this call is committed (or failed)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def _resolve(_: BaseException | None) -> None:
+            if not done.done():
+                done.set_result(None)
+
+        self.after_commit(_resolve)
+        await done
+
+    async def close(self) -> None:
+        """Commit what is queued, then stop."""
+        if self._task is None:
+            return
+        await self.flush()
+        self._closing = True
+        self._wakeup.set()
+        await self._task
+        self._task = None
+
+    # -- the writer task -------------------------------------------------------------------------
+
+    def _grew(self, batch: _Batch) -> None:
+        batch.size += 1
+        self._idle.clear()
+        if batch.size == 1:
+            self._wakeup.set()
+        if batch.size >= self._max_batch:
+            self._full.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            if self._closing and self._batch.size == 0:
+                return
+            if self._max_delay > 0 and self._batch.size < self._max_batch:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._full.wait(), self._max_delay)
+            batch, self._batch = self._batch, _Batch(self._batch.batch_id + 1)
+            self._wakeup.clear()
+            self._full.clear()
+            await self._commit(batch)
+            if self._batch.size:
+                self._wakeup.set()
+            else:
+                self._idle.set()
+
+    async def _commit(self, batch: _Batch) -> None:
+        db = self._db
+        error: BaseException | None = None
+        results: list[Any] = []
+        try:
+            await db.execute("BEGIN")
+            for statement, rows in batch.rows.items():
+                await db.executemany(statement, rows)
+            for statement, keyed in batch.keyed.items():
+                await db.executemany(statement, list(keyed.values()))
+            for job, _ in batch.jobs:
+                results.append(await job(db))
+            await db.commit()
+        except Exception as exc:
+            error = exc
+            log.exception("store commit of %d items failed; rolled back", batch.size)
+            try:
+                await db.rollback()
+            except Exception:
+                log.exception("rollback failed")
+        else:
+            self.batches_committed += 1
+            self.rows_committed += batch.size
+        results.extend([None] * (len(batch.jobs) - len(results)))
+        for (_, future), result in zip(batch.jobs, results, strict=True):
+            if future.done():
+                continue
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+        for callback in batch.callbacks:
+            try:
+                callback(error)
+            except Exception:
+                log.exception("commit callback failed")

@@ -172,7 +172,11 @@ def decode(line: bytes) -> Message:
 
 def _classify(line: bytes, exc: msgspec.ValidationError) -> ProtocolError:
     """Tell an unknown type from a bad field, echoing the request id when there is one."""
-    raw = msgspec.json.decode(line)
+    try:
+        raw = msgspec.json.decode(line)
+    except msgspec.DecodeError as decode_error:
+        # Validation can fail on a prefix before the parser reaches the malformed part.
+        return ProtocolError(ErrorCode.INVALID_JSON, f"not valid JSON: {decode_error}")
     if not isinstance(raw, dict):
         return ProtocolError(ErrorCode.INVALID_MESSAGE, "a message must be a JSON object")
     request_id = raw.get("id")

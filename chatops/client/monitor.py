@@ -59,6 +59,7 @@ class MonitorClient:
         self._registrations: dict[str, dict[str, Any]] = {}
         self._writer: asyncio.StreamWriter | None = None
         self._connected = asyncio.Event()
+        self._first_attempt = asyncio.Event()
         self._manager: asyncio.Task[None] | None = None
         self._closed = False
         self._process = psutil.Process()
@@ -208,10 +209,16 @@ class MonitorClient:
             )
 
     async def _wait_connected(self) -> bool:
+        """Connected now, or on the very first attempt; once the monitor is known to be down,
+        calls return at once instead of making the bot wait."""
         self._ensure_manager()
         if self._connected.is_set():
             return True
-        return await self.wait_connected(self.connect_timeout)
+        if self._first_attempt.is_set():
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._first_attempt.wait(), self.connect_timeout * 2)
+        return self._connected.is_set()
 
     async def _request_ok(self, message: dict[str, Any]) -> bool:
         if not await self._wait_connected():
@@ -261,6 +268,7 @@ class MonitorClient:
                     self.connect_timeout,
                 )
             except (OSError, TimeoutError) as exc:
+                self._first_attempt.set()
                 log.debug("monitor unreachable at %s: %s", self.socket_path, exc)
                 await asyncio.sleep(random.uniform(0, delay))  # full jitter
                 delay = min(self.backoff_max, delay * 2)
@@ -269,6 +277,7 @@ class MonitorClient:
             self.connects += 1
             self._writer = writer
             self._connected.set()
+            self._first_attempt.set()
             resync = asyncio.create_task(self._resync())
             try:
                 await self._read_replies(reader)

@@ -1,0 +1,130 @@
+"""The client library: fail-safe when the monitor is down, spool replayed exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+from chatops.app import Controller
+from chatops.client import LLMUsageLogger, MonitorClient, SyncMonitorClient
+from tests.conftest import RawClient, make_settings, query, wait_for
+
+
+async def test_client_never_raises_when_monitor_is_down(workdir: Path) -> None:
+    client = MonitorClient(workdir / "nobody.sock", connect_timeout=0.2)
+    started = time.monotonic()
+    assert await client.register_with_monitor("b", os.getpid(), {"llm": True}) is False
+    assert await client.heartbeat("b") is False
+    assert await client.get_status() is None
+    assert await client.unregister_from_monitor("b") is False
+    logger = LLMUsageLogger(client)
+    assert await logger.log_usage(channel="b", model="m", tokens_in=5, tokens_out=2,
+                                  estimated_cost=0.5, latency_ms=100) is False
+    stats = logger.get_usage_stats("b", days=30)
+    assert stats["source"] == "local"
+    assert (stats["total_tokens_in"], stats["total_tokens_out"], stats["total_cost"]) == (5, 2, 0.5)
+    # Once the monitor is known to be down, calls do not make the bot wait.
+    assert time.monotonic() - started < 10
+    await client.close()
+
+
+async def test_spool_survives_downtime_and_replays_exactly_once(workdir: Path) -> None:
+    settings = make_settings(workdir)
+    path = settings.monitoring.socket_path
+    client = MonitorClient(path, connect_timeout=0.2, backoff_initial=0.05, backoff_max=0.2)
+    assert not await client.register_with_monitor("spooler", os.getpid())
+    for i in range(10):
+        assert await client.log_usage(channel="spooler", model="m", tokens_in=i) is False
+    assert await client.task_result("agent-1", True, task="t") is False
+    assert len(client.spool) == 11
+
+    ctl = Controller(settings)
+    await ctl.start()
+    try:
+        assert await client.drain_spool(timeout=20)
+        db = settings.monitoring.database_path
+        rows = query(db, "SELECT tokens_in FROM llm_usage ORDER BY tokens_in")
+        assert rows == [(i,) for i in range(10)]
+        assert query(db, "SELECT tasks_completed FROM agents WHERE name='agent-1'") == [(1,)]
+        # It re-registered by itself on reconnect.
+        await wait_for(lambda: ctl.fleet.bots.get("spooler"))  # type: ignore[union-attr]
+
+        # A replay of something already committed (its ack was lost) is not stored again.
+        raw = await RawClient.connect(path)
+        event = {"type": "llm_usage", "channel": "spooler", "model": "m", "tokens_in": 99,
+                 "key": "same-key"}
+        assert (await raw.request({**event, "id": 1}))["ok"]
+        assert (await raw.request({**event, "id": 2}))["ok"]
+        await raw.close()
+        await client.close()
+        replayer = MonitorClient(path)
+        replayer.spool.add("same-key", event)
+        assert await replayer.wait_connected(10)
+        assert await replayer.drain_spool(timeout=20)
+        await replayer.close()
+        assert query(db, "SELECT COUNT(*) FROM llm_usage WHERE tokens_in = 99") == [(1,)]
+    finally:
+        await ctl.stop()
+
+    # Keys survive a controller restart: a replay after it is still recognised.
+    ctl = Controller(settings)
+    await ctl.start()
+    try:
+        raw = await RawClient.connect(path)
+        assert (await raw.request({**event, "id": 3}))["ok"]
+        await raw.close()
+        assert query(db, "SELECT COUNT(*) FROM llm_usage WHERE tokens_in = 99") == [(1,)]
+    finally:
+        await ctl.stop()
+
+
+async def test_usage_stats_from_monitor(workdir: Path) -> None:
+    settings = make_settings(workdir)
+    ctl = Controller(settings)
+    await ctl.start()
+    try:
+        logger = LLMUsageLogger(socket_path=settings.monitoring.socket_path)
+        for tokens_in, cost, latency in ((150, 0.0003, 1000), (50, 0.0001, 2000)):
+            assert await logger.log_usage(channel="el_serda", model="deepseek-chat",
+                                          feature="joke_command", tokens_in=tokens_in,
+                                          tokens_out=80, latency_ms=latency,
+                                          estimated_cost=cost)
+        await logger.client.log_usage(channel="other", model="m", tokens_in=1000)
+        stats = await asyncio.to_thread(logger.get_usage_stats, "el_serda", 30)
+        assert stats["source"] == "monitor"
+        assert stats["total_tokens_in"] == 200
+        assert stats["total_tokens_out"] == 160
+        assert abs(stats["total_cost"] - 0.0004) < 1e-12
+        assert stats["total_calls"] == 2 and stats["avg_latency_ms"] == 1500
+        await logger.client.close()
+    finally:
+        await ctl.stop()
+
+
+async def test_sync_wrapper(workdir: Path) -> None:
+    settings = make_settings(workdir, heartbeat_interval=1, late_grace=0.5, stale_timeout=3)
+    ctl = Controller(settings)
+    await ctl.start()
+    try:
+        def bot() -> bool:
+            client = SyncMonitorClient(settings.monitoring.socket_path)
+            ok = client.register_with_monitor("sync-bot", os.getpid(), {"llm": True})
+            client.start_heartbeat("sync-bot", interval=0.1)
+            ok = ok and client.log_usage(channel="sync-bot", model="m", tokens_in=7)
+            time.sleep(0.5)
+            ok = ok and client.unregister_from_monitor("sync-bot")
+            client.close()
+            return ok
+
+        assert await asyncio.to_thread(bot)
+        db = settings.monitoring.database_path
+        await ctl.store.flush()  # type: ignore[union-attr]
+        assert query(db, "SELECT status FROM bot_status WHERE channel='sync-bot'") == [
+            ("offline",)]
+        assert query(db, "SELECT COUNT(*) > 1 FROM bot_metrics WHERE channel='sync-bot'") == [
+            (1,)]
+        assert query(db, "SELECT tokens_in FROM llm_usage") == [(7,)]
+    finally:
+        await ctl.stop()

@@ -141,7 +141,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping at the top level")
-    return data
+    # A section whose keys are all commented out parses as null: treat it as empty.
+    return {key: {} if value is None else value for key, value in data.items()}
 
 
 def _describe(exc: ValidationError, source: str) -> str:

@@ -63,14 +63,15 @@ _INSERT_CONTROLLER = (
     "INSERT INTO controller_metrics (ts, rss_mb, cpu_pct, host_cpu_pct, host_mem_pct, load_1m) "
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
-# Tables the retention job trims, each with its timestamp column.
-RETAINED_TABLES = {
-    "bot_metrics": "ts",
-    "llm_usage": "ts",
-    "events": "ts",
-    "agent_tasks": "ts",
-    "controller_metrics": "ts",
-    "idempotency_keys": "ts",
+# Tables the retention job trims. Tables with a rowid are trimmed from the front in insertion
+# order (cheap, no index on ts needed); the keys table has no rowid and is searched by ts.
+RETAINED_TABLES: dict[str, bool] = {
+    "bot_metrics": True,
+    "llm_usage": True,
+    "events": True,
+    "agent_tasks": True,
+    "controller_metrics": True,
+    "idempotency_keys": False,
 }
 
 
@@ -285,15 +286,19 @@ class Store:
         Looking only at the front of the table by insertion order keeps each batch cheap and
         bounded, so ingest never waits long behind the retention job.
         """
-        column = RETAINED_TABLES[table]
-        key = "rowid"
-        statement = (
-            f"DELETE FROM {table} WHERE {key} IN "
-            f"(SELECT {key} FROM {table} ORDER BY {key} LIMIT ?) AND {column} < ?"
-        )
+        if RETAINED_TABLES[table]:
+            statement = (
+                f"DELETE FROM {table} WHERE rowid IN "
+                f"(SELECT rowid FROM {table} ORDER BY rowid LIMIT :n) AND ts < :cutoff"
+            )
+        else:
+            statement = (
+                f"DELETE FROM {table} WHERE key IN "
+                f"(SELECT key FROM {table} WHERE ts < :cutoff LIMIT :n)"
+            )
 
         async def job(db: aiosqlite.Connection) -> int:
-            cursor = await db.execute(statement, (batch_size, to_sqlite(cutoff)))
+            cursor = await db.execute(statement, {"n": batch_size, "cutoff": to_sqlite(cutoff)})
             return int(cursor.rowcount)
 
         return int(await self.writer.run(job))

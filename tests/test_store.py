@@ -1,0 +1,202 @@
+"""The SQLite store: seed compatibility, migrations, group commit, retention."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from chatops.app import Controller
+from chatops.services.retention import RetentionService
+from chatops.store import Store, StoreError
+from chatops.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from tests.conftest import RawClient, make_settings, query
+
+# The seed's "Scripts utiles", verbatim.
+SEED_STATUS = "SELECT channel, status, last_heartbeat FROM bot_status"
+SEED_LLM_MONTH = """
+SELECT 
+    channel,
+    SUM(tokens_in) as total_in,
+    SUM(tokens_out) as total_out,
+    SUM(estimated_cost) as total_cost
+FROM llm_usage
+WHERE ts > datetime('now', '-30 days')
+GROUP BY channel
+ORDER BY total_cost DESC
+"""
+SEED_RAM = """
+SELECT 
+    channel,
+    AVG(rss_mb) as avg_ram,
+    MAX(rss_mb) as max_ram,
+    AVG(cpu_pct) as avg_cpu
+FROM bot_metrics
+WHERE ts > datetime('now', '-1 day')
+GROUP BY channel
+"""
+TS_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+
+
+def run_seed_script(db: Path, sql: str) -> list[list[str]]:
+    """Run a script the way the seed does, with the sqlite3 shell when there is one."""
+    if shutil.which("sqlite3"):
+        out = subprocess.run(["sqlite3", str(db), sql], check=True, capture_output=True,
+                             text=True).stdout
+        return [line.split("|") for line in out.splitlines()]
+    conn = sqlite3.connect(db)
+    try:
+        return [[str(v) for v in row] for row in conn.execute(sql)]
+    finally:
+        conn.close()
+
+
+async def test_seed_scripts_give_the_right_numbers(workdir: Path) -> None:
+    settings = make_settings(workdir, database_path=workdir / "kissbot_monitor.db")
+    ctl = Controller(settings)
+    await ctl.start()
+    now = time.time()
+    pid = os.getpid()
+    try:
+        client = await RawClient.connect(settings.monitoring.socket_path)
+        messages = [
+            {"type": "register", "channel": "el_serda", "pid": pid, "features": {"llm": True}},
+            {"type": "register", "channel": "kissbot", "pid": pid, "features": {}},
+            {"type": "heartbeat", "channel": "el_serda", "pid": pid, "rss_mb": 100.0,
+             "cpu_pct": 2.0},
+            {"type": "heartbeat", "channel": "el_serda", "pid": pid, "rss_mb": 200.0,
+             "cpu_pct": 4.0},
+            {"type": "heartbeat", "channel": "kissbot", "pid": pid, "rss_mb": 50.0,
+             "cpu_pct": 1.0},
+            # Two days old: outside the seed's one-day RAM window.
+            {"type": "heartbeat", "channel": "kissbot", "pid": pid, "rss_mb": 999.0,
+             "cpu_pct": 99.0, "ts": now - 2 * 86400},
+            {"type": "llm_usage", "channel": "el_serda", "model": "deepseek-chat",
+             "tokens_in": 150, "tokens_out": 80, "estimated_cost": 0.25},
+            {"type": "llm_usage", "channel": "el_serda", "model": "deepseek-chat",
+             "tokens_in": 50, "tokens_out": 20, "estimated_cost": 0.25},
+            {"type": "llm_usage", "channel": "kissbot", "model": "gpt", "tokens_in": 10,
+             "tokens_out": 5, "estimated_cost": 1.0},
+            # Forty days old: outside the monthly window.
+            {"type": "llm_usage", "channel": "kissbot", "model": "gpt", "tokens_in": 9999,
+             "tokens_out": 9999, "estimated_cost": 50.0, "ts": now - 40 * 86400},
+            {"type": "unregister", "channel": "kissbot", "pid": pid},
+        ]
+        for i, message in enumerate(messages):
+            assert (await client.request({**message, "id": i}))["ok"]
+        await client.close()
+    finally:
+        await ctl.stop()
+    db = settings.monitoring.database_path
+
+    status = run_seed_script(db, SEED_STATUS)
+    assert [(c, s) for c, s, _ in status] == [("el_serda", "online"), ("kissbot", "offline")]
+    assert all(TS_FORMAT.match(ts) for _, _, ts in status)
+
+    month = run_seed_script(db, SEED_LLM_MONTH)
+    assert [(c, int(i), int(o), float(cost)) for c, i, o, cost in month] == [
+        ("kissbot", 10, 5, 1.0), ("el_serda", 200, 100, 0.5)]
+
+    ram = {c: (float(a), float(m), float(cpu)) for c, a, m, cpu in run_seed_script(db, SEED_RAM)}
+    assert ram == {"el_serda": (150.0, 200.0, 3.0), "kissbot": (50.0, 50.0, 1.0)}
+
+    for table in ("bot_metrics", "llm_usage", "events"):
+        assert all(TS_FORMAT.match(ts) for (ts,) in query(db, f"SELECT ts FROM {table}"))
+
+
+def _make_old_database(path: Path, version: int) -> None:
+    conn = sqlite3.connect(path)
+    for script in MIGRATIONS[:version]:
+        conn.executescript(script)
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.execute("INSERT INTO bot_status (channel, pid, status, registered_at) "
+                 "VALUES ('legacy', 4242, 'offline', CURRENT_TIMESTAMP)")
+    conn.execute("INSERT INTO llm_usage (channel, model, tokens_in) VALUES ('legacy', 'm', 7)")
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize("version", [0, 1], ids=["seed-monitor-db", "chatops-v1"])
+async def test_older_database_is_upgraded_and_keeps_its_data(workdir: Path, version: int) -> None:
+    db = workdir / "old.db"
+    # version 0 is what the seed's own monitor leaves: its tables, no user_version.
+    _make_old_database(db, max(version, 1))
+    if version == 0:
+        conn = sqlite3.connect(db)
+        conn.execute("PRAGMA user_version = 0")
+        conn.close()
+    store = await Store.open(db)
+    try:
+        bots = await store.load_bots()
+        assert [(b.channel, b.pid, b.status) for b in bots] == [("legacy", 4242, "offline")]
+    finally:
+        await store.close()
+    assert query(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    columns = {row[1] for row in query(db, "PRAGMA table_info(bot_status)")}
+    assert {"host", "rss_mb", "cpu_pct", "status_changed_at"} <= columns
+    assert query(db, "SELECT tokens_in FROM llm_usage") == [(7,)]
+
+
+async def test_newer_database_is_refused(workdir: Path) -> None:
+    db = workdir / "future.db"
+    conn = sqlite3.connect(db)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer"):
+        await Store.open(db)
+
+
+async def test_database_file_is_private(workdir: Path) -> None:
+    store = await Store.open(workdir / "private.db")
+    await store.close()
+    assert (workdir / "private.db").stat().st_mode & 0o077 == 0
+
+
+async def test_many_messages_share_a_transaction(workdir: Path) -> None:
+    settings = make_settings(workdir)
+    ctl = Controller(settings)
+    await ctl.start()
+    try:
+        assert ctl.store is not None
+        before = ctl.store.writer.batches_committed
+        client = await RawClient.connect(settings.monitoring.socket_path)
+        await client.send(*({"id": i, "type": "llm_usage", "channel": "c", "model": "m"}
+                            for i in range(2000)))
+        replies = [await client.recv() for _ in range(2000)]
+        await client.close()
+        assert all(r["ok"] for r in replies)
+        assert sorted(r["id"] for r in replies) == list(range(2000))
+        assert ctl.store.writer.batches_committed - before < 200
+    finally:
+        await ctl.stop()
+    assert query(settings.monitoring.database_path, "SELECT COUNT(*) FROM llm_usage") == [(2000,)]
+
+
+async def test_retention_deletes_only_old_rows_in_batches(workdir: Path) -> None:
+    store = await Store.open(workdir / "r.db", max_delay=0)
+    now = time.time()
+    try:
+        for i in range(25):
+            store.add_llm_usage(now - 10 * 86400 - i, "c", "old", None, 1, 1, None, 0.0)
+            store.add_key(f"old-{i}", now - 10 * 86400)
+        for i in range(5):
+            store.add_llm_usage(now - 86400, "c", "new", None, 1, 1, None, 0.0)
+            store.add_key(f"new-{i}", now)
+        await store.flush()
+        batches_before = store.writer.batches_committed
+        deleted = await RetentionService(store, retention_days=7, batch_size=4,
+                                         clock=lambda: now).run()
+        assert deleted["llm_usage"] == 25 and deleted["idempotency_keys"] == 25
+        # Small batches: many short transactions instead of one long one.
+        assert store.writer.batches_committed - batches_before >= 25 // 4
+        assert await store.load_keys(0) == {f"new-{i}" for i in range(5)}
+    finally:
+        await store.close()
+    assert query(workdir / "r.db", "SELECT model, COUNT(*) FROM llm_usage GROUP BY model") == [
+        ("new", 5)]

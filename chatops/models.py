@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -30,6 +31,13 @@ class BotState:
     host: str | None = None
     rss_mb: float | None = None
     cpu_pct: float | None = None
+    features_json: str = "{}"
+    """``features`` as stored in ``features_json`` columns; kept in step by :meth:`set_features`
+    because every heartbeat row carries it."""
+
+    def set_features(self, features: dict[str, Any]) -> None:
+        self.features = dict(features)
+        self.features_json = json.dumps(self.features, separators=(",", ":"), sort_keys=True)
 
     @property
     def active_features(self) -> list[str]:

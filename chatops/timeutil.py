@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 
 SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -20,7 +22,13 @@ def utcnow() -> datetime:
 
 def to_sqlite(epoch: float) -> str:
     """Format epoch seconds as SQLite's own timestamp text so its date functions work on it."""
-    return datetime.fromtimestamp(epoch, UTC).strftime(SQLITE_FORMAT)
+    return _format_second(math.floor(epoch))
+
+
+@lru_cache(maxsize=1024)
+def _format_second(second: int) -> str:
+    # Every heartbeat is stamped; nearly all fall in the same few seconds, so this is a hot cache.
+    return datetime.fromtimestamp(second, UTC).strftime(SQLITE_FORMAT)
 
 
 def from_sqlite(text: str) -> float:

@@ -22,7 +22,11 @@ CHANNEL = os.environ.get("BOT_CHANNEL", "example_bot")
 async def fake_llm_call() -> tuple[int, int, int]:
     started = time.monotonic()
     await asyncio.sleep(random.uniform(0.05, 0.3))
-    return random.randint(50, 500), random.randint(20, 200), int((time.monotonic() - started) * 1000)
+    return (
+        random.randint(50, 500),
+        random.randint(20, 200),
+        int((time.monotonic() - started) * 1000),
+    )
 
 
 async def main() -> None:
@@ -36,8 +40,12 @@ async def main() -> None:
         while True:
             tokens_in, tokens_out, latency_ms = await fake_llm_call()
             await logger.log_usage(
-                channel=CHANNEL, model="deepseek-chat", feature="joke_command",
-                tokens_in=tokens_in, tokens_out=tokens_out, latency_ms=latency_ms,
+                channel=CHANNEL,
+                model="deepseek-chat",
+                feature="joke_command",
+                tokens_in=tokens_in,
+                tokens_out=tokens_out,
+                latency_ms=latency_ms,
                 estimated_cost=(tokens_in + tokens_out) * 1e-6,
             )
             print(logger.get_usage_stats(channel=CHANNEL, days=30))

@@ -105,9 +105,7 @@ class RawClient:
 
 
 @pytest.fixture
-async def raw(settings: Settings, controller: Controller) -> AsyncIterator[
-    Callable[[], Any]
-]:
+async def raw(settings: Settings, controller: Controller) -> AsyncIterator[Callable[[], Any]]:
     clients: list[RawClient] = []
 
     async def connect() -> RawClient:
@@ -129,8 +127,9 @@ def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, .
         conn.close()
 
 
-async def wait_for(predicate: Callable[[], Any], timeout: float = 15.0,
-                   interval: float = 0.02) -> Any:
+async def wait_for(
+    predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02
+) -> Any:
     """Poll until ``predicate`` is truthy; the bound is generous, only there to avoid hangs."""
     deadline = time.monotonic() + timeout
     while True:
@@ -169,7 +168,9 @@ class ControllerProcess:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "chatops.cli", "--config", str(self.config), "run"],
-                stdout=log, stderr=subprocess.STDOUT, env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -214,7 +215,10 @@ def spawn_bot(script: str, *args: str, **kwargs: Any) -> subprocess.Popen[bytes]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATOPS_")}
     return subprocess.Popen(
         [sys.executable, str(BOTS / script), *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kwargs,
     )
 
 

@@ -12,8 +12,12 @@ from tests.conftest import RawClient
 
 
 def chatops(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "chatops.cli", *args], capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "chatops.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_version() -> None:
@@ -27,10 +31,22 @@ async def test_status_from_server_then_from_database(controller_process, workdir
     client = await RawClient.connect(ctl.socket_path)
     import os
 
-    assert (await client.request({"id": 1, "type": "register", "channel": "alpha",
-                                  "pid": os.getpid(), "features": {"llm": True}}))["ok"]
-    assert (await client.request({"id": 2, "type": "heartbeat", "channel": "alpha",
-                                  "rss_mb": 123.4, "cpu_pct": 5.0}))["ok"]
+    assert (
+        await client.request(
+            {
+                "id": 1,
+                "type": "register",
+                "channel": "alpha",
+                "pid": os.getpid(),
+                "features": {"llm": True},
+            }
+        )
+    )["ok"]
+    assert (
+        await client.request(
+            {"id": 2, "type": "heartbeat", "channel": "alpha", "rss_mb": 123.4, "cpu_pct": 5.0}
+        )
+    )["ok"]
     live = chatops("--config", str(ctl.config), "status")
     assert live.returncode == 0, live.stderr
     assert "from monitor" in live.stdout

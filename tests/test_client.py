@@ -20,8 +20,12 @@ async def test_client_never_raises_when_monitor_is_down(workdir: Path) -> None:
     assert await client.get_status() is None
     assert await client.unregister_from_monitor("b") is False
     logger = LLMUsageLogger(client)
-    assert await logger.log_usage(channel="b", model="m", tokens_in=5, tokens_out=2,
-                                  estimated_cost=0.5, latency_ms=100) is False
+    assert (
+        await logger.log_usage(
+            channel="b", model="m", tokens_in=5, tokens_out=2, estimated_cost=0.5, latency_ms=100
+        )
+        is False
+    )
     stats = logger.get_usage_stats("b", days=30)
     assert stats["source"] == "local"
     assert (stats["total_tokens_in"], stats["total_tokens_out"], stats["total_cost"]) == (5, 2, 0.5)
@@ -53,8 +57,13 @@ async def test_spool_survives_downtime_and_replays_exactly_once(workdir: Path) -
 
         # A replay of something already committed (its ack was lost) is not stored again.
         raw = await RawClient.connect(path)
-        event = {"type": "llm_usage", "channel": "spooler", "model": "m", "tokens_in": 99,
-                 "key": "same-key"}
+        event = {
+            "type": "llm_usage",
+            "channel": "spooler",
+            "model": "m",
+            "tokens_in": 99,
+            "key": "same-key",
+        }
         assert (await raw.request({**event, "id": 1}))["ok"]
         assert (await raw.request({**event, "id": 2}))["ok"]
         await raw.close()
@@ -87,10 +96,15 @@ async def test_usage_stats_from_monitor(workdir: Path) -> None:
     try:
         logger = LLMUsageLogger(socket_path=settings.monitoring.socket_path)
         for tokens_in, cost, latency in ((150, 0.0003, 1000), (50, 0.0001, 2000)):
-            assert await logger.log_usage(channel="el_serda", model="deepseek-chat",
-                                          feature="joke_command", tokens_in=tokens_in,
-                                          tokens_out=80, latency_ms=latency,
-                                          estimated_cost=cost)
+            assert await logger.log_usage(
+                channel="el_serda",
+                model="deepseek-chat",
+                feature="joke_command",
+                tokens_in=tokens_in,
+                tokens_out=80,
+                latency_ms=latency,
+                estimated_cost=cost,
+            )
         await logger.client.log_usage(channel="other", model="m", tokens_in=1000)
         stats = await asyncio.to_thread(logger.get_usage_stats, "el_serda", 30)
         assert stats["source"] == "monitor"
@@ -108,6 +122,7 @@ async def test_sync_wrapper(workdir: Path) -> None:
     ctl = Controller(settings)
     await ctl.start()
     try:
+
         def bot() -> bool:
             client = SyncMonitorClient(settings.monitoring.socket_path)
             ok = client.register_with_monitor("sync-bot", os.getpid(), {"llm": True})
@@ -121,10 +136,8 @@ async def test_sync_wrapper(workdir: Path) -> None:
         assert await asyncio.to_thread(bot)
         db = settings.monitoring.database_path
         await ctl.store.flush()  # type: ignore[union-attr]
-        assert query(db, "SELECT status FROM bot_status WHERE channel='sync-bot'") == [
-            ("offline",)]
-        assert query(db, "SELECT COUNT(*) > 1 FROM bot_metrics WHERE channel='sync-bot'") == [
-            (1,)]
+        assert query(db, "SELECT status FROM bot_status WHERE channel='sync-bot'") == [("offline",)]
+        assert query(db, "SELECT COUNT(*) > 1 FROM bot_metrics WHERE channel='sync-bot'") == [(1,)]
         assert query(db, "SELECT tokens_in FROM llm_usage") == [(7,)]
     finally:
         await ctl.stop()

@@ -24,8 +24,12 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_seed_defaults() -> None:
     monitoring = load_settings().monitoring
     assert monitoring.enabled is True
-    assert (monitoring.metrics_interval, monitoring.heartbeat_interval, monitoring.stale_timeout,
-            monitoring.data_retention_days) == (15, 30, 60, 7)
+    assert (
+        monitoring.metrics_interval,
+        monitoring.heartbeat_interval,
+        monitoring.stale_timeout,
+        monitoring.data_retention_days,
+    ) == (15, 30, 60, 7)
     assert not str(monitoring.socket_path).startswith("/tmp/")
     assert monitoring.max_line_bytes == 65536
 
@@ -79,7 +83,9 @@ def test_bad_config_names_the_key_and_exits_2(
 def test_missing_config_file_exits_2(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "chatops.cli", "--config", str(tmp_path / "nope.yaml"), "run"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "nope.yaml" in result.stderr
@@ -92,10 +98,11 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
     settings = load_settings(example)
     data = yaml.safe_load(example.read_text())
     text = example.read_text()
-    for section, model in (("monitoring", settings.monitoring), ("logging", settings.logging),
-                           ("discord", settings.discord)):
+    for section, model in (
+        ("monitoring", settings.monitoring),
+        ("logging", settings.logging),
+        ("discord", settings.discord),
+    ):
         for key in type(model).model_fields:
             assert re.search(rf"^\s+#?\s*{key}:", text, re.MULTILINE), f"{section}.{key}"
     assert "monitoring" in data
-
-

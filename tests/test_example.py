@@ -16,21 +16,41 @@ ROOT = Path(__file__).resolve().parents[1]
 async def test_example_bot_registers_heartbeats_and_logs_usage(controller_process) -> None:
     ctl = controller_process()
     ctl.start()
-    env = {**os.environ, "CHATOPS_MONITORING__SOCKET_PATH": str(ctl.socket_path),
-           "BOT_CHANNEL": "example"}
-    bot = subprocess.Popen([sys.executable, str(ROOT / "examples" / "example_bot.py")], env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "CHATOPS_MONITORING__SOCKET_PATH": str(ctl.socket_path),
+        "BOT_CHANNEL": "example",
+    }
+    bot = subprocess.Popen(
+        [sys.executable, str(ROOT / "examples" / "example_bot.py")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
-        await wait_for(lambda: query(ctl.db, "SELECT COUNT(*) FROM llm_usage "
-                                             "WHERE channel='example'")[0][0] >= 1, timeout=30)
-        await wait_for(lambda: query(ctl.db, "SELECT COUNT(*) FROM bot_metrics "
-                                             "WHERE channel='example'")[0][0] >= 1, timeout=30)
+        await wait_for(
+            lambda: (
+                query(ctl.db, "SELECT COUNT(*) FROM llm_usage WHERE channel='example'")[0][0] >= 1
+            ),
+            timeout=30,
+        )
+        await wait_for(
+            lambda: (
+                query(ctl.db, "SELECT COUNT(*) FROM bot_metrics WHERE channel='example'")[0][0] >= 1
+            ),
+            timeout=30,
+        )
         assert query(ctl.db, "SELECT status FROM bot_status WHERE channel='example'") == [
-            ("online",)]
+            ("online",)
+        ]
         bot.send_signal(signal.SIGINT)
         assert bot.wait(30) == 0, bot.stderr.read()
-        await wait_for(lambda: query(ctl.db, "SELECT status FROM bot_status "
-                                             "WHERE channel='example'") == [("offline",)])
+        await wait_for(
+            lambda: (
+                query(ctl.db, "SELECT status FROM bot_status WHERE channel='example'")
+                == [("offline",)]
+            )
+        )
     finally:
         if bot.poll() is None:
             bot.kill()

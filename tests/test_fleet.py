@@ -33,13 +33,16 @@ async def store(workdir: Path) -> AsyncIterator[Store]:
     await s.close()
 
 
-def make_fleet(store: Store, clock: FakeClock, events: list[FleetEvent],
-               **config: float) -> FleetService:
+def make_fleet(
+    store: Store, clock: FakeClock, events: list[FleetEvent], **config: float
+) -> FleetService:
     bus = EventBus()
     bus.subscribe(events.append)
-    cfg = MonitoringConfig(socket_path=Path("/unused"), database_path=store.path,
-                           **{"heartbeat_interval": 30, "late_grace": 10, "stale_timeout": 60,
-                              **config})
+    cfg = MonitoringConfig(
+        socket_path=Path("/unused"),
+        database_path=store.path,
+        **{"heartbeat_interval": 30, "late_grace": 10, "stale_timeout": 60, **config},
+    )
     return FleetService(store, bus, cfg, clock=clock)
 
 
@@ -70,12 +73,18 @@ async def test_online_late_stale_then_back(store: Store) -> None:
     fleet.heartbeat(me, Heartbeat(channel="bot", rss_mb=10.0, cpu_pct=1.0))
     assert fleet.bots["bot"].status is BotStatus.ONLINE
     transitions = [(e.old_status, e.new_status) for e in events if e.kind == "status_changed"]
-    assert transitions == [("offline", "online"), ("online", "late"), ("late", "stale"),
-                           ("stale", "online")]
+    assert transitions == [
+        ("offline", "online"),
+        ("online", "late"),
+        ("late", "stale"),
+        ("stale", "online"),
+    ]
 
     await store.flush()
-    rows = query(store.path, "SELECT old_status, new_status FROM events "
-                             "WHERE kind = 'status_changed' ORDER BY id")
+    rows = query(
+        store.path,
+        "SELECT old_status, new_status FROM events WHERE kind = 'status_changed' ORDER BY id",
+    )
     assert rows == transitions
     assert query(store.path, "SELECT status FROM bot_status") == [("online",)]
 
@@ -120,8 +129,9 @@ async def test_restart_grace(store: Store) -> None:
     await second.start()
     assert {b.status for b in second.bots.values()} == {BotStatus.ONLINE}
     clock.now += 20
-    second.register(Peer(conn_id=99, pid=os.getpid()), Register(channel="comes-back",
-                                                                  pid=os.getpid()))
+    second.register(
+        Peer(conn_id=99, pid=os.getpid()), Register(channel="comes-back", pid=os.getpid())
+    )
     second.reap()
     assert second.bots["never-returns"].status is BotStatus.ONLINE  # still inside the grace
     clock.now += 10

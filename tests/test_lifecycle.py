@@ -45,8 +45,9 @@ async def test_sigkilled_bot_is_marked_down_promptly(workdir: Path) -> None:
 
 
 async def test_hung_bot_goes_late_then_stale_on_time(workdir: Path) -> None:
-    settings = make_settings(workdir, heartbeat_interval=1, late_grace=0.5, stale_timeout=3,
-                             reap_interval=0.05)
+    settings = make_settings(
+        workdir, heartbeat_interval=1, late_grace=0.5, stale_timeout=3, reap_interval=0.05
+    )
     ctl = Controller(settings)
     await ctl.start()
     events: list[FleetEvent] = []

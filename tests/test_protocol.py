@@ -29,7 +29,10 @@ def test_seed_messages_decode_verbatim() -> None:
     register = decode(SEED_REGISTER)
     assert isinstance(register, Register)
     assert (register.channel, register.pid, register.features) == (
-        "el_serda", 12345, {"llm": True, "translator": False})
+        "el_serda",
+        12345,
+        {"llm": True, "translator": False},
+    )
     assert register.id is None
     heartbeat = decode(SEED_HEARTBEAT)
     assert isinstance(heartbeat, Heartbeat)
@@ -37,7 +40,11 @@ def test_seed_messages_decode_verbatim() -> None:
     usage = decode(SEED_LLM)
     assert isinstance(usage, LlmUsage)
     assert (usage.tokens_in, usage.tokens_out, usage.latency_ms, usage.estimated_cost) == (
-        150, 80, 1200, 0.0003)
+        150,
+        80,
+        1200,
+        0.0003,
+    )
     assert isinstance(decode(b'{"type": "get_status"}'), GetStatus)
 
 
@@ -51,8 +58,10 @@ def test_seed_messages_decode_verbatim() -> None:
         (b'{"type": "heartbeat", "channel": 5}', ErrorCode.INVALID_MESSAGE),
         (b'{"type": "register", "channel": "x", "pid": "12"}', ErrorCode.INVALID_MESSAGE),
         (b'{"type": "register", "channel": "", "pid": 12}', ErrorCode.INVALID_MESSAGE),
-        (b'{"type": "llm_usage", "channel": "x", "model": "m", "tokens_in": -1}',
-         ErrorCode.INVALID_MESSAGE),
+        (
+            b'{"type": "llm_usage", "channel": "x", "model": "m", "tokens_in": -1}',
+            ErrorCode.INVALID_MESSAGE,
+        ),
     ],
 )
 def test_bad_messages_are_classified(line: bytes, code: ErrorCode) -> None:
@@ -86,9 +95,19 @@ def test_decoder_never_raises_anything_but_protocol_errors(data: bytes) -> None:
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(st.dictionaries(st.sampled_from(["type", "channel", "pid", "id", "rss_mb", "features"]),
-                       st.one_of(st.none(), st.integers(), st.text(max_size=5), st.booleans(),
-                                 st.floats(allow_nan=False, allow_infinity=False)), max_size=6))
+@given(
+    st.dictionaries(
+        st.sampled_from(["type", "channel", "pid", "id", "rss_mb", "features"]),
+        st.one_of(
+            st.none(),
+            st.integers(),
+            st.text(max_size=5),
+            st.booleans(),
+            st.floats(allow_nan=False, allow_infinity=False),
+        ),
+        max_size=6,
+    )
+)
 def test_decoder_on_arbitrary_objects(obj: dict[str, object]) -> None:
     try:
         decode(json.dumps(obj).encode())

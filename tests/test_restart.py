@@ -25,8 +25,15 @@ async def test_restart_with_20_clients_loses_nothing_and_stores_nothing_twice(
     ctl = controller_process(restart_grace=30)
     ctl.start()
     bots = [
-        spawn_bot("event_bot.py", str(ctl.socket_path), f"bot{n:02d}", str(EVENTS), "0.05",
-                  str(workdir / f"bot{n:02d}.json"), stdin=subprocess.PIPE)
+        spawn_bot(
+            "event_bot.py",
+            str(ctl.socket_path),
+            f"bot{n:02d}",
+            str(EVENTS),
+            "0.05",
+            str(workdir / f"bot{n:02d}.json"),
+            stdin=subprocess.PIPE,
+        )
         for n in range(BOTS)
     ]
     try:
@@ -42,21 +49,25 @@ async def test_restart_with_20_clients_loses_nothing_and_stores_nothing_twice(
         for bot in bots:
             line = await asyncio.to_thread(bot.stdout.readline)
             assert line.strip() == b"DONE", bot.stderr.read()
-        reports = {n: json.loads((workdir / f"bot{n:02d}.json").read_text())
-                   for n in range(BOTS)}
+        reports = {n: json.loads((workdir / f"bot{n:02d}.json").read_text()) for n in range(BOTS)}
 
         # Every bot reconnected and registered again: all 20 are online after the restart.
         status = request(ctl.socket_path, {"type": "get_status"})
         online = {b["channel"] for b in status["bots"] if b["status"] == "online"}
         assert online == {f"bot{n:02d}" for n in range(BOTS)}
-        assert all(r["connects"] >= 2 and r["drained"] and r["dropped"] == 0
-                   for r in reports.values())
-        assert any(len(r["acked"]) < EVENTS for r in reports.values()), \
+        assert all(
+            r["connects"] >= 2 and r["drained"] and r["dropped"] == 0 for r in reports.values()
+        )
+        assert any(len(r["acked"]) < EVENTS for r in reports.values()), (
             "the outage did not catch any event in flight; the test proved nothing"
+        )
 
         # Exactly once: no duplicates, and every event is there, acknowledged or replayed.
-        duplicates = query(ctl.db, "SELECT channel, tokens_in, COUNT(*) FROM llm_usage "
-                                   "GROUP BY channel, tokens_in HAVING COUNT(*) > 1")
+        duplicates = query(
+            ctl.db,
+            "SELECT channel, tokens_in, COUNT(*) FROM llm_usage "
+            "GROUP BY channel, tokens_in HAVING COUNT(*) > 1",
+        )
         assert duplicates == []
         stored = {(c, t) for c, t in query(ctl.db, "SELECT channel, tokens_in FROM llm_usage")}
         for n, report in reports.items():
@@ -69,8 +80,12 @@ async def test_restart_with_20_clients_loses_nothing_and_stores_nothing_twice(
             bot.stdin.close()
         for bot in bots:
             assert await asyncio.to_thread(bot.wait, 30) == 0
-        await wait_for(lambda: query(ctl.db, "SELECT COUNT(*) FROM bot_status "
-                                             "WHERE status = 'offline'") == [(BOTS,)])
+        await wait_for(
+            lambda: (
+                query(ctl.db, "SELECT COUNT(*) FROM bot_status WHERE status = 'offline'")
+                == [(BOTS,)]
+            )
+        )
     finally:
         for bot in bots:
             kill_quietly(bot)

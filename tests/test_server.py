@@ -38,14 +38,17 @@ async def test_seed_messages_are_accepted_verbatim(raw, settings: Settings) -> N
     assert bot["channel"] == "el_serda" and bot["status"] == "online"
     assert bot["rss_mb"] == 150.5 and bot["features"] == {"llm": True, "translator": False}
 
-    await client.send('{"type": "unregister", "channel": "el_serda", "pid": %d}' % pid)
+    await client.send(f'{{"type": "unregister", "channel": "el_serda", "pid": {pid}}}')
     db = settings.monitoring.database_path
     await wait_for(lambda: query(db, "SELECT status FROM bot_status") == [("offline",)])
     assert query(db, "SELECT channel, pid, rss_mb, cpu_pct FROM bot_metrics") == [
-        ("el_serda", pid, 150.5, 2.3)]
-    assert query(db, "SELECT channel, model, feature, tokens_in, tokens_out, latency_ms, "
-                     "estimated_cost FROM llm_usage") == [
-        ("el_serda", "deepseek-chat", "joke_command", 150, 80, 1200, 0.0003)]
+        ("el_serda", pid, 150.5, 2.3)
+    ]
+    assert query(
+        db,
+        "SELECT channel, model, feature, tokens_in, tokens_out, latency_ms, "
+        "estimated_cost FROM llm_usage",
+    ) == [("el_serda", "deepseek-chat", "joke_command", 150, 80, 1200, 0.0003)]
 
 
 async def test_hello_and_ping(raw) -> None:
@@ -64,8 +67,9 @@ async def test_ack_only_after_commit(workdir: Path) -> None:
         client = await RawClient.connect(settings.monitoring.socket_path)
         db = settings.monitoring.database_path
         for i in range(20):
-            reply = await client.request({"id": i, "type": "llm_usage", "channel": "c",
-                                          "model": "m", "tokens_in": i})
+            reply = await client.request(
+                {"id": i, "type": "llm_usage", "channel": "c", "model": "m", "tokens_in": i}
+            )
             assert reply == {"id": i, "ok": True}
             # Read through an independent connection the moment the ack arrives.
             assert query(db, "SELECT COUNT(*) FROM llm_usage WHERE tokens_in = ?", (i,)) == [(1,)]
@@ -178,16 +182,18 @@ async def test_peer_pid_check(raw, settings: Settings) -> None:
     # A child we spawned may be registered by us (a supervisor registering its worker).
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        reply = await client.request({"id": 2, "type": "register", "channel": "w",
-                                      "pid": child.pid})
+        reply = await client.request(
+            {"id": 2, "type": "register", "channel": "w", "pid": child.pid}
+        )
         assert reply["ok"], reply
     finally:
         child.kill()
         child.wait()
     # And the worker's death is noticed at once even though our connection stays open.
     db = settings.monitoring.database_path
-    await wait_for(lambda: query(db, "SELECT status FROM bot_status WHERE channel='w'")
-                   == [("down",)])
+    await wait_for(
+        lambda: query(db, "SELECT status FROM bot_status WHERE channel='w'") == [("down",)]
+    )
     assert query(db, "SELECT COUNT(*) FROM bot_status WHERE channel='x'") == [(0,)]
 
 

@@ -47,8 +47,9 @@ TS_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 def run_seed_script(db: Path, sql: str) -> list[list[str]]:
     """Run a script the way the seed does, with the sqlite3 shell when there is one."""
     if shutil.which("sqlite3"):
-        out = subprocess.run(["sqlite3", str(db), sql], check=True, capture_output=True,
-                             text=True).stdout
+        out = subprocess.run(
+            ["sqlite3", str(db), sql], check=True, capture_output=True, text=True
+        ).stdout
         return [line.split("|") for line in out.splitlines()]
     conn = sqlite3.connect(db)
     try:
@@ -68,24 +69,64 @@ async def test_seed_scripts_give_the_right_numbers(workdir: Path) -> None:
         messages = [
             {"type": "register", "channel": "el_serda", "pid": pid, "features": {"llm": True}},
             {"type": "register", "channel": "kissbot", "pid": pid, "features": {}},
-            {"type": "heartbeat", "channel": "el_serda", "pid": pid, "rss_mb": 100.0,
-             "cpu_pct": 2.0},
-            {"type": "heartbeat", "channel": "el_serda", "pid": pid, "rss_mb": 200.0,
-             "cpu_pct": 4.0},
-            {"type": "heartbeat", "channel": "kissbot", "pid": pid, "rss_mb": 50.0,
-             "cpu_pct": 1.0},
+            {
+                "type": "heartbeat",
+                "channel": "el_serda",
+                "pid": pid,
+                "rss_mb": 100.0,
+                "cpu_pct": 2.0,
+            },
+            {
+                "type": "heartbeat",
+                "channel": "el_serda",
+                "pid": pid,
+                "rss_mb": 200.0,
+                "cpu_pct": 4.0,
+            },
+            {"type": "heartbeat", "channel": "kissbot", "pid": pid, "rss_mb": 50.0, "cpu_pct": 1.0},
             # Two days old: outside the seed's one-day RAM window.
-            {"type": "heartbeat", "channel": "kissbot", "pid": pid, "rss_mb": 999.0,
-             "cpu_pct": 99.0, "ts": now - 2 * 86400},
-            {"type": "llm_usage", "channel": "el_serda", "model": "deepseek-chat",
-             "tokens_in": 150, "tokens_out": 80, "estimated_cost": 0.25},
-            {"type": "llm_usage", "channel": "el_serda", "model": "deepseek-chat",
-             "tokens_in": 50, "tokens_out": 20, "estimated_cost": 0.25},
-            {"type": "llm_usage", "channel": "kissbot", "model": "gpt", "tokens_in": 10,
-             "tokens_out": 5, "estimated_cost": 1.0},
+            {
+                "type": "heartbeat",
+                "channel": "kissbot",
+                "pid": pid,
+                "rss_mb": 999.0,
+                "cpu_pct": 99.0,
+                "ts": now - 2 * 86400,
+            },
+            {
+                "type": "llm_usage",
+                "channel": "el_serda",
+                "model": "deepseek-chat",
+                "tokens_in": 150,
+                "tokens_out": 80,
+                "estimated_cost": 0.25,
+            },
+            {
+                "type": "llm_usage",
+                "channel": "el_serda",
+                "model": "deepseek-chat",
+                "tokens_in": 50,
+                "tokens_out": 20,
+                "estimated_cost": 0.25,
+            },
+            {
+                "type": "llm_usage",
+                "channel": "kissbot",
+                "model": "gpt",
+                "tokens_in": 10,
+                "tokens_out": 5,
+                "estimated_cost": 1.0,
+            },
             # Forty days old: outside the monthly window.
-            {"type": "llm_usage", "channel": "kissbot", "model": "gpt", "tokens_in": 9999,
-             "tokens_out": 9999, "estimated_cost": 50.0, "ts": now - 40 * 86400},
+            {
+                "type": "llm_usage",
+                "channel": "kissbot",
+                "model": "gpt",
+                "tokens_in": 9999,
+                "tokens_out": 9999,
+                "estimated_cost": 50.0,
+                "ts": now - 40 * 86400,
+            },
             {"type": "unregister", "channel": "kissbot", "pid": pid},
         ]
         for i, message in enumerate(messages):
@@ -101,7 +142,9 @@ async def test_seed_scripts_give_the_right_numbers(workdir: Path) -> None:
 
     month = run_seed_script(db, SEED_LLM_MONTH)
     assert [(c, int(i), int(o), float(cost)) for c, i, o, cost in month] == [
-        ("kissbot", 10, 5, 1.0), ("el_serda", 200, 100, 0.5)]
+        ("kissbot", 10, 5, 1.0),
+        ("el_serda", 200, 100, 0.5),
+    ]
 
     ram = {c: (float(a), float(m), float(cpu)) for c, a, m, cpu in run_seed_script(db, SEED_RAM)}
     assert ram == {"el_serda": (150.0, 200.0, 3.0), "kissbot": (50.0, 50.0, 1.0)}
@@ -115,8 +158,10 @@ def _make_old_database(path: Path, version: int) -> None:
     for script in MIGRATIONS[:version]:
         conn.executescript(script)
     conn.execute(f"PRAGMA user_version = {version}")
-    conn.execute("INSERT INTO bot_status (channel, pid, status, registered_at) "
-                 "VALUES ('legacy', 4242, 'offline', CURRENT_TIMESTAMP)")
+    conn.execute(
+        "INSERT INTO bot_status (channel, pid, status, registered_at) "
+        "VALUES ('legacy', 4242, 'offline', CURRENT_TIMESTAMP)"
+    )
     conn.execute("INSERT INTO llm_usage (channel, model, tokens_in) VALUES ('legacy', 'm', 7)")
     conn.commit()
     conn.close()
@@ -166,8 +211,9 @@ async def test_many_messages_share_a_transaction(workdir: Path) -> None:
         assert ctl.store is not None
         before = ctl.store.writer.batches_committed
         client = await RawClient.connect(settings.monitoring.socket_path)
-        await client.send(*({"id": i, "type": "llm_usage", "channel": "c", "model": "m"}
-                            for i in range(2000)))
+        await client.send(
+            *({"id": i, "type": "llm_usage", "channel": "c", "model": "m"} for i in range(2000))
+        )
         replies = [await client.recv() for _ in range(2000)]
         await client.close()
         assert all(r["ok"] for r in replies)
@@ -190,8 +236,9 @@ async def test_retention_deletes_only_old_rows_in_batches(workdir: Path) -> None
             store.add_key(f"new-{i}", now)
         await store.flush()
         batches_before = store.writer.batches_committed
-        deleted = await RetentionService(store, retention_days=7, batch_size=4,
-                                         clock=lambda: now).run()
+        deleted = await RetentionService(
+            store, retention_days=7, batch_size=4, clock=lambda: now
+        ).run()
         assert deleted["llm_usage"] == 25 and deleted["idempotency_keys"] == 25
         # Small batches: many short transactions instead of one long one.
         assert store.writer.batches_committed - batches_before >= 25 // 4
@@ -199,4 +246,5 @@ async def test_retention_deletes_only_old_rows_in_batches(workdir: Path) -> None
     finally:
         await store.close()
     assert query(workdir / "r.db", "SELECT model, COUNT(*) FROM llm_usage GROUP BY model") == [
-        ("new", 5)]
+        ("new", 5)
+    ]

@@ -91,7 +91,7 @@ class FleetService:
         elif bot.pid != msg.pid:
             self._pids.unwatch(bot.pid)
         bot.pid = msg.pid
-        bot.features = dict(msg.features)
+        bot.set_features(msg.features)
         bot.host = msg.host or (HOSTNAME if peer.local else None)
         bot.registered_at = now
         bot.last_heartbeat = now

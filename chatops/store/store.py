@@ -79,10 +79,6 @@ class StoreError(Exception):
     """The database cannot be opened or upgraded."""
 
 
-def _features_json(features: dict[str, Any]) -> str:
-    return json.dumps(features, separators=(",", ":"), sort_keys=True)
-
-
 async def _migrate(db: aiosqlite.Connection) -> int:
     """Bring the schema to :data:`SCHEMA_VERSION`; return the version found."""
     async with db.execute("PRAGMA user_version") as cursor:
@@ -157,22 +153,24 @@ class Store:
     # -- writes (queued, group-committed) --------------------------------------------------------
 
     def save_bot(self, bot: BotState) -> None:
-        self.writer.put(
-            _UPSERT_BOT,
-            bot.channel,
-            (
+        """Queue the bot's status row; it is read from ``bot`` at commit time, so a thousand
+        heartbeats in one batch cost one row."""
+
+        def row() -> tuple[Any, ...]:
+            return (
                 bot.channel,
                 bot.pid,
                 str(bot.status),
-                _features_json(bot.features),
+                bot.features_json,
                 to_sqlite(bot.registered_at),
                 to_sqlite(bot.last_heartbeat),
                 bot.host,
                 bot.rss_mb,
                 bot.cpu_pct,
                 to_sqlite(bot.status_changed_at),
-            ),
-        )
+            )
+
+        self.writer.put(_UPSERT_BOT, bot.channel, row)
 
     def add_metrics(self, bot: BotState, ts: float) -> None:
         self.writer.add(
@@ -183,7 +181,7 @@ class Store:
                 bot.pid,
                 bot.rss_mb,
                 bot.cpu_pct,
-                _features_json(bot.features),
+                bot.features_json,
             ),
         )
 
@@ -232,7 +230,7 @@ class Store:
         self.writer.put(
             _UPSERT_AGENT,
             agent.name,
-            (
+            lambda: (
                 agent.name,
                 agent.agent_type,
                 agent.channel,
@@ -398,11 +396,10 @@ def _bot_from_row(row: sqlite3.Row | dict[str, Any]) -> BotState:
         status = BotStatus(row["status"])
     except ValueError:
         status = BotStatus.DOWN
-    return BotState(
+    bot = BotState(
         channel=row["channel"],
         pid=row["pid"],
         status=status,
-        features=json.loads(row["features_json"] or "{}"),
         registered_at=ts(row["registered_at"]),
         last_heartbeat=ts(row["last_heartbeat"]),
         status_changed_at=ts(row["status_changed_at"]) or ts(row["last_heartbeat"]),
@@ -410,6 +407,12 @@ def _bot_from_row(row: sqlite3.Row | dict[str, Any]) -> BotState:
         rss_mb=row["rss_mb"],
         cpu_pct=row["cpu_pct"],
     )
+    try:
+        features = json.loads(row["features_json"] or "{}")
+    except ValueError:
+        features = {}
+    bot.set_features(features if isinstance(features, dict) else {})
+    return bot
 
 
 def read_bots_offline(path: Path) -> list[BotState]:

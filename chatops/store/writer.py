@@ -32,7 +32,7 @@ class _Batch:
     def __init__(self, batch_id: int) -> None:
         self.batch_id = batch_id
         self.rows: dict[str, list[Params]] = {}
-        self.keyed: dict[str, dict[Any, Params]] = {}
+        self.keyed: dict[str, dict[Any, Callable[[], Params]]] = {}
         self.jobs: list[tuple[Job, asyncio.Future[Any]]] = []
         self.callbacks: list[CommitCallback] = []
         self.size = 0
@@ -74,8 +74,10 @@ class GroupCommitWriter:
             batch.callbacks.append(on_commit)
         self._grew(batch)
 
-    def put(self, statement: str, key: Any, params: Params) -> None:
-        """Queue a row that replaces any row queued earlier under the same key (coalescing)."""
+    def put(self, statement: str, key: Any, params: Callable[[], Params]) -> None:
+        """Queue a row that replaces any row queued earlier under the same key (coalescing).
+
+        ``params`` is called at commit time, so it reads the latest state once per batch."""
         batch = self._batch
         keyed = batch.keyed.get(statement)
         if keyed is None:
@@ -152,7 +154,7 @@ class GroupCommitWriter:
             for statement, rows in batch.rows.items():
                 await db.executemany(statement, rows)
             for statement, keyed in batch.keyed.items():
-                await db.executemany(statement, list(keyed.values()))
+                await db.executemany(statement, [make() for make in keyed.values()])
             for job, _ in batch.jobs:
                 results.append(await job(db))
             await db.commit()

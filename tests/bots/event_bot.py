@@ -21,14 +21,23 @@ async def main(socket_path: str, channel: str, count: int, pause: float, report:
     print("READY" if registered else "NOT-REGISTERED", flush=True)
     acked = []
     for i in range(count):
-        if await client.log_usage(channel=channel, model="m", feature="f", tokens_in=i,
-                                  tokens_out=1, key=f"{channel}-{i}"):
+        if await client.log_usage(
+            channel=channel, model="m", feature="f", tokens_in=i, tokens_out=1, key=f"{channel}-{i}"
+        ):
             acked.append(i)
         await asyncio.sleep(pause)
     drained = await client.drain_spool(timeout=60)
     with open(report, "w") as fh:
-        json.dump({"acked": acked, "drained": drained, "left": len(client.spool),
-                   "dropped": client.spool.dropped, "connects": client.connects}, fh)
+        json.dump(
+            {
+                "acked": acked,
+                "drained": drained,
+                "left": len(client.spool),
+                "dropped": client.spool.dropped,
+                "connects": client.connects,
+            },
+            fh,
+        )
     print("DONE", flush=True)
     # Stay connected until told to go, so the test can look at the fleet while all are alive.
     await asyncio.to_thread(sys.stdin.readline)

@@ -210,3 +210,72 @@ async def test_shutdown_removes_socket_and_keeps_acknowledged(workdir: Path) -> 
     assert not settings.monitoring.socket_path.exists()
     assert query(settings.monitoring.database_path, "SELECT COUNT(*) FROM llm_usage") == [(50,)]
     await client.close()
+
+
+async def test_agent_status_and_task_results(raw, settings: Settings) -> None:
+    client: RawClient = await raw()
+    assert (
+        await client.request(
+            {
+                "id": 1,
+                "type": "agent_status",
+                "agent": "coder",
+                "agent_type": "coder",
+                "status": "processing",
+                "current_task": "write main.py",
+            }
+        )
+    )["ok"]
+    for i, success in enumerate([True, True, True, False]):
+        reply = await client.request(
+            {
+                "id": 10 + i,
+                "type": "task_result",
+                "agent": "coder",
+                "success": success,
+                "task": f"t{i}",
+                "key": f"coder-{i}",
+            }
+        )
+        assert reply["ok"]
+    # The same result replayed is not counted twice.
+    await client.request(
+        {"id": 20, "type": "task_result", "agent": "coder", "success": False, "key": "coder-3"}
+    )
+    bad = await client.request(
+        {"id": 21, "type": "agent_status", "agent": "coder", "status": "sleeping"}
+    )
+    assert bad["error"]["code"] == "invalid_message"
+    status = await client.request({"id": 30, "type": "get_status"})
+    [agent] = status["agents"]
+    assert agent["status"] == "processing" and agent["current_task"] == "write main.py"
+    assert (agent["tasks_completed"], agent["tasks_failed"]) == (3, 1)
+    assert agent["success_rate"] == 0.75
+    db = settings.monitoring.database_path
+    assert query(db, "SELECT tasks_completed, tasks_failed FROM agents") == [(3, 1)]
+    assert query(db, "SELECT COUNT(*) FROM agent_tasks") == [(4,)]
+
+    await client.request(
+        {
+            "id": 31,
+            "type": "agent_status",
+            "agent": "coder",
+            "status": "error",
+            "error_message": "model quota exhausted",
+        }
+    )
+    status = await client.request({"id": 32, "type": "get_status"})
+    assert status["agents"][0]["error_message"] == "model quota exhausted"
+
+
+async def test_scheduler_samples_the_controller_itself(workdir: Path) -> None:
+    settings = make_settings(workdir, metrics_interval=0.1)
+    ctl = Controller(settings)
+    await ctl.start()
+    try:
+        db = settings.monitoring.database_path
+        await wait_for(lambda: query(db, "SELECT COUNT(*) FROM controller_metrics")[0][0] >= 2)
+        [(rss,)] = query(db, "SELECT rss_mb FROM controller_metrics LIMIT 1")
+        assert rss > 1
+    finally:
+        await ctl.stop()

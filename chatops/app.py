@@ -11,14 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Sequence
 
+import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from chatops.alerts.delivery import AlertDelivery, Sink, WebhookSink
+from chatops.alerts.router import AlertRouter
+from chatops.alerts.silences import SilenceService
 from chatops.api import build_handlers
 from chatops.bus import EventBus
 from chatops.config import Settings
 from chatops.paths import ensure_private_dir
-from chatops.scheduler import build_scheduler
+from chatops.scheduler import Job, build_scheduler
 from chatops.server import MonitorServer
 from chatops.services.agents import AgentService
 from chatops.services.fleet import FleetService
@@ -33,8 +38,15 @@ log = logging.getLogger(__name__)
 
 
 class Controller:
-    def __init__(self, settings: Settings, *, clock: Clock = wall_clock) -> None:
+    def __init__(
+        self, settings: Settings, *, clock: Clock = wall_clock, sinks: Sequence[Sink] = ()
+    ) -> None:
         self.settings = settings
+        self._extra_sinks = list(sinks)
+        self.http: aiohttp.ClientSession | None = None
+        self.delivery: AlertDelivery | None = None
+        self.router: AlertRouter | None = None
+        self.silences: SilenceService | None = None
         self.clock = clock
         self.bus = EventBus()
         self.store: Store | None = None
@@ -69,6 +81,8 @@ class Controller:
         )
         guard = IdempotencyGuard(store)
         await guard.load(self.retention.cutoff)
+        # Alerts first: the fleet's start may already declare bots down.
+        await self._start_alerts(store)
         self.fleet = FleetService(store, self.bus, cfg, clock=clock)
         await self.fleet.start()
         self.usage = UsageService(store, guard, clock=clock)
@@ -83,13 +97,46 @@ class Controller:
                 max_line_bytes=cfg.max_line_bytes,
             )
             await self.server.serve_unix(cfg.socket_path, cfg.socket_group)
+        assert self.router is not None and self.delivery is not None
         self.scheduler = build_scheduler(
-            cfg,
-            reap=self.fleet.reap,
-            retention=self.retention.run,
-            sample_self=self.self_metrics.sample,
+            [
+                Job("reap", self.fleet.reap, cfg.reap_interval),
+                Job("retention", self.retention.run, cfg.retention_interval, first_run_after=5),
+                Job("sample_self", self.self_metrics.sample, cfg.metrics_interval),
+                Job("alerts", self.router.tick, self.settings.alerts.delivery_interval),
+                Job(
+                    "deliver_alerts", self.delivery.run_due, self.settings.alerts.delivery_interval
+                ),
+            ]
         )
         self.scheduler.start()
+
+    async def _start_alerts(self, store: Store) -> None:
+        alerts = self.settings.alerts
+        self.http = aiohttp.ClientSession()
+        self.delivery = AlertDelivery(store, alerts, clock=self.clock)
+        for url in alerts.webhook_urls:
+            self.delivery.add_sink(
+                WebhookSink(
+                    url.get_secret_value(),
+                    self._http_session,
+                    alerts.http_timeout,
+                    self.settings.discord.alert_role_id,
+                )
+            )
+        for sink in self._extra_sinks:
+            self.delivery.add_sink(sink)
+        self.silences = SilenceService(store, clock=self.clock)
+        await self.silences.start()
+        self.router = AlertRouter(
+            store, self.bus, alerts, self.delivery, self.silences, clock=self.clock
+        )
+        await self.router.start()
+        await self.delivery.start()
+
+    def _http_session(self) -> aiohttp.ClientSession:
+        assert self.http is not None
+        return self.http
 
     async def stop(self) -> None:
         """Stop accepting, flush the store, close connections, remove the socket, then the rest."""
@@ -105,6 +152,11 @@ class Controller:
             self.server = None
         if self.fleet is not None:
             self.fleet.close()
+        if self.delivery is not None:
+            await self.delivery.close()
+        if self.http is not None:
+            await self.http.close()
+            self.http = None
         if self.store is not None:
             await self.store.close()
             self.store = None

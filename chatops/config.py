@@ -21,7 +21,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from chatops.paths import default_database_path, default_socket_path
+from chatops.paths import default_database_path, default_socket_path, state_dir
 
 ENV_PREFIX = "CHATOPS_"
 _yaml_data: ContextVar[dict[str, Any] | None] = ContextVar("chatops_yaml_data", default=None)
@@ -77,6 +77,27 @@ class DiscordConfig(_Section):
     """Discord access. Without a token chatops runs headless."""
 
     token: SecretStr | None = None
+    guild_ids: list[int] = Field(default_factory=list)
+    alert_channel_id: int | None = None
+    alert_role_id: int | None = None
+    admin_role_ids: list[int] = Field(default_factory=list)
+    admin_user_ids: list[int] = Field(default_factory=list)
+    api_base: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg/"
+    command_hash_path: Path = Field(default_factory=lambda: state_dir() / "commands.sha256")
+
+
+class AlertsConfig(_Section):
+    """Where and how often incidents are told. Webhook URLs carry secrets and are never logged."""
+
+    webhook_urls: list[SecretStr] = Field(default_factory=list)
+    repeat_interval: float = Field(4 * 3600, ge=0)
+    flapping_transitions: int = Field(5, ge=2)
+    flapping_window: float = Field(600, gt=0)
+    delivery_interval: float = Field(1, gt=0)
+    retry_initial: float = Field(1, gt=0)
+    retry_max: float = Field(300, gt=0)
+    http_timeout: float = Field(10, gt=0)
 
 
 class _YamlSource(PydanticBaseSettingsSource):
@@ -104,6 +125,7 @@ class Settings(BaseSettings):
     monitoring: MonitoringConfig = Field(default_factory=lambda: MonitoringConfig())
     logging: LoggingConfig = Field(default_factory=lambda: LoggingConfig())
     discord: DiscordConfig = Field(default_factory=lambda: DiscordConfig())
+    alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig())
 
     @classmethod
     def settings_customise_sources(

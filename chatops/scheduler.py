@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from chatops.config import MonitoringConfig
 from chatops.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    name: str
+    func: Callable[[], Any]
+    seconds: float
+    first_run_after: float | None = None
 
 
 def _logged(name: str, job: Callable[[], Any]) -> Callable[[], Awaitable[None]]:
@@ -26,34 +34,25 @@ def _logged(name: str, job: Callable[[], Any]) -> Callable[[], Awaitable[None]]:
         except Exception:
             log.exception("scheduled job %s failed", name)
 
+    run.__name__ = run.__qualname__ = name
     return run
 
 
-def build_scheduler(
-    config: MonitoringConfig,
-    *,
-    reap: Callable[[], Any],
-    retention: Callable[[], Awaitable[Any]],
-    sample_self: Callable[[], Any],
-) -> AsyncIOScheduler:
+def build_scheduler(jobs: Iterable[Job]) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
-    defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
-    scheduler.add_job(
-        _logged("reap", reap), "interval", seconds=config.reap_interval, id="reap", **defaults
-    )
-    scheduler.add_job(
-        _logged("retention", retention),
-        "interval",
-        seconds=config.retention_interval,
-        id="retention",
-        next_run_time=utcnow() + timedelta(seconds=5),
-        **defaults,
-    )
-    scheduler.add_job(
-        _logged("sample_self", sample_self),
-        "interval",
-        seconds=config.metrics_interval,
-        id="sample_self",
-        **defaults,
-    )
+    for job in jobs:
+        extra: dict[str, Any] = {}
+        if job.first_run_after is not None:
+            extra["next_run_time"] = utcnow() + timedelta(seconds=job.first_run_after)
+        scheduler.add_job(
+            _logged(job.name, job.func),
+            "interval",
+            seconds=job.seconds,
+            id=job.name,
+            name=job.name,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=30,
+            **extra,
+        )
     return scheduler

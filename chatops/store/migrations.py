@@ -94,6 +94,39 @@ MIGRATIONS: list[str] = [
         load_1m REAL
     );
     """,
+    # 3: alerting: incidents, a persistent outbox per sink, and silences.
+    """
+    CREATE TABLE IF NOT EXISTS incidents (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        opened_at TIMESTAMP NOT NULL,
+        last_notified_at TIMESTAMP,
+        resolved_at TIMESTAMP,
+        detail TEXT
+    );
+    CREATE INDEX IF NOT EXISTS idx_incidents_open ON incidents(channel) WHERE resolved_at IS NULL;
+    CREATE TABLE IF NOT EXISTS alert_outbox (
+        id INTEGER PRIMARY KEY,
+        created_at TIMESTAMP NOT NULL,
+        sink TEXT NOT NULL,
+        payload_json TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        delivered_at TIMESTAMP,
+        last_error TEXT
+    );
+    CREATE INDEX IF NOT EXISTS idx_outbox_pending ON alert_outbox(next_attempt_at)
+        WHERE delivered_at IS NULL;
+    CREATE TABLE IF NOT EXISTS silences (
+        id INTEGER PRIMARY KEY,
+        channel TEXT,
+        until REAL NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        created_by TEXT,
+        reason TEXT
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

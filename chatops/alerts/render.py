@@ -1,0 +1,107 @@
+"""Alert payloads: a Discord embed (channel and Discord webhooks) and a plain JSON body.
+
+Pure functions on :class:`Alert`, shared by the webhook sink and the Discord channel sink so the
+two never drift apart. The plain JSON body is documented in the README.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from chatops.alerts.model import PROBLEM_KINDS, Alert, AlertKind
+
+RED = 0xE74C3C
+ORANGE = 0xE67E22
+GREEN = 0x2ECC71
+
+_TITLES = {
+    AlertKind.DOWN: "🔴 {channel} is down",
+    AlertKind.STALE: "🟠 {channel} is stale",
+    AlertKind.REMINDER: "🔴 {channel} is still {status}",
+    AlertKind.FLAPPING: "🟠 {channel} is flapping",
+    AlertKind.RECOVERED: "🟢 {channel} is back {status}",
+    AlertKind.STABLE: "🟢 {channel} stopped flapping",
+}
+_COLOURS = {
+    AlertKind.DOWN: RED,
+    AlertKind.REMINDER: RED,
+    AlertKind.STALE: ORANGE,
+    AlertKind.FLAPPING: ORANGE,
+    AlertKind.RECOVERED: GREEN,
+    AlertKind.STABLE: GREEN,
+}
+DISCORD_WEBHOOK_HOSTS = frozenset(
+    {"discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"}
+)
+
+
+def is_discord_webhook(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.hostname in DISCORD_WEBHOOK_HOSTS and parts.path.startswith("/api/webhooks/")
+
+
+def describe_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def discord_embed(alert: Alert) -> dict[str, Any]:
+    """An embed dict as Discord's API takes it (and ``discord.Embed.from_dict`` reads it)."""
+    lines = [alert.detail]
+    if alert.opened_at is not None and alert.kind in (AlertKind.REMINDER, AlertKind.RECOVERED):
+        lines.append(f"Since <t:{int(alert.opened_at)}:R>")
+    if alert.downtime is not None:
+        lines.append(f"Down for {describe_duration(alert.downtime)}")
+    lines.append(f"<t:{int(alert.ts)}:R>")
+    return {
+        "title": _TITLES[alert.kind].format(channel=alert.channel, status=alert.status),
+        "description": "\n".join(lines),
+        "color": _COLOURS[alert.kind],
+        "timestamp": _iso(alert.ts),
+        "fields": [{"name": "status", "value": alert.status, "inline": True}],
+        "footer": {
+            "text": f"chatops incident #{alert.incident_id}"
+            if alert.incident_id is not None
+            else "chatops"
+        },
+    }
+
+
+def discord_message(alert: Alert, mention_role_id: int | None = None) -> dict[str, Any]:
+    """A full message body: the embed, plus the role mention for problems only."""
+    body: dict[str, Any] = {"embeds": [discord_embed(alert)], "allowed_mentions": {"parse": []}}
+    if mention_role_id is not None and alert.kind in PROBLEM_KINDS:
+        body["content"] = f"<@&{mention_role_id}>"
+        body["allowed_mentions"] = {"roles": [str(mention_role_id)]}
+    return body
+
+
+def plain_json(alert: Alert) -> dict[str, Any]:
+    """The documented body for any non-Discord webhook."""
+    return {
+        "source": "chatops",
+        "kind": str(alert.kind),
+        "bot": alert.channel,
+        "status": alert.status,
+        "detail": alert.detail,
+        "time": _iso(alert.ts),
+        "incident_id": alert.incident_id,
+        "opened_at": _iso(alert.opened_at) if alert.opened_at is not None else None,
+        "downtime_seconds": alert.downtime,
+        "title": _TITLES[alert.kind].format(channel=alert.channel, status=alert.status),
+    }

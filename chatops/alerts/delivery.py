@@ -147,6 +147,7 @@ class AlertDelivery:
 
     async def start(self) -> None:
         self._next_id = await self._tables.next_id("alert_outbox")
+        now = self._clock()
         for row in await self._tables.pending_outbox():
             if row["next_attempt_at"] >= NEVER:
                 continue
@@ -156,7 +157,8 @@ class AlertDelivery:
                 sink=row["sink"],
                 alert=Alert.from_dict(json.loads(row["payload_json"])),
                 attempts=row["attempts"],
-                next_attempt_at=row["next_attempt_at"],
+                # A restart is a natural moment to retry: don't sit out an old backoff.
+                next_attempt_at=min(row["next_attempt_at"], now),
                 last_error=row["last_error"],
             )
             item.created_at = item.alert.ts

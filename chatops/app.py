@@ -28,6 +28,7 @@ from chatops.server import MonitorServer
 from chatops.services.agents import AgentService
 from chatops.services.fleet import FleetService
 from chatops.services.idempotency import IdempotencyGuard
+from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
 from chatops.services.selfmetrics import SelfMetrics
 from chatops.services.usage import UsageService
@@ -57,6 +58,7 @@ class Controller:
         self.agents: AgentService | None = None
         self.retention: RetentionService | None = None
         self.self_metrics: SelfMetrics | None = None
+        self.reports: ReportService | None = None
 
     async def start(self) -> None:
         cfg = self.settings.monitoring
@@ -89,6 +91,7 @@ class Controller:
         self.agents = AgentService(store, guard, clock=clock)
         await self.agents.start()
         self.self_metrics = SelfMetrics(store, clock=clock)
+        self.reports = ReportService(store, clock=clock)
         if cfg.enabled:
             self.server = MonitorServer(
                 build_handlers(self.fleet, self.usage, self.agents),

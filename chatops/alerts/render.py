@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chatops.alerts.model import PROBLEM_KINDS, Alert, AlertKind
+from chatops.formatting import describe_duration
 
 RED = 0xE74C3C
 ORANGE = 0xE67E22
@@ -40,20 +41,6 @@ DISCORD_WEBHOOK_HOSTS = frozenset(
 def is_discord_webhook(url: str) -> bool:
     parts = urlsplit(url)
     return parts.hostname in DISCORD_WEBHOOK_HOSTS and parts.path.startswith("/api/webhooks/")
-
-
-def describe_duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {seconds}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
 
 
 def _iso(ts: float) -> str:

@@ -1,0 +1,216 @@
+"""The Discord front end: ``ChatOpsBot`` hosts the controller in its own event loop.
+
+``setup_hook`` starts the controller (store, services, monitor server, scheduler), loads the
+cogs and registers the persistent views, then syncs the command tree only if it changed since
+the last sync. ``close`` stops all of it in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import signal
+import uuid
+from pathlib import Path
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from chatops.alerts.delivery import DeliveryError
+from chatops.alerts.model import PROBLEM_KINDS, Alert
+from chatops.alerts.render import discord_message
+from chatops.app import Controller
+from chatops.config import DiscordConfig, Settings
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.status", "cogs.alerts", "cogs.admin")
+
+
+class NotAdmin(app_commands.CheckFailure):
+    """Raised by the admin check; its message is shown to the user as is."""
+
+
+class DiscordChannelSink:
+    """Delivers alerts as embeds to the configured channel (problems carry a Silence button)."""
+
+    name = "discord:alert_channel"
+
+    def __init__(self, bot: ChatOpsBot, channel_id: int, role_id: int | None) -> None:
+        self._bot = bot
+        self._channel_id = channel_id
+        self._role_id = role_id
+
+    async def send(self, alert: Alert) -> None:
+        from cogs.ui import silence_view
+
+        body = discord_message(alert, self._role_id)
+        mentions = (
+            discord.AllowedMentions(
+                roles=[discord.Object(self._role_id)], everyone=False, users=False
+            )
+            if "content" in body and self._role_id is not None
+            else discord.AllowedMentions.none()
+        )
+        channel = self._bot.get_partial_messageable(self._channel_id)
+        view = silence_view(alert.channel) if alert.kind in PROBLEM_KINDS else None
+        embed = discord.Embed.from_dict(body["embeds"][0])
+        try:
+            if view is None:
+                await channel.send(
+                    content=body.get("content"), embed=embed, allowed_mentions=mentions
+                )
+            else:
+                await channel.send(
+                    content=body.get("content"), embed=embed, allowed_mentions=mentions, view=view
+                )
+        except (discord.Forbidden, discord.NotFound) as exc:
+            raise DeliveryError(f"alert channel refused: {exc}", permanent=True) from exc
+        except (discord.HTTPException, OSError) as exc:
+            raise DeliveryError(f"Discord: {exc}") from exc
+
+
+class ChatOpsBot(commands.Bot):
+    def __init__(self, settings: Settings) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # channels and roles; no privileged intent is needed
+        super().__init__(command_prefix=commands.when_mentioned, intents=intents, help_command=None)
+        self.settings = settings
+        sinks = []
+        if settings.discord.alert_channel_id is not None:
+            sinks.append(
+                DiscordChannelSink(
+                    self, settings.discord.alert_channel_id, settings.discord.alert_role_id
+                )
+            )
+        self.controller = Controller(settings, sinks=sinks)
+        self.tree.error(self.on_app_command_error)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        await self.controller.start()
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        from cogs.ui import SilenceButton
+
+        self.add_dynamic_items(SilenceButton)
+        await self.sync_commands(force=False)
+
+    async def close(self) -> None:
+        for extension in reversed(list(self.extensions)):
+            await self.unload_extension(extension)
+        await self.controller.stop()
+        await super().close()
+
+    # -- permissions -----------------------------------------------------------------------------
+
+    def is_admin(self, user: discord.abc.User) -> bool:
+        """Config decides: an admin user id, or a member holding an admin role. Deny otherwise."""
+        cfg = self.settings.discord
+        if user.id in cfg.admin_user_ids:
+            return True
+        roles = getattr(user, "roles", [])
+        return any(role.id in cfg.admin_role_ids for role in roles)
+
+    def require_admin(self, interaction: discord.Interaction) -> None:
+        if not self.is_admin(interaction.user):
+            raise NotAdmin(
+                "You need an admin role or to be an admin user in chatops's configuration "
+                "(discord.admin_role_ids / discord.admin_user_ids) to change anything."
+            )
+
+    # -- errors ----------------------------------------------------------------------------------
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        await report_error(interaction, error)
+
+    # -- command sync ----------------------------------------------------------------------------
+
+    def command_hash(self) -> str:
+        commands_json = sorted(
+            (command.to_dict(self.tree) for command in self.tree.get_commands()),
+            key=lambda c: str(c["name"]),
+        )
+        material = json.dumps(
+            {"commands": commands_json, "guilds": sorted(self.settings.discord.guild_ids)},
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(material.encode()).hexdigest()
+
+    async def sync_commands(self, *, force: bool) -> bool:
+        """Sync to the configured guilds (or globally) when the tree changed, or when forced."""
+        path = self.settings.discord.command_hash_path
+        current = self.command_hash()
+        try:
+            previous = path.read_text().strip()
+        except OSError:
+            previous = ""
+        if previous == current and not force:
+            log.info("slash commands unchanged; not syncing")
+            return False
+        guild_ids = self.settings.discord.guild_ids
+        if guild_ids:
+            for guild_id in guild_ids:
+                guild = discord.Object(guild_id)
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+        _atomic_write(path, current)
+        log.info("slash commands synced to %s", guild_ids or "all guilds (global)")
+        return True
+
+
+async def report_error(interaction: discord.Interaction, error: Exception) -> None:
+    """One place that turns a failure into an ephemeral answer, never a silent failure."""
+    original = getattr(error, "original", error)
+    if isinstance(error, NotAdmin | app_commands.CheckFailure):
+        message = str(error) or "You are not allowed to do that."
+    else:
+        trace = uuid.uuid4().hex[:8]
+        name = interaction.command.qualified_name if interaction.command else "component"
+        log.error("%s failed [trace %s]", name, trace, exc_info=original)
+        message = f"Something went wrong (trace id `{trace}`). The controller's log has details."
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not tell the user about an error: %s", message)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def configure_endpoints(cfg: DiscordConfig) -> None:
+    """Point discord.py at the configured REST base and gateway (a proxy, or the test fake)."""
+    discord.http.Route.BASE = cfg.api_base.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(cfg.gateway_url)
+
+
+async def run_bot(settings: Settings) -> None:
+    assert settings.discord.token is not None
+    configure_endpoints(settings.discord)
+    bot = ChatOpsBot(settings)
+    loop = asyncio.get_running_loop()
+    closing: list[asyncio.Task[None]] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: closing.append(loop.create_task(bot.close())))
+    async with bot:
+        await bot.start(settings.discord.token.get_secret_value())
+    if closing:
+        await asyncio.gather(*closing, return_exceptions=True)

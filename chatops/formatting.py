@@ -1,0 +1,43 @@
+"""Human-readable durations and sizes, shared by the CLI, alerts and Discord views."""
+
+from __future__ import annotations
+
+
+def describe_duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"
+
+
+def parse_duration(text: str) -> float:
+    """``90s``, ``15m``, ``2h``, ``1d``, ``1h30m`` or a bare number of minutes, to seconds.
+
+    Raises ValueError with a message fit to show the operator."""
+    text = text.strip().lower().replace(" ", "")
+    if not text:
+        raise ValueError("empty duration")
+    if text.replace(".", "", 1).isdigit():
+        return float(text) * 60
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    total, number = 0.0, ""
+    for char in text:
+        if char.isdigit() or char == ".":
+            number += char
+        elif char in units and number:
+            total += float(number) * units[char]
+            number = ""
+        else:
+            raise ValueError(f"cannot read duration {text!r}; try 30m, 2h or 1d")
+    if number:
+        raise ValueError(f"cannot read duration {text!r}; a number needs a unit (s, m, h, d, w)")
+    if total <= 0:
+        raise ValueError("a duration must be positive")
+    return total

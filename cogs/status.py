@@ -1,0 +1,188 @@
+"""Fleet status, per-bot detail with a resource chart, feature costs, and LLM usage."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from chatops.bot import ChatOpsBot
+from chatops.charts import resource_chart
+from cogs.ui import (
+    STATUS_COLOUR,
+    STATUS_EMOJI,
+    bot_name_autocomplete,
+    fleet_pages,
+    send_pages,
+)
+
+READ_PERMISSIONS = discord.Permissions(manage_guild=True)
+CHART_HOURS = 6
+
+
+class StatusCog(commands.Cog):
+    def __init__(self, bot: ChatOpsBot) -> None:
+        self.bot = bot
+
+    @property
+    def controller(self):  # type: ignore[no-untyped-def]
+        return self.bot.controller
+
+    @app_commands.command(name="status", description="Fleet overview, or one bot in detail")
+    @app_commands.describe(
+        bot="one bot in detail",
+        status="only bots in this status",
+        feature="only bots with this feature on",
+    )
+    @app_commands.autocomplete(bot=bot_name_autocomplete)
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    async def status(
+        self,
+        interaction: discord.Interaction,
+        bot: str | None = None,
+        status: Literal["online", "late", "stale", "down", "offline"] | None = None,
+        feature: str | None = None,
+    ) -> None:
+        if bot is not None:
+            await self._bot_detail(interaction, bot)
+            return
+        bots = self.controller.fleet.snapshot()
+        if status is not None:
+            bots = [b for b in bots if b.status == status]
+        if feature is not None:
+            bots = [b for b in bots if b.features.get(feature)]
+        title = (
+            "Fleet status"
+            + (f" · {status}" if status else "")
+            + (f" · feature {feature}" if feature else "")
+        )
+        await send_pages(interaction, fleet_pages(bots, title=title))
+
+    async def _bot_detail(self, interaction: discord.Interaction, name: str) -> None:
+        [bot] = self.controller.fleet.snapshot(name) or [None]
+        if bot is None:
+            await interaction.response.send_message(f"No bot called `{name}`.", ephemeral=True)
+            return
+        await interaction.response.defer()
+        embed = discord.Embed(
+            title=f"{STATUS_EMOJI[bot.status]} {bot.channel}", colour=STATUS_COLOUR[bot.status]
+        )
+        embed.add_field(
+            name="status", value=f"{bot.status} since <t:{int(bot.status_changed_at)}:R>"
+        )
+        embed.add_field(name="pid", value=str(bot.pid))
+        embed.add_field(name="host", value=bot.host or "?")
+        embed.add_field(name="registered", value=f"<t:{int(bot.registered_at)}:f>")
+        embed.add_field(name="last heartbeat", value=f"<t:{int(bot.last_heartbeat)}:R>")
+        embed.add_field(name="features", value=", ".join(bot.active_features) or "none")
+        if bot.rss_mb is not None:
+            embed.add_field(name="RSS", value=f"{bot.rss_mb:.1f} MB")
+        if bot.cpu_pct is not None:
+            embed.add_field(name="CPU", value=f"{bot.cpu_pct:.1f}%")
+        for agent in self.controller.agents.snapshot():
+            if agent.name == bot.channel or agent.channel == bot.channel:
+                rate = agent.success_rate
+                embed.add_field(
+                    name=f"agent {agent.name}",
+                    value=(
+                        f"{agent.status}"
+                        + (f" · {agent.current_task}" if agent.current_task else "")
+                        + f"\n✅ {agent.tasks_completed} · ❌ {agent.tasks_failed}"
+                        + (f" · {rate:.0%} success" if rate is not None else "")
+                    ),
+                    inline=False,
+                )
+        events = await self.controller.store.recent_events(bot.channel, limit=8)
+        if events:
+            embed.add_field(
+                name="recent events",
+                inline=False,
+                value="\n".join(
+                    f"<t:{int(e.ts)}:R> {e.kind}: {e.old_status or ''}→{e.new_status or ''} "
+                    f"{e.detail or ''}"[:120]
+                    for e in events
+                )[:1024],
+            )
+        series = await self.controller.reports.metrics_series(bot.channel, CHART_HOURS)
+        files = []
+        if len(series) >= 2:
+            png = await asyncio.to_thread(
+                resource_chart, f"{bot.channel}: last {CHART_HOURS} h", series
+            )
+            files.append(discord.File(io.BytesIO(png), filename="resources.png"))
+            embed.set_image(url="attachment://resources.png")
+        await interaction.followup.send(embed=embed, files=files)
+
+    @app_commands.command(name="features", description="RAM and CPU cost of each feature")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    async def features(self, interaction: discord.Interaction) -> None:
+        impacts = await self.controller.reports.feature_impact(hours=24)
+        embed = discord.Embed(title="Feature cost (last 24 h)", colour=0x3498DB)
+        if not impacts:
+            embed.description = "No metrics with features yet."
+        lines = []
+        for impact in impacts[:40]:
+            delta = impact.rss_delta
+            versus = (
+                f"{delta:+.0f} MB vs without ({impact.rss_without:.0f} MB)"
+                if delta is not None and impact.rss_without is not None
+                else "every bot has it"
+            )
+            lines.append(
+                f"**{impact.feature}** · {impact.rss_with:.0f} MB avg · {versus} · "
+                f"CPU {impact.cpu_with:.1f}% · {impact.bots_with} bot(s)"
+            )
+        if lines:
+            embed.description = "\n".join(lines)[:4000]
+        await interaction.response.send_message(embed=embed)
+
+    llm = app_commands.Group(
+        name="llm", description="LLM usage", default_permissions=READ_PERMISSIONS, guild_only=True
+    )
+
+    @llm.command(name="usage", description="Tokens, cost, calls and latency")
+    @app_commands.describe(
+        bot="one bot only",
+        days="how many days back (default 30)",
+        group_by="break down by model or by feature",
+    )
+    @app_commands.autocomplete(bot=bot_name_autocomplete)
+    async def llm_usage(
+        self,
+        interaction: discord.Interaction,
+        bot: str | None = None,
+        days: app_commands.Range[int, 1, 365] = 30,
+        group_by: Literal["model", "feature"] = "model",
+    ) -> None:
+        rows = await self.controller.reports.usage_breakdown(bot, days, group_by)
+        embed = discord.Embed(
+            title=f"LLM usage · {bot or 'all bots'} · {days} day(s) · by {group_by}",
+            colour=0x9B59B6,
+        )
+        total_cost = sum(r["cost"] or 0 for r in rows)
+        total_calls = sum(r["calls"] for r in rows)
+        embed.description = (
+            f"**{total_calls}** calls · **${total_cost:.4f}**"
+            if rows
+            else "No LLM usage recorded in that window."
+        )
+        for row in rows[:25]:
+            latency = f"{row['latency']:.0f} ms" if row["latency"] is not None else "-"
+            embed.add_field(
+                name=str(row["name"])[:256],
+                value=(
+                    f"in {row['tokens_in'] or 0:,} · out {row['tokens_out'] or 0:,}\n"
+                    f"${row['cost'] or 0:.4f} · {row['calls']} calls · {latency}"
+                ),
+            )
+        await interaction.response.send_message(embed=embed)
+
+
+async def setup(bot: ChatOpsBot) -> None:
+    await bot.add_cog(StatusCog(bot))

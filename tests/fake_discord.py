@@ -1,0 +1,489 @@
+"""A loopback fake of Discord's REST API and gateway, enough for the real discord.py client.
+
+Gateway: HELLO, IDENTIFY → READY + GUILD_CREATE, heartbeat ACK, RESUME, and INTERACTION_CREATE
+dispatched on demand. REST: the routes chatops calls, each recorded in :attr:`FakeDiscord.requests`.
+Every JSON response is served with a content-type of exactly ``application/json``, which
+discord.py requires before it parses a body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+APP_ID = "900000000000000001"
+BOT_USER_ID = APP_ID
+GUILD_ID = "900000000000000100"
+ALERT_CHANNEL_ID = "900000000000000200"
+ADMIN_ROLE_ID = "900000000000000300"
+ADMIN_USER_ID = "900000000000000401"
+MEMBER_USER_ID = "900000000000000402"
+
+_snowflakes = itertools.count(910000000000000000)
+
+
+def snowflake() -> str:
+    return str(next(_snowflakes))
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    body: Any
+    at: float = field(default_factory=time.monotonic)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    # Exactly application/json, no charset: discord.py parses nothing else as JSON.
+    return web.Response(
+        status=status, body=json.dumps(data).encode(), headers={"Content-Type": "application/json"}
+    )
+
+
+def user(user_id: str, name: str, bot: bool = False) -> dict[str, Any]:
+    return {
+        "id": user_id,
+        "username": name,
+        "discriminator": "0",
+        "global_name": name,
+        "avatar": None,
+        "bot": bot,
+        "public_flags": 0,
+    }
+
+
+class FakeDiscord:
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self.sockets: list[web.WebSocketResponse] = []
+        self.identified = asyncio.Event()
+        self.changed = asyncio.Event()
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.response_messages: dict[str, dict[str, Any]] = {}
+        self._runner: web.AppRunner | None = None
+        self._seq = 0
+        self.port = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> FakeDiscord:
+        app = web.Application()
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        for ws in list(self.sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    # -- observations ----------------------------------------------------------------------------
+
+    def find(self, method: str, prefix: str) -> list[Recorded]:
+        return [r for r in self.requests if r.method == method and r.path.startswith(prefix)]
+
+    def callbacks(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path.endswith("/callback")]
+
+    def channel_messages(self, channel_id: str = ALERT_CHANNEL_ID) -> list[Recorded]:
+        return self.find("POST", f"/channels/{channel_id}/messages")
+
+    # -- gateway ---------------------------------------------------------------------------------
+
+    async def _send(
+        self, ws: web.WebSocketResponse, op: int, data: Any, event: str | None = None
+    ) -> None:
+        payload: dict[str, Any] = {"op": op, "d": data, "s": None, "t": event}
+        if op == 0:
+            self._seq += 1
+            payload["s"] = self._seq
+        await ws.send_str(json.dumps(payload))
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await self._send(ws, 10, {"heartbeat_interval": 41250})
+        try:
+            async for msg in ws:
+                if msg.type is not WSMsgType.TEXT:
+                    continue
+                frame = json.loads(msg.data)
+                op = frame.get("op")
+                if op == 1:
+                    await self._send(ws, 11, None)
+                elif op == 2:
+                    await self._ready(ws)
+                elif op == 6:
+                    await self._send(ws, 0, {}, "RESUMED")
+        finally:
+            if ws in self.sockets:
+                self.sockets.remove(ws)
+        return ws
+
+    async def _ready(self, ws: web.WebSocketResponse) -> None:
+        await self._send(
+            ws,
+            0,
+            {
+                "v": 10,
+                "user": user(BOT_USER_ID, "chatops", bot=True),
+                "guilds": [{"id": GUILD_ID, "unavailable": True}],
+                "session_id": "fake-session",
+                "resume_gateway_url": self.gateway_url,
+                "application": {"id": APP_ID, "flags": 0},
+                "shard": [0, 1],
+            },
+            "READY",
+        )
+        await self._send(ws, 0, self.guild(), "GUILD_CREATE")
+        self.identified.set()
+
+    def guild(self) -> dict[str, Any]:
+        return {
+            "id": GUILD_ID,
+            "name": "ops",
+            "owner_id": ADMIN_USER_ID,
+            "unavailable": False,
+            "member_count": 3,
+            "large": False,
+            "features": [],
+            "emojis": [],
+            "stickers": [],
+            "roles": [
+                {
+                    "id": GUILD_ID,
+                    "name": "@everyone",
+                    "permissions": "0",
+                    "position": 0,
+                    "color": 0,
+                    "hoist": False,
+                    "managed": False,
+                    "mentionable": False,
+                },
+                {
+                    "id": ADMIN_ROLE_ID,
+                    "name": "oncall",
+                    "permissions": "32",
+                    "position": 1,
+                    "color": 0,
+                    "hoist": False,
+                    "managed": False,
+                    "mentionable": True,
+                },
+            ],
+            "channels": [
+                {
+                    "id": ALERT_CHANNEL_ID,
+                    "type": 0,
+                    "name": "alerts",
+                    "position": 0,
+                    "permission_overwrites": [],
+                    "guild_id": GUILD_ID,
+                }
+            ],
+            "threads": [],
+            "members": [],
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "nsfw_level": 0,
+            "system_channel_flags": 0,
+            "joined_at": "2026-01-01T00:00:00+00:00",
+        }
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        await asyncio.wait_for(self.identified.wait(), 30)
+        for ws in list(self.sockets):
+            await self._send(ws, 0, data, event)
+
+    # -- interactions ----------------------------------------------------------------------------
+
+    def member(self, user_id: str, roles: list[str]) -> dict[str, Any]:
+        return {
+            "user": user(user_id, f"user{user_id[-3:]}"),
+            "roles": roles,
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "permissions": "1099511627775",
+            "nick": None,
+            "avatar": None,
+        }
+
+    def _interaction(
+        self,
+        kind: int,
+        data: dict[str, Any],
+        user_id: str,
+        roles: list[str],
+        message: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "id": snowflake(),
+            "application_id": APP_ID,
+            "type": kind,
+            "data": data,
+            "guild_id": GUILD_ID,
+            "channel_id": ALERT_CHANNEL_ID,
+            "channel": {
+                "id": ALERT_CHANNEL_ID,
+                "type": 0,
+                "guild_id": GUILD_ID,
+                "name": "alerts",
+                "position": 0,
+                "permission_overwrites": [],
+            },
+            "member": self.member(user_id, roles),
+            "token": f"tok-{snowflake()}",
+            "version": 1,
+            "app_permissions": "1099511627775",
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": GUILD_ID},
+            "context": 0,
+            "attachment_size_limit": 8388608,
+        }
+        if message is not None:
+            payload["message"] = message
+        return payload
+
+    async def slash(
+        self,
+        name: str,
+        options: list[dict[str, Any]] | None = None,
+        *,
+        user_id: str = ADMIN_USER_ID,
+        roles: list[str] | None = None,
+        kind: int = 2,
+    ) -> dict[str, Any]:
+        """Send a slash command (or, with kind=4, its autocomplete) as a member."""
+        registered = {c["name"]: c for cmds in self.commands.values() for c in cmds}
+        command = registered.get(name.split()[0], {"id": snowflake(), "name": name})
+        data: dict[str, Any] = {
+            "id": command["id"],
+            "name": name.split()[0],
+            "type": 1,
+            "guild_id": GUILD_ID,
+        }
+        opts = options or []
+        for sub in reversed(name.split()[1:]):
+            opts = [{"type": 1, "name": sub, "options": opts}]
+        data["options"] = opts
+        payload = self._interaction(kind, data, user_id, roles or [])
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def click(
+        self,
+        message: dict[str, Any],
+        custom_id: str,
+        *,
+        user_id: str = ADMIN_USER_ID,
+        roles: list[str] | None = None,
+    ) -> dict[str, Any]:
+        data = {"custom_id": custom_id, "component_type": 2}
+        payload = self._interaction(3, data, user_id, roles or [], message=message)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def wait_callback(self, interaction: dict[str, Any], timeout: float = 20) -> Any:
+        """The bot's answer to one interaction (its callback body)."""
+        path = f"/interactions/{interaction['id']}/{interaction['token']}/callback"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for r in self.requests:
+                if r.path == path:
+                    return r.body
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), 0.2)
+        raise AssertionError(f"no callback for interaction {interaction['data']}")
+
+    async def wait_followup(self, interaction: dict[str, Any], timeout: float = 20) -> Any:
+        prefix = f"/webhooks/{APP_ID}/{interaction['token']}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for r in self.requests:
+                if r.path.startswith(prefix) and r.method in ("POST", "PATCH"):
+                    return r.body
+            await asyncio.sleep(0.05)
+        raise AssertionError("no followup")
+
+    # -- REST ------------------------------------------------------------------------------------
+
+    async def _body(self, request: web.Request) -> Any:
+        if request.content_type.startswith("multipart/"):
+            parts: dict[str, Any] = {"files": []}
+            reader = await request.multipart()
+            async for part in reader:
+                if part.name == "payload_json":
+                    parts.update(json.loads(await part.text()))  # type: ignore[union-attr]
+                else:
+                    parts["files"].append(
+                        {
+                            "name": part.filename,  # type: ignore[union-attr]
+                            "size": len(await part.read()),
+                        }
+                    )  # type: ignore[union-attr]
+            return parts
+        if request.can_read_body:
+            try:
+                return await request.json()
+            except ValueError:
+                return None
+        return None
+
+    def _message(self, channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        message = {
+            "id": snowflake(),
+            "channel_id": channel_id,
+            "author": user(BOT_USER_ID, "chatops", bot=True),
+            "content": body.get("content") or "",
+            "timestamp": "2026-01-01T00:00:00+00:00",
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": body.get("embeds") or [],
+            "pinned": False,
+            "type": 0,
+            "components": body.get("components") or [],
+            "flags": body.get("flags") or 0,
+        }
+        self.messages[message["id"]] = message
+        return message
+
+    def _callback_response(self, interaction_id: str, body: dict[str, Any]) -> web.Response:
+        """What Discord answers to a callback sent ``with_response``: the interaction and the
+        resource it created (discord.py reads both)."""
+        kind = body.get("type", 4)
+        data = body.get("data") or {}
+        resource: dict[str, Any] = {"type": kind}
+        interaction: dict[str, Any] = {
+            "id": interaction_id,
+            "type": 2,
+            "response_message_loading": kind == 5,
+            "response_message_ephemeral": bool((data.get("flags") or 0) & 64),
+        }
+        if kind in (4, 7):
+            message = self._message(ALERT_CHANNEL_ID, data)
+            message["interaction_metadata"] = {
+                "id": interaction_id,
+                "type": 2,
+                "user": user(ADMIN_USER_ID, "admin"),
+                "authorizing_integration_owners": {},
+            }
+            self.response_messages[interaction_id] = message
+            resource["message"] = message
+            interaction["response_message_id"] = message["id"]
+        return _json({"interaction": interaction, "resource": resource})
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["path"]
+        body = await self._body(request)
+        self.requests.append(Recorded(request.method, path, body))
+        self.changed.set()
+        parts = path.strip("/").split("/")
+        method = request.method
+        if path == "/users/@me":
+            return _json(user(BOT_USER_ID, "chatops", bot=True))
+        if path == "/oauth2/applications/@me":
+            return _json(
+                {
+                    "id": APP_ID,
+                    "name": "chatops",
+                    "icon": None,
+                    "description": "",
+                    "bot_public": False,
+                    "bot_require_code_grant": False,
+                    "verify_key": "0" * 64,
+                    "flags": 0,
+                    "team": None,
+                    "owner": user(ADMIN_USER_ID, "owner"),
+                    "summary": "",
+                }
+            )
+        if path in ("/gateway", "/gateway/bot"):
+            return _json(
+                {
+                    "url": self.gateway_url,
+                    "shards": 1,
+                    "session_start_limit": {
+                        "total": 1000,
+                        "remaining": 1000,
+                        "reset_after": 0,
+                        "max_concurrency": 1,
+                    },
+                }
+            )
+        if parts[0] == "applications" and parts[-1] == "commands":
+            key = path
+            if method == "PUT":
+                stored = [
+                    {**c, "id": snowflake(), "application_id": APP_ID, "version": "1"}
+                    for c in body or []
+                ]
+                self.commands[key] = stored
+                return _json(stored)
+            return _json(self.commands.get(key, []))
+        if parts[0] == "interactions" and parts[-1] == "callback":
+            return self._callback_response(parts[1], body or {})
+        if parts[0] == "webhooks" and len(parts) >= 3 and parts[1] == APP_ID:
+            if method == "POST":
+                return _json(self._message(ALERT_CHANNEL_ID, body or {}))
+            if method == "PATCH":
+                return _json(self._message(ALERT_CHANNEL_ID, body or {}))
+            if method == "GET":
+                return _json(self._message(ALERT_CHANNEL_ID, {}))
+            return web.Response(status=204)
+        is_message = parts[0] == "channels" and len(parts) >= 3 and parts[2] == "messages"
+        if is_message and method in ("POST", "PATCH"):
+            return _json(self._message(parts[1], body or {}))
+        if parts[0] == "channels" and len(parts) == 2:
+            return _json(
+                {
+                    "id": parts[1],
+                    "type": 0,
+                    "guild_id": GUILD_ID,
+                    "name": "alerts",
+                    "position": 0,
+                    "permission_overwrites": [],
+                }
+            )
+        return _json({"message": "Unknown route in fake", "code": 0}, status=404)

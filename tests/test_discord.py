@@ -1,0 +1,335 @@
+"""The real discord.py bot, in process, against the loopback fake of Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+import yarl
+
+from chatops.bot import ChatOpsBot, configure_endpoints
+from chatops.config import AlertsConfig, DiscordConfig, MonitoringConfig, Settings
+from chatops.models import FleetEvent
+from tests.conftest import RawClient, wait_for
+from tests.fake_discord import (
+    ADMIN_ROLE_ID,
+    ADMIN_USER_ID,
+    ALERT_CHANNEL_ID,
+    APP_ID,
+    GUILD_ID,
+    MEMBER_USER_ID,
+    FakeDiscord,
+)
+
+EMBED_LIMITS = {"description": 4096, "total": 6000, "fields": 25}
+
+
+def discord_settings(workdir: Path, fake: FakeDiscord) -> Settings:
+    return Settings(
+        monitoring=MonitoringConfig(socket_path=workdir / "m.sock", database_path=workdir / "c.db"),
+        discord=DiscordConfig(
+            token="fake-token",
+            guild_ids=[int(GUILD_ID)],
+            alert_channel_id=int(ALERT_CHANNEL_ID),
+            admin_user_ids=[int(ADMIN_USER_ID)],
+            admin_role_ids=[int(ADMIN_ROLE_ID)],
+            api_base=fake.api_base,
+            gateway_url=fake.gateway_url,
+            command_hash_path=workdir / "commands.sha256",
+        ),
+        alerts=AlertsConfig(retry_initial=0.1, retry_max=0.5),
+    )
+
+
+class Running:
+    def __init__(self, fake: FakeDiscord, bot: ChatOpsBot, settings: Settings) -> None:
+        self.fake = fake
+        self.bot = bot
+        self.settings = settings
+
+
+async def start_bot(settings: Settings, fake: FakeDiscord) -> tuple[ChatOpsBot, asyncio.Task[None]]:
+    configure_endpoints(settings.discord)
+    bot = ChatOpsBot(settings)
+    await bot.login("fake-token")
+    task = asyncio.create_task(bot.connect(reconnect=False))
+    await wait_for(bot.is_ready, timeout=30)
+    return bot, task
+
+
+@pytest.fixture
+async def running(workdir: Path) -> AsyncIterator[Running]:
+    fake = await FakeDiscord().start()
+    settings = discord_settings(workdir, fake)
+    old_base, old_gateway = (
+        discord.http.Route.BASE,
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
+    )
+    bot, task = await start_bot(settings, fake)
+    try:
+        yield Running(fake, bot, settings)
+    finally:
+        await bot.close()
+        await asyncio.gather(task, return_exceptions=True)
+        await fake.stop()
+        discord.http.Route.BASE = old_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(old_gateway))
+
+
+def embed_size(embed: dict[str, Any]) -> int:
+    size = len(embed.get("title", "")) + len(embed.get("description", ""))
+    size += len(embed.get("footer", {}).get("text", ""))
+    for f in embed.get("fields", []):
+        size += len(f["name"]) + len(f["value"])
+    return size
+
+
+def assert_within_limits(embed: dict[str, Any]) -> None:
+    assert len(embed.get("description", "")) <= EMBED_LIMITS["description"]
+    assert len(embed.get("fields", [])) <= EMBED_LIMITS["fields"]
+    assert embed_size(embed) <= EMBED_LIMITS["total"]
+
+
+async def register(
+    settings: Settings, *names: str, rss: float = 100.0, features: dict[str, bool] | None = None
+) -> RawClient:
+    client = await RawClient.connect(settings.monitoring.socket_path)
+    for i, name in enumerate(names):
+        await client.send(
+            {
+                "id": i,
+                "type": "register",
+                "channel": name,
+                "pid": os.getpid(),
+                "features": features or {"llm": True},
+            }
+        )
+        await client.send(
+            {"id": f"h{i}", "type": "heartbeat", "channel": name, "rss_mb": rss, "cpu_pct": 1.5}
+        )
+    for _ in range(2 * len(names)):
+        assert (await client.recv(30))["ok"]
+    return client
+
+
+async def test_commands_are_synced_to_the_guild_once(running: Running, workdir: Path) -> None:
+    puts = running.fake.find("PUT", f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands")
+    assert len(puts) == 1
+    names = {c["name"] for c in puts[0].body}
+    assert {"status", "features", "llm", "silence", "maintenance", "silences", "chatops"} <= names
+    for command in puts[0].body:
+        # Least privilege: nobody sees a command unless a guild admin opens it up.
+        assert command["default_member_permissions"] not in (None, "0"), command["name"]
+        assert command.get("contexts") in (None, [0]) or command.get("dm_permission") is False
+    assert (workdir / "commands.sha256").read_text().strip() == running.bot.command_hash()
+    # Unchanged tree: a new start does not sync again.
+    assert await running.bot.sync_commands(force=False) is False
+    assert len(running.fake.find("PUT", f"/applications/{APP_ID}/guilds/")) == 1
+
+
+async def test_status_overview(running: Running) -> None:
+    client = await register(running.settings, "el_serda", "kissbot")
+    interaction = await running.fake.slash("status")
+    body = await running.fake.wait_callback(interaction)
+    assert body["type"] == 4
+    [embed] = body["data"]["embeds"]
+    assert "el\\_serda" in embed["description"] and "kissbot" in embed["description"]
+    assert "🟢 online: **2**" in embed["description"]
+    assert "<t:" in embed["description"] and "100 MB" in embed["description"]
+    await client.close()
+
+
+async def test_status_with_1000_bots_pages_within_limits(running: Running) -> None:
+    names = [f"bot-{i:04d}-with-a-longish-name" for i in range(1000)]
+    client = await register(
+        running.settings, *names, features={"llm": True, "translator": True, "vision": False}
+    )
+    interaction = await running.fake.slash("status")
+    body = await running.fake.wait_callback(interaction)
+    [embed] = body["data"]["embeds"]
+    assert_within_limits(embed)
+    pages = int(embed["footer"]["text"].split("/")[1].split(" ")[0])
+    assert pages > 1
+    seen = set()
+    message = running.fake.response_messages[interaction["id"]]
+    buttons = body["data"]["components"][0]["components"]
+    next_id = buttons[1]["custom_id"]
+    seen.update(line for line in embed["description"].splitlines() if "bot-" in line)
+    for page in range(2, pages + 1):
+        # Someone else may not turn the pages.
+        if page == 2:
+            other = await running.fake.click(message, next_id, user_id=MEMBER_USER_ID)
+            refusal = await running.fake.wait_callback(other)
+            assert refusal["type"] == 4 and refusal["data"]["flags"] == 64
+        click = await running.fake.click(message, next_id)
+        update = await running.fake.wait_callback(click)
+        assert update["type"] == 7
+        [embed] = update["data"]["embeds"]
+        assert_within_limits(embed)
+        assert embed["footer"]["text"].startswith(f"Page {page}/{pages}")
+        seen.update(line for line in embed["description"].splitlines() if "bot-" in line)
+    assert len(seen) == 1000
+    await client.close()
+
+
+async def test_non_admin_is_refused_a_state_changing_command(running: Running) -> None:
+    silences = running.bot.controller.silences
+    assert silences is not None
+    refused = await running.fake.slash(
+        "silence",
+        [
+            {"type": 3, "name": "bot", "value": "el_serda"},
+            {"type": 3, "name": "duration", "value": "1h"},
+        ],
+        user_id=MEMBER_USER_ID,
+    )
+    body = await running.fake.wait_callback(refused)
+    assert body["data"]["flags"] == 64 and "admin" in body["data"]["content"]
+    assert silences.active() == []
+
+    by_role = await running.fake.slash(
+        "silence",
+        [
+            {"type": 3, "name": "bot", "value": "el_serda"},
+            {"type": 3, "name": "duration", "value": "2h"},
+        ],
+        user_id=MEMBER_USER_ID,
+        roles=[ADMIN_ROLE_ID],
+    )
+    body = await running.fake.wait_callback(by_role)
+    assert "Silenced" in body["data"]["content"]
+    [silence] = silences.active()
+    assert silence.channel == "el_serda" and silence.until - time.time() > 7000
+
+    bad = await running.fake.slash(
+        "maintenance", [{"type": 3, "name": "duration", "value": "soonish"}]
+    )
+    body = await running.fake.wait_callback(bad)
+    assert body["data"]["flags"] == 64 and "Invalid duration" in body["data"]["content"]
+    assert len(silences.active()) == 1
+
+    listing = await running.fake.wait_callback(await running.fake.slash("silences"))
+    assert "el_serda" in listing["data"]["embeds"][0]["description"]
+
+
+async def test_alert_reaches_the_channel_with_a_silence_button(running: Running) -> None:
+    controller = running.bot.controller
+    controller.bus.publish(
+        FleetEvent(
+            ts=time.time(),
+            channel="el_serda",
+            kind="status_changed",
+            old_status="online",
+            new_status="down",
+            detail="connection lost",
+        )
+    )
+    await wait_for(lambda: running.fake.channel_messages(), timeout=10)
+    [posted] = running.fake.channel_messages()
+    [embed] = posted.body["embeds"]
+    assert "el_serda is down" in embed["title"] and embed["color"] == 0xE74C3C
+    button = posted.body["components"][0]["components"][0]
+    assert button["custom_id"] == "chatops:silence:el_serda"
+
+    # The persistent button works for an admin and refuses anyone else.
+    message = running.fake.messages[list(running.fake.messages)[-1]]
+    refused = await running.fake.wait_callback(
+        await running.fake.click(message, button["custom_id"], user_id=MEMBER_USER_ID)
+    )
+    assert refused["data"]["flags"] == 64
+    assert controller.silences is not None and controller.silences.active() == []
+    ok = await running.fake.wait_callback(await running.fake.click(message, button["custom_id"]))
+    assert "silenced" in ok["data"]["content"]
+    assert [s.channel for s in controller.silences.active()] == ["el_serda"]
+
+
+async def test_bot_detail_features_usage_and_autocomplete(running: Running) -> None:
+    settings = running.settings
+    client = await register(
+        settings, "el_serda", rss=200.0, features={"llm": True, "translator": True}
+    )
+    other = await register(settings, "kissbot", rss=143.0, features={"llm": True})
+    for i in range(3):
+        await client.request(
+            {
+                "id": 100 + i,
+                "type": "heartbeat",
+                "channel": "el_serda",
+                "rss_mb": 200.0 + i,
+                "cpu_pct": 2.0,
+            }
+        )
+    await client.request(
+        {
+            "id": 200,
+            "type": "llm_usage",
+            "channel": "el_serda",
+            "model": "deepseek-chat",
+            "feature": "joke",
+            "tokens_in": 150,
+            "tokens_out": 80,
+            "latency_ms": 1200,
+            "estimated_cost": 0.25,
+        }
+    )
+    await client.request({"id": 201, "type": "task_result", "agent": "el_serda", "success": True})
+
+    detail = await running.fake.slash("status", [{"type": 3, "name": "bot", "value": "el_serda"}])
+    assert (await running.fake.wait_callback(detail))["type"] == 5  # deferred
+    followup = await running.fake.wait_followup(detail)
+    [embed] = followup["embeds"]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["pid"] == str(os.getpid()) and "translator" in fields["features"]
+    assert "✅ 1" in fields["agent el_serda"] and "100% success" in fields["agent el_serda"]
+    assert "registered" in fields["recent events"]
+    assert embed["image"]["url"] == "attachment://resources.png"
+    assert followup["files"][0]["name"] == "resources.png" and followup["files"][0]["size"] > 1000
+
+    features = await running.fake.wait_callback(await running.fake.slash("features"))
+    description = features["data"]["embeds"][0]["description"]
+    assert "**translator**" in description and "+58 MB" in description
+
+    usage = await running.fake.wait_callback(
+        await running.fake.slash(
+            "llm usage",
+            [
+                {"type": 4, "name": "days", "value": 7},
+                {"type": 3, "name": "group_by", "value": "feature"},
+            ],
+        )
+    )
+    [usage_embed] = usage["data"]["embeds"]
+    assert usage_embed["fields"][0]["name"] == "joke"
+    assert "in 150" in usage_embed["fields"][0]["value"]
+    assert "$0.2500" in usage_embed["fields"][0]["value"]
+
+    choices = await running.fake.wait_callback(
+        await running.fake.slash(
+            "status", [{"type": 3, "name": "bot", "value": "kiss", "focused": True}], kind=4
+        )
+    )
+    assert choices["type"] == 8
+    assert [c["value"] for c in choices["data"]["choices"]] == ["kissbot"]
+    await client.close()
+    await other.close()
+
+
+async def test_unexpected_failure_gets_an_ephemeral_trace_id(
+    running: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("database on fire")
+
+    running.bot.controller.reports.feature_impact = broken  # type: ignore[method-assign,union-attr]
+    body = await running.fake.wait_callback(await running.fake.slash("features"))
+    assert body["data"]["flags"] == 64
+    content = body["data"]["content"]
+    assert "trace id" in content
+    trace = content.split("`")[1]
+    assert any(trace in record.getMessage() for record in caplog.records)

@@ -68,13 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(settings: Settings) -> int:
     from chatops.app import run_headless
 
-    if settings.discord.token is not None:
-        log.warning(
-            "a Discord token is configured but the Discord front end is not part of "
-            "this build yet; running headless"
-        )
     try:
-        asyncio.run(run_headless(settings))
+        if settings.discord.token is not None:
+            from chatops.bot import run_bot
+
+            asyncio.run(run_bot(settings))
+        else:
+            asyncio.run(run_headless(settings))
     except (SocketInUseError, StoreError, PermissionError) as exc:
         print(f"chatops: {exc}", file=sys.stderr)
         return EXIT_RUNTIME

@@ -149,7 +149,9 @@ def bot_status(db: Path, channel: str) -> str | None:
 class ControllerProcess:
     """``chatops run`` as a real subprocess, for restarts and signals."""
 
-    def __init__(self, workdir: Path, **monitoring: Any) -> None:
+    def __init__(
+        self, workdir: Path, sections: dict[str, dict[str, Any]] | None = None, **monitoring: Any
+    ) -> None:
         self.workdir = workdir
         self.config = workdir / "config.yaml"
         values = {
@@ -157,7 +159,7 @@ class ControllerProcess:
             "database_path": str(workdir / "chatops.db"),
         }
         values.update({k: str(v) if isinstance(v, Path) else v for k, v in monitoring.items()})
-        self.config.write_text(yaml.safe_dump({"monitoring": values}))
+        self.config.write_text(yaml.safe_dump({"monitoring": values, **(sections or {})}))
         self.socket_path = Path(values["socket_path"])
         self.db = Path(values["database_path"])
         self.proc: subprocess.Popen[bytes] | None = None
@@ -199,8 +201,10 @@ class ControllerProcess:
 def controller_process(workdir: Path) -> Iterator[Callable[..., ControllerProcess]]:
     made: list[ControllerProcess] = []
 
-    def factory(**monitoring: Any) -> ControllerProcess:
-        proc = ControllerProcess(workdir, **monitoring)
+    def factory(
+        sections: dict[str, dict[str, Any]] | None = None, **monitoring: Any
+    ) -> ControllerProcess:
+        proc = ControllerProcess(workdir, sections, **monitoring)
         made.append(proc)
         return proc
 

@@ -1,0 +1,65 @@
+"""End to end: the real ``chatops run`` process, the real discord.py client inside it, the
+loopback fake of Discord, a real bot process, and a webhook receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+from tests.conftest import kill_quietly, spawn_bot, wait_for
+from tests.fake_discord import ADMIN_USER_ID, ALERT_CHANNEL_ID, APP_ID, GUILD_ID, FakeDiscord
+from tests.webhook_receiver import WebhookReceiver
+
+
+async def test_chatops_run_against_fake_discord(controller_process, workdir: Path) -> None:
+    fake = await FakeDiscord().start()
+    receiver = await WebhookReceiver().start()
+    ctl = controller_process({
+        "discord": {
+            "token": "fake-token", "guild_ids": [int(GUILD_ID)],
+            "alert_channel_id": int(ALERT_CHANNEL_ID), "admin_user_ids": [int(ADMIN_USER_ID)],
+            "api_base": fake.api_base, "gateway_url": fake.gateway_url,
+            "command_hash_path": str(workdir / "commands.sha256"),
+        },
+        "alerts": {"webhook_urls": [receiver.url]},
+    })
+    bot = None
+    try:
+        # The fake serves from this loop: wait for the process from a thread.
+        await asyncio.to_thread(ctl.start, 60)
+        await asyncio.wait_for(fake.identified.wait(), 60)
+        await wait_for(lambda: fake.find("PUT", f"/applications/{APP_ID}/guilds/{GUILD_ID}/"),
+                       timeout=30)
+        # The token is a secret: it appears in no log line.
+        assert "fake-token" not in ctl.log.read_text()
+
+        bot = spawn_bot("simple_bot.py", str(ctl.socket_path), "el_serda", "30")
+        assert (await asyncio.to_thread(bot.stdout.readline)).strip() == b"READY"
+
+        interaction = await fake.slash("status")
+        body = await fake.wait_callback(interaction)
+        [embed] = body["data"]["embeds"]
+        assert "el\\_serda" in embed["description"] and "online" in embed["description"]
+
+        killed = time.monotonic()
+        os.kill(bot.pid, signal.SIGKILL)
+        await wait_for(lambda: fake.channel_messages(), timeout=15)
+        await wait_for(lambda: receiver.delivered(), timeout=15)
+        [message] = fake.channel_messages()
+        assert "el_serda is down" in message.body["embeds"][0]["title"]
+        [alert] = receiver.delivered()
+        assert alert["bot"] == "el_serda" and alert["kind"] == "down"
+        print(f"time to alert: channel {message.at - killed:.3f}s, "
+              f"webhook {receiver.received[0].at - killed:.3f}s")
+    finally:
+        if bot is not None:
+            kill_quietly(bot)
+        if ctl.proc is not None:
+            code = await asyncio.to_thread(ctl.stop, signal.SIGTERM)
+            assert code == 0, ctl.log.read_text()[-3000:]
+        await fake.stop()
+        await receiver.stop()
+    assert not ctl.socket_path.exists()

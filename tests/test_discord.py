@@ -142,6 +142,15 @@ async def test_status_overview(running: Running) -> None:
     assert "el\\_serda" in embed["description"] and "kissbot" in embed["description"]
     assert "🟢 online: **2**" in embed["description"]
     assert "<t:" in embed["description"] and "100 MB" in embed["description"]
+
+    down_only = await running.fake.wait_callback(
+        await running.fake.slash("status", [{"type": 3, "name": "status", "value": "down"}])
+    )
+    assert "No bots match" in down_only["data"]["embeds"][0]["description"]
+    by_feature = await running.fake.wait_callback(
+        await running.fake.slash("status", [{"type": 3, "name": "feature", "value": "llm"}])
+    )
+    assert "online: **2**" in by_feature["data"]["embeds"][0]["description"]
     await client.close()
 
 
@@ -333,3 +342,55 @@ async def test_unexpected_failure_gets_an_ephemeral_trace_id(
     assert "trace id" in content
     trace = content.split("`")[1]
     assert any(trace in record.getMessage() for record in caplog.records)
+
+
+async def test_restart_keeps_commands_and_persistent_buttons(workdir: Path) -> None:
+    fake = await FakeDiscord().start()
+    settings = discord_settings(workdir, fake)
+    old_base, old_gateway = (
+        discord.http.Route.BASE,
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
+    )
+    try:
+        bot, task = await start_bot(settings, fake)
+        bot.controller.bus.publish(
+            FleetEvent(
+                ts=time.time(),
+                channel="el_serda",
+                kind="status_changed",
+                old_status="online",
+                new_status="down",
+                detail="gone",
+            )
+        )
+        await wait_for(lambda: fake.channel_messages(), timeout=10)
+        alert_message = fake.messages[list(fake.messages)[-1]]
+        await bot.close()
+        await asyncio.gather(task, return_exceptions=True)
+        fake.identified.clear()
+
+        bot, task = await start_bot(settings, fake)
+        try:
+            # Same command tree: no second sync after the restart.
+            assert len(fake.find("PUT", f"/applications/{APP_ID}/guilds/")) == 1
+            # A button on an alert sent before the restart still works.
+            custom_id = alert_message["components"][0]["components"][0]["custom_id"]
+            answer = await fake.wait_callback(await fake.click(alert_message, custom_id))
+            assert "silenced" in answer["data"]["content"]
+            # The incident survived too: no duplicate "down" alert was sent.
+            assert len(fake.channel_messages()) == 1
+            # An admin can still force a sync on demand.
+            forced = await fake.wait_callback(await fake.slash("chatops sync"))
+            assert forced["type"] == 5
+            await wait_for(lambda: len(fake.find("PUT", f"/applications/{APP_ID}/guilds/")) == 2)
+            refused = await fake.wait_callback(
+                await fake.slash("chatops sync", user_id=MEMBER_USER_ID)
+            )
+            assert refused["data"]["flags"] == 64
+        finally:
+            await bot.close()
+            await asyncio.gather(task, return_exceptions=True)
+    finally:
+        await fake.stop()
+        discord.http.Route.BASE = old_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(old_gateway))

@@ -17,22 +17,28 @@ from tests.webhook_receiver import WebhookReceiver
 async def test_chatops_run_against_fake_discord(controller_process, workdir: Path) -> None:
     fake = await FakeDiscord().start()
     receiver = await WebhookReceiver().start()
-    ctl = controller_process({
-        "discord": {
-            "token": "fake-token", "guild_ids": [int(GUILD_ID)],
-            "alert_channel_id": int(ALERT_CHANNEL_ID), "admin_user_ids": [int(ADMIN_USER_ID)],
-            "api_base": fake.api_base, "gateway_url": fake.gateway_url,
-            "command_hash_path": str(workdir / "commands.sha256"),
-        },
-        "alerts": {"webhook_urls": [receiver.url]},
-    })
+    ctl = controller_process(
+        {
+            "discord": {
+                "token": "fake-token",
+                "guild_ids": [int(GUILD_ID)],
+                "alert_channel_id": int(ALERT_CHANNEL_ID),
+                "admin_user_ids": [int(ADMIN_USER_ID)],
+                "api_base": fake.api_base,
+                "gateway_url": fake.gateway_url,
+                "command_hash_path": str(workdir / "commands.sha256"),
+            },
+            "alerts": {"webhook_urls": [receiver.url]},
+        }
+    )
     bot = None
     try:
         # The fake serves from this loop: wait for the process from a thread.
         await asyncio.to_thread(ctl.start, 60)
         await asyncio.wait_for(fake.identified.wait(), 60)
-        await wait_for(lambda: fake.find("PUT", f"/applications/{APP_ID}/guilds/{GUILD_ID}/"),
-                       timeout=30)
+        await wait_for(
+            lambda: fake.find("PUT", f"/applications/{APP_ID}/guilds/{GUILD_ID}/"), timeout=30
+        )
         # The token is a secret: it appears in no log line.
         assert "fake-token" not in ctl.log.read_text()
 
@@ -52,8 +58,10 @@ async def test_chatops_run_against_fake_discord(controller_process, workdir: Pat
         assert "el_serda is down" in message.body["embeds"][0]["title"]
         [alert] = receiver.delivered()
         assert alert["bot"] == "el_serda" and alert["kind"] == "down"
-        print(f"time to alert: channel {message.at - killed:.3f}s, "
-              f"webhook {receiver.received[0].at - killed:.3f}s")
+        print(
+            f"time to alert: channel {message.at - killed:.3f}s, "
+            f"webhook {receiver.received[0].at - killed:.3f}s"
+        )
     finally:
         if bot is not None:
             kill_quietly(bot)

@@ -80,6 +80,13 @@ class StoreError(Exception):
     """The database cannot be opened or upgraded."""
 
 
+async def _run_closed(db: aiosqlite.Connection, sql: str) -> None:
+    """Execute and close the cursor at once: a PRAGMA's unread result row would otherwise keep a
+    statement open and make the next COMMIT fail ("SQL statements in progress")."""
+    async with db.execute(sql):
+        pass
+
+
 async def _migrate(db: aiosqlite.Connection) -> int:
     """Bring the schema to :data:`SCHEMA_VERSION`; return the version found."""
     async with db.execute("PRAGMA user_version") as cursor:
@@ -130,12 +137,15 @@ class Store:
         finally:
             os.umask(old_umask)
         try:
-            await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute(f"PRAGMA synchronous={synchronous.upper()}")
-            await db.execute("PRAGMA busy_timeout=5000")
+            for pragma in (
+                "journal_mode=WAL",
+                f"synchronous={synchronous.upper()}",
+                "busy_timeout=5000",
+            ):
+                await _run_closed(db, f"PRAGMA {pragma}")
             await _migrate(db)
             reader = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True)
-            await reader.execute("PRAGMA busy_timeout=5000")
+            await _run_closed(reader, "PRAGMA busy_timeout=5000")
         except sqlite3.Error as exc:
             await db.close()
             raise StoreError(f"cannot prepare database {path}: {exc}") from exc
@@ -297,8 +307,10 @@ class Store:
             )
 
         async def job(db: aiosqlite.Connection) -> int:
-            cursor = await db.execute(statement, {"n": batch_size, "cutoff": to_sqlite(cutoff)})
-            return int(cursor.rowcount)
+            async with db.execute(
+                statement, {"n": batch_size, "cutoff": to_sqlite(cutoff)}
+            ) as cursor:
+                return int(cursor.rowcount)
 
         return int(await self.writer.run(job))
 

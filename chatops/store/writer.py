@@ -150,7 +150,8 @@ class GroupCommitWriter:
         error: BaseException | None = None
         results: list[Any] = []
         try:
-            await db.execute("BEGIN")
+            async with db.execute("BEGIN"):
+                pass
             for statement, rows in batch.rows.items():
                 await db.executemany(statement, rows)
             for statement, keyed in batch.keyed.items():

@@ -1,0 +1,145 @@
+"""Time to alert: from a bot's SIGKILL to the alert in the Discord channel and at a webhook.
+
+Starts the loopback fake of Discord and a webhook receiver in this process, ``chatops run`` as
+a subprocess pointed at both, N real bot processes (default 50), then SIGKILLs k of them
+(default 20), a little apart, and prints p50/p99 of the delay to each destination.
+
+    python bench/alert_latency.py
+    python bench/alert_latency.py --bots 100 --kill 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fake_discord import (  # noqa: E402
+    ADMIN_USER_ID,
+    ALERT_CHANNEL_ID,
+    GUILD_ID,
+    FakeDiscord,
+)
+from tests.webhook_receiver import WebhookReceiver  # noqa: E402
+
+BOT = ROOT / "tests" / "bots" / "simple_bot.py"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def wait_until(predicate, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out")
+        await asyncio.sleep(0.01)
+
+
+async def main(args: argparse.Namespace) -> None:
+    fake = await FakeDiscord().start()
+    receiver = await WebhookReceiver().start()
+    work = Path(tempfile.mkdtemp(prefix="co-lat-"))
+    sock = work / "m.sock"
+    config = work / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "monitoring": {"socket_path": str(sock), "database_path": str(work / "c.db")},
+                "logging": {"level": "WARNING"},
+                "discord": {
+                    "token": "fake-token",
+                    "guild_ids": [int(GUILD_ID)],
+                    "alert_channel_id": int(ALERT_CHANNEL_ID),
+                    "admin_user_ids": [int(ADMIN_USER_ID)],
+                    "api_base": fake.api_base,
+                    "gateway_url": fake.gateway_url,
+                    "command_hash_path": str(work / "commands.sha256"),
+                },
+                "alerts": {"webhook_urls": [receiver.url]},
+            }
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATOPS_")}
+    controller = subprocess.Popen(
+        [sys.executable, "-m", "chatops.cli", "--config", str(config), "run"], env=env
+    )
+    bots: list[subprocess.Popen[bytes]] = []
+    try:
+        await asyncio.wait_for(fake.identified.wait(), 60)
+        await wait_until(sock.exists, 30)
+        for i in range(args.bots):
+            bots.append(
+                subprocess.Popen(
+                    [sys.executable, str(BOT), str(sock), f"bot{i:03d}", "5"],
+                    stdout=subprocess.PIPE,
+                    env=env,
+                )
+            )
+        for bot in bots:
+            line = await asyncio.to_thread(bot.stdout.readline)  # type: ignore[union-attr]
+            assert line.strip() == b"READY", line
+        print(f"{args.bots} bots registered; killing {args.kill}", flush=True)
+        killed_at: dict[str, float] = {}
+        for i in range(args.kill):
+            name = f"bot{i:03d}"
+            killed_at[name] = time.monotonic()
+            os.kill(bots[i].pid, signal.SIGKILL)
+            await asyncio.sleep(args.spacing)
+
+        def channel_times() -> dict[str, float]:
+            seen: dict[str, float] = {}
+            for r in fake.channel_messages():
+                title = r.body["embeds"][0]["title"]
+                for name in killed_at:
+                    if f" {name} is down" in title:
+                        seen.setdefault(name, r.at)
+            return seen
+
+        def webhook_times() -> dict[str, float]:
+            seen: dict[str, float] = {}
+            for r in receiver.received:
+                if r.body.get("kind") == "down":
+                    seen.setdefault(r.body["bot"], r.at)
+            return seen
+
+        await wait_until(
+            lambda: len(channel_times()) == args.kill and len(webhook_times()) == args.kill, 60
+        )
+        for label, times in (("channel", channel_times()), ("webhook", webhook_times())):
+            delays = [times[n] - killed_at[n] for n in killed_at]
+            print(
+                f"{label:>8}: p50 {percentile(delays, 0.5) * 1000:7.1f} ms   "
+                f"p99 {percentile(delays, 0.99) * 1000:7.1f} ms   max "
+                f"{max(delays) * 1000:7.1f} ms   ({len(delays)} alerts)",
+                flush=True,
+            )
+    finally:
+        for bot in bots:
+            bot.kill()
+            bot.wait()
+        controller.terminate()
+        controller.wait(30)
+        await fake.stop()
+        await receiver.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bots", type=int, default=50)
+    parser.add_argument("--kill", type=int, default=20)
+    parser.add_argument("--spacing", type=float, default=0.1, help="seconds between kills")
+    asyncio.run(main(parser.parse_args()))

@@ -8,6 +8,7 @@ the last sync. ``close`` stops all of it in reverse order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -16,6 +17,7 @@ import signal
 import uuid
 from pathlib import Path
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -202,15 +204,45 @@ def configure_endpoints(cfg: DiscordConfig) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(cfg.gateway_url)
 
 
+class TokenRejected(Exception):
+    """Discord refused the configured token: a configuration error, not an outage."""
+
+
+LOGIN_RETRY_MAX = 60.0
+
+
 async def run_bot(settings: Settings) -> None:
+    """Log in (retrying while Discord is unreachable), then run until SIGTERM/SIGINT."""
     assert settings.discord.token is not None
+    token = settings.discord.token.get_secret_value()
     configure_endpoints(settings.discord)
     bot = ChatOpsBot(settings)
     loop = asyncio.get_running_loop()
-    closing: list[asyncio.Task[None]] = []
+    stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: closing.append(loop.create_task(bot.close())))
+        loop.add_signal_handler(sig, stop.set)
     async with bot:
-        await bot.start(settings.discord.token.get_secret_value())
-    if closing:
-        await asyncio.gather(*closing, return_exceptions=True)
+        delay = 1.0
+        while True:
+            try:
+                await bot.login(token)
+                break
+            except discord.LoginFailure as exc:
+                raise TokenRejected("Discord rejected discord.token (check the bot token)") from exc
+            except (aiohttp.ClientError, OSError, discord.HTTPException) as exc:
+                log.warning(
+                    "Discord unreachable at login (%s); retrying in %.0fs",
+                    type(exc).__name__,
+                    delay,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                if stop.is_set():
+                    return
+                delay = min(LOGIN_RETRY_MAX, delay * 2)
+        runner = loop.create_task(bot.connect(reconnect=True))
+        stopper = loop.create_task(stop.wait())
+        await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        await bot.close()
+        await asyncio.gather(runner, return_exceptions=True)

@@ -70,9 +70,13 @@ def _run(settings: Settings) -> int:
 
     try:
         if settings.discord.token is not None:
-            from chatops.bot import run_bot
+            from chatops.bot import TokenRejected, run_bot
 
-            asyncio.run(run_bot(settings))
+            try:
+                asyncio.run(run_bot(settings))
+            except TokenRejected as exc:
+                print(f"chatops: {exc}", file=sys.stderr)
+                return EXIT_CONFIG
         else:
             asyncio.run(run_headless(settings))
     except (SocketInUseError, StoreError, PermissionError) as exc:

@@ -61,7 +61,8 @@ def user(user_id: str, name: str, bot: bool = False) -> dict[str, Any]:
 
 
 class FakeDiscord:
-    def __init__(self) -> None:
+    def __init__(self, token: str = "fake-token") -> None:
+        self.token = token
         self.requests: list[Recorded] = []
         self.sockets: list[web.WebSocketResponse] = []
         self.identified = asyncio.Event()
@@ -422,6 +423,8 @@ class FakeDiscord:
         parts = path.strip("/").split("/")
         method = request.method
         if path == "/users/@me":
+            if request.headers.get("Authorization") != f"Bot {self.token}":
+                return _json({"message": "401: Unauthorized", "code": 0}, status=401)
             return _json(user(BOT_USER_ID, "chatops", bot=True))
         if path == "/oauth2/applications/@me":
             return _json(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -71,3 +72,68 @@ async def test_chatops_run_against_fake_discord(controller_process, workdir: Pat
         await fake.stop()
         await receiver.stop()
     assert not ctl.socket_path.exists()
+
+
+async def test_rejected_token_exits_2_without_printing_it(controller_process) -> None:
+    fake = await FakeDiscord().start()
+    ctl = controller_process(
+        {
+            "discord": {
+                "token": "wrong-token",
+                "api_base": fake.api_base,
+                "gateway_url": fake.gateway_url,
+            }
+        }
+    )
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "chatops.cli",
+            "--config",
+            str(ctl.config),
+            "run",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 2
+        assert b"rejected discord.token" in err
+        assert b"wrong-token" not in out + err
+    finally:
+        await fake.stop()
+
+
+async def test_discord_unreachable_keeps_retrying_then_stops_cleanly(
+    controller_process, workdir: Path
+) -> None:
+    ctl = controller_process(
+        {
+            "discord": {
+                "token": "t",
+                "api_base": "http://127.0.0.1:9/api/v10",
+                "gateway_url": "ws://127.0.0.1:9/gateway",
+            }
+        }
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "chatops.cli",
+        "--config",
+        str(ctl.config),
+        "run",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        while b"Discord unreachable" not in line:
+            line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 60) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

@@ -24,6 +24,7 @@ import yaml
 
 from chatops.app import Controller
 from chatops.config import MonitoringConfig, Settings
+from chatops.models import FleetEvent
 
 HERE = Path(__file__).parent
 BOTS = HERE / "bots"
@@ -139,6 +140,18 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+def went_down(channel: str, detail: str = "test", ts: float | None = None) -> FleetEvent:
+    """The transition the fleet publishes when a bot dies, for tests that start from there."""
+    return FleetEvent(
+        ts=time.time() if ts is None else ts,
+        channel=channel,
+        kind="status_changed",
+        old_status="online",
+        new_status="down",
+        detail=detail,
+    )
 
 
 def bot_status(db: Path, channel: str) -> str | None:

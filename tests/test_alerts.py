@@ -20,7 +20,7 @@ from chatops.bus import EventBus
 from chatops.config import AlertsConfig, MonitoringConfig, Settings
 from chatops.models import FleetEvent
 from chatops.store import Store
-from tests.conftest import kill_quietly, spawn_bot, wait_for
+from tests.conftest import kill_quietly, spawn_bot, wait_for, went_down
 from tests.webhook_receiver import WebhookReceiver
 
 
@@ -226,16 +226,7 @@ async def test_webhook_429_then_200_gets_the_alert_once(workdir: Path) -> None:
     await ctl.start()
     try:
         assert ctl.fleet is not None
-        ctl.bus.publish(
-            FleetEvent(
-                ts=ctl.clock(),
-                channel="b",
-                kind="status_changed",
-                old_status="online",
-                new_status="down",
-                detail="test",
-            )
-        )
+        ctl.bus.publish(went_down("b", "test"))
         await wait_for(lambda: receiver.delivered(), timeout=10)
         assert [r.status for r in receiver.received] == [429, 200]
         # It waited as told, not less.
@@ -252,16 +243,7 @@ async def test_pending_alert_is_delivered_once_after_restart(workdir: Path) -> N
     settings = alert_settings(workdir, receiver.url, retry_initial=60, retry_max=60)
     ctl = Controller(settings)
     await ctl.start()
-    ctl.bus.publish(
-        FleetEvent(
-            ts=ctl.clock(),
-            channel="b",
-            kind="status_changed",
-            old_status="online",
-            new_status="down",
-            detail="test",
-        )
-    )
+    ctl.bus.publish(went_down("b", "test"))
     await wait_for(lambda: receiver.received, timeout=10)
     assert receiver.delivered() == []
     await ctl.stop()  # the alert is still pending: it must survive this

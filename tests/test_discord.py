@@ -15,8 +15,7 @@ import yarl
 
 from chatops.bot import ChatOpsBot, configure_endpoints
 from chatops.config import AlertsConfig, DiscordConfig, MonitoringConfig, Settings
-from chatops.models import FleetEvent
-from tests.conftest import RawClient, wait_for
+from tests.conftest import RawClient, wait_for, went_down
 from tests.fake_discord import (
     ADMIN_ROLE_ID,
     ADMIN_USER_ID,
@@ -229,16 +228,7 @@ async def test_non_admin_is_refused_a_state_changing_command(running: Running) -
 
 async def test_alert_reaches_the_channel_with_a_silence_button(running: Running) -> None:
     controller = running.bot.controller
-    controller.bus.publish(
-        FleetEvent(
-            ts=time.time(),
-            channel="el_serda",
-            kind="status_changed",
-            old_status="online",
-            new_status="down",
-            detail="connection lost",
-        )
-    )
+    controller.bus.publish(went_down("el_serda", "connection lost"))
     await wait_for(lambda: running.fake.channel_messages(), timeout=10)
     [posted] = running.fake.channel_messages()
     [embed] = posted.body["embeds"]
@@ -353,16 +343,7 @@ async def test_restart_keeps_commands_and_persistent_buttons(workdir: Path) -> N
     )
     try:
         bot, task = await start_bot(settings, fake)
-        bot.controller.bus.publish(
-            FleetEvent(
-                ts=time.time(),
-                channel="el_serda",
-                kind="status_changed",
-                old_status="online",
-                new_status="down",
-                detail="gone",
-            )
-        )
+        bot.controller.bus.publish(went_down("el_serda", "gone"))
         await wait_for(lambda: fake.channel_messages(), timeout=10)
         alert_message = fake.messages[list(fake.messages)[-1]]
         await bot.close()

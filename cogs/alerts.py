@@ -66,6 +66,13 @@ class AlertsCog(commands.Cog):
     async def silence(
         self, interaction: discord.Interaction, bot: str, duration: str, reason: str | None = None
     ) -> None:
+        fleet = self.bot.controller.fleet
+        if fleet is None or bot not in fleet.bots:
+            name = discord.utils.escape_markdown(bot)
+            await interaction.response.send_message(
+                f"No bot called {name}; pick one from the list.", ephemeral=True
+            )
+            return
         await self._add(interaction, bot, duration, reason)
 
     @app_commands.command(name="maintenance", description="Hold every alert for a while")

@@ -189,6 +189,18 @@ async def test_status_with_1000_bots_pages_within_limits(running: Running) -> No
 async def test_non_admin_is_refused_a_state_changing_command(running: Running) -> None:
     silences = running.bot.controller.silences
     assert silences is not None
+    client = await register(running.settings, "el_serda")
+    typo = await running.fake.wait_callback(
+        await running.fake.slash(
+            "silence",
+            [
+                {"type": 3, "name": "bot", "value": "el_sreda"},
+                {"type": 3, "name": "duration", "value": "1h"},
+            ],
+        )
+    )
+    assert typo["data"]["flags"] == 64 and "No bot called" in typo["data"]["content"]
+    assert silences.active() == []
     refused = await running.fake.slash(
         "silence",
         [
@@ -224,6 +236,7 @@ async def test_non_admin_is_refused_a_state_changing_command(running: Running) -
 
     listing = await running.fake.wait_callback(await running.fake.slash("silences"))
     assert "el_serda" in listing["data"]["embeds"][0]["description"]
+    await client.close()
 
 
 async def test_alert_reaches_the_channel_with_a_silence_button(running: Running) -> None:

@@ -248,3 +248,32 @@ async def test_retention_deletes_only_old_rows_in_batches(workdir: Path) -> None
     assert query(workdir / "r.db", "SELECT model, COUNT(*) FROM llm_usage GROUP BY model") == [
         ("new", 5)
     ]
+
+
+async def test_retention_keeps_unsettled_alerting_rows(workdir: Path) -> None:
+    from chatops.store.store import AlertTables
+    from chatops.timeutil import to_sqlite
+
+    store = await Store.open(workdir / "alerts.db", max_delay=0)
+    tables = AlertTables(store)
+    now = time.time()
+    old = to_sqlite(now - 30 * 86400)
+    try:
+        rows = {
+            1: (1, old, "s", "{}", 1, 0.0, old, None),  # delivered long ago: goes
+            2: (2, old, "s", "{}", 9, now + 60, None, "503"),  # still pending: stays
+            3: (3, old, "s", "{}", 3, 1e18, None, "410"),  # abandoned long ago: goes
+        }
+        for outbox_id, row in rows.items():
+            tables.save_outbox(lambda row=row: row, outbox_id)
+        tables.save_incident(lambda: (1, "a", "down", old, old, old, "x"), 1)
+        tables.save_incident(lambda: (2, "b", "down", old, old, None, "x"), 2)
+        await store.flush()
+        deleted = await RetentionService(
+            store, retention_days=7, batch_size=10, clock=lambda: now
+        ).run()
+        assert deleted["alert_outbox"] == 2 and deleted["incidents"] == 1
+        assert [r["id"] for r in await tables.pending_outbox()] == [2]
+        assert [r["channel"] for r in await tables.open_incidents()] == ["b"]
+    finally:
+        await store.close()

@@ -10,7 +10,7 @@ import asyncio
 import logging
 
 from chatops.store import Store
-from chatops.store.store import RETAINED_TABLES
+from chatops.store.store import RETENTION_STATEMENTS
 from chatops.timeutil import Clock, wall_clock
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class RetentionService:
     async def run(self) -> dict[str, int]:
         cutoff = self.cutoff
         deleted: dict[str, int] = {}
-        for table in RETAINED_TABLES:
+        for table in RETENTION_STATEMENTS:
             total = 0
             while True:
                 count = await self._store.purge_batch(table, cutoff, self._batch_size)

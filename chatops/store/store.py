@@ -64,15 +64,37 @@ _INSERT_CONTROLLER = (
     "INSERT INTO controller_metrics (ts, rss_mb, cpu_pct, host_cpu_pct, host_mem_pct, load_1m) "
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
-# Tables the retention job trims. Tables with a rowid are trimmed from the front in insertion
-# order (cheap, no index on ts needed); the keys table has no rowid and is searched by ts.
-RETAINED_TABLES: dict[str, bool] = {
-    "bot_metrics": True,
-    "llm_usage": True,
-    "events": True,
-    "agent_tasks": True,
-    "controller_metrics": True,
-    "idempotency_keys": False,
+
+
+def _front(table: str) -> str:
+    """Trim from the front in insertion order: cheap and bounded, no index on ts needed."""
+    return (
+        f"DELETE FROM {table} WHERE rowid IN "
+        f"(SELECT rowid FROM {table} ORDER BY rowid LIMIT :n) AND ts < :cutoff"
+    )
+
+
+# What the retention job trims, one bounded DELETE per table. Alerting rows go only once they
+# are settled: a delivered (or abandoned) outbox entry, a resolved incident, an ended silence.
+RETENTION_STATEMENTS: dict[str, str] = {
+    "bot_metrics": _front("bot_metrics"),
+    "llm_usage": _front("llm_usage"),
+    "events": _front("events"),
+    "agent_tasks": _front("agent_tasks"),
+    "controller_metrics": _front("controller_metrics"),
+    "idempotency_keys": (
+        "DELETE FROM idempotency_keys WHERE key IN "
+        "(SELECT key FROM idempotency_keys WHERE ts < :cutoff LIMIT :n)"
+    ),
+    "alert_outbox": (
+        "DELETE FROM alert_outbox WHERE id IN (SELECT id FROM alert_outbox WHERE "
+        "created_at < :cutoff AND (delivered_at IS NOT NULL OR next_attempt_at >= 1e18) "
+        "LIMIT :n)"
+    ),
+    "incidents": (
+        "DELETE FROM incidents WHERE id IN (SELECT id FROM incidents WHERE "
+        "resolved_at IS NOT NULL AND resolved_at < :cutoff LIMIT :n)"
+    ),
 }
 
 
@@ -290,21 +312,9 @@ class Store:
     # -- retention -------------------------------------------------------------------------------
 
     async def purge_batch(self, table: str, cutoff: float, batch_size: int) -> int:
-        """Delete up to ``batch_size`` of the oldest-inserted rows older than ``cutoff``.
-
-        Looking only at the front of the table by insertion order keeps each batch cheap and
-        bounded, so ingest never waits long behind the retention job.
-        """
-        if RETAINED_TABLES[table]:
-            statement = (
-                f"DELETE FROM {table} WHERE rowid IN "
-                f"(SELECT rowid FROM {table} ORDER BY rowid LIMIT :n) AND ts < :cutoff"
-            )
-        else:
-            statement = (
-                f"DELETE FROM {table} WHERE key IN "
-                f"(SELECT key FROM {table} WHERE ts < :cutoff LIMIT :n)"
-            )
+        """Delete up to ``batch_size`` expired rows of ``table`` in one short transaction, so
+        ingest never waits long behind the retention job."""
+        statement = RETENTION_STATEMENTS[table]
 
         async def job(db: aiosqlite.Connection) -> int:
             async with db.execute(

@@ -98,6 +98,7 @@ class Controller:
                 store.writer,
                 on_disconnect=self.fleet.connection_lost,
                 max_line_bytes=cfg.max_line_bytes,
+                max_pending_writes=cfg.max_pending_writes,
             )
             await self.server.serve_unix(cfg.socket_path, cfg.socket_group)
         assert self.router is not None and self.delivery is not None

@@ -56,6 +56,7 @@ class MonitoringConfig(_Section):
     commit_max_delay_ms: float = Field(10, ge=0, le=50)
     commit_max_batch: int = Field(20000, ge=1)
     max_line_bytes: int = Field(65536, ge=256)
+    max_pending_writes: int = Field(100_000, ge=100)
     verify_peer_pid: bool = True
 
     @model_validator(mode="after")

@@ -56,6 +56,9 @@ class CommitNotifier(Protocol):
     @property
     def batch_id(self) -> int: ...
 
+    @property
+    def backlog(self) -> int: ...
+
     def after_commit(self, callback: Callable[[BaseException | None], None]) -> None: ...
 
 
@@ -70,6 +73,7 @@ class Connection(asyncio.Protocol):
         self._ack_batch = -1
         self.peer = Peer(conn_id=0)
         self.closed = False
+        self._reading_held = False
 
     # -- asyncio.Protocol ------------------------------------------------------------------------
 
@@ -89,11 +93,29 @@ class Connection(asyncio.Protocol):
         lines, overflow = self._framer.feed(data)
         for line in lines:
             self._handle(line)
+        if self._server.notifier.backlog > self._server.max_pending_writes:
+            self._hold_until_commit()
         if overflow:
             limit = self._framer.max_line
             self.send(error_reply(ErrorCode.LINE_TOO_LONG, f"line longer than {limit} bytes"))
             self._flush()
             self.close()
+
+    def _hold_until_commit(self) -> None:
+        """The store is behind: stop reading this peer until the queued writes are committed, so
+        a flood costs the sender latency instead of costing the controller memory."""
+        if self._transport is None or self._reading_held:
+            return
+        self._reading_held = True
+        self._server.read_pauses += 1
+        self._transport.pause_reading()
+
+        def resume(_: BaseException | None) -> None:
+            self._reading_held = False
+            if self._transport is not None and not self.closed:
+                self._transport.resume_reading()
+
+        self._server.notifier.after_commit(resume)
 
     def pause_writing(self) -> None:
         # The peer is not reading its replies: stop reading its requests until it catches up.
@@ -201,11 +223,14 @@ class MonitorServer:
         *,
         on_disconnect: Callable[[Peer], None],
         max_line_bytes: int,
+        max_pending_writes: int = 100_000,
     ) -> None:
         self.handlers = dict(handlers)
         self.notifier = notifier
         self._on_disconnect = on_disconnect
         self._max_line = max_line_bytes
+        self.max_pending_writes = max_pending_writes
+        self.read_pauses = 0
         self.connections: set[Connection] = set()
         self.stopping = False
         self._servers: list[asyncio.Server] = []

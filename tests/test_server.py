@@ -279,3 +279,21 @@ async def test_scheduler_samples_the_controller_itself(workdir: Path) -> None:
         assert rss > 1
     finally:
         await ctl.stop()
+
+
+async def test_flood_is_flow_controlled_and_nothing_is_lost(workdir: Path) -> None:
+    settings = make_settings(workdir, max_pending_writes=100, commit_max_delay_ms=20)
+    ctl = Controller(settings)
+    await ctl.start()
+    try:
+        client = await RawClient.connect(settings.monitoring.socket_path)
+        await client.send(
+            *({"id": i, "type": "llm_usage", "channel": "c", "model": "m"} for i in range(5000))
+        )
+        replies = [await client.recv() for _ in range(5000)]
+        assert sorted(r["id"] for r in replies if r["ok"]) == list(range(5000))
+        assert ctl.server is not None and ctl.server.read_pauses > 0
+        await client.close()
+    finally:
+        await ctl.stop()
+    assert query(settings.monitoring.database_path, "SELECT COUNT(*) FROM llm_usage") == [(5000,)]

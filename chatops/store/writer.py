@@ -57,6 +57,11 @@ class GroupCommitWriter:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="store-writer")
 
     @property
+    def backlog(self) -> int:
+        """Items queued and not yet handed to a commit."""
+        return self._batch.size
+
+    @property
     def batch_id(self) -> int:
         """Identifies the batch now filling; a callback registered while it is unchanged fires
         after the same commit, which lets a producer share one callback across many items."""

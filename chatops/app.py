@@ -12,6 +12,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -38,6 +39,22 @@ from chatops.timeutil import Clock, wall_clock
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The started services, for front ends (cogs, CLI) that only run once start() is done."""
+
+    store: Store
+    fleet: FleetService
+    agents: AgentService
+    usage: UsageService
+    reports: ReportService
+    silences: SilenceService
+
+
+class NotStarted(RuntimeError):
+    """A front end asked for services before the controller started (or after it stopped)."""
+
+
 class Controller:
     def __init__(
         self, settings: Settings, *, clock: Clock = wall_clock, sinks: Sequence[Sink] = ()
@@ -59,6 +76,26 @@ class Controller:
         self.retention: RetentionService | None = None
         self.self_metrics: SelfMetrics | None = None
         self.reports: ReportService | None = None
+
+    @property
+    def services(self) -> Services:
+        if (
+            self.store is None
+            or self.fleet is None
+            or self.agents is None
+            or self.usage is None
+            or self.reports is None
+            or self.silences is None
+        ):
+            raise NotStarted("the controller is not running")
+        return Services(
+            store=self.store,
+            fleet=self.fleet,
+            agents=self.agents,
+            usage=self.usage,
+            reports=self.reports,
+            silences=self.silences,
+        )
 
     async def start(self) -> None:
         cfg = self.settings.monitoring

@@ -6,7 +6,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from chatops.alerts.silences import Silence
+from chatops.alerts.silences import Silence, SilenceService
 from chatops.bot import ChatOpsBot
 from chatops.formatting import describe_duration, parse_duration
 from cogs.ui import admin_only, bot_name_autocomplete
@@ -34,8 +34,8 @@ class AlertsCog(commands.Cog):
         self.bot = bot
 
     @property
-    def silences(self):  # type: ignore[no-untyped-def]
-        return self.bot.controller.silences
+    def silences(self) -> SilenceService:
+        return self.bot.controller.services.silences
 
     async def _add(
         self,
@@ -66,8 +66,7 @@ class AlertsCog(commands.Cog):
     async def silence(
         self, interaction: discord.Interaction, bot: str, duration: str, reason: str | None = None
     ) -> None:
-        fleet = self.bot.controller.fleet
-        if fleet is None or bot not in fleet.bots:
+        if bot not in self.bot.controller.services.fleet.bots:
             name = discord.utils.escape_markdown(bot)
             await interaction.response.send_message(
                 f"No bot called {name}; pick one from the list.", ephemeral=True

@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from chatops.app import Services
 from chatops.bot import ChatOpsBot
 from chatops.charts import resource_chart
 from cogs.ui import (
@@ -29,8 +30,8 @@ class StatusCog(commands.Cog):
         self.bot = bot
 
     @property
-    def controller(self):  # type: ignore[no-untyped-def]
-        return self.bot.controller
+    def services(self) -> Services:
+        return self.bot.controller.services
 
     @app_commands.command(name="status", description="Fleet overview, or one bot in detail")
     @app_commands.describe(
@@ -51,7 +52,7 @@ class StatusCog(commands.Cog):
         if bot is not None:
             await self._bot_detail(interaction, bot)
             return
-        bots = self.controller.fleet.snapshot()
+        bots = self.services.fleet.snapshot()
         if status is not None:
             bots = [b for b in bots if b.status == status]
         if feature is not None:
@@ -64,10 +65,11 @@ class StatusCog(commands.Cog):
         await send_pages(interaction, fleet_pages(bots, title=title))
 
     async def _bot_detail(self, interaction: discord.Interaction, name: str) -> None:
-        [bot] = self.controller.fleet.snapshot(name) or [None]
-        if bot is None:
+        found = self.services.fleet.snapshot(name)
+        if not found:
             await interaction.response.send_message(f"No bot called `{name}`.", ephemeral=True)
             return
+        bot = found[0]
         await interaction.response.defer()
         embed = discord.Embed(
             title=f"{STATUS_EMOJI[bot.status]} {bot.channel}", colour=STATUS_COLOUR[bot.status]
@@ -84,7 +86,7 @@ class StatusCog(commands.Cog):
             embed.add_field(name="RSS", value=f"{bot.rss_mb:.1f} MB")
         if bot.cpu_pct is not None:
             embed.add_field(name="CPU", value=f"{bot.cpu_pct:.1f}%")
-        for agent in self.controller.agents.snapshot():
+        for agent in self.services.agents.snapshot():
             if agent.name == bot.channel or agent.channel == bot.channel:
                 rate = agent.success_rate
                 embed.add_field(
@@ -97,7 +99,7 @@ class StatusCog(commands.Cog):
                     ),
                     inline=False,
                 )
-        events = await self.controller.store.recent_events(bot.channel, limit=8)
+        events = await self.services.store.recent_events(bot.channel, limit=8)
         if events:
             embed.add_field(
                 name="recent events",
@@ -108,7 +110,7 @@ class StatusCog(commands.Cog):
                     for e in events
                 )[:1024],
             )
-        series = await self.controller.reports.metrics_series(bot.channel, CHART_HOURS)
+        series = await self.services.reports.metrics_series(bot.channel, CHART_HOURS)
         files = []
         if len(series) >= 2:
             png = await asyncio.to_thread(
@@ -122,7 +124,7 @@ class StatusCog(commands.Cog):
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     async def features(self, interaction: discord.Interaction) -> None:
-        impacts = await self.controller.reports.feature_impact(hours=24)
+        impacts = await self.services.reports.feature_impact(hours=24)
         embed = discord.Embed(title="Feature cost (last 24 h)", colour=0x3498DB)
         if not impacts:
             embed.description = "No metrics with features yet."
@@ -160,7 +162,7 @@ class StatusCog(commands.Cog):
         days: app_commands.Range[int, 1, 365] = 30,
         group_by: Literal["model", "feature"] = "model",
     ) -> None:
-        rows = await self.controller.reports.usage_breakdown(bot, days, group_by)
+        rows = await self.services.reports.usage_breakdown(bot, days, group_by)
         embed = discord.Embed(
             title=f"LLM usage · {bot or 'all bots'} · {days} day(s) · by {group_by}",
             colour=0x9B59B6,

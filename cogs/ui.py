@@ -6,8 +6,8 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
@@ -17,6 +17,8 @@ from chatops.models import BotState, BotStatus
 
 if TYPE_CHECKING:
     from chatops.bot import ChatOpsBot
+
+T = TypeVar("T")
 
 STATUS_EMOJI = {
     BotStatus.ONLINE: "🟢",
@@ -52,7 +54,7 @@ def chatops_bot(interaction: discord.Interaction) -> ChatOpsBot:
     return interaction.client  # type: ignore[return-value]
 
 
-def admin_only() -> Any:
+def admin_only() -> Callable[[T], T]:
     """App-command check: state-changing commands need a configured admin role or user."""
 
     async def predicate(interaction: discord.Interaction) -> bool:
@@ -65,8 +67,7 @@ def admin_only() -> Any:
 async def bot_name_autocomplete(
     interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[str]]:
-    fleet = chatops_bot(interaction).controller.fleet
-    names = sorted(fleet.bots) if fleet is not None else []
+    names = sorted(chatops_bot(interaction).controller.services.fleet.bots)
     current = current.lower()
     return [app_commands.Choice(name=n, value=n) for n in names if current in n.lower()][:25]
 
@@ -224,8 +225,7 @@ class SilenceButton(
         return True
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        silences = chatops_bot(interaction).controller.silences
-        assert silences is not None
+        silences = chatops_bot(interaction).controller.services.silences
         silence = silences.add(
             self.channel,
             SILENCE_SECONDS,

@@ -193,6 +193,8 @@ class Controller:
             self.server = None
         if self.fleet is not None:
             self.fleet.close()
+        if self.router is not None:
+            self.router.close()
         if self.delivery is not None:
             await self.delivery.close()
         if self.http is not None:

@@ -140,7 +140,6 @@ class AlertDelivery:
         self._running: asyncio.Task[None] | None = None
         self._again = False
         self._tasks: set[asyncio.Task[None]] = set()
-        self.delivered: list[OutboxItem] = []  # recent, for tests and /silences-style views
 
     def add_sink(self, sink: Sink) -> None:
         self.sinks[sink.name] = sink
@@ -252,8 +251,6 @@ class AlertDelivery:
             self._tables.save_outbox(item.row, item.id)
             return
         item.delivered_at = now
-        self.delivered.append(item)
-        del self.delivered[:-100]
         self._finish(item)
 
     def _finish(self, item: OutboxItem) -> None:

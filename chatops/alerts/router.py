@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chatops.alerts.delivery import AlertDelivery
@@ -76,7 +77,7 @@ class AlertRouter:
         self._flapping: dict[str, float] = {}  # channel -> time of its latest transition
         self._last_status: dict[str, str] = {}
         self._next_id = 1
-        self._unsubscribe: object = None
+        self._unsubscribe: Callable[[], None] | None = None
 
     async def start(self) -> None:
         self._next_id = await self._tables.next_id("incidents")
@@ -92,6 +93,11 @@ class AlertRouter:
                 else None,
             )
         self._unsubscribe = self._bus.subscribe(self.on_event)
+
+    def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
 
     # -- events ----------------------------------------------------------------------------------
 

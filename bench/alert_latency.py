@@ -26,9 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.fake_discord import (  # noqa: E402
-    ADMIN_USER_ID,
-    ALERT_CHANNEL_ID,
-    GUILD_ID,
     FakeDiscord,
 )
 from tests.webhook_receiver import WebhookReceiver  # noqa: E402
@@ -60,15 +57,7 @@ async def main(args: argparse.Namespace) -> None:
             {
                 "monitoring": {"socket_path": str(sock), "database_path": str(work / "c.db")},
                 "logging": {"level": "WARNING"},
-                "discord": {
-                    "token": "fake-token",
-                    "guild_ids": [int(GUILD_ID)],
-                    "alert_channel_id": int(ALERT_CHANNEL_ID),
-                    "admin_user_ids": [int(ADMIN_USER_ID)],
-                    "api_base": fake.api_base,
-                    "gateway_url": fake.gateway_url,
-                    "command_hash_path": str(work / "commands.sha256"),
-                },
+                "discord": fake.client_config(work),
                 "alerts": {"webhook_urls": [receiver.url]},
             }
         )

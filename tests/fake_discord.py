@@ -14,6 +14,7 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -100,6 +101,18 @@ class FakeDiscord:
     @property
     def gateway_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/gateway"
+
+    def client_config(self, workdir: Path) -> dict[str, Any]:
+        """The ``discord:`` config section that points chatops at this fake."""
+        return {
+            "token": self.token,
+            "guild_ids": [int(GUILD_ID)],
+            "alert_channel_id": int(ALERT_CHANNEL_ID),
+            "admin_user_ids": [int(ADMIN_USER_ID)],
+            "api_base": self.api_base,
+            "gateway_url": self.gateway_url,
+            "command_hash_path": str(workdir / "commands.sha256"),
+        }
 
     # -- observations ----------------------------------------------------------------------------
 

@@ -11,8 +11,22 @@ import time
 from pathlib import Path
 
 from tests.conftest import kill_quietly, spawn_bot, wait_for
-from tests.fake_discord import ADMIN_USER_ID, ALERT_CHANNEL_ID, APP_ID, GUILD_ID, FakeDiscord
+from tests.fake_discord import APP_ID, GUILD_ID, FakeDiscord
 from tests.webhook_receiver import WebhookReceiver
+
+
+async def spawn_run(config: Path, *, stderr: int) -> asyncio.subprocess.Process:
+    """``chatops run`` as a child whose output the test reads."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "chatops.cli",
+        "--config",
+        str(config),
+        "run",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=stderr,
+    )
 
 
 async def test_chatops_run_against_fake_discord(controller_process, workdir: Path) -> None:
@@ -20,15 +34,7 @@ async def test_chatops_run_against_fake_discord(controller_process, workdir: Pat
     receiver = await WebhookReceiver().start()
     ctl = controller_process(
         {
-            "discord": {
-                "token": "fake-token",
-                "guild_ids": [int(GUILD_ID)],
-                "alert_channel_id": int(ALERT_CHANNEL_ID),
-                "admin_user_ids": [int(ADMIN_USER_ID)],
-                "api_base": fake.api_base,
-                "gateway_url": fake.gateway_url,
-                "command_hash_path": str(workdir / "commands.sha256"),
-            },
+            "discord": fake.client_config(workdir),
             "alerts": {"webhook_urls": [receiver.url]},
         }
     )
@@ -86,16 +92,7 @@ async def test_rejected_token_exits_2_without_printing_it(controller_process) ->
         }
     )
     try:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "chatops.cli",
-            "--config",
-            str(ctl.config),
-            "run",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await spawn_run(ctl.config, stderr=asyncio.subprocess.PIPE)
         out, err = await asyncio.wait_for(proc.communicate(), 60)
         assert proc.returncode == 2
         assert b"rejected discord.token" in err
@@ -116,16 +113,7 @@ async def test_discord_unreachable_keeps_retrying_then_stops_cleanly(
             }
         }
     )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "chatops.cli",
-        "--config",
-        str(ctl.config),
-        "run",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    proc = await spawn_run(ctl.config, stderr=asyncio.subprocess.STDOUT)
     try:
         assert proc.stdout is not None
         line = await asyncio.wait_for(proc.stdout.readline(), 60)

@@ -167,16 +167,7 @@ class AlertRouter:
                 incident.last_notified_at = now
                 self._save(incident)
                 self._notify(
-                    Alert(
-                        kind=AlertKind.REMINDER,
-                        channel=incident.channel,
-                        status=incident.kind,
-                        detail=incident.detail,
-                        ts=now,
-                        incident_id=incident.id,
-                        opened_at=incident.opened_at,
-                        downtime=now - incident.opened_at,
-                    ),
+                    self._incident_alert(incident, AlertKind.REMINDER, now, downtime=True),
                     force=True,
                 )
 
@@ -187,9 +178,7 @@ class AlertRouter:
             self._open(channel, status, f"{status} after flapping", now)
             return
         if status in HEALTHY_STATUSES and incident is not None:
-            incident.resolved_at = now
-            self._save(incident)
-            del self.incidents[channel]
+            self._close(incident, now)
         self._notify(
             Alert(
                 kind=AlertKind.STABLE,
@@ -215,37 +204,48 @@ class AlertRouter:
     def _announce(self, incident: Incident, now: float) -> None:
         incident.last_notified_at = now
         self._save(incident)
-        self._notify(
-            Alert(
-                kind=PROBLEM_STATUSES.get(incident.kind, AlertKind.DOWN),
-                channel=incident.channel,
-                status=incident.kind,
-                detail=incident.detail,
-                ts=now,
-                incident_id=incident.id,
-                opened_at=incident.opened_at,
-            ),
-            force=True,
-        )
+        kind = PROBLEM_STATUSES.get(incident.kind, AlertKind.DOWN)
+        self._notify(self._incident_alert(incident, kind, now), force=True)
 
     def _resolve(self, incident: Incident, status: str, ts: float) -> None:
+        self._close(incident, ts)
+        if incident.last_notified_at is None:
+            return  # never announced (silenced throughout): nothing to take back
+        alert = self._incident_alert(
+            incident,
+            AlertKind.RECOVERED,
+            ts,
+            status=status,
+            detail=f"{incident.channel} is {status} again",
+            downtime=True,
+        )
+        self._notify(alert, force=True)
+
+    def _close(self, incident: Incident, ts: float) -> None:
         incident.resolved_at = ts
         self._save(incident)
         del self.incidents[incident.channel]
-        if incident.last_notified_at is None:
-            return  # never announced (silenced throughout): nothing to take back
-        self._notify(
-            Alert(
-                kind=AlertKind.RECOVERED,
-                channel=incident.channel,
-                status=status,
-                detail=f"{incident.channel} is {status} again",
-                ts=ts,
-                incident_id=incident.id,
-                opened_at=incident.opened_at,
-                downtime=ts - incident.opened_at,
-            ),
-            force=True,
+
+    @staticmethod
+    def _incident_alert(
+        incident: Incident,
+        kind: AlertKind,
+        now: float,
+        *,
+        status: str | None = None,
+        detail: str | None = None,
+        downtime: bool = False,
+    ) -> Alert:
+        """An alert about ``incident``; status and detail default to the incident's own."""
+        return Alert(
+            kind=kind,
+            channel=incident.channel,
+            status=incident.kind if status is None else status,
+            detail=incident.detail if detail is None else detail,
+            ts=now,
+            incident_id=incident.id,
+            opened_at=incident.opened_at,
+            downtime=now - incident.opened_at if downtime else None,
         )
 
     def _save(self, incident: Incident) -> None:

@@ -9,7 +9,9 @@ every acknowledged write is on disk.
 from __future__ import annotations
 
 import asyncio
+import grp
 import logging
+import os
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,8 +26,9 @@ from chatops.api import build_handlers
 from chatops.bus import EventBus
 from chatops.config import Settings
 from chatops.paths import ensure_private_dir
+from chatops.peer import Peer, uid_refusal
 from chatops.scheduler import Job, build_scheduler
-from chatops.server import MonitorServer
+from chatops.server import ConnectionLimits, MonitorServer
 from chatops.services.agents import AgentService
 from chatops.services.fleet import FleetService
 from chatops.services.idempotency import IdempotencyGuard
@@ -124,18 +127,35 @@ class Controller:
         await self._start_alerts(store)
         self.fleet = FleetService(store, self.bus, cfg, clock=clock)
         await self.fleet.start()
-        self.usage = UsageService(store, guard, clock=clock)
-        self.agents = AgentService(store, guard, clock=clock)
+        max_age = cfg.data_retention_days * 86400.0
+        self.usage = UsageService(store, guard, self.fleet, max_event_age=max_age, clock=clock)
+        self.agents = AgentService(store, guard, self.fleet, max_event_age=max_age, clock=clock)
         await self.agents.start()
         self.self_metrics = SelfMetrics(store, clock=clock)
         self.reports = ReportService(store, clock=clock)
         if cfg.enabled:
+            fleet, agents = self.fleet, self.agents
+
+            def disconnected(peer: Peer) -> None:
+                fleet.connection_lost(peer)
+                agents.connection_lost(peer)
+
+            group_id = grp.getgrnam(cfg.socket_group).gr_gid if cfg.socket_group else None
+            own_uid = os.geteuid()
             self.server = MonitorServer(
                 build_handlers(self.fleet, self.usage, self.agents),
                 store.writer,
-                on_disconnect=self.fleet.connection_lost,
-                max_line_bytes=cfg.max_line_bytes,
-                max_pending_writes=cfg.max_pending_writes,
+                on_disconnect=disconnected,
+                limits=ConnectionLimits(
+                    max_line_bytes=cfg.max_line_bytes,
+                    max_pending_writes=cfg.max_pending_writes,
+                    handshake_timeout=cfg.handshake_timeout,
+                    max_connections=cfg.max_connections,
+                    max_connections_per_uid=cfg.max_connections_per_uid,
+                    bad_message_budget=cfg.bad_message_budget,
+                    bad_message_window=cfg.bad_message_window,
+                ),
+                admission=lambda peer: uid_refusal(peer, own_uid, group_id),
             )
             await self.server.serve_unix(cfg.socket_path, cfg.socket_group)
         assert self.router is not None and self.delivery is not None

@@ -58,6 +58,11 @@ class MonitoringConfig(_Section):
     max_line_bytes: int = Field(65536, ge=256)
     max_pending_writes: int = Field(100_000, ge=100)
     verify_peer_pid: bool = True
+    handshake_timeout: float = Field(10, gt=0)
+    max_connections: int = Field(4096, ge=1)
+    max_connections_per_uid: int = Field(1024, ge=1)
+    bad_message_budget: int = Field(50, ge=1)
+    bad_message_window: float = Field(60, gt=0)
 
     @model_validator(mode="after")
     def _ordered_deadlines(self) -> MonitoringConfig:

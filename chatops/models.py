@@ -31,6 +31,8 @@ class BotState:
     host: str | None = None
     rss_mb: float | None = None
     cpu_pct: float | None = None
+    uid: int | None = None
+    """The registering peer's uid, as the kernel reported it (``SO_PEERCRED``)."""
     features_json: str = "{}"
     """``features`` as stored in ``features_json`` columns; kept in step by :meth:`set_features`
     because every heartbeat row carries it."""

@@ -48,3 +48,29 @@ def is_self_or_descendant(pid: int, ancestor: int) -> bool:
         return any(parent.pid == ancestor for parent in psutil.Process(pid).parents())
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
+
+
+def _supplementary_groups(pid: int) -> set[int]:
+    """The groups the kernel lists for ``pid`` (Linux); empty where that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Groups:"):
+                    return {int(gid) for gid in line.split()[1:]}
+    except (OSError, ValueError):
+        pass
+    return set()
+
+
+def uid_refusal(peer: Peer, own_uid: int, group_id: int | None) -> str | None:
+    """Why ``peer`` may not use the socket, or None: only the controller's own uid, or a member
+    of ``socket_group``, may speak to it. A transport that cannot vouch for a uid is admitted
+    (its own authentication is its business)."""
+    if peer.uid is None or peer.uid == own_uid:
+        return None
+    if group_id is not None and (
+        peer.gid == group_id
+        or (peer.pid is not None and group_id in _supplementary_groups(peer.pid))
+    ):
+        return None
+    return f"uid {peer.uid} is neither the controller's uid nor a member of socket_group"

@@ -11,6 +11,7 @@ transport, so a TLS listener or server-initiated pushes reuse them unchanged.
 
 from __future__ import annotations
 
+import typing
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -18,13 +19,40 @@ import msgspec
 
 PROTOCOL_VERSION = 1
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+# Names are printed by every front end: no control characters (C0, DEL, C1), so a name can
+# never carry a terminal escape sequence or break a line.
+_PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]+$"
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=_PRINTABLE)]
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 Pid = Annotated[int, msgspec.Meta(gt=0, le=2**31 - 1)]
-Count = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
-NonNegative = Annotated[float, msgspec.Meta(ge=0)]
 RequestId = int | str | None
-IdemKey = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+IdemKey = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=_PRINTABLE)]
+
+# Per-call maxima: far above any real value, low enough that a year of sums stays exact in
+# SQLite's 64-bit integers and finite in its doubles.
+MAX_TOKENS = 100_000_000
+MAX_COST = 100_000.0
+MAX_MS = 30 * 86_400_000
+MAX_RSS_MB = 16_777_216.0  # 16 TiB
+MAX_CPU_PCT = 100.0 * 4096
+Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
+Millis = Annotated[int, msgspec.Meta(ge=0, le=MAX_MS)]
+Cost = Annotated[float, msgspec.Meta(ge=0, le=MAX_COST)]
+RssMb = Annotated[float, msgspec.Meta(ge=0, le=MAX_RSS_MB)]
+CpuPct = Annotated[float, msgspec.Meta(ge=0, le=MAX_CPU_PCT)]
+# Seconds since the epoch, 2001 to 2286: a value in milliseconds is refused here, by type; the
+# window around the controller's clock is checked by the services (see ``check_event_time``).
+EpochSeconds = Annotated[float, msgspec.Meta(ge=1e9, lt=1e10)]
+
+# ``features`` is copied into bot_metrics rows: its encoded size is capped.
+MAX_FEATURES_BYTES = 4096
+MAX_FEATURES_KEYS = 64
+# An event's ``ts`` may lead the controller's clock by this much (clock skew); how far it may lag
+# is the data retention (an older event would be deleted the moment it is stored).
+MAX_EVENT_SKEW = 300.0
+
+
+_encoder = msgspec.json.Encoder()
 
 
 class ErrorCode(StrEnum):
@@ -33,7 +61,11 @@ class ErrorCode(StrEnum):
     UNKNOWN_TYPE = "unknown_type"
     LINE_TOO_LONG = "line_too_long"
     PERMISSION_DENIED = "permission_denied"
+    NOT_REGISTERED = "not_registered"
     NOT_FOUND = "not_found"
+    TOO_MANY_ERRORS = "too_many_errors"
+    TOO_MANY_CONNECTIONS = "too_many_connections"
+    HANDSHAKE_TIMEOUT = "handshake_timeout"
     STORAGE_ERROR = "storage_error"
     SHUTTING_DOWN = "shutting_down"
     INTERNAL_ERROR = "internal_error"
@@ -59,13 +91,24 @@ class Register(_Message, tag="register"):
     features: dict[str, Any] = msgspec.field(default_factory=dict)
     host: Name | None = None
 
+    def __post_init__(self) -> None:
+        # A ValueError here becomes a ValidationError, hence an ``invalid_message`` reply.
+        if len(self.features) > MAX_FEATURES_KEYS:
+            raise ValueError(f"features has more than {MAX_FEATURES_KEYS} keys - at `$.features`")
+        size = len(_encoder.encode(self.features))
+        if size > MAX_FEATURES_BYTES:
+            raise ValueError(
+                f"features is {size} bytes encoded, more than {MAX_FEATURES_BYTES} "
+                "- at `$.features`"
+            )
+
 
 class Heartbeat(_Message, tag="heartbeat"):
     channel: Name
     pid: Pid | None = None
-    rss_mb: NonNegative | None = None
-    cpu_pct: NonNegative | None = None
-    ts: float | None = None
+    rss_mb: RssMb | None = None
+    cpu_pct: CpuPct | None = None
+    ts: EpochSeconds | None = None
 
 
 class Unregister(_Message, tag="unregister"):
@@ -77,12 +120,12 @@ class LlmUsage(_Message, tag="llm_usage"):
     channel: Name
     model: Name
     feature: Name | None = None
-    tokens_in: Count = 0
-    tokens_out: Count = 0
-    latency_ms: Count | None = None
-    estimated_cost: NonNegative = 0.0
+    tokens_in: Tokens = 0
+    tokens_out: Tokens = 0
+    latency_ms: Millis | None = None
+    estimated_cost: Cost = 0.0
     key: IdemKey | None = None
-    ts: float | None = None
+    ts: EpochSeconds | None = None
 
 
 class GetStatus(_Message, tag="get_status"):
@@ -115,10 +158,10 @@ class TaskResult(_Message, tag="task_result"):
     agent: Name
     success: bool
     task: Text | None = None
-    duration_ms: Count | None = None
+    duration_ms: Millis | None = None
     error_message: Text | None = None
     key: IdemKey | None = None
-    ts: float | None = None
+    ts: EpochSeconds | None = None
 
 
 class GetUsage(_Message, tag="get_usage"):
@@ -140,43 +183,44 @@ Message = (
 )
 
 MESSAGE_TYPES: frozenset[str] = frozenset(
-    str(cls.__struct_config__.tag)
-    for cls in (
-        Register,
-        Heartbeat,
-        Unregister,
-        LlmUsage,
-        GetStatus,
-        Hello,
-        Ping,
-        AgentStatus,
-        TaskResult,
-        GetUsage,
-    )
+    str(cls.__struct_config__.tag) for cls in typing.get_args(Message)
 )
 
 _decoder = msgspec.json.Decoder(Message)
-_encoder = msgspec.json.Encoder()
+
+# msgspec reports these two as Python exceptions rather than DecodeError; both are bad input.
+_MALFORMED = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
 def decode(line: bytes) -> Message:
-    """Decode one line or raise :class:`ProtocolError` with the precise error code."""
+    """Decode one line or raise :class:`ProtocolError` with the precise error code.
+
+    Nothing else escapes: invalid UTF-8 inside a string and nesting deeper than the decoder's
+    recursion limit are ``invalid_json`` like any other malformed line."""
     try:
         message: Message = _decoder.decode(line)
         return message
     except msgspec.ValidationError as exc:
         raise _classify(line, exc) from None
-    except msgspec.DecodeError as exc:
-        raise ProtocolError(ErrorCode.INVALID_JSON, f"not valid JSON: {exc}") from None
+    except _MALFORMED as exc:
+        raise ProtocolError(ErrorCode.INVALID_JSON, _malformed(exc)) from None
+
+
+def _malformed(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "not valid JSON: nested too deeply"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not valid JSON: invalid UTF-8 inside a string"
+    return f"not valid JSON: {exc}"
 
 
 def _classify(line: bytes, exc: msgspec.ValidationError) -> ProtocolError:
     """Tell an unknown type from a bad field, echoing the request id when there is one."""
     try:
         raw = msgspec.json.decode(line)
-    except msgspec.DecodeError as decode_error:
+    except _MALFORMED as decode_error:
         # Validation can fail on a prefix before the parser reaches the malformed part.
-        return ProtocolError(ErrorCode.INVALID_JSON, f"not valid JSON: {decode_error}")
+        return ProtocolError(ErrorCode.INVALID_JSON, _malformed(decode_error))
     if not isinstance(raw, dict):
         return ProtocolError(ErrorCode.INVALID_MESSAGE, "a message must be a JSON object")
     request_id = raw.get("id")
@@ -188,6 +232,23 @@ def _classify(line: bytes, exc: msgspec.ValidationError) -> ProtocolError:
             ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind!r}", request_id=request_id
         )
     return ProtocolError(ErrorCode.INVALID_MESSAGE, f"{kind}: {exc}", request_id=request_id)
+
+
+def event_time(ts: float | None, now: float, max_age: float, request_id: RequestId) -> float:
+    """The time to store an event at: its own ``ts`` when inside the window, else an error.
+
+    Checked before anything is written, so a refused event leaves no trace (not even its
+    idempotency key) and the client may correct and resend it."""
+    if ts is None:
+        return now
+    if ts > now + MAX_EVENT_SKEW or ts < now - max_age:
+        raise ProtocolError(
+            ErrorCode.INVALID_MESSAGE,
+            f"ts {ts:.0f} is outside the accepted window (from {max_age / 86400:g} days before "
+            f"the controller's clock to {MAX_EVENT_SKEW:.0f} s after it) - at `$.ts`",
+            request_id,
+        )
+    return ts
 
 
 def encode(payload: dict[str, Any]) -> bytes:

@@ -9,8 +9,12 @@ handler registered for the message's type. What the handler returns says how to 
 * an awaitable: a read; answer with its result when it completes, ``id`` or not.
 
 A :class:`ProtocolError` from a handler becomes a typed error reply; anything else becomes an
-``internal_error`` reply and a log line. The connection always survives a bad message, except a
-line longer than the limit, which closes that one connection.
+``internal_error`` reply and a log line. A bad message costs its sender at most its own
+connection, never another client's: a line longer than the limit closes that connection, and so
+does spending the error budget (:class:`~chatops.badinput.ErrorBudget`). Bad input is logged as
+periodic summaries, never a line per message. Connections that send no complete line within
+``handshake_timeout`` are closed, and connections beyond the caps (total, per uid) are answered
+with an error and closed instead of being served.
 
 Connections can also be written to by the server at any time (:meth:`Connection.send`), which is
 what server-initiated pushes will use.
@@ -20,11 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from chatops.badinput import BadInputLog, ErrorBudget
 from chatops.peer import Peer, new_peer
 from chatops.protocol import (
     ErrorCode,
@@ -48,6 +54,34 @@ class Immediate:
 
 Outcome = None | dict[str, Any] | Immediate | Awaitable[dict[str, Any]]
 Handler = Callable[[Peer, Any], Outcome]
+Admission = Callable[[Peer], str | None]
+"""Says why a peer may not use the socket at all (its uid), or None to admit it."""
+
+# Refusals that say the sender got something wrong; they spend its error budget. Failures of
+# the controller's own (storage, shutdown, a bug) never do.
+_SENDER_ERRORS = frozenset(
+    {
+        ErrorCode.INVALID_JSON,
+        ErrorCode.INVALID_MESSAGE,
+        ErrorCode.UNKNOWN_TYPE,
+        ErrorCode.PERMISSION_DENIED,
+        ErrorCode.NOT_REGISTERED,
+        ErrorCode.NOT_FOUND,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """What one connection, and all of them together, may cost the controller."""
+
+    max_line_bytes: int = 65536
+    max_pending_writes: int = 100_000
+    handshake_timeout: float = 10.0
+    max_connections: int = 4096
+    max_connections_per_uid: int = 1024
+    bad_message_budget: int = 50
+    bad_message_window: float = 60.0
 
 
 class CommitNotifier(Protocol):
@@ -73,7 +107,11 @@ class Connection(asyncio.Protocol):
         self._ack_batch = -1
         self.peer = Peer(conn_id=0)
         self.closed = False
+        self.admitted = False
         self._reading_held = False
+        limits = server.limits
+        self._budget = ErrorBudget(limits.bad_message_budget, limits.bad_message_window)
+        self._handshake: asyncio.TimerHandle | None = None
 
     # -- asyncio.Protocol ------------------------------------------------------------------------
 
@@ -81,25 +119,65 @@ class Connection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         self.peer = new_peer(transport.get_extra_info("socket"))
-        self._server.connections.add(self)
+        refusal = self._server.admit(self)
+        if refusal is not None:
+            code, message = refusal
+            self.refuse(code, message)
+            return
+        self.admitted = True
+        self._handshake = asyncio.get_running_loop().call_later(
+            self._server.limits.handshake_timeout, self._handshake_expired
+        )
         log.debug("connected: %s", self.peer.describe())
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self._server.connections.discard(self)
-        self._server.disconnected(self)
+        if self._handshake is not None:
+            self._handshake.cancel()
+        if self.admitted:
+            self._server.release(self)
 
     def data_received(self, data: bytes) -> None:
         lines, overflow = self._framer.feed(data)
+        if lines and self._handshake is not None:
+            self._handshake.cancel()
+            self._handshake = None
         for line in lines:
             self._handle(line)
-        if self._server.notifier.backlog > self._server.max_pending_writes:
+            if self.closed:
+                return
+        if self._server.notifier.backlog > self._server.limits.max_pending_writes:
             self._hold_until_commit()
         if overflow:
             limit = self._framer.max_line
-            self.send(error_reply(ErrorCode.LINE_TOO_LONG, f"line longer than {limit} bytes"))
-            self._flush()
-            self.close()
+            self.refuse(ErrorCode.LINE_TOO_LONG, f"line longer than {limit} bytes")
+
+    def refuse(self, code: ErrorCode, message: str) -> None:
+        """A final error line, then close: the sender loses this connection and nothing else."""
+        self._server.bad_input.record(self.peer.describe(), str(code), message)
+        self.send(error_reply(code, message))
+        self.close()
+        self.closed = True
+
+    def _handshake_expired(self) -> None:
+        self._handshake = None
+        if not self.closed:
+            timeout = self._server.limits.handshake_timeout
+            self.refuse(ErrorCode.HANDSHAKE_TIMEOUT, f"no complete line within {timeout:g}s")
+
+    def _rejected(self, code: ErrorCode, message: str, request_id: RequestId) -> None:
+        """Answer a refused request; a sender that keeps getting things wrong is cut off."""
+        self.send(error_reply(code, message, request_id))
+        if code not in _SENDER_ERRORS:
+            return
+        self._server.bad_input.record(self.peer.describe(), str(code), message)
+        if not self._budget.spend(time.monotonic()):
+            limits = self._server.limits
+            self.refuse(
+                ErrorCode.TOO_MANY_ERRORS,
+                f"more than {limits.bad_message_budget} bad messages within "
+                f"{limits.bad_message_window:g}s; closing this connection",
+            )
 
     def _hold_until_commit(self) -> None:
         """The store is behind: stop reading this peer until the queued writes are committed, so
@@ -154,8 +232,7 @@ class Connection(asyncio.Protocol):
         try:
             msg = decode(line)
         except ProtocolError as exc:
-            log.info("%s sent a bad message: %s: %s", self.peer.describe(), exc.code, exc.message)
-            self.send(error_reply(exc.code, exc.message, exc.request_id))
+            self._rejected(exc.code, exc.message, exc.request_id)
             return
         server = self._server
         if server.stopping:
@@ -164,7 +241,7 @@ class Connection(asyncio.Protocol):
         try:
             outcome = server.handlers[type(msg)](self.peer, msg)
         except ProtocolError as exc:
-            self.send(error_reply(exc.code, exc.message, msg.id))
+            self._rejected(exc.code, exc.message, msg.id)
             return
         except Exception:
             log.exception("handler for %s failed", type(msg).__name__)
@@ -207,7 +284,7 @@ class Connection(asyncio.Protocol):
         try:
             body = await pending
         except ProtocolError as exc:
-            self.send(error_reply(exc.code, exc.message, msg.id))
+            self._rejected(exc.code, exc.message, msg.id)
         except Exception:
             log.exception("query %s failed", type(msg).__name__)
             self.send(error_reply(ErrorCode.INTERNAL_ERROR, "internal error", msg.id))
@@ -222,33 +299,68 @@ class MonitorServer:
         notifier: CommitNotifier,
         *,
         on_disconnect: Callable[[Peer], None],
-        max_line_bytes: int,
-        max_pending_writes: int = 100_000,
+        limits: ConnectionLimits | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self.handlers = dict(handlers)
         self.notifier = notifier
         self._on_disconnect = on_disconnect
-        self._max_line = max_line_bytes
-        self.max_pending_writes = max_pending_writes
+        self.limits = limits or ConnectionLimits()
+        self._admission = admission
         self.read_pauses = 0
+        self.refused_connections = 0
+        self.bad_input = BadInputLog()
         self.connections: set[Connection] = set()
+        self._per_uid: dict[int | None, int] = {}
         self.stopping = False
         self._servers: list[asyncio.Server] = []
         self._unix_paths: list[tuple[Path, int]] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
     def new_framer(self) -> LineFramer:
-        return LineFramer(self._max_line)
+        return LineFramer(self.limits.max_line_bytes)
+
+    def admit(self, connection: Connection) -> tuple[ErrorCode, str] | None:
+        """Count a new connection in, or say why it is refused (its uid, or a cap)."""
+        peer = connection.peer
+        if self._admission is not None:
+            reason = self._admission(peer)
+            if reason is not None:
+                self.refused_connections += 1
+                return ErrorCode.PERMISSION_DENIED, reason
+        limits = self.limits
+        if len(self.connections) >= limits.max_connections:
+            self.refused_connections += 1
+            return (
+                ErrorCode.TOO_MANY_CONNECTIONS,
+                f"the monitor serves at most {limits.max_connections} connections",
+            )
+        if self._per_uid.get(peer.uid, 0) >= limits.max_connections_per_uid:
+            self.refused_connections += 1
+            return (
+                ErrorCode.TOO_MANY_CONNECTIONS,
+                f"uid {peer.uid} already has {limits.max_connections_per_uid} connections",
+            )
+        self.connections.add(connection)
+        self._per_uid[peer.uid] = self._per_uid.get(peer.uid, 0) + 1
+        return None
+
+    def release(self, connection: Connection) -> None:
+        self.connections.discard(connection)
+        uid = connection.peer.uid
+        left = self._per_uid.get(uid, 1) - 1
+        if left > 0:
+            self._per_uid[uid] = left
+        else:
+            self._per_uid.pop(uid, None)
+        if not self.stopping:
+            self._on_disconnect(connection.peer)
 
     def spawn(self, coro: Awaitable[None]) -> None:
         """Run a per-request task, keeping a reference so it is neither lost nor silently GC'd."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def disconnected(self, connection: Connection) -> None:
-        if not self.stopping:
-            self._on_disconnect(connection.peer)
 
     async def serve_unix(self, path: Path, group: str | None = None) -> None:
         sock = bind_unix_socket(path, group)
@@ -276,6 +388,7 @@ class MonitorServer:
             except TimeoutError:
                 log.warning("listener did not close within %.0fs", timeout)
         self._servers.clear()
+        self.bad_input.close()
         for path, inode in self._unix_paths:
             remove_socket(path, inode)
         self._unix_paths.clear()

@@ -118,7 +118,9 @@ async def test_usage_stats_from_monitor(workdir: Path) -> None:
 
 
 async def test_sync_wrapper(workdir: Path) -> None:
-    settings = make_settings(workdir, heartbeat_interval=1, late_grace=0.5, stale_timeout=3)
+    settings = make_settings(
+        workdir, heartbeat_interval=1, late_grace=0.5, stale_timeout=3, metrics_interval=0.05
+    )
     ctl = Controller(settings)
     await ctl.start()
     try:

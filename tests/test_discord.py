@@ -31,7 +31,10 @@ EMBED_LIMITS = {"description": 4096, "total": 6000, "fields": 25}
 
 def discord_settings(workdir: Path, fake: FakeDiscord) -> Settings:
     return Settings(
-        monitoring=MonitoringConfig(socket_path=workdir / "m.sock", database_path=workdir / "c.db"),
+        # Every heartbeat stored as a metrics row, so a few heartbeats make a chart.
+        monitoring=MonitoringConfig(
+            socket_path=workdir / "m.sock", database_path=workdir / "c.db", metrics_interval=0.001
+        ),
         discord=DiscordConfig(
             token="fake-token",
             guild_ids=[int(GUILD_ID)],

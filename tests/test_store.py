@@ -59,7 +59,14 @@ def run_seed_script(db: Path, sql: str) -> list[list[str]]:
 
 
 async def test_seed_scripts_give_the_right_numbers(workdir: Path) -> None:
-    settings = make_settings(workdir, database_path=workdir / "kissbot_monitor.db")
+    # Sixty days kept, so an event forty days old is accepted (older than the retention is not).
+    # Every heartbeat stored as its own metrics row, so the seed's averages see each of them.
+    settings = make_settings(
+        workdir,
+        database_path=workdir / "kissbot_monitor.db",
+        data_retention_days=60,
+        metrics_interval=0.001,
+    )
     ctl = Controller(settings)
     await ctl.start()
     now = time.time()
@@ -229,11 +236,14 @@ async def test_retention_deletes_only_old_rows_in_batches(workdir: Path) -> None
     now = time.time()
     try:
         for i in range(25):
-            store.add_llm_usage(now - 10 * 86400 - i, "c", "old", None, 1, 1, None, 0.0)
-            store.add_key(f"old-{i}", now - 10 * 86400)
+            old = now - 10 * 86400 - i
+            store.add_llm_usage(
+                old, "c", "old", None, 1, 1, None, 0.0, key=f"old-{i}", received_at=old
+            )
         for i in range(5):
-            store.add_llm_usage(now - 86400, "c", "new", None, 1, 1, None, 0.0)
-            store.add_key(f"new-{i}", now)
+            store.add_llm_usage(
+                now - 86400, "c", "new", None, 1, 1, None, 0.0, key=f"new-{i}", received_at=now
+            )
         await store.flush()
         batches_before = store.writer.batches_committed
         deleted = await RetentionService(

@@ -1,21 +1,74 @@
-"""Agents (the agent-monitoring seed): what each is doing, and how its tasks turn out."""
+"""Agents (the agent-monitoring seed): what each is doing, and how its tasks turn out.
+
+Agents are not registered: an agent name belongs to the connection that first reports it, until
+that connection closes. Only the owner, or a connection opened by the owner's process or one of
+its descendants, may report for it; an event naming a registered bot (``channel``) must also
+come from that bot's owner.
+"""
 
 from __future__ import annotations
 
 from chatops.models import AgentState
-from chatops.peer import Peer
-from chatops.protocol import AgentStatus, TaskResult
+from chatops.peer import Peer, is_self_or_descendant
+from chatops.protocol import (
+    AgentStatus,
+    ErrorCode,
+    ProtocolError,
+    RequestId,
+    TaskResult,
+    event_time,
+)
+from chatops.services.fleet import FleetService
 from chatops.services.idempotency import IdempotencyGuard
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 
 
 class AgentService:
-    def __init__(self, store: Store, guard: IdempotencyGuard, *, clock: Clock = wall_clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        guard: IdempotencyGuard,
+        fleet: FleetService,
+        *,
+        max_event_age: float,
+        clock: Clock = wall_clock,
+    ) -> None:
         self._store = store
         self._guard = guard
+        self._fleet = fleet
+        self._max_event_age = max_event_age
         self._clock = clock
         self.agents: dict[str, AgentState] = {}
+        self._owner: dict[str, Peer] = {}
+
+    def connection_lost(self, peer: Peer) -> None:
+        for name in [name for name, owner in self._owner.items() if owner is peer]:
+            del self._owner[name]
+
+    def _authorize(
+        self, peer: Peer, agent: str, channel: str | None, request_id: RequestId
+    ) -> None:
+        if channel is not None:
+            self._fleet.authorize(peer, channel, request_id)
+        owner = self._owner.get(agent)
+        if owner is None:
+            self._owner[agent] = peer
+            return
+        if owner is peer:
+            return
+        same_process = (
+            peer.pid is not None
+            and owner.pid is not None
+            and peer.local
+            and is_self_or_descendant(peer.pid, owner.pid)
+        )
+        if not same_process:
+            raise ProtocolError(
+                ErrorCode.PERMISSION_DENIED,
+                f"agent {agent!r} is reported by another live connection ({owner.describe()})",
+                request_id,
+            )
 
     async def start(self) -> None:
         self.agents = {agent.name: agent for agent in await self._store.load_agents()}
@@ -27,6 +80,7 @@ class AgentService:
         return agent
 
     def update_status(self, peer: Peer, msg: AgentStatus) -> None:
+        self._authorize(peer, msg.agent, msg.channel, msg.id)
         now = self._clock()
         agent = self._agent(msg.agent, now)
         agent.status = msg.status
@@ -38,8 +92,11 @@ class AgentService:
         self._store.save_agent(agent)
 
     def task_result(self, peer: Peer, msg: TaskResult) -> None:
+        agent_state = self.agents.get(msg.agent)
+        self._authorize(peer, msg.agent, agent_state.channel if agent_state else None, msg.id)
         now = self._clock()
-        if msg.key is not None and not self._guard.claim(msg.key, now):
+        ts = event_time(msg.ts, now, self._max_event_age, msg.id)
+        if msg.key is not None and not self._guard.claim(msg.key):
             return
         agent = self._agent(msg.agent, now)
         if msg.success:
@@ -48,12 +105,14 @@ class AgentService:
             agent.tasks_failed += 1
         agent.updated_at = now
         self._store.add_task(
-            msg.ts if msg.ts is not None else now,
+            ts,
             msg.agent,
             msg.task,
             msg.success,
             msg.duration_ms,
             msg.error_message,
+            key=msg.key,
+            received_at=now,
         )
         self._store.save_agent(agent)
 

@@ -7,8 +7,16 @@
     any    ──(register or heartbeat)──────────────────────────────▶ online
 
 After a controller restart the bots the database knew as alive get ``restart_grace`` seconds to
-reconnect before they are declared down. Each transition is stored in ``events`` and published
-on the bus. Status rows are coalesced in the writer, so a heartbeat costs one metrics row.
+reconnect before they are declared down; their pids are watched meanwhile, so a death during the
+grace is seen at once. Each transition is published on the bus and stored in ``events``.
+
+A name belongs to the connection that registered it (see ``docs/protocol.md``, "Ownership"):
+only that connection, or one opened by the registered process or a descendant of it, may
+heartbeat, unregister or report for it, and a live owner cannot be displaced.
+
+What a bot can make the database grow by is bounded whatever it sends: status rows are
+coalesced in the writer, a metrics row is written at most once per ``metrics_interval``
+(the latest values win), and history rows per bot are rate-limited (:class:`EventBudget`).
 """
 
 from __future__ import annotations
@@ -22,13 +30,47 @@ from chatops.config import MonitoringConfig
 from chatops.models import ALIVE_STATUSES, BotState, BotStatus, FleetEvent
 from chatops.peer import Peer, is_self_or_descendant
 from chatops.pidwatch import PidWatcher, pid_alive
-from chatops.protocol import ErrorCode, Heartbeat, ProtocolError, Register, Unregister
+from chatops.protocol import (
+    ErrorCode,
+    Heartbeat,
+    ProtocolError,
+    Register,
+    RequestId,
+    Unregister,
+    event_time,
+)
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 
 log = logging.getLogger(__name__)
 
 HOSTNAME = socket.gethostname()
+
+# History rows (``events``) one bot may add: a burst of EVENT_BURST, then one per
+# EVENT_REFILL seconds. Transitions beyond it still change the status and reach the bus (alerts
+# see every one); only their history rows are summarised as one "suppressed" row.
+EVENT_BURST = 30
+EVENT_REFILL = 2.0
+
+
+class EventBudget:
+    """A token bucket per bot for history rows."""
+
+    __slots__ = ("_at", "_tokens", "suppressed")
+
+    def __init__(self, now: float) -> None:
+        self._tokens = float(EVENT_BURST)
+        self._at = now
+        self.suppressed = 0
+
+    def take(self, now: float) -> bool:
+        self._tokens = min(EVENT_BURST, self._tokens + max(0.0, now - self._at) / EVENT_REFILL)
+        self._at = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        self.suppressed += 1
+        return False
 
 
 class FleetService:
@@ -48,6 +90,8 @@ class FleetService:
         self._owner: dict[str, Peer] = {}
         self._channels_of: dict[Peer, set[str]] = {}
         self._reconnect_deadline: dict[str, float] = {}
+        self._metrics_due: dict[str, float] = {}
+        self._budgets: dict[str, EventBudget] = {}
         self._pids = PidWatcher(self._pid_exited)
 
     async def start(self) -> None:
@@ -57,10 +101,14 @@ class FleetService:
             self.bots[bot.channel] = bot
             if bot.status not in ALIVE_STATUSES:
                 continue
-            if bot.host in (None, HOSTNAME) and not pid_alive(bot.pid):
+            local = bot.host in (None, HOSTNAME)
+            if local and not pid_alive(bot.pid):
                 self._transition(bot, BotStatus.DOWN, "process gone while the controller was down")
-            else:
-                self._reconnect_deadline[bot.channel] = now + self._config.restart_grace
+                continue
+            self._reconnect_deadline[bot.channel] = now + self._config.restart_grace
+            if local:
+                # Seen at once if it dies during the grace, not when the grace ends.
+                self._pids.watch(bot.pid)
 
     def close(self) -> None:
         self._pids.close()
@@ -78,6 +126,14 @@ class FleetService:
             )
         now = self._clock()
         bot = self.bots.get(msg.channel)
+        if bot is not None:
+            self._check_takeover(peer, bot, msg.id)
+        unchanged = (
+            bot is not None
+            and bot.status is BotStatus.ONLINE
+            and bot.pid == msg.pid
+            and self._owner.get(msg.channel) is peer
+        )
         if bot is None:
             bot = BotState(
                 channel=msg.channel,
@@ -93,34 +149,28 @@ class FleetService:
         bot.pid = msg.pid
         bot.set_features(msg.features)
         bot.host = msg.host or (HOSTNAME if peer.local else None)
+        bot.uid = peer.uid
         bot.registered_at = now
         bot.last_heartbeat = now
         self._attach(msg.channel, peer)
         if peer.local and not self._pids.watch(bot.pid) and not pid_alive(bot.pid):
             log.warning("%s registered pid %d which is not running", msg.channel, bot.pid)
         self._transition(bot, BotStatus.ONLINE, "registered", force_save=True)
-        self._event(bot, "registered", f"pid {bot.pid} via {peer.describe()}")
+        if not unchanged:
+            self._event(bot, "registered", f"pid {bot.pid} via {peer.describe()}")
         return {"status": str(bot.status)}
 
     def heartbeat(self, peer: Peer, msg: Heartbeat) -> None:
-        now = self._clock()
         bot = self.bots.get(msg.channel)
         if bot is None:
-            # A heartbeat before any register (the monitor restarted and lost nothing, or a
-            # minimal client): adopt the bot rather than drop its metrics.
-            pid = msg.pid or peer.pid or 0
-            bot = BotState(
-                channel=msg.channel,
-                pid=pid,
-                status=BotStatus.OFFLINE,
-                registered_at=now,
-                last_heartbeat=now,
-                status_changed_at=now,
-                host=HOSTNAME if peer.local else None,
+            raise ProtocolError(
+                ErrorCode.NOT_REGISTERED,
+                f"{msg.channel!r} is not registered; send register first",
+                msg.id,
             )
-            self.bots[msg.channel] = bot
-            if peer.local and pid:
-                self._pids.watch(pid)
+        self.authorize(peer, msg.channel, msg.id)
+        now = self._clock()
+        sampled_at = event_time(msg.ts, now, self._max_event_age, msg.id)
         bot.last_heartbeat = now
         if msg.rss_mb is not None:
             bot.rss_mb = msg.rss_mb
@@ -128,7 +178,11 @@ class FleetService:
             bot.cpu_pct = msg.cpu_pct
         if self._owner.get(msg.channel) is None:
             self._attach(msg.channel, peer)
-        self._store.add_metrics(bot, msg.ts if msg.ts is not None else now)
+        if now >= self._metrics_due.get(msg.channel, 0.0):
+            # One row per metrics_interval; the heartbeats in between update the live values
+            # (bot_status, /status) and are superseded by the next row.
+            self._metrics_due[msg.channel] = now + self._config.metrics_interval
+            self._store.add_metrics(bot, sampled_at)
         if bot.status is not BotStatus.ONLINE:
             self._transition(bot, BotStatus.ONLINE, "heartbeat")
         else:
@@ -138,12 +192,58 @@ class FleetService:
         bot = self.bots.get(msg.channel)
         if bot is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"unknown bot {msg.channel!r}", msg.id)
+        self.authorize(peer, msg.channel, msg.id)
         self._detach(msg.channel)
         self._pids.unwatch(bot.pid)
         self._transition(bot, BotStatus.OFFLINE, "unregistered")
 
+    # -- ownership -------------------------------------------------------------------------------
+
+    def may_speak(self, peer: Peer, channel: str) -> bool:
+        """True when ``peer`` may speak for the registered bot ``channel``: it is the connection
+        that registered it, or the kernel vouches that it was opened by the registered process
+        or one of its descendants (clients that open a connection per message, and a bot that
+        reconnects after a controller restart)."""
+        bot = self.bots.get(channel)
+        if bot is None:
+            return False
+        if self._owner.get(channel) is peer:
+            return True
+        return peer.pid is not None and peer.local and is_self_or_descendant(peer.pid, bot.pid)
+
+    def authorize(self, peer: Peer, channel: str, request_id: RequestId) -> None:
+        """Refuse ``peer`` speaking for a bot it does not own; unknown names are the caller's
+        business (a heartbeat needs a registration, usage may come from unregistered scripts)."""
+        if channel in self.bots and not self.may_speak(peer, channel):
+            bot = self.bots[channel]
+            raise ProtocolError(
+                ErrorCode.PERMISSION_DENIED,
+                f"{channel!r} belongs to the connection that registered it (pid {bot.pid}); "
+                f"{peer.describe()} may not speak for it",
+                request_id,
+            )
+
+    def _check_takeover(self, peer: Peer, bot: BotState, request_id: RequestId) -> None:
+        """A name is taken over only once its previous owner is gone (connection or pid)."""
+        owner = self._owner.get(bot.channel)
+        if owner is None or owner is peer:
+            return
+        local = bot.host in (None, HOSTNAME)
+        if local and not pid_alive(bot.pid):
+            return  # the owner's connection has not been reaped yet, but its process is gone
+        raise ProtocolError(
+            ErrorCode.PERMISSION_DENIED,
+            f"{bot.channel!r} is owned by a live connection ({owner.describe()}, registered pid "
+            f"{bot.pid}); it can be taken over once that connection closes or its process exits",
+            request_id,
+        )
+
+    @property
+    def _max_event_age(self) -> float:
+        return self._config.data_retention_days * 86400.0
+
     def connection_lost(self, peer: Peer) -> None:
-        for channel in self._channels_of.pop(peer, set()):
+        for channel in sorted(self._channels_of.pop(peer, set())):
             if self._owner.get(channel) is not peer:
                 continue
             del self._owner[channel]
@@ -219,13 +319,29 @@ class FleetService:
         log.info("%s: %s -> %s (%s)", bot.channel, old, new, reason)
 
     def _event(self, bot: BotState, kind: str, detail: str, *, old: str | None = None) -> None:
+        now = self._clock()
         event = FleetEvent(
-            ts=self._clock(),
+            ts=now,
             channel=bot.channel,
             kind=kind,
             old_status=old,
             new_status=str(bot.status),
             detail=detail,
         )
-        self._store.add_event(event)
+        budget = self._budgets.get(bot.channel)
+        if budget is None:
+            budget = self._budgets[bot.channel] = EventBudget(now)
+        suppressed = budget.suppressed
+        if budget.take(now):
+            if suppressed:
+                budget.suppressed = 0
+                self._store.add_event(
+                    FleetEvent(
+                        ts=now,
+                        channel=bot.channel,
+                        kind="suppressed",
+                        detail=f"{suppressed} history row(s) not stored (rate limit)",
+                    )
+                )
+            self._store.add_event(event)
         self._bus.publish(event)

@@ -1,8 +1,10 @@
 """Exactly-once for replayed events: remember every idempotency key the store has committed.
 
-Keys are claimed in memory when an event is accepted and written in the same transaction as the
-event, so a replay that races the original is recognised, and the set survives restarts because
-it is reloaded from ``idempotency_keys``. A claim whose commit fails is released again.
+Keys are claimed in memory when an event is accepted, and the store writes each key in the same
+call (hence the same transaction) as its event, after the event has been validated: a refused
+event leaves no key behind, so the client's corrected retry is stored. A replay that races the
+original is recognised, the set survives restarts because it is reloaded from
+``idempotency_keys``, and a claim whose commit fails is released again.
 """
 
 from __future__ import annotations
@@ -23,15 +25,14 @@ class IdempotencyGuard:
     def __len__(self) -> int:
         return len(self._seen)
 
-    def claim(self, key: str, ts: float) -> bool:
-        """True when ``key`` is new: the caller stores its event, and the key with it."""
+    def claim(self, key: str) -> bool:
+        """True when ``key`` is new: the caller then stores its event with the key, at once."""
         if key in self._seen:
             return False
         self._seen[key] = None
         if len(self._seen) > self._max_keys:
             # Oldest claims first; the table still holds them until retention trims it.
             self._seen.pop(next(iter(self._seen)))
-        self._store.add_key(key, ts)
 
         def release_on_failure(error: BaseException | None) -> None:
             if error is not None:

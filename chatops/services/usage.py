@@ -5,24 +5,39 @@ from __future__ import annotations
 from typing import Any
 
 from chatops.peer import Peer
-from chatops.protocol import GetUsage, LlmUsage
+from chatops.protocol import GetUsage, LlmUsage, event_time
+from chatops.services.fleet import FleetService
 from chatops.services.idempotency import IdempotencyGuard
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 
 
 class UsageService:
-    def __init__(self, store: Store, guard: IdempotencyGuard, *, clock: Clock = wall_clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        guard: IdempotencyGuard,
+        fleet: FleetService,
+        *,
+        max_event_age: float,
+        clock: Clock = wall_clock,
+    ) -> None:
         self._store = store
         self._guard = guard
+        self._fleet = fleet
+        self._max_event_age = max_event_age
         self._clock = clock
 
     def log_usage(self, peer: Peer, msg: LlmUsage) -> None:
+        """Store one call's usage. A registered bot's usage comes only from its owner; a name
+        nobody registered is accepted (scripts that log usage without running a bot)."""
+        self._fleet.authorize(peer, msg.channel, msg.id)
         now = self._clock()
-        if msg.key is not None and not self._guard.claim(msg.key, now):
+        ts = event_time(msg.ts, now, self._max_event_age, msg.id)
+        if msg.key is not None and not self._guard.claim(msg.key):
             return  # a replay of something already stored: acknowledge, store nothing
         self._store.add_llm_usage(
-            msg.ts if msg.ts is not None else now,
+            ts,
             msg.channel,
             msg.model,
             msg.feature,
@@ -30,6 +45,8 @@ class UsageService:
             msg.tokens_out,
             msg.latency_ms,
             msg.estimated_cost,
+            key=msg.key,
+            received_at=now,
         )
 
     async def usage_stats(self, peer: Peer, msg: GetUsage) -> dict[str, Any]:

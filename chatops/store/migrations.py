@@ -127,6 +127,24 @@ MIGRATIONS: list[str] = [
         reason TEXT
     );
     """,
+    # 4: hardening. The registering uid; an index on ts for every table retention trims by time
+    # (so rows stored late are found wherever they sit); the delivery group an outbox row was
+    # sent in (so a resend after a crash is the same message, with the same nonce); a row the
+    # controller rewrites at start to prove the database is writable.
+    """
+    ALTER TABLE bot_status ADD COLUMN uid INTEGER;
+    CREATE INDEX IF NOT EXISTS idx_bot_metrics_ts ON bot_metrics(ts);
+    CREATE INDEX IF NOT EXISTS idx_llm_usage_ts ON llm_usage(ts);
+    CREATE INDEX IF NOT EXISTS idx_events_ts ON events(ts);
+    CREATE INDEX IF NOT EXISTS idx_agent_tasks_ts ON agent_tasks(ts);
+    CREATE INDEX IF NOT EXISTS idx_controller_metrics_ts ON controller_metrics(ts);
+    CREATE INDEX IF NOT EXISTS idx_idempotency_keys_ts ON idempotency_keys(ts);
+    ALTER TABLE alert_outbox ADD COLUMN group_id TEXT;
+    CREATE TABLE IF NOT EXISTS controller_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT
+    ) WITHOUT ROWID;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

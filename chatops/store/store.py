@@ -25,13 +25,13 @@ log = logging.getLogger(__name__)
 
 _UPSERT_BOT = """
 INSERT INTO bot_status (channel, pid, status, features_json, registered_at, last_heartbeat,
-                        host, rss_mb, cpu_pct, status_changed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        host, rss_mb, cpu_pct, status_changed_at, uid)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(channel) DO UPDATE SET
     pid = excluded.pid, status = excluded.status, features_json = excluded.features_json,
     registered_at = excluded.registered_at, last_heartbeat = excluded.last_heartbeat,
     host = excluded.host, rss_mb = excluded.rss_mb, cpu_pct = excluded.cpu_pct,
-    status_changed_at = excluded.status_changed_at
+    status_changed_at = excluded.status_changed_at, uid = excluded.uid
 """
 _INSERT_METRICS = (
     "INSERT INTO bot_metrics (ts, channel, pid, rss_mb, cpu_pct, features_json) "
@@ -201,6 +201,7 @@ class Store:
                 bot.rss_mb,
                 bot.cpu_pct,
                 to_sqlite(bot.status_changed_at),
+                bot.uid,
             )
 
         self.writer.put(_UPSERT_BOT, bot.channel, row)
@@ -228,23 +229,29 @@ class Store:
         tokens_out: int,
         latency_ms: int | None,
         estimated_cost: float,
+        *,
+        key: str | None = None,
+        received_at: float,
     ) -> None:
-        self.writer.add(
-            _INSERT_USAGE,
-            (
-                to_sqlite(ts),
-                channel,
-                model,
-                feature,
-                tokens_in,
-                tokens_out,
-                latency_ms,
-                estimated_cost,
-            ),
+        row = (
+            to_sqlite(ts),
+            channel,
+            model,
+            feature,
+            tokens_in,
+            tokens_out,
+            latency_ms,
+            estimated_cost,
         )
+        self._add_keyed(_INSERT_USAGE, row, key, received_at)
 
-    def add_key(self, key: str, ts: float) -> None:
-        self.writer.add(_INSERT_KEY, (key, to_sqlite(ts)))
+    def _add_keyed(
+        self, statement: str, row: tuple[Any, ...], key: str | None, received_at: float
+    ) -> None:
+        """Queue an event row and its idempotency key together: one batch, one transaction."""
+        if key is not None:
+            self.writer.add(_INSERT_KEY, (key, to_sqlite(received_at)))
+        self.writer.add(statement, row)
 
     def add_event(self, event: FleetEvent) -> None:
         self.writer.add(
@@ -284,10 +291,12 @@ class Store:
         success: bool,
         duration_ms: int | None,
         error_message: str | None,
+        *,
+        key: str | None = None,
+        received_at: float,
     ) -> None:
-        self.writer.add(
-            _INSERT_TASK, (to_sqlite(ts), agent, task, int(success), duration_ms, error_message)
-        )
+        row = (to_sqlite(ts), agent, task, int(success), duration_ms, error_message)
+        self._add_keyed(_INSERT_TASK, row, key, received_at)
 
     def add_controller_metrics(
         self,
@@ -334,7 +343,7 @@ class Store:
     async def load_bots(self) -> list[BotState]:
         rows = await self._fetchall(
             "SELECT channel, pid, status, features_json, registered_at, last_heartbeat, host, "
-            "rss_mb, cpu_pct, status_changed_at FROM bot_status ORDER BY channel"
+            "rss_mb, cpu_pct, status_changed_at, uid FROM bot_status ORDER BY channel"
         )
         return [_bot_from_row(row) for row in rows]
 
@@ -429,6 +438,7 @@ def _bot_from_row(row: sqlite3.Row | dict[str, Any]) -> BotState:
         host=row["host"],
         rss_mb=row["rss_mb"],
         cpu_pct=row["cpu_pct"],
+        uid=row["uid"],
     )
     try:
         features = json.loads(row["features_json"] or "{}")
@@ -458,6 +468,7 @@ def read_bots_offline(path: Path) -> list[BotState]:
             "rss_mb",
             "cpu_pct",
             "status_changed_at",
+            "uid",
         ]
         select = ", ".join(c if c in columns else f"NULL AS {c}" for c in wanted)
         rows = conn.execute(f"SELECT {select} FROM bot_status ORDER BY channel").fetchall()

@@ -81,7 +81,14 @@ class ChatOpsBot(commands.Bot):
     def __init__(self, settings: Settings) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # channels and roles; no privileged intent is needed
-        super().__init__(command_prefix=commands.when_mentioned, intents=intents, help_command=None)
+        # Nothing chatops sends mentions anyone unless a message says so explicitly (the alert
+        # role on problem alerts): a bot's name can never ping @everyone, a role or a user.
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
         self.settings = settings
         sinks = []
         if settings.discord.alert_channel_id is not None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from chatops import __version__
 from chatops.config import ConfigError, Settings, load_settings
+from chatops.formatting import terminal_text
 from chatops.store import StoreError
 from chatops.transport import SocketInUseError
 
@@ -132,16 +133,16 @@ def format_fleet_table(bots: Sequence[dict[str, Any]], *, now: float) -> str:
         rss, cpu = bot.get("rss_mb"), bot.get("cpu_pct")
         rows.append(
             [
-                str(bot["channel"]),
+                terminal_text(str(bot["channel"])),
                 str(bot["status"]),
                 str(bot["pid"]),
                 "-" if rss is None else f"{rss:.1f}",
                 "-" if cpu is None else f"{cpu:.1f}",
                 _ago(now, bot.get("last_heartbeat")),
-                features or "-",
+                terminal_text(features) or "-",
             ]
         )
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     return "\n".join(line.rstrip() for line in lines)

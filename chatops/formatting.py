@@ -41,3 +41,22 @@ def parse_duration(text: str) -> float:
     if total <= 0:
         raise ValueError("a duration must be positive")
     return total
+
+
+_MARKDOWN = frozenset("\\*_~`|>[]()#-<")
+
+
+def discord_text(text: str) -> str:
+    """``text`` as it should appear inside a Discord message or embed: markdown characters are
+    backslash-escaped (a bot's name cannot bold, link or quote anything) and every ``@`` is
+    followed by a zero-width space (it can never mention @everyone, a role or a user)."""
+    escaped = "".join(f"\\{char}" if char in _MARKDOWN else char for char in text)
+    return escaped.replace("@", "@\u200b")
+
+
+def terminal_text(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters are shown as ``\\xNN`` escapes,
+    never written raw (a name stored by an older version cannot move the cursor or recolour)."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text)

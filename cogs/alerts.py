@@ -8,7 +8,7 @@ from discord.ext import commands
 
 from chatops.alerts.silences import Silence, SilenceService
 from chatops.bot import ChatOpsBot
-from chatops.formatting import describe_duration, parse_duration
+from chatops.formatting import describe_duration, discord_text, parse_duration
 from cogs.ui import admin_only, bot_name_autocomplete
 
 MAX_SILENCE = 30 * 86400
@@ -22,9 +22,13 @@ def _duration(text: str) -> float:
 
 
 def _describe(silence: Silence) -> str:
-    target = f"**{silence.channel}**" if silence.channel else "**everything** (maintenance)"
-    by = f" by {silence.created_by}" if silence.created_by else ""
-    why = f" — {silence.reason}" if silence.reason else ""
+    target = (
+        f"**{discord_text(silence.channel)}**"
+        if silence.channel
+        else "**everything** (maintenance)"
+    )
+    by = f" by {discord_text(silence.created_by)}" if silence.created_by else ""
+    why = f" — {discord_text(silence.reason)}" if silence.reason else ""
     until = int(silence.until)
     return f"#{silence.id} {target} until <t:{until}:f> (<t:{until}:R>){by}{why}"
 
@@ -67,7 +71,7 @@ class AlertsCog(commands.Cog):
         self, interaction: discord.Interaction, bot: str, duration: str, reason: str | None = None
     ) -> None:
         if bot not in self.bot.controller.services.fleet.bots:
-            name = discord.utils.escape_markdown(bot)
+            name = discord_text(bot)
             await interaction.response.send_message(
                 f"No bot called {name}; pick one from the list.", ephemeral=True
             )

@@ -13,6 +13,7 @@ from discord.ext import commands
 from chatops.app import Services
 from chatops.bot import ChatOpsBot
 from chatops.charts import resource_chart
+from chatops.formatting import discord_text
 from cogs.ui import (
     STATUS_COLOUR,
     STATUS_EMOJI,
@@ -67,21 +68,26 @@ class StatusCog(commands.Cog):
     async def _bot_detail(self, interaction: discord.Interaction, name: str) -> None:
         found = self.services.fleet.snapshot(name)
         if not found:
-            await interaction.response.send_message(f"No bot called `{name}`.", ephemeral=True)
+            await interaction.response.send_message(
+                f"No bot called {discord_text(name)}.", ephemeral=True
+            )
             return
         bot = found[0]
         await interaction.response.defer()
         embed = discord.Embed(
-            title=f"{STATUS_EMOJI[bot.status]} {bot.channel}", colour=STATUS_COLOUR[bot.status]
+            title=f"{STATUS_EMOJI[bot.status]} {discord_text(bot.channel)}",
+            colour=STATUS_COLOUR[bot.status],
         )
         embed.add_field(
             name="status", value=f"{bot.status} since <t:{int(bot.status_changed_at)}:R>"
         )
         embed.add_field(name="pid", value=str(bot.pid))
-        embed.add_field(name="host", value=bot.host or "?")
+        embed.add_field(name="host", value=discord_text(bot.host or "?"))
         embed.add_field(name="registered", value=f"<t:{int(bot.registered_at)}:f>")
         embed.add_field(name="last heartbeat", value=f"<t:{int(bot.last_heartbeat)}:R>")
-        embed.add_field(name="features", value=", ".join(bot.active_features) or "none")
+        embed.add_field(
+            name="features", value=discord_text(", ".join(bot.active_features))[:1024] or "none"
+        )
         if bot.rss_mb is not None:
             embed.add_field(name="RSS", value=f"{bot.rss_mb:.1f} MB")
         if bot.cpu_pct is not None:
@@ -89,11 +95,12 @@ class StatusCog(commands.Cog):
         for agent in self.services.agents.snapshot():
             if agent.name == bot.channel or agent.channel == bot.channel:
                 rate = agent.success_rate
+                task = discord_text(agent.current_task or "")[:500]
                 embed.add_field(
-                    name=f"agent {agent.name}",
+                    name=f"agent {discord_text(agent.name)}"[:256],
                     value=(
                         f"{agent.status}"
-                        + (f" · {agent.current_task}" if agent.current_task else "")
+                        + (f" · {task}" if task else "")
                         + f"\n✅ {agent.tasks_completed} · ❌ {agent.tasks_failed}"
                         + (f" · {rate:.0%} success" if rate is not None else "")
                     ),
@@ -106,7 +113,7 @@ class StatusCog(commands.Cog):
                 inline=False,
                 value="\n".join(
                     f"<t:{int(e.ts)}:R> {e.kind}: {e.old_status or ''}→{e.new_status or ''} "
-                    f"{e.detail or ''}"[:120]
+                    f"{discord_text(e.detail or '')}"[:120]
                     for e in events
                 )[:1024],
             )
@@ -164,7 +171,7 @@ class StatusCog(commands.Cog):
     ) -> None:
         rows = await self.services.reports.usage_breakdown(bot, days, group_by)
         embed = discord.Embed(
-            title=f"LLM usage · {bot or 'all bots'} · {days} day(s) · by {group_by}",
+            title=f"LLM usage · {discord_text(bot or 'all bots')} · {days} day(s) · by {group_by}",
             colour=0x9B59B6,
         )
         total_cost = sum(r["cost"] or 0 for r in rows)
@@ -177,7 +184,7 @@ class StatusCog(commands.Cog):
         for row in rows[:25]:
             latency = f"{row['latency']:.0f} ms" if row["latency"] is not None else "-"
             embed.add_field(
-                name=str(row["name"])[:256],
+                name=discord_text(str(row["name"]))[:256],
                 value=(
                     f"in {row['tokens_in'] or 0:,} · out {row['tokens_out'] or 0:,}\n"
                     f"${row['cost'] or 0:.4f} · {row['calls']} calls · {latency}"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import discord
 from discord import app_commands
 
-from chatops.formatting import describe_duration
+from chatops.formatting import describe_duration, discord_text
 from chatops.models import BotState, BotStatus
 
 if TYPE_CHECKING:
@@ -73,9 +73,7 @@ async def bot_name_autocomplete(
 
 
 def bot_line(bot: BotState, now: float) -> str:
-    parts = [
-        f"{STATUS_EMOJI.get(bot.status, '❔')} **{discord.utils.escape_markdown(bot.channel)}**"
-    ]
+    parts = [f"{STATUS_EMOJI.get(bot.status, '❔')} **{discord_text(bot.channel)}**"]
     if bot.status in (BotStatus.ONLINE, BotStatus.LATE, BotStatus.STALE):
         parts.append(f"up {describe_duration(now - bot.registered_at)}")
     else:
@@ -87,7 +85,7 @@ def bot_line(bot: BotState, now: float) -> str:
     parts.append(f"<t:{int(bot.last_heartbeat)}:R>")
     features = bot.active_features
     if features:
-        parts.append(", ".join(features)[:120])
+        parts.append(discord_text(", ".join(features))[:120])
     return " · ".join(parts)
 
 
@@ -233,7 +231,7 @@ class SilenceButton(
             reason="button on alert",
         )
         await interaction.response.send_message(
-            f"🔕 **{self.channel}** silenced until <t:{int(silence.until)}:f> "
+            f"🔕 **{discord_text(self.channel)}** silenced until <t:{int(silence.until)}:f> "
             f"by {interaction.user.mention}.",
             allowed_mentions=discord.AllowedMentions.none(),
         )

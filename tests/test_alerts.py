@@ -170,7 +170,7 @@ def test_payloads() -> None:
     assert not is_discord_webhook("https://hooks.example.org/api/webhooks/1/abc")
     message = discord_message(alert, mention_role_id=42)
     [embed] = message["embeds"]
-    assert embed["color"] == 0xE74C3C and "el_serda" in embed["title"]
+    assert embed["color"] == 0xE74C3C and "el\\_serda" in embed["title"]
     assert "<t:1800000000:R>" in embed["description"]
     assert message["content"] == "<@&42>" and message["allowed_mentions"] == {"roles": ["42"]}
     body = plain_json(alert)

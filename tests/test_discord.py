@@ -171,7 +171,7 @@ async def test_status_with_1000_bots_pages_within_limits(running: Running) -> No
     message = running.fake.response_messages[interaction["id"]]
     buttons = body["data"]["components"][0]["components"]
     next_id = buttons[1]["custom_id"]
-    seen.update(line for line in embed["description"].splitlines() if "bot-" in line)
+    seen.update(line for line in embed["description"].splitlines() if "bot\\-" in line)
     for page in range(2, pages + 1):
         # Someone else may not turn the pages.
         if page == 2:
@@ -184,7 +184,7 @@ async def test_status_with_1000_bots_pages_within_limits(running: Running) -> No
         [embed] = update["data"]["embeds"]
         assert_within_limits(embed)
         assert embed["footer"]["text"].startswith(f"Page {page}/{pages}")
-        seen.update(line for line in embed["description"].splitlines() if "bot-" in line)
+        seen.update(line for line in embed["description"].splitlines() if "bot\\-" in line)
     assert len(seen) == 1000
     await client.close()
 
@@ -238,7 +238,7 @@ async def test_non_admin_is_refused_a_state_changing_command(running: Running) -
     assert len(silences.active()) == 1
 
     listing = await running.fake.wait_callback(await running.fake.slash("silences"))
-    assert "el_serda" in listing["data"]["embeds"][0]["description"]
+    assert "el\\_serda" in listing["data"]["embeds"][0]["description"]
     await client.close()
 
 
@@ -248,7 +248,7 @@ async def test_alert_reaches_the_channel_with_a_silence_button(running: Running)
     await wait_for(lambda: running.fake.channel_messages(), timeout=10)
     [posted] = running.fake.channel_messages()
     [embed] = posted.body["embeds"]
-    assert "el_serda is down" in embed["title"] and embed["color"] == 0xE74C3C
+    assert "el\\_serda is down" in embed["title"] and embed["color"] == 0xE74C3C
     button = posted.body["components"][0]["components"][0]
     assert button["custom_id"] == "chatops:silence:el_serda"
 
@@ -301,7 +301,7 @@ async def test_bot_detail_features_usage_and_autocomplete(running: Running) -> N
     [embed] = followup["embeds"]
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields["pid"] == str(os.getpid()) and "translator" in fields["features"]
-    assert "✅ 1" in fields["agent el_serda"] and "100% success" in fields["agent el_serda"]
+    assert "✅ 1" in fields["agent el\\_serda"] and "100% success" in fields["agent el\\_serda"]
     assert "registered" in fields["recent events"]
     assert embed["image"]["url"] == "attachment://resources.png"
     assert followup["files"][0]["name"] == "resources.png" and followup["files"][0]["size"] > 1000

@@ -62,7 +62,7 @@ async def test_chatops_run_against_fake_discord(controller_process, workdir: Pat
         await wait_for(lambda: fake.channel_messages(), timeout=15)
         await wait_for(lambda: receiver.delivered(), timeout=15)
         [message] = fake.channel_messages()
-        assert "el_serda is down" in message.body["embeds"][0]["title"]
+        assert "el\\_serda is down" in message.body["embeds"][0]["title"]
         [alert] = receiver.delivered()
         assert alert["bot"] == "el_serda" and alert["kind"] == "down"
         print(

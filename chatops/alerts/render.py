@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chatops.alerts.model import PROBLEM_KINDS, Alert, AlertKind
-from chatops.formatting import describe_duration
+from chatops.formatting import describe_duration, discord_text
 
 RED = 0xE74C3C
 ORANGE = 0xE67E22
@@ -49,14 +49,16 @@ def _iso(ts: float) -> str:
 
 def discord_embed(alert: Alert) -> dict[str, Any]:
     """An embed dict as Discord's API takes it (and ``discord.Embed.from_dict`` reads it)."""
-    lines = [alert.detail]
+    lines = [discord_text(alert.detail)]
     if alert.opened_at is not None and alert.kind in (AlertKind.REMINDER, AlertKind.RECOVERED):
         lines.append(f"Since <t:{int(alert.opened_at)}:R>")
     if alert.downtime is not None:
         lines.append(f"Down for {describe_duration(alert.downtime)}")
     lines.append(f"<t:{int(alert.ts)}:R>")
     return {
-        "title": _TITLES[alert.kind].format(channel=alert.channel, status=alert.status),
+        "title": _TITLES[alert.kind].format(
+            channel=discord_text(alert.channel), status=alert.status
+        ),
         "description": "\n".join(lines),
         "color": _COLOURS[alert.kind],
         "timestamp": _iso(alert.ts),

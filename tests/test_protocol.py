@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chatops.protocol import (
+    MESSAGE_TYPES,
     ErrorCode,
     GetStatus,
     Heartbeat,
@@ -85,13 +86,63 @@ def test_framer_splits_across_chunks_and_bounds_lines() -> None:
     assert lines == [b"ok"] and overflow
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(st.binary(max_size=300))
-def test_decoder_never_raises_anything_but_protocol_errors(data: bytes) -> None:
+# Lines that reach the decoder's dark corners: valid messages with invalid UTF-8 spliced into
+# a string, nesting from a few to 10,000 levels, and plain arbitrary bytes.
+_TYPES = st.sampled_from(["register", "heartbeat", "llm_usage", "ping", "get_status", "x"])
+_BAD_UTF8 = st.sampled_from([b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80", b"\x80"])
+
+
+@st.composite
+def _invalid_utf8_in_a_string(draw: st.DrawFn) -> bytes:
+    kind = draw(_TYPES)
+    field = draw(st.sampled_from(["channel", "model", "key", "unknown"]))
+    prefix = draw(st.text(max_size=5)).encode()
+    return (
+        b'{"type":"'
+        + kind.encode()
+        + b'","pid":1,"'
+        + field.encode()
+        + b'":"'
+        + prefix
+        + draw(_BAD_UTF8)
+        + b'"}'
+    )
+
+
+@st.composite
+def _deeply_nested(draw: st.DrawFn) -> bytes:
+    depth = draw(st.integers(min_value=1, max_value=10_000))
+    opener, closer = draw(st.sampled_from([(b"[", b"]"), (b'{"a":', b"}")]))
+    core = opener * depth + b"1" + closer * depth
+    return draw(st.sampled_from([core, b'{"type":"register","features":' + core + b"}"]))
+
+
+NASTY_LINES = st.one_of(st.binary(max_size=300), _invalid_utf8_in_a_string(), _deeply_nested())
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None, max_examples=300)
+@given(NASTY_LINES)
+def test_decoder_returns_a_message_or_a_typed_error_and_nothing_else(data: bytes) -> None:
     try:
-        decode(data)
+        message = decode(data)
     except ProtocolError as exc:
-        assert exc.code in set(ErrorCode)
+        assert isinstance(exc.code, ErrorCode)
+        assert exc.message
+    except Exception as exc:  # pragma: no cover - the failure this test exists to catch
+        raise AssertionError(f"decode raised {type(exc).__name__}: {exc}") from exc
+    else:
+        assert type(message).__struct_config__.tag in MESSAGE_TYPES
+
+
+def test_invalid_utf8_and_deep_nesting_are_invalid_json() -> None:
+    for line in (
+        b'{"type":"register","channel":"a\xff","pid":1}',
+        b"[" * 10_000 + b"]" * 10_000,
+        b'{"a":' * 2_000 + b"1" + b"}" * 2_000,
+    ):
+        with pytest.raises(ProtocolError) as caught:
+            decode(line)
+        assert caught.value.code is ErrorCode.INVALID_JSON
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)

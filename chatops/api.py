@@ -6,6 +6,7 @@ decided here.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from chatops import __version__
@@ -28,6 +29,7 @@ from chatops.server import Handler, Immediate
 from chatops.services.agents import AgentService
 from chatops.services.fleet import FleetService
 from chatops.services.usage import UsageService
+from chatops.snapshots import EncodedCache
 
 
 def bot_to_dict(bot: BotState) -> dict[str, Any]:
@@ -61,7 +63,10 @@ def agent_to_dict(agent: AgentState) -> dict[str, Any]:
 
 
 def build_handlers(
-    fleet: FleetService, usage: UsageService, agents: AgentService
+    fleet: FleetService,
+    usage: UsageService,
+    agents: AgentService,
+    health: Callable[[], dict[str, Any]],
 ) -> dict[type, Handler]:
     def hello(peer: Peer, msg: Hello) -> Immediate:
         return Immediate({"protocol": PROTOCOL_VERSION, "server_version": __version__})
@@ -69,14 +74,21 @@ def build_handlers(
     def ping(peer: Peer, msg: Ping) -> Immediate:
         return Immediate({"pong": True})
 
+    bot_cache = EncodedCache[BotState](lambda bot: bot.channel, bot_to_dict)
+    agent_cache = EncodedCache[AgentState](lambda agent: agent.name, agent_to_dict)
+
     def get_status(peer: Peer, msg: GetStatus) -> Immediate:
-        return Immediate(
-            {
-                "type": "status",
-                "bots": [bot_to_dict(bot) for bot in fleet.snapshot(msg.channel)],
-                "agents": [agent_to_dict(agent) for agent in agents.snapshot()],
-            }
+        if msg.channel is None:
+            bots: Iterable[BotState] = fleet.bots.values()
+        else:
+            bots = filter(None, [fleet.bots.get(msg.channel)])
+        raw = (
+            b'"bots":'
+            + bot_cache.encode_list(bots)
+            + b',"agents":'
+            + agent_cache.encode_list(agents.snapshot())
         )
+        return Immediate({"type": "status", "controller": health()}, raw)
 
     return {
         Register: fleet.register,

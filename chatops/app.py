@@ -15,6 +15,7 @@ import os
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -100,6 +101,12 @@ class Controller:
             silences=self.silences,
         )
 
+    def health(self) -> dict[str, Any]:
+        """What the controller says of itself in every status reply: a failing store makes it
+        ``degraded`` (shown by ``chatops status`` and ``/status``) instead of pretending."""
+        reason = self.store.degraded if self.store is not None else "not running"
+        return {"degraded": reason is not None, "reason": reason}
+
     async def start(self) -> None:
         cfg = self.settings.monitoring
         ensure_private_dir(cfg.database_path.parent)
@@ -143,7 +150,7 @@ class Controller:
             group_id = grp.getgrnam(cfg.socket_group).gr_gid if cfg.socket_group else None
             own_uid = os.geteuid()
             self.server = MonitorServer(
-                build_handlers(self.fleet, self.usage, self.agents),
+                build_handlers(self.fleet, self.usage, self.agents, self.health),
                 store.writer,
                 on_disconnect=disconnected,
                 limits=ConnectionLimits(

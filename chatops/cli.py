@@ -96,19 +96,23 @@ def _status(settings: Settings, *, as_json: bool) -> int:
 
     source = "monitor"
     bots: list[dict[str, Any]]
+    controller: dict[str, Any] = {}
     try:
         reply = request(settings.monitoring.socket_path, {"type": "get_status"}, timeout=3.0)
         bots = list(reply.get("bots", []))
+        controller = dict(reply.get("controller") or {})
     except OSError:
         source = "database (monitor not running)"
         from chatops.api import bot_to_dict
 
         bots = [bot_to_dict(bot) for bot in read_bots_offline(settings.monitoring.database_path)]
     if as_json:
-        print(json.dumps({"source": source, "bots": bots}, indent=2))
+        print(json.dumps({"source": source, "controller": controller, "bots": bots}, indent=2))
         return 0
     print(format_fleet_table(bots, now=time.time()))
     print(f"\n{len(bots)} bot(s), from {source}")
+    if controller.get("degraded"):
+        print(f"WARNING: controller degraded: {terminal_text(str(controller.get('reason')))}")
     return 0
 
 

@@ -256,11 +256,15 @@ def encode(payload: dict[str, Any]) -> bytes:
     return _encoder.encode(payload) + b"\n"
 
 
-def ok_reply(request_id: RequestId, body: dict[str, Any] | None = None) -> bytes:
+def ok_reply(request_id: RequestId, body: dict[str, Any] | None = None, raw: bytes = b"") -> bytes:
+    """A success reply; ``raw`` is pre-encoded ``"key":value`` members spliced in as they are
+    (a cached fleet snapshot), so a large reply is not decoded and encoded again."""
     payload: dict[str, Any] = {"id": request_id, "ok": True}
     if body:
         payload.update(body)
-    return encode(payload)
+    if not raw:
+        return encode(payload)
+    return _encoder.encode(payload)[:-1] + b"," + raw + b"}\n"
 
 
 def error_reply(code: ErrorCode, message: str, request_id: RequestId = None) -> bytes:

@@ -49,7 +49,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True, frozen=True)
 class Immediate:
+    """Answer now. ``raw`` carries pre-encoded members (see :func:`~chatops.protocol.ok_reply`)."""
+
     body: dict[str, Any]
+    raw: bytes = b""
 
 
 Outcome = None | dict[str, Any] | Immediate | Awaitable[dict[str, Any]]
@@ -251,7 +254,7 @@ class Connection(asyncio.Protocol):
             if msg.id is not None:
                 self._ack_after_commit(msg.id, outcome)
         elif isinstance(outcome, Immediate):
-            self.send(ok_reply(msg.id, outcome.body))
+            self.send(ok_reply(msg.id, outcome.body, outcome.raw))
         else:
             server.spawn(self._answer_later(msg, outcome))
 

@@ -63,7 +63,8 @@ class StatusCog(commands.Cog):
             + (f" · {status}" if status else "")
             + (f" · feature {feature}" if feature else "")
         )
-        await send_pages(interaction, fleet_pages(bots, title=title))
+        degraded = self.services.store.degraded
+        await send_pages(interaction, fleet_pages(bots, title=title, degraded=degraded))
 
     async def _bot_detail(self, interaction: discord.Interaction, name: str) -> None:
         found = self.services.fleet.snapshot(name)

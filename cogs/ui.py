@@ -97,7 +97,7 @@ def status_counts(bots: Iterable[BotState]) -> str:
 
 
 def fleet_pages(
-    bots: Sequence[BotState], *, title: str, now: float | None = None
+    bots: Sequence[BotState], *, title: str, now: float | None = None, degraded: str | None = None
 ) -> list[discord.Embed]:
     """Pack one line per bot into as few embeds as Discord's limits allow."""
     now = time.time() if now is None else now
@@ -118,7 +118,10 @@ def fleet_pages(
         embed = discord.Embed(
             title=title, colour=STATUS_COLOUR[worst], description=header + "\n\n" + "\n".join(lines)
         )
-        embed.set_footer(text=f"Page {number}/{len(pages)} · {len(bots)} bot(s)")
+        footer = f"Page {number}/{len(pages)} · {len(bots)} bot(s)"
+        if degraded is not None:
+            footer += f"\n⚠️ controller degraded: {degraded}"[:1024]
+        embed.set_footer(text=footer)
         embeds.append(embed)
     return embeds
 

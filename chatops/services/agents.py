@@ -41,6 +41,7 @@ class AgentService:
         self._clock = clock
         self.agents: dict[str, AgentState] = {}
         self._owner: dict[str, Peer] = {}
+        self._sorted: list[str] | None = None
 
     def connection_lost(self, peer: Peer) -> None:
         for name in [name for name, owner in self._owner.items() if owner is peer]:
@@ -89,6 +90,7 @@ class AgentService:
         agent.agent_type = msg.agent_type or agent.agent_type
         agent.channel = msg.channel or agent.channel
         agent.updated_at = now
+        agent.revision += 1
         self._store.save_agent(agent)
 
     def task_result(self, peer: Peer, msg: TaskResult) -> None:
@@ -114,7 +116,11 @@ class AgentService:
             key=msg.key,
             received_at=now,
         )
+        agent.revision += 1
         self._store.save_agent(agent)
 
     def snapshot(self) -> list[AgentState]:
-        return sorted(self.agents.values(), key=lambda agent: agent.name)
+        agents = self.agents
+        if self._sorted is None or len(self._sorted) != len(agents):
+            self._sorted = sorted(agents)
+        return [agents[name] for name in self._sorted]

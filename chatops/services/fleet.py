@@ -186,7 +186,7 @@ class FleetService:
         if bot.status is not BotStatus.ONLINE:
             self._transition(bot, BotStatus.ONLINE, "heartbeat")
         else:
-            self._store.save_bot(bot)
+            self._save(bot)
 
     def unregister(self, peer: Peer, msg: Unregister) -> None:
         bot = self.bots.get(msg.channel)
@@ -310,13 +310,17 @@ class FleetService:
         old = bot.status
         if old is new:
             if force_save:
-                self._store.save_bot(bot)
+                self._save(bot)
             return
         bot.status = new
         bot.status_changed_at = self._clock()
-        self._store.save_bot(bot)
+        self._save(bot)
         self._event(bot, "status_changed", reason, old=str(old))
         log.info("%s: %s -> %s (%s)", bot.channel, old, new, reason)
+
+    def _save(self, bot: BotState) -> None:
+        bot.revision += 1
+        self._store.save_bot(bot)
 
     def _event(self, bot: BotState, kind: str, detail: str, *, old: str | None = None) -> None:
         now = self._clock()

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sqlite3
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -174,9 +176,28 @@ class Store:
         except StoreError:
             await db.close()
             raise
+        try:
+            # Prove the file can be written now, not at the first heartbeat: a database left by
+            # another user's run opens fine and then refuses every commit.
+            await _run_closed(
+                db,
+                "INSERT OR REPLACE INTO controller_meta (key, value) "
+                f"VALUES ('last_start', '{os.getpid()}')",
+            )
+        except sqlite3.Error as exc:
+            await reader.close()
+            await db.close()
+            raise StoreError(f"database {path} is not writable: {exc}") from exc
         writer = GroupCommitWriter(db, max_delay=max_delay, max_batch=max_batch)
         writer.start()
         return cls(path, db, reader, writer)
+
+    @property
+    def degraded(self) -> str | None:
+        """Why the store is failing its commits right now (the latest error), or None."""
+        if self.writer.failing_since is None:
+            return None
+        return f"storage failing: {self.writer.last_error}"
 
     async def close(self) -> None:
         await self.writer.close()
@@ -381,9 +402,11 @@ class Store:
             where += " AND channel = ?"
             params.append(channel)
         rows = await self._fetchall(
-            "SELECT COUNT(*) AS calls, COALESCE(SUM(tokens_in), 0) AS total_tokens_in, "
-            "COALESCE(SUM(tokens_out), 0) AS total_tokens_out, "
-            "COALESCE(SUM(estimated_cost), 0.0) AS total_cost, AVG(latency_ms) AS avg_latency_ms "
+            # TOTAL() sums in floating point: it never raises "integer overflow", whatever an
+            # older version may have stored.
+            "SELECT COUNT(*) AS calls, TOTAL(tokens_in) AS total_tokens_in, "
+            "TOTAL(tokens_out) AS total_tokens_out, "
+            "TOTAL(estimated_cost) AS total_cost, AVG(latency_ms) AS avg_latency_ms "
             f"FROM llm_usage WHERE {where}",
             tuple(params),
         )
@@ -392,11 +415,11 @@ class Store:
             "channel": channel,
             "days": days,
             "total_calls": int(row["calls"]),
-            "total_tokens_in": int(row["total_tokens_in"]),
-            "total_tokens_out": int(row["total_tokens_out"]),
-            "total_cost": float(row["total_cost"]),
+            "total_tokens_in": _bounded_int(row["total_tokens_in"]),
+            "total_tokens_out": _bounded_int(row["total_tokens_out"]),
+            "total_cost": _finite(row["total_cost"]),
             "avg_latency_ms": (
-                None if row["avg_latency_ms"] is None else float(row["avg_latency_ms"])
+                None if row["avg_latency_ms"] is None else _finite(row["avg_latency_ms"])
             ),
         }
 
@@ -418,6 +441,18 @@ class Store:
             )
             for row in rows
         ]
+
+
+_LARGEST = 2.0**63 - 1
+
+
+def _finite(value: float) -> float:
+    """A sum as JSON can carry it: rows stored before values were bounded may add up to inf."""
+    return min(float(value), sys.float_info.max) if not math.isnan(value) else 0.0
+
+
+def _bounded_int(value: float) -> int:
+    return int(min(float(value), _LARGEST))
 
 
 def _bot_from_row(row: sqlite3.Row | dict[str, Any]) -> BotState:
@@ -588,9 +623,17 @@ class ReportQueries:
             params.append(channel)
         rows = await self._store._fetchall(
             f"SELECT COALESCE({group_by}, '(none)') AS name, COUNT(*) AS calls, "
-            "SUM(tokens_in) AS tokens_in, SUM(tokens_out) AS tokens_out, "
-            "SUM(estimated_cost) AS cost, AVG(latency_ms) AS latency "
+            "TOTAL(tokens_in) AS tokens_in, TOTAL(tokens_out) AS tokens_out, "
+            "TOTAL(estimated_cost) AS cost, AVG(latency_ms) AS latency "
             f"FROM llm_usage WHERE {where} GROUP BY name ORDER BY cost DESC, calls DESC",
             tuple(params),
         )
-        return [dict(r) for r in rows]
+        return [
+            {
+                **dict(r),
+                "tokens_in": _bounded_int(r["tokens_in"]),
+                "tokens_out": _bounded_int(r["tokens_out"]),
+                "cost": _finite(r["cost"]),
+            }
+            for r in rows
+        ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -52,6 +53,9 @@ class GroupCommitWriter:
         self._closing = False
         self.batches_committed = 0
         self.rows_committed = 0
+        self.failing_since: float | None = None
+        """Monotonic time of the first failed commit since the last good one; None when well."""
+        self.last_error: str | None = None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="store-writer")
@@ -166,7 +170,12 @@ class GroupCommitWriter:
             await db.commit()
         except Exception as exc:
             error = exc
-            log.exception("store commit of %d items failed; rolled back", batch.size)
+            if self.failing_since is None:
+                self.failing_since = time.monotonic()
+                log.exception("store commit of %d items failed; rolled back", batch.size)
+            else:
+                log.error("store commit of %d items failed again: %s", batch.size, exc)
+            self.last_error = f"{type(exc).__name__}: {exc}"
             try:
                 await db.rollback()
             except Exception:
@@ -174,6 +183,10 @@ class GroupCommitWriter:
         else:
             self.batches_committed += 1
             self.rows_committed += batch.size
+            if self.failing_since is not None:
+                log.warning("store commits succeed again")
+                self.failing_since = None
+                self.last_error = None
         results.extend([None] * (len(batch.jobs) - len(results)))
         for (_, future), result in zip(batch.jobs, results, strict=True):
             if future.done():

@@ -68,22 +68,23 @@ _INSERT_CONTROLLER = (
 )
 
 
-def _front(table: str) -> str:
-    """Trim from the front in insertion order: cheap and bounded, no index on ts needed."""
+def _by_time(table: str) -> str:
+    """Up to :n expired rows wherever they sit (a spool replayed late, a skewed clock), found
+    through the table's index on ts, so each batch is a short transaction."""
     return (
         f"DELETE FROM {table} WHERE rowid IN "
-        f"(SELECT rowid FROM {table} ORDER BY rowid LIMIT :n) AND ts < :cutoff"
+        f"(SELECT rowid FROM {table} WHERE ts < :cutoff LIMIT :n)"
     )
 
 
 # What the retention job trims, one bounded DELETE per table. Alerting rows go only once they
 # are settled: a delivered (or abandoned) outbox entry, a resolved incident, an ended silence.
 RETENTION_STATEMENTS: dict[str, str] = {
-    "bot_metrics": _front("bot_metrics"),
-    "llm_usage": _front("llm_usage"),
-    "events": _front("events"),
-    "agent_tasks": _front("agent_tasks"),
-    "controller_metrics": _front("controller_metrics"),
+    "bot_metrics": _by_time("bot_metrics"),
+    "llm_usage": _by_time("llm_usage"),
+    "events": _by_time("events"),
+    "agent_tasks": _by_time("agent_tasks"),
+    "controller_metrics": _by_time("controller_metrics"),
     "idempotency_keys": (
         "DELETE FROM idempotency_keys WHERE key IN "
         "(SELECT key FROM idempotency_keys WHERE ts < :cutoff LIMIT :n)"
@@ -130,6 +131,17 @@ async def _migrate(db: aiosqlite.Connection) -> int:
     return found
 
 
+def _check_writable(path: Path) -> None:
+    """Refuse, in one line, a database this process could open but never commit to."""
+    for target in (path, path.with_name(path.name + "-wal"), path.parent):
+        if target.exists() and not os.access(target, os.W_OK):
+            info = target.stat()
+            raise StoreError(
+                f"database {path} is not writable: {target} belongs to uid {info.st_uid} "
+                f"with mode {info.st_mode & 0o777:04o} (a run as another user?)"
+            )
+
+
 class Store:
     def __init__(
         self,
@@ -153,6 +165,7 @@ class Store:
         max_batch: int = 20000,
     ) -> Store:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _check_writable(path)
         old_umask = os.umask(0o077)
         try:
             db = await aiosqlite.connect(str(path), isolation_level=None)

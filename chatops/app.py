@@ -20,9 +20,10 @@ from typing import Any
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from chatops.alerts.delivery import AlertDelivery, Sink, WebhookSink
+from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.router import AlertRouter
 from chatops.alerts.silences import SilenceService
+from chatops.alerts.sinks import Sink, WebhookSink
 from chatops.api import build_handlers
 from chatops.bus import EventBus
 from chatops.config import Settings

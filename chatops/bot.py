@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import aiohttp
@@ -23,9 +24,9 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from chatops.alerts.delivery import DeliveryError
 from chatops.alerts.model import PROBLEM_KINDS, Alert
-from chatops.alerts.render import discord_message
+from chatops.alerts.render import discord_group_message
+from chatops.alerts.sinks import DeliveryError
 from chatops.app import Controller
 from chatops.config import DiscordConfig, Settings
 
@@ -39,7 +40,9 @@ class NotAdmin(app_commands.CheckFailure):
 
 
 class DiscordChannelSink:
-    """Delivers alerts as embeds to the configured channel (problems carry a Silence button)."""
+    """Delivers alert groups as embeds to the configured channel (a single problem alert carries
+    a Silence button). Each message's nonce is the group id, with ``enforce_nonce``: a resend
+    after a crash returns the message Discord already has instead of posting it twice."""
 
     name = "discord:alert_channel"
 
@@ -48,10 +51,15 @@ class DiscordChannelSink:
         self._channel_id = channel_id
         self._role_id = role_id
 
-    async def send(self, alert: Alert) -> None:
+    @property
+    def ready(self) -> bool:
+        """Alerts wait in the outbox until the bot has logged in and connected."""
+        return self._bot.is_ready()
+
+    async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
         from cogs.ui import silence_view
 
-        body = discord_message(alert, self._role_id)
+        body = discord_group_message(alerts, self._role_id)
         mentions = (
             discord.AllowedMentions(
                 roles=[discord.Object(self._role_id)], everyone=False, users=False
@@ -60,16 +68,28 @@ class DiscordChannelSink:
             else discord.AllowedMentions.none()
         )
         channel = self._bot.get_partial_messageable(self._channel_id)
-        view = silence_view(alert.channel) if alert.kind in PROBLEM_KINDS else None
+        single = alerts[0] if len(alerts) == 1 else None
+        view = (
+            silence_view(single.channel)
+            if single is not None and single.kind in PROBLEM_KINDS
+            else None
+        )
         embed = discord.Embed.from_dict(body["embeds"][0])
         try:
             if view is None:
                 await channel.send(
-                    content=body.get("content"), embed=embed, allowed_mentions=mentions
+                    content=body.get("content"),
+                    embed=embed,
+                    allowed_mentions=mentions,
+                    nonce=group_id,
                 )
             else:
                 await channel.send(
-                    content=body.get("content"), embed=embed, allowed_mentions=mentions, view=view
+                    content=body.get("content"),
+                    embed=embed,
+                    allowed_mentions=mentions,
+                    view=view,
+                    nonce=group_id,
                 )
         except (discord.Forbidden, discord.NotFound) as exc:
             raise DeliveryError(f"alert channel refused: {exc}", permanent=True) from exc

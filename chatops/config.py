@@ -101,6 +101,7 @@ class AlertsConfig(_Section):
     flapping_transitions: int = Field(5, ge=2)
     flapping_window: float = Field(600, gt=0)
     delivery_interval: float = Field(1, gt=0)
+    group_wait: float = Field(0.2, ge=0, le=10)
     retry_initial: float = Field(1, gt=0)
     retry_max: float = Field(300, gt=0)
     http_timeout: float = Field(10, gt=0)

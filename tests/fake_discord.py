@@ -74,6 +74,14 @@ class FakeDiscord:
         self._runner: web.AppRunner | None = None
         self._seq = 0
         self.port = 0
+        # Discord's per-channel message bucket: 5 messages per 5 s, with X-RateLimit headers and
+        # a 429 carrying retry_after when it is empty. Tests may widen it.
+        self.bucket_limit = 5
+        self.bucket_period = 5.0
+        self._buckets: dict[str, list[float]] = {}
+        self.rate_limited = 0
+        # enforce_nonce: the same nonce within a few minutes returns the existing message.
+        self._nonces: dict[tuple[str, str], dict[str, Any]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -381,6 +389,54 @@ class FakeDiscord:
                 return None
         return None
 
+    def _create_message(self, channel_id: str, body: dict[str, Any]) -> web.Response:
+        now = time.monotonic()
+        window = [t for t in self._buckets.get(channel_id, []) if t > now - self.bucket_period]
+        self._buckets[channel_id] = window
+        if len(window) >= self.bucket_limit:
+            self.rate_limited += 1
+            retry_after = round(window[0] + self.bucket_period - now, 3)
+            response = _json(
+                {
+                    "message": "You are being rate limited.",
+                    "retry_after": retry_after,
+                    "global": False,
+                },
+                status=429,
+            )
+            response.headers.update(self._bucket_headers(channel_id, 0, retry_after))
+            response.headers["Retry-After"] = str(max(1, int(retry_after + 0.999)))
+            return response
+        nonce = body.get("nonce")
+        if nonce is not None and body.get("enforce_nonce"):
+            existing = self._nonces.get((channel_id, str(nonce)))
+            if existing is not None:
+                return _json(existing)
+        window.append(now)
+        message = self._message(channel_id, body)
+        if nonce is not None:
+            self._nonces[(channel_id, str(nonce))] = message
+        remaining = self.bucket_limit - len(window)
+        reset_after = round(window[0] + self.bucket_period - now, 3)
+        response = _json(message)
+        response.headers.update(self._bucket_headers(channel_id, remaining, reset_after))
+        return response
+
+    def _bucket_headers(
+        self, channel_id: str, remaining: int, reset_after: float
+    ) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.bucket_limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": f"channel-messages-{channel_id}",
+        }
+
+    def channel_posts(self, channel_id: str = ALERT_CHANNEL_ID) -> list[dict[str, Any]]:
+        """The messages that exist in the channel (a nonce replay creates none)."""
+        return [m for m in self.messages.values() if m["channel_id"] == channel_id]
+
     def _message(self, channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
         message = {
             "id": snowflake(),
@@ -489,7 +545,9 @@ class FakeDiscord:
                 return _json(self._message(ALERT_CHANNEL_ID, {}))
             return web.Response(status=204)
         is_message = parts[0] == "channels" and len(parts) >= 3 and parts[2] == "messages"
-        if is_message and method in ("POST", "PATCH"):
+        if is_message and method == "POST":
+            return self._create_message(parts[1], body or {})
+        if is_message and method == "PATCH":
             return _json(self._message(parts[1], body or {}))
         if parts[0] == "channels" and len(parts) == 2:
             return _json(

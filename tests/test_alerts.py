@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,15 @@ class FakeClock:
 
 class RecordingSink:
     name = "recording"
+    ready = True
 
     def __init__(self) -> None:
         self.alerts: list[Alert] = []
+        self.groups: list[tuple[str, list[Alert]]] = []
 
-    async def send(self, alert: Alert) -> None:
-        self.alerts.append(alert)
+    async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
+        self.alerts.extend(alerts)
+        self.groups.append((group_id, list(alerts)))
 
 
 @pytest.fixture

@@ -270,9 +270,9 @@ async def test_retention_keeps_unsettled_alerting_rows(workdir: Path) -> None:
     old = to_sqlite(now - 30 * 86400)
     try:
         rows = {
-            1: (1, old, "s", "{}", 1, 0.0, old, None),  # delivered long ago: goes
-            2: (2, old, "s", "{}", 9, now + 60, None, "503"),  # still pending: stays
-            3: (3, old, "s", "{}", 3, 1e18, None, "410"),  # abandoned long ago: goes
+            1: (1, old, "s", "{}", 1, 0.0, old, None, "g1"),  # delivered long ago: goes
+            2: (2, old, "s", "{}", 9, now + 60, None, "503", None),  # still pending: stays
+            3: (3, old, "s", "{}", 3, 1e18, None, "410", "g3"),  # abandoned long ago: goes
         }
         for outbox_id, row in rows.items():
             tables.save_outbox(lambda row=row: row, outbox_id)

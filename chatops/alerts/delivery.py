@@ -1,27 +1,34 @@
-"""Alert delivery: a persistent outbox, one row per alert per sink, retried until delivered.
+"""Alert delivery: a persistent outbox, one row per alert per sink, sent in groups.
 
-An alert is written to ``alert_outbox`` before any attempt, and marked delivered after the sink
-confirmed it, so an alert pending at a restart is delivered after it, once. Failures back off
-exponentially (capped, with jitter); a 429 waits exactly what the sink's Retry-After says.
-Attempts run as soon as an alert is committed, and the scheduler's delivery job retries.
+An alert is written to ``alert_outbox`` before any attempt. Each sink has one worker: it waits
+``group_wait`` for the rest of a burst, takes every due alert (up to ``GROUP_MAX``), stores the
+group's id on those rows and waits for that commit, sends the group as one message, then marks
+it delivered and commits at once (it does not wait for the next group commit). While a send is
+in flight, or the sink's rate limit holds it, new alerts gather into the next group instead of
+queueing one message each.
+
+Exactly-once, as far as it can be had: a crash between a successful send and its commit resends
+the *same* group (same rows, same group id) after the restart. The Discord channel sink sends
+the group id as the message nonce with ``enforce_nonce``, so Discord returns the message it
+already has; webhook receivers dedupe on each alert's ``alert_id`` (body and header).
+
+Failures back off exponentially (capped, with jitter); a 429 waits exactly what the sink's
+Retry-After says, and since nothing was delivered the group is dissolved and regrouped with
+whatever arrived meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import random
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
-from urllib.parse import urlsplit
-
-import aiohttp
+from typing import Any
 
 from chatops.alerts.model import Alert
-from chatops.alerts.render import discord_message, is_discord_webhook, plain_json
+from chatops.alerts.render import GROUP_MAX
+from chatops.alerts.sinks import DeliveryError, Sink
 from chatops.config import AlertsConfig
 from chatops.store import Store
 from chatops.store.store import AlertTables
@@ -30,78 +37,6 @@ from chatops.timeutil import Clock, to_sqlite, wall_clock
 log = logging.getLogger(__name__)
 
 NEVER = 1e18
-
-
-class DeliveryError(Exception):
-    def __init__(
-        self, message: str, *, retry_after: float | None = None, permanent: bool = False
-    ) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.permanent = permanent
-
-
-class Sink(Protocol):
-    name: str
-
-    async def send(self, alert: Alert) -> None:
-        """Deliver or raise :class:`DeliveryError`."""
-
-
-def webhook_sink_name(url: str) -> str:
-    """A stable name that identifies the URL without revealing its secret token."""
-    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
-    return f"webhook:{urlsplit(url).hostname}:{digest}"
-
-
-class WebhookSink:
-    """POSTs the alert: a Discord embed to Discord webhooks, the plain JSON body elsewhere."""
-
-    def __init__(
-        self,
-        url: str,
-        session: Callable[[], aiohttp.ClientSession],
-        timeout: float,
-        mention_role_id: int | None = None,
-    ) -> None:
-        self._url = url
-        self._session = session
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._discord = is_discord_webhook(url)
-        self._mention = mention_role_id
-        self.name = webhook_sink_name(url)
-
-    async def send(self, alert: Alert) -> None:
-        body = discord_message(alert, self._mention) if self._discord else plain_json(alert)
-        try:
-            async with self._session().post(
-                self._url, json=body, timeout=self._timeout
-            ) as response:
-                if 200 <= response.status < 300:
-                    return
-                text = (await response.text())[:200]
-                if response.status == 429:
-                    raise DeliveryError(
-                        "rate limited (429)", retry_after=_retry_after(response.headers, text)
-                    )
-                permanent = 400 <= response.status < 500 and response.status != 408
-                raise DeliveryError(f"HTTP {response.status}: {text}", permanent=permanent)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
-
-
-def _retry_after(headers: Mapping[str, str], body: str) -> float | None:
-    for value in (headers.get("Retry-After"), headers.get("X-RateLimit-Reset-After")):
-        if value:
-            try:
-                return max(0.0, float(value))
-            except ValueError:
-                continue
-    try:
-        data = json.loads(body)
-        return max(0.0, float(data["retry_after"]))
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 @dataclass(slots=True)
@@ -114,6 +49,7 @@ class OutboxItem:
     next_attempt_at: float = 0.0
     delivered_at: float | None = None
     last_error: str | None = None
+    group_id: str | None = None
 
     def row(self) -> tuple[Any, ...]:
         return (
@@ -125,6 +61,7 @@ class OutboxItem:
             self.next_attempt_at,
             None if self.delivered_at is None else to_sqlite(self.delivered_at),
             self.last_error,
+            self.group_id,
         )
 
 
@@ -137,9 +74,9 @@ class AlertDelivery:
         self.sinks: dict[str, Sink] = {}
         self._pending: dict[int, OutboxItem] = {}
         self._next_id = 1
-        self._running: asyncio.Task[None] | None = None
-        self._again = False
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._timers: set[asyncio.TimerHandle] = set()
+        self.groups_sent = 0
 
     def add_sink(self, sink: Sink) -> None:
         self.sinks[sink.name] = sink
@@ -150,17 +87,18 @@ class AlertDelivery:
         for row in await self._tables.pending_outbox():
             if row["next_attempt_at"] >= NEVER:
                 continue
+            alert = Alert.from_dict(json.loads(row["payload_json"]))
             item = OutboxItem(
                 id=row["id"],
-                created_at=0.0,
+                created_at=alert.ts,
                 sink=row["sink"],
-                alert=Alert.from_dict(json.loads(row["payload_json"])),
+                alert=alert,
                 attempts=row["attempts"],
                 # A restart is a natural moment to retry: don't sit out an old backoff.
                 next_attempt_at=min(row["next_attempt_at"], now),
                 last_error=row["last_error"],
+                group_id=row["group_id"],
             )
-            item.created_at = item.alert.ts
             self._pending[item.id] = item
         if self._pending:
             log.info("%d alert deliveries pending from before the restart", len(self._pending))
@@ -183,85 +121,126 @@ class AlertDelivery:
         self._store.after_commit(lambda error: self.kick() if error is None else None)
 
     def kick(self) -> None:
-        """Run due deliveries now (or right after the run in progress)."""
-        if self._running is not None and not self._running.done():
-            self._again = True
-            return
-        self._running = asyncio.get_running_loop().create_task(self._run_until_idle())
+        """Start a worker for every sink that has due alerts and none running."""
+        now = self._clock()
+        due_sinks = {item.sink for item in self._pending.values() if item.next_attempt_at <= now}
+        for name in due_sinks:
+            worker = self._workers.get(name)
+            if worker is None or worker.done():
+                loop = asyncio.get_running_loop()
+                self._workers[name] = loop.create_task(self._work(name), name=f"alerts:{name}")
 
     async def run_due(self) -> None:
         """The scheduler's job: retry whatever is due."""
         self.kick()
 
     async def close(self) -> None:
-        tasks = [*self._tasks, *([self._running] if self._running is not None else [])]
+        for timer in self._timers:
+            timer.cancel()
+        tasks = list(self._workers.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run_until_idle(self) -> None:
-        self._again = True
-        while self._again:
-            self._again = False
-            now = self._clock()
-            due = [i for i in self.pending if i.next_attempt_at <= now]
-            if due:
-                await asyncio.gather(*(self._attempt(item) for item in due))
+    # -- one worker per sink ---------------------------------------------------------------------
 
-    async def _attempt(self, item: OutboxItem) -> None:
-        sink = self.sinks.get(item.sink)
-        now = self._clock()
+    async def _work(self, name: str) -> None:
+        sink = self.sinks.get(name)
         if sink is None:
-            item.last_error = "sink no longer configured"
-            item.next_attempt_at = NEVER
-            self._finish(item)
-            return
-        item.attempts += 1
-        try:
-            await sink.send(item.alert)
-        except DeliveryError as exc:
-            item.last_error = str(exc)[:500]
-            if exc.permanent:
+            for item in [i for i in self._pending.values() if i.sink == name]:
+                item.last_error = "sink no longer configured"
                 item.next_attempt_at = NEVER
-                log.error("alert %d to %s failed for good: %s", item.id, item.sink, exc)
                 self._finish(item)
+            return
+        if not sink.ready:
+            return  # kicked again when it is (Discord login), nothing spent meanwhile
+        if self._config.group_wait > 0:
+            await asyncio.sleep(self._config.group_wait)  # let the rest of a burst arrive
+        while True:
+            group = self._next_group(name)
+            if not group:
                 return
-            if exc.retry_after is not None:
-                delay = exc.retry_after
-            else:
-                backoff = min(
-                    self._config.retry_max, self._config.retry_initial * 2 ** (item.attempts - 1)
-                )
-                delay = random.uniform(backoff / 2, backoff)
-            item.next_attempt_at = self._clock() + delay
-            log.warning(
-                "alert %d to %s failed (attempt %d, retry in %.1fs): %s",
-                item.id,
-                item.sink,
-                item.attempts,
-                delay,
-                exc,
-            )
-            self._tables.save_outbox(item.row, item.id)
-            self._schedule_retry(delay)
-            return
+            if not await self._send(sink, group):
+                return
+
+    def _next_group(self, name: str) -> list[OutboxItem]:
+        now = self._clock()
+        due = [i for i in self.pending if i.sink == name and i.next_attempt_at <= now]
+        if not due:
+            return []
+        # A group started before (a crash, an unclear failure) is resent as it was.
+        started = next((item.group_id for item in due if item.group_id is not None), None)
+        if started is not None:
+            return [item for item in self.pending if item.group_id == started]
+        return due[:GROUP_MAX]
+
+    async def _send(self, sink: Sink, group: list[OutboxItem]) -> bool:
+        group_id = group[0].group_id
+        if group_id is None:
+            group_id = group[0].alert.alert_id
+            for item in group:
+                item.group_id = group_id
+                self._tables.save_outbox(item.row, item.id)
+            self._store.writer.hurry()
+            await self._store.flush()  # the group exists on disk before anything is sent
+        for item in group:
+            item.attempts += 1
+        try:
+            await sink.send([item.alert for item in group], group_id)
+        except DeliveryError as exc:
+            self._failed(sink, group, exc)
+            return False
         except Exception:
-            log.exception("alert sink %s crashed", item.sink)
-            item.next_attempt_at = self._clock() + self._config.retry_max
-            self._tables.save_outbox(item.row, item.id)
+            log.exception("alert sink %s crashed", sink.name)
+            self._failed(sink, group, DeliveryError("sink crashed"))
+            return False
+        now = self._clock()
+        for item in group:
+            item.delivered_at = now
+            self._finish(item)
+        self._store.writer.hurry()  # commit the outcome now: a crash must not resend it
+        self.groups_sent += 1
+        return True
+
+    def _failed(self, sink: Sink, group: list[OutboxItem], exc: DeliveryError) -> None:
+        attempts = max(item.attempts for item in group)
+        if exc.permanent:
+            log.error("alerts to %s failed for good: %s", sink.name, exc)
+            for item in group:
+                item.last_error = str(exc)[:500]
+                item.next_attempt_at = NEVER
+                self._finish(item)
             return
-        item.delivered_at = now
-        self._finish(item)
+        if exc.retry_after is not None:
+            delay = exc.retry_after
+        else:
+            backoff = min(self._config.retry_max, self._config.retry_initial * 2 ** (attempts - 1))
+            delay = random.uniform(backoff / 2, backoff)
+        retry_at = self._clock() + delay
+        for item in group:
+            item.last_error = str(exc)[:500]
+            item.next_attempt_at = retry_at
+            if exc.retry_after is not None:
+                item.group_id = None  # refused outright: regroup with what arrives meanwhile
+            self._tables.save_outbox(item.row, item.id)
+        log.warning(
+            "%d alert(s) to %s failed (attempt %d, retry in %.1fs): %s",
+            len(group),
+            sink.name,
+            attempts,
+            delay,
+            exc,
+        )
+        self._retry_later(delay)
+
+    def _retry_later(self, delay: float) -> None:
+        def fire() -> None:
+            self._timers.discard(timer)
+            self.kick()
+
+        timer = asyncio.get_running_loop().call_later(delay, fire)
+        self._timers.add(timer)
 
     def _finish(self, item: OutboxItem) -> None:
         self._pending.pop(item.id, None)
         self._tables.save_outbox(item.row, item.id)
-
-    def _schedule_retry(self, delay: float) -> None:
-        async def later() -> None:
-            await asyncio.sleep(delay)
-            self.kick()
-
-        task = asyncio.get_running_loop().create_task(later())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import uuid
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
+
+
+def new_alert_id() -> str:
+    """20 hex characters: unique, and short enough for a Discord nonce (25 at most)."""
+    return uuid.uuid4().hex[:20]
 
 
 class AlertKind(StrEnum):
@@ -29,6 +35,8 @@ class Alert:
     incident_id: int | None = None
     opened_at: float | None = None
     downtime: float | None = None
+    alert_id: str = field(default_factory=new_alert_id)
+    """Stable for the alert's whole life (stored in the outbox): the receivers' dedupe key."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -37,4 +45,5 @@ class Alert:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Alert:
-        return cls(**{**data, "kind": AlertKind(data["kind"])})
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**{**known, "kind": AlertKind(data["kind"])})

@@ -537,11 +537,12 @@ ON CONFLICT(id) DO UPDATE SET
 """
 _UPSERT_OUTBOX = """
 INSERT INTO alert_outbox (id, created_at, sink, payload_json, attempts, next_attempt_at,
-                          delivered_at, last_error)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                          delivered_at, last_error, group_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(id) DO UPDATE SET
     attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,
-    delivered_at = excluded.delivered_at, last_error = excluded.last_error
+    delivered_at = excluded.delivered_at, last_error = excluded.last_error,
+    group_id = excluded.group_id
 """
 _INSERT_SILENCE = (
     "INSERT INTO silences (id, channel, until, created_at, created_by, reason) "
@@ -583,8 +584,8 @@ class AlertTables:
 
     async def pending_outbox(self) -> list[sqlite3.Row]:
         return await self._store._fetchall(
-            "SELECT id, created_at, sink, payload_json, attempts, next_attempt_at, last_error "
-            "FROM alert_outbox WHERE delivered_at IS NULL ORDER BY id"
+            "SELECT id, created_at, sink, payload_json, attempts, next_attempt_at, last_error, "
+            "group_id FROM alert_outbox WHERE delivered_at IS NULL ORDER BY id"
         )
 
     async def silences(self) -> list[sqlite3.Row]:

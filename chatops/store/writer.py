@@ -94,6 +94,12 @@ class GroupCommitWriter:
         keyed[key] = params
         self._grew(batch)
 
+    def hurry(self) -> None:
+        """Commit what is queued without waiting ``max_delay`` for company (an alert's delivery
+        outcome, which a crash must not undo)."""
+        if self._batch.size:
+            self._full.set()
+
     def after_commit(self, callback: CommitCallback) -> None:
         """Run ``callback`` once everything queued so far is committed."""
         self._batch.callbacks.append(callback)

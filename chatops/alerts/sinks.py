@@ -1,0 +1,120 @@
+"""Where alerts go: the sink contract, delivery errors, and the webhook sink.
+
+A sink receives a *group*: the alerts of one burst, sent as one message or one POST. The group
+id is stable across retries and restarts (it is stored with the outbox rows before the first
+attempt), so a resend after a crash is recognisably the same: the Discord channel sink uses it
+as the message ``nonce`` with ``enforce_nonce``, and webhook receivers get it, with each alert's
+own id, in the body and in headers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from chatops.alerts.model import Alert
+from chatops.alerts.render import discord_group_message, is_discord_webhook, plain_json_group
+
+ALERT_ID_HEADER = "X-Chatops-Alert-Id"
+GROUP_ID_HEADER = "X-Chatops-Group-Id"
+
+
+class DeliveryError(Exception):
+    """A failed attempt. ``retry_after``: the sink said when to retry (a 429), and nothing was
+    delivered; ``permanent``: retrying cannot help."""
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class Sink(Protocol):
+    name: str
+
+    @property
+    def ready(self) -> bool:
+        """False while the sink cannot deliver yet (Discord not logged in): alerts wait."""
+
+    async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
+        """Deliver the group or raise :class:`DeliveryError`."""
+
+
+def redact_url(url: str) -> str:
+    """Scheme and host only: a webhook URL carries its secret in the path."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}/…"
+
+
+def webhook_sink_name(url: str) -> str:
+    """A stable name that identifies the URL without revealing its secret token."""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+    return f"webhook:{urlsplit(url).hostname}:{digest}"
+
+
+class WebhookSink:
+    """POSTs each group: a Discord embed to Discord webhooks, the plain JSON body elsewhere."""
+
+    ready = True
+
+    def __init__(
+        self,
+        url: str,
+        session: Callable[[], aiohttp.ClientSession],
+        timeout: float,
+        mention_role_id: int | None = None,
+    ) -> None:
+        self._url = url
+        self._session = session
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._discord = is_discord_webhook(url)
+        self._mention = mention_role_id
+        self.name = webhook_sink_name(url)
+
+    async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
+        if self._discord:
+            body = discord_group_message(alerts, self._mention)
+        else:
+            body = plain_json_group(alerts, group_id)
+        headers = {
+            ALERT_ID_HEADER: ",".join(alert.alert_id for alert in alerts),
+            GROUP_ID_HEADER: group_id,
+        }
+        try:
+            async with self._session().post(
+                self._url, json=body, headers=headers, timeout=self._timeout
+            ) as response:
+                if 200 <= response.status < 300:
+                    return
+                text = (await response.text())[:200]
+                if response.status == 429:
+                    raise DeliveryError(
+                        "rate limited (429)", retry_after=_retry_after(response.headers, text)
+                    )
+                permanent = 400 <= response.status < 500 and response.status != 408
+                raise DeliveryError(f"HTTP {response.status}: {text}", permanent=permanent)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # aiohttp puts the URL (and so its secret) in some messages: never pass it on.
+            reason = str(exc).replace(self._url, redact_url(self._url))
+            raise DeliveryError(f"{type(exc).__name__}: {reason}") from exc
+
+
+def _retry_after(headers: Mapping[str, str], body: str) -> float | None:
+    for value in (headers.get("Retry-After"), headers.get("X-RateLimit-Reset-After")):
+        if value:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                continue
+    try:
+        data = json.loads(body)
+        return max(0.0, float(data["retry_after"]))
+    except (ValueError, KeyError, TypeError):
+        return None

@@ -13,6 +13,7 @@ import discord
 import pytest
 import yarl
 
+from chatops.alerts.model import Alert, AlertKind
 from chatops.bot import ChatOpsBot, configure_endpoints
 from chatops.config import AlertsConfig, DiscordConfig, MonitoringConfig, Settings
 from tests.conftest import RawClient, wait_for, went_down
@@ -262,6 +263,46 @@ async def test_alert_reaches_the_channel_with_a_silence_button(running: Running)
     ok = await running.fake.wait_callback(await running.fake.click(message, button["custom_id"]))
     assert "silenced" in ok["data"]["content"]
     assert [s.channel for s in controller.silences.active()] == ["el_serda"]
+
+
+async def test_a_burst_under_discords_rate_limit_names_every_bot(running: Running) -> None:
+    controller = running.bot.controller
+    names = [f"host-reboot-{i:02d}" for i in range(45)]
+    for name in names:
+        controller.bus.publish(went_down(name, "connection lost without unregister"))
+
+    def named() -> set[str]:
+        text = " ".join(
+            embed.get("title", "") + embed.get("description", "")
+            for message in running.fake.channel_posts()
+            for embed in message["embeds"]
+        )
+        return {name for name in names if name.replace("-", "\\-") in text}
+
+    await wait_for(lambda: named() == set(names), timeout=30)
+    posts = running.fake.channel_posts()
+    # Grouped: a handful of messages within Discord's 5-per-5-s bucket, not 45.
+    assert len(posts) <= 5 and running.fake.rate_limited == 0
+    assert all(len(embed.get("description", "")) <= 4096 for p in posts for embed in p["embeds"])
+
+
+async def test_channel_resend_with_the_same_group_id_posts_once(running: Running) -> None:
+    from chatops.bot import DiscordChannelSink
+
+    sink = next(
+        s
+        for s in running.bot.controller.delivery.sinks.values()  # type: ignore[union-attr]
+        if isinstance(s, DiscordChannelSink)
+    )
+    alert = Alert(kind=AlertKind.DOWN, channel="twice", status="down", detail="x", ts=1.8e9)
+    await sink.send([alert], "group-1")
+    await sink.send([alert], "group-1")  # the crash case: posted, outcome not committed
+    await sink.send([alert], "group-2")
+    posts = [p for p in running.fake.channel_posts() if "twice" in str(p["embeds"])]
+    assert len(posts) == 2
+    sent = running.fake.channel_messages()
+    assert [m.body["nonce"] for m in sent] == ["group-1", "group-1", "group-2"]
+    assert all(m.body["enforce_nonce"] is True for m in sent)
 
 
 async def test_bot_detail_features_usage_and_autocomplete(running: Running) -> None:

@@ -150,3 +150,34 @@ async def test_restart_marks_vanished_local_process_down_at_once(store: Store) -
     second = make_fleet(store, clock, [], restart_grace=300)
     await second.start()
     assert second.bots["gone"].status is BotStatus.DOWN
+
+
+async def test_death_during_restart_grace_is_seen_at_once(store: Store) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import wait_for
+
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        clock = FakeClock()
+        first = make_fleet(store, clock, [])
+        first.register(Peer(conn_id=1, pid=os.getpid()), Register(channel="w", pid=worker.pid))
+        await store.flush()
+        first.close()
+
+        events: list[FleetEvent] = []
+        second = make_fleet(store, clock, events, restart_grace=3600)
+        await second.start()
+        assert second.bots["w"].status is BotStatus.ONLINE  # alive: inside its grace
+        worker.kill()
+        worker.wait()
+        # The injected clock never moves: only the pid watch can see this death.
+        await wait_for(lambda: second.bots["w"].status is BotStatus.DOWN, timeout=10)
+        [down] = [e for e in events if e.new_status == "down"]
+        assert f"pid {worker.pid} exited" in (down.detail or "")
+        second.close()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()

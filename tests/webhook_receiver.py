@@ -17,6 +17,7 @@ class Received:
     path: str
     body: dict[str, Any]
     status: int
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -45,7 +46,9 @@ class WebhookReceiver:
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.json()
         status, headers = self.script.pop(0) if self.script else (204, {})
-        self.received.append(Received(time.monotonic(), request.path, body, status))
+        self.received.append(
+            Received(time.monotonic(), request.path, body, status, dict(request.headers))
+        )
         self.arrived.set()
         payload = json.dumps({"retry_after": 0.1}) if status == 429 else ""
         return web.Response(status=status, headers=headers, text=payload)

@@ -1,0 +1,146 @@
+"""Alerts that happen together go out together, each keeps its own id, and a resend after an
+unclear failure or a crash is recognisably the same message."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from chatops.alerts.delivery import AlertDelivery
+from chatops.alerts.model import Alert, AlertKind
+from chatops.alerts.sinks import ALERT_ID_HEADER, GROUP_ID_HEADER, DeliveryError
+from chatops.app import Controller
+from chatops.config import AlertsConfig, MonitoringConfig, Settings
+from chatops.store import Store
+from tests.conftest import wait_for, went_down
+from tests.webhook_receiver import WebhookReceiver
+
+
+class FlakySink:
+    """Fails as scripted (None: success), recording every attempt's group."""
+
+    name = "flaky"
+    ready = True
+
+    def __init__(self, script: list[DeliveryError | None]) -> None:
+        self.script = script
+        self.attempts: list[tuple[str, list[str]]] = []
+
+    async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
+        self.attempts.append((group_id, [a.channel for a in alerts]))
+        outcome = self.script.pop(0) if self.script else None
+        if outcome is not None:
+            raise outcome
+
+
+def down(channel: str) -> Alert:
+    return Alert(kind=AlertKind.DOWN, channel=channel, status="down", detail="gone", ts=1.8e9)
+
+
+@pytest.fixture
+async def store(workdir: Path) -> AsyncIterator[Store]:
+    s = await Store.open(workdir / "g.db", max_delay=0.005)
+    yield s
+    await s.close()
+
+
+async def test_a_burst_is_sent_as_few_groups_naming_every_bot(store: Store) -> None:
+    delivery = AlertDelivery(store, AlertsConfig(group_wait=0.1))
+    sink = FlakySink([])
+    delivery.add_sink(sink)
+    await delivery.start()
+    try:
+        for i in range(30):
+            delivery.enqueue(down(f"bot-{i:02d}"))
+        await wait_for(lambda: not delivery.pending, timeout=10)
+    finally:
+        await delivery.close()
+    assert [len(names) for _, names in sink.attempts] == [20, 10]
+    assert sorted(n for _, names in sink.attempts for n in names) == [
+        f"bot-{i:02d}" for i in range(30)
+    ]
+
+
+async def test_unclear_failure_resends_the_same_group_and_a_429_regroups(store: Store) -> None:
+    delivery = AlertDelivery(store, AlertsConfig(group_wait=0, retry_initial=0.05, retry_max=0.1))
+    sink = FlakySink([DeliveryError("timeout"), DeliveryError("429", retry_after=0.2), None])
+    delivery.add_sink(sink)
+    await delivery.start()
+    try:
+        delivery.enqueue(down("a"))
+        await wait_for(lambda: len(sink.attempts) == 2, timeout=10)
+        delivery.enqueue(down("b"))  # arrives while the 429 holds the sink
+        await wait_for(lambda: not delivery.pending, timeout=10)
+    finally:
+        await delivery.close()
+    (first, names1), (second, names2), (third, names3) = sink.attempts[:3]
+    # Maybe posted: the same group again (same nonce). Refused outright: regrouped with "b".
+    assert first == second and names1 == names2 == ["a"]
+    assert names3 == ["a", "b"]
+
+
+async def test_a_group_started_before_a_crash_is_resent_as_the_same_group(
+    workdir: Path,
+) -> None:
+    path = workdir / "crash.db"
+    store = await Store.open(path, max_delay=0)
+    hung = asyncio.Event()
+
+    class HangingSink(FlakySink):
+        async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
+            self.attempts.append((group_id, [a.channel for a in alerts]))
+            hung.set()
+            await asyncio.sleep(3600)  # posted, then the controller dies before the commit
+
+    before = HangingSink([])
+    delivery = AlertDelivery(store, AlertsConfig(group_wait=0))
+    delivery.add_sink(before)
+    await delivery.start()
+    delivery.enqueue(down("x"))
+    delivery.enqueue(down("y"))
+    await asyncio.wait_for(hung.wait(), 10)
+    await delivery.close()
+    await store.close()
+
+    store = await Store.open(path, max_delay=0)
+    after = FlakySink([])
+    after.name = before.name
+    delivery = AlertDelivery(store, AlertsConfig(group_wait=0))
+    delivery.add_sink(after)
+    await delivery.start()
+    try:
+        await wait_for(lambda: not delivery.pending, timeout=10)
+    finally:
+        await delivery.close()
+        await store.close()
+    assert after.attempts == before.attempts  # same group id, same alerts, same order
+
+
+async def test_webhook_gets_one_post_per_group_with_every_alert_id(workdir: Path) -> None:
+    receiver = await WebhookReceiver().start()
+    settings = Settings(
+        monitoring=MonitoringConfig(socket_path=workdir / "m.sock", database_path=workdir / "c.db"),
+        alerts=AlertsConfig(webhook_urls=[receiver.url], group_wait=0.2),
+    )
+    ctl = Controller(settings)
+    await ctl.start()
+    try:
+        for i in range(5):
+            ctl.bus.publish(went_down(f"b{i}"))
+        await wait_for(lambda: receiver.delivered(), timeout=10)
+        await asyncio.sleep(0.3)  # nothing else should follow
+    finally:
+        await ctl.stop()
+        await receiver.stop()
+    [post] = receiver.received
+    body = post.body
+    ids = [alert["alert_id"] for alert in body["alerts"]]
+    assert [alert["bot"] for alert in body["alerts"]] == [f"b{i}" for i in range(5)]
+    assert len(set(ids)) == 5 and all(len(i) == 20 for i in ids)
+    assert post.headers[ALERT_ID_HEADER] == ",".join(ids)
+    assert post.headers[GROUP_ID_HEADER] == body["group_id"]
+    # The documented single-alert fields stay at the top level (the group's first alert).
+    assert body["bot"] == "b0" and body["kind"] == "down" and body["alert_id"] == ids[0]

@@ -76,7 +76,7 @@ async def test_unclear_failure_resends_the_same_group_and_a_429_regroups(store: 
         await wait_for(lambda: not delivery.pending, timeout=10)
     finally:
         await delivery.close()
-    (first, names1), (second, names2), (third, names3) = sink.attempts[:3]
+    (first, names1), (second, names2), (_, names3) = sink.attempts[:3]
     # Maybe posted: the same group again (same nonce). Refused outright: regrouped with "b".
     assert first == second and names1 == names2 == ["a"]
     assert names3 == ["a", "b"]

@@ -102,6 +102,10 @@ class Controller:
             silences=self.silences,
         )
 
+    @property
+    def running(self) -> bool:
+        return self.store is not None
+
     def health(self) -> dict[str, Any]:
         """What the controller says of itself in every status reply: a failing store makes it
         ``degraded`` (shown by ``chatops status`` and ``/status``) instead of pretending."""

@@ -1,8 +1,10 @@
 """The Discord front end: ``ChatOpsBot`` hosts the controller in its own event loop.
 
-``setup_hook`` starts the controller (store, services, monitor server, scheduler), loads the
-cogs and registers the persistent views, then syncs the command tree only if it changed since
-the last sync. ``close`` stops all of it in reverse order.
+Monitoring never waits for Discord: :func:`run_bot` starts the controller (store, services,
+monitor server, scheduler, webhook alerts) before the first login attempt, and keeps it running
+while the login is retried. ``setup_hook`` then only loads the cogs, registers the persistent
+views and syncs the command tree if it changed. Channel alerts wait in the outbox until the bot
+is ready and are delivered then. ``close`` stops all of it in reverse order.
 """
 
 from __future__ import annotations
@@ -123,13 +125,25 @@ class ChatOpsBot(commands.Bot):
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
-        await self.controller.start()
+        if not self.controller.running:
+            await self.controller.start()  # a caller that logs in directly (tests)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         from cogs.ui import SilenceButton
 
         self.add_dynamic_items(SilenceButton)
         await self.sync_commands(force=False)
+
+    async def on_ready(self) -> None:
+        self._deliver_held_alerts()
+
+    async def on_resumed(self) -> None:
+        self._deliver_held_alerts()
+
+    def _deliver_held_alerts(self) -> None:
+        """Channel alerts raised while Discord was away wait in the outbox: send them now."""
+        if self.controller.delivery is not None:
+            self.controller.delivery.kick()
 
     async def close(self) -> None:
         for extension in reversed(list(self.extensions)):
@@ -239,7 +253,8 @@ LOGIN_RETRY_MAX = 60.0
 
 
 async def run_bot(settings: Settings) -> None:
-    """Log in (retrying while Discord is unreachable), then run until SIGTERM/SIGINT."""
+    """Start monitoring, then log in (retrying while Discord is unreachable) and run until
+    SIGTERM/SIGINT, which stops everything cleanly at any point, login retries included."""
     assert settings.discord.token is not None
     token = settings.discord.token.get_secret_value()
     configure_endpoints(settings.discord)
@@ -248,7 +263,13 @@ async def run_bot(settings: Settings) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with bot:
+    await bot.controller.start()
+    log.info(
+        "monitoring on %s (database %s); logging in to Discord",
+        settings.monitoring.socket_path,
+        settings.monitoring.database_path,
+    )
+    async with bot:  # its close() stops the controller too, whatever happens below
         delay = 1.0
         while True:
             try:

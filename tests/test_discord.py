@@ -305,6 +305,41 @@ async def test_channel_resend_with_the_same_group_id_posts_once(running: Running
     assert all(m.body["enforce_nonce"] is True for m in sent)
 
 
+async def test_channel_alerts_wait_for_the_login_then_arrive_once(workdir: Path) -> None:
+    fake = await FakeDiscord().start()
+    settings = discord_settings(workdir, fake)
+    old_base, old_gateway = (
+        discord.http.Route.BASE,
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
+    )
+    configure_endpoints(settings.discord)
+    bot = ChatOpsBot(settings)
+    task = None
+    try:
+        await bot.controller.start()  # what run_bot does before its first login attempt
+        bot.controller.bus.publish(went_down("early", "died before the login"))
+        delivery = bot.controller.delivery
+        assert delivery is not None
+        await bot.controller.store.flush()  # type: ignore[union-attr]
+        await asyncio.sleep(0.5)  # past group_wait: nothing may be sent while logged out
+        assert fake.channel_messages() == [] and len(delivery.pending) == 1
+        assert delivery.pending[0].attempts == 0
+
+        await bot.login("fake-token")
+        task = asyncio.create_task(bot.connect(reconnect=False))
+        await wait_for(lambda: fake.channel_messages(), timeout=30)
+        await wait_for(lambda: not delivery.pending, timeout=10)
+        [message] = fake.channel_messages()
+        assert "early" in message.body["embeds"][0]["title"]
+    finally:
+        await bot.close()
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+        await fake.stop()
+        discord.http.Route.BASE = old_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(old_gateway))
+
+
 async def test_bot_detail_features_usage_and_autocomplete(running: Running) -> None:
     settings = running.settings
     client = await register(

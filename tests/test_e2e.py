@@ -101,27 +101,43 @@ async def test_rejected_token_exits_2_without_printing_it(controller_process) ->
         await fake.stop()
 
 
-async def test_discord_unreachable_keeps_retrying_then_stops_cleanly(
+async def test_discord_unreachable_keeps_monitoring_then_stops_cleanly(
     controller_process, workdir: Path
 ) -> None:
+    receiver = await WebhookReceiver().start()
     ctl = controller_process(
         {
             "discord": {
                 "token": "t",
                 "api_base": "http://127.0.0.1:9/api/v10",
                 "gateway_url": "ws://127.0.0.1:9/gateway",
-            }
+                "alert_channel_id": 1,
+            },
+            "alerts": {"webhook_urls": [receiver.url]},
         }
     )
     proc = await spawn_run(ctl.config, stderr=asyncio.subprocess.STDOUT)
+    bot = None
     try:
         assert proc.stdout is not None
         line = await asyncio.wait_for(proc.stdout.readline(), 60)
         while b"Discord unreachable" not in line:
             line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        # Discord is down and the login keeps retrying, yet the fleet is watched: a bot
+        # registers, dies, and its alert reaches the webhook.
+        bot = spawn_bot("simple_bot.py", str(ctl.socket_path), "watched", "30")
+        assert (await asyncio.to_thread(bot.stdout.readline)).strip() == b"READY"
+        os.kill(bot.pid, signal.SIGKILL)
+        await wait_for(lambda: receiver.delivered(), timeout=15)
+        [alert] = receiver.delivered()
+        assert alert["bot"] == "watched" and alert["kind"] == "down"
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 60) == 0
+        assert not ctl.socket_path.exists()
     finally:
+        if bot is not None:
+            kill_quietly(bot)
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+        await receiver.stop()

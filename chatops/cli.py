@@ -11,7 +11,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from chatops import __version__
-from chatops.config import ConfigError, Settings, load_settings
+from chatops.config import (
+    ConfigError,
+    Settings,
+    load_settings,
+    resolve_config_path,
+    secrets_exposed,
+)
 from chatops.formatting import terminal_text
 from chatops.store import StoreError
 from chatops.transport import SocketInUseError
@@ -59,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"chatops: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    warning = secrets_exposed(resolve_config_path(args.config))
+    if warning is not None:
+        print(f"chatops: {warning}", file=sys.stderr)
     _setup_logging(args.log_level or settings.logging.level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command == "run":
@@ -80,7 +89,8 @@ def _run(settings: Settings) -> int:
                 return EXIT_CONFIG
         else:
             asyncio.run(run_headless(settings))
-    except (SocketInUseError, StoreError, PermissionError) as exc:
+    except (SocketInUseError, StoreError, OSError) as exc:
+        # PermissionError and the other OSErrors of unusable paths: one line, no traceback.
         print(f"chatops: {exc}", file=sys.stderr)
         return EXIT_RUNTIME
     except KeyboardInterrupt:

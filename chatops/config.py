@@ -12,18 +12,30 @@ import os
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from chatops.paths import default_database_path, default_socket_path, state_dir
 
 ENV_PREFIX = "CHATOPS_"
+# sockaddr_un.sun_path is 108 bytes on Linux, including the terminating NUL.
+MAX_SOCKET_PATH = 107
 _yaml_data: ContextVar[dict[str, Any] | None] = ContextVar("chatops_yaml_data", default=None)
 CONFIG_ENV = "CHATOPS_CONFIG"
 
@@ -64,6 +76,24 @@ class MonitoringConfig(_Section):
     bad_message_budget: int = Field(50, ge=1)
     bad_message_window: float = Field(60, gt=0)
 
+    @field_validator("socket_path")
+    @classmethod
+    def _fits_sockaddr(cls, path: Path) -> Path:
+        size = len(os.fsencode(path))
+        if size > MAX_SOCKET_PATH:
+            raise ValueError(
+                f"{size} bytes long; a Unix socket path holds at most {MAX_SOCKET_PATH}"
+            )
+        return path
+
+    @field_validator("socket_path", "database_path")
+    @classmethod
+    def _under_a_directory(cls, path: Path) -> Path:
+        blocker = _non_directory_ancestor(path)
+        if blocker is not None:
+            raise ValueError(f"{path} lies under {blocker}, which is not a directory")
+        return path
+
     @model_validator(mode="after")
     def _ordered_deadlines(self) -> MonitoringConfig:
         late_after = self.heartbeat_interval + self.late_grace
@@ -73,6 +103,14 @@ class MonitoringConfig(_Section):
                 f"stale_timeout ({self.stale_timeout:g}s), or a bot would go stale before late"
             )
         return self
+
+
+def _non_directory_ancestor(path: Path) -> Path | None:
+    """The first existing ancestor of ``path`` that is not a directory, if any."""
+    for parent in reversed(path.parents):
+        if parent.exists() and not parent.is_dir():
+            return parent
+    return None
 
 
 class LoggingConfig(_Section):
@@ -103,6 +141,21 @@ class AlertsConfig(_Section):
     delivery_interval: float = Field(1, gt=0)
     group_wait: float = Field(0.2, ge=0, le=10)
     retry_initial: float = Field(1, gt=0)
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _http_urls(cls, urls: list[SecretStr]) -> list[SecretStr]:
+        for index, url in enumerate(urls):
+            try:
+                parts = urlsplit(url.get_secret_value())
+                usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+            except ValueError:
+                usable = False
+            if not usable:
+                # Never echo the value: a webhook URL is a secret.
+                raise ValueError(f"entry {index} is not an http(s) URL with a host")
+        return urls
+
     retry_max: float = Field(300, gt=0)
     http_timeout: float = Field(10, gt=0)
 
@@ -175,14 +228,15 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _describe(exc: ValidationError, source: str) -> str:
-    lines = [f"invalid configuration ({source}):"]
+    """One line: every offending key with what is wrong with it."""
+    problems = []
     for err in exc.errors():
         key = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        message = err["msg"]
+        message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key"
-        lines.append(f"  {key}: {message}")
-    return "\n".join(lines)
+        problems.append(f"{key}: {message}")
+    return f"invalid configuration ({source}): " + "; ".join(problems)
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
@@ -192,10 +246,66 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     source = str(resolved) if resolved is not None else "defaults and environment"
     # pydantic-settings builds its sources inside the constructor, so the YAML rides on a context
     # variable for exactly the duration of that call.
+    _check_environment_keys()
     token = _yaml_data.set(data)
     try:
         return Settings()
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source)) from exc
+    except SettingsError as exc:
+        # pydantic-settings could not parse an environment value (a list or mapping field needs
+        # JSON there): name the variable, never its value (it may be a secret).
+        field = str(exc).split('"')[1] if '"' in str(exc) else "?"
+        raise ConfigError(
+            f"invalid configuration (environment): a {ENV_PREFIX}{field.upper()}__… variable "
+            "does not parse; list and mapping values must be JSON, "
+            f"e.g. {ENV_PREFIX}ALERTS__WEBHOOK_URLS='[\"https://…\"]'"
+        ) from None
     finally:
         _yaml_data.reset(token)
+
+
+def _check_environment_keys() -> None:
+    """A ``CHATOPS_`` variable that names no section or key is a typo, not something to skip."""
+    sections = Settings.model_fields
+    for name in sorted(os.environ):
+        if not name.upper().startswith(ENV_PREFIX) or name.upper() == CONFIG_ENV:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        field = sections.get(section)
+        if field is None:
+            raise ConfigError(f"invalid configuration (environment): {name}: unknown section")
+        model = field.annotation
+        known = (
+            model.model_fields if isinstance(model, type) and issubclass(model, BaseModel) else {}
+        )
+        if key and key.split("__")[0] not in known:
+            raise ConfigError(f"invalid configuration (environment): {name}: unknown key")
+
+
+def secrets_exposed(path: Path | None) -> str | None:
+    """A warning when the config file holds a secret and others may read it."""
+    if path is None:
+        return None
+    try:
+        data = _read_yaml(path)
+        mode = path.stat().st_mode
+    except (ConfigError, OSError):
+        return None
+    discord = data.get("discord") or {}
+    alerts = data.get("alerts") or {}
+    holds = [
+        key
+        for key, present in (
+            ("discord.token", isinstance(discord, dict) and discord.get("token")),
+            ("alerts.webhook_urls", isinstance(alerts, dict) and alerts.get("webhook_urls")),
+        )
+        if present
+    ]
+    if not holds or not mode & 0o077:
+        return None
+    return (
+        f"warning: {path} holds {' and '.join(holds)} and other users may read it "
+        f"(mode {mode & 0o777:04o}); run 'chmod 600 {path}' or move the secret to the "
+        "environment (CHATOPS_DISCORD__TOKEN)"
+    )

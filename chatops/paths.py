@@ -33,10 +33,15 @@ def default_database_path() -> Path:
 def ensure_private_dir(path: Path) -> None:
     """Create ``path`` (mode 0700) if needed and refuse a directory others may write into.
 
-    A world-writable directory would let another user replace our socket or database with a
-    link of theirs, so it is an error rather than a warning.
+    A world-writable directory, or one owned by another user, would let someone else replace
+    our socket or database with a link of theirs, so either is an error rather than a warning.
     """
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    mode = path.stat().st_mode
-    if mode & 0o002:
+    info = path.stat()
+    if info.st_mode & 0o002:
         raise PermissionError(f"{path} is world-writable; choose a private directory")
+    if info.st_uid != os.geteuid():
+        raise PermissionError(
+            f"{path} belongs to uid {info.st_uid}, not to this user ({os.geteuid()}); "
+            "choose a directory of your own"
+        )

@@ -1,7 +1,7 @@
 """A runnable bot that registers, heartbeats and logs LLM usage.
 
     chatops run &                      # in another terminal
-    python examples/example_bot.py     # Ctrl-C to stop; it unregisters cleanly
+    python examples/example_bot.py     # Ctrl-C (or SIGTERM) to stop; it unregisters cleanly
 
 Set CHATOPS_MONITORING__SOCKET_PATH if the controller uses a non-default socket.
 """
@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import random
+import signal
 import time
 
 from chatops.client import LLMUsageLogger, MonitorClient
@@ -30,6 +31,12 @@ async def fake_llm_call() -> tuple[int, int, int]:
 
 
 async def main() -> None:
+    # Stop on SIGINT and SIGTERM whatever disposition the process inherited (a bot started
+    # from a background job or a supervisor may inherit SIGINT ignored).
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     client = MonitorClient()
     await client.register_with_monitor(
         channel=CHANNEL, pid=os.getpid(), features={"llm": True, "translator": False}
@@ -37,7 +44,7 @@ async def main() -> None:
     heartbeat = asyncio.create_task(client.start_heartbeat(CHANNEL, interval=30))
     logger = LLMUsageLogger(client)
     try:
-        while True:
+        while not stop.is_set():
             tokens_in, tokens_out, latency_ms = await fake_llm_call()
             await logger.log_usage(
                 channel=CHANNEL,
@@ -48,8 +55,9 @@ async def main() -> None:
                 latency_ms=latency_ms,
                 estimated_cost=(tokens_in + tokens_out) * 1e-6,
             )
-            print(logger.get_usage_stats(channel=CHANNEL, days=30))
-            await asyncio.sleep(5)
+            print(await asyncio.to_thread(logger.get_usage_stats, channel=CHANNEL, days=30))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 5)
     finally:
         heartbeat.cancel()
         await client.unregister_from_monitor(CHANNEL, os.getpid())
@@ -57,5 +65,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    asyncio.run(main())

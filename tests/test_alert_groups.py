@@ -144,3 +144,48 @@ async def test_webhook_gets_one_post_per_group_with_every_alert_id(workdir: Path
     assert post.headers[GROUP_ID_HEADER] == body["group_id"]
     # The documented single-alert fields stay at the top level (the group's first alert).
     assert body["bot"] == "b0" and body["kind"] == "down" and body["alert_id"] == ids[0]
+
+
+async def test_webhook_secret_is_never_logged_or_stored(
+    workdir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import socket
+
+    from tests.conftest import query
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    echo = WebhookReceiver(script=[(404, {})] * 20)
+    await echo.start()
+    secret = "s3cr3t-t0ken-value"
+    urls = [
+        f"http://127.0.0.1:{dead_port}/api/webhooks/1/{secret}",
+        echo.url.replace("/hook", f"/api/webhooks/2/{secret}"),
+    ]
+    settings = Settings(
+        monitoring=MonitoringConfig(socket_path=workdir / "m.sock", database_path=workdir / "c.db"),
+        alerts=AlertsConfig(webhook_urls=urls, group_wait=0, retry_initial=5, retry_max=5),
+    )
+    ctl = Controller(settings)
+    with caplog.at_level(logging.INFO):
+        await ctl.start()
+        try:
+            ctl.bus.publish(went_down("b"))
+            await wait_for(
+                lambda: (
+                    len(query(workdir / "c.db", "SELECT 1 FROM alert_outbox WHERE attempts > 0"))
+                    == 2
+                ),
+                timeout=15,
+            )
+        finally:
+            await ctl.stop()
+            await echo.stop()
+    errors = query(workdir / "c.db", "SELECT sink, last_error FROM alert_outbox")
+    assert len(errors) == 2 and all(error for _, error in errors)
+    # Everything logged but the test receiver's own access log (which is not the controller's).
+    ours = [r.getMessage() for r in caplog.records if r.name != "aiohttp.access"]
+    assert ours and secret not in "\n".join(ours)
+    assert secret not in repr(errors)

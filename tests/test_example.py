@@ -21,11 +21,13 @@ async def test_example_bot_registers_heartbeats_and_logs_usage(controller_proces
         "CHATOPS_MONITORING__SOCKET_PATH": str(ctl.socket_path),
         "BOT_CHANNEL": "example",
     }
+    # Started with SIGINT ignored, as from a background job: Ctrl-C must still stop it.
     bot = subprocess.Popen(
         [sys.executable, str(ROOT / "examples" / "example_bot.py")],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         await wait_for(

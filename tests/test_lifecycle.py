@@ -20,7 +20,9 @@ async def _ready(proc) -> None:  # type: ignore[no-untyped-def]
 
 
 async def test_sigkilled_bot_is_marked_down_promptly(workdir: Path) -> None:
-    settings = make_settings(workdir)
+    # The reap job runs once an hour and stale_timeout is a minute: only the dropped connection
+    # or the pid watch can report this death within the test's bounded wait.
+    settings = make_settings(workdir, reap_interval=3600)
     ctl = Controller(settings)
     await ctl.start()
     events: list[tuple[float, FleetEvent]] = []
@@ -35,7 +37,8 @@ async def test_sigkilled_bot_is_marked_down_promptly(workdir: Path) -> None:
         await wait_for(lambda: any(e.new_status == "down" for _, e in events), timeout=10)
         [(seen_at, event)] = [(t, e) for t, e in events if e.new_status == "down"]
         assert event.channel == "victim" and event.old_status == "online"
-        assert seen_at - killed_at < settings.monitoring.stale_timeout
+        assert event.detail in ("connection lost without unregister", f"pid {bot.pid} exited")
+        assert seen_at >= killed_at
         db = settings.monitoring.database_path
         await ctl.store.flush()  # type: ignore[union-attr]
         assert bot_status(db, "victim") == "down"

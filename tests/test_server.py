@@ -198,15 +198,22 @@ async def test_peer_pid_check(raw, settings: Settings) -> None:
 
 
 async def test_shutdown_removes_socket_and_keeps_acknowledged(workdir: Path) -> None:
-    settings = make_settings(workdir)
+    # Commits wait up to 50 ms for company: the writes below are still queued, unacknowledged,
+    # when stop() begins, so only its flush can commit and acknowledge them.
+    settings = make_settings(workdir, commit_max_delay_ms=50)
     ctl = Controller(settings)
     await ctl.start()
     client = await RawClient.connect(settings.monitoring.socket_path)
-    for i in range(50):
-        await client.send({"id": i, "type": "llm_usage", "channel": "c", "model": "m"})
-    acks = [await client.recv() for _ in range(50)]
+    await client.send(
+        *({"id": i, "type": "llm_usage", "channel": "c", "model": "m"} for i in range(50)),
+        {"id": "p", "type": "ping"},
+    )
+    pong = await client.recv()
+    assert pong["id"] == "p"  # the server has read every write; none is committed yet
+    assert ctl.store is not None and ctl.store.writer.backlog >= 50
     await ctl.stop()
-    assert all(a["ok"] for a in acks)
+    acks = [await client.recv() for _ in range(50)]
+    assert sorted(a["id"] for a in acks if a["ok"]) == list(range(50))
     assert not settings.monitoring.socket_path.exists()
     assert query(settings.monitoring.database_path, "SELECT COUNT(*) FROM llm_usage") == [(50,)]
     await client.close()

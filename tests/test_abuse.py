@@ -196,3 +196,35 @@ async def test_usage_sums_cannot_fail(raw, settings) -> None:
     assert usage["ok"] and usage["total_calls"] == 2000
     assert usage["total_tokens_in"] == 2000 * MAX_TOKENS
     assert usage["total_cost"] == pytest.approx(2000 * MAX_COST)
+
+
+async def test_register_and_unregister_flood_adds_bounded_history(workdir: Path) -> None:
+    settings = make_settings(workdir)
+    ctl = Controller(settings)
+    await ctl.start()
+    try:
+        client = await RawClient.connect(settings.monitoring.socket_path)
+        register = {"type": "register", "channel": "churn", "pid": os.getpid()}
+        # Re-registering an online bot unchanged adds no history at all.
+        await client.send(*({**register, "id": i} for i in range(500)))
+        assert all([(await client.recv())["ok"] for _ in range(500)])
+        assert ctl.store is not None
+        await ctl.store.flush()
+        db = settings.monitoring.database_path
+        assert query(db, "SELECT COUNT(*) FROM events WHERE channel = 'churn'") == [(2,)]
+        # Flapping on purpose: every transition still reaches the bus, history is capped.
+        seen: list[str] = []
+        ctl.bus.subscribe(lambda event: seen.append(event.kind))
+        for i in range(300):
+            await client.send(
+                {**register, "id": f"r{i}"},
+                {"id": f"u{i}", "type": "unregister", "channel": "churn"},
+            )
+        assert all([(await client.recv())["ok"] for _ in range(600)])
+        await ctl.store.flush()
+        [(rows,)] = query(db, "SELECT COUNT(*) FROM events WHERE channel = 'churn'")
+        assert seen.count("status_changed") == 599  # the first register found it online
+        assert rows < 60  # the burst allowance plus a few refills, not 1,200
+        await client.close()
+    finally:
+        await ctl.stop()

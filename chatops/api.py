@@ -6,7 +6,7 @@ decided here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatops import __version__
@@ -29,7 +29,7 @@ from chatops.server import Handler, Immediate
 from chatops.services.agents import AgentService
 from chatops.services.fleet import FleetService
 from chatops.services.usage import UsageService
-from chatops.snapshots import EncodedCache
+from chatops.snapshots import SLICE, EncodedList
 
 
 def bot_to_dict(bot: BotState) -> dict[str, Any]:
@@ -74,21 +74,35 @@ def build_handlers(
     def ping(peer: Peer, msg: Ping) -> Immediate:
         return Immediate({"pong": True})
 
-    bot_cache = EncodedCache[BotState](lambda bot: bot.channel, bot_to_dict)
-    agent_cache = EncodedCache[AgentState](lambda agent: agent.name, agent_to_dict)
+    bot_json = EncodedList[BotState](lambda bot: bot.channel, bot_to_dict)
+    agent_json = EncodedList[AgentState](lambda agent: agent.name, agent_to_dict)
+    for bot in fleet.bots.values():
+        bot_json.mark(bot)
+    for agent in agents.snapshot():
+        agent_json.mark(agent)
+    bot_json.refresh()
+    agent_json.refresh()
+    fleet.on_change.append(bot_json.mark)
+    agents.on_change.append(agent_json.mark)
 
-    def get_status(peer: Peer, msg: GetStatus) -> Immediate:
-        if msg.channel is None:
-            bots: Iterable[BotState] = fleet.bots.values()
+    def status_reply(channel: str | None) -> Immediate:
+        if channel is None:
+            bots = bot_json.all()
         else:
-            bots = filter(None, [fleet.bots.get(msg.channel)])
-        raw = (
-            b'"bots":'
-            + bot_cache.encode_list(bots)
-            + b',"agents":'
-            + agent_cache.encode_list(agents.snapshot())
-        )
+            bot = fleet.bots.get(channel)
+            bots = b"[]" if bot is None else bot_json.one(bot)
+        raw = (b'"bots":', bots, b',"agents":', agent_json.all())
         return Immediate({"type": "status", "controller": health()}, raw)
+
+    async def status_after_refresh(channel: str | None) -> Immediate:
+        await bot_json.refresh_gradually()
+        await agent_json.refresh_gradually()
+        return status_reply(channel)
+
+    def get_status(peer: Peer, msg: GetStatus) -> Immediate | Awaitable[Immediate]:
+        if max(bot_json.stale, agent_json.stale) <= SLICE:
+            return status_reply(msg.channel)
+        return status_after_refresh(msg.channel)  # much changed: encode it in slices
 
     return {
         Register: fleet.register,

@@ -12,6 +12,7 @@ import asyncio
 import grp
 import logging
 import os
+import resource
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -114,6 +115,7 @@ class Controller:
 
     async def start(self) -> None:
         cfg = self.settings.monitoring
+        _raise_fd_limit(cfg.max_connections + 256)
         ensure_private_dir(cfg.database_path.parent)
         self.store = store = await Store.open(
             cfg.database_path,
@@ -236,6 +238,24 @@ class Controller:
             await self.store.close()
             self.store = None
         log.info("controller stopped")
+
+
+def _raise_fd_limit(wanted: int) -> None:
+    """Let the process hold ``max_connections`` sockets (plus its own files), so the excess is
+    answered ``too_many_connections`` by the server rather than failed by accept()."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= wanted or soft == resource.RLIM_INFINITY:
+        return
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if target < wanted:
+        log.warning(
+            "open-file limit %d is below max_connections + 256 (%d); lower max_connections "
+            "or raise the limit (ulimit -n)",
+            target,
+            wanted,
+        )
 
 
 async def run_headless(settings: Settings) -> None:

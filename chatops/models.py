@@ -33,8 +33,6 @@ class BotState:
     cpu_pct: float | None = None
     uid: int | None = None
     """The registering peer's uid, as the kernel reported it (``SO_PEERCRED``)."""
-    revision: int = 0
-    """Bumped by the fleet on every change, so readers can cache what they derive from it."""
     features_json: str = "{}"
     """``features`` as stored in ``features_json`` columns; kept in step by :meth:`set_features`
     because every heartbeat row carries it."""
@@ -59,8 +57,6 @@ class AgentState:
     error_message: str | None = None
     tasks_completed: int = 0
     tasks_failed: int = 0
-    revision: int = 0
-    """Bumped on every change, like :attr:`BotState.revision`."""
 
     @property
     def success_rate(self) -> float | None:

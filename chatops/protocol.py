@@ -12,6 +12,7 @@ transport, so a TLS listener or server-initiated pushes reuse them unchanged.
 from __future__ import annotations
 
 import typing
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -256,15 +257,17 @@ def encode(payload: dict[str, Any]) -> bytes:
     return _encoder.encode(payload) + b"\n"
 
 
-def ok_reply(request_id: RequestId, body: dict[str, Any] | None = None, raw: bytes = b"") -> bytes:
-    """A success reply; ``raw`` is pre-encoded ``"key":value`` members spliced in as they are
-    (a cached fleet snapshot), so a large reply is not decoded and encoded again."""
+def ok_reply(
+    request_id: RequestId, body: dict[str, Any] | None = None, raw: Sequence[bytes] = ()
+) -> bytes:
+    """A success reply; ``raw`` is pre-encoded ``"key":value`` members, in pieces, spliced in
+    as they are (a cached fleet snapshot): a large reply is copied once, never re-encoded."""
     payload: dict[str, Any] = {"id": request_id, "ok": True}
     if body:
         payload.update(body)
     if not raw:
         return encode(payload)
-    return _encoder.encode(payload)[:-1] + b"," + raw + b"}\n"
+    return b"".join((_encoder.encode(payload)[:-1], b",", *raw, b"}\n"))
 
 
 def error_reply(code: ErrorCode, message: str, request_id: RequestId = None) -> bytes:

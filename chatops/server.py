@@ -52,10 +52,10 @@ class Immediate:
     """Answer now. ``raw`` carries pre-encoded members (see :func:`~chatops.protocol.ok_reply`)."""
 
     body: dict[str, Any]
-    raw: bytes = b""
+    raw: tuple[bytes, ...] = ()
 
 
-Outcome = None | dict[str, Any] | Immediate | Awaitable[dict[str, Any]]
+Outcome = None | dict[str, Any] | Immediate | Awaitable[dict[str, Any] | Immediate]
 Handler = Callable[[Peer, Any], Outcome]
 Admission = Callable[[Peer], str | None]
 """Says why a peer may not use the socket at all (its uid), or None to admit it."""
@@ -220,9 +220,10 @@ class Connection(asyncio.Protocol):
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        if self._out and self._transport is not None and not self.closed:
-            self._transport.write(b"".join(self._out))
-        self._out.clear()
+        out = self._out
+        if out and self._transport is not None and not self.closed:
+            self._transport.write(out[0] if len(out) == 1 else b"".join(out))
+        out.clear()
 
     def close(self) -> None:
         if self._transport is not None:
@@ -283,7 +284,9 @@ class Connection(asyncio.Protocol):
 
         return on_commit
 
-    async def _answer_later(self, msg: Message, pending: Awaitable[dict[str, Any]]) -> None:
+    async def _answer_later(
+        self, msg: Message, pending: Awaitable[dict[str, Any] | Immediate]
+    ) -> None:
         try:
             body = await pending
         except ProtocolError as exc:
@@ -292,7 +295,10 @@ class Connection(asyncio.Protocol):
             log.exception("query %s failed", type(msg).__name__)
             self.send(error_reply(ErrorCode.INTERNAL_ERROR, "internal error", msg.id))
         else:
-            self.send(ok_reply(msg.id, body))
+            if isinstance(body, Immediate):
+                self.send(ok_reply(msg.id, body.body, body.raw))
+            else:
+                self.send(ok_reply(msg.id, body))
 
 
 class MonitorServer:

@@ -1,46 +1,76 @@
 """Fleet snapshots for ``get_status``, encoded once per change instead of once per read.
 
 A status reply for 10,000 bots is megabytes of JSON; building it from dicts on every call held
-the event loop for ~50 ms, during which no heartbeat was read. Each bot's (and agent's) JSON
-is kept here with the revision it was encoded at, so a read re-encodes only what changed since
-the previous read and joins the rest as bytes.
+the event loop for ~90 ms, during which no heartbeat was read. Here each bot's (and agent's)
+JSON is kept, in fleet order, and replaced only when the service reports that item changed; a
+read joins the fragments (C speed), and reuses the joined array while nothing changed. When many
+items changed since the last read, they are re-encoded in slices of :data:`SLICE` with a yield
+to the loop between slices, so no read holds the loop for more than a few milliseconds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, Generic, Protocol, TypeVar
+import asyncio
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
 _encoder = msgspec.json.Encoder()
 
+SLICE = 500
+"""Items encoded per turn of the event loop (about 2 ms)."""
 
-class _Revisioned(Protocol):
-    @property
-    def revision(self) -> int: ...
-
-
-T = TypeVar("T", bound=_Revisioned)
+T = TypeVar("T")
 
 
-class EncodedCache(Generic[T]):
-    """Per-item encoded JSON, valid while the item's revision is unchanged."""
+class EncodedList(Generic[T]):
+    """A JSON array of items, re-encoding only the items marked changed since the last read."""
 
     def __init__(self, key: Callable[[T], str], to_dict: Callable[[T], dict[str, Any]]) -> None:
         self._key = key
         self._to_dict = to_dict
-        self._entries: dict[str, tuple[int, bytes]] = {}
+        self._parts: list[bytes] = []
+        self._index: dict[str, int] = {}
+        self._changed: dict[str, T] = {}
+        self._joined: bytes | None = None
 
-    def encode_list(self, items: Iterable[T]) -> bytes:
-        """A JSON array of ``items`` (names are never removed from the fleet, so neither are
-        entries)."""
-        entries = self._entries
-        parts: list[bytes] = []
-        for item in items:
-            name = self._key(item)
-            entry = entries.get(name)
-            if entry is None or entry[0] != item.revision:
-                entry = entries[name] = (item.revision, _encoder.encode(self._to_dict(item)))
-            parts.append(entry[1])
-        return b"[" + b",".join(parts) + b"]"
+    def mark(self, item: T) -> None:
+        """``item`` was added or changed; it is encoded at the next read, once."""
+        self._changed[self._key(item)] = item
+
+    def one(self, item: T) -> bytes:
+        return b"[" + _encoder.encode(self._to_dict(item)) + b"]"
+
+    @property
+    def stale(self) -> int:
+        """Items changed since the last read, not encoded yet."""
+        return len(self._changed)
+
+    def refresh(self, limit: int | None = None) -> None:
+        """Encode up to ``limit`` changed items (all by default)."""
+        changed = self._changed
+        count = len(changed) if limit is None else min(limit, len(changed))
+        for _ in range(count):
+            name, item = next(iter(changed.items()))
+            del changed[name]
+            fragment = _encoder.encode(self._to_dict(item))
+            position = self._index.get(name)
+            if position is None:
+                self._index[name] = len(self._parts)
+                self._parts.append(fragment)
+            else:
+                self._parts[position] = fragment
+        if count:
+            self._joined = None
+
+    async def refresh_gradually(self) -> None:
+        while self._changed:
+            self.refresh(SLICE)
+            await asyncio.sleep(0)
+
+    def all(self) -> bytes:
+        self.refresh()
+        if self._joined is None:
+            self._joined = b"[" + b",".join(self._parts) + b"]"
+        return self._joined

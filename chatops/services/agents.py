@@ -8,6 +8,8 @@ come from that bot's owner.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chatops.models import AgentState
 from chatops.peer import Peer, is_self_or_descendant
 from chatops.protocol import (
@@ -42,6 +44,7 @@ class AgentService:
         self.agents: dict[str, AgentState] = {}
         self._owner: dict[str, Peer] = {}
         self._sorted: list[str] | None = None
+        self.on_change: list[Callable[[AgentState], None]] = []
 
     def connection_lost(self, peer: Peer) -> None:
         for name in [name for name, owner in self._owner.items() if owner is peer]:
@@ -90,8 +93,9 @@ class AgentService:
         agent.agent_type = msg.agent_type or agent.agent_type
         agent.channel = msg.channel or agent.channel
         agent.updated_at = now
-        agent.revision += 1
         self._store.save_agent(agent)
+        for listener in self.on_change:
+            listener(agent)
 
     def task_result(self, peer: Peer, msg: TaskResult) -> None:
         agent_state = self.agents.get(msg.agent)
@@ -116,8 +120,9 @@ class AgentService:
             key=msg.key,
             received_at=now,
         )
-        agent.revision += 1
         self._store.save_agent(agent)
+        for listener in self.on_change:
+            listener(agent)
 
     def snapshot(self) -> list[AgentState]:
         agents = self.agents

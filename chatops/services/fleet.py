@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import replace
 
 from chatops.bus import EventBus
@@ -93,6 +94,8 @@ class FleetService:
         self._metrics_due: dict[str, float] = {}
         self._budgets: dict[str, EventBudget] = {}
         self._pids = PidWatcher(self._pid_exited)
+        self.on_change: list[Callable[[BotState], None]] = []
+        """Called with every bot added or changed (the encoded status snapshot listens)."""
 
     async def start(self) -> None:
         """Load the fleet the database knows and open the reconnect window for live bots."""
@@ -319,8 +322,9 @@ class FleetService:
         log.info("%s: %s -> %s (%s)", bot.channel, old, new, reason)
 
     def _save(self, bot: BotState) -> None:
-        bot.revision += 1
         self._store.save_bot(bot)
+        for listener in self.on_change:
+            listener(bot)
 
     def _event(self, bot: BotState, kind: str, detail: str, *, old: str | None = None) -> None:
         now = self._clock()

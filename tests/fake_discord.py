@@ -40,6 +40,8 @@ class Recorded:
     path: str
     body: Any
     at: float = field(default_factory=time.monotonic)
+    status: int = 0
+    """What the fake answered (200, 429, …), set once it has."""
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -487,8 +489,14 @@ class FakeDiscord:
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["path"]
         body = await self._body(request)
-        self.requests.append(Recorded(request.method, path, body))
+        recorded = Recorded(request.method, path, body)
+        self.requests.append(recorded)
         self.changed.set()
+        response = await self._route(request, path, body)
+        recorded.status = response.status
+        return response
+
+    async def _route(self, request: web.Request, path: str, body: Any) -> web.StreamResponse:
         parts = path.strip("/").split("/")
         method = request.method
         if path == "/users/@me":

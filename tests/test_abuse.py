@@ -228,3 +228,56 @@ async def test_register_and_unregister_flood_adds_bounded_history(workdir: Path)
         await client.close()
     finally:
         await ctl.stop()
+
+
+class _Transport(asyncio.Transport):
+    """Just enough of a transport to watch what a connection does with its reading."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[bytes] = []
+        self.paused = False
+        self.pauses = 0
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return default
+
+    def write(self, data: bytes) -> None:  # type: ignore[override]
+        self.written.append(bytes(data))
+
+    def pause_reading(self) -> None:
+        self.paused = True
+        self.pauses += 1
+
+    def resume_reading(self) -> None:
+        self.paused = False
+
+    def close(self) -> None:
+        pass
+
+
+async def test_a_pipelining_client_gets_turns_instead_of_the_whole_loop(workdir: Path) -> None:
+    from chatops.connection import LINES_PER_TURN, Connection
+    from chatops.protocol import Ping
+    from chatops.server import Immediate, MonitorServer
+    from chatops.store import Store
+
+    store = await Store.open(workdir / "t.db", max_delay=0)
+    server = MonitorServer(
+        {Ping: lambda peer, msg: Immediate({"pong": True})}, store.writer, on_disconnect=print
+    )
+    try:
+        connection = Connection(server)
+        transport = _Transport()
+        connection.connection_made(transport)
+        count = 3 * LINES_PER_TURN + 10
+        connection.data_received(b"".join(b'{"id":%d,"type":"ping"}\n' % i for i in range(count)))
+        # One turn's worth handled now; reading paused while the rest waits for later turns.
+        await asyncio.sleep(0)  # the replies of this turn are flushed on the next callback
+        assert transport.paused and transport.pauses == 1
+        answered = b"".join(transport.written).count(b"pong")
+        assert answered == LINES_PER_TURN
+        await wait_for(lambda: b"".join(transport.written).count(b"pong") == count, timeout=5)
+        assert not transport.paused  # all handled: reading again
+    finally:
+        await store.close()

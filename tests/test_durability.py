@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -86,12 +87,11 @@ async def test_failing_commits_make_the_controller_say_degraded(
         }
         assert ctl.store is not None
 
-        async def read_only(db: object, on: int) -> None:
+        def read_only(conn: sqlite3.Connection, on: int) -> None:
             # From the next transaction on, SQLite refuses every write on this connection.
-            async with db.execute(f"PRAGMA query_only = {on}"):  # type: ignore[attr-defined]
-                pass
+            conn.execute(f"PRAGMA query_only = {on}").fetchall()
 
-        await ctl.store.writer.run(lambda db: read_only(db, 1))
+        await ctl.store.writer.run(lambda conn: read_only(conn, 1))
         reply = await client.request({"id": 1, "type": "llm_usage", "channel": "c", "model": "m"})
         assert reply["error"]["code"] == "storage_error"
         status = await client.request({"id": "s", "type": "get_status"})
@@ -106,7 +106,7 @@ async def test_failing_commits_make_the_controller_say_degraded(
         assert "controller degraded" in capsys.readouterr().out
 
         # Pragmas are not writes: this one gets through and the store recovers.
-        await ctl.store.writer.run(lambda db: read_only(db, 0))
+        await ctl.store.writer.run(lambda conn: read_only(conn, 0))
         assert (
             await client.request({"id": "ok", "type": "llm_usage", "channel": "c", "model": "m"})
         )["ok"]

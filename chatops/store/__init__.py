@@ -1,5 +1,6 @@
 """The store: the only place that writes SQL. See :class:`Store`."""
 
-from chatops.store.store import Store, StoreError
+from chatops.store.db import StoreError
+from chatops.store.store import Store
 
 __all__ = ["Store", "StoreError"]

@@ -6,10 +6,10 @@ second, read-only connection so a long query never holds up ingest (WAL lets bot
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
-import os
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -19,7 +19,7 @@ from typing import Any
 import aiosqlite
 
 from chatops.models import AgentState, BotState, BotStatus, FleetEvent
-from chatops.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from chatops.store.db import StoreError, open_write_connection
 from chatops.store.writer import CommitCallback, GroupCommitWriter
 from chatops.timeutil import from_sqlite, to_sqlite
 
@@ -101,57 +101,14 @@ RETENTION_STATEMENTS: dict[str, str] = {
 }
 
 
-class StoreError(Exception):
-    """The database cannot be opened or upgraded."""
-
-
-async def _run_closed(db: aiosqlite.Connection, sql: str) -> None:
-    """Execute and close the cursor at once: a PRAGMA's unread result row would otherwise keep a
-    statement open and make the next COMMIT fail ("SQL statements in progress")."""
-    async with db.execute(sql):
-        pass
-
-
-async def _migrate(db: aiosqlite.Connection) -> int:
-    """Bring the schema to :data:`SCHEMA_VERSION`; return the version found."""
-    async with db.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    found = int(row[0]) if row else 0
-    if found > SCHEMA_VERSION:
-        raise StoreError(
-            f"database schema version {found} is newer than this chatops ({SCHEMA_VERSION}); "
-            "upgrade chatops"
-        )
-    for version in range(found + 1, SCHEMA_VERSION + 1):
-        script = MIGRATIONS[version - 1]
-        # executescript commits first; the version bump rides in the same script so a crash
-        # half-way leaves the previous version recorded and the script is re-run whole.
-        await db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
-        log.info("database upgraded to schema version %d", version)
-    return found
-
-
-def _check_writable(path: Path) -> None:
-    """Refuse, in one line, a database this process could open but never commit to."""
-    for target in (path, path.with_name(path.name + "-wal"), path.parent):
-        if target.exists() and not os.access(target, os.W_OK):
-            info = target.stat()
-            raise StoreError(
-                f"database {path} is not writable: {target} belongs to uid {info.st_uid} "
-                f"with mode {info.st_mode & 0o777:04o} (a run as another user?)"
-            )
-
-
 class Store:
     def __init__(
         self,
         path: Path,
-        db: aiosqlite.Connection,
         reader: aiosqlite.Connection,
         writer: GroupCommitWriter,
     ) -> None:
         self.path = path
-        self._db = db
         self._reader = reader
         self.writer = writer
 
@@ -164,46 +121,17 @@ class Store:
         max_delay: float = 0.01,
         max_batch: int = 20000,
     ) -> Store:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _check_writable(path)
-        old_umask = os.umask(0o077)
+        conn = await asyncio.to_thread(open_write_connection, path, synchronous)
         try:
-            db = await aiosqlite.connect(str(path), isolation_level=None)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open database {path}: {exc}") from exc
-        finally:
-            os.umask(old_umask)
-        try:
-            for pragma in (
-                "journal_mode=WAL",
-                f"synchronous={synchronous.upper()}",
-                "busy_timeout=5000",
-            ):
-                await _run_closed(db, f"PRAGMA {pragma}")
-            await _migrate(db)
             reader = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True)
-            await _run_closed(reader, "PRAGMA busy_timeout=5000")
+            async with reader.execute("PRAGMA busy_timeout=5000"):
+                pass
         except sqlite3.Error as exc:
-            await db.close()
-            raise StoreError(f"cannot prepare database {path}: {exc}") from exc
-        except StoreError:
-            await db.close()
-            raise
-        try:
-            # Prove the file can be written now, not at the first heartbeat: a database left by
-            # another user's run opens fine and then refuses every commit.
-            await _run_closed(
-                db,
-                "INSERT OR REPLACE INTO controller_meta (key, value) "
-                f"VALUES ('last_start', '{os.getpid()}')",
-            )
-        except sqlite3.Error as exc:
-            await reader.close()
-            await db.close()
-            raise StoreError(f"database {path} is not writable: {exc}") from exc
-        writer = GroupCommitWriter(db, max_delay=max_delay, max_batch=max_batch)
+            conn.close()
+            raise StoreError(f"cannot open database {path} for reading: {exc}") from exc
+        writer = GroupCommitWriter(conn, max_delay=max_delay, max_batch=max_batch)
         writer.start()
-        return cls(path, db, reader, writer)
+        return cls(path, reader, writer)
 
     @property
     def degraded(self) -> str | None:
@@ -215,7 +143,6 @@ class Store:
     async def close(self) -> None:
         await self.writer.close()
         await self._reader.close()
-        await self._db.close()
 
     # -- writes (queued, group-committed) --------------------------------------------------------
 
@@ -359,11 +286,9 @@ class Store:
         ingest never waits long behind the retention job."""
         statement = RETENTION_STATEMENTS[table]
 
-        async def job(db: aiosqlite.Connection) -> int:
-            async with db.execute(
-                statement, {"n": batch_size, "cutoff": to_sqlite(cutoff)}
-            ) as cursor:
-                return int(cursor.rowcount)
+        def job(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(statement, {"n": batch_size, "cutoff": to_sqlite(cutoff)})
+            return int(cursor.rowcount)
 
         return int(await self.writer.run(job))
 

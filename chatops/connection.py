@@ -1,0 +1,324 @@
+"""One client connection: framing, dispatch, replies after commit, and what it may cost.
+
+Each connection frames lines (:class:`~chatops.protocol.LineFramer`), decodes them, and calls the
+handler registered for the message's type. What the handler returns says how to answer:
+
+* ``None`` or a ``dict``: a write was queued; answer (if the request has an ``id``) once the
+  store has committed it, with the dict merged into the reply.
+* :class:`Immediate`: answer now (``ping``, ``hello``, ``get_status``), ``id`` or not.
+* an awaitable: answer with its result when it completes, ``id`` or not.
+
+A :class:`ProtocolError` from a handler becomes a typed error reply; anything else becomes an
+``internal_error`` reply and a log line. A bad message costs its sender at most its own
+connection, never another client's: a line longer than the limit closes that connection, and so
+does spending the error budget (:class:`~chatops.badinput.ErrorBudget`).
+
+Fairness: one connection's lines are handled at most :data:`LINES_PER_TURN` per turn of the event
+loop; the rest wait for the next turn with reading paused, so a client pipelining thousands of
+messages shares the loop with everyone else instead of holding it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from chatops.badinput import ErrorBudget
+from chatops.peer import Peer, new_peer
+from chatops.protocol import (
+    ErrorCode,
+    Message,
+    ProtocolError,
+    RequestId,
+    decode,
+    error_reply,
+    ok_reply,
+)
+
+if TYPE_CHECKING:
+    from chatops.server import MonitorServer
+
+log = logging.getLogger("chatops.server")
+
+LINES_PER_TURN = 256
+
+
+@dataclass(slots=True, frozen=True)
+class Immediate:
+    """Answer now. ``raw`` carries pre-encoded members (see :func:`~chatops.protocol.ok_reply`)."""
+
+    body: dict[str, Any]
+    raw: tuple[bytes, ...] = ()
+
+
+Outcome = None | dict[str, Any] | Immediate | Awaitable[dict[str, Any] | Immediate]
+Handler = Callable[[Peer, Any], Outcome]
+
+# Refusals that say the sender got something wrong; they spend its error budget. Failures of
+# the controller's own (storage, shutdown, a bug) never do.
+_SENDER_ERRORS = frozenset(
+    {
+        ErrorCode.INVALID_JSON,
+        ErrorCode.INVALID_MESSAGE,
+        ErrorCode.UNKNOWN_TYPE,
+        ErrorCode.PERMISSION_DENIED,
+        ErrorCode.NOT_REGISTERED,
+        ErrorCode.NOT_FOUND,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """What one connection, and all of them together, may cost the controller."""
+
+    max_line_bytes: int = 65536
+    max_pending_writes: int = 100_000
+    handshake_timeout: float = 10.0
+    max_connections: int = 4096
+    max_connections_per_uid: int = 1024
+    bad_message_budget: int = 50
+    bad_message_window: float = 60.0
+
+
+class CommitNotifier(Protocol):
+    """What the server needs from the store's writer to acknowledge after commit."""
+
+    @property
+    def batch_id(self) -> int: ...
+
+    @property
+    def backlog(self) -> int: ...
+
+    def after_commit(self, callback: Callable[[BaseException | None], None]) -> None: ...
+
+
+class Connection(asyncio.Protocol):
+    def __init__(self, server: MonitorServer) -> None:
+        self._server = server
+        self._framer = server.new_framer()
+        self._transport: asyncio.Transport | None = None
+        self._out: list[bytes] = []
+        self._flush_scheduled = False
+        self._acks: list[tuple[RequestId, dict[str, Any] | None]] = []
+        self._ack_batch = -1
+        self.peer = Peer(conn_id=0)
+        self.closed = False
+        self.admitted = False
+        self._pauses: set[str] = set()
+        """Why reading is paused: its turn is over, the store is behind, the peer is not
+        reading our replies. Reading resumes when no reason is left."""
+        self._lines: deque[bytes] = deque()
+        self._overflow = False
+        self._turn_scheduled = False
+        limits = server.limits
+        self._budget = ErrorBudget(limits.bad_message_budget, limits.bad_message_window)
+        self._handshake: asyncio.TimerHandle | None = None
+
+    # -- asyncio.Protocol ------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self.peer = new_peer(transport.get_extra_info("socket"))
+        refusal = self._server.admit(self)
+        if refusal is not None:
+            code, message = refusal
+            self.refuse(code, message)
+            return
+        self.admitted = True
+        self._handshake = asyncio.get_running_loop().call_later(
+            self._server.limits.handshake_timeout, self._handshake_expired
+        )
+        log.debug("connected: %s", self.peer.describe())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self._handshake is not None:
+            self._handshake.cancel()
+        if self.admitted:
+            self._server.release(self)
+
+    def data_received(self, data: bytes) -> None:
+        lines, overflow = self._framer.feed(data)
+        if lines and self._handshake is not None:
+            self._handshake.cancel()
+            self._handshake = None
+        self._lines.extend(lines)
+        self._overflow = self._overflow or overflow
+        if not self._turn_scheduled:
+            self._take_turn()
+
+    def _take_turn(self) -> None:
+        """Handle up to LINES_PER_TURN lines; leave the rest for the next turn of the loop."""
+        self._turn_scheduled = False
+        lines = self._lines
+        for _ in range(min(LINES_PER_TURN, len(lines))):
+            self._handle(lines.popleft())
+            if self.closed:
+                lines.clear()
+                return
+        if lines:
+            self._pause("turn")
+            self._turn_scheduled = True
+            asyncio.get_running_loop().call_soon(self._take_turn)
+            return
+        self._resume("turn")
+        if self._server.notifier.backlog > self._server.limits.max_pending_writes:
+            self._hold_until_commit()
+        if self._overflow:
+            limit = self._framer.max_line
+            self.refuse(ErrorCode.LINE_TOO_LONG, f"line longer than {limit} bytes")
+
+    def _pause(self, reason: str) -> None:
+        if not self._pauses and self._transport is not None and not self.closed:
+            self._transport.pause_reading()
+        self._pauses.add(reason)
+
+    def _resume(self, reason: str) -> None:
+        if reason not in self._pauses:
+            return
+        self._pauses.discard(reason)
+        if not self._pauses and self._transport is not None and not self.closed:
+            self._transport.resume_reading()
+
+    def refuse(self, code: ErrorCode, message: str) -> None:
+        """A final error line, then close: the sender loses this connection and nothing else."""
+        self._server.bad_input.record(self.peer.describe(), str(code), message)
+        self.send(error_reply(code, message))
+        self.close()
+        self.closed = True
+
+    def _handshake_expired(self) -> None:
+        self._handshake = None
+        if not self.closed:
+            timeout = self._server.limits.handshake_timeout
+            self.refuse(ErrorCode.HANDSHAKE_TIMEOUT, f"no complete line within {timeout:g}s")
+
+    def _rejected(self, code: ErrorCode, message: str, request_id: RequestId) -> None:
+        """Answer a refused request; a sender that keeps getting things wrong is cut off."""
+        self.send(error_reply(code, message, request_id))
+        if code not in _SENDER_ERRORS:
+            return
+        self._server.bad_input.record(self.peer.describe(), str(code), message)
+        if not self._budget.spend(time.monotonic()):
+            limits = self._server.limits
+            self.refuse(
+                ErrorCode.TOO_MANY_ERRORS,
+                f"more than {limits.bad_message_budget} bad messages within "
+                f"{limits.bad_message_window:g}s; closing this connection",
+            )
+
+    def _hold_until_commit(self) -> None:
+        """The store is behind: stop reading this peer until the queued writes are committed, so
+        a flood costs the sender latency instead of costing the controller memory."""
+        if "store" in self._pauses:
+            return
+        self._server.read_pauses += 1
+        self._pause("store")
+        self._server.notifier.after_commit(lambda _: self._resume("store"))
+
+    def pause_writing(self) -> None:
+        # The peer is not reading its replies: stop reading its requests until it catches up.
+        self._pause("writing")
+
+    def resume_writing(self) -> None:
+        self._resume("writing")
+
+    # -- sending ---------------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        """Queue one framed line; all lines queued in one loop iteration go out in one write."""
+        if self.closed:
+            return
+        self._out.append(data)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        out = self._out
+        if out and self._transport is not None and not self.closed:
+            self._transport.write(out[0] if len(out) == 1 else b"".join(out))
+        out.clear()
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._flush()
+            self._transport.close()
+
+    # -- dispatch --------------------------------------------------------------------------------
+
+    def _handle(self, line: bytes) -> None:
+        try:
+            msg = decode(line)
+        except ProtocolError as exc:
+            self._rejected(exc.code, exc.message, exc.request_id)
+            return
+        server = self._server
+        if server.stopping:
+            self.send(error_reply(ErrorCode.SHUTTING_DOWN, "the monitor is shutting down", msg.id))
+            return
+        try:
+            outcome = server.handlers[type(msg)](self.peer, msg)
+        except ProtocolError as exc:
+            self._rejected(exc.code, exc.message, msg.id)
+            return
+        except Exception:
+            log.exception("handler for %s failed", type(msg).__name__)
+            self.send(error_reply(ErrorCode.INTERNAL_ERROR, "internal error", msg.id))
+            return
+        if outcome is None or isinstance(outcome, dict):
+            if msg.id is not None:
+                self._ack_after_commit(msg.id, outcome)
+        elif isinstance(outcome, Immediate):
+            self.send(ok_reply(msg.id, outcome.body, outcome.raw))
+        else:
+            server.spawn(self._answer_later(msg, outcome))
+
+    def _ack_after_commit(self, request_id: RequestId, body: dict[str, Any] | None) -> None:
+        notifier = self._server.notifier
+        if notifier.batch_id != self._ack_batch:
+            # One callback per connection per batch, carrying every ack of that batch.
+            self._ack_batch = notifier.batch_id
+            self._acks = []
+            notifier.after_commit(self._make_ack_callback(self._acks))
+        self._acks.append((request_id, body))
+
+    def _make_ack_callback(
+        self, acks: list[tuple[RequestId, dict[str, Any] | None]]
+    ) -> Callable[[BaseException | None], None]:
+        def on_commit(error: BaseException | None) -> None:
+            if error is None:
+                replies = [ok_reply(request_id, body) for request_id, body in acks]
+            else:
+                replies = [
+                    error_reply(ErrorCode.STORAGE_ERROR, "could not be stored; retry", request_id)
+                    for request_id, _ in acks
+                ]
+            if replies and not self.closed and self._transport is not None:
+                self._transport.write(b"".join(replies))
+
+        return on_commit
+
+    async def _answer_later(
+        self, msg: Message, pending: Awaitable[dict[str, Any] | Immediate]
+    ) -> None:
+        try:
+            body = await pending
+        except ProtocolError as exc:
+            self._rejected(exc.code, exc.message, msg.id)
+        except Exception:
+            log.exception("query %s failed", type(msg).__name__)
+            self.send(error_reply(ErrorCode.INTERNAL_ERROR, "internal error", msg.id))
+        else:
+            if isinstance(body, Immediate):
+                self.send(ok_reply(msg.id, body.body, body.raw))
+            else:
+                self.send(ok_reply(msg.id, body))

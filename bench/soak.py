@@ -140,9 +140,15 @@ class Soak:
 def channel_alerts(fake: FakeDiscord, names: list[str]) -> Seen:
     seen = Seen()
     line = re.compile(r"(?:\*\*)?(?P<bot>soak-\d+)(?:\*\*)? is (?P<what>down|stale|back)")
+    nonces: set[str] = set()
     for r in fake.channel_messages():
         if r.status != 200:
             continue
+        # A resend with a nonce Discord has seen returns the existing message: not a new post.
+        nonce = r.body.get("nonce")
+        if nonce is not None and nonce in nonces:
+            continue
+        nonces.add(nonce)
         embed = r.body["embeds"][0]
         text = (embed.get("title", "") + "\n" + embed.get("description", "")).replace("\\", "")
         for match in line.finditer(text):

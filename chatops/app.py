@@ -135,15 +135,16 @@ class Controller:
         self.retention = RetentionService(
             store, cfg.data_retention_days, cfg.retention_batch_size, clock=clock
         )
-        guard = IdempotencyGuard(store)
+        guard = IdempotencyGuard(
+            store, max_event_age=cfg.data_retention_days * 86400.0, clock=clock
+        )
         await guard.load(self.retention.cutoff)
         # Alerts first: the fleet's start may already declare bots down.
         await self._start_alerts(store)
         self.fleet = FleetService(store, self.bus, cfg, clock=clock)
         await self.fleet.start()
-        max_age = cfg.data_retention_days * 86400.0
-        self.usage = UsageService(store, guard, self.fleet, max_event_age=max_age, clock=clock)
-        self.agents = AgentService(store, guard, self.fleet, max_event_age=max_age, clock=clock)
+        self.usage = UsageService(store, guard, self.fleet)
+        self.agents = AgentService(store, guard, self.fleet, clock=clock)
         await self.agents.start()
         self.self_metrics = SelfMetrics(store, clock=clock)
         self.reports = ReportService(store, clock=clock)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import AsyncIterator
@@ -66,23 +67,29 @@ async def start_bot(settings: Settings, fake: FakeDiscord) -> tuple[ChatOpsBot, 
     return bot, task
 
 
-@pytest.fixture
-async def running(workdir: Path) -> AsyncIterator[Running]:
+@contextlib.asynccontextmanager
+async def fake_discord(workdir: Path) -> AsyncIterator[tuple[FakeDiscord, Settings]]:
+    """A started fake and settings pointing at it; discord.py's endpoints are put back after."""
     fake = await FakeDiscord().start()
-    settings = discord_settings(workdir, fake)
-    old_base, old_gateway = (
-        discord.http.Route.BASE,
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
-    )
-    bot, task = await start_bot(settings, fake)
+    old_base = discord.http.Route.BASE
+    old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     try:
-        yield Running(fake, bot, settings)
+        yield fake, discord_settings(workdir, fake)
     finally:
-        await bot.close()
-        await asyncio.gather(task, return_exceptions=True)
         await fake.stop()
         discord.http.Route.BASE = old_base
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(old_gateway))
+
+
+@pytest.fixture
+async def running(workdir: Path) -> AsyncIterator[Running]:
+    async with fake_discord(workdir) as (fake, settings):
+        bot, task = await start_bot(settings, fake)
+        try:
+            yield Running(fake, bot, settings)
+        finally:
+            await bot.close()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 def embed_size(embed: dict[str, Any]) -> int:
@@ -306,12 +313,11 @@ async def test_channel_resend_with_the_same_group_id_posts_once(running: Running
 
 
 async def test_channel_alerts_wait_for_the_login_then_arrive_once(workdir: Path) -> None:
-    fake = await FakeDiscord().start()
-    settings = discord_settings(workdir, fake)
-    old_base, old_gateway = (
-        discord.http.Route.BASE,
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
-    )
+    async with fake_discord(workdir) as (fake, settings):
+        await _alerts_wait_for_the_login(fake, settings)
+
+
+async def _alerts_wait_for_the_login(fake: FakeDiscord, settings: Settings) -> None:
     configure_endpoints(settings.discord)
     bot = ChatOpsBot(settings)
     task = None
@@ -335,9 +341,6 @@ async def test_channel_alerts_wait_for_the_login_then_arrive_once(workdir: Path)
         await bot.close()
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
-        await fake.stop()
-        discord.http.Route.BASE = old_base
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(old_gateway))
 
 
 async def test_bot_detail_features_usage_and_autocomplete(running: Running) -> None:
@@ -427,13 +430,7 @@ async def test_unexpected_failure_gets_an_ephemeral_trace_id(
 
 
 async def test_restart_keeps_commands_and_persistent_buttons(workdir: Path) -> None:
-    fake = await FakeDiscord().start()
-    settings = discord_settings(workdir, fake)
-    old_base, old_gateway = (
-        discord.http.Route.BASE,
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
-    )
-    try:
+    async with fake_discord(workdir) as (fake, settings):
         bot, task = await start_bot(settings, fake)
         bot.controller.bus.publish(went_down("el_serda", "gone"))
         await wait_for(lambda: fake.channel_messages(), timeout=10)
@@ -463,7 +460,3 @@ async def test_restart_keeps_commands_and_persistent_buttons(workdir: Path) -> N
         finally:
             await bot.close()
             await asyncio.gather(task, return_exceptions=True)
-    finally:
-        await fake.stop()
-        discord.http.Route.BASE = old_base
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(old_gateway))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -164,3 +166,57 @@ def test_decoder_on_arbitrary_objects(obj: dict[str, object]) -> None:
         decode(json.dumps(obj).encode())
     except ProtocolError as exc:
         assert exc.code in {ErrorCode.UNKNOWN_TYPE, ErrorCode.INVALID_MESSAGE}
+
+
+@pytest.fixture(scope="module")
+def live_socket() -> Iterator[Path]:
+    """A controller in its own thread and loop, so a synchronous hypothesis test can use it."""
+    import asyncio
+    import shutil
+    import tempfile
+    import threading
+
+    from chatops.app import Controller
+    from tests.conftest import make_settings
+
+    work = Path(tempfile.mkdtemp(prefix="co-hyp-", dir="/tmp"))
+    settings = make_settings(work)
+    loop = asyncio.new_event_loop()
+    controller = Controller(settings)
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(controller.start(), loop).result(60)
+    try:
+        yield settings.monitoring.socket_path
+    finally:
+        asyncio.run_coroutine_threadsafe(controller.stop(), loop).result(60)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@settings(
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    deadline=None,
+    max_examples=150,
+)
+@given(NASTY_LINES)
+def test_the_connection_answers_a_ping_after_any_line(live_socket: Path, data: bytes) -> None:
+    import socket
+
+    line = data.replace(b"\n", b" ")  # one line, whatever it holds
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(10)
+        sock.connect(str(live_socket))
+        stream = sock.makefile("rwb")
+        stream.write(line + b'\n{"id": "after", "type": "ping"}\n')
+        stream.flush()
+        # The line gets at most one reply (none for a blank line or an id-less write); then
+        # the ping's, on the same connection.
+        replies = []
+        while not replies or replies[-1].get("id") != "after":
+            reply = stream.readline()
+            assert reply, f"connection closed after {line[:80]!r}: {replies}"
+            replies.append(json.loads(reply))
+    assert len(replies) <= 2 and replies[-1]["pong"] is True, replies

@@ -18,7 +18,6 @@ from chatops.protocol import (
     ProtocolError,
     RequestId,
     TaskResult,
-    event_time,
 )
 from chatops.services.fleet import FleetService
 from chatops.services.idempotency import IdempotencyGuard
@@ -33,13 +32,11 @@ class AgentService:
         guard: IdempotencyGuard,
         fleet: FleetService,
         *,
-        max_event_age: float,
         clock: Clock = wall_clock,
     ) -> None:
         self._store = store
         self._guard = guard
         self._fleet = fleet
-        self._max_event_age = max_event_age
         self._clock = clock
         self.agents: dict[str, AgentState] = {}
         self._owner: dict[str, Peer] = {}
@@ -100,10 +97,10 @@ class AgentService:
     def task_result(self, peer: Peer, msg: TaskResult) -> None:
         agent_state = self.agents.get(msg.agent)
         self._authorize(peer, msg.agent, agent_state.channel if agent_state else None, msg.id)
-        now = self._clock()
-        ts = event_time(msg.ts, now, self._max_event_age, msg.id)
-        if msg.key is not None and not self._guard.claim(msg.key):
+        accepted = self._guard.accept(msg.ts, msg.key, msg.id)
+        if accepted is None:
             return
+        now = accepted.received_at
         agent = self._agent(msg.agent, now)
         if msg.success:
             agent.tasks_completed += 1
@@ -111,7 +108,7 @@ class AgentService:
             agent.tasks_failed += 1
         agent.updated_at = now
         self._store.add_task(
-            ts,
+            accepted.ts,
             msg.agent,
             msg.task,
             msg.success,

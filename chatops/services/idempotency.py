@@ -9,14 +9,45 @@ original is recognised, the set survives restarts because it is reloaded from
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from chatops.protocol import RequestId, event_time
 from chatops.store import Store
+from chatops.timeutil import Clock, wall_clock
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """An event let through: when it happened, and when the controller received it."""
+
+    ts: float
+    received_at: float
 
 
 class IdempotencyGuard:
-    def __init__(self, store: Store, max_keys: int = 2_000_000) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_event_age: float,
+        clock: Clock = wall_clock,
+        max_keys: int = 2_000_000,
+    ) -> None:
         self._store = store
+        self._max_event_age = max_event_age
+        self._clock = clock
         self._max_keys = max_keys
         self._seen: dict[str, None] = {}
+
+    def accept(self, ts: float | None, key: str | None, request_id: RequestId) -> Accepted | None:
+        """The one gate for exactly-once events (usage, task results): the event's time is
+        checked first (a refusal leaves nothing behind), then its key; None means a replay of
+        something already stored, to acknowledge and not store again."""
+        now = self._clock()
+        when = event_time(ts, now, self._max_event_age, request_id)
+        if key is not None and not self.claim(key):
+            return None
+        return Accepted(when, now)
 
     async def load(self, since: float) -> None:
         for key in await self._store.load_keys(since):

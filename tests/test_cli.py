@@ -74,3 +74,29 @@ def test_second_controller_refuses_to_start(controller_process) -> None:
     assert "already listening" in result.stderr
     assert ctl.proc is not None and ctl.proc.poll() is None
     ctl.stop()
+
+
+async def test_status_never_prints_a_raw_escape_sequence(workdir: Path) -> None:
+    """A name stored before names were checked (or by hand) is shown escaped, never obeyed."""
+    import sqlite3
+
+    from chatops.store import Store
+
+    db = workdir / "chatops.db"
+    store = await Store.open(db)  # the current schema
+    await store.close()
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "INSERT INTO bot_status (channel, pid, status, features_json, registered_at, "
+        "last_heartbeat) VALUES (?, 1, 'offline', ?, '2026-01-01 00:00:00', "
+        "'2026-01-01 00:00:00')",
+        ("evil\x1b[2J\x1b]0;pwned\x07", '{"\\u001b[31mred": true}'),
+    )
+    conn.commit()
+    conn.close()
+    config = workdir / "c.yaml"
+    config.write_text(f"monitoring:\n  database_path: {db}\n  socket_path: {workdir}/none.sock\n")
+    result = chatops("--config", str(config), "status")
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "evil\\x1b[2J\\x1b]0;pwned\\x07" in result.stdout and "\\x1b[31mred" in result.stdout

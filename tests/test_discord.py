@@ -293,6 +293,27 @@ async def test_a_burst_under_discords_rate_limit_names_every_bot(running: Runnin
     assert all(len(embed.get("description", "")) <= 4096 for p in posts for embed in p["embeds"])
 
 
+async def test_a_bots_name_can_neither_format_nor_mention(running: Running) -> None:
+    name = "@everyone **urgent** [click](https://evil.example) <@&42>"
+    client = await register(running.settings, name)
+    overview = await running.fake.wait_callback(await running.fake.slash("status"))
+    running.bot.controller.bus.publish(went_down(name, "gone @here"))
+    await wait_for(lambda: running.fake.channel_messages(), timeout=10)
+    [alert] = running.fake.channel_messages()
+    texts = [
+        overview["data"]["embeds"][0]["description"],
+        alert.body["embeds"][0]["title"],
+        alert.body["embeds"][0]["description"],
+    ]
+    for text in texts:
+        assert "@everyone" not in text and "@here" not in text and "<@&42>" not in text
+        assert "**urgent**" not in text and "[click](" not in text
+    assert "@\u200beveryone \\*\\*urgent\\*\\*" in texts[1]
+    assert alert.body["allowed_mentions"] == {"parse": []}
+    assert overview["data"]["allowed_mentions"] == {"parse": []}
+    await client.close()
+
+
 async def test_channel_resend_with_the_same_group_id_posts_once(running: Running) -> None:
     from chatops.bot import DiscordChannelSink
 

@@ -260,6 +260,7 @@ async def main(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="co-soak-"))
     soak = Soak(args, work)
     config = work / "config.yaml"
+    config.touch(mode=0o600)  # it holds the (fake) token and webhook URL
     config.write_text(
         yaml.safe_dump(
             {

@@ -261,7 +261,7 @@ async def test_retention_deletes_only_old_rows_in_batches(workdir: Path) -> None
 
 
 async def test_retention_keeps_unsettled_alerting_rows(workdir: Path) -> None:
-    from chatops.store.store import AlertTables
+    from chatops.store.alerts import AlertTables
     from chatops.timeutil import to_sqlite
 
     store = await Store.open(workdir / "alerts.db", max_delay=0)

@@ -31,7 +31,7 @@ from chatops.alerts.render import GROUP_MAX
 from chatops.alerts.sinks import DeliveryError, Sink
 from chatops.config import AlertsConfig
 from chatops.store import Store
-from chatops.store.store import AlertTables
+from chatops.store.alerts import AlertTables
 from chatops.timeutil import Clock, to_sqlite, wall_clock
 
 log = logging.getLogger(__name__)

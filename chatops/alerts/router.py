@@ -24,7 +24,7 @@ from chatops.bus import EventBus
 from chatops.config import AlertsConfig
 from chatops.models import FleetEvent
 from chatops.store import Store
-from chatops.store.store import AlertTables
+from chatops.store.alerts import AlertTables
 from chatops.timeutil import Clock, from_sqlite, to_sqlite, wall_clock
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatops.store import Store
-from chatops.store.store import AlertTables
+from chatops.store.alerts import AlertTables
 from chatops.timeutil import Clock, from_sqlite, to_sqlite, wall_clock
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatops.store import Store
-from chatops.store.store import ReportQueries
+from chatops.store.reports import ReportQueries
 from chatops.timeutil import Clock, wall_clock
 
 

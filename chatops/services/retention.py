@@ -10,7 +10,7 @@ import asyncio
 import logging
 
 from chatops.store import Store
-from chatops.store.store import RETENTION_STATEMENTS
+from chatops.store.retention import RETENTION_STATEMENTS
 from chatops.timeutil import Clock, wall_clock
 
 log = logging.getLogger(__name__)

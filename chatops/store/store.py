@@ -12,7 +12,6 @@ import logging
 import math
 import sqlite3
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import aiosqlite
 
 from chatops.models import AgentState, BotState, BotStatus, FleetEvent
 from chatops.store.db import StoreError, open_write_connection
+from chatops.store.retention import RETENTION_STATEMENTS
 from chatops.store.writer import CommitCallback, GroupCommitWriter
 from chatops.timeutil import from_sqlite, to_sqlite
 
@@ -66,39 +66,6 @@ _INSERT_CONTROLLER = (
     "INSERT INTO controller_metrics (ts, rss_mb, cpu_pct, host_cpu_pct, host_mem_pct, load_1m) "
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
-
-
-def _by_time(table: str) -> str:
-    """Up to :n expired rows wherever they sit (a spool replayed late, a skewed clock), found
-    through the table's index on ts, so each batch is a short transaction."""
-    return (
-        f"DELETE FROM {table} WHERE rowid IN "
-        f"(SELECT rowid FROM {table} WHERE ts < :cutoff LIMIT :n)"
-    )
-
-
-# What the retention job trims, one bounded DELETE per table. Alerting rows go only once they
-# are settled: a delivered (or abandoned) outbox entry, a resolved incident, an ended silence.
-RETENTION_STATEMENTS: dict[str, str] = {
-    "bot_metrics": _by_time("bot_metrics"),
-    "llm_usage": _by_time("llm_usage"),
-    "events": _by_time("events"),
-    "agent_tasks": _by_time("agent_tasks"),
-    "controller_metrics": _by_time("controller_metrics"),
-    "idempotency_keys": (
-        "DELETE FROM idempotency_keys WHERE key IN "
-        "(SELECT key FROM idempotency_keys WHERE ts < :cutoff LIMIT :n)"
-    ),
-    "alert_outbox": (
-        "DELETE FROM alert_outbox WHERE id IN (SELECT id FROM alert_outbox WHERE "
-        "created_at < :cutoff AND (delivered_at IS NOT NULL OR next_attempt_at >= 1e18) "
-        "LIMIT :n)"
-    ),
-    "incidents": (
-        "DELETE FROM incidents WHERE id IN (SELECT id FROM incidents WHERE "
-        "resolved_at IS NOT NULL AND resolved_at < :cutoff LIMIT :n)"
-    ),
-}
 
 
 class Store:
@@ -304,7 +271,7 @@ class Store:
             "SELECT channel, pid, status, features_json, registered_at, last_heartbeat, host, "
             "rss_mb, cpu_pct, status_changed_at, uid FROM bot_status ORDER BY channel"
         )
-        return [_bot_from_row(row) for row in rows]
+        return [bot_from_row(row) for row in rows]
 
     async def load_agents(self) -> list[AgentState]:
         rows = await self._fetchall(
@@ -353,11 +320,11 @@ class Store:
             "channel": channel,
             "days": days,
             "total_calls": int(row["calls"]),
-            "total_tokens_in": _bounded_int(row["total_tokens_in"]),
-            "total_tokens_out": _bounded_int(row["total_tokens_out"]),
-            "total_cost": _finite(row["total_cost"]),
+            "total_tokens_in": bounded_int(row["total_tokens_in"]),
+            "total_tokens_out": bounded_int(row["total_tokens_out"]),
+            "total_cost": finite(row["total_cost"]),
             "avg_latency_ms": (
-                None if row["avg_latency_ms"] is None else _finite(row["avg_latency_ms"])
+                None if row["avg_latency_ms"] is None else finite(row["avg_latency_ms"])
             ),
         }
 
@@ -384,16 +351,16 @@ class Store:
 _LARGEST = 2.0**63 - 1
 
 
-def _finite(value: float) -> float:
+def finite(value: float) -> float:
     """A sum as JSON can carry it: rows stored before values were bounded may add up to inf."""
     return min(float(value), sys.float_info.max) if not math.isnan(value) else 0.0
 
 
-def _bounded_int(value: float) -> int:
+def bounded_int(value: float) -> int:
     return int(min(float(value), _LARGEST))
 
 
-def _bot_from_row(row: sqlite3.Row | dict[str, Any]) -> BotState:
+def bot_from_row(row: sqlite3.Row | dict[str, Any]) -> BotState:
     def ts(value: str | None) -> float:
         return from_sqlite(value) if value else 0.0
 
@@ -419,160 +386,3 @@ def _bot_from_row(row: sqlite3.Row | dict[str, Any]) -> BotState:
         features = {}
     bot.set_features(features if isinstance(features, dict) else {})
     return bot
-
-
-def read_bots_offline(path: Path) -> list[BotState]:
-    """Read the fleet straight from the database file, for ``chatops status`` when the server is
-    down. Synchronous and read-only: it never creates or upgrades anything."""
-    if not path.exists():
-        return []
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        conn.row_factory = sqlite3.Row
-        columns = {r[1] for r in conn.execute("PRAGMA table_info(bot_status)")}
-        wanted = [
-            "channel",
-            "pid",
-            "status",
-            "features_json",
-            "registered_at",
-            "last_heartbeat",
-            "host",
-            "rss_mb",
-            "cpu_pct",
-            "status_changed_at",
-            "uid",
-        ]
-        select = ", ".join(c if c in columns else f"NULL AS {c}" for c in wanted)
-        rows = conn.execute(f"SELECT {select} FROM bot_status ORDER BY channel").fetchall()
-        return [_bot_from_row(row) for row in rows]
-    finally:
-        conn.close()
-
-
-# -- alerting tables ------------------------------------------------------------------------------
-# Kept beside the rest so SQL stays in this module; the alert services hold the logic.
-
-_UPSERT_INCIDENT = """
-INSERT INTO incidents (id, channel, kind, opened_at, last_notified_at, resolved_at, detail)
-VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT(id) DO UPDATE SET
-    kind = excluded.kind, last_notified_at = excluded.last_notified_at,
-    resolved_at = excluded.resolved_at, detail = excluded.detail
-"""
-_UPSERT_OUTBOX = """
-INSERT INTO alert_outbox (id, created_at, sink, payload_json, attempts, next_attempt_at,
-                          delivered_at, last_error, group_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT(id) DO UPDATE SET
-    attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,
-    delivered_at = excluded.delivered_at, last_error = excluded.last_error,
-    group_id = excluded.group_id
-"""
-_INSERT_SILENCE = (
-    "INSERT INTO silences (id, channel, until, created_at, created_by, reason) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
-_DELETE_SILENCE = "DELETE FROM silences WHERE id = ?"
-_ID_TABLES = frozenset({"incidents", "alert_outbox", "silences"})
-
-
-class AlertTables:
-    """Reads and queued writes for incidents, the alert outbox and silences."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    async def next_id(self, table: str) -> int:
-        if table not in _ID_TABLES:
-            raise ValueError(table)
-        rows = await self._store._fetchall(f"SELECT COALESCE(MAX(id), 0) + 1 AS n FROM {table}")
-        return int(rows[0]["n"])
-
-    def save_incident(self, row: Callable[[], tuple[Any, ...]], incident_id: int) -> None:
-        self._store.writer.put(_UPSERT_INCIDENT, incident_id, row)
-
-    def save_outbox(self, row: Callable[[], tuple[Any, ...]], outbox_id: int) -> None:
-        self._store.writer.put(_UPSERT_OUTBOX, outbox_id, row)
-
-    def add_silence(self, row: tuple[Any, ...]) -> None:
-        self._store.writer.add(_INSERT_SILENCE, row)
-
-    def delete_silence(self, silence_id: int) -> None:
-        self._store.writer.add(_DELETE_SILENCE, (silence_id,))
-
-    async def open_incidents(self) -> list[sqlite3.Row]:
-        return await self._store._fetchall(
-            "SELECT id, channel, kind, opened_at, last_notified_at, detail FROM incidents "
-            "WHERE resolved_at IS NULL ORDER BY id"
-        )
-
-    async def pending_outbox(self) -> list[sqlite3.Row]:
-        return await self._store._fetchall(
-            "SELECT id, created_at, sink, payload_json, attempts, next_attempt_at, last_error, "
-            "group_id FROM alert_outbox WHERE delivered_at IS NULL ORDER BY id"
-        )
-
-    async def silences(self) -> list[sqlite3.Row]:
-        return await self._store._fetchall(
-            "SELECT id, channel, until, created_at, created_by, reason FROM silences ORDER BY id"
-        )
-
-
-class ReportQueries:
-    """Read-only aggregates behind the status, features and usage views."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    async def metrics_series(self, channel: str, since: float) -> list[tuple[float, float, float]]:
-        rows = await self._store._fetchall(
-            "SELECT ts, rss_mb, cpu_pct FROM bot_metrics WHERE channel = ? AND ts >= ? ORDER BY ts",
-            (channel, to_sqlite(since)),
-        )
-        return [(from_sqlite(r["ts"]), r["rss_mb"] or 0.0, r["cpu_pct"] or 0.0) for r in rows]
-
-    async def average_rss(self, since: float) -> list[tuple[str, float, str]]:
-        """Per bot: mean RSS since ``since`` and the features it last reported."""
-        rows = await self._store._fetchall(
-            "SELECT m.channel AS channel, AVG(m.rss_mb) AS rss, s.features_json AS features "
-            "FROM bot_metrics m JOIN bot_status s ON s.channel = m.channel "
-            "WHERE m.ts >= ? AND m.rss_mb IS NOT NULL GROUP BY m.channel",
-            (to_sqlite(since),),
-        )
-        return [(r["channel"], float(r["rss"]), r["features"] or "{}") for r in rows]
-
-    async def average_cpu(self, since: float) -> dict[str, float]:
-        rows = await self._store._fetchall(
-            "SELECT channel, AVG(cpu_pct) AS cpu FROM bot_metrics WHERE ts >= ? "
-            "AND cpu_pct IS NOT NULL GROUP BY channel",
-            (to_sqlite(since),),
-        )
-        return {r["channel"]: float(r["cpu"]) for r in rows}
-
-    async def usage_breakdown(
-        self, channel: str | None, days: int, group_by: str
-    ) -> list[dict[str, Any]]:
-        if group_by not in ("model", "feature"):
-            raise ValueError("group_by must be model or feature")
-        where = "ts > datetime('now', ?)"
-        params: list[Any] = [f"-{int(days)} days"]
-        if channel is not None:
-            where += " AND channel = ?"
-            params.append(channel)
-        rows = await self._store._fetchall(
-            f"SELECT COALESCE({group_by}, '(none)') AS name, COUNT(*) AS calls, "
-            "TOTAL(tokens_in) AS tokens_in, TOTAL(tokens_out) AS tokens_out, "
-            "TOTAL(estimated_cost) AS cost, AVG(latency_ms) AS latency "
-            f"FROM llm_usage WHERE {where} GROUP BY name ORDER BY cost DESC, calls DESC",
-            tuple(params),
-        )
-        return [
-            {
-                **dict(r),
-                "tokens_in": _bounded_int(r["tokens_in"]),
-                "tokens_out": _bounded_int(r["tokens_out"]),
-                "cost": _finite(r["cost"]),
-            }
-            for r in rows
-        ]

@@ -27,12 +27,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chatops.api import agent_to_dict, bot_to_dict  # noqa: E402
-from chatops.app import Controller  # noqa: E402
 from chatops.config import MonitoringConfig, Settings  # noqa: E402
-from chatops.peer import Peer  # noqa: E402
-from chatops.protocol import GetStatus, Heartbeat, Register  # noqa: E402
-from chatops.server import Immediate  # noqa: E402
+from chatops.runtime.controller import Controller  # noqa: E402
+from chatops.wire.handlers import agent_to_dict, bot_to_dict  # noqa: E402
+from chatops.wire.peer import Peer  # noqa: E402
+from chatops.wire.protocol import GetStatus, Heartbeat, Register  # noqa: E402
+from chatops.wire.server import Immediate  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -95,7 +95,7 @@ async def run_phase(ctl: Controller, sock: Path, seconds: float, n_bots: int) ->
 
     # The loop time of one read, measured directly on the handler and the reply encoding.
     handler = ctl.server.handlers[GetStatus]
-    from chatops.protocol import ok_reply
+    from chatops.wire.protocol import ok_reply
 
     held = []
     for _ in range(20):

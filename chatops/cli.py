@@ -18,9 +18,9 @@ from chatops.config import (
     resolve_config_path,
     secrets_exposed,
 )
-from chatops.formatting import terminal_text
+from chatops.presentation.formatting import terminal_text
 from chatops.store import StoreError
-from chatops.transport import SocketInUseError
+from chatops.wire.transport import SocketInUseError
 
 EXIT_CONFIG = 2
 EXIT_RUNTIME = 1
@@ -76,11 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(settings: Settings) -> int:
-    from chatops.app import run_headless
+    from chatops.runtime.controller import run_headless
 
     try:
         if settings.discord.token is not None:
-            from chatops.bot import TokenRejected, run_bot
+            from chatops.discord.bot import TokenRejected, run_bot
 
             try:
                 asyncio.run(run_bot(settings))
@@ -113,7 +113,7 @@ def _status(settings: Settings, *, as_json: bool) -> int:
         controller = dict(reply.get("controller") or {})
     except OSError:
         source = "database (monitor not running)"
-        from chatops.api import bot_to_dict
+        from chatops.wire.handlers import bot_to_dict
 
         bots = [bot_to_dict(bot) for bot in read_bots_offline(settings.monitoring.database_path)]
     if as_json:

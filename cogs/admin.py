@@ -6,7 +6,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from chatops.bot import ChatOpsBot
+from chatops.discord.bot import ChatOpsBot
 from cogs.ui import admin_only
 
 

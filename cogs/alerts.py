@@ -7,8 +7,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from chatops.alerts.silences import Silence, SilenceService
-from chatops.bot import ChatOpsBot
-from chatops.formatting import describe_duration, discord_text, parse_duration
+from chatops.discord.bot import ChatOpsBot
+from chatops.presentation.formatting import describe_duration, discord_text, parse_duration
 from cogs.ui import admin_only, bot_name_autocomplete
 
 MAX_SILENCE = 30 * 86400

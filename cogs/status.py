@@ -10,10 +10,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from chatops.app import Services
-from chatops.bot import ChatOpsBot
-from chatops.charts import resource_chart
-from chatops.formatting import discord_text
+from chatops.discord.bot import ChatOpsBot
+from chatops.presentation.charts import resource_chart
+from chatops.presentation.formatting import discord_text
+from chatops.runtime.controller import Services
 from cogs.ui import (
     STATUS_COLOUR,
     STATUS_EMOJI,

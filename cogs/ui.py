@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import discord
 from discord import app_commands
 
-from chatops.formatting import describe_duration, discord_text
 from chatops.models import BotState, BotStatus
+from chatops.presentation.formatting import describe_duration, discord_text
 
 if TYPE_CHECKING:
-    from chatops.bot import ChatOpsBot
+    from chatops.discord.bot import ChatOpsBot
 
 T = TypeVar("T")
 
@@ -173,7 +173,7 @@ class Paginator(discord.ui.View):
     async def on_error(
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
     ) -> None:
-        from chatops.bot import report_error
+        from chatops.discord.bot import report_error
 
         await report_error(interaction, error)
 

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 import yaml
 
-from chatops.app import Controller
 from chatops.config import MonitoringConfig, Settings
 from chatops.models import FleetEvent
+from chatops.runtime.controller import Controller
 
 HERE = Path(__file__).parent
 BOTS = HERE / "bots"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from chatops.app import Controller
-from chatops.protocol import MAX_FEATURES_BYTES
+from chatops.runtime.controller import Controller
+from chatops.wire.protocol import MAX_FEATURES_BYTES
 from tests.conftest import RawClient, make_settings, query, wait_for
 
 NASTY = [
@@ -180,7 +180,7 @@ async def test_usage_sums_cannot_fail(raw, settings) -> None:
             {"id": 1, "type": "llm_usage", "channel": "c", "model": "m", field: value}
         )
         assert reply["error"]["code"] == "invalid_message", (field, reply)
-    from chatops.protocol import MAX_COST, MAX_TOKENS
+    from chatops.wire.protocol import MAX_COST, MAX_TOKENS
 
     biggest = {
         "type": "llm_usage",
@@ -257,10 +257,10 @@ class _Transport(asyncio.Transport):
 
 
 async def test_a_pipelining_client_gets_turns_instead_of_the_whole_loop(workdir: Path) -> None:
-    from chatops.connection import LINES_PER_TURN, Connection
-    from chatops.protocol import Ping
-    from chatops.server import Immediate, MonitorServer
     from chatops.store import Store
+    from chatops.wire.connection import LINES_PER_TURN, Connection
+    from chatops.wire.protocol import Ping
+    from chatops.wire.server import Immediate, MonitorServer
 
     store = await Store.open(workdir / "t.db", max_delay=0)
     server = MonitorServer(

@@ -12,8 +12,8 @@ import pytest
 from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.model import Alert, AlertKind
 from chatops.alerts.sinks import ALERT_ID_HEADER, GROUP_ID_HEADER, DeliveryError
-from chatops.app import Controller
 from chatops.config import AlertsConfig, MonitoringConfig, Settings
+from chatops.runtime.controller import Controller
 from chatops.store import Store
 from tests.conftest import wait_for, went_down
 from tests.webhook_receiver import WebhookReceiver

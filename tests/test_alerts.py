@@ -15,10 +15,10 @@ from chatops.alerts.model import Alert, AlertKind
 from chatops.alerts.render import discord_message, is_discord_webhook, plain_json
 from chatops.alerts.router import AlertRouter
 from chatops.alerts.silences import SilenceService
-from chatops.app import Controller
-from chatops.bus import EventBus
 from chatops.config import AlertsConfig, MonitoringConfig, Settings
 from chatops.models import FleetEvent
+from chatops.runtime.bus import EventBus
+from chatops.runtime.controller import Controller
 from chatops.store import Store
 from tests.conftest import kill_quietly, spawn_bot, wait_for, went_down
 from tests.webhook_receiver import WebhookReceiver

@@ -7,8 +7,8 @@ import os
 import time
 from pathlib import Path
 
-from chatops.app import Controller
 from chatops.client import LLMUsageLogger, MonitorClient, SyncMonitorClient
+from chatops.runtime.controller import Controller
 from tests.conftest import RawClient, make_settings, query, wait_for
 
 

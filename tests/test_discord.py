@@ -15,8 +15,8 @@ import pytest
 import yarl
 
 from chatops.alerts.model import Alert, AlertKind
-from chatops.bot import ChatOpsBot, configure_endpoints
 from chatops.config import AlertsConfig, DiscordConfig, MonitoringConfig, Settings
+from chatops.discord.bot import ChatOpsBot, configure_endpoints
 from tests.conftest import RawClient, wait_for, went_down
 from tests.fake_discord import (
     ADMIN_ROLE_ID,
@@ -315,7 +315,7 @@ async def test_a_bots_name_can_neither_format_nor_mention(running: Running) -> N
 
 
 async def test_channel_resend_with_the_same_group_id_posts_once(running: Running) -> None:
-    from chatops.bot import DiscordChannelSink
+    from chatops.discord.bot import DiscordChannelSink
 
     sink = next(
         s

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from chatops.app import Controller
 from chatops.cli import main
+from chatops.runtime.controller import Controller
 from chatops.services.retention import RetentionService
 from chatops.store import Store
 from tests.conftest import RawClient, make_settings, query

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from chatops.bus import EventBus
 from chatops.config import MonitoringConfig
 from chatops.models import BotStatus, FleetEvent
-from chatops.peer import Peer
-from chatops.protocol import Heartbeat, ProtocolError, Register, Unregister
+from chatops.runtime.bus import EventBus
 from chatops.services.fleet import FleetService
 from chatops.store import Store
+from chatops.wire.peer import Peer
+from chatops.wire.protocol import Heartbeat, ProtocolError, Register, Unregister
 from tests.conftest import query
 
 

@@ -7,8 +7,8 @@ import signal
 import time
 from pathlib import Path
 
-from chatops.app import Controller
 from chatops.models import FleetEvent
+from chatops.runtime.controller import Controller
 from tests.conftest import bot_status, kill_quietly, make_settings, spawn_bot, wait_for
 
 

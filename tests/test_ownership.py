@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chatops.app import Controller
 from chatops.config import Settings
-from chatops.peer import Peer, uid_refusal
-from chatops.server import ConnectionLimits, MonitorServer
+from chatops.runtime.controller import Controller
+from chatops.wire.peer import Peer, uid_refusal
+from chatops.wire.server import ConnectionLimits, MonitorServer
 from tests.conftest import RawClient, bot_status, query, wait_for
 
 # Sends each line of argv[2] (JSON list) on one connection from a separate process and prints

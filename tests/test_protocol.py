@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatops.protocol import (
+from chatops.wire.protocol import (
     MESSAGE_TYPES,
     ErrorCode,
     GetStatus,
@@ -176,7 +176,7 @@ def live_socket() -> Iterator[Path]:
     import tempfile
     import threading
 
-    from chatops.app import Controller
+    from chatops.runtime.controller import Controller
     from tests.conftest import make_settings
 
     work = Path(tempfile.mkdtemp(prefix="co-hyp-", dir="/tmp"))

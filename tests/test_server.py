@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from chatops.app import Controller
 from chatops.config import Settings
-from chatops.transport import SocketInUseError
+from chatops.runtime.controller import Controller
+from chatops.wire.transport import SocketInUseError
 from tests.conftest import RawClient, make_settings, query, wait_for
 
 

@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from chatops.snapshots import SLICE, EncodedList
+from chatops.wire.snapshots import SLICE, EncodedList
 from tests.conftest import RawClient
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chatops.app import Controller
+from chatops.runtime.controller import Controller
 from chatops.services.retention import RetentionService
 from chatops.store import Store, StoreError
 from chatops.store.migrations import MIGRATIONS, SCHEMA_VERSION

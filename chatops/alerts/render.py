@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chatops.alerts.model import PROBLEM_KINDS, Alert, AlertKind
-from chatops.formatting import describe_duration, discord_text
+from chatops.presentation.formatting import describe_duration, discord_text
 
 RED = 0xE74C3C
 ORANGE = 0xE67E22

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.model import Alert, AlertKind
 from chatops.alerts.silences import SilenceService
-from chatops.bus import EventBus
 from chatops.config import AlertsConfig
 from chatops.models import FleetEvent
+from chatops.runtime.bus import EventBus
 from chatops.store import Store
 from chatops.store.alerts import AlertTables
 from chatops.timeutil import Clock, from_sqlite, to_sqlite, wall_clock

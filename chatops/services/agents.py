@@ -11,18 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chatops.models import AgentState
-from chatops.peer import Peer, is_self_or_descendant
-from chatops.protocol import (
+from chatops.services.fleet import FleetService
+from chatops.services.idempotency import IdempotencyGuard
+from chatops.store import Store
+from chatops.timeutil import Clock, wall_clock
+from chatops.wire.peer import Peer, is_self_or_descendant
+from chatops.wire.protocol import (
     AgentStatus,
     ErrorCode,
     ProtocolError,
     RequestId,
     TaskResult,
 )
-from chatops.services.fleet import FleetService
-from chatops.services.idempotency import IdempotencyGuard
-from chatops.store import Store
-from chatops.timeutil import Clock, wall_clock
 
 
 class AgentService:

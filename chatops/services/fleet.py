@@ -26,12 +26,14 @@ import socket
 from collections.abc import Callable
 from dataclasses import replace
 
-from chatops.bus import EventBus
 from chatops.config import MonitoringConfig
 from chatops.models import ALIVE_STATUSES, BotState, BotStatus, FleetEvent
-from chatops.peer import Peer, is_self_or_descendant
-from chatops.pidwatch import PidWatcher, pid_alive
-from chatops.protocol import (
+from chatops.runtime.bus import EventBus
+from chatops.runtime.pidwatch import PidWatcher, pid_alive
+from chatops.store import Store
+from chatops.timeutil import Clock, wall_clock
+from chatops.wire.peer import Peer, is_self_or_descendant
+from chatops.wire.protocol import (
     ErrorCode,
     Heartbeat,
     ProtocolError,
@@ -40,8 +42,6 @@ from chatops.protocol import (
     Unregister,
     event_time,
 )
-from chatops.store import Store
-from chatops.timeutil import Clock, wall_clock
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatops.protocol import RequestId, event_time
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
+from chatops.wire.protocol import RequestId, event_time
 
 
 @dataclass(frozen=True, slots=True)

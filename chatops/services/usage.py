@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatops.peer import Peer
-from chatops.protocol import GetUsage, LlmUsage
 from chatops.services.fleet import FleetService
 from chatops.services.idempotency import IdempotencyGuard
 from chatops.store import Store
+from chatops.wire.peer import Peer
+from chatops.wire.protocol import GetUsage, LlmUsage
 
 
 class UsageService:

@@ -25,13 +25,10 @@ from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.router import AlertRouter
 from chatops.alerts.silences import SilenceService
 from chatops.alerts.sinks import Sink, WebhookSink
-from chatops.api import build_handlers
-from chatops.bus import EventBus
 from chatops.config import Settings
 from chatops.paths import ensure_private_dir
-from chatops.peer import Peer, uid_refusal
-from chatops.scheduler import Job, build_scheduler
-from chatops.server import ConnectionLimits, MonitorServer
+from chatops.runtime.bus import EventBus
+from chatops.runtime.scheduler import Job, build_scheduler
 from chatops.services.agents import AgentService
 from chatops.services.fleet import FleetService
 from chatops.services.idempotency import IdempotencyGuard
@@ -41,6 +38,9 @@ from chatops.services.selfmetrics import SelfMetrics
 from chatops.services.usage import UsageService
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
+from chatops.wire.handlers import build_handlers
+from chatops.wire.peer import Peer, uid_refusal
+from chatops.wire.server import ConnectionLimits, MonitorServer
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,11 @@ from typing import Any
 
 from chatops import __version__
 from chatops.models import AgentState, BotState
-from chatops.peer import Peer
-from chatops.protocol import (
+from chatops.services.agents import AgentService
+from chatops.services.fleet import FleetService
+from chatops.services.usage import UsageService
+from chatops.wire.peer import Peer
+from chatops.wire.protocol import (
     PROTOCOL_VERSION,
     AgentStatus,
     GetStatus,
@@ -25,11 +28,8 @@ from chatops.protocol import (
     TaskResult,
     Unregister,
 )
-from chatops.server import Handler, Immediate
-from chatops.services.agents import AgentService
-from chatops.services.fleet import FleetService
-from chatops.services.usage import UsageService
-from chatops.snapshots import SLICE, EncodedList
+from chatops.wire.server import Handler, Immediate
+from chatops.wire.snapshots import SLICE, EncodedList
 
 
 def bot_to_dict(bot: BotState) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The monitor server: connection lifecycle and dispatch, no business logic.
 
-Connections themselves live in :mod:`chatops.connection`; here are the listeners, admission
+Connections themselves live in :mod:`chatops.wire.connection`; here are the listeners, admission
 (uid, connection caps), the bad-input log and shutdown. Connections beyond the caps (total, per
 uid) are answered with an error and closed instead of being served.
 """
@@ -12,8 +12,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
-from chatops.badinput import BadInputLog
-from chatops.connection import (
+from chatops.wire.badinput import BadInputLog
+from chatops.wire.connection import (
     CommitNotifier,
     Connection,
     ConnectionLimits,
@@ -21,9 +21,9 @@ from chatops.connection import (
     Immediate,
     Outcome,
 )
-from chatops.peer import Peer
-from chatops.protocol import ErrorCode, LineFramer
-from chatops.transport import bind_unix_socket, remove_socket
+from chatops.wire.peer import Peer
+from chatops.wire.protocol import ErrorCode, LineFramer
+from chatops.wire.transport import bind_unix_socket, remove_socket
 
 __all__ = ["ConnectionLimits", "Handler", "Immediate", "MonitorServer", "Outcome"]
 

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-log = logging.getLogger("chatops.server")
+log = logging.getLogger("chatops.wire.server")
 
 SUMMARY_INTERVAL = 10.0
 SUMMARY_PEERS = 10

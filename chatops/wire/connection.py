@@ -1,7 +1,7 @@
 """One client connection: framing, dispatch, replies after commit, and what it may cost.
 
-Each connection frames lines (:class:`~chatops.protocol.LineFramer`), decodes them, and calls the
-handler registered for the message's type. What the handler returns says how to answer:
+Each connection frames lines (:class:`~chatops.wire.protocol.LineFramer`), decodes them, and
+calls the handler registered for the message's type. What the handler returns says how to answer:
 
 * ``None`` or a ``dict``: a write was queued; answer (if the request has an ``id``) once the
   store has committed it, with the dict merged into the reply.
@@ -11,7 +11,7 @@ handler registered for the message's type. What the handler returns says how to 
 A :class:`ProtocolError` from a handler becomes a typed error reply; anything else becomes an
 ``internal_error`` reply and a log line. A bad message costs its sender at most its own
 connection, never another client's: a line longer than the limit closes that connection, and so
-does spending the error budget (:class:`~chatops.badinput.ErrorBudget`).
+does spending the error budget (:class:`~chatops.wire.badinput.ErrorBudget`).
 
 Fairness: one connection's lines are handled at most :data:`LINES_PER_TURN` per turn of the event
 loop; the rest wait for the next turn with reading paused, so a client pipelining thousands of
@@ -28,9 +28,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chatops.badinput import ErrorBudget
-from chatops.peer import Peer, new_peer
-from chatops.protocol import (
+from chatops.wire.badinput import ErrorBudget
+from chatops.wire.peer import Peer, new_peer
+from chatops.wire.protocol import (
     ErrorCode,
     Message,
     ProtocolError,
@@ -41,16 +41,17 @@ from chatops.protocol import (
 )
 
 if TYPE_CHECKING:
-    from chatops.server import MonitorServer
+    from chatops.wire.server import MonitorServer
 
-log = logging.getLogger("chatops.server")
+log = logging.getLogger("chatops.wire.server")
 
 LINES_PER_TURN = 256
 
 
 @dataclass(slots=True, frozen=True)
 class Immediate:
-    """Answer now. ``raw`` carries pre-encoded members (see :func:`~chatops.protocol.ok_reply`)."""
+    """Answer now. ``raw`` carries pre-encoded members (see
+    :func:`~chatops.wire.protocol.ok_reply`)."""
 
     body: dict[str, Any]
     raw: tuple[bytes, ...] = ()

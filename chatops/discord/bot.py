@@ -29,8 +29,8 @@ from discord.ext import commands
 from chatops.alerts.model import PROBLEM_KINDS, Alert
 from chatops.alerts.render import discord_group_message
 from chatops.alerts.sinks import DeliveryError
-from chatops.app import Controller
 from chatops.config import DiscordConfig, Settings
+from chatops.runtime.controller import Controller
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Presentation helpers shared by every front end (CLI, Discord): durations, escaping, charts."""

@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 from chatops.config import MonitoringConfig, Settings  # noqa: E402
 from chatops.runtime.controller import Controller  # noqa: E402
 from chatops.wire.handlers import agent_to_dict, bot_to_dict  # noqa: E402
+from chatops.wire.outcomes import Immediate, Later  # noqa: E402
 from chatops.wire.peer import Peer  # noqa: E402
 from chatops.wire.protocol import GetStatus, Heartbeat, Register  # noqa: E402
-from chatops.wire.server import Immediate  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -47,8 +47,8 @@ async def request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, li
 
 
 async def run_phase(ctl: Controller, sock: Path, seconds: float, n_bots: int) -> dict[str, Any]:
-    assert ctl.fleet is not None and ctl.server is not None
-    fleet = ctl.fleet
+    assert ctl.services.fleet is not None and ctl.server is not None
+    fleet = ctl.services.fleet
     owner = Peer(conn_id=10**9, pid=os.getpid())
     stop = asyncio.Event()
     reads: list[float] = []
@@ -102,8 +102,8 @@ async def run_phase(ctl: Controller, sock: Path, seconds: float, n_bots: int) ->
         fleet.heartbeat(owner, Heartbeat(channel="bot-00000", rss_mb=1.0))  # one bot changed
         started = time.perf_counter()
         outcome = handler(owner, GetStatus(id=1))
-        if not isinstance(outcome, Immediate):
-            outcome = await outcome
+        if isinstance(outcome, Later):
+            outcome = await outcome.answer
         assert isinstance(outcome, Immediate)
         ok_reply(1, outcome.body, outcome.raw)
         held.append(time.perf_counter() - started)
@@ -127,16 +127,16 @@ async def main(args: argparse.Namespace) -> None:
     ctl = Controller(settings)
     await ctl.start()
     try:
-        assert ctl.fleet is not None and ctl.server is not None and ctl.agents is not None
+        assert ctl.server is not None
         owner = Peer(conn_id=10**9, pid=os.getpid())
         for i in range(args.bots):
-            ctl.fleet.register(
+            ctl.services.fleet.register(
                 owner,
                 Register(channel=f"bot-{i:05d}", pid=os.getpid(), features={"llm": True}),
             )
         await ctl.store.flush()  # type: ignore[union-attr]
         current = ctl.server.handlers[GetStatus]
-        fleet, agents = ctl.fleet, ctl.agents
+        fleet, agents = ctl.services.fleet, ctl.services.agents
 
         def baseline(peer: Peer, msg: GetStatus) -> Immediate:
             """The read path before the cache: every bot to a dict, all encoded, every call."""

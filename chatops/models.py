@@ -74,3 +74,45 @@ class FleetEvent:
     old_status: str | None = None
     new_status: str | None = None
     detail: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class UsageTotals:
+    """LLM usage summed over a window: the seed's ``get_usage_stats``."""
+
+    channel: str | None
+    days: int
+    total_calls: int
+    total_tokens_in: int
+    total_tokens_out: int
+    total_cost: float
+    avg_latency_ms: float | None
+
+
+@dataclass(slots=True, frozen=True)
+class UsageGroup:
+    """LLM usage of one model (or feature) over a window."""
+
+    name: str
+    calls: int
+    tokens_in: int
+    tokens_out: int
+    cost: float
+    latency_ms: float | None
+
+
+@dataclass(slots=True, frozen=True)
+class MetricPoint:
+    ts: float
+    rss_mb: float
+    cpu_pct: float
+
+
+@dataclass(slots=True, frozen=True)
+class BotDetail:
+    """Everything ``/status bot:<name>`` shows, from one service call."""
+
+    bot: BotState
+    agents: list[AgentState]
+    events: list[FleetEvent]
+    series: list[MetricPoint]

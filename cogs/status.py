@@ -63,17 +63,17 @@ class StatusCog(commands.Cog):
             + (f" · {status}" if status else "")
             + (f" · feature {feature}" if feature else "")
         )
-        degraded = self.services.store.degraded
+        degraded = self.services.health.current().reason
         await send_pages(interaction, fleet_pages(bots, title=title, degraded=degraded))
 
     async def _bot_detail(self, interaction: discord.Interaction, name: str) -> None:
-        found = self.services.fleet.snapshot(name)
-        if not found:
+        detail = await self.services.reports.bot_detail(name, CHART_HOURS)
+        if detail is None:
             await interaction.response.send_message(
                 f"No bot called {discord_text(name)}.", ephemeral=True
             )
             return
-        bot = found[0]
+        bot = detail.bot
         await interaction.response.defer()
         embed = discord.Embed(
             title=f"{STATUS_EMOJI[bot.status]} {discord_text(bot.channel)}",
@@ -93,21 +93,20 @@ class StatusCog(commands.Cog):
             embed.add_field(name="RSS", value=f"{bot.rss_mb:.1f} MB")
         if bot.cpu_pct is not None:
             embed.add_field(name="CPU", value=f"{bot.cpu_pct:.1f}%")
-        for agent in self.services.agents.snapshot():
-            if agent.name == bot.channel or agent.channel == bot.channel:
-                rate = agent.success_rate
-                task = discord_text(agent.current_task or "")[:500]
-                embed.add_field(
-                    name=f"agent {discord_text(agent.name)}"[:256],
-                    value=(
-                        f"{agent.status}"
-                        + (f" · {task}" if task else "")
-                        + f"\n✅ {agent.tasks_completed} · ❌ {agent.tasks_failed}"
-                        + (f" · {rate:.0%} success" if rate is not None else "")
-                    ),
-                    inline=False,
-                )
-        events = await self.services.store.recent_events(bot.channel, limit=8)
+        for agent in detail.agents:
+            rate = agent.success_rate
+            task = discord_text(agent.current_task or "")[:500]
+            embed.add_field(
+                name=f"agent {discord_text(agent.name)}"[:256],
+                value=(
+                    f"{agent.status}"
+                    + (f" · {task}" if task else "")
+                    + f"\n✅ {agent.tasks_completed} · ❌ {agent.tasks_failed}"
+                    + (f" · {rate:.0%} success" if rate is not None else "")
+                ),
+                inline=False,
+            )
+        events = detail.events
         if events:
             embed.add_field(
                 name="recent events",
@@ -118,7 +117,7 @@ class StatusCog(commands.Cog):
                     for e in events
                 )[:1024],
             )
-        series = await self.services.reports.metrics_series(bot.channel, CHART_HOURS)
+        series = detail.series
         files = []
         if len(series) >= 2:
             png = await asyncio.to_thread(
@@ -170,25 +169,25 @@ class StatusCog(commands.Cog):
         days: app_commands.Range[int, 1, 365] = 30,
         group_by: Literal["model", "feature"] = "model",
     ) -> None:
-        rows = await self.services.reports.usage_breakdown(bot, days, group_by)
+        rows = await self.services.usage.breakdown(bot, days, group_by)
         embed = discord.Embed(
             title=f"LLM usage · {discord_text(bot or 'all bots')} · {days} day(s) · by {group_by}",
             colour=0x9B59B6,
         )
-        total_cost = sum(r["cost"] or 0 for r in rows)
-        total_calls = sum(r["calls"] for r in rows)
+        total_cost = sum(r.cost for r in rows)
+        total_calls = sum(r.calls for r in rows)
         embed.description = (
             f"**{total_calls}** calls · **${total_cost:.4f}**"
             if rows
             else "No LLM usage recorded in that window."
         )
         for row in rows[:25]:
-            latency = f"{row['latency']:.0f} ms" if row["latency"] is not None else "-"
+            latency = f"{row.latency_ms:.0f} ms" if row.latency_ms is not None else "-"
             embed.add_field(
-                name=discord_text(str(row["name"]))[:256],
+                name=discord_text(row.name)[:256],
                 value=(
-                    f"in {row['tokens_in'] or 0:,} · out {row['tokens_out'] or 0:,}\n"
-                    f"${row['cost'] or 0:.4f} · {row['calls']} calls · {latency}"
+                    f"in {row.tokens_in:,} · out {row.tokens_out:,}\n"
+                    f"${row.cost:.4f} · {row.calls} calls · {latency}"
                 ),
             )
         await interaction.response.send_message(embed=embed)

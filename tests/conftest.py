@@ -245,3 +245,17 @@ def kill_quietly(proc: subprocess.Popen[bytes]) -> None:
             os.kill(proc.pid, signal.SIGCONT)
         proc.kill()
     proc.wait(10)
+
+
+def handler_table(**overrides: Any) -> dict[type, Any]:
+    """A complete handler table (the server insists on one) for a server built by hand: the
+    request types named in ``overrides`` get those handlers, any other request fails the test."""
+    from chatops.wire import protocol
+
+    def unexpected(peer: Any, msg: Any) -> Any:
+        raise AssertionError(f"unexpected {type(msg).__name__} in this test")
+
+    table: dict[type, Any] = {cls: unexpected for cls in protocol.REQUEST_TYPES}
+    for name, handler in overrides.items():
+        table[getattr(protocol, name)] = handler
+    return table

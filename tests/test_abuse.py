@@ -13,7 +13,7 @@ import pytest
 
 from chatops.runtime.controller import Controller
 from chatops.wire.protocol import MAX_FEATURES_BYTES
-from tests.conftest import RawClient, make_settings, query, wait_for
+from tests.conftest import RawClient, handler_table, make_settings, query, wait_for
 
 NASTY = [
     b'{"id": 1, "type": "heartbeat", "channel": "a\xff\xfe", "pid": 1}',
@@ -37,7 +37,7 @@ async def test_malformed_lines_never_cost_the_connection_or_raise_a_false_alert(
         assert reply["ok"] is False
         assert reply["error"]["code"] in {"invalid_json", "invalid_message"}
         assert (await client.request({"id": "p", "type": "ping"}))["pong"] is True
-    fleet = controller.fleet
+    fleet = controller.services.fleet
     assert fleet is not None and fleet.bots["steady"].status == "online"
     assert "evil\x1b[2J" not in fleet.bots
 
@@ -68,7 +68,7 @@ async def test_heartbeat_flood_with_large_features_is_bounded(workdir: Path) -> 
         replies = [await client.recv() for _ in range(3000)]
         assert all(reply["ok"] for reply in replies)
         await client.close()
-        assert ctl.fleet is not None and ctl.fleet.bots["f"].rss_mb == 3001.0  # latest wins
+        assert ctl.services.fleet.bots["f"].rss_mb == 3001.0  # latest wins
     finally:
         await ctl.stop()
     db = settings.monitoring.database_path
@@ -125,7 +125,7 @@ async def test_half_open_connections_time_out_but_idle_bots_stay(workdir: Path) 
         assert time.monotonic() - started >= 0.25
         # The registered bot, silent for longer than that, is still connected and online.
         assert (await bot.request({"id": 2, "type": "ping"}))["pong"] is True
-        assert ctl.fleet is not None and ctl.fleet.bots["idle"].status == "online"
+        assert ctl.services.fleet.bots["idle"].status == "online"
         await bot.close()
     finally:
         await ctl.stop()
@@ -214,7 +214,7 @@ async def test_register_and_unregister_flood_adds_bounded_history(workdir: Path)
         assert query(db, "SELECT COUNT(*) FROM events WHERE channel = 'churn'") == [(2,)]
         # Flapping on purpose: every transition still reaches the bus, history is capped.
         seen: list[str] = []
-        ctl.bus.subscribe(lambda event: seen.append(event.kind))
+        ctl.services.bus.subscribe(lambda event: seen.append(event.kind))
         for i in range(300):
             await client.send(
                 {**register, "id": f"r{i}"},
@@ -259,13 +259,12 @@ class _Transport(asyncio.Transport):
 async def test_a_pipelining_client_gets_turns_instead_of_the_whole_loop(workdir: Path) -> None:
     from chatops.store import Store
     from chatops.wire.connection import LINES_PER_TURN, Connection
-    from chatops.wire.protocol import Ping
-    from chatops.wire.server import Immediate, MonitorServer
+    from chatops.wire.outcomes import Immediate
+    from chatops.wire.server import MonitorServer
 
     store = await Store.open(workdir / "t.db", max_delay=0)
-    server = MonitorServer(
-        {Ping: lambda peer, msg: Immediate({"pong": True})}, store.writer, on_disconnect=print
-    )
+    handlers = handler_table(Ping=lambda peer, msg: Immediate({"pong": True}))
+    server = MonitorServer(handlers, store.writer, on_disconnect=print)
     try:
         connection = Connection(server)
         transport = _Transport()

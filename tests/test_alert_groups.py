@@ -129,7 +129,7 @@ async def test_webhook_gets_one_post_per_group_with_every_alert_id(workdir: Path
     await ctl.start()
     try:
         for i in range(5):
-            ctl.bus.publish(went_down(f"b{i}"))
+            ctl.services.bus.publish(went_down(f"b{i}"))
         await wait_for(lambda: receiver.delivered(), timeout=10)
         await asyncio.sleep(0.3)  # nothing else should follow
     finally:
@@ -172,7 +172,7 @@ async def test_webhook_secret_is_never_logged_or_stored(
     with caplog.at_level(logging.INFO):
         await ctl.start()
         try:
-            ctl.bus.publish(went_down("b"))
+            ctl.services.bus.publish(went_down("b"))
             await wait_for(
                 lambda: (
                     len(query(workdir / "c.db", "SELECT 1 FROM alert_outbox WHERE attempts > 0"))

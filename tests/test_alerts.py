@@ -228,14 +228,14 @@ async def test_webhook_429_then_200_gets_the_alert_once(workdir: Path) -> None:
     ctl = Controller(settings)
     await ctl.start()
     try:
-        assert ctl.fleet is not None
-        ctl.bus.publish(went_down("b", "test"))
+        assert ctl.services.fleet is not None
+        ctl.services.bus.publish(went_down("b", "test"))
         await wait_for(lambda: receiver.delivered(), timeout=10)
         assert [r.status for r in receiver.received] == [429, 200]
         # It waited as told, not less.
         assert receiver.received[1].at - receiver.received[0].at >= 0.3
         assert len(receiver.delivered()) == 1
-        assert ctl.delivery is not None and ctl.delivery.pending == []
+        assert ctl.services.delivery.pending == []
     finally:
         await ctl.stop()
         await receiver.stop()
@@ -246,7 +246,7 @@ async def test_pending_alert_is_delivered_once_after_restart(workdir: Path) -> N
     settings = alert_settings(workdir, receiver.url, retry_initial=60, retry_max=60)
     ctl = Controller(settings)
     await ctl.start()
-    ctl.bus.publish(went_down("b", "test"))
+    ctl.services.bus.publish(went_down("b", "test"))
     await wait_for(lambda: receiver.received, timeout=10)
     assert receiver.delivered() == []
     await ctl.stop()  # the alert is still pending: it must survive this
@@ -263,7 +263,7 @@ async def test_pending_alert_is_delivered_once_after_restart(workdir: Path) -> N
     ctl = Controller(settings)
     await ctl.start()
     try:
-        assert ctl.delivery is not None and ctl.delivery.pending == []
+        assert ctl.services.delivery.pending == []
     finally:
         await ctl.stop()
     await receiver.stop()

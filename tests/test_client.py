@@ -53,7 +53,7 @@ async def test_spool_survives_downtime_and_replays_exactly_once(workdir: Path) -
         assert rows == [(i,) for i in range(10)]
         assert query(db, "SELECT tasks_completed FROM agents WHERE name='agent-1'") == [(1,)]
         # It re-registered by itself on reconnect.
-        await wait_for(lambda: ctl.fleet.bots.get("spooler"))  # type: ignore[union-attr]
+        await wait_for(lambda: ctl.services.fleet.bots.get("spooler"))  # type: ignore[union-attr]
 
         # A replay of something already committed (its ack was lost) is not stored again.
         raw = await RawClient.connect(path)

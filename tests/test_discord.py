@@ -198,7 +198,7 @@ async def test_status_with_1000_bots_pages_within_limits(running: Running) -> No
 
 
 async def test_non_admin_is_refused_a_state_changing_command(running: Running) -> None:
-    silences = running.bot.controller.silences
+    silences = running.bot.controller.services.silences
     assert silences is not None
     client = await register(running.settings, "el_serda")
     typo = await running.fake.wait_callback(
@@ -252,7 +252,7 @@ async def test_non_admin_is_refused_a_state_changing_command(running: Running) -
 
 async def test_alert_reaches_the_channel_with_a_silence_button(running: Running) -> None:
     controller = running.bot.controller
-    controller.bus.publish(went_down("el_serda", "connection lost"))
+    controller.services.bus.publish(went_down("el_serda", "connection lost"))
     await wait_for(lambda: running.fake.channel_messages(), timeout=10)
     [posted] = running.fake.channel_messages()
     [embed] = posted.body["embeds"]
@@ -266,17 +266,17 @@ async def test_alert_reaches_the_channel_with_a_silence_button(running: Running)
         await running.fake.click(message, button["custom_id"], user_id=MEMBER_USER_ID)
     )
     assert refused["data"]["flags"] == 64
-    assert controller.silences is not None and controller.silences.active() == []
+    assert controller.services.silences is not None and controller.services.silences.active() == []
     ok = await running.fake.wait_callback(await running.fake.click(message, button["custom_id"]))
     assert "silenced" in ok["data"]["content"]
-    assert [s.channel for s in controller.silences.active()] == ["el_serda"]
+    assert [s.channel for s in controller.services.silences.active()] == ["el_serda"]
 
 
 async def test_a_burst_under_discords_rate_limit_names_every_bot(running: Running) -> None:
     controller = running.bot.controller
     names = [f"host-reboot-{i:02d}" for i in range(45)]
     for name in names:
-        controller.bus.publish(went_down(name, "connection lost without unregister"))
+        controller.services.bus.publish(went_down(name, "connection lost without unregister"))
 
     def named() -> set[str]:
         text = " ".join(
@@ -297,7 +297,7 @@ async def test_a_bots_name_can_neither_format_nor_mention(running: Running) -> N
     name = "@everyone **urgent** [click](https://evil.example) <@&42>"
     client = await register(running.settings, name)
     overview = await running.fake.wait_callback(await running.fake.slash("status"))
-    running.bot.controller.bus.publish(went_down(name, "gone @here"))
+    running.bot.controller.services.bus.publish(went_down(name, "gone @here"))
     await wait_for(lambda: running.fake.channel_messages(), timeout=10)
     [alert] = running.fake.channel_messages()
     texts = [
@@ -319,7 +319,7 @@ async def test_channel_resend_with_the_same_group_id_posts_once(running: Running
 
     sink = next(
         s
-        for s in running.bot.controller.delivery.sinks.values()  # type: ignore[union-attr]
+        for s in running.bot.controller.services.delivery.sinks.values()  # type: ignore[union-attr]
         if isinstance(s, DiscordChannelSink)
     )
     alert = Alert(kind=AlertKind.DOWN, channel="twice", status="down", detail="x", ts=1.8e9)
@@ -344,8 +344,8 @@ async def _alerts_wait_for_the_login(fake: FakeDiscord, settings: Settings) -> N
     task = None
     try:
         await bot.controller.start()  # what run_bot does before its first login attempt
-        bot.controller.bus.publish(went_down("early", "died before the login"))
-        delivery = bot.controller.delivery
+        bot.controller.services.bus.publish(went_down("early", "died before the login"))
+        delivery = bot.controller.services.delivery
         assert delivery is not None
         await bot.controller.store.flush()  # type: ignore[union-attr]
         await asyncio.sleep(0.5)  # past group_wait: nothing may be sent while logged out
@@ -441,7 +441,7 @@ async def test_unexpected_failure_gets_an_ephemeral_trace_id(
     async def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("database on fire")
 
-    running.bot.controller.reports.feature_impact = broken  # type: ignore[method-assign,union-attr]
+    running.bot.controller.services.reports.feature_impact = broken  # type: ignore[method-assign,union-attr]
     body = await running.fake.wait_callback(await running.fake.slash("features"))
     assert body["data"]["flags"] == 64
     content = body["data"]["content"]
@@ -453,7 +453,7 @@ async def test_unexpected_failure_gets_an_ephemeral_trace_id(
 async def test_restart_keeps_commands_and_persistent_buttons(workdir: Path) -> None:
     async with fake_discord(workdir) as (fake, settings):
         bot, task = await start_bot(settings, fake)
-        bot.controller.bus.publish(went_down("el_serda", "gone"))
+        bot.controller.services.bus.publish(went_down("el_serda", "gone"))
         await wait_for(lambda: fake.channel_messages(), timeout=10)
         alert_message = fake.messages[list(fake.messages)[-1]]
         await bot.close()

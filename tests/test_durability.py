@@ -123,9 +123,11 @@ async def test_retention_deletes_late_stored_rows_by_time(workdir: Path) -> None
     try:
         # Fresh rows first, then expired ones stored after them (a spool replayed late).
         for _ in range(50):
-            store.add_llm_usage(now - 60, "c", "fresh", None, 1, 1, None, 0.0, received_at=now)
+            store.usage.add_llm_usage(
+                now - 60, "c", "fresh", None, 1, 1, None, 0.0, received_at=now
+            )
         for _ in range(30):
-            store.add_llm_usage(
+            store.usage.add_llm_usage(
                 now - 9 * 86400, "c", "late", None, 1, 1, None, 0.0, received_at=now
             )
         await store.flush()

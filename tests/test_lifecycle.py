@@ -26,11 +26,11 @@ async def test_sigkilled_bot_is_marked_down_promptly(workdir: Path) -> None:
     ctl = Controller(settings)
     await ctl.start()
     events: list[tuple[float, FleetEvent]] = []
-    ctl.bus.subscribe(lambda e: events.append((time.monotonic(), e)))
+    ctl.services.bus.subscribe(lambda e: events.append((time.monotonic(), e)))
     bot = spawn_bot("simple_bot.py", str(settings.monitoring.socket_path), "victim", "30")
     try:
         await _ready(bot)
-        assert ctl.fleet is not None and ctl.fleet.bots["victim"].status == "online"
+        assert ctl.services.fleet.bots["victim"].status == "online"
         killed_at = time.monotonic()
         os.kill(bot.pid, signal.SIGKILL)
         # Not the next reap, nor a stale timeout (60 s here): the drop is seen at once.
@@ -54,15 +54,15 @@ async def test_hung_bot_goes_late_then_stale_on_time(workdir: Path) -> None:
     ctl = Controller(settings)
     await ctl.start()
     events: list[FleetEvent] = []
-    ctl.bus.subscribe(events.append)
+    ctl.services.bus.subscribe(events.append)
     bot = spawn_bot("simple_bot.py", str(settings.monitoring.socket_path), "sleepy", "0.2")
     try:
         await _ready(bot)
-        assert ctl.fleet is not None
-        await wait_for(lambda: ctl.fleet.bots["sleepy"].rss_mb is not None)  # type: ignore[union-attr]
+        assert ctl.services.fleet is not None
+        await wait_for(lambda: ctl.services.fleet.bots["sleepy"].rss_mb is not None)  # type: ignore[union-attr]
         os.kill(bot.pid, signal.SIGSTOP)  # alive and connected, but silent
         await wait_for(lambda: any(e.new_status == "stale" for e in events), timeout=20)
-        last_heartbeat = ctl.fleet.bots["sleepy"].last_heartbeat
+        last_heartbeat = ctl.services.fleet.bots["sleepy"].last_heartbeat
         late = next(e for e in events if e.new_status == "late")
         stale = next(e for e in events if e.new_status == "stale")
         # Never early; and late, by at most the reap resolution plus scheduling slack.
@@ -71,7 +71,7 @@ async def test_hung_bot_goes_late_then_stale_on_time(workdir: Path) -> None:
         assert late.old_status == "online" and stale.old_status == "late"
         assert not any(e.new_status == "down" for e in events)
         os.kill(bot.pid, signal.SIGCONT)  # it wakes up and heartbeats: back online
-        await wait_for(lambda: ctl.fleet.bots["sleepy"].status == "online")  # type: ignore[union-attr]
+        await wait_for(lambda: ctl.services.fleet.bots["sleepy"].status == "online")  # type: ignore[union-attr]
     finally:
         kill_quietly(bot)
         await ctl.stop()

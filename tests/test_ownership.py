@@ -15,7 +15,7 @@ from chatops.config import Settings
 from chatops.runtime.controller import Controller
 from chatops.wire.peer import Peer, uid_refusal
 from chatops.wire.server import ConnectionLimits, MonitorServer
-from tests.conftest import RawClient, bot_status, query, wait_for
+from tests.conftest import RawClient, bot_status, handler_table, query, wait_for
 
 # Sends each line of argv[2] (JSON list) on one connection from a separate process and prints
 # the replies, one per line: "another local user's process" as the controller sees it.
@@ -76,7 +76,7 @@ async def test_forged_messages_from_another_process_are_refused(
     assert (await owner.request({"id": 2, "type": "heartbeat", "channel": "victim"}))["ok"]
     worker.kill()
     worker.wait()
-    await wait_for(lambda: controller.fleet.bots["victim"].status == "down")  # type: ignore[union-attr]
+    await wait_for(lambda: controller.services.fleet.bots["victim"].status == "down")  # type: ignore[union-attr]
 
 
 async def test_live_owner_cannot_be_displaced_but_a_gone_one_can(
@@ -108,15 +108,15 @@ async def test_live_owner_cannot_be_displaced_but_a_gone_one_can(
         refused = await me.request(takeover)
         assert refused["error"]["code"] == "permission_denied"
         assert "live connection" in refused["error"]["message"]
-        assert controller.fleet.bots["held"].pid == holder.pid  # type: ignore[union-attr]
+        assert controller.services.fleet.bots["held"].pid == holder.pid  # type: ignore[union-attr]
     finally:
         holder.stdin.close()  # type: ignore[union-attr]
         holder.wait(10)
     # The owner is gone (connection closed, process exited): the restart case takes it over.
-    await wait_for(lambda: controller.fleet.bots["held"].status == "down")  # type: ignore[union-attr]
+    await wait_for(lambda: controller.services.fleet.bots["held"].status == "down")  # type: ignore[union-attr]
     assert (await me.request({**takeover, "id": 2}))["ok"]
-    assert controller.fleet.bots["held"].pid == os.getpid()  # type: ignore[union-attr]
-    assert controller.fleet.bots["held"].uid == os.getuid()  # type: ignore[union-attr]
+    assert controller.services.fleet.bots["held"].pid == os.getpid()  # type: ignore[union-attr]
+    assert controller.services.fleet.bots["held"].uid == os.getuid()  # type: ignore[union-attr]
     await controller.store.flush()  # type: ignore[union-attr]
     assert query(
         settings.monitoring.database_path, "SELECT uid FROM bot_status WHERE channel = 'held'"
@@ -134,7 +134,7 @@ async def test_same_process_may_speak_on_a_new_connection(
     second: RawClient = await raw()
     reply = await second.request({"id": 2, "type": "heartbeat", "channel": "seed", "rss_mb": 5.0})
     assert reply["ok"], reply
-    assert controller.fleet.bots["seed"].rss_mb == 5.0  # type: ignore[union-attr]
+    assert controller.services.fleet.bots["seed"].rss_mb == 5.0  # type: ignore[union-attr]
 
 
 def test_uid_rule() -> None:
@@ -151,7 +151,7 @@ async def test_refused_uid_gets_an_error_and_changes_nothing(workdir: Path) -> N
 
     store = await Store.open(workdir / "u.db", max_delay=0)
     server = MonitorServer(
-        {},
+        handler_table(),
         store.writer,
         on_disconnect=lambda peer: None,
         limits=ConnectionLimits(),

@@ -185,7 +185,7 @@ async def test_older_database_is_upgraded_and_keeps_its_data(workdir: Path, vers
         conn.close()
     store = await Store.open(db)
     try:
-        bots = await store.load_bots()
+        bots = await store.fleet.load_bots()
         assert [(b.channel, b.pid, b.status) for b in bots] == [("legacy", 4242, "offline")]
     finally:
         await store.close()
@@ -237,11 +237,11 @@ async def test_retention_deletes_only_old_rows_in_batches(workdir: Path) -> None
     try:
         for i in range(25):
             old = now - 10 * 86400 - i
-            store.add_llm_usage(
+            store.usage.add_llm_usage(
                 old, "c", "old", None, 1, 1, None, 0.0, key=f"old-{i}", received_at=old
             )
         for i in range(5):
-            store.add_llm_usage(
+            store.usage.add_llm_usage(
                 now - 86400, "c", "new", None, 1, 1, None, 0.0, key=f"new-{i}", received_at=now
             )
         await store.flush()
@@ -252,7 +252,7 @@ async def test_retention_deletes_only_old_rows_in_batches(workdir: Path) -> None
         assert deleted["llm_usage"] == 25 and deleted["idempotency_keys"] == 25
         # Small batches: many short transactions instead of one long one.
         assert store.writer.batches_committed - batches_before >= 25 // 4
-        assert await store.load_keys(0) == {f"new-{i}" for i in range(5)}
+        assert await store.db.load_keys(0) == {f"new-{i}" for i in range(5)}
     finally:
         await store.close()
     assert query(workdir / "r.db", "SELECT model, COUNT(*) FROM llm_usage GROUP BY model") == [
@@ -261,11 +261,10 @@ async def test_retention_deletes_only_old_rows_in_batches(workdir: Path) -> None
 
 
 async def test_retention_keeps_unsettled_alerting_rows(workdir: Path) -> None:
-    from chatops.store.alerts import AlertTables
     from chatops.timeutil import to_sqlite
 
     store = await Store.open(workdir / "alerts.db", max_delay=0)
-    tables = AlertTables(store)
+    tables = store.alerts
     now = time.time()
     old = to_sqlite(now - 30 * 86400)
     try:

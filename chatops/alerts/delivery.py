@@ -30,8 +30,8 @@ from chatops.alerts.model import Alert
 from chatops.alerts.render import GROUP_MAX
 from chatops.alerts.sinks import DeliveryError, Sink
 from chatops.config import AlertsConfig
+from chatops.runtime.tasks import TaskSet
 from chatops.store import Store
-from chatops.store.alerts import AlertTables
 from chatops.timeutil import Clock, to_sqlite, wall_clock
 
 log = logging.getLogger(__name__)
@@ -68,13 +68,14 @@ class OutboxItem:
 class AlertDelivery:
     def __init__(self, store: Store, config: AlertsConfig, *, clock: Clock = wall_clock) -> None:
         self._store = store
-        self._tables = AlertTables(store)
+        self._tables = store.alerts
         self._config = config
         self._clock = clock
         self.sinks: dict[str, Sink] = {}
         self._pending: dict[int, OutboxItem] = {}
         self._next_id = 1
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self._tasks = TaskSet()
         self._timers: set[asyncio.TimerHandle] = set()
         self._held_until: dict[str, float] = {}
         """A sink that failed waits as a whole: what arrives meanwhile joins its next group."""
@@ -120,7 +121,7 @@ class AlertDelivery:
             self._next_id += 1
             self._pending[item.id] = item
             self._tables.save_outbox(item.row, item.id)
-        self._store.after_commit(lambda error: self.kick() if error is None else None)
+        self._store.db.after_commit(lambda error: self.kick() if error is None else None)
 
     def kick(self) -> None:
         """Start a worker for every sink that has due alerts and none running."""
@@ -131,8 +132,7 @@ class AlertDelivery:
                 continue
             worker = self._workers.get(name)
             if worker is None or worker.done():
-                loop = asyncio.get_running_loop()
-                self._workers[name] = loop.create_task(self._work(name), name=f"alerts:{name}")
+                self._workers[name] = self._tasks.spawn(self._work(name), name=f"alerts:{name}")
 
     async def run_due(self) -> None:
         """The scheduler's job: retry whatever is due."""
@@ -141,10 +141,7 @@ class AlertDelivery:
     async def close(self) -> None:
         for timer in self._timers:
             timer.cancel()
-        tasks = list(self._workers.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.cancel()
 
     # -- one worker per sink ---------------------------------------------------------------------
 

@@ -24,7 +24,6 @@ from chatops.config import AlertsConfig
 from chatops.models import FleetEvent
 from chatops.runtime.bus import EventBus
 from chatops.store import Store
-from chatops.store.alerts import AlertTables
 from chatops.timeutil import Clock, from_sqlite, to_sqlite, wall_clock
 
 log = logging.getLogger(__name__)
@@ -66,7 +65,7 @@ class AlertRouter:
         *,
         clock: Clock = wall_clock,
     ) -> None:
-        self._tables = AlertTables(store)
+        self._tables = store.alerts
         self._bus = bus
         self._config = config
         self._delivery = delivery

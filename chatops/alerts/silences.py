@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatops.store import Store
-from chatops.store.alerts import AlertTables
 from chatops.timeutil import Clock, from_sqlite, to_sqlite, wall_clock
 
 
@@ -22,7 +21,7 @@ class Silence:
 
 class SilenceService:
     def __init__(self, store: Store, *, clock: Clock = wall_clock) -> None:
-        self._tables = AlertTables(store)
+        self._tables = store.alerts
         self._clock = clock
         self._silences: dict[int, Silence] = {}
         self._next_id = 1

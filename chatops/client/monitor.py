@@ -30,6 +30,7 @@ import psutil
 
 from chatops.client.blocking import resolve_socket_path
 from chatops.client.spool import Spool
+from chatops.runtime.tasks import create_task
 
 log = logging.getLogger("chatops.client")
 
@@ -204,9 +205,7 @@ class MonitorClient:
 
     def _ensure_manager(self) -> None:
         if self._manager is None and not self._closed:
-            self._manager = asyncio.get_running_loop().create_task(
-                self._manage(), name="chatops-monitor-client"
-            )
+            self._manager = create_task(self._manage(), name="chatops-monitor-client")
 
     async def _wait_connected(self) -> bool:
         """Connected now, or on the very first attempt; once the monitor is known to be down,
@@ -278,7 +277,7 @@ class MonitorClient:
             self._writer = writer
             self._connected.set()
             self._first_attempt.set()
-            resync = asyncio.create_task(self._resync())
+            resync = create_task(self._resync(), name="chatops-monitor-resync")
             try:
                 await self._read_replies(reader)
             finally:

@@ -142,8 +142,8 @@ class ChatOpsBot(commands.Bot):
 
     def _deliver_held_alerts(self) -> None:
         """Channel alerts raised while Discord was away wait in the outbox: send them now."""
-        if self.controller.delivery is not None:
-            self.controller.delivery.kick()
+        if self.controller.running:
+            self.controller.services.delivery.kick()
 
     async def close(self) -> None:
         for extension in reversed(list(self.extensions)):

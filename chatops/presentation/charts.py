@@ -12,19 +12,21 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
+from chatops.models import MetricPoint
 
-def resource_chart(title: str, series: Sequence[tuple[float, float, float]]) -> bytes:
+
+def resource_chart(title: str, series: Sequence[MetricPoint]) -> bytes:
     """RSS (MB) and CPU (%) over time as a PNG. CPU-bound: call it from a worker thread."""
     times = mdates.date2num(  # type: ignore[no-untyped-call]
-        [datetime.fromtimestamp(ts, UTC) for ts, _, _ in series]
+        [datetime.fromtimestamp(point.ts, UTC) for point in series]
     )
     fig, rss_axis = plt.subplots(figsize=(8, 3.2), dpi=100)
     try:
-        rss_axis.plot(times, [rss for _, rss, _ in series], color="#3498db", label="RSS (MB)")
+        rss_axis.plot(times, [point.rss_mb for point in series], color="#3498db", label="RSS (MB)")
         rss_axis.set_ylabel("RSS (MB)", color="#3498db")
         rss_axis.set_ylim(bottom=0)
         cpu_axis = rss_axis.twinx()
-        cpu_axis.plot(times, [cpu for _, _, cpu in series], color="#e67e22", label="CPU (%)")
+        cpu_axis.plot(times, [point.cpu_pct for point in series], color="#e67e22", label="CPU (%)")
         cpu_axis.set_ylabel("CPU (%)", color="#e67e22")
         cpu_axis.set_ylim(bottom=0)
         rss_axis.xaxis_date(tz=UTC)

@@ -1,9 +1,13 @@
-"""The controller's services, assembled once and run inside whatever loop hosts them.
+"""The composition root: every service is built here, once, and torn down in reverse.
 
-Headless ``chatops run`` drives :class:`Controller` from :func:`run_headless`; the Discord bot
-drives the same object from its ``setup_hook`` and ``close``. Start order is store → services →
-server → scheduler; stop is the reverse, and it flushes the store before connections close so
-every acknowledged write is on disk.
+:meth:`Controller.start` opens the store, builds the services into one frozen :class:`Services`
+record, starts the monitor server and the scheduler; every step registers its own teardown on an
+``AsyncExitStack``, so a failure half-way and a normal stop both undo exactly what was done, in
+reverse. Headless ``chatops run`` drives it from :func:`run_headless`; the Discord bot starts it
+before its first login and stops it after its own close.
+
+A new feature's service is one field in :class:`Services` and one line in
+:meth:`Controller._compose` (plus its scheduler jobs beside the others).
 """
 
 from __future__ import annotations
@@ -15,11 +19,10 @@ import os
 import resource
 import signal
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.router import AlertRouter
@@ -31,6 +34,7 @@ from chatops.runtime.bus import EventBus
 from chatops.runtime.scheduler import Job, build_scheduler
 from chatops.services.agents import AgentService
 from chatops.services.fleet import FleetService
+from chatops.services.health import HealthService
 from chatops.services.idempotency import IdempotencyGuard
 from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
@@ -47,14 +51,28 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """The started services, for front ends (cogs, CLI) that only run once start() is done."""
+    """The started services. Front ends (the socket's handlers, cogs, the CLI) get this record
+    and nothing else: never the store."""
 
-    store: Store
+    clock: Clock
+    bus: EventBus
+    health: HealthService
     fleet: FleetService
     agents: AgentService
     usage: UsageService
     reports: ReportService
     silences: SilenceService
+    alerts: AlertRouter
+    delivery: AlertDelivery
+    retention: RetentionService
+    self_metrics: SelfMetrics
+
+
+@dataclass(frozen=True, slots=True)
+class _Running:
+    services: Services
+    store: Store
+    server: MonitorServer | None
 
 
 class NotStarted(RuntimeError):
@@ -66,179 +84,161 @@ class Controller:
         self, settings: Settings, *, clock: Clock = wall_clock, sinks: Sequence[Sink] = ()
     ) -> None:
         self.settings = settings
-        self._extra_sinks = list(sinks)
-        self.http: aiohttp.ClientSession | None = None
-        self.delivery: AlertDelivery | None = None
-        self.router: AlertRouter | None = None
-        self.silences: SilenceService | None = None
         self.clock = clock
-        self.bus = EventBus()
-        self.store: Store | None = None
-        self.server: MonitorServer | None = None
-        self.scheduler: AsyncIOScheduler | None = None
-        self.fleet: FleetService | None = None
-        self.usage: UsageService | None = None
-        self.agents: AgentService | None = None
-        self.retention: RetentionService | None = None
-        self.self_metrics: SelfMetrics | None = None
-        self.reports: ReportService | None = None
-
-    @property
-    def services(self) -> Services:
-        if (
-            self.store is None
-            or self.fleet is None
-            or self.agents is None
-            or self.usage is None
-            or self.reports is None
-            or self.silences is None
-        ):
-            raise NotStarted("the controller is not running")
-        return Services(
-            store=self.store,
-            fleet=self.fleet,
-            agents=self.agents,
-            usage=self.usage,
-            reports=self.reports,
-            silences=self.silences,
-        )
+        self._extra_sinks = list(sinks)
+        self._stack: AsyncExitStack | None = None
+        self._running: _Running | None = None
 
     @property
     def running(self) -> bool:
-        return self.store is not None
+        return self._running is not None
 
-    def health(self) -> dict[str, Any]:
-        """What the controller says of itself in every status reply: a failing store makes it
-        ``degraded`` (shown by ``chatops status`` and ``/status``) instead of pretending."""
-        reason = self.store.degraded if self.store is not None else "not running"
-        return {"degraded": reason is not None, "reason": reason}
+    @property
+    def services(self) -> Services:
+        return self._state().services
+
+    @property
+    def store(self) -> Store:
+        """For tests and benches that inspect the database; front ends use :attr:`services`."""
+        return self._state().store
+
+    @property
+    def server(self) -> MonitorServer | None:
+        return self._state().server
+
+    def _state(self) -> _Running:
+        if self._running is None:
+            raise NotStarted("the controller is not running")
+        return self._running
 
     async def start(self) -> None:
+        async with AsyncExitStack() as stack:
+            self._running = await self._compose(stack)
+            self._stack = stack.pop_all()
+
+    async def stop(self) -> None:
+        """Undo start() in reverse: scheduler, server (stop accepting, flush, answer what is
+        pending, close), services, HTTP, store."""
+        stack, self._stack, self._running = self._stack, None, None
+        if stack is not None:
+            await stack.aclose()
+            log.info("controller stopped")
+
+    async def _compose(self, stack: AsyncExitStack) -> _Running:
         cfg = self.settings.monitoring
+        alerts_cfg = self.settings.alerts
+        clock = self.clock
         _raise_fd_limit(cfg.max_connections + 256)
         ensure_private_dir(cfg.database_path.parent)
-        self.store = store = await Store.open(
+        store = await Store.open(
             cfg.database_path,
             synchronous=cfg.db_synchronous,
             max_delay=cfg.commit_max_delay_ms / 1000,
             max_batch=cfg.commit_max_batch,
         )
-        try:
-            await self._start_services(store)
-        except BaseException:
-            await self.stop()
-            raise
+        stack.push_async_callback(store.close)
+        http = aiohttp.ClientSession()
+        stack.push_async_callback(http.close)
+        bus = EventBus()
 
-    async def _start_services(self, store: Store) -> None:
-        cfg = self.settings.monitoring
-        clock = self.clock
-        self.retention = RetentionService(
+        retention = RetentionService(
             store, cfg.data_retention_days, cfg.retention_batch_size, clock=clock
         )
         guard = IdempotencyGuard(
             store, max_event_age=cfg.data_retention_days * 86400.0, clock=clock
         )
-        await guard.load(self.retention.cutoff)
+        await guard.load(retention.cutoff)
         # Alerts first: the fleet's start may already declare bots down.
-        await self._start_alerts(store)
-        self.fleet = FleetService(store, self.bus, cfg, clock=clock)
-        await self.fleet.start()
-        self.usage = UsageService(store, guard, self.fleet)
-        self.agents = AgentService(store, guard, self.fleet, clock=clock)
-        await self.agents.start()
-        self.self_metrics = SelfMetrics(store, clock=clock)
-        self.reports = ReportService(store, clock=clock)
-        if cfg.enabled:
-            fleet, agents = self.fleet, self.agents
-
-            def disconnected(peer: Peer) -> None:
-                fleet.connection_lost(peer)
-                agents.connection_lost(peer)
-
-            group_id = grp.getgrnam(cfg.socket_group).gr_gid if cfg.socket_group else None
-            own_uid = os.geteuid()
-            self.server = MonitorServer(
-                build_handlers(self.fleet, self.usage, self.agents, self.health),
-                store.writer,
-                on_disconnect=disconnected,
-                limits=ConnectionLimits(
-                    max_line_bytes=cfg.max_line_bytes,
-                    max_pending_writes=cfg.max_pending_writes,
-                    handshake_timeout=cfg.handshake_timeout,
-                    max_connections=cfg.max_connections,
-                    max_connections_per_uid=cfg.max_connections_per_uid,
-                    bad_message_budget=cfg.bad_message_budget,
-                    bad_message_window=cfg.bad_message_window,
-                ),
-                admission=lambda peer: uid_refusal(peer, own_uid, group_id),
-            )
-            await self.server.serve_unix(cfg.socket_path, cfg.socket_group)
-        assert self.router is not None and self.delivery is not None
-        self.scheduler = build_scheduler(
-            [
-                Job("reap", self.fleet.reap, cfg.reap_interval),
-                Job("retention", self.retention.run, cfg.retention_interval, first_run_after=5),
-                Job("sample_self", self.self_metrics.sample, cfg.metrics_interval),
-                Job("alerts", self.router.tick, self.settings.alerts.delivery_interval),
-                Job(
-                    "deliver_alerts", self.delivery.run_due, self.settings.alerts.delivery_interval
-                ),
-            ]
-        )
-        self.scheduler.start()
-
-    async def _start_alerts(self, store: Store) -> None:
-        alerts = self.settings.alerts
-        self.http = aiohttp.ClientSession()
-        self.delivery = AlertDelivery(store, alerts, clock=self.clock)
-        for url in alerts.webhook_urls:
-            self.delivery.add_sink(
+        delivery = AlertDelivery(store, alerts_cfg, clock=clock)
+        stack.push_async_callback(delivery.close)
+        for url in alerts_cfg.webhook_urls:
+            delivery.add_sink(
                 WebhookSink(
                     url.get_secret_value(),
-                    self._http_session,
-                    alerts.http_timeout,
+                    lambda: http,
+                    alerts_cfg.http_timeout,
                     self.settings.discord.alert_role_id,
                 )
             )
         for sink in self._extra_sinks:
-            self.delivery.add_sink(sink)
-        self.silences = SilenceService(store, clock=self.clock)
-        await self.silences.start()
-        self.router = AlertRouter(
-            store, self.bus, alerts, self.delivery, self.silences, clock=self.clock
+            delivery.add_sink(sink)
+        silences = SilenceService(store, clock=clock)
+        await silences.start()
+        router = AlertRouter(store, bus, alerts_cfg, delivery, silences, clock=clock)
+        await router.start()
+        stack.callback(router.close)
+        await delivery.start()
+        fleet = FleetService(store, bus, cfg, clock=clock)
+        await fleet.start()
+        stack.callback(fleet.close)
+        agents = AgentService(store, guard, fleet, clock=clock)
+        await agents.start()
+        services = Services(
+            clock=clock,
+            bus=bus,
+            health=HealthService(store),
+            fleet=fleet,
+            agents=agents,
+            usage=UsageService(store, guard, fleet, clock=clock),
+            reports=ReportService(store, fleet, agents, clock=clock),
+            silences=silences,
+            alerts=router,
+            delivery=delivery,
+            retention=retention,
+            self_metrics=SelfMetrics(store, clock=clock),
         )
-        await self.router.start()
-        await self.delivery.start()
 
-    def _http_session(self) -> aiohttp.ClientSession:
-        assert self.http is not None
-        return self.http
+        server = await self._serve(services, store, stack) if cfg.enabled else None
+        scheduler = build_scheduler(
+            [
+                Job("reap", fleet.reap, cfg.reap_interval),
+                Job("retention", retention.run, cfg.retention_interval, first_run_after=5),
+                Job("sample_self", services.self_metrics.sample, cfg.metrics_interval),
+                Job("alerts", router.tick, alerts_cfg.delivery_interval),
+                Job("deliver_alerts", delivery.run_due, alerts_cfg.delivery_interval),
+            ]
+        )
+        scheduler.start()
+        stack.callback(scheduler.shutdown, wait=False)
+        return _Running(services, store, server)
 
-    async def stop(self) -> None:
-        """Stop accepting, flush the store, close connections, remove the socket, then the rest."""
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-            self.scheduler = None
-        if self.server is not None:
-            await self.server.stop_accepting()
-        if self.store is not None:
-            await self.store.flush()
-        if self.server is not None:
-            await self.server.close_connections()
-            self.server = None
-        if self.fleet is not None:
-            self.fleet.close()
-        if self.router is not None:
-            self.router.close()
-        if self.delivery is not None:
-            await self.delivery.close()
-        if self.http is not None:
-            await self.http.close()
-            self.http = None
-        if self.store is not None:
-            await self.store.close()
-            self.store = None
-        log.info("controller stopped")
+    async def _serve(
+        self, services: Services, store: Store, stack: AsyncExitStack
+    ) -> MonitorServer:
+        cfg = self.settings.monitoring
+        fleet, agents = services.fleet, services.agents
+
+        def disconnected(peer: Peer) -> None:
+            fleet.connection_lost(peer)
+            agents.connection_lost(peer)
+
+        group_id = grp.getgrnam(cfg.socket_group).gr_gid if cfg.socket_group else None
+        own_uid = os.geteuid()
+        server = MonitorServer(
+            build_handlers(services),
+            store.writer,
+            on_disconnect=disconnected,
+            limits=ConnectionLimits(
+                max_line_bytes=cfg.max_line_bytes,
+                max_pending_writes=cfg.max_pending_writes,
+                handshake_timeout=cfg.handshake_timeout,
+                max_connections=cfg.max_connections,
+                max_connections_per_uid=cfg.max_connections_per_uid,
+                bad_message_budget=cfg.bad_message_budget,
+                bad_message_window=cfg.bad_message_window,
+            ),
+            admission=lambda peer: uid_refusal(peer, own_uid, group_id),
+        )
+        await server.serve_unix(cfg.socket_path, cfg.socket_group)
+
+        async def stop_serving() -> None:
+            # Every acknowledged write is on disk before any connection closes.
+            await server.stop_accepting()
+            await store.flush()
+            await server.close_connections()
+
+        stack.push_async_callback(stop_serving)
+        return server
 
 
 def _raise_fd_limit(wanted: int) -> None:

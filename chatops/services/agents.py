@@ -72,7 +72,7 @@ class AgentService:
             )
 
     async def start(self) -> None:
-        self.agents = {agent.name: agent for agent in await self._store.load_agents()}
+        self.agents = {agent.name: agent for agent in await self._store.agents.load_agents()}
 
     def _agent(self, name: str, now: float) -> AgentState:
         agent = self.agents.get(name)
@@ -90,7 +90,7 @@ class AgentService:
         agent.agent_type = msg.agent_type or agent.agent_type
         agent.channel = msg.channel or agent.channel
         agent.updated_at = now
-        self._store.save_agent(agent)
+        self._store.agents.save_agent(agent)
         for listener in self.on_change:
             listener(agent)
 
@@ -107,7 +107,7 @@ class AgentService:
         else:
             agent.tasks_failed += 1
         agent.updated_at = now
-        self._store.add_task(
+        self._store.agents.add_task(
             accepted.ts,
             msg.agent,
             msg.task,
@@ -117,9 +117,13 @@ class AgentService:
             key=msg.key,
             received_at=now,
         )
-        self._store.save_agent(agent)
+        self._store.agents.save_agent(agent)
         for listener in self.on_change:
             listener(agent)
+
+    def of_channel(self, channel: str) -> list[AgentState]:
+        """The agents that run as, or report for, the bot ``channel``."""
+        return [a for a in self.snapshot() if channel in (a.name, a.channel)]
 
     def snapshot(self) -> list[AgentState]:
         agents = self.agents

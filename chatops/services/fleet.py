@@ -100,7 +100,7 @@ class FleetService:
     async def start(self) -> None:
         """Load the fleet the database knows and open the reconnect window for live bots."""
         now = self._clock()
-        for bot in await self._store.load_bots():
+        for bot in await self._store.fleet.load_bots():
             self.bots[bot.channel] = bot
             if bot.status not in ALIVE_STATUSES:
                 continue
@@ -185,7 +185,7 @@ class FleetService:
             # One row per metrics_interval; the heartbeats in between update the live values
             # (bot_status, /status) and are superseded by the next row.
             self._metrics_due[msg.channel] = now + self._config.metrics_interval
-            self._store.add_metrics(bot, sampled_at)
+            self._store.fleet.add_metrics(bot, sampled_at)
         if bot.status is not BotStatus.ONLINE:
             self._transition(bot, BotStatus.ONLINE, "heartbeat")
         else:
@@ -322,7 +322,7 @@ class FleetService:
         log.info("%s: %s -> %s (%s)", bot.channel, old, new, reason)
 
     def _save(self, bot: BotState) -> None:
-        self._store.save_bot(bot)
+        self._store.fleet.save_bot(bot)
         for listener in self.on_change:
             listener(bot)
 
@@ -343,7 +343,7 @@ class FleetService:
         if budget.take(now):
             if suppressed:
                 budget.suppressed = 0
-                self._store.add_event(
+                self._store.fleet.add_event(
                     FleetEvent(
                         ts=now,
                         channel=bot.channel,
@@ -351,5 +351,5 @@ class FleetService:
                         detail=f"{suppressed} history row(s) not stored (rate limit)",
                     )
                 )
-            self._store.add_event(event)
+            self._store.fleet.add_event(event)
         self._bus.publish(event)

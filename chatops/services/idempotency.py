@@ -50,7 +50,7 @@ class IdempotencyGuard:
         return Accepted(when, now)
 
     async def load(self, since: float) -> None:
-        for key in await self._store.load_keys(since):
+        for key in await self._store.db.load_keys(since):
             self._seen[key] = None
 
     def __len__(self) -> int:
@@ -69,5 +69,5 @@ class IdempotencyGuard:
             if error is not None:
                 self._seen.pop(key, None)
 
-        self._store.after_commit(release_on_failure)
+        self._store.db.after_commit(release_on_failure)
         return True

@@ -1,4 +1,4 @@
-"""Fleet reports for operators: resource use per feature, LLM usage breakdowns, metric series.
+"""Reports for operators: one bot in detail, resource use per feature, metric series.
 
 The seed's "identify greedy features": for each feature, the mean RSS of the bots that have it
 on versus those that don't (``translator +57 MB``).
@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
+from chatops.models import BotDetail, MetricPoint
+from chatops.services.agents import AgentService
+from chatops.services.fleet import FleetService
 from chatops.store import Store
-from chatops.store.reports import ReportQueries
 from chatops.timeutil import Clock, wall_clock
+
+DETAIL_EVENTS = 8
+DETAIL_HOURS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +35,33 @@ class FeatureImpact:
 
 
 class ReportService:
-    def __init__(self, store: Store, *, clock: Clock = wall_clock) -> None:
-        self._queries = ReportQueries(store)
+    def __init__(
+        self,
+        store: Store,
+        fleet: FleetService,
+        agents: AgentService,
+        *,
+        clock: Clock = wall_clock,
+    ) -> None:
+        self._store = store
+        self._queries = store.reports
+        self._fleet = fleet
+        self._agents = agents
         self._clock = clock
 
-    async def metrics_series(self, channel: str, hours: float) -> list[tuple[float, float, float]]:
+    async def bot_detail(self, channel: str, hours: float = DETAIL_HOURS) -> BotDetail | None:
+        """One bot with its agents, its latest events and its metric series; None if unknown."""
+        found = self._fleet.snapshot(channel)
+        if not found:
+            return None
+        return BotDetail(
+            bot=found[0],
+            agents=self._agents.of_channel(channel),
+            events=await self._store.fleet.recent_events(channel, limit=DETAIL_EVENTS),
+            series=await self.metrics_series(channel, hours),
+        )
+
+    async def metrics_series(self, channel: str, hours: float) -> list[MetricPoint]:
         return await self._queries.metrics_series(channel, self._clock() - hours * 3600)
 
     async def feature_impact(self, hours: float = 24) -> list[FeatureImpact]:
@@ -67,11 +93,6 @@ class ReportService:
                 )
             )
         return sorted(impacts, key=lambda i: -(i.rss_delta or 0.0))
-
-    async def usage_breakdown(
-        self, channel: str | None, days: int, group_by: str
-    ) -> list[dict[str, Any]]:
-        return await self._queries.usage_breakdown(channel, days, group_by)
 
 
 def _mean(values: list[float]) -> float | None:

@@ -35,7 +35,7 @@ class RetentionService:
         for table in RETENTION_STATEMENTS:
             total = 0
             while True:
-                count = await self._store.purge_batch(table, cutoff, self._batch_size)
+                count = await self._store.db.purge_batch(table, cutoff, self._batch_size)
                 total += count
                 if count == 0:
                     break

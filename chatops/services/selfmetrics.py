@@ -27,5 +27,5 @@ class SelfMetrics:
             "host_mem_pct": psutil.virtual_memory().percent,
             "load_1m": os.getloadavg()[0],
         }
-        self._store.add_controller_metrics(self._clock(), **self.last)
+        self._store.controller.add_metrics(self._clock(), **self.last)
         return self.last

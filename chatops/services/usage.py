@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
+from chatops.models import UsageGroup, UsageTotals
 from chatops.services.fleet import FleetService
 from chatops.services.idempotency import IdempotencyGuard
 from chatops.store import Store
+from chatops.timeutil import Clock, wall_clock
 from chatops.wire.peer import Peer
-from chatops.wire.protocol import GetUsage, LlmUsage
+from chatops.wire.protocol import LlmUsage
 
 
 class UsageService:
-    def __init__(self, store: Store, guard: IdempotencyGuard, fleet: FleetService) -> None:
+    def __init__(
+        self,
+        store: Store,
+        guard: IdempotencyGuard,
+        fleet: FleetService,
+        *,
+        clock: Clock = wall_clock,
+    ) -> None:
         self._store = store
         self._guard = guard
         self._fleet = fleet
+        self._clock = clock
 
     def log_usage(self, peer: Peer, msg: LlmUsage) -> None:
         """Store one call's usage. A registered bot's usage comes only from its owner; a name
@@ -24,7 +34,7 @@ class UsageService:
         accepted = self._guard.accept(msg.ts, msg.key, msg.id)
         if accepted is None:
             return  # a replay of something already stored: acknowledge, store nothing
-        self._store.add_llm_usage(
+        self._store.usage.add_llm_usage(
             accepted.ts,
             msg.channel,
             msg.model,
@@ -37,5 +47,14 @@ class UsageService:
             received_at=accepted.received_at,
         )
 
-    async def usage_stats(self, peer: Peer, msg: GetUsage) -> dict[str, Any]:
-        return await self._store.usage_stats(msg.channel, msg.days)
+    async def totals(self, channel: str | None, days: int) -> UsageTotals:
+        """The seed's ``get_usage_stats`` over the last ``days`` days."""
+        return await self._store.usage.totals(channel, days, self._since(days))
+
+    async def breakdown(
+        self, channel: str | None, days: int, group_by: Literal["model", "feature"]
+    ) -> list[UsageGroup]:
+        return await self._store.usage.breakdown(channel, self._since(days), group_by)
+
+    def _since(self, days: int) -> float:
+        return self._clock() - days * 86400.0

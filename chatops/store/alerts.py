@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from chatops.store.store import Store
+from chatops.store.database import Database
 
 _UPSERT_INCIDENT = """
 INSERT INTO incidents (id, channel, kind, opened_at, last_notified_at, resolved_at, detail)
@@ -36,40 +36,40 @@ _ID_TABLES = frozenset({"incidents", "alert_outbox", "silences"})
 class AlertTables:
     """Reads and queued writes for incidents, the alert outbox and silences."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def next_id(self, table: str) -> int:
         if table not in _ID_TABLES:
             raise ValueError(table)
-        rows = await self._store._fetchall(f"SELECT COALESCE(MAX(id), 0) + 1 AS n FROM {table}")
+        rows = await self._db.fetchall(f"SELECT COALESCE(MAX(id), 0) + 1 AS n FROM {table}")
         return int(rows[0]["n"])
 
     def save_incident(self, row: Callable[[], tuple[Any, ...]], incident_id: int) -> None:
-        self._store.writer.put(_UPSERT_INCIDENT, incident_id, row)
+        self._db.writer.put(_UPSERT_INCIDENT, incident_id, row)
 
     def save_outbox(self, row: Callable[[], tuple[Any, ...]], outbox_id: int) -> None:
-        self._store.writer.put(_UPSERT_OUTBOX, outbox_id, row)
+        self._db.writer.put(_UPSERT_OUTBOX, outbox_id, row)
 
     def add_silence(self, row: tuple[Any, ...]) -> None:
-        self._store.writer.add(_INSERT_SILENCE, row)
+        self._db.writer.add(_INSERT_SILENCE, row)
 
     def delete_silence(self, silence_id: int) -> None:
-        self._store.writer.add(_DELETE_SILENCE, (silence_id,))
+        self._db.writer.add(_DELETE_SILENCE, (silence_id,))
 
     async def open_incidents(self) -> list[sqlite3.Row]:
-        return await self._store._fetchall(
+        return await self._db.fetchall(
             "SELECT id, channel, kind, opened_at, last_notified_at, detail FROM incidents "
             "WHERE resolved_at IS NULL ORDER BY id"
         )
 
     async def pending_outbox(self) -> list[sqlite3.Row]:
-        return await self._store._fetchall(
+        return await self._db.fetchall(
             "SELECT id, created_at, sink, payload_json, attempts, next_attempt_at, last_error, "
             "group_id FROM alert_outbox WHERE delivered_at IS NULL ORDER BY id"
         )
 
     async def silences(self) -> list[sqlite3.Row]:
-        return await self._store._fetchall(
+        return await self._db.fetchall(
             "SELECT id, channel, until, created_at, created_by, reason FROM silences ORDER BY id"
         )

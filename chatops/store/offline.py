@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from chatops.models import BotState
-from chatops.store.store import bot_from_row
+from chatops.store.fleet import BOT_COLUMNS, bot_from_row
 
 
 def read_bots_offline(path: Path) -> list[BotState]:
@@ -19,20 +19,7 @@ def read_bots_offline(path: Path) -> list[BotState]:
     try:
         conn.row_factory = sqlite3.Row
         columns = {r[1] for r in conn.execute("PRAGMA table_info(bot_status)")}
-        wanted = [
-            "channel",
-            "pid",
-            "status",
-            "features_json",
-            "registered_at",
-            "last_heartbeat",
-            "host",
-            "rss_mb",
-            "cpu_pct",
-            "status_changed_at",
-            "uid",
-        ]
-        select = ", ".join(c if c in columns else f"NULL AS {c}" for c in wanted)
+        select = ", ".join(c if c in columns else f"NULL AS {c}" for c in BOT_COLUMNS)
         rows = conn.execute(f"SELECT {select} FROM bot_status ORDER BY channel").fetchall()
         return [bot_from_row(row) for row in rows]
     finally:

@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from chatops.runtime.tasks import create_task
+
 log = logging.getLogger(__name__)
 
 CommitCallback = Callable[[BaseException | None], None]
@@ -69,7 +71,7 @@ class GroupCommitWriter:
         self.last_error: str | None = None
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="store-writer")
+        self._task = create_task(self._run(), name="store-writer")
 
     @property
     def backlog(self) -> int:

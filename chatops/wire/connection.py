@@ -1,12 +1,9 @@
-"""One client connection: framing, dispatch, replies after commit, and what it may cost.
+"""One client connection: framing, dispatch, answers, pushes, and what it may cost.
 
 Each connection frames lines (:class:`~chatops.wire.protocol.LineFramer`), decodes them, and
-calls the handler registered for the message's type. What the handler returns says how to answer:
-
-* ``None`` or a ``dict``: a write was queued; answer (if the request has an ``id``) once the
-  store has committed it, with the dict merged into the reply.
-* :class:`Immediate`: answer now (``ping``, ``hello``, ``get_status``), ``id`` or not.
-* an awaitable: answer with its result when it completes, ``id`` or not.
+calls the handler registered for the message's type; the :mod:`~chatops.wire.outcomes` it
+returns says when to answer. Pushes go the other way (:mod:`~chatops.wire.pushes`): the
+connection is its peer's link, and a ``push_reply`` resolves the push that waits for it.
 
 A :class:`ProtocolError` from a handler becomes a typed error reply; anything else becomes an
 ``internal_error`` reply and a log line. A bad message costs its sender at most its own
@@ -24,21 +21,28 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+import msgspec
+
 from chatops.wire.badinput import ErrorBudget
+from chatops.wire.outcomes import Committed, Immediate, Later
 from chatops.wire.peer import Peer, new_peer
 from chatops.wire.protocol import (
     ErrorCode,
     Message,
     ProtocolError,
+    PushReply,
     RequestId,
+    ServerPush,
     decode,
+    encode_push,
     error_reply,
     ok_reply,
 )
+from chatops.wire.pushes import NotConnected, PendingPushes, PushTimeout
 
 if TYPE_CHECKING:
     from chatops.wire.server import MonitorServer
@@ -47,18 +51,6 @@ log = logging.getLogger("chatops.wire.server")
 
 LINES_PER_TURN = 256
 
-
-@dataclass(slots=True, frozen=True)
-class Immediate:
-    """Answer now. ``raw`` carries pre-encoded members (see
-    :func:`~chatops.wire.protocol.ok_reply`)."""
-
-    body: dict[str, Any]
-    raw: tuple[bytes, ...] = ()
-
-
-Outcome = None | dict[str, Any] | Immediate | Awaitable[dict[str, Any] | Immediate]
-Handler = Callable[[Peer, Any], Outcome]
 
 # Refusals that say the sender got something wrong; they spend its error budget. Failures of
 # the controller's own (storage, shutdown, a bug) never do.
@@ -109,6 +101,7 @@ class Connection(asyncio.Protocol):
         self._acks: list[tuple[RequestId, dict[str, Any] | None]] = []
         self._ack_batch = -1
         self.peer = Peer(conn_id=0)
+        self._pushes = PendingPushes()
         self.closed = False
         self.admitted = False
         self._pauses: set[str] = set()
@@ -127,6 +120,7 @@ class Connection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         self.peer = new_peer(transport.get_extra_info("socket"))
+        self.peer.link = self
         refusal = self._server.admit(self)
         if refusal is not None:
             code, message = refusal
@@ -140,6 +134,7 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._pushes.fail_all()
         if self._handshake is not None:
             self._handshake.cancel()
         if self.admitted:
@@ -254,6 +249,29 @@ class Connection(asyncio.Protocol):
             self._flush()
             self._transport.close()
 
+    # -- pushes ----------------------------------------------------------------------------------
+
+    def send_push(self, push: ServerPush) -> None:
+        if self.closed:
+            raise NotConnected(f"{self.peer.describe()} is not connected")
+        self.send(encode_push(push))
+
+    async def ask(self, push: ServerPush, timeout: float) -> PushReply:
+        push_id, answer = self._pushes.open()
+        try:
+            self.send_push(msgspec.structs.replace(push, push_id=push_id))
+            return await asyncio.wait_for(answer, timeout)
+        except TimeoutError:
+            raise PushTimeout(
+                f"{self.peer.describe()} did not answer {push.__struct_config__.tag} "
+                f"within {timeout:g}s"
+            ) from None
+        finally:
+            self._pushes.forget(push_id)
+
+    def answered(self, reply: PushReply) -> bool:
+        return self._pushes.resolve(reply)
+
     # -- dispatch --------------------------------------------------------------------------------
 
     def _handle(self, line: bytes) -> None:
@@ -275,9 +293,9 @@ class Connection(asyncio.Protocol):
             log.exception("handler for %s failed", type(msg).__name__)
             self.send(error_reply(ErrorCode.INTERNAL_ERROR, "internal error", msg.id))
             return
-        if outcome is None or isinstance(outcome, dict):
+        if isinstance(outcome, Committed):
             if msg.id is not None:
-                self._ack_after_commit(msg.id, outcome)
+                self._ack_after_commit(msg.id, outcome.body)
         elif isinstance(outcome, Immediate):
             self.send(ok_reply(msg.id, outcome.body, outcome.raw))
         else:
@@ -308,11 +326,16 @@ class Connection(asyncio.Protocol):
 
         return on_commit
 
-    async def _answer_later(
-        self, msg: Message, pending: Awaitable[dict[str, Any] | Immediate]
-    ) -> None:
+    async def _answer_later(self, msg: Message, later: Later) -> None:
         try:
-            body = await pending
+            body = await asyncio.wait_for(later.answer, later.timeout)
+        except asyncio.CancelledError:
+            # The controller is stopping: say so, so the agent retries elsewhere or later.
+            self.send(error_reply(ErrorCode.SHUTTING_DOWN, "the monitor is shutting down", msg.id))
+            raise
+        except TimeoutError:
+            message = f"{type(msg).__name__}: no answer within {later.timeout:g}s"
+            self.send(error_reply(ErrorCode.TIMEOUT, message, msg.id))
         except ProtocolError as exc:
             self._rejected(exc.code, exc.message, msg.id)
         except Exception:

@@ -1,35 +1,41 @@
-"""The socket's door into the services: one handler per message type, one place to read it.
+"""The socket's door into the services: one handler per request type, one place to read it.
 
-The same service methods back the CLI and the Discord cogs; only the shape of the answer is
-decided here.
+The same service methods back the CLI and the Discord cogs; only the shape of the answer (and
+when it is given, see :mod:`~chatops.wire.outcomes`) is decided here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 from chatops import __version__
 from chatops.models import AgentState, BotState
-from chatops.services.agents import AgentService
-from chatops.services.fleet import FleetService
-from chatops.services.usage import UsageService
+from chatops.wire.outcomes import Committed, Handler, Immediate, Later, Outcome, after_commit
 from chatops.wire.peer import Peer
 from chatops.wire.protocol import (
     PROTOCOL_VERSION,
     AgentStatus,
+    ErrorCode,
     GetStatus,
     GetUsage,
     Heartbeat,
     Hello,
     LlmUsage,
     Ping,
+    ProtocolError,
+    PushReply,
     Register,
     TaskResult,
     Unregister,
 )
-from chatops.wire.server import Handler, Immediate
 from chatops.wire.snapshots import SLICE, EncodedList
+
+if TYPE_CHECKING:
+    from chatops.runtime.controller import Services
+
+QUERY_TIMEOUT = 30.0
+"""How long a query may take before it is answered ``timeout``."""
 
 
 def bot_to_dict(bot: BotState) -> dict[str, Any]:
@@ -62,16 +68,18 @@ def agent_to_dict(agent: AgentState) -> dict[str, Any]:
     }
 
 
-def build_handlers(
-    fleet: FleetService,
-    usage: UsageService,
-    agents: AgentService,
-    health: Callable[[], dict[str, Any]],
-) -> dict[type, Handler]:
-    def hello(peer: Peer, msg: Hello) -> Immediate:
+def build_handlers(services: Services) -> dict[type, Handler]:
+    fleet, agents, usage, health = (
+        services.fleet,
+        services.agents,
+        services.usage,
+        services.health,
+    )
+
+    def hello(peer: Peer, msg: Hello) -> Outcome:
         return Immediate({"protocol": PROTOCOL_VERSION, "server_version": __version__})
 
-    def ping(peer: Peer, msg: Ping) -> Immediate:
+    def ping(peer: Peer, msg: Ping) -> Outcome:
         return Immediate({"pong": True})
 
     bot_json = EncodedList[BotState](lambda bot: bot.channel, bot_to_dict)
@@ -92,27 +100,43 @@ def build_handlers(
             bot = fleet.bots.get(channel)
             bots = b"[]" if bot is None else bot_json.one(bot)
         raw = (b'"bots":', bots, b',"agents":', agent_json.all())
-        return Immediate({"type": "status", "controller": health()}, raw)
+        controller = asdict(health.current())
+        return Immediate({"type": "status", "controller": controller}, raw)
 
     async def status_after_refresh(channel: str | None) -> Immediate:
         await bot_json.refresh_gradually()
         await agent_json.refresh_gradually()
         return status_reply(channel)
 
-    def get_status(peer: Peer, msg: GetStatus) -> Immediate | Awaitable[Immediate]:
+    def get_status(peer: Peer, msg: GetStatus) -> Outcome:
         if max(bot_json.stale, agent_json.stale) <= SLICE:
             return status_reply(msg.channel)
-        return status_after_refresh(msg.channel)  # much changed: encode it in slices
+        # Much changed: encode it in slices.
+        return Later(status_after_refresh(msg.channel), QUERY_TIMEOUT)
+
+    async def usage_totals(msg: GetUsage) -> dict[str, Any]:
+        return asdict(await usage.totals(msg.channel, msg.days))
+
+    def get_usage(peer: Peer, msg: GetUsage) -> Outcome:
+        return Later(usage_totals(msg), QUERY_TIMEOUT)
+
+    def push_reply(peer: Peer, msg: PushReply) -> Outcome:
+        if peer.link is None or not peer.link.answered(msg):
+            raise ProtocolError(
+                ErrorCode.NOT_FOUND, f"no push {msg.push_id} is waiting for an answer", msg.id
+            )
+        return Committed()
 
     return {
-        Register: fleet.register,
-        Heartbeat: fleet.heartbeat,
-        Unregister: fleet.unregister,
-        LlmUsage: usage.log_usage,
+        Register: after_commit(fleet.register),
+        Heartbeat: after_commit(fleet.heartbeat),
+        Unregister: after_commit(fleet.unregister),
+        LlmUsage: after_commit(usage.log_usage),
+        AgentStatus: after_commit(agents.update_status),
+        TaskResult: after_commit(agents.task_result),
         GetStatus: get_status,
-        GetUsage: usage.usage_stats,
+        GetUsage: get_usage,
         Hello: hello,
         Ping: ping,
-        AgentStatus: agents.update_status,
-        TaskResult: agents.task_result,
+        PushReply: push_reply,
     }

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 import psutil
 
+from chatops.wire.protocol import PushReply, ServerPush
+from chatops.wire.pushes import NotConnected, PushLink
+
 _ids = itertools.count(1)
 _UCRED = struct.Struct("3i")
 
@@ -23,9 +26,25 @@ class Peer:
     uid: int | None = None
     gid: int | None = None
     local: bool = True
+    link: PushLink | None = None
+    """The connection, for pushes; None for peers that cannot be pushed to (tests driving
+    services directly)."""
 
     def __hash__(self) -> int:
         return self.conn_id
+
+    def _live_link(self) -> PushLink:
+        if self.link is None or self.link.closed:
+            raise NotConnected(f"{self.describe()} is not connected")
+        return self.link
+
+    def send(self, push: ServerPush) -> None:
+        """Push without waiting for an answer; :class:`NotConnected` if the peer is gone."""
+        self._live_link().send_push(push)
+
+    async def ask(self, push: ServerPush, timeout: float) -> PushReply:
+        """Push and wait for the agent's answer (see :mod:`chatops.wire.pushes`)."""
+        return await self._live_link().ask(push, timeout)
 
     def describe(self) -> str:
         return f"conn#{self.conn_id}" + (f" pid={self.pid}" if self.pid else "")

@@ -5,8 +5,12 @@ Newline-delimited JSON. The seed's five messages (``register``, ``heartbeat``, `
 optional. A request carrying ``id`` is answered ``{"id": …, "ok": true, …}`` or
 ``{"id": …, "ok": false, "error": {"code": …, "message": …}}``. See ``docs/protocol.md``.
 
+The controller also speaks first: *pushes* (``control``, ``approval_decision``, ``push``) go to
+the connection that owns a bot, and a push that carries a ``push_id`` is answered by the agent
+with a ``push_reply`` request.
+
 Framing (:class:`LineFramer`), decoding (:func:`decode`) and reply encoding are free of any
-transport, so a TLS listener or server-initiated pushes reuse them unchanged.
+transport, so a TLS listener reuses them unchanged.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_CONNECTIONS = "too_many_connections"
     HANDSHAKE_TIMEOUT = "handshake_timeout"
     STORAGE_ERROR = "storage_error"
+    TIMEOUT = "timeout"
     SHUTTING_DOWN = "shutting_down"
     INTERNAL_ERROR = "internal_error"
 
@@ -170,6 +175,15 @@ class GetUsage(_Message, tag="get_usage"):
     days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 30
 
 
+class PushReply(_Message, tag="push_reply"):
+    """An agent's answer to a push that carried a ``push_id``."""
+
+    push_id: Annotated[int, msgspec.Meta(ge=1)]
+    ok: bool = True
+    result: dict[str, Any] = msgspec.field(default_factory=dict)
+    error: Text | None = None
+
+
 Message = (
     Register
     | Heartbeat
@@ -181,11 +195,71 @@ Message = (
     | AgentStatus
     | TaskResult
     | GetUsage
+    | PushReply
 )
+"""Every request an agent may send; the server refuses to start without a handler for each."""
 
-MESSAGE_TYPES: frozenset[str] = frozenset(
-    str(cls.__struct_config__.tag) for cls in typing.get_args(Message)
+REQUEST_TYPES: frozenset[type[Message]] = frozenset(typing.get_args(Message))
+MESSAGE_TYPES: frozenset[str] = frozenset(str(cls.__struct_config__.tag) for cls in REQUEST_TYPES)
+
+
+# -- pushes: from the controller to an agent -----------------------------------------------------
+
+
+class _Push(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_fields=False):
+    push_id: int | None = None
+    """Set when the controller waits for an answer: the agent replies ``push_reply`` with it."""
+
+
+class Control(_Push, tag="control"):
+    """Ask the bot ``channel`` to do something to itself. ``register``: register again (sent
+    when the controller rebuilds its statuses); further actions (``restart``) are the bot's
+    registered handlers' business, and an action it has no handler for is answered ``ok:
+    false``."""
+
+    channel: Name
+    action: Name
+    reason: Text | None = None
+    args: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class ApprovalDecision(_Push, tag="approval_decision"):
+    """The answer to an approval the agent asked for: ``approve`` or ``deny``, and why."""
+
+    request: int | Name
+    decision: Literal["approve", "deny"]
+    reason: Text | None = None
+    decided_by: Text | None = None
+
+
+class Push(_Push, tag="push"):
+    """A generic push for features to come: a topic and its data."""
+
+    topic: Name
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+ServerPush = Control | ApprovalDecision | Push
+PUSH_TYPES: frozenset[str] = frozenset(
+    str(cls.__struct_config__.tag) for cls in typing.get_args(ServerPush)
 )
+_push_decoder = msgspec.json.Decoder(ServerPush)
+
+
+def encode_push(push: ServerPush) -> bytes:
+    return _encoder.encode(push) + b"\n"
+
+
+def decode_push(line: bytes) -> ServerPush:
+    """For agents: one pushed line as its type; raises ``msgspec.DecodeError`` when malformed."""
+    push: ServerPush = _push_decoder.decode(line)
+    return push
+
+
+def encode_message(message: Message) -> bytes:
+    """For agents: one request as a framed line."""
+    return _encoder.encode(message) + b"\n"
+
 
 _decoder = msgspec.json.Decoder(Message)
 

@@ -9,23 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
+from typing import Any
 
+from chatops.runtime.tasks import TaskSet
 from chatops.wire.badinput import BadInputLog
-from chatops.wire.connection import (
-    CommitNotifier,
-    Connection,
-    ConnectionLimits,
-    Handler,
-    Immediate,
-    Outcome,
-)
+from chatops.wire.connection import CommitNotifier, Connection, ConnectionLimits
+from chatops.wire.outcomes import Handler
 from chatops.wire.peer import Peer
-from chatops.wire.protocol import ErrorCode, LineFramer
+from chatops.wire.protocol import REQUEST_TYPES, ErrorCode, LineFramer
 from chatops.wire.transport import bind_unix_socket, remove_socket
 
-__all__ = ["ConnectionLimits", "Handler", "Immediate", "MonitorServer", "Outcome"]
+__all__ = ["ConnectionLimits", "MonitorServer"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +39,9 @@ class MonitorServer:
         limits: ConnectionLimits | None = None,
         admission: Admission | None = None,
     ) -> None:
+        missing = sorted(cls.__name__ for cls in REQUEST_TYPES - handlers.keys())
+        if missing:
+            raise ValueError(f"no handler for request type(s): {', '.join(missing)}")
         self.handlers = dict(handlers)
         self.notifier = notifier
         self._on_disconnect = on_disconnect
@@ -56,7 +55,7 @@ class MonitorServer:
         self.stopping = False
         self._servers: list[asyncio.Server] = []
         self._unix_paths: list[tuple[Path, int]] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
 
     def new_framer(self) -> LineFramer:
         return LineFramer(self.limits.max_line_bytes)
@@ -97,11 +96,9 @@ class MonitorServer:
         if not self.stopping:
             self._on_disconnect(connection.peer)
 
-    def spawn(self, coro: Awaitable[None]) -> None:
-        """Run a per-request task, keeping a reference so it is neither lost nor silently GC'd."""
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a per-request task the server owns: referenced, its failure logged."""
+        self._tasks.spawn(coro, name="request")
 
     async def serve_unix(self, path: Path, group: str | None = None) -> None:
         sock = bind_unix_socket(path, group)
@@ -119,10 +116,10 @@ class MonitorServer:
             server.close()
 
     async def close_connections(self, timeout: float = 5.0) -> None:
+        """Answer every request still waiting ``shutting_down``, then close every connection."""
+        await self._tasks.cancel()
         for connection in list(self.connections):
             connection.close()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=timeout)
         for server in self._servers:
             try:
                 await asyncio.wait_for(server.wait_closed(), timeout)

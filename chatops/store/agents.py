@@ -1,0 +1,79 @@
+"""The agent seed's tables: ``agents`` (what each is doing) and ``agent_tasks`` (each result)."""
+
+from __future__ import annotations
+
+from chatops.models import AgentState
+from chatops.store.database import Database
+from chatops.timeutil import from_sqlite, to_sqlite
+
+_UPSERT_AGENT = """
+INSERT INTO agents (name, agent_type, channel, status, current_task, error_message,
+                    tasks_completed, tasks_failed, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(name) DO UPDATE SET
+    agent_type = excluded.agent_type, channel = excluded.channel, status = excluded.status,
+    current_task = excluded.current_task, error_message = excluded.error_message,
+    tasks_completed = excluded.tasks_completed, tasks_failed = excluded.tasks_failed,
+    updated_at = excluded.updated_at
+"""
+_INSERT_TASK = (
+    "INSERT INTO agent_tasks (ts, agent, task, success, duration_ms, error_message) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+class AgentTables:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def save_agent(self, agent: AgentState) -> None:
+        self._db.writer.put(
+            _UPSERT_AGENT,
+            agent.name,
+            lambda: (
+                agent.name,
+                agent.agent_type,
+                agent.channel,
+                agent.status,
+                agent.current_task,
+                agent.error_message,
+                agent.tasks_completed,
+                agent.tasks_failed,
+                to_sqlite(agent.updated_at),
+            ),
+        )
+
+    def add_task(
+        self,
+        ts: float,
+        agent: str,
+        task: str | None,
+        success: bool,
+        duration_ms: int | None,
+        error_message: str | None,
+        *,
+        key: str | None = None,
+        received_at: float,
+    ) -> None:
+        row = (to_sqlite(ts), agent, task, int(success), duration_ms, error_message)
+        self._db.add_keyed(_INSERT_TASK, row, key, received_at)
+
+    async def load_agents(self) -> list[AgentState]:
+        rows = await self._db.fetchall(
+            "SELECT name, agent_type, channel, status, current_task, error_message, "
+            "tasks_completed, tasks_failed, updated_at FROM agents ORDER BY name"
+        )
+        return [
+            AgentState(
+                name=row["name"],
+                agent_type=row["agent_type"],
+                channel=row["channel"],
+                status=row["status"],
+                current_task=row["current_task"],
+                error_message=row["error_message"],
+                tasks_completed=row["tasks_completed"],
+                tasks_failed=row["tasks_failed"],
+                updated_at=from_sqlite(row["updated_at"]),
+            )
+            for row in rows
+        ]

@@ -7,8 +7,11 @@ import os
 import time
 from pathlib import Path
 
+import msgspec
+
 from chatops.client import LLMUsageLogger, MonitorClient, SyncMonitorClient
 from chatops.runtime.controller import Controller
+from chatops.wire.protocol import LlmUsage
 from tests.conftest import RawClient, make_settings, query, wait_for
 
 
@@ -69,7 +72,7 @@ async def test_spool_survives_downtime_and_replays_exactly_once(workdir: Path) -
         await raw.close()
         await client.close()
         replayer = MonitorClient(path)
-        replayer.spool.add("same-key", event)
+        replayer.spool.add("same-key", msgspec.convert(event, LlmUsage))
         assert await replayer.wait_connected(10)
         assert await replayer.drain_spool(timeout=20)
         await replayer.close()

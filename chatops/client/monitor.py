@@ -10,6 +10,10 @@ The seed's calls work as the seed shows them::
 
 One background task owns the connection: it connects, re-registers every channel, replays the
 spool, and on any failure waits a capped, jittered exponential backoff before trying again.
+
+Messages are the protocol's own types, checked before they are sent (a bad field is logged and
+the call returns False). A request waits ``request_timeout``, or the call's ``timeout``. Pushes
+from the controller go to the handlers registered with :meth:`MonitorClient.on_push`.
 """
 
 from __future__ import annotations
@@ -23,14 +27,32 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import msgspec
 import psutil
 
 from chatops.client.blocking import resolve_socket_path
-from chatops.client.spool import Spool
+from chatops.client.messages import checked as _checked
+from chatops.client.pushes import PushDispatcher, PushHandler
+from chatops.client.spool import Spool, SpooledEvent
 from chatops.runtime.tasks import create_task
+from chatops.wire.protocol import (
+    PUSH_TYPES,
+    AgentStatus,
+    Control,
+    GetStatus,
+    GetUsage,
+    Heartbeat,
+    LlmUsage,
+    Message,
+    Ping,
+    Register,
+    TaskResult,
+    Unregister,
+    encode_message,
+)
 
 log = logging.getLogger("chatops.client")
 
@@ -57,7 +79,9 @@ class MonitorClient:
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._event_ids: dict[int, str] = {}
-        self._registrations: dict[str, dict[str, Any]] = {}
+        self._registrations: dict[str, Register] = {}
+        self._pushes = PushDispatcher(self._send)
+        self._pushes.register("control", self.default_control)
         self._writer: asyncio.StreamWriter | None = None
         self._connected = asyncio.Event()
         self._first_attempt = asyncio.Event()
@@ -75,24 +99,27 @@ class MonitorClient:
         features: Mapping[str, Any] | None = None,
         *,
         host: str | None = None,
+        timeout: float | None = None,
     ) -> bool:
         """Register (and re-register after every reconnect). True once the monitor confirmed."""
-        message: dict[str, Any] = {
-            "type": "register",
-            "channel": channel,
-            "pid": pid or os.getpid(),
-            "features": dict(features or {}),
-        }
-        if host:
-            message["host"] = host
-        self._registrations[channel] = message
-        return await self._request_ok(message)
-
-    async def unregister_from_monitor(self, channel: str, pid: int | None = None) -> bool:
-        self._registrations.pop(channel, None)
-        return await self._request_ok(
-            {"type": "unregister", "channel": channel, "pid": pid or os.getpid()}
+        message = _checked(
+            Register,
+            channel=channel,
+            pid=pid or os.getpid(),
+            features=dict(features or {}),
+            host=host or None,
         )
+        if message is None:
+            return False
+        self._registrations[channel] = message
+        return await self._request_ok(message, timeout)
+
+    async def unregister_from_monitor(
+        self, channel: str, pid: int | None = None, *, timeout: float | None = None
+    ) -> bool:
+        self._registrations.pop(channel, None)
+        message = _checked(Unregister, channel=channel, pid=pid or os.getpid())
+        return message is not None and await self._request_ok(message, timeout)
 
     async def start_heartbeat(self, channel: str, interval: float = 30) -> None:
         """Send a heartbeat with this process's RSS and CPU every ``interval`` seconds, forever.
@@ -111,64 +138,91 @@ class MonitorClient:
             cpu_pct = self._process.cpu_percent(None)
         except psutil.Error:
             rss_mb, cpu_pct = None, None
-        message = {
-            "type": "heartbeat",
-            "channel": channel,
-            "pid": os.getpid(),
-            "rss_mb": rss_mb,
-            "cpu_pct": cpu_pct,
-        }
-        return await self._send(message)
+        message = _checked(
+            Heartbeat, channel=channel, pid=os.getpid(), rss_mb=rss_mb, cpu_pct=cpu_pct
+        )
+        return message is not None and await self._send(message)
 
     # -- exactly-once events ---------------------------------------------------------------------
 
     async def log_usage(self, **fields: Any) -> bool:
         """Queue one ``llm_usage`` event; True when the monitor has committed it already."""
-        return await self.send_event({"type": "llm_usage", **fields})
+        event = _checked(LlmUsage, **fields)
+        return event is not None and await self.send_event(event)
 
     async def agent_status(self, agent: str, status: str, **fields: Any) -> bool:
-        return await self._send(
-            {"type": "agent_status", "agent": agent, "status": status, **fields}
-        )
+        message = _checked(AgentStatus, agent=agent, status=status, **fields)
+        return message is not None and await self._send(message)
 
     async def task_result(self, agent: str, success: bool, **fields: Any) -> bool:
-        return await self.send_event(
-            {"type": "task_result", "agent": agent, "success": success, **fields}
-        )
+        event = _checked(TaskResult, agent=agent, success=success, **fields)
+        return event is not None and await self.send_event(event)
 
-    async def send_event(self, event: dict[str, Any]) -> bool:
+    async def send_event(self, event: SpooledEvent) -> bool:
         """Spool ``event`` with an idempotency key and its creation time, then try to deliver it.
 
         The event leaves the spool only when the monitor acknowledges its commit; until then it
         is replayed after every reconnect, and the key makes the monitor store it once.
         """
-        key = event.get("key") or uuid.uuid4().hex
-        event = {**event, "key": key, "ts": event.get("ts") or time.time()}
+        key = event.key or uuid.uuid4().hex
+        event = msgspec.structs.replace(event, key=key, ts=event.ts or time.time())
         self.spool.add(key, event)
         if not await self._wait_connected():
             return False
         return await self._deliver(key, event)
 
-    async def _deliver(self, key: str, event: dict[str, Any]) -> bool:
+    async def _deliver(self, key: str, event: SpooledEvent) -> bool:
         reply = await self._request(event, event_key=key)
         return reply is not None and bool(reply.get("ok"))
 
     # -- queries ---------------------------------------------------------------------------------
 
-    async def get_status(self) -> dict[str, Any] | None:
-        return await self._request({"type": "get_status"})
+    async def get_status(self, *, timeout: float | None = None) -> dict[str, Any] | None:
+        return await self._request(GetStatus(), timeout=timeout)
 
-    async def get_usage(self, channel: str | None = None, days: int = 30) -> dict[str, Any] | None:
-        return await self._request({"type": "get_usage", "channel": channel, "days": days})
+    async def get_usage(
+        self, channel: str | None = None, days: int = 30, *, timeout: float | None = None
+    ) -> dict[str, Any] | None:
+        return await self._request(GetUsage(channel=channel, days=days), timeout=timeout)
 
-    async def ping(self) -> bool:
-        reply = await self._request({"type": "ping"})
+    async def ping(self, *, timeout: float | None = None) -> bool:
+        reply = await self._request(Ping(), timeout=timeout)
         return bool(reply and reply.get("ok"))
+
+    # -- pushes from the controller --------------------------------------------------------------
+
+    def on_push(
+        self, kind: str, handler: PushHandler | None = None
+    ) -> Callable[[PushHandler], PushHandler]:
+        """Handle pushes of type ``kind`` (``control``, ``approval_decision``, ``push``); usable
+        as a decorator. A ``control`` handler replaces :meth:`default_control`."""
+        if kind not in PUSH_TYPES:
+            raise ValueError(f"unknown push type {kind!r}; one of {sorted(PUSH_TYPES)}")
+
+        def register(function: PushHandler) -> PushHandler:
+            self._pushes.register(kind, function)
+            return function
+
+        if handler is not None:
+            register(handler)
+        return register
+
+    async def default_control(self, push: Control) -> dict[str, Any]:
+        """``register``: register every channel again (the controller rebuilt its statuses).
+        Any other action needs a handler of the bot's own."""
+        if push.action != "register":
+            raise NotImplementedError(f"no handler for control action {push.action!r}")
+        registered = []
+        for channel, message in list(self._registrations.items()):
+            if await self._request_ok(message, None):
+                registered.append(channel)
+        return {"registered": registered}
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def close(self) -> None:
         self._closed = True
+        await self._pushes.close()
         if self._manager is not None:
             self._manager.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -219,26 +273,31 @@ class MonitorClient:
             await asyncio.wait_for(self._first_attempt.wait(), self.connect_timeout * 2)
         return self._connected.is_set()
 
-    async def _request_ok(self, message: dict[str, Any]) -> bool:
+    async def _request_ok(self, message: Message, timeout: float | None) -> bool:
         if not await self._wait_connected():
             return False
-        reply = await self._request(message)
+        reply = await self._request(message, timeout=timeout)
         return bool(reply and reply.get("ok"))
 
-    async def _send(self, message: dict[str, Any]) -> bool:
+    async def _send(self, message: Message) -> bool:
         """Fire and forget; False when there is no connection."""
         if not await self._wait_connected() or self._writer is None:
             return False
         try:
-            self._writer.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+            self._writer.write(encode_message(message))
         except (OSError, RuntimeError):
             return False
         return True
 
     async def _request(
-        self, message: dict[str, Any], *, event_key: str | None = None
+        self,
+        message: Message,
+        *,
+        timeout: float | None = None,
+        event_key: str | None = None,
     ) -> dict[str, Any] | None:
-        """Send with an id and wait for the reply; None on any failure, never an exception."""
+        """Send with an id and wait for the reply (``timeout``, else ``request_timeout``
+        seconds); None on any failure, never an exception."""
         writer = self._writer
         if writer is None:
             return None
@@ -248,10 +307,9 @@ class MonitorClient:
         if event_key is not None:
             self._event_ids[request_id] = event_key
         try:
-            writer.write(
-                json.dumps({**message, "id": request_id}, separators=(",", ":")).encode() + b"\n"
-            )
-            return await asyncio.wait_for(future, self.request_timeout)
+            writer.write(encode_message(msgspec.structs.replace(message, id=request_id)))
+            wait = self.request_timeout if timeout is None else timeout
+            return await asyncio.wait_for(future, wait)
         except (OSError, RuntimeError, TimeoutError, ConnectionError):
             return None
         finally:
@@ -308,6 +366,9 @@ class MonitorClient:
             except ValueError:
                 continue
             if not isinstance(reply, dict):
+                continue
+            if "ok" not in reply and reply.get("type") in PUSH_TYPES:
+                self._pushes.dispatch(line)
                 continue
             self._on_reply(reply)
 

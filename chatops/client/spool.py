@@ -9,13 +9,16 @@ When full, the oldest event is dropped and counted.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+
+from chatops.wire.protocol import LlmUsage, TaskResult
+
+SpooledEvent = LlmUsage | TaskResult
 
 
 class Spool:
     def __init__(self, max_events: int = 10_000) -> None:
         self.max_events = max_events
-        self._events: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._events: OrderedDict[str, SpooledEvent] = OrderedDict()
         self.dropped = 0
 
     def __len__(self) -> int:
@@ -24,7 +27,7 @@ class Spool:
     def __contains__(self, key: object) -> bool:
         return key in self._events
 
-    def add(self, key: str, event: dict[str, Any]) -> None:
+    def add(self, key: str, event: SpooledEvent) -> None:
         self._events[key] = event
         while len(self._events) > self.max_events:
             self._events.popitem(last=False)
@@ -33,5 +36,5 @@ class Spool:
     def ack(self, key: str) -> None:
         self._events.pop(key, None)
 
-    def pending(self) -> list[tuple[str, dict[str, Any]]]:
+    def pending(self) -> list[tuple[str, SpooledEvent]]:
         return list(self._events.items())

@@ -42,6 +42,7 @@ from chatops.wire.protocol import (
     Unregister,
     event_time,
 )
+from chatops.wire.pushes import NotConnected
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +241,14 @@ class FleetService:
             f"{bot.pid}); it can be taken over once that connection closes or its process exits",
             request_id,
         )
+
+    def peer_for(self, channel: str) -> Peer:
+        """The live connection that owns ``channel``, to push to (``peer.send``/``peer.ask``);
+        :class:`NotConnected` when the bot is unknown or has no connection now."""
+        peer = self._owner.get(channel)
+        if peer is None or peer.link is None or peer.link.closed:
+            raise NotConnected(f"{channel!r} has no live connection to push to")
+        return peer
 
     @property
     def _max_event_age(self) -> float:

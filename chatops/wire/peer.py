@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import psutil
 
 from chatops.wire.protocol import PushReply, ServerPush
-from chatops.wire.pushes import NotConnected, PushLink
+from chatops.wire.pushes import NotConnected, PushLink, PushRejected
 
 _ids = itertools.count(1)
 _UCRED = struct.Struct("3i")
@@ -43,8 +43,12 @@ class Peer:
         self._live_link().send_push(push)
 
     async def ask(self, push: ServerPush, timeout: float) -> PushReply:
-        """Push and wait for the agent's answer (see :mod:`chatops.wire.pushes`)."""
-        return await self._live_link().ask(push, timeout)
+        """Push and wait for the agent's answer (see :mod:`chatops.wire.pushes`); an answer
+        ``ok: false`` raises :class:`PushRejected`."""
+        reply = await self._live_link().ask(push, timeout)
+        if not reply.ok:
+            raise PushRejected(reply)
+        return reply
 
     def describe(self) -> str:
         return f"conn#{self.conn_id}" + (f" pid={self.pid}" if self.pid else "")

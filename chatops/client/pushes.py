@@ -1,0 +1,68 @@
+"""Pushes from the controller, on the agent's side: a handler per pushed type.
+
+The controller pushes ``control`` (register again, restart…), ``approval_decision`` and generic
+``push`` messages to the connection that registered a bot. A handler registered with
+:meth:`MonitorClient.on_push` runs as its own task (a slow handler never holds the connection);
+when the push carries a ``push_id`` its return value (a dict, or None) is sent back as the
+answer, and an exception, or a push nobody handles, is answered ``ok: false`` with the reason.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+
+from chatops.runtime.tasks import TaskSet
+from chatops.wire.protocol import PushReply, ServerPush, decode_push
+
+log = logging.getLogger("chatops.client")
+
+PushHandler = Callable[[Any], Awaitable[dict[str, Any] | None] | dict[str, Any] | None]
+"""Called with the decoded push (``Control``, ``ApprovalDecision`` or ``Push``)."""
+
+
+class PushDispatcher:
+    def __init__(self, answer: Callable[[PushReply], Awaitable[object]]) -> None:
+        self._answer = answer
+        self._handlers: dict[str, PushHandler] = {}
+        self._tasks = TaskSet()
+        self.received = 0
+
+    def register(self, kind: str, handler: PushHandler) -> None:
+        self._handlers[kind] = handler
+
+    def dispatch(self, line: bytes) -> None:
+        try:
+            push = decode_push(line)
+        except msgspec.DecodeError as exc:
+            log.warning("ignoring a malformed push from the monitor: %s", exc)
+            return
+        self.received += 1
+        kind = str(push.__struct_config__.tag)
+        self._tasks.spawn(self._run(kind, push), name=f"chatops-push:{kind}")
+
+    async def _run(self, kind: str, push: ServerPush) -> None:
+        handler = self._handlers.get(kind)
+        result: dict[str, Any] | None = None
+        error: str | None = None
+        if handler is None:
+            error = f"this agent has no handler for {kind} pushes"
+        else:
+            try:
+                outcome = handler(push)
+                result = await outcome if inspect.isawaitable(outcome) else outcome
+            except Exception as exc:
+                log.exception("push handler for %s failed", kind)
+                error = f"{type(exc).__name__}: {exc}"[:500]
+        if push.push_id is None:
+            return
+        await self._answer(
+            PushReply(push_id=push.push_id, ok=error is None, result=result or {}, error=error)
+        )
+
+    async def close(self) -> None:
+        await self._tasks.cancel()

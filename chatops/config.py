@@ -126,6 +126,11 @@ class DiscordConfig(_Section):
     alert_role_id: int | None = None
     admin_role_ids: list[int] = Field(default_factory=list)
     admin_user_ids: list[int] = Field(default_factory=list)
+    approver_role_ids: list[int] = Field(default_factory=list)
+    """Who may answer approval prompts besides the admins."""
+    approver_user_ids: list[int] = Field(default_factory=list)
+    confirm_timeout: float = Field(60, gt=0, le=900)
+    """How long a confirmation (Confirm / Cancel) waits before it disables itself."""
     api_base: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg/"
     command_hash_path: Path = Field(default_factory=lambda: state_dir() / "commands.sha256")

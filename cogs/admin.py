@@ -7,7 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from chatops.discord.bot import ChatOpsBot
-from cogs.ui import admin_only
+from cogs.ui.checks import admin_only
 
 
 class AdminCog(commands.Cog):

@@ -1,17 +1,28 @@
-"""Silences: mute one bot, or everything for maintenance; each expires by itself."""
+"""Silences: mute one bot (or one kind of its alerts), or everything for maintenance; each
+expires by itself. Alert messages carry this cog's persistent Silence button."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from chatops.alerts.silences import Silence, SilenceService
+from chatops.alerts.model import Alert, Silence
+from chatops.alerts.silences import SilenceService
 from chatops.discord.bot import ChatOpsBot
 from chatops.presentation.formatting import describe_duration, discord_text, parse_duration
-from cogs.ui import admin_only, bot_name_autocomplete
+from cogs.ui.autocomplete import bot_name_autocomplete
+from cogs.ui.buttons import AdminButton
+from cogs.ui.checks import chatops_bot, guarded
+from cogs.ui.embeds import GREY, absolute, relative
+from cogs.ui.views import ask_to_confirm
 
 MAX_SILENCE = 30 * 86400
+SILENCE_SECONDS = 3600
 
 
 def _duration(text: str) -> float:
@@ -22,88 +33,164 @@ def _duration(text: str) -> float:
 
 
 def _describe(silence: Silence) -> str:
-    target = (
-        f"**{discord_text(silence.channel)}**"
-        if silence.channel
-        else "**everything** (maintenance)"
-    )
+    if silence.subject is None:
+        target = "**everything** (maintenance)"
+    else:
+        target = f"**{discord_text(silence.subject)}**"
+        if silence.kind is not None:
+            target += f" ({discord_text(silence.kind)} alerts only)"
     by = f" by {discord_text(silence.created_by)}" if silence.created_by else ""
     why = f" — {discord_text(silence.reason)}" if silence.reason else ""
-    until = int(silence.until)
-    return f"#{silence.id} {target} until <t:{until}:f> (<t:{until}:R>){by}{why}"
+    until = f"{absolute(silence.until)} ({relative(silence.until)})"
+    return f"#{silence.id} {target} until {until}{by}{why}"
+
+
+class SilenceButton(
+    AdminButton,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"chatops:silence:(?P<subject>[^:]{1,80})",
+):
+    """On problem alerts: silence that subject for an hour. Survives restarts (the state is in
+    the custom id), and only admins may press it."""
+
+    def __init__(self, subject: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Silence 1 h",
+                style=discord.ButtonStyle.secondary,
+                emoji="🔕",
+                custom_id=f"chatops:silence:{subject}",
+            )
+        )
+        self.subject = subject
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> SilenceButton:
+        return cls(match["subject"])
+
+    async def pressed(self, interaction: discord.Interaction) -> None:
+        silence = chatops_bot(interaction).services.silences.add(
+            self.subject,
+            SILENCE_SECONDS,
+            created_by=str(interaction.user),
+            reason="button on alert",
+        )
+        await interaction.response.send_message(
+            f"🔕 **{discord_text(self.subject)}** silenced until {absolute(silence.until)} "
+            f"by {interaction.user.mention}.",
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+
+def silence_view(alerts: Sequence[Alert]) -> discord.ui.View | None:
+    """A Silence button under a single problem alert whose subject fits a custom id."""
+    if len(alerts) != 1 or not alerts[0].severity.is_problem:
+        return None
+    subject = alerts[0].subject
+    if len(subject) > 80 or ":" in subject:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(SilenceButton(subject))
+    return view
 
 
 class AlertsCog(commands.Cog):
     def __init__(self, bot: ChatOpsBot) -> None:
         self.bot = bot
 
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(SilenceButton)
+        if self.bot.alert_sink is not None:
+            self.bot.alert_sink.view_for = silence_view
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(SilenceButton)
+        if self.bot.alert_sink is not None:
+            self.bot.alert_sink.view_for = None
+
     @property
     def silences(self) -> SilenceService:
-        return self.bot.controller.services.silences
+        return self.bot.services.silences
 
-    async def _add(
+    @app_commands.command(name="silence", description="Hold one bot's alerts for a while")
+    @app_commands.describe(
+        bot="the bot",
+        duration="e.g. 30m, 2h, 1d",
+        reason="why",
+        kind="only this kind of its alerts (e.g. down); all kinds when left out",
+    )
+    @app_commands.autocomplete(bot=bot_name_autocomplete)
+    @guarded(admin=True)
+    async def silence(
         self,
         interaction: discord.Interaction,
-        channel: str | None,
+        bot: str,
         duration: str,
-        reason: str | None,
+        reason: str | None = None,
+        kind: app_commands.Range[str, 1, 64] | None = None,
     ) -> None:
+        if bot not in self.bot.services.fleet.bots:
+            name = discord_text(bot)
+            await interaction.response.send_message(
+                f"No bot called {name}; pick one from the list.", ephemeral=True
+            )
+            return
         try:
             seconds = _duration(duration)
         except ValueError as exc:
             await interaction.response.send_message(f"Invalid duration: {exc}", ephemeral=True)
             return
         silence = self.silences.add(
-            channel, seconds, created_by=str(interaction.user), reason=reason
+            bot, seconds, kind=kind, created_by=str(interaction.user), reason=reason
         )
         await interaction.response.send_message(
             f"🔕 Silenced {_describe(silence)} — for {describe_duration(seconds)}.",
             allowed_mentions=discord.AllowedMentions.none(),
         )
 
-    @app_commands.command(name="silence", description="Hold one bot's alerts for a while")
-    @app_commands.describe(bot="the bot", duration="e.g. 30m, 2h, 1d", reason="why")
-    @app_commands.autocomplete(bot=bot_name_autocomplete)
-    @app_commands.default_permissions(manage_guild=True)
-    @app_commands.guild_only()
-    @admin_only()
-    async def silence(
-        self, interaction: discord.Interaction, bot: str, duration: str, reason: str | None = None
-    ) -> None:
-        if bot not in self.bot.controller.services.fleet.bots:
-            name = discord_text(bot)
-            await interaction.response.send_message(
-                f"No bot called {name}; pick one from the list.", ephemeral=True
-            )
-            return
-        await self._add(interaction, bot, duration, reason)
-
     @app_commands.command(name="maintenance", description="Hold every alert for a while")
     @app_commands.describe(duration="e.g. 30m, 2h", reason="why")
-    @app_commands.default_permissions(manage_guild=True)
-    @app_commands.guild_only()
-    @admin_only()
+    @guarded(admin=True)
     async def maintenance(
         self, interaction: discord.Interaction, duration: str, reason: str | None = None
     ) -> None:
-        await self._add(interaction, None, duration, reason)
+        try:
+            seconds = _duration(duration)
+        except ValueError as exc:
+            await interaction.response.send_message(f"Invalid duration: {exc}", ephemeral=True)
+            return
+        confirmed = await ask_to_confirm(
+            interaction,
+            f"Hold **every** alert for {describe_duration(seconds)}? Nothing will reach the "
+            "channel or the webhooks until it ends.",
+            timeout=self.bot.settings.discord.confirm_timeout,
+            confirm_label="Hold every alert",
+        )
+        if not confirmed:
+            outcome = "Cancelled." if confirmed is False else "No answer; nothing changed."
+            await interaction.edit_original_response(content=outcome)
+            return
+        silence = self.silences.add(None, seconds, created_by=str(interaction.user), reason=reason)
+        await interaction.edit_original_response(
+            content=f"🔕 Silenced {_describe(silence)} — for {describe_duration(seconds)}.",
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
 
     @app_commands.command(name="silences", description="List active silences")
-    @app_commands.default_permissions(manage_guild=True)
-    @app_commands.guild_only()
+    @guarded()
     async def list_silences(self, interaction: discord.Interaction) -> None:
         active = self.silences.active()
         text = "\n".join(_describe(s) for s in active)[:4000] or "No active silences."
         await interaction.response.send_message(
-            embed=discord.Embed(title="Silences", description=text, colour=0x95A5A6),
+            embed=discord.Embed(title="Silences", description=text, colour=GREY),
             allowed_mentions=discord.AllowedMentions.none(),
         )
 
     @app_commands.command(name="unsilence", description="End a silence early")
     @app_commands.describe(silence_id="the number shown by /silences")
-    @app_commands.default_permissions(manage_guild=True)
-    @app_commands.guild_only()
-    @admin_only()
+    @guarded(admin=True)
     async def unsilence(self, interaction: discord.Interaction, silence_id: int) -> None:
         if self.silences.remove(silence_id):
             await interaction.response.send_message(f"🔔 Silence #{silence_id} ended.")

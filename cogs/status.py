@@ -14,13 +14,18 @@ from chatops.discord.bot import ChatOpsBot
 from chatops.presentation.charts import resource_chart
 from chatops.presentation.formatting import discord_text
 from chatops.runtime.controller import Services
-from cogs.ui import (
+from cogs.ui.autocomplete import bot_name_autocomplete
+from cogs.ui.checks import guarded
+from cogs.ui.embeds import (
+    BLUE,
+    PURPLE,
     STATUS_COLOUR,
     STATUS_EMOJI,
-    bot_name_autocomplete,
+    absolute,
     fleet_pages,
-    send_pages,
+    relative,
 )
+from cogs.ui.views import send_pages
 
 READ_PERMISSIONS = discord.Permissions(manage_guild=True)
 CHART_HOURS = 6
@@ -32,7 +37,7 @@ class StatusCog(commands.Cog):
 
     @property
     def services(self) -> Services:
-        return self.bot.controller.services
+        return self.bot.services
 
     @app_commands.command(name="status", description="Fleet overview, or one bot in detail")
     @app_commands.describe(
@@ -41,8 +46,7 @@ class StatusCog(commands.Cog):
         feature="only bots with this feature on",
     )
     @app_commands.autocomplete(bot=bot_name_autocomplete)
-    @app_commands.default_permissions(manage_guild=True)
-    @app_commands.guild_only()
+    @guarded()
     async def status(
         self,
         interaction: discord.Interaction,
@@ -80,12 +84,12 @@ class StatusCog(commands.Cog):
             colour=STATUS_COLOUR[bot.status],
         )
         embed.add_field(
-            name="status", value=f"{bot.status} since <t:{int(bot.status_changed_at)}:R>"
+            name="status", value=f"{bot.status} since {relative(bot.status_changed_at)}"
         )
         embed.add_field(name="pid", value=str(bot.pid))
         embed.add_field(name="host", value=discord_text(bot.host or "?"))
-        embed.add_field(name="registered", value=f"<t:{int(bot.registered_at)}:f>")
-        embed.add_field(name="last heartbeat", value=f"<t:{int(bot.last_heartbeat)}:R>")
+        embed.add_field(name="registered", value=absolute(bot.registered_at))
+        embed.add_field(name="last heartbeat", value=relative(bot.last_heartbeat))
         embed.add_field(
             name="features", value=discord_text(", ".join(bot.active_features))[:1024] or "none"
         )
@@ -112,7 +116,7 @@ class StatusCog(commands.Cog):
                 name="recent events",
                 inline=False,
                 value="\n".join(
-                    f"<t:{int(e.ts)}:R> {e.kind}: {e.old_status or ''}→{e.new_status or ''} "
+                    f"{relative(e.ts)} {e.kind}: {e.old_status or ''}→{e.new_status or ''} "
                     f"{discord_text(e.detail or '')}"[:120]
                     for e in events
                 )[:1024],
@@ -128,11 +132,10 @@ class StatusCog(commands.Cog):
         await interaction.followup.send(embed=embed, files=files)
 
     @app_commands.command(name="features", description="RAM and CPU cost of each feature")
-    @app_commands.default_permissions(manage_guild=True)
-    @app_commands.guild_only()
+    @guarded()
     async def features(self, interaction: discord.Interaction) -> None:
         impacts = await self.services.reports.feature_impact(hours=24)
-        embed = discord.Embed(title="Feature cost (last 24 h)", colour=0x3498DB)
+        embed = discord.Embed(title="Feature cost (last 24 h)", colour=BLUE)
         if not impacts:
             embed.description = "No metrics with features yet."
         lines = []
@@ -172,7 +175,7 @@ class StatusCog(commands.Cog):
         rows = await self.services.usage.breakdown(bot, days, group_by)
         embed = discord.Embed(
             title=f"LLM usage · {discord_text(bot or 'all bots')} · {days} day(s) · by {group_by}",
-            colour=0x9B59B6,
+            colour=PURPLE,
         )
         total_cost = sum(r.cost for r in rows)
         total_calls = sum(r.calls for r in rows)

@@ -1,5 +1,17 @@
-"""Shared test fixtures: short private directories, settings, an in-process controller, raw
-socket helpers, and a controller running as a real ``chatops run`` subprocess."""
+"""The test harness: everything a feature's test needs is here, so its end-to-end test is a few
+lines.
+
+* Places and settings: ``workdir`` (short, private), ``make_settings``, ``settings``.
+* Time and storage: ``FakeClock``/``clock`` (the injected clock), ``store`` (real SQLite).
+* The controller: ``controller`` (started on ``settings``), ``start_controller`` (any settings,
+  any clock), ``ControllerProcess`` (a real ``chatops run`` subprocess for signals and restarts).
+* The socket: ``RawClient``/``raw`` (bytes on a real socket), ``handler_table`` (a server built
+  by hand), ``spawn_bot`` (a real bot subprocess).
+* Alerts: ``RecordingSink``, ``went_down``; ``WebhookReceiver`` lives in ``webhook_receiver``.
+* Discord: ``running`` (the real discord.py bot logged in to the loopback fake, with ``slash``
+  and ``click`` by ``custom_id``), ``fake_discord``, ``start_bot``, ``register``.
+* Waiting: ``wait_for`` (poll with a generous bound, never a fixed sleep), ``query``.
+"""
 
 from __future__ import annotations
 
@@ -15,16 +27,28 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
 import yaml
+import yarl
 
-from chatops.config import MonitoringConfig, Settings
+from chatops.alerts.model import Alert
+from chatops.config import AlertsConfig, DiscordConfig, MonitoringConfig, Settings
+from chatops.discord.bot import ChatOpsBot, configure_endpoints
 from chatops.models import FleetEvent
 from chatops.runtime.controller import Controller
+from chatops.store import Store
+from tests.fake_discord import (
+    ADMIN_ROLE_ID,
+    ADMIN_USER_ID,
+    ALERT_CHANNEL_ID,
+    GUILD_ID,
+    FakeDiscord,
+)
 
 HERE = Path(__file__).parent
 BOTS = HERE / "bots"
@@ -154,6 +178,18 @@ def went_down(channel: str, detail: str = "test", ts: float | None = None) -> Fl
     )
 
 
+def came_back(channel: str, ts: float | None = None) -> FleetEvent:
+    """The transition the fleet publishes when a down bot is online again."""
+    return FleetEvent(
+        ts=time.time() if ts is None else ts,
+        channel=channel,
+        kind="status_changed",
+        old_status="down",
+        new_status="online",
+        detail="heartbeat",
+    )
+
+
 def bot_status(db: Path, channel: str) -> str | None:
     rows = query(db, "SELECT status FROM bot_status WHERE channel = ?", (channel,))
     return rows[0][0] if rows else None
@@ -259,3 +295,183 @@ def handler_table(**overrides: Any) -> dict[type, Any]:
     for name, handler in overrides.items():
         table[getattr(protocol, name)] = handler
     return table
+
+
+# -- time and storage ---------------------------------------------------------------------------
+
+
+class FakeClock:
+    """The injected clock for time-dependent logic: moves only when a test says so."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> float:
+        self.now += seconds
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def store(workdir: Path) -> AsyncIterator[Store]:
+    """A real SQLite store in a temp dir, committing at once."""
+    opened = await Store.open(workdir / "store.db", max_delay=0)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+async def start_controller(
+    settings: Settings,
+) -> AsyncIterator[Callable[..., Any]]:
+    """Start a controller on ``settings`` (or others), with a clock of the test's choosing;
+    every one started is stopped after the test."""
+    started: list[Controller] = []
+
+    async def start(
+        custom: Settings | None = None, *, clock: Callable[[], float] = time.time, **kwargs: Any
+    ) -> Controller:
+        ctl = Controller(custom or settings, clock=clock, **kwargs)
+        await ctl.start()
+        started.append(ctl)
+        return ctl
+
+    yield start
+    for ctl in reversed(started):
+        await ctl.stop()
+
+
+class RecordingSink:
+    """A sink that keeps what it is given, for tests of what alerts say."""
+
+    name = "recording"
+    ready = True
+
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+        self.groups: list[tuple[str, list[Alert]]] = []
+
+    async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
+        self.alerts.extend(alerts)
+        self.groups.append((group_id, list(alerts)))
+
+
+# -- Discord: the real discord.py bot against the loopback fake -----------------------------------
+
+
+def discord_settings(workdir: Path, fake: FakeDiscord) -> Settings:
+    return Settings(
+        # Every heartbeat stored as a metrics row, so a few heartbeats make a chart.
+        monitoring=MonitoringConfig(
+            socket_path=workdir / "m.sock", database_path=workdir / "c.db", metrics_interval=0.001
+        ),
+        discord=DiscordConfig(
+            token="fake-token",
+            guild_ids=[int(GUILD_ID)],
+            alert_channel_id=int(ALERT_CHANNEL_ID),
+            admin_user_ids=[int(ADMIN_USER_ID)],
+            admin_role_ids=[int(ADMIN_ROLE_ID)],
+            api_base=fake.api_base,
+            gateway_url=fake.gateway_url,
+            command_hash_path=workdir / "commands.sha256",
+        ),
+        alerts=AlertsConfig(retry_initial=0.1, retry_max=0.5),
+    )
+
+
+class Running:
+    """A running ChatOpsBot, the fake it talks to, and helpers to drive it."""
+
+    def __init__(self, fake: FakeDiscord, bot: ChatOpsBot, settings: Settings) -> None:
+        self.fake = fake
+        self.bot = bot
+        self.settings = settings
+
+    async def slash(
+        self,
+        name: str,
+        options: list[dict[str, Any]] | None = None,
+        *,
+        user_id: str = ADMIN_USER_ID,
+        roles: list[str] | None = None,
+    ) -> tuple[dict[str, Any], Any]:
+        """Run a slash command; the interaction and the bot's answer to it."""
+        interaction = await self.fake.slash(name, options or [], user_id=user_id, roles=roles)
+        return interaction, await self.fake.wait_callback(interaction)
+
+    async def click(
+        self, message: dict[str, Any], custom_id: str, *, user_id: str = ADMIN_USER_ID
+    ) -> Any:
+        """Press the button ``custom_id`` on ``message``; the bot's answer to the click."""
+        return await self.fake.wait_callback(
+            await self.fake.click(message, custom_id, user_id=user_id)
+        )
+
+    def message_of(self, interaction: dict[str, Any]) -> dict[str, Any]:
+        """The message the bot sent as its answer to ``interaction`` (to click on it)."""
+        return self.fake.messages[list(self.fake.messages)[-1]]
+
+
+async def start_bot(settings: Settings, fake: FakeDiscord) -> tuple[ChatOpsBot, asyncio.Task[None]]:
+    configure_endpoints(settings.discord)
+    bot = ChatOpsBot(settings)
+    await bot.login("fake-token")
+    task = asyncio.create_task(bot.connect(reconnect=False))
+    await wait_for(bot.is_ready, timeout=30)
+    return bot, task
+
+
+@contextlib.asynccontextmanager
+async def fake_discord(workdir: Path) -> AsyncIterator[tuple[FakeDiscord, Settings]]:
+    """A started fake and settings pointing at it; discord.py's endpoints are put back after."""
+    fake = await FakeDiscord().start()
+    old_base = discord.http.Route.BASE
+    old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    try:
+        yield fake, discord_settings(workdir, fake)
+    finally:
+        await fake.stop()
+        discord.http.Route.BASE = old_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(old_gateway))
+
+
+@pytest.fixture
+async def running(workdir: Path) -> AsyncIterator[Running]:
+    async with fake_discord(workdir) as (fake, settings):
+        bot, task = await start_bot(settings, fake)
+        try:
+            yield Running(fake, bot, settings)
+        finally:
+            await bot.close()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def register(
+    settings: Settings, *names: str, rss: float = 100.0, features: dict[str, bool] | None = None
+) -> RawClient:
+    client = await RawClient.connect(settings.monitoring.socket_path)
+    for i, name in enumerate(names):
+        await client.send(
+            {
+                "id": i,
+                "type": "register",
+                "channel": name,
+                "pid": os.getpid(),
+                "features": features or {"llm": True},
+            }
+        )
+        await client.send(
+            {"id": f"h{i}", "type": "heartbeat", "channel": name, "rss_mb": rss, "cpu_pct": 1.5}
+        )
+    for _ in range(2 * len(names)):
+        assert (await client.recv(30))["ok"]
+    return client

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from chatops.models import FleetEvent
 from chatops.runtime.controller import Controller
 from chatops.wire.protocol import MAX_FEATURES_BYTES
 from tests.conftest import RawClient, handler_table, make_settings, query, wait_for
@@ -214,7 +215,7 @@ async def test_register_and_unregister_flood_adds_bounded_history(workdir: Path)
         assert query(db, "SELECT COUNT(*) FROM events WHERE channel = 'churn'") == [(2,)]
         # Flapping on purpose: every transition still reaches the bus, history is capped.
         seen: list[str] = []
-        ctl.services.bus.subscribe(lambda event: seen.append(event.kind))
+        ctl.services.bus.subscribe(FleetEvent, lambda event: seen.append(event.kind))
         for i in range(300):
             await client.send(
                 {**register, "id": f"r{i}"},

@@ -4,13 +4,14 @@ unclear failure or a crash is recognisably the same message."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from chatops.alerts.delivery import AlertDelivery
-from chatops.alerts.model import Alert, AlertKind
+from chatops.alerts.fleet_style import fleet_notice
+from chatops.alerts.model import Alert, Severity
 from chatops.alerts.sinks import ALERT_ID_HEADER, GROUP_ID_HEADER, DeliveryError
 from chatops.config import AlertsConfig, MonitoringConfig, Settings
 from chatops.runtime.controller import Controller
@@ -30,21 +31,14 @@ class FlakySink:
         self.attempts: list[tuple[str, list[str]]] = []
 
     async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
-        self.attempts.append((group_id, [a.channel for a in alerts]))
+        self.attempts.append((group_id, [a.subject for a in alerts]))
         outcome = self.script.pop(0) if self.script else None
         if outcome is not None:
             raise outcome
 
 
 def down(channel: str) -> Alert:
-    return Alert(kind=AlertKind.DOWN, channel=channel, status="down", detail="gone", ts=1.8e9)
-
-
-@pytest.fixture
-async def store(workdir: Path) -> AsyncIterator[Store]:
-    s = await Store.open(workdir / "g.db", max_delay=0.005)
-    yield s
-    await s.close()
+    return fleet_notice("down", channel, "down", "gone", 1.8e9, Severity.CRITICAL)
 
 
 async def test_a_burst_is_sent_as_few_groups_naming_every_bot(store: Store) -> None:
@@ -91,7 +85,7 @@ async def test_a_group_started_before_a_crash_is_resent_as_the_same_group(
 
     class HangingSink(FlakySink):
         async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
-            self.attempts.append((group_id, [a.channel for a in alerts]))
+            self.attempts.append((group_id, [a.subject for a in alerts]))
             hung.set()
             await asyncio.sleep(3600)  # posted, then the controller dies before the commit
 

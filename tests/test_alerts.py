@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chatops.alerts.delivery import AlertDelivery
-from chatops.alerts.model import Alert, AlertKind
-from chatops.alerts.render import discord_message, is_discord_webhook, plain_json
+from chatops.alerts.fleet import FleetAlerts
+from chatops.alerts.fleet_style import fleet_notice
+from chatops.alerts.model import Severity
+from chatops.alerts.render import discord_message, is_discord_webhook, json_body
 from chatops.alerts.router import AlertRouter
 from chatops.alerts.silences import SilenceService
 from chatops.config import AlertsConfig, MonitoringConfig, Settings
@@ -20,35 +23,19 @@ from chatops.models import FleetEvent
 from chatops.runtime.bus import EventBus
 from chatops.runtime.controller import Controller
 from chatops.store import Store
-from tests.conftest import kill_quietly, spawn_bot, wait_for, went_down
+from tests.conftest import (
+    FakeClock,
+    RecordingSink,
+    kill_quietly,
+    spawn_bot,
+    wait_for,
+    went_down,
+)
 from tests.webhook_receiver import WebhookReceiver
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class RecordingSink:
-    name = "recording"
-    ready = True
-
-    def __init__(self) -> None:
-        self.alerts: list[Alert] = []
-        self.groups: list[tuple[str, list[Alert]]] = []
-
-    async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
-        self.alerts.extend(alerts)
-        self.groups.append((group_id, list(alerts)))
-
-
 @pytest.fixture
-async def harness(workdir: Path) -> AsyncIterator[dict[str, Any]]:
-    store = await Store.open(workdir / "a.db", max_delay=0)
-    clock = FakeClock()
+async def harness(store: Store, clock: FakeClock) -> AsyncIterator[dict[str, Any]]:
     bus = EventBus()
     config = AlertsConfig(repeat_interval=3600, flapping_transitions=4, flapping_window=600)
     delivery = AlertDelivery(store, config, clock=clock)
@@ -56,8 +43,9 @@ async def harness(workdir: Path) -> AsyncIterator[dict[str, Any]]:
     delivery.add_sink(sink)
     silences = SilenceService(store, clock=clock)
     await silences.start()
-    router = AlertRouter(store, bus, config, delivery, silences, clock=clock)
+    router = AlertRouter(store, config, delivery, silences, clock=clock)
     await router.start()
+    FleetAlerts(router, bus, config, clock=clock)
     await delivery.start()
 
     def transition(channel: str, old: str, new: str, detail: str = "") -> None:
@@ -72,7 +60,7 @@ async def harness(workdir: Path) -> AsyncIterator[dict[str, Any]]:
             )
         )
 
-    async def settle() -> list[AlertKind]:
+    async def settle() -> list[str]:
         await store.flush()
         await wait_for(lambda: not delivery.pending, timeout=10)
         return [a.kind for a in sink.alerts]
@@ -87,7 +75,6 @@ async def harness(workdir: Path) -> AsyncIterator[dict[str, Any]]:
         "store": store,
     }
     await delivery.close()
-    await store.close()
 
 
 async def test_one_alert_per_incident_with_reminders_and_recovery(harness) -> None:
@@ -96,23 +83,24 @@ async def test_one_alert_per_incident_with_reminders_and_recovery(harness) -> No
     h["transition"]("bot", "late", "stale")
     h["clock"].now += 30
     h["transition"]("bot", "stale", "down", "connection lost")
-    assert await h["settle"]() == [AlertKind.STALE]  # late is not alerted; down is the same one
+    assert await h["settle"]() == ["stale"]  # late is not alerted; down is the same one
 
     h["clock"].now += 3569  # the first alert went out 3599 s ago
     h["router"].tick()
-    assert await h["settle"]() == [AlertKind.STALE]
+    assert await h["settle"]() == ["stale"]
     h["clock"].now += 1
     h["router"].tick()
-    assert await h["settle"]() == [AlertKind.STALE, AlertKind.REMINDER]
+    assert await h["settle"]() == ["stale", "reminder"]
     reminder = h["sink"].alerts[-1]
-    assert reminder.status == "down" and reminder.downtime == 3600
+    assert reminder.data["status"] == "down" and reminder.data["downtime_seconds"] == 3600
 
     h["clock"].now += 70
     h["transition"]("bot", "down", "online")
     kinds = await h["settle"]()
-    assert kinds[-1] == AlertKind.RECOVERED
+    assert kinds[-1] == "recovered"
     recovered = h["sink"].alerts[-1]
-    assert recovered.downtime == 3670 and recovered.incident_id == reminder.incident_id
+    assert recovered.data["downtime_seconds"] == 3670
+    assert recovered.incident_id == reminder.incident_id
     assert h["router"].incidents == {}
 
 
@@ -125,8 +113,8 @@ async def test_flapping_alerts_once_then_stays_quiet_until_stable(harness) -> No
         h["clock"].now += 10
     kinds = await h["settle"]()
     # down, recovered, down (3rd transition), then the 4th transition trips flapping.
-    assert kinds.count(AlertKind.FLAPPING) == 1
-    assert kinds[-1] == AlertKind.FLAPPING
+    assert kinds.count("flapping") == 1
+    assert kinds[-1] == "flapping"
     before = len(kinds)
     h["clock"].now += 589  # the last transition was 10 s before now
     h["router"].tick()
@@ -134,8 +122,8 @@ async def test_flapping_alerts_once_then_stays_quiet_until_stable(harness) -> No
     h["clock"].now += 1
     h["router"].tick()
     kinds = await h["settle"]()
-    assert kinds[-1] == AlertKind.STABLE and len(kinds) == before + 1
-    assert h["sink"].alerts[-1].status == "online"
+    assert kinds[-1] == "stable" and len(kinds) == before + 1
+    assert h["sink"].alerts[-1].data["status"] == "online"
 
 
 async def test_silence_holds_alerts_and_expires_by_itself(harness) -> None:
@@ -143,12 +131,12 @@ async def test_silence_holds_alerts_and_expires_by_itself(harness) -> None:
     h["silences"].add("quiet", 300, created_by="op")
     h["transition"]("quiet", "online", "down")
     h["transition"]("other", "online", "down")
-    assert await h["settle"]() == [AlertKind.DOWN]
-    assert h["sink"].alerts[0].channel == "other"
+    assert await h["settle"]() == ["down"]
+    assert h["sink"].alerts[0].subject == "other"
     h["clock"].now += 301
     h["router"].tick()  # silence over, incident still open: announced now
-    assert await h["settle"]() == [AlertKind.DOWN, AlertKind.DOWN]
-    assert h["sink"].alerts[-1].channel == "quiet"
+    assert await h["settle"]() == ["down", "down"]
+    assert h["sink"].alerts[-1].subject == "quiet"
     assert h["silences"].active() == []
 
 
@@ -161,23 +149,21 @@ async def test_maintenance_silences_everything(harness) -> None:
 
 
 def test_payloads() -> None:
-    alert = Alert(
-        kind=AlertKind.DOWN,
-        channel="el_serda",
-        status="down",
-        detail="connection lost",
-        ts=1_800_000_000.0,
+    alert = replace(
+        fleet_notice("down", "el_serda", "down", "connection lost", 1.8e9, Severity.CRITICAL),
         incident_id=3,
     )
     assert is_discord_webhook("https://discord.com/api/webhooks/1/abc")
     assert not is_discord_webhook("https://hooks.example.org/api/webhooks/1/abc")
-    message = discord_message(alert, mention_role_id=42)
+    message = discord_message([alert], mention_role_id=42)
     [embed] = message["embeds"]
     assert embed["color"] == 0xE74C3C and "el\\_serda" in embed["title"]
     assert "<t:1800000000:R>" in embed["description"]
     assert message["content"] == "<@&42>" and message["allowed_mentions"] == {"roles": ["42"]}
-    body = plain_json(alert)
+    body = json_body([alert], "g1")
     assert body["bot"] == "el_serda" and body["kind"] == "down" and body["incident_id"] == 3
+    assert body["subject"] == "el_serda" and body["severity"] == "critical"
+    assert body["status"] == "down" and body["title"] == "🔴 el_serda is down"
     assert body["time"].startswith("2027-01-15T08:00:00")
 
 

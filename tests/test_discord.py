@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
-import yarl
 
-from chatops.alerts.model import Alert, AlertKind
-from chatops.config import AlertsConfig, DiscordConfig, MonitoringConfig, Settings
+from chatops.alerts.fleet_style import fleet_notice
+from chatops.alerts.model import Severity
+from chatops.config import Settings
 from chatops.discord.bot import ChatOpsBot, configure_endpoints
-from tests.conftest import RawClient, wait_for, went_down
+from tests.conftest import (
+    Running,
+    fake_discord,
+    register,
+    start_bot,
+    wait_for,
+    went_down,
+)
 from tests.fake_discord import (
     ADMIN_ROLE_ID,
-    ADMIN_USER_ID,
-    ALERT_CHANNEL_ID,
     APP_ID,
     GUILD_ID,
     MEMBER_USER_ID,
@@ -29,67 +31,6 @@ from tests.fake_discord import (
 )
 
 EMBED_LIMITS = {"description": 4096, "total": 6000, "fields": 25}
-
-
-def discord_settings(workdir: Path, fake: FakeDiscord) -> Settings:
-    return Settings(
-        # Every heartbeat stored as a metrics row, so a few heartbeats make a chart.
-        monitoring=MonitoringConfig(
-            socket_path=workdir / "m.sock", database_path=workdir / "c.db", metrics_interval=0.001
-        ),
-        discord=DiscordConfig(
-            token="fake-token",
-            guild_ids=[int(GUILD_ID)],
-            alert_channel_id=int(ALERT_CHANNEL_ID),
-            admin_user_ids=[int(ADMIN_USER_ID)],
-            admin_role_ids=[int(ADMIN_ROLE_ID)],
-            api_base=fake.api_base,
-            gateway_url=fake.gateway_url,
-            command_hash_path=workdir / "commands.sha256",
-        ),
-        alerts=AlertsConfig(retry_initial=0.1, retry_max=0.5),
-    )
-
-
-class Running:
-    def __init__(self, fake: FakeDiscord, bot: ChatOpsBot, settings: Settings) -> None:
-        self.fake = fake
-        self.bot = bot
-        self.settings = settings
-
-
-async def start_bot(settings: Settings, fake: FakeDiscord) -> tuple[ChatOpsBot, asyncio.Task[None]]:
-    configure_endpoints(settings.discord)
-    bot = ChatOpsBot(settings)
-    await bot.login("fake-token")
-    task = asyncio.create_task(bot.connect(reconnect=False))
-    await wait_for(bot.is_ready, timeout=30)
-    return bot, task
-
-
-@contextlib.asynccontextmanager
-async def fake_discord(workdir: Path) -> AsyncIterator[tuple[FakeDiscord, Settings]]:
-    """A started fake and settings pointing at it; discord.py's endpoints are put back after."""
-    fake = await FakeDiscord().start()
-    old_base = discord.http.Route.BASE
-    old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    try:
-        yield fake, discord_settings(workdir, fake)
-    finally:
-        await fake.stop()
-        discord.http.Route.BASE = old_base
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(old_gateway))
-
-
-@pytest.fixture
-async def running(workdir: Path) -> AsyncIterator[Running]:
-    async with fake_discord(workdir) as (fake, settings):
-        bot, task = await start_bot(settings, fake)
-        try:
-            yield Running(fake, bot, settings)
-        finally:
-            await bot.close()
-            await asyncio.gather(task, return_exceptions=True)
 
 
 def embed_size(embed: dict[str, Any]) -> int:
@@ -104,28 +45,6 @@ def assert_within_limits(embed: dict[str, Any]) -> None:
     assert len(embed.get("description", "")) <= EMBED_LIMITS["description"]
     assert len(embed.get("fields", [])) <= EMBED_LIMITS["fields"]
     assert embed_size(embed) <= EMBED_LIMITS["total"]
-
-
-async def register(
-    settings: Settings, *names: str, rss: float = 100.0, features: dict[str, bool] | None = None
-) -> RawClient:
-    client = await RawClient.connect(settings.monitoring.socket_path)
-    for i, name in enumerate(names):
-        await client.send(
-            {
-                "id": i,
-                "type": "register",
-                "channel": name,
-                "pid": os.getpid(),
-                "features": features or {"llm": True},
-            }
-        )
-        await client.send(
-            {"id": f"h{i}", "type": "heartbeat", "channel": name, "rss_mb": rss, "cpu_pct": 1.5}
-        )
-    for _ in range(2 * len(names)):
-        assert (await client.recv(30))["ok"]
-    return client
 
 
 async def test_commands_are_synced_to_the_guild_once(running: Running, workdir: Path) -> None:
@@ -236,7 +155,7 @@ async def test_non_admin_is_refused_a_state_changing_command(running: Running) -
     body = await running.fake.wait_callback(by_role)
     assert "Silenced" in body["data"]["content"]
     [silence] = silences.active()
-    assert silence.channel == "el_serda" and silence.until - time.time() > 7000
+    assert silence.subject == "el_serda" and silence.until - time.time() > 7000
 
     bad = await running.fake.slash(
         "maintenance", [{"type": 3, "name": "duration", "value": "soonish"}]
@@ -269,7 +188,7 @@ async def test_alert_reaches_the_channel_with_a_silence_button(running: Running)
     assert controller.services.silences is not None and controller.services.silences.active() == []
     ok = await running.fake.wait_callback(await running.fake.click(message, button["custom_id"]))
     assert "silenced" in ok["data"]["content"]
-    assert [s.channel for s in controller.services.silences.active()] == ["el_serda"]
+    assert [s.subject for s in controller.services.silences.active()] == ["el_serda"]
 
 
 async def test_a_burst_under_discords_rate_limit_names_every_bot(running: Running) -> None:
@@ -322,7 +241,7 @@ async def test_channel_resend_with_the_same_group_id_posts_once(running: Running
         for s in running.bot.controller.services.delivery.sinks.values()  # type: ignore[union-attr]
         if isinstance(s, DiscordChannelSink)
     )
-    alert = Alert(kind=AlertKind.DOWN, channel="twice", status="down", detail="x", ts=1.8e9)
+    alert = fleet_notice("down", "twice", "down", "x", 1.8e9, Severity.CRITICAL)
     await sink.send([alert], "group-1")
     await sink.send([alert], "group-1")  # the crash case: posted, outcome not committed
     await sink.send([alert], "group-2")

@@ -37,7 +37,7 @@ def make_fleet(
     store: Store, clock: FakeClock, events: list[FleetEvent], **config: float
 ) -> FleetService:
     bus = EventBus()
-    bus.subscribe(events.append)
+    bus.subscribe(FleetEvent, events.append)
     cfg = MonitoringConfig(
         socket_path=Path("/unused"),
         database_path=store.path,

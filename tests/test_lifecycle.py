@@ -26,7 +26,7 @@ async def test_sigkilled_bot_is_marked_down_promptly(workdir: Path) -> None:
     ctl = Controller(settings)
     await ctl.start()
     events: list[tuple[float, FleetEvent]] = []
-    ctl.services.bus.subscribe(lambda e: events.append((time.monotonic(), e)))
+    ctl.services.bus.subscribe(FleetEvent, lambda e: events.append((time.monotonic(), e)))
     bot = spawn_bot("simple_bot.py", str(settings.monitoring.socket_path), "victim", "30")
     try:
         await _ready(bot)
@@ -54,7 +54,7 @@ async def test_hung_bot_goes_late_then_stale_on_time(workdir: Path) -> None:
     ctl = Controller(settings)
     await ctl.start()
     events: list[FleetEvent] = []
-    ctl.services.bus.subscribe(events.append)
+    ctl.services.bus.subscribe(FleetEvent, events.append)
     bot = spawn_bot("simple_bot.py", str(settings.monitoring.socket_path), "sleepy", "0.2")
     try:
         await _ready(bot)

@@ -261,28 +261,35 @@ async def test_retention_deletes_only_old_rows_in_batches(workdir: Path) -> None
 
 
 async def test_retention_keeps_unsettled_alerting_rows(workdir: Path) -> None:
-    from chatops.timeutil import to_sqlite
+    from chatops.alerts.fleet_style import fleet_notice
+    from chatops.alerts.model import Incident, Severity
+    from chatops.store import OutboxItem
 
     store = await Store.open(workdir / "alerts.db", max_delay=0)
     tables = store.alerts
     now = time.time()
-    old = to_sqlite(now - 30 * 86400)
+    old = now - 30 * 86400
+    alert = fleet_notice("down", "a", "down", "x", old, Severity.CRITICAL)
     try:
-        rows = {
-            1: (1, old, "s", "{}", 1, 0.0, old, None, "g1"),  # delivered long ago: goes
-            2: (2, old, "s", "{}", 9, now + 60, None, "503", None),  # still pending: stays
-            3: (3, old, "s", "{}", 3, 1e18, None, "410", "g3"),  # abandoned long ago: goes
-        }
-        for outbox_id, row in rows.items():
-            tables.save_outbox(lambda row=row: row, outbox_id)
-        tables.save_incident(lambda: (1, "a", "down", old, old, old, "x"), 1)
-        tables.save_incident(lambda: (2, "b", "down", old, old, None, "x"), 2)
+        for item in (
+            OutboxItem(1, old, "s", alert, 1, 0.0, old, None, "g1"),  # delivered long ago: goes
+            OutboxItem(2, old, "s", alert, 9, now + 60, None, "503"),  # still pending: stays
+            OutboxItem(3, old, "s", alert, 3, 1e18, None, "410", "g3"),  # abandoned: goes
+        ):
+            tables.save_outbox(item)
+        for incident_id, subject, resolved in ((1, "a", old), (2, "b", None)):
+            tables.save_incident(
+                Incident(
+                    incident_id, subject, "down", old, Severity.CRITICAL, "down", "x", old, resolved
+                )
+            )
         await store.flush()
         deleted = await RetentionService(
             store, retention_days=7, batch_size=10, clock=lambda: now
         ).run()
         assert deleted["alert_outbox"] == 2 and deleted["incidents"] == 1
-        assert [r["id"] for r in await tables.pending_outbox()] == [2]
-        assert [r["channel"] for r in await tables.open_incidents()] == ["b"]
+        assert [item.id for item in (await tables.pending_outbox()).rows] == [2]
+        open_incidents = await tables.open_incidents()
+        assert [i.subject for i in open_incidents.rows] == ["b"] and open_incidents.next_id == 3
     finally:
         await store.close()

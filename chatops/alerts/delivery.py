@@ -20,49 +20,20 @@ whatever arrived meanwhile.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
-from dataclasses import dataclass
-from typing import Any
 
 from chatops.alerts.model import Alert
 from chatops.alerts.render import GROUP_MAX
 from chatops.alerts.sinks import DeliveryError, Sink
 from chatops.config import AlertsConfig
 from chatops.runtime.tasks import TaskSet
-from chatops.store import Store
-from chatops.timeutil import Clock, to_sqlite, wall_clock
+from chatops.store import OutboxItem, Store
+from chatops.timeutil import Clock, wall_clock
 
 log = logging.getLogger(__name__)
 
 NEVER = 1e18
-
-
-@dataclass(slots=True)
-class OutboxItem:
-    id: int
-    created_at: float
-    sink: str
-    alert: Alert
-    attempts: int = 0
-    next_attempt_at: float = 0.0
-    delivered_at: float | None = None
-    last_error: str | None = None
-    group_id: str | None = None
-
-    def row(self) -> tuple[Any, ...]:
-        return (
-            self.id,
-            to_sqlite(self.created_at),
-            self.sink,
-            json.dumps(self.alert.to_dict()),
-            self.attempts,
-            self.next_attempt_at,
-            None if self.delivered_at is None else to_sqlite(self.delivered_at),
-            self.last_error,
-            self.group_id,
-        )
 
 
 class AlertDelivery:
@@ -85,23 +56,14 @@ class AlertDelivery:
         self.sinks[sink.name] = sink
 
     async def start(self) -> None:
-        self._next_id = await self._tables.next_id("alert_outbox")
+        restored = await self._tables.pending_outbox()
+        self._next_id = restored.next_id
         now = self._clock()
-        for row in await self._tables.pending_outbox():
-            if row["next_attempt_at"] >= NEVER:
+        for item in restored.rows:
+            if item.next_attempt_at >= NEVER:
                 continue
-            alert = Alert.from_dict(json.loads(row["payload_json"]))
-            item = OutboxItem(
-                id=row["id"],
-                created_at=alert.ts,
-                sink=row["sink"],
-                alert=alert,
-                attempts=row["attempts"],
-                # A restart is a natural moment to retry: don't sit out an old backoff.
-                next_attempt_at=min(row["next_attempt_at"], now),
-                last_error=row["last_error"],
-                group_id=row["group_id"],
-            )
+            # A restart is a natural moment to retry: don't sit out an old backoff.
+            item.next_attempt_at = min(item.next_attempt_at, now)
             self._pending[item.id] = item
         if self._pending:
             log.info("%d alert deliveries pending from before the restart", len(self._pending))
@@ -120,7 +82,7 @@ class AlertDelivery:
             )
             self._next_id += 1
             self._pending[item.id] = item
-            self._tables.save_outbox(item.row, item.id)
+            self._tables.save_outbox(item)
         self._store.db.after_commit(lambda error: self.kick() if error is None else None)
 
     def kick(self) -> None:
@@ -181,7 +143,7 @@ class AlertDelivery:
             group_id = group[0].alert.alert_id
             for item in group:
                 item.group_id = group_id
-                self._tables.save_outbox(item.row, item.id)
+                self._tables.save_outbox(item)
             self._store.writer.hurry()
             await self._store.flush()  # the group exists on disk before anything is sent
         for item in group:
@@ -224,7 +186,7 @@ class AlertDelivery:
             item.next_attempt_at = retry_at
             if exc.retry_after is not None:
                 item.group_id = None  # refused outright: regroup with what arrives meanwhile
-            self._tables.save_outbox(item.row, item.id)
+            self._tables.save_outbox(item)
         log.warning(
             "%d alert(s) to %s failed (attempt %d, retry in %.1fs): %s",
             len(group),
@@ -246,4 +208,4 @@ class AlertDelivery:
 
     def _finish(self, item: OutboxItem) -> None:
         self._pending.pop(item.id, None)
-        self._tables.save_outbox(item.row, item.id)
+        self._tables.save_outbox(item)

@@ -1,56 +1,78 @@
-"""The alert router: turns fleet transitions into incidents and incidents into alerts.
+"""The alert router: incidents of any kind, and the alerts they send.
 
-* A bot going ``down`` or ``stale`` opens one incident and one alert; a stale bot that then
-  goes down stays the same incident.
+An incident is keyed by ``(subject, kind)``: a bot's ``down`` incident and the same bot's
+``quota`` incident are two incidents, opened, reminded and resolved independently.
+
+* :meth:`AlertRouter.problem` opens an incident and sends one alert; while it stays open, later
+  calls only update it (a stale bot that goes down is the same outage).
 * While it lasts, a reminder every ``repeat_interval`` (0 turns reminders off).
-* Back ``online`` (or cleanly ``offline``) resolves it with the downtime.
-* ``flapping_transitions`` transitions within ``flapping_window`` seconds send one flapping
-  alert; the bot's alerts then stay quiet until it has been stable for a whole window.
-* A silence (one bot, or maintenance for all) holds notifications back, not incidents: an
-  incident still open when its silence ends is announced then.
+* :meth:`AlertRouter.resolve` closes it with one alert, if it was ever announced.
+* :meth:`AlertRouter.notify` sends an alert outside any incident (flapping, a quota reset).
+* A silence (a subject, optionally one kind, or maintenance for all) holds notifications back,
+  not incidents: an incident still open when its silence ends is announced then.
+* :meth:`AlertRouter.pause` keeps a subject's incidents quiet (a flapping bot) until resumed.
+
+How an incident's alerts read is its kind's :class:`Style`, registered by the feature that
+raises it (the fleet registers ``down``); a kind without one gets :class:`PlainStyle`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
+from typing import Protocol
 
 from chatops.alerts.delivery import AlertDelivery
-from chatops.alerts.model import Alert, AlertKind
+from chatops.alerts.model import Alert, Incident, Severity
 from chatops.alerts.silences import SilenceService
 from chatops.config import AlertsConfig
-from chatops.models import FleetEvent
-from chatops.runtime.bus import EventBus
+from chatops.presentation.formatting import describe_duration
 from chatops.store import Store
-from chatops.timeutil import Clock, from_sqlite, to_sqlite, wall_clock
+from chatops.timeutil import Clock, wall_clock
 
 log = logging.getLogger(__name__)
 
-PROBLEM_STATUSES = {"down": AlertKind.DOWN, "stale": AlertKind.STALE}
-HEALTHY_STATUSES = frozenset({"online", "offline"})
+
+class Style(Protocol):
+    def opened(self, incident: Incident, now: float) -> Alert: ...
+
+    def reminder(self, incident: Incident, now: float) -> Alert: ...
+
+    def resolved(self, incident: Incident, state: str, now: float) -> Alert: ...
 
 
-@dataclass(slots=True)
-class Incident:
-    id: int
-    channel: str
-    kind: str
-    opened_at: float
-    detail: str
-    last_notified_at: float | None = None
-    resolved_at: float | None = None
+class PlainStyle:
+    """Alerts for an incident kind that brings no style of its own."""
 
-    def row(self) -> tuple[object, ...]:
-        return (
-            self.id,
-            self.channel,
-            self.kind,
-            to_sqlite(self.opened_at),
-            None if self.last_notified_at is None else to_sqlite(self.last_notified_at),
-            None if self.resolved_at is None else to_sqlite(self.resolved_at),
-            self.detail,
+    def opened(self, incident: Incident, now: float) -> Alert:
+        return self._alert(incident, incident.kind, f"{incident.subject}: {incident.state}", now)
+
+    def reminder(self, incident: Incident, now: float) -> Alert:
+        title = f"{incident.subject} is still {incident.state}"
+        body = f"{incident.detail}\nOpen for {describe_duration(now - incident.opened_at)}"
+        return self._alert(incident, "reminder", title, now, body)
+
+    def resolved(self, incident: Incident, state: str, now: float) -> Alert:
+        title = f"{incident.subject}: {state}"
+        body = f"resolved after {describe_duration(now - incident.opened_at)}"
+        alert = self._alert(incident, f"{incident.kind}_resolved", title, now, body)
+        return replace(alert, severity=Severity.RESOLVED)
+
+    @staticmethod
+    def _alert(
+        incident: Incident, kind: str, title: str, now: float, body: str | None = None
+    ) -> Alert:
+        return Alert(
+            kind=kind,
+            subject=incident.subject,
+            severity=incident.severity,
+            title=title,
+            body=incident.detail if body is None else body,
+            ts=now,
+            incident_kind=incident.kind,
+            incident_id=incident.id,
+            opened_at=incident.opened_at,
         )
 
 
@@ -58,7 +80,6 @@ class AlertRouter:
     def __init__(
         self,
         store: Store,
-        bus: EventBus,
         config: AlertsConfig,
         delivery: AlertDelivery,
         silences: SilenceService,
@@ -66,192 +87,124 @@ class AlertRouter:
         clock: Clock = wall_clock,
     ) -> None:
         self._tables = store.alerts
-        self._bus = bus
         self._config = config
         self._delivery = delivery
         self._silences = silences
         self._clock = clock
-        self.incidents: dict[str, Incident] = {}
-        self._transitions: dict[str, deque[float]] = {}
-        self._flapping: dict[str, float] = {}  # channel -> time of its latest transition
-        self._last_status: dict[str, str] = {}
+        self.incidents: dict[tuple[str, str], Incident] = {}
+        self._styles: dict[str, Style] = {}
+        self._paused: set[str] = set()
+        self._tick_hooks: list[Callable[[], None]] = []
         self._next_id = 1
-        self._unsubscribe: Callable[[], None] | None = None
 
     async def start(self) -> None:
-        self._next_id = await self._tables.next_id("incidents")
-        for row in await self._tables.open_incidents():
-            self.incidents[row["channel"]] = Incident(
-                id=row["id"],
-                channel=row["channel"],
-                kind=row["kind"],
-                opened_at=from_sqlite(row["opened_at"]),
-                detail=row["detail"] or "",
-                last_notified_at=from_sqlite(row["last_notified_at"])
-                if row["last_notified_at"]
-                else None,
-            )
-        self._unsubscribe = self._bus.subscribe(self.on_event)
+        restored = await self._tables.open_incidents()
+        self._next_id = restored.next_id
+        self.incidents = {incident.key: incident for incident in restored.rows}
 
-    def close(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+    def register_style(self, kind: str, style: Style) -> None:
+        self._styles[kind] = style
 
-    # -- events ----------------------------------------------------------------------------------
+    def on_tick(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` at the start of every tick (a feature's own timers, e.g. flapping)."""
+        self._tick_hooks.append(hook)
 
-    def on_event(self, event: FleetEvent) -> None:
-        if event.kind != "status_changed" or event.new_status is None:
+    def _style(self, kind: str) -> Style:
+        return self._styles.get(kind) or PlainStyle()
+
+    # -- incidents -------------------------------------------------------------------------------
+
+    def problem(
+        self,
+        subject: str,
+        kind: str,
+        *,
+        state: str,
+        severity: Severity,
+        detail: str,
+        ts: float,
+    ) -> Incident:
+        """Open the ``(subject, kind)`` incident and announce it, or update the open one."""
+        incident = self.incidents.get((subject, kind))
+        if incident is not None:
+            if (incident.state, incident.severity, incident.detail) != (state, severity, detail):
+                incident.state, incident.severity, incident.detail = state, severity, detail
+                self._tables.save_incident(incident)
+            return incident
+        incident = Incident(
+            id=self._next_id,
+            subject=subject,
+            kind=kind,
+            opened_at=ts,
+            severity=severity,
+            state=state,
+            detail=detail,
+        )
+        self._next_id += 1
+        self.incidents[incident.key] = incident
+        self._tables.save_incident(incident)
+        if not self._held(incident):
+            self._announce(incident, ts)
+        return incident
+
+    def resolve(
+        self, subject: str, kind: str, *, state: str, ts: float, quietly: bool = False
+    ) -> bool:
+        """Close the ``(subject, kind)`` incident (``quietly``: without an alert); False when
+        none is open."""
+        incident = self.incidents.pop((subject, kind), None)
+        if incident is None:
+            return False
+        incident.resolved_at = ts
+        self._tables.save_incident(incident)
+        if incident.last_notified_at is not None and not quietly:  # else nothing to take back
+            self._send(self._style(kind).resolved(incident, state, ts))
+        return True
+
+    def notify(self, alert: Alert) -> None:
+        """An alert outside any incident's life; a silence drops it."""
+        if self._silences.is_silenced(alert.subject, alert.incident_kind):
             return
-        channel, status = event.channel, event.new_status
-        self._last_status[channel] = status
-        if self._record_transition(channel, event.ts, status):
-            return
-        incident = self.incidents.get(channel)
-        if status in PROBLEM_STATUSES:
-            if incident is None:
-                self._open(channel, status, event.detail or status, event.ts)
-            elif incident.kind != status:
-                incident.kind = status  # stale, then down: still the same outage
-                incident.detail = event.detail or status
-                self._save(incident)
-        elif status in HEALTHY_STATUSES and incident is not None:
-            self._resolve(incident, status, event.ts)
+        self._send(alert)
 
-    def _record_transition(self, channel: str, ts: float, status: str) -> bool:
-        """Track flapping; True when this transition is absorbed by a flapping episode."""
-        window = self._config.flapping_window
-        recent = self._transitions.setdefault(channel, deque())
-        recent.append(ts)
-        while recent and recent[0] < ts - window:
-            recent.popleft()
-        if channel in self._flapping:
-            self._flapping[channel] = ts
-            return True
-        if len(recent) >= self._config.flapping_transitions:
-            self._flapping[channel] = ts
-            incident = self.incidents.get(channel)
-            self._notify(
-                Alert(
-                    kind=AlertKind.FLAPPING,
-                    channel=channel,
-                    status=status,
-                    detail=f"{len(recent)} status changes in {window / 60:g} minutes; "
-                    "alerts for it are paused until it is stable",
-                    ts=ts,
-                    incident_id=incident.id if incident else None,
-                )
-            )
-            return True
-        return False
+    def pause(self, subject: str) -> None:
+        """Keep ``subject``'s incidents quiet (no announcement, no reminder) until resumed."""
+        self._paused.add(subject)
+
+    def resume(self, subject: str) -> None:
+        self._paused.discard(subject)
 
     # -- time ------------------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Scheduler job: end flapping episodes, send reminders and held-back alerts."""
+        """Scheduler job: expire silences, announce what they held back, send reminders."""
+        for hook in self._tick_hooks:
+            hook()
         now = self._clock()
         self._silences.expire()
-        for channel, last in list(self._flapping.items()):
-            if now - last >= self._config.flapping_window:
-                del self._flapping[channel]
-                self._transitions.pop(channel, None)
-                self._settle_after_flapping(channel, now)
         repeat = self._config.repeat_interval
         for incident in list(self.incidents.values()):
-            if incident.channel in self._flapping or self._silences.is_silenced(incident.channel):
+            if self._held(incident):
                 continue
             if incident.last_notified_at is None:
                 self._announce(incident, now)  # held back by a silence that has now ended
             elif repeat > 0 and now - incident.last_notified_at >= repeat:
                 incident.last_notified_at = now
-                self._save(incident)
-                self._notify(
-                    self._incident_alert(incident, AlertKind.REMINDER, now, downtime=True),
-                    force=True,
-                )
+                self._tables.save_incident(incident)
+                self._send(self._style(incident.kind).reminder(incident, now))
 
-    def _settle_after_flapping(self, channel: str, now: float) -> None:
-        status = self._last_status.get(channel, "unknown")
-        incident = self.incidents.get(channel)
-        if status in PROBLEM_STATUSES and incident is None:
-            self._open(channel, status, f"{status} after flapping", now)
-            return
-        if status in HEALTHY_STATUSES and incident is not None:
-            self._close(incident, now)
-        self._notify(
-            Alert(
-                kind=AlertKind.STABLE,
-                channel=channel,
-                status=status,
-                detail=f"stable for {self._config.flapping_window / 60:g} minutes, now {status}",
-                ts=now,
-            )
+    # -- internals -------------------------------------------------------------------------------
+
+    def _held(self, incident: Incident) -> bool:
+        return incident.subject in self._paused or self._silences.is_silenced(
+            incident.subject, incident.kind
         )
-
-    # -- incidents -------------------------------------------------------------------------------
-
-    def _open(self, channel: str, status: str, detail: str, ts: float) -> None:
-        incident = Incident(
-            id=self._next_id, channel=channel, kind=status, opened_at=ts, detail=detail
-        )
-        self._next_id += 1
-        self.incidents[channel] = incident
-        self._save(incident)
-        if not self._silences.is_silenced(channel):
-            self._announce(incident, ts)
 
     def _announce(self, incident: Incident, now: float) -> None:
         incident.last_notified_at = now
-        self._save(incident)
-        kind = PROBLEM_STATUSES.get(incident.kind, AlertKind.DOWN)
-        self._notify(self._incident_alert(incident, kind, now), force=True)
+        self._tables.save_incident(incident)
+        self._send(self._style(incident.kind).opened(incident, now))
 
-    def _resolve(self, incident: Incident, status: str, ts: float) -> None:
-        self._close(incident, ts)
-        if incident.last_notified_at is None:
-            return  # never announced (silenced throughout): nothing to take back
-        alert = self._incident_alert(
-            incident,
-            AlertKind.RECOVERED,
-            ts,
-            status=status,
-            detail=f"{incident.channel} is {status} again",
-            downtime=True,
-        )
-        self._notify(alert, force=True)
-
-    def _close(self, incident: Incident, ts: float) -> None:
-        incident.resolved_at = ts
-        self._save(incident)
-        del self.incidents[incident.channel]
-
-    @staticmethod
-    def _incident_alert(
-        incident: Incident,
-        kind: AlertKind,
-        now: float,
-        *,
-        status: str | None = None,
-        detail: str | None = None,
-        downtime: bool = False,
-    ) -> Alert:
-        """An alert about ``incident``; status and detail default to the incident's own."""
-        return Alert(
-            kind=kind,
-            channel=incident.channel,
-            status=incident.kind if status is None else status,
-            detail=incident.detail if detail is None else detail,
-            ts=now,
-            incident_id=incident.id,
-            opened_at=incident.opened_at,
-            downtime=now - incident.opened_at if downtime else None,
-        )
-
-    def _save(self, incident: Incident) -> None:
-        self._tables.save_incident(incident.row, incident.id)
-
-    def _notify(self, alert: Alert, *, force: bool = False) -> None:
-        if not force and self._silences.is_silenced(alert.channel):
-            return
-        log.info("alert: %s %s (%s)", alert.kind, alert.channel, alert.detail)
+    def _send(self, alert: Alert) -> None:
+        log.info("alert: %s %s (%s)", alert.kind, alert.subject, alert.body.splitlines()[0:1])
         self._delivery.enqueue(alert)

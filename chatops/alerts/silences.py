@@ -1,22 +1,12 @@
-"""Silences: mute one bot's alerts, or everything (maintenance), until a time; each expires by
-itself. Incidents are still recorded while silenced; only notifications wait."""
+"""Silences: mute a subject's alerts (all of them, or one incident kind), or everything
+(maintenance), until a time; each expires by itself. Incidents are still recorded while
+silenced; only notifications wait."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from chatops.alerts.model import Silence
 from chatops.store import Store
-from chatops.timeutil import Clock, from_sqlite, to_sqlite, wall_clock
-
-
-@dataclass(slots=True, frozen=True)
-class Silence:
-    id: int
-    channel: str | None  # None: maintenance, everything is silenced
-    until: float
-    created_at: float
-    created_by: str | None
-    reason: str | None
+from chatops.timeutil import Clock, wall_clock
 
 
 class SilenceService:
@@ -27,32 +17,31 @@ class SilenceService:
         self._next_id = 1
 
     async def start(self) -> None:
-        self._next_id = await self._tables.next_id("silences")
-        for row in await self._tables.silences():
-            self._silences[row["id"]] = Silence(
-                id=row["id"],
-                channel=row["channel"],
-                until=row["until"],
-                created_at=from_sqlite(row["created_at"]),
-                created_by=row["created_by"],
-                reason=row["reason"],
-            )
+        restored = await self._tables.silences()
+        self._next_id = restored.next_id
+        self._silences = {silence.id: silence for silence in restored.rows}
         self.expire()
 
     def add(
         self,
-        channel: str | None,
+        subject: str | None,
         seconds: float,
         *,
+        kind: str | None = None,
         created_by: str | None = None,
         reason: str | None = None,
     ) -> Silence:
+        """Silence ``subject`` (None: everything) for ``seconds``; only its ``kind`` incidents
+        when given."""
         if seconds <= 0:
             raise ValueError("a silence must last a positive time")
+        if subject is None and kind is not None:
+            raise ValueError("maintenance silences everything; it takes no kind")
         now = self._clock()
         silence = Silence(
             id=self._next_id,
-            channel=channel,
+            subject=subject,
+            kind=kind,
             until=now + seconds,
             created_at=now,
             created_by=created_by,
@@ -60,9 +49,7 @@ class SilenceService:
         )
         self._next_id += 1
         self._silences[silence.id] = silence
-        self._tables.add_silence(
-            (silence.id, channel, silence.until, to_sqlite(now), created_by, reason)
-        )
+        self._tables.add_silence(silence)
         return silence
 
     def remove(self, silence_id: int) -> bool:
@@ -80,9 +67,7 @@ class SilenceService:
         now = self._clock()
         return sorted((s for s in self._silences.values() if s.until > now), key=lambda s: s.until)
 
-    def is_silenced(self, channel: str) -> bool:
+    def is_silenced(self, subject: str, kind: str | None = None) -> bool:
+        """True when a silence covers ``subject``'s alerts of incident kind ``kind``."""
         now = self._clock()
-        return any(
-            s.until > now and (s.channel is None or s.channel == channel)
-            for s in self._silences.values()
-        )
+        return any(s.covers(subject, kind, now) for s in self._silences.values())

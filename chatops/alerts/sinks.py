@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from chatops.alerts.model import Alert
-from chatops.alerts.render import discord_group_message, is_discord_webhook, plain_json_group
+from chatops.alerts.render import discord_message, is_discord_webhook, json_body
 
 ALERT_ID_HEADER = "X-Chatops-Alert-Id"
 GROUP_ID_HEADER = "X-Chatops-Group-Id"
@@ -80,9 +80,9 @@ class WebhookSink:
 
     async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
         if self._discord:
-            body = discord_group_message(alerts, self._mention)
+            body = discord_message(alerts, self._mention)
         else:
-            body = plain_json_group(alerts, group_id)
+            body = json_body(alerts, group_id)
         headers = {
             ALERT_ID_HEADER: ",".join(alert.alert_id for alert in alerts),
             GROUP_ID_HEADER: group_id,

@@ -16,8 +16,6 @@ import json
 import logging
 import os
 import signal
-import uuid
-from collections.abc import Sequence
 from pathlib import Path
 
 import aiohttp
@@ -26,77 +24,14 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from chatops.alerts.model import PROBLEM_KINDS, Alert
-from chatops.alerts.render import discord_group_message
-from chatops.alerts.sinks import DeliveryError
 from chatops.config import DiscordConfig, Settings
-from chatops.runtime.controller import Controller
+from chatops.discord.errors import report_error
+from chatops.discord.sink import DiscordChannelSink
+from chatops.runtime.controller import Controller, Services
 
 log = logging.getLogger(__name__)
 
 EXTENSIONS = ("cogs.status", "cogs.alerts", "cogs.admin")
-
-
-class NotAdmin(app_commands.CheckFailure):
-    """Raised by the admin check; its message is shown to the user as is."""
-
-
-class DiscordChannelSink:
-    """Delivers alert groups as embeds to the configured channel (a single problem alert carries
-    a Silence button). Each message's nonce is the group id, with ``enforce_nonce``: a resend
-    after a crash returns the message Discord already has instead of posting it twice."""
-
-    name = "discord:alert_channel"
-
-    def __init__(self, bot: ChatOpsBot, channel_id: int, role_id: int | None) -> None:
-        self._bot = bot
-        self._channel_id = channel_id
-        self._role_id = role_id
-
-    @property
-    def ready(self) -> bool:
-        """Alerts wait in the outbox until the bot has logged in and connected."""
-        return self._bot.is_ready()
-
-    async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
-        from cogs.ui import silence_view
-
-        body = discord_group_message(alerts, self._role_id)
-        mentions = (
-            discord.AllowedMentions(
-                roles=[discord.Object(self._role_id)], everyone=False, users=False
-            )
-            if "content" in body and self._role_id is not None
-            else discord.AllowedMentions.none()
-        )
-        channel = self._bot.get_partial_messageable(self._channel_id)
-        single = alerts[0] if len(alerts) == 1 else None
-        view = (
-            silence_view(single.channel)
-            if single is not None and single.kind in PROBLEM_KINDS
-            else None
-        )
-        embed = discord.Embed.from_dict(body["embeds"][0])
-        try:
-            if view is None:
-                await channel.send(
-                    content=body.get("content"),
-                    embed=embed,
-                    allowed_mentions=mentions,
-                    nonce=group_id,
-                )
-            else:
-                await channel.send(
-                    content=body.get("content"),
-                    embed=embed,
-                    allowed_mentions=mentions,
-                    view=view,
-                    nonce=group_id,
-                )
-        except (discord.Forbidden, discord.NotFound) as exc:
-            raise DeliveryError(f"alert channel refused: {exc}", permanent=True) from exc
-        except (discord.HTTPException, OSError) as exc:
-            raise DeliveryError(f"Discord: {exc}") from exc
 
 
 class ChatOpsBot(commands.Bot):
@@ -112,14 +47,13 @@ class ChatOpsBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
         )
         self.settings = settings
-        sinks = []
-        if settings.discord.alert_channel_id is not None:
-            sinks.append(
-                DiscordChannelSink(
-                    self, settings.discord.alert_channel_id, settings.discord.alert_role_id
-                )
-            )
-        self.controller = Controller(settings, sinks=sinks)
+        cfg = settings.discord
+        self.alert_sink: DiscordChannelSink | None = (
+            DiscordChannelSink(self, cfg.alert_channel_id, cfg.alert_role_id)
+            if cfg.alert_channel_id is not None
+            else None
+        )
+        self.controller = Controller(settings, sinks=[self.alert_sink] if self.alert_sink else [])
         self.tree.error(self.on_app_command_error)
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -128,11 +62,13 @@ class ChatOpsBot(commands.Bot):
         if not self.controller.running:
             await self.controller.start()  # a caller that logs in directly (tests)
         for extension in EXTENSIONS:
-            await self.load_extension(extension)
-        from cogs.ui import SilenceButton
-
-        self.add_dynamic_items(SilenceButton)
+            await self.load_extension(extension)  # each cog registers its own buttons
         await self.sync_commands(force=False)
+
+    @property
+    def services(self) -> Services:
+        """What the cogs use: the controller's services, never the store."""
+        return self.controller.services
 
     async def on_ready(self) -> None:
         self._deliver_held_alerts()
@@ -156,17 +92,12 @@ class ChatOpsBot(commands.Bot):
     def is_admin(self, user: discord.abc.User) -> bool:
         """Config decides: an admin user id, or a member holding an admin role. Deny otherwise."""
         cfg = self.settings.discord
-        if user.id in cfg.admin_user_ids:
-            return True
-        roles = getattr(user, "roles", [])
-        return any(role.id in cfg.admin_role_ids for role in roles)
+        return _listed(user, cfg.admin_user_ids, cfg.admin_role_ids)
 
-    def require_admin(self, interaction: discord.Interaction) -> None:
-        if not self.is_admin(interaction.user):
-            raise NotAdmin(
-                "You need an admin role or to be an admin user in chatops's configuration "
-                "(discord.admin_role_ids / discord.admin_user_ids) to change anything."
-            )
+    def is_approver(self, user: discord.abc.User) -> bool:
+        """Admins, and the users and roles configured as approvers."""
+        cfg = self.settings.discord
+        return self.is_admin(user) or _listed(user, cfg.approver_user_ids, cfg.approver_role_ids)
 
     # -- errors ----------------------------------------------------------------------------------
 
@@ -213,23 +144,10 @@ class ChatOpsBot(commands.Bot):
         return True
 
 
-async def report_error(interaction: discord.Interaction, error: Exception) -> None:
-    """One place that turns a failure into an ephemeral answer, never a silent failure."""
-    original = getattr(error, "original", error)
-    if isinstance(error, NotAdmin | app_commands.CheckFailure):
-        message = str(error) or "You are not allowed to do that."
-    else:
-        trace = uuid.uuid4().hex[:8]
-        name = interaction.command.qualified_name if interaction.command else "component"
-        log.error("%s failed [trace %s]", name, trace, exc_info=original)
-        message = f"Something went wrong (trace id `{trace}`). The controller's log has details."
-    try:
-        if interaction.response.is_done():
-            await interaction.followup.send(message, ephemeral=True)
-        else:
-            await interaction.response.send_message(message, ephemeral=True)
-    except discord.HTTPException:
-        log.warning("could not tell the user about an error: %s", message)
+def _listed(user: discord.abc.User, user_ids: list[int], role_ids: list[int]) -> bool:
+    if user.id in user_ids:
+        return True
+    return any(role.id in role_ids for role in getattr(user, "roles", []))
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from chatops.alerts.delivery import AlertDelivery
+from chatops.alerts.fleet import FleetAlerts
 from chatops.alerts.router import AlertRouter
 from chatops.alerts.silences import SilenceService
 from chatops.alerts.sinks import Sink, WebhookSink
@@ -164,9 +165,9 @@ class Controller:
             delivery.add_sink(sink)
         silences = SilenceService(store, clock=clock)
         await silences.start()
-        router = AlertRouter(store, bus, alerts_cfg, delivery, silences, clock=clock)
+        router = AlertRouter(store, alerts_cfg, delivery, silences, clock=clock)
         await router.start()
-        stack.callback(router.close)
+        stack.callback(FleetAlerts(router, bus, alerts_cfg, clock=clock).close)
         await delivery.start()
         fleet = FleetService(store, bus, cfg, clock=clock)
         await fleet.start()

@@ -5,8 +5,9 @@ domain's tables (``fleet``, ``usage``, ``agents``, ``alerts``, ``reports``, ``co
 domain module holds its SQL and maps rows to typed records.
 """
 
+from chatops.store.alerts import OutboxItem
 from chatops.store.database import Database, Restored
 from chatops.store.db import StoreError
 from chatops.store.store import Store
 
-__all__ = ["Database", "Restored", "Store", "StoreError"]
+__all__ = ["Database", "OutboxItem", "Restored", "Store", "StoreError"]

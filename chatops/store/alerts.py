@@ -1,20 +1,25 @@
-"""Incidents, the alert outbox and silences: reads and queued writes (the alert services hold
-the logic)."""
+"""Incidents, the alert outbox and silences: their SQL and row mapping (the alert services
+hold the logic)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from chatops.store.database import Database
+from chatops.alerts.fleet_style import alert_from_v1
+from chatops.alerts.model import Alert, Incident, Severity, Silence
+from chatops.store.database import Database, Restored
+from chatops.timeutil import from_sqlite, to_sqlite
 
 _UPSERT_INCIDENT = """
-INSERT INTO incidents (id, channel, kind, opened_at, last_notified_at, resolved_at, detail)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO incidents (id, subject, kind, opened_at, last_notified_at, resolved_at, detail,
+                       state, severity)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(id) DO UPDATE SET
-    kind = excluded.kind, last_notified_at = excluded.last_notified_at,
-    resolved_at = excluded.resolved_at, detail = excluded.detail
+    last_notified_at = excluded.last_notified_at, resolved_at = excluded.resolved_at,
+    detail = excluded.detail, state = excluded.state, severity = excluded.severity
 """
 _UPSERT_OUTBOX = """
 INSERT INTO alert_outbox (id, created_at, sink, payload_json, attempts, next_attempt_at,
@@ -26,50 +31,157 @@ ON CONFLICT(id) DO UPDATE SET
     group_id = excluded.group_id
 """
 _INSERT_SILENCE = (
-    "INSERT INTO silences (id, channel, until, created_at, created_by, reason) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO silences (id, subject, kind, until, created_at, created_by, reason) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _DELETE_SILENCE = "DELETE FROM silences WHERE id = ?"
-_ID_TABLES = frozenset({"incidents", "alert_outbox", "silences"})
+
+
+@dataclass(slots=True)
+class OutboxItem:
+    """One alert for one sink, until it is delivered (or given up on)."""
+
+    id: int
+    created_at: float
+    sink: str
+    alert: Alert
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+    delivered_at: float | None = None
+    last_error: str | None = None
+    group_id: str | None = None
+
+
+def _when(value: float | None) -> str | None:
+    return None if value is None else to_sqlite(value)
 
 
 class AlertTables:
-    """Reads and queued writes for incidents, the alert outbox and silences."""
-
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def next_id(self, table: str) -> int:
-        if table not in _ID_TABLES:
-            raise ValueError(table)
-        rows = await self._db.fetchall(f"SELECT COALESCE(MAX(id), 0) + 1 AS n FROM {table}")
-        return int(rows[0]["n"])
+    # -- incidents -------------------------------------------------------------------------------
 
-    def save_incident(self, row: Callable[[], tuple[Any, ...]], incident_id: int) -> None:
-        self._db.writer.put(_UPSERT_INCIDENT, incident_id, row)
+    def save_incident(self, incident: Incident) -> None:
+        """Queued; the row is read from ``incident`` at commit time (the latest state wins)."""
+        self._db.writer.put(
+            _UPSERT_INCIDENT,
+            incident.id,
+            lambda: (
+                incident.id,
+                incident.subject,
+                incident.kind,
+                to_sqlite(incident.opened_at),
+                _when(incident.last_notified_at),
+                _when(incident.resolved_at),
+                incident.detail,
+                incident.state,
+                str(incident.severity),
+            ),
+        )
 
-    def save_outbox(self, row: Callable[[], tuple[Any, ...]], outbox_id: int) -> None:
-        self._db.writer.put(_UPSERT_OUTBOX, outbox_id, row)
+    async def open_incidents(self) -> Restored[Incident]:
+        return await self._db.restore(
+            "incidents",
+            "SELECT id, subject, kind, opened_at, last_notified_at, detail, state, severity "
+            "FROM incidents WHERE resolved_at IS NULL ORDER BY id",
+            _incident,
+        )
 
-    def add_silence(self, row: tuple[Any, ...]) -> None:
-        self._db.writer.add(_INSERT_SILENCE, row)
+    # -- outbox ----------------------------------------------------------------------------------
+
+    def save_outbox(self, item: OutboxItem) -> None:
+        self._db.writer.put(
+            _UPSERT_OUTBOX,
+            item.id,
+            lambda: (
+                item.id,
+                to_sqlite(item.created_at),
+                item.sink,
+                json.dumps(item.alert.to_dict()),
+                item.attempts,
+                item.next_attempt_at,
+                _when(item.delivered_at),
+                item.last_error,
+                item.group_id,
+            ),
+        )
+
+    async def pending_outbox(self) -> Restored[OutboxItem]:
+        return await self._db.restore(
+            "alert_outbox",
+            "SELECT id, sink, payload_json, attempts, next_attempt_at, last_error, group_id "
+            "FROM alert_outbox WHERE delivered_at IS NULL ORDER BY id",
+            _outbox_item,
+        )
+
+    # -- silences --------------------------------------------------------------------------------
+
+    def add_silence(self, silence: Silence) -> None:
+        self._db.writer.add(
+            _INSERT_SILENCE,
+            (
+                silence.id,
+                silence.subject,
+                silence.kind,
+                silence.until,
+                to_sqlite(silence.created_at),
+                silence.created_by,
+                silence.reason,
+            ),
+        )
 
     def delete_silence(self, silence_id: int) -> None:
         self._db.writer.add(_DELETE_SILENCE, (silence_id,))
 
-    async def open_incidents(self) -> list[sqlite3.Row]:
-        return await self._db.fetchall(
-            "SELECT id, channel, kind, opened_at, last_notified_at, detail FROM incidents "
-            "WHERE resolved_at IS NULL ORDER BY id"
+    async def silences(self) -> Restored[Silence]:
+        return await self._db.restore(
+            "silences",
+            "SELECT id, subject, kind, until, created_at, created_by, reason FROM silences "
+            "ORDER BY id",
+            _silence,
         )
 
-    async def pending_outbox(self) -> list[sqlite3.Row]:
-        return await self._db.fetchall(
-            "SELECT id, created_at, sink, payload_json, attempts, next_attempt_at, last_error, "
-            "group_id FROM alert_outbox WHERE delivered_at IS NULL ORDER BY id"
-        )
 
-    async def silences(self) -> list[sqlite3.Row]:
-        return await self._db.fetchall(
-            "SELECT id, channel, until, created_at, created_by, reason FROM silences ORDER BY id"
-        )
+def _incident(row: sqlite3.Row) -> Incident:
+    try:
+        severity = Severity(row["severity"])
+    except ValueError:
+        severity = Severity.CRITICAL
+    return Incident(
+        id=row["id"],
+        subject=row["subject"],
+        kind=row["kind"],
+        opened_at=from_sqlite(row["opened_at"]),
+        severity=severity,
+        state=row["state"] or row["kind"],
+        detail=row["detail"] or "",
+        last_notified_at=from_sqlite(row["last_notified_at"]) if row["last_notified_at"] else None,
+    )
+
+
+def _outbox_item(row: sqlite3.Row) -> OutboxItem:
+    stored: dict[str, Any] = json.loads(row["payload_json"])
+    alert = Alert.from_dict(stored) if "subject" in stored else alert_from_v1(stored)
+    return OutboxItem(
+        id=row["id"],
+        created_at=alert.ts,
+        sink=row["sink"],
+        alert=alert,
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        last_error=row["last_error"],
+        group_id=row["group_id"],
+    )
+
+
+def _silence(row: sqlite3.Row) -> Silence:
+    return Silence(
+        id=row["id"],
+        subject=row["subject"],
+        kind=row["kind"],
+        until=row["until"],
+        created_at=from_sqlite(row["created_at"]),
+        created_by=row["created_by"],
+        reason=row["reason"],
+    )

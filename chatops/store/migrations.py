@@ -145,6 +145,22 @@ MIGRATIONS: list[str] = [
         value TEXT
     ) WITHOUT ROWID;
     """,
+    # 5: incidents and silences of any kind. An incident is keyed by its subject (a bot, a quota
+    # pool…) and its kind ("down", "quota"…); a fleet outage, stale or down, is one "down"
+    # incident whose state says which. A silence may target one kind of a subject's alerts.
+    """
+    ALTER TABLE incidents RENAME COLUMN channel TO subject;
+    ALTER TABLE incidents ADD COLUMN state TEXT;
+    ALTER TABLE incidents ADD COLUMN severity TEXT NOT NULL DEFAULT 'critical';
+    UPDATE incidents SET state = kind,
+        severity = CASE kind WHEN 'stale' THEN 'warning' ELSE 'critical' END,
+        kind = 'down';
+    DROP INDEX IF EXISTS idx_incidents_open;
+    CREATE INDEX IF NOT EXISTS idx_incidents_open ON incidents(subject, kind)
+        WHERE resolved_at IS NULL;
+    ALTER TABLE silences RENAME COLUMN channel TO subject;
+    ALTER TABLE silences ADD COLUMN kind TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,126 @@
+"""Embeds and their parts: the palette, progress bars, Discord timestamps, fleet pages."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+
+import discord
+
+from chatops.models import BotState, BotStatus
+from chatops.presentation.formatting import describe_duration, discord_text
+from chatops.presentation.palette import (
+    BLUE,
+    GREEN,
+    GREY,
+    ORANGE,
+    PURPLE,
+    RED,
+    SEVERITY_COLOUR,
+    SEVERITY_EMOJI,
+    STATUS_COLOUR,
+    STATUS_EMOJI,
+)
+
+__all__ = [
+    "BLUE",
+    "GREEN",
+    "GREY",
+    "ORANGE",
+    "PURPLE",
+    "RED",
+    "SEVERITY_COLOUR",
+    "SEVERITY_EMOJI",
+    "STATUS_COLOUR",
+    "STATUS_EMOJI",
+    "absolute",
+    "bot_line",
+    "fleet_pages",
+    "progress_bar",
+    "relative",
+    "status_counts",
+]
+
+# Worst first, for sorting and for the colour of a page.
+STATUS_ORDER = {
+    BotStatus.DOWN: 0,
+    BotStatus.STALE: 1,
+    BotStatus.LATE: 2,
+    BotStatus.OFFLINE: 3,
+    BotStatus.ONLINE: 4,
+}
+
+# Discord's limits for one embed (https://discord.com/developers/docs/resources/message).
+EMBED_DESCRIPTION_LIMIT = 4096
+EMBED_TOTAL_LIMIT = 6000
+EMBED_FIELDS_LIMIT = 25
+
+
+def relative(ts: float) -> str:
+    """'in 5 minutes' / '3 hours ago', in each reader's own locale and time zone."""
+    return f"<t:{int(ts)}:R>"
+
+
+def absolute(ts: float) -> str:
+    return f"<t:{int(ts)}:f>"
+
+
+def progress_bar(fraction: float, width: int = 10) -> str:
+    """``▰▰▰▱▱▱▱▱▱▱ 30%``: how full something is, readable on a phone."""
+    fraction = min(1.0, max(0.0, fraction))
+    filled = round(fraction * width)
+    return "▰" * filled + "▱" * (width - filled) + f" {fraction:.0%}"
+
+
+def bot_line(bot: BotState, now: float) -> str:
+    parts = [f"{STATUS_EMOJI.get(bot.status, '❔')} **{discord_text(bot.channel)}**"]
+    if bot.status in (BotStatus.ONLINE, BotStatus.LATE, BotStatus.STALE):
+        parts.append(f"up {describe_duration(now - bot.registered_at)}")
+    else:
+        parts.append(f"{bot.status} {describe_duration(now - bot.status_changed_at)}")
+    if bot.rss_mb is not None:
+        parts.append(f"{bot.rss_mb:.0f} MB")
+    if bot.cpu_pct is not None:
+        parts.append(f"{bot.cpu_pct:.1f}% CPU")
+    parts.append(relative(bot.last_heartbeat))
+    features = bot.active_features
+    if features:
+        parts.append(discord_text(", ".join(features))[:120])
+    return " · ".join(parts)
+
+
+def status_counts(bots: Iterable[BotState]) -> str:
+    counts: dict[BotStatus, int] = {}
+    for bot in bots:
+        counts[bot.status] = counts.get(bot.status, 0) + 1
+    return "  ".join(f"{STATUS_EMOJI[s]} {s}: **{counts[s]}**" for s in BotStatus if s in counts)
+
+
+def fleet_pages(
+    bots: Sequence[BotState], *, title: str, now: float | None = None, degraded: str | None = None
+) -> list[discord.Embed]:
+    """Pack one line per bot into as few embeds as Discord's limits allow."""
+    now = time.time() if now is None else now
+    header = status_counts(bots) or "No bots match."
+    budget = EMBED_DESCRIPTION_LIMIT - len(header) - 2
+    pages: list[list[str]] = [[]]
+    used = 0
+    for bot in sorted(bots, key=lambda b: (STATUS_ORDER[b.status], b.channel)):
+        line = bot_line(bot, now)[:budget]
+        if used + len(line) + 1 > budget and pages[-1]:
+            pages.append([])
+            used = 0
+        pages[-1].append(line)
+        used += len(line) + 1
+    embeds = []
+    worst = min((b.status for b in bots), key=STATUS_ORDER.__getitem__, default=BotStatus.ONLINE)
+    for number, lines in enumerate(pages, start=1):
+        embed = discord.Embed(
+            title=title, colour=STATUS_COLOUR[worst], description=header + "\n\n" + "\n".join(lines)
+        )
+        footer = f"Page {number}/{len(pages)} · {len(bots)} bot(s)"
+        if degraded is not None:
+            footer += f"\n⚠️ controller degraded: {degraded}"[:1024]
+        embed.set_footer(text=footer)
+        embeds.append(embed)
+    return embeds

@@ -20,6 +20,7 @@ from chatops.config import (
 )
 from chatops.presentation.formatting import terminal_text
 from chatops.store import StoreError
+from chatops.wire.protocol import GetStatus
 from chatops.wire.transport import SocketInUseError
 
 EXIT_CONFIG = 2
@@ -108,7 +109,7 @@ def _status(settings: Settings, *, as_json: bool) -> int:
     bots: list[dict[str, Any]]
     controller: dict[str, Any] = {}
     try:
-        reply = request(settings.monitoring.socket_path, {"type": "get_status"}, timeout=3.0)
+        reply = request(settings.monitoring.socket_path, GetStatus(), timeout=3.0)
         bots = list(reply.get("bots", []))
         controller = dict(reply.get("controller") or {})
     except OSError:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from chatops.client.blocking import request
+from chatops.wire.protocol import GetStatus
 from tests.conftest import kill_quietly, query, spawn_bot, wait_for
 
 BOTS = 20
@@ -52,7 +53,7 @@ async def test_restart_with_20_clients_loses_nothing_and_stores_nothing_twice(
         reports = {n: json.loads((workdir / f"bot{n:02d}.json").read_text()) for n in range(BOTS)}
 
         # Every bot reconnected and registered again: all 20 are online after the restart.
-        status = request(ctl.socket_path, {"type": "get_status"})
+        status = request(ctl.socket_path, GetStatus())
         online = {b["channel"] for b in status["bots"] if b["status"] == "online"}
         assert online == {f"bot{n:02d}" for n in range(BOTS)}
         assert all(

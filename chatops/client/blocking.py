@@ -8,7 +8,10 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from chatops.paths import default_socket_path
+from chatops.wire.protocol import Message, encode_message
 
 
 class MonitorError(Exception):
@@ -28,18 +31,17 @@ def resolve_socket_path(socket_path: str | os.PathLike[str] | None) -> Path:
 
 
 def request(
-    socket_path: str | os.PathLike[str] | None, payload: dict[str, Any], *, timeout: float = 5.0
+    socket_path: str | os.PathLike[str] | None, message: Message, *, timeout: float = 5.0
 ) -> dict[str, Any]:
-    """Send one request (an ``id`` is added) and return the reply's body.
+    """Send one request (the protocol's own type; an ``id`` is added) and return the reply.
 
     Raises OSError when the monitor cannot be reached or does not answer in time, and
     :class:`MonitorError` for an error reply.
     """
-    message = {"id": 1, **payload}
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(str(resolve_socket_path(socket_path)))
-        sock.sendall(json.dumps(message).encode() + b"\n")
+        sock.sendall(encode_message(msgspec.structs.replace(message, id=1)))
         buffer = b""
         while b"\n" not in buffer:
             chunk = sock.recv(65536)

@@ -3,8 +3,7 @@
 The seed's calls work as the seed shows them::
 
     client = MonitorClient()
-    await client.register_with_monitor(channel="el_serda", pid=os.getpid(),
-                                       features={"llm": True})
+    await client.register_with_monitor(channel="el_serda", pid=os.getpid(), features={"llm": 1})
     task = asyncio.create_task(client.start_heartbeat("el_serda", interval=30))
     await client.unregister_from_monitor("el_serda", os.getpid())
 
@@ -296,8 +295,7 @@ class MonitorClient:
         timeout: float | None = None,
         event_key: str | None = None,
     ) -> dict[str, Any] | None:
-        """Send with an id and wait for the reply (``timeout``, else ``request_timeout``
-        seconds); None on any failure, never an exception."""
+        """Send with an id, wait for the reply; None on any failure, never an exception."""
         writer = self._writer
         if writer is None:
             return None

@@ -9,6 +9,7 @@ from typing import Any
 
 from chatops.client.blocking import MonitorError, request
 from chatops.client.monitor import MonitorClient
+from chatops.wire.protocol import GetUsage
 
 
 class LLMUsageLogger:
@@ -54,9 +55,7 @@ class LLMUsageLogger:
         """The seed's synchronous statistics: ``total_tokens_in``, ``total_tokens_out``,
         ``total_cost``, ``total_calls``, ``avg_latency_ms``."""
         try:
-            reply = request(
-                self.client.socket_path, {"type": "get_usage", "channel": channel, "days": days}
-            )
+            reply = request(self.client.socket_path, GetUsage(channel=channel, days=days))
         except (OSError, MonitorError, ValueError):
             return self._local_stats(channel, days)
         stats = {k: v for k, v in reply.items() if k not in ("id", "ok")}

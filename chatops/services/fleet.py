@@ -85,6 +85,7 @@ class FleetService:
         clock: Clock = wall_clock,
     ) -> None:
         self._store = store
+        self._rows = store.fleet
         self._bus = bus
         self._config = config
         self._clock = clock
@@ -101,7 +102,7 @@ class FleetService:
     async def start(self) -> None:
         """Load the fleet the database knows and open the reconnect window for live bots."""
         now = self._clock()
-        for bot in await self._store.fleet.load_bots():
+        for bot in await self._rows.load_bots():
             self.bots[bot.channel] = bot
             if bot.status not in ALIVE_STATUSES:
                 continue
@@ -186,7 +187,7 @@ class FleetService:
             # One row per metrics_interval; the heartbeats in between update the live values
             # (bot_status, /status) and are superseded by the next row.
             self._metrics_due[msg.channel] = now + self._config.metrics_interval
-            self._store.fleet.add_metrics(bot, sampled_at)
+            self._rows.add_metrics(bot, sampled_at)
         if bot.status is not BotStatus.ONLINE:
             self._transition(bot, BotStatus.ONLINE, "heartbeat")
         else:
@@ -331,7 +332,7 @@ class FleetService:
         log.info("%s: %s -> %s (%s)", bot.channel, old, new, reason)
 
     def _save(self, bot: BotState) -> None:
-        self._store.fleet.save_bot(bot)
+        self._rows.save_bot(bot)
         for listener in self.on_change:
             listener(bot)
 
@@ -352,7 +353,7 @@ class FleetService:
         if budget.take(now):
             if suppressed:
                 budget.suppressed = 0
-                self._store.fleet.add_event(
+                self._rows.add_event(
                     FleetEvent(
                         ts=now,
                         channel=bot.channel,
@@ -360,5 +361,5 @@ class FleetService:
                         detail=f"{suppressed} history row(s) not stored (rate limit)",
                     )
                 )
-            self._store.fleet.add_event(event)
+            self._rows.add_event(event)
         self._bus.publish(event)

@@ -23,6 +23,7 @@ class UsageService:
         clock: Clock = wall_clock,
     ) -> None:
         self._store = store
+        self._rows = store.usage
         self._guard = guard
         self._fleet = fleet
         self._clock = clock
@@ -34,7 +35,7 @@ class UsageService:
         accepted = self._guard.accept(msg.ts, msg.key, msg.id)
         if accepted is None:
             return  # a replay of something already stored: acknowledge, store nothing
-        self._store.usage.add_llm_usage(
+        self._rows.add_llm_usage(
             accepted.ts,
             msg.channel,
             msg.model,

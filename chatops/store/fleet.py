@@ -47,6 +47,7 @@ BOT_COLUMNS = (
 class FleetTables:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._writer = db.writer  # every heartbeat comes through here: one lookup less
 
     def save_bot(self, bot: BotState) -> None:
         """Queue the bot's status row; it is read from ``bot`` at commit time, so a thousand
@@ -67,10 +68,10 @@ class FleetTables:
                 bot.uid,
             )
 
-        self._db.writer.put(_UPSERT_BOT, bot.channel, row)
+        self._writer.put(_UPSERT_BOT, bot.channel, row)
 
     def add_metrics(self, bot: BotState, ts: float) -> None:
-        self._db.writer.add(
+        self._writer.add(
             _INSERT_METRICS,
             (to_sqlite(ts), bot.channel, bot.pid, bot.rss_mb, bot.cpu_pct, bot.features_json),
         )

@@ -8,6 +8,7 @@ tables are one module here and one attribute below.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from chatops.store.agents import AgentTables
 from chatops.store.alerts import AlertTables
@@ -30,18 +31,9 @@ class Store:
         self.controller = ControllerTables(db)
 
     @classmethod
-    async def open(
-        cls,
-        path: Path,
-        *,
-        synchronous: str = "full",
-        max_delay: float = 0.01,
-        max_batch: int = 20000,
-    ) -> Store:
-        db = await Database.open(
-            path, synchronous=synchronous, max_delay=max_delay, max_batch=max_batch
-        )
-        return cls(db)
+    async def open(cls, path: Path, **options: Any) -> Store:
+        """Open the database (options as :meth:`Database.open`) with every domain's tables."""
+        return cls(await Database.open(path, **options))
 
     @property
     def path(self) -> Path:

@@ -48,6 +48,9 @@ class Later:
 Outcome = Committed | Immediate | Later
 Handler = Callable[[Peer, Any], Outcome]
 
+COMMITTED = Committed()
+"""The outcome of most writes (a heartbeat, a usage event): shared, not allocated per message."""
+
 
 def after_commit(
     method: Callable[[Peer, M], dict[str, Any] | None],
@@ -55,6 +58,7 @@ def after_commit(
     """A service method that queues writes, answered once they are committed."""
 
     def handle(peer: Peer, msg: M) -> Outcome:
-        return Committed(method(peer, msg))
+        body = method(peer, msg)
+        return COMMITTED if body is None else Committed(body)
 
     return handle

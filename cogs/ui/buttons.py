@@ -10,10 +10,29 @@ from __future__ import annotations
 import discord
 
 from chatops.discord.errors import report_error
-from cogs.ui.checks import ADMIN_REFUSAL, APPROVER_REFUSAL, chatops_bot
+from cogs.ui.checks import (
+    ADMIN_REFUSAL,
+    APPROVER_REFUSAL,
+    Permission,
+    chatops_bot,
+    is_admin,
+    is_approver,
+)
 
 
-class _Reporting:
+class _Gated:
+    """Who may press the button (``permission``), what others are told (``refusal``), and
+    errors reported with a trace id."""
+
+    permission: Permission = staticmethod(is_admin)
+    refusal: str = ADMIN_REFUSAL
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if type(self).permission(chatops_bot(interaction), interaction.user):
+            return True
+        await interaction.response.send_message(self.refusal, ephemeral=True)
+        return False
+
     async def pressed(self, interaction: discord.Interaction) -> None:
         raise NotImplementedError
 
@@ -24,21 +43,12 @@ class _Reporting:
             await report_error(interaction, error)
 
 
-class AdminButton(_Reporting):
+class AdminButton(_Gated):
     """Mixin for a persistent button only chatops admins may press."""
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if chatops_bot(interaction).is_admin(interaction.user):
-            return True
-        await interaction.response.send_message(ADMIN_REFUSAL, ephemeral=True)
-        return False
 
-
-class ApproverButton(_Reporting):
+class ApproverButton(_Gated):
     """Mixin for a persistent button only approvers (and admins) may press."""
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if chatops_bot(interaction).is_approver(interaction.user):
-            return True
-        await interaction.response.send_message(APPROVER_REFUSAL, ephemeral=True)
-        return False
+    permission = staticmethod(is_approver)
+    refusal = APPROVER_REFUSAL

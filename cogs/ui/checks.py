@@ -31,24 +31,36 @@ def chatops_bot(interaction: discord.Interaction) -> ChatOpsBot:
     return client
 
 
-def admin_only() -> Callable[[T], T]:
-    """App-command check: state-changing commands need a configured admin role or user."""
+Permission = Callable[[ChatOpsBot, discord.abc.User], bool]
+
+
+def is_admin(bot: ChatOpsBot, user: discord.abc.User) -> bool:
+    return bot.is_admin(user)
+
+
+def is_approver(bot: ChatOpsBot, user: discord.abc.User) -> bool:
+    return bot.is_approver(user)
+
+
+def requires(permission: Permission, refusal: str) -> Callable[[T], T]:
+    """App-command check: the user must have ``permission``, else ``refusal`` is shown."""
 
     async def predicate(interaction: discord.Interaction) -> bool:
-        if not chatops_bot(interaction).is_admin(interaction.user):
-            raise NotAllowed(ADMIN_REFUSAL)
+        if not permission(chatops_bot(interaction), interaction.user):
+            raise NotAllowed(refusal)
         return True
 
     return app_commands.check(predicate)
+
+
+def admin_only() -> Callable[[T], T]:
+    """State-changing commands need a configured admin role or user."""
+    return requires(is_admin, ADMIN_REFUSAL)
 
 
 def approver_only() -> Callable[[T], T]:
-    async def predicate(interaction: discord.Interaction) -> bool:
-        if not chatops_bot(interaction).is_approver(interaction.user):
-            raise NotAllowed(APPROVER_REFUSAL)
-        return True
-
-    return app_commands.check(predicate)
+    """Answering approvals needs an approver (or admin) role or user."""
+    return requires(is_approver, APPROVER_REFUSAL)
 
 
 def guarded(*, admin: bool = False) -> Callable[[T], T]:

@@ -103,7 +103,7 @@ def _status(settings: Settings, *, as_json: bool) -> int:
     import json
 
     from chatops.client.blocking import request
-    from chatops.store.offline import read_bots_offline
+    from chatops.store import read_bots_offline
 
     source = "monitor"
     bots: list[dict[str, Any]]

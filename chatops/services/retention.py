@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from chatops.store import Store
-from chatops.store.retention import RETENTION_STATEMENTS
+from chatops.store import RETENTION_TABLES, Store
 from chatops.timeutil import Clock, wall_clock
 
 log = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ class RetentionService:
     async def run(self) -> dict[str, int]:
         cutoff = self.cutoff
         deleted: dict[str, int] = {}
-        for table in RETENTION_STATEMENTS:
+        for table in RETENTION_TABLES:
             total = 0
             while True:
                 count = await self._store.db.purge_batch(table, cutoff, self._batch_size)

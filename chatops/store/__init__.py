@@ -8,6 +8,19 @@ domain module holds its SQL and maps rows to typed records.
 from chatops.store.alerts import OutboxItem
 from chatops.store.database import Database, Restored
 from chatops.store.db import StoreError
+from chatops.store.offline import read_bots_offline
+from chatops.store.retention import RETENTION_STATEMENTS
 from chatops.store.store import Store
 
-__all__ = ["Database", "OutboxItem", "Restored", "Store", "StoreError"]
+RETENTION_TABLES = tuple(RETENTION_STATEMENTS)
+"""The tables the retention job trims, in order."""
+
+__all__ = [
+    "RETENTION_TABLES",
+    "Database",
+    "OutboxItem",
+    "Restored",
+    "Store",
+    "StoreError",
+    "read_bots_offline",
+]

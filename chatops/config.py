@@ -32,6 +32,7 @@ from pydantic_settings import (
 )
 
 from chatops.paths import default_database_path, default_socket_path, state_dir
+from chatops.services.quotas.config import QuotasConfig
 
 ENV_PREFIX = "CHATOPS_"
 # sockaddr_un.sun_path is 108 bytes on Linux, including the terminating NUL.
@@ -191,6 +192,7 @@ class Settings(BaseSettings):
     logging: LoggingConfig = Field(default_factory=lambda: LoggingConfig())
     discord: DiscordConfig = Field(default_factory=lambda: DiscordConfig())
     alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig())
+    quotas: QuotasConfig = Field(default_factory=lambda: QuotasConfig())
 
     @classmethod
     def settings_customise_sources(

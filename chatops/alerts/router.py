@@ -123,13 +123,19 @@ class AlertRouter:
         severity: Severity,
         detail: str,
         ts: float,
+        announce_change: bool = False,
     ) -> Incident:
-        """Open the ``(subject, kind)`` incident and announce it, or update the open one."""
+        """Open the ``(subject, kind)`` incident and announce it, or update the open one (and
+        announce the change too with ``announce_change``: a quota going from warning to
+        critical is a new alert on the same incident)."""
         incident = self.incidents.get((subject, kind))
         if incident is not None:
             if (incident.state, incident.severity, incident.detail) != (state, severity, detail):
+                changed = incident.state != state
                 incident.state, incident.severity, incident.detail = state, severity, detail
                 self._tables.save_incident(incident)
+                if changed and announce_change and not self._held(incident):
+                    self._announce(incident, ts)
             return incident
         incident = Incident(
             id=self._next_id,

@@ -37,6 +37,7 @@ from chatops.services.agents import AgentService
 from chatops.services.fleet import FleetService
 from chatops.services.health import HealthService
 from chatops.services.idempotency import IdempotencyGuard
+from chatops.services.quotas.service import QuotaService
 from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
 from chatops.services.selfmetrics import SelfMetrics
@@ -67,6 +68,7 @@ class Services:
     delivery: AlertDelivery
     retention: RetentionService
     self_metrics: SelfMetrics
+    quotas: QuotaService
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,19 +176,23 @@ class Controller:
         stack.callback(fleet.close)
         agents = AgentService(store, guard, fleet, clock=clock)
         await agents.start()
+        quotas = QuotaService(store, self.settings.quotas, router, bus, clock=clock)
+        await quotas.start()
+        stack.callback(quotas.close)
         services = Services(
             clock=clock,
             bus=bus,
             health=HealthService(store),
             fleet=fleet,
             agents=agents,
-            usage=UsageService(store, guard, fleet, clock=clock),
+            usage=UsageService(store, guard, fleet, bus, clock=clock),
             reports=ReportService(store, fleet, agents, clock=clock),
             silences=silences,
             alerts=router,
             delivery=delivery,
             retention=retention,
             self_metrics=SelfMetrics(store, clock=clock),
+            quotas=quotas,
         )
 
         server = await self._serve(services, store, stack) if cfg.enabled else None
@@ -197,6 +203,7 @@ class Controller:
                 Job("sample_self", services.self_metrics.sample, cfg.metrics_interval),
                 Job("alerts", router.tick, alerts_cfg.delivery_interval),
                 Job("deliver_alerts", delivery.run_due, alerts_cfg.delivery_interval),
+                Job("quotas", quotas.tick, self.settings.quotas.check_interval),
             ]
         )
         scheduler.start()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from chatops.models import UsageGroup, UsageTotals
+from chatops.runtime.bus import EventBus
 from chatops.services.fleet import FleetService
 from chatops.services.idempotency import IdempotencyGuard
 from chatops.store import Store
@@ -13,15 +15,30 @@ from chatops.wire.peer import Peer
 from chatops.wire.protocol import LlmUsage
 
 
+@dataclass(frozen=True, slots=True)
+class UsageLogged:
+    """Published for every usage event stored (never for a replay): budgets count it."""
+
+    ts: float
+    channel: str
+    model: str
+    feature: str | None
+    tokens_in: int
+    tokens_out: int
+    cost: float
+
+
 class UsageService:
     def __init__(
         self,
         store: Store,
         guard: IdempotencyGuard,
         fleet: FleetService,
+        bus: EventBus,
         *,
         clock: Clock = wall_clock,
     ) -> None:
+        self._bus = bus
         self._store = store
         self._rows = store.usage
         self._guard = guard
@@ -46,6 +63,17 @@ class UsageService:
             msg.estimated_cost,
             key=msg.key,
             received_at=accepted.received_at,
+        )
+        self._bus.publish(
+            UsageLogged(
+                accepted.ts,
+                msg.channel,
+                msg.model,
+                msg.feature,
+                msg.tokens_in,
+                msg.tokens_out,
+                msg.estimated_cost,
+            )
         )
 
     async def totals(self, channel: str | None, days: int) -> UsageTotals:

@@ -161,6 +161,17 @@ MIGRATIONS: list[str] = [
     ALTER TABLE silences RENAME COLUMN channel TO subject;
     ALTER TABLE silences ADD COLUMN kind TEXT;
     """,
+    # 6: quotas. What each budget (and, later, reported pool) has announced in its current
+    # period, so a restart neither repeats an alert nor forgets a crossing.
+    """
+    CREATE TABLE IF NOT EXISTS quota_state (
+        name TEXT PRIMARY KEY,
+        period_start REAL NOT NULL,
+        level INTEGER NOT NULL DEFAULT 0,
+        alerted TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX IF NOT EXISTS idx_llm_usage_model_ts ON llm_usage(model, ts);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -15,6 +15,7 @@ from chatops.store.alerts import AlertTables
 from chatops.store.controller import ControllerTables
 from chatops.store.database import Database
 from chatops.store.fleet import FleetTables
+from chatops.store.quotas import QuotaTables
 from chatops.store.reports import ReportQueries
 from chatops.store.usage import UsageTables
 from chatops.store.writer import GroupCommitWriter
@@ -29,6 +30,7 @@ class Store:
         self.alerts = AlertTables(db)
         self.reports = ReportQueries(db)
         self.controller = ControllerTables(db)
+        self.quotas = QuotaTables(db)
 
     @classmethod
     async def open(cls, path: Path, **options: Any) -> Store:

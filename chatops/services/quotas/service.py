@@ -1,0 +1,220 @@
+"""Quotas: budgets computed from usage, their levels, alerts, rollovers and runway.
+
+Each stored usage event (:class:`~chatops.services.usage.UsageLogged`) adds to the running total
+of every budget it counts for and checks that budget's level at once; nothing re-scans
+``llm_usage`` except to rebuild the totals at start. One scheduled job (:meth:`tick`) catches
+period boundaries and slides rolling windows. Crossings go to the alert router as incidents of
+kind ``quota`` whose subject is the budget's name: one alert per threshold crossed per period,
+with hysteresis, and a closing alert when the period rolls over after one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from chatops.alerts.model import Alert, Incident, Severity
+from chatops.alerts.router import AlertRouter, PlainStyle
+from chatops.runtime.bus import EventBus
+from chatops.services.quotas.budgets import Budget, value_of
+from chatops.services.quotas.config import QuotasConfig
+from chatops.services.quotas.levels import LevelTracker
+from chatops.services.quotas.runway import BurnSamples, Runway
+from chatops.services.usage import UsageLogged
+from chatops.store import Store
+from chatops.timeutil import Clock, wall_clock
+
+log = logging.getLogger(__name__)
+
+QUOTA = "quota"
+"""The incident kind of a pool or budget running low."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaView:
+    """One budget (or pool) as every front end shows it."""
+
+    name: str
+    kind: str
+    used: float
+    limit: float
+    unit: str
+    pct_left: float
+    level: str
+    resets_at: float | None
+    span: str
+    runway: Runway
+    stale: bool = False
+
+
+class QuotaStyle(PlainStyle):
+    """Quota alerts say "X % left of …" in their title (see :class:`AlertRouter`)."""
+
+    def opened(self, incident: Incident, now: float) -> Alert:
+        headline = incident.detail.splitlines()[0]
+        return self._alert(incident, f"quota_{incident.state}", headline, now)
+
+    def resolved(self, incident: Incident, state: str, now: float) -> Alert:
+        alert = self._alert(incident, "quota_reset", f"{incident.subject}: {state}", now, state)
+        return replace(alert, severity=Severity.RESOLVED)
+
+
+class QuotaService:
+    def __init__(
+        self,
+        store: Store,
+        config: QuotasConfig,
+        router: AlertRouter,
+        bus: EventBus,
+        *,
+        clock: Clock = wall_clock,
+    ) -> None:
+        self._tables = store.quotas
+        self._config = config
+        self._router = router
+        self._clock = clock
+        self.budgets: dict[str, Budget] = {}
+        self._burn: dict[str, BurnSamples] = {}
+        self._bus = bus
+        self._unsubscribe: Callable[[], None] | None = None
+        router.register_style(QUOTA, QuotaStyle())
+
+    async def start(self) -> None:
+        """Rebuild every budget's running total and what it announced this period."""
+        now = self._clock()
+        states = await self._tables.states()
+        for cfg in self._config.budgets:
+            thresholds = cfg.thresholds or self._config.default_thresholds
+            budget = Budget(cfg, LevelTracker(thresholds, self._config.hysteresis))
+            budget.period_start, budget.period_end = budget.span(now)
+            models = await self._tables.models_since(budget.period_start)
+            scope = budget.scope(models)
+            if scope.models == ():
+                pass  # a family with no usage yet this period
+            elif budget.window is not None:
+                for ts, value in await self._tables.usage_events_since(
+                    budget.period_start, cfg.metric, scope
+                ):
+                    budget.add(ts, value)
+            else:
+                budget.total = await self._tables.usage_since(
+                    budget.period_start, cfg.metric, scope
+                )
+            state = states.get(cfg.name)
+            if state is not None and (
+                budget.window is not None or state.period_start == budget.period_start
+            ):
+                budget.levels.alerted = set(state.alerted)
+                budget.levels.level = state.level
+            self.budgets[cfg.name] = budget
+            self._burn[cfg.name] = BurnSamples()
+            self._check(budget, now)
+        self._unsubscribe = self._bus.subscribe(UsageLogged, self.on_usage)
+
+    def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def on_usage(self, event: UsageLogged) -> None:
+        now = self._clock()
+        for budget in self.budgets.values():
+            if not budget.counts(event.model, event.channel, event.feature):
+                continue
+            if budget.window is None and not budget.period_start <= event.ts < budget.period_end:
+                continue  # a late event of an earlier period
+            value = value_of(budget.config.metric, event.tokens_in, event.tokens_out, event.cost)
+            budget.add(event.ts, value)
+            budget.slide(now)
+            self._check(budget, now)
+
+    def tick(self) -> None:
+        """Scheduler job: period rollovers and rolling windows."""
+        now = self._clock()
+        for budget in self.budgets.values():
+            if budget.window is not None:
+                budget.slide(now)
+                self._check(budget, now)
+            elif now >= budget.period_end:
+                self._roll_over(budget, now)
+
+    # -- levels ----------------------------------------------------------------------------------
+
+    def _check(self, budget: Budget, now: float) -> None:
+        pct = budget.pct_left
+        self._burn[budget.name].add(now, pct)
+        before = budget.levels.level
+        announce = budget.levels.observe(pct)
+        after = budget.levels.level
+        if announce is not None:
+            levels = budget.levels
+            self._router.problem(
+                budget.name,
+                QUOTA,
+                state=levels.state(announce),
+                severity=levels.severity(announce),
+                detail=self._detail(budget, now),
+                ts=now,
+                announce_change=True,
+            )
+        elif after == 0 and before > 0:
+            self._router.resolve(budget.name, QUOTA, state=f"back to {pct:.0f} % left", ts=now)
+            if budget.window is not None:
+                budget.levels.alerted.clear()  # a window has no period: a new episode begins
+        if after != before or announce is not None:
+            self._tables.save_state(
+                budget.name, budget.period_start, budget.levels.level, budget.levels.alerted
+            )
+
+    def _roll_over(self, budget: Budget, now: float) -> None:
+        budget.total = 0.0
+        budget.period_start, budget.period_end = budget.span(now)
+        self._burn[budget.name].clear()
+        if budget.levels.new_period():
+            self._router.resolve(budget.name, QUOTA, state="new period, budget renewed", ts=now)
+        self._tables.save_state(budget.name, budget.period_start, 0, set())
+        log.info("budget %s: new %s", budget.name, budget.config.period)
+
+    # -- views -----------------------------------------------------------------------------------
+
+    def view(self, budget: Budget, now: float) -> QuotaView:
+        cfg = budget.config
+        resets = None if budget.window is not None else budget.period_end
+        runway = self._burn[budget.name].runway(
+            now, self._config.burn_window, budget.pct_left, resets
+        )
+        level = budget.levels.level
+        return QuotaView(
+            name=cfg.name,
+            kind="budget",
+            used=budget.total,
+            limit=cfg.limit,
+            unit=cfg.metric,
+            pct_left=budget.pct_left,
+            level="ok" if level == 0 else budget.levels.state(level),
+            resets_at=resets,
+            span=f"rolling {cfg.window}" if cfg.window else f"per {cfg.period}",
+            runway=runway,
+        )
+
+    def summary(self) -> list[QuotaView]:
+        now = self._clock()
+        return [self.view(budget, now) for budget in self.budgets.values()]
+
+    def _detail(self, budget: Budget, now: float) -> str:
+        view = self.view(budget, now)
+        cfg = budget.config
+        lines = [
+            f"{view.pct_left:.0f} % left of budget {cfg.name}",
+            f"{view.used:,.4g} of {cfg.limit:,.4g} {cfg.metric} {view.span}",
+        ]
+        if view.resets_at is not None:
+            local = datetime.fromtimestamp(view.resets_at, ZoneInfo(cfg.timezone))
+            lines.append(f"resets {local:%Y-%m-%d %H:%M %Z}")
+        lines.append(view.runway.describe(now))
+        return "\n".join(lines)

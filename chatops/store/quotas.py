@@ -1,0 +1,115 @@
+"""Quota tables: each budget's announced levels per period, and the usage sums that rebuild a
+budget's running total at start (the only time ``llm_usage`` is scanned for a budget)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from chatops.store.database import Database, finite
+from chatops.timeutil import to_sqlite
+
+_UPSERT_STATE = """
+INSERT INTO quota_state (name, period_start, level, alerted) VALUES (?, ?, ?, ?)
+ON CONFLICT(name) DO UPDATE SET
+    period_start = excluded.period_start, level = excluded.level, alerted = excluded.alerted
+"""
+METRIC_SQL = {
+    "tokens_in": "TOTAL(tokens_in)",
+    "tokens_out": "TOTAL(tokens_out)",
+    "tokens": "TOTAL(tokens_in) + TOTAL(tokens_out)",
+    "calls": "COUNT(*)",
+    "cost": "TOTAL(estimated_cost)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaState:
+    name: str
+    period_start: float
+    level: int
+    alerted: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class UsageScope:
+    """Which ``llm_usage`` rows a budget counts; None matches anything."""
+
+    models: tuple[str, ...] | None = None
+    bot: str | None = None
+    feature: str | None = None
+
+
+class QuotaTables:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def save_state(self, name: str, period_start: float, level: int, alerted: set[int]) -> None:
+        self._db.writer.put(
+            _UPSERT_STATE,
+            name,
+            lambda: (name, period_start, level, json.dumps(sorted(alerted))),
+        )
+
+    async def states(self) -> dict[str, QuotaState]:
+        rows = await self._db.fetchall("SELECT name, period_start, level, alerted FROM quota_state")
+        return {
+            row["name"]: QuotaState(
+                row["name"],
+                row["period_start"],
+                row["level"],
+                frozenset(int(level) for level in json.loads(row["alerted"] or "[]")),
+            )
+            for row in rows
+        }
+
+    async def models_since(self, since: float) -> list[str]:
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT model FROM llm_usage WHERE ts >= ?", (to_sqlite(since),)
+        )
+        return [row["model"] for row in rows]
+
+    async def usage_since(self, since: float, metric: str, scope: UsageScope) -> float:
+        """The budget's total since ``since``: run once per budget at start."""
+        where, params = _where(since, scope)
+        rows = await self._db.fetchall(
+            f"SELECT {METRIC_SQL[metric]} AS total FROM llm_usage WHERE {where}", params
+        )
+        return finite(rows[0]["total"] or 0.0)
+
+    async def usage_events_since(
+        self, since: float, metric: str, scope: UsageScope
+    ) -> list[tuple[float, float]]:
+        """(ts, value) per event since ``since``: a rolling window's contents at start."""
+        where, params = _where(since, scope)
+        rows = await self._db.fetchall(
+            f"SELECT CAST(strftime('%s', ts) AS REAL) AS t, {_EVENT_VALUE[metric]} AS v "
+            f"FROM llm_usage WHERE {where} ORDER BY ts",
+            params,
+        )
+        return [(float(row["t"]), float(row["v"] or 0.0)) for row in rows]
+
+
+_EVENT_VALUE = {
+    "tokens_in": "tokens_in",
+    "tokens_out": "tokens_out",
+    "tokens": "tokens_in + tokens_out",
+    "calls": "1",
+    "cost": "estimated_cost",
+}
+
+
+def _where(since: float, scope: UsageScope) -> tuple[str, tuple[Any, ...]]:
+    where = ["ts >= ?"]
+    params: list[Any] = [to_sqlite(since)]
+    if scope.models is not None:
+        where.append(f"model IN ({', '.join('?' * len(scope.models))})")
+        params.extend(scope.models)
+    if scope.bot is not None:
+        where.append("channel = ?")
+        params.append(scope.bot)
+    if scope.feature is not None:
+        where.append("feature = ?")
+        params.append(scope.feature)
+    return " AND ".join(where), tuple(params)

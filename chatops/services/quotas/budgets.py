@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from chatops.services.quotas.config import BudgetConfig, window_seconds
 from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.periods import period_bounds
+from chatops.services.quotas.runway import BurnSamples
 from chatops.store import UsageScope
 
 FAMILIES = ("claude", "gemini", "openai")
@@ -35,6 +36,7 @@ class Budget:
     period_start: float = 0.0
     period_end: float = float("inf")
     events: deque[tuple[float, float]] = field(default_factory=deque)
+    burn: BurnSamples = field(default_factory=BurnSamples)
     """Rolling windows only: (ts, value) of the events still inside the window."""
 
     @property

@@ -19,18 +19,16 @@ from zoneinfo import ZoneInfo
 from chatops.alerts.model import Alert, Incident, Severity
 from chatops.alerts.router import AlertRouter, PlainStyle
 from chatops.runtime.bus import EventBus
+from chatops.services.quotas.announce import QUOTA, Announcer
 from chatops.services.quotas.budgets import Budget, value_of
 from chatops.services.quotas.config import QuotasConfig
 from chatops.services.quotas.levels import LevelTracker
-from chatops.services.quotas.runway import BurnSamples, Runway
+from chatops.services.quotas.runway import Runway
 from chatops.services.usage import UsageLogged
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 
 log = logging.getLogger(__name__)
-
-QUOTA = "quota"
-"""The incident kind of a pool or budget running low."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +75,7 @@ class QuotaService:
         self._router = router
         self._clock = clock
         self.budgets: dict[str, Budget] = {}
-        self._burn: dict[str, BurnSamples] = {}
+        self._announcer = Announcer(router, store)
         self._bus = bus
         self._unsubscribe: Callable[[], None] | None = None
         router.register_style(QUOTA, QuotaStyle())
@@ -110,7 +108,6 @@ class QuotaService:
                 budget.levels.alerted = set(state.alerted)
                 budget.levels.level = state.level
             self.budgets[cfg.name] = budget
-            self._burn[cfg.name] = BurnSamples()
             self._check(budget, now)
         self._unsubscribe = self._bus.subscribe(UsageLogged, self.on_usage)
 
@@ -146,38 +143,28 @@ class QuotaService:
     # -- levels ----------------------------------------------------------------------------------
 
     def _check(self, budget: Budget, now: float) -> None:
-        pct = budget.pct_left
-        self._burn[budget.name].add(now, pct)
-        before = budget.levels.level
-        announce = budget.levels.observe(pct)
-        after = budget.levels.level
-        if announce is not None:
-            levels = budget.levels
-            self._router.problem(
-                budget.name,
-                QUOTA,
-                state=levels.state(announce),
-                severity=levels.severity(announce),
-                detail=self._detail(budget, now),
-                ts=now,
-                announce_change=True,
-            )
-        elif after == 0 and before > 0:
-            self._router.resolve(budget.name, QUOTA, state=f"back to {pct:.0f} % left", ts=now)
-            if budget.window is not None:
-                budget.levels.alerted.clear()  # a window has no period: a new episode begins
-        if after != before or announce is not None:
-            self._tables.save_state(
-                budget.name, budget.period_start, budget.levels.level, budget.levels.alerted
-            )
+        self._announcer.check(
+            budget.name,
+            budget.levels,
+            budget.burn,
+            budget.pct_left,
+            budget.period_start,
+            now,
+            lambda: self._detail(budget, now),
+            episodic=budget.window is not None,
+        )
 
     def _roll_over(self, budget: Budget, now: float) -> None:
         budget.total = 0.0
         budget.period_start, budget.period_end = budget.span(now)
-        self._burn[budget.name].clear()
-        if budget.levels.new_period():
-            self._router.resolve(budget.name, QUOTA, state="new period, budget renewed", ts=now)
-        self._tables.save_state(budget.name, budget.period_start, 0, set())
+        self._announcer.renew(
+            budget.name,
+            budget.levels,
+            budget.burn,
+            budget.period_start,
+            now,
+            "new period, budget renewed",
+        )
         log.info("budget %s: new %s", budget.name, budget.config.period)
 
     # -- views -----------------------------------------------------------------------------------
@@ -185,9 +172,7 @@ class QuotaService:
     def view(self, budget: Budget, now: float) -> QuotaView:
         cfg = budget.config
         resets = None if budget.window is not None else budget.period_end
-        runway = self._burn[budget.name].runway(
-            now, self._config.burn_window, budget.pct_left, resets
-        )
+        runway = budget.burn.runway(now, self._config.burn_window, budget.pct_left, resets)
         level = budget.levels.level
         return QuotaView(
             name=cfg.name,

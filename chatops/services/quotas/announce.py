@@ -1,0 +1,71 @@
+"""What budgets and reported pools share: turning a new % left into alerts, and starting over
+at a reset or a rollover. Both go to the alert router as ``quota`` incidents named after the
+budget or pool."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from chatops.alerts.router import AlertRouter
+from chatops.services.quotas.levels import LevelTracker
+from chatops.services.quotas.runway import BurnSamples
+from chatops.store import Store
+
+QUOTA = "quota"
+"""The incident kind of a pool or budget running low."""
+
+
+class Announcer:
+    def __init__(self, router: AlertRouter, store: Store) -> None:
+        self._router = router
+        self._tables = store.quotas
+
+    def check(
+        self,
+        name: str,
+        levels: LevelTracker,
+        burn: BurnSamples,
+        pct_left: float,
+        period_start: float,
+        now: float,
+        detail: Callable[[], str],
+        *,
+        episodic: bool = False,
+    ) -> None:
+        """Record ``pct_left`` and alert on a deeper crossing (once per period); back above
+        every threshold resolves the incident (``episodic``: and may alert again, for what has
+        no period, a rolling window)."""
+        burn.add(now, pct_left)
+        before = levels.level
+        announce = levels.observe(pct_left)
+        if announce is not None:
+            self._router.problem(
+                name,
+                QUOTA,
+                state=levels.state(announce),
+                severity=levels.severity(announce),
+                detail=detail(),
+                ts=now,
+                announce_change=True,
+            )
+        elif levels.level == 0 and before > 0:
+            self._router.resolve(name, QUOTA, state=f"back to {pct_left:.0f} % left", ts=now)
+            if episodic:
+                levels.alerted.clear()
+        if levels.level != before or announce is not None:
+            self._tables.save_state(name, period_start, levels.level, levels.alerted)
+
+    def renew(
+        self,
+        name: str,
+        levels: LevelTracker,
+        burn: BurnSamples,
+        period_start: float,
+        now: float,
+        why: str,
+    ) -> None:
+        """A reset or a rollover: levels start over, and an open incident closes with ``why``."""
+        burn.clear()
+        if levels.new_period():
+            self._router.resolve(name, QUOTA, state=why, ts=now)
+        self._tables.save_state(name, period_start, 0, set())

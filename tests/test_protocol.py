@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chatops.wire.framing import LineFramer
 from chatops.wire.protocol import (
     MESSAGE_TYPES,
     ErrorCode,
     GetStatus,
     Heartbeat,
-    LineFramer,
     LlmUsage,
     ProtocolError,
     Register,

@@ -204,6 +204,7 @@ class Controller:
                 Job("alerts", router.tick, alerts_cfg.delivery_interval),
                 Job("deliver_alerts", delivery.run_due, alerts_cfg.delivery_interval),
                 Job("quotas", quotas.tick, self.settings.quotas.check_interval),
+                Job("quota_history", quotas.compact, 3600, first_run_after=60),
             ]
         )
         scheduler.start()

@@ -9,7 +9,7 @@ from chatops.store.alerts import OutboxItem
 from chatops.store.database import Database, Restored
 from chatops.store.db import StoreError
 from chatops.store.offline import read_bots_offline
-from chatops.store.quotas import QuotaState, UsageScope
+from chatops.store.quotas import PoolRecord, QuotaState, UsageScope
 from chatops.store.retention import RETENTION_STATEMENTS
 from chatops.store.store import Store
 
@@ -20,6 +20,7 @@ __all__ = [
     "RETENTION_TABLES",
     "Database",
     "OutboxItem",
+    "PoolRecord",
     "QuotaState",
     "Restored",
     "Store",

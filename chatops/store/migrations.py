@@ -171,6 +171,24 @@ MIGRATIONS: list[str] = [
         alerted TEXT NOT NULL DEFAULT '[]'
     );
     CREATE INDEX IF NOT EXISTS idx_llm_usage_model_ts ON llm_usage(model, ts);
+    CREATE TABLE IF NOT EXISTS quota_pools (
+        name TEXT PRIMARY KEY,
+        family TEXT NOT NULL,
+        models_json TEXT NOT NULL DEFAULT '[]',
+        used REAL NOT NULL,
+        credit_limit REAL NOT NULL,
+        resets_at REAL,
+        window TEXT,
+        updated_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS quota_history (
+        id INTEGER PRIMARY KEY,
+        ts TIMESTAMP NOT NULL,
+        name TEXT NOT NULL,
+        pct_left REAL NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS idx_quota_history_name_ts ON quota_history(name, ts);
+    CREATE INDEX IF NOT EXISTS idx_quota_history_ts ON quota_history(ts);
     """,
 ]
 

@@ -4,17 +4,35 @@ budget's running total at start (the only time ``llm_usage`` is scanned for a bu
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from chatops.store.database import Database, finite
-from chatops.timeutil import to_sqlite
+from chatops.timeutil import from_sqlite, to_sqlite
 
 _UPSERT_STATE = """
 INSERT INTO quota_state (name, period_start, level, alerted) VALUES (?, ?, ?, ?)
 ON CONFLICT(name) DO UPDATE SET
     period_start = excluded.period_start, level = excluded.level, alerted = excluded.alerted
 """
+_UPSERT_POOL = """
+INSERT INTO quota_pools (name, family, models_json, used, credit_limit, resets_at, window,
+                         updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(name) DO UPDATE SET
+    family = excluded.family, models_json = excluded.models_json, used = excluded.used,
+    credit_limit = excluded.credit_limit, resets_at = excluded.resets_at,
+    window = excluded.window, updated_at = excluded.updated_at
+"""
+_INSERT_SAMPLE = "INSERT INTO quota_history (ts, name, pct_left) VALUES (?, ?, ?)"
+# Older than a day: one sample per pool per 5 minutes is kept; older than the history: none.
+_DOWNSAMPLE = """
+DELETE FROM quota_history WHERE ts < :day AND id NOT IN (
+    SELECT MIN(id) FROM quota_history WHERE ts < :day
+    GROUP BY name, CAST(strftime('%s', ts) AS INTEGER) / 300)
+"""
+_EXPIRE = "DELETE FROM quota_history WHERE ts < :oldest"
 METRIC_SQL = {
     "tokens_in": "TOTAL(tokens_in)",
     "tokens_out": "TOTAL(tokens_out)",
@@ -30,6 +48,18 @@ class QuotaState:
     period_start: float
     level: int
     alerted: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolRecord:
+    name: str
+    family: str
+    models: tuple[str, ...]
+    used: float
+    limit: float
+    resets_at: float | None
+    window: str | None
+    updated_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +93,62 @@ class QuotaTables:
             )
             for row in rows
         }
+
+    def save_pool(self, pool: PoolRecord) -> None:
+        self._db.writer.put(
+            _UPSERT_POOL,
+            pool.name,
+            lambda: (
+                pool.name,
+                pool.family,
+                json.dumps(list(pool.models)),
+                pool.used,
+                pool.limit,
+                pool.resets_at,
+                pool.window,
+                to_sqlite(pool.updated_at),
+            ),
+        )
+
+    async def pools(self) -> list[PoolRecord]:
+        rows = await self._db.fetchall(
+            "SELECT name, family, models_json, used, credit_limit, resets_at, window, updated_at "
+            "FROM quota_pools ORDER BY name"
+        )
+        return [
+            PoolRecord(
+                name=row["name"],
+                family=row["family"],
+                models=tuple(json.loads(row["models_json"] or "[]")),
+                used=row["used"],
+                limit=row["credit_limit"],
+                resets_at=row["resets_at"],
+                window=row["window"],
+                updated_at=from_sqlite(row["updated_at"]),
+            )
+            for row in rows
+        ]
+
+    def add_sample(self, ts: float, name: str, pct_left: float) -> None:
+        self._db.writer.add(_INSERT_SAMPLE, (to_sqlite(ts), name, pct_left))
+
+    async def history(self, name: str, since: float) -> list[tuple[float, float]]:
+        rows = await self._db.fetchall(
+            "SELECT ts, pct_left FROM quota_history WHERE name = ? AND ts >= ? ORDER BY ts",
+            (name, to_sqlite(since)),
+        )
+        return [(from_sqlite(row["ts"]), row["pct_left"]) for row in rows]
+
+    async def compact_history(self, now: float, max_days: int) -> int:
+        """Raw samples for a day, then one per 5 minutes, for ``max_days``."""
+
+        def job(conn: sqlite3.Connection) -> int:
+            day = to_sqlite(now - 86400)
+            removed = conn.execute(_DOWNSAMPLE, {"day": day}).rowcount
+            oldest = to_sqlite(now - max_days * 86400)
+            return int(removed + conn.execute(_EXPIRE, {"oldest": oldest}).rowcount)
+
+        return int(await self._db.writer.run(job))
 
     async def models_since(self, since: float) -> list[str]:
         rows = await self._db.fetchall(

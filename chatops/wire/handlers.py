@@ -11,17 +11,21 @@ from typing import TYPE_CHECKING, Any
 
 from chatops import __version__
 from chatops.models import AgentState, BotState
+from chatops.services.quotas.service import QuotaView
 from chatops.wire.outcomes import Committed, Handler, Immediate, Later, Outcome, after_commit
 from chatops.wire.peer import Peer
 from chatops.wire.protocol import (
     PROTOCOL_VERSION,
     AgentStatus,
     ErrorCode,
+    GetQuotaSummary,
     GetStatus,
     GetUsage,
+    GetUsageTrends,
     Heartbeat,
     Hello,
     LlmUsage,
+    ModelUsage,
     Ping,
     ProtocolError,
     PushReply,
@@ -65,6 +69,28 @@ def agent_to_dict(agent: AgentState) -> dict[str, Any]:
         "tasks_failed": agent.tasks_failed,
         "success_rate": agent.success_rate,
         "updated_at": agent.updated_at,
+    }
+
+
+def quota_to_dict(view: QuotaView, now: float) -> dict[str, Any]:
+    runway = view.runway
+    return {
+        "name": view.name,
+        "kind": view.kind,
+        "family": view.family,
+        "models": list(view.models),
+        "used": view.used,
+        "limit": view.limit,
+        "unit": view.unit,
+        "pct_left": round(view.pct_left, 2),
+        "level": view.level,
+        "resets_at": view.resets_at,
+        "span": view.span,
+        "stale": view.stale,
+        "burn_per_hour": runway.burn_per_hour,
+        "exhausted_at": runway.exhausted_at,
+        "lasts_until_reset": runway.lasts,
+        "runway": runway.describe(now),
     }
 
 
@@ -120,6 +146,19 @@ def build_handlers(services: Services) -> dict[type, Handler]:
     def get_usage(peer: Peer, msg: GetUsage) -> Outcome:
         return Later(usage_totals(msg), QUERY_TIMEOUT)
 
+    quotas = services.quotas
+
+    def quota_summary(peer: Peer, msg: GetQuotaSummary) -> Outcome:
+        now = services.clock()
+        return Immediate({"quotas": [quota_to_dict(view, now) for view in quotas.summary()]})
+
+    async def trends(msg: GetUsageTrends) -> dict[str, Any]:
+        history = await quotas.trends(msg.minutes)
+        return {"minutes": msg.minutes, "trends": {k: list(v) for k, v in history.items()}}
+
+    def usage_trends(peer: Peer, msg: GetUsageTrends) -> Outcome:
+        return Later(trends(msg), QUERY_TIMEOUT)
+
     def push_reply(peer: Peer, msg: PushReply) -> Outcome:
         if peer.link is None or not peer.link.answered(msg):
             raise ProtocolError(
@@ -139,4 +178,7 @@ def build_handlers(services: Services) -> dict[type, Handler]:
         Hello: hello,
         Ping: ping,
         PushReply: push_reply,
+        ModelUsage: after_commit(quotas.report_usage),
+        GetQuotaSummary: quota_summary,
+        GetUsageTrends: usage_trends,
     }

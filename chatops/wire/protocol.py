@@ -9,8 +9,8 @@ The controller also speaks first: *pushes* (``control``, ``approval_decision``, 
 the connection that owns a bot, and a push that carries a ``push_id`` is answered by the agent
 with a ``push_reply`` request.
 
-Framing (:class:`LineFramer`), decoding (:func:`decode`) and reply encoding are free of any
-transport, so a TLS listener reuses them unchanged.
+Decoding (:func:`decode`) and reply encoding, like framing (:mod:`chatops.wire.framing`), are
+free of any transport, so a TLS listener reuses them unchanged.
 """
 
 from __future__ import annotations
@@ -175,6 +175,47 @@ class GetUsage(_Message, tag="get_usage"):
     days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 30
 
 
+Credits = Annotated[float, msgspec.Meta(ge=0, le=1e15)]
+WindowLabel = Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=_PRINTABLE)]
+
+
+class PoolReport(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+    """One credit pool as the provider reports it: absolute values, so a repeat changes
+    nothing."""
+
+    name: Name
+    used: Credits
+    limit: Annotated[float, msgspec.Meta(gt=0, le=1e15)]
+    resets_at: EpochSeconds | None = None
+    window: WindowLabel | None = None
+
+
+class ModelUsage(_Message, tag="model_usage"):
+    """The agent seed's ``update_model_usage``: what the provider says is left. The seed's
+    thinking and flow credits become the pools ``<model> thinking`` and ``<model> flow``; any
+    other pool (a 5-hour window, a weekly one) is named in ``pools``."""
+
+    model_name: Name
+    family: Literal["gemini", "claude", "openai", "other"] = "other"
+    thinking_credits: Credits | None = None
+    flow_credits: Credits | None = None
+    thinking_limit: Credits | None = None
+    flow_limit: Credits | None = None
+    pools: list[PoolReport] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if len(self.pools) > 16:
+            raise ValueError("at most 16 pools per report - at `$.pools`")
+
+
+class GetQuotaSummary(_Message, tag="get_quota_summary"):
+    pass
+
+
+class GetUsageTrends(_Message, tag="get_usage_trends"):
+    minutes: Annotated[int, msgspec.Meta(ge=1, le=7 * 24 * 60)] = 90
+
+
 class PushReply(_Message, tag="push_reply"):
     """An agent's answer to a push that carried a ``push_id``."""
 
@@ -196,6 +237,9 @@ Message = (
     | TaskResult
     | GetUsage
     | PushReply
+    | ModelUsage
+    | GetQuotaSummary
+    | GetUsageTrends
 )
 """Every request an agent may send; the server refuses to start without a handler for each."""
 
@@ -346,33 +390,3 @@ def ok_reply(
 
 def error_reply(code: ErrorCode, message: str, request_id: RequestId = None) -> bytes:
     return encode({"id": request_id, "ok": False, "error": {"code": str(code), "message": message}})
-
-
-class LineFramer:
-    """Splits a byte stream into lines and bounds how long one may grow.
-
-    ``feed`` returns the complete lines and whether the limit was crossed; the lines before the
-    crossing are still returned so a well-formed pipeline ahead of a bad line is not lost.
-    """
-
-    __slots__ = ("_buffer", "max_line")
-
-    def __init__(self, max_line: int) -> None:
-        self.max_line = max_line
-        self._buffer = b""
-
-    def feed(self, data: bytes) -> tuple[list[bytes], bool]:
-        if self._buffer:
-            data = self._buffer + data
-        parts = data.split(b"\n")
-        self._buffer = parts.pop()
-        limit = self.max_line
-        lines: list[bytes] = []
-        for part in parts:
-            if len(part) > limit:
-                return lines, True
-            if part and part != b"\r":
-                lines.append(part)
-        if len(self._buffer) > limit:
-            return lines, True
-        return lines, False

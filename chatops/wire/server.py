@@ -16,9 +16,10 @@ from typing import Any
 from chatops.runtime.tasks import TaskSet
 from chatops.wire.badinput import BadInputLog
 from chatops.wire.connection import CommitNotifier, Connection, ConnectionLimits
+from chatops.wire.framing import LineFramer
 from chatops.wire.outcomes import Handler
 from chatops.wire.peer import Peer
-from chatops.wire.protocol import REQUEST_TYPES, ErrorCode, LineFramer
+from chatops.wire.protocol import REQUEST_TYPES, ErrorCode
 from chatops.wire.transport import bind_unix_socket, remove_socket
 
 __all__ = ["ConnectionLimits", "MonitorServer"]

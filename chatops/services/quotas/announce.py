@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from chatops.alerts.router import AlertRouter
 from chatops.services.quotas.levels import LevelTracker
-from chatops.services.quotas.runway import BurnSamples
+from chatops.services.quotas.runway import SAMPLE_EVERY, BurnSamples
 from chatops.store import Store
 
 QUOTA = "quota"
@@ -19,6 +19,7 @@ class Announcer:
     def __init__(self, router: AlertRouter, store: Store) -> None:
         self._router = router
         self._tables = store.quotas
+        self._sampled: dict[str, float] = {}
 
     def check(
         self,
@@ -36,6 +37,9 @@ class Announcer:
         every threshold resolves the incident (``episodic``: and may alert again, for what has
         no period, a rolling window)."""
         burn.add(now, pct_left)
+        if now - self._sampled.get(name, float("-inf")) >= SAMPLE_EVERY:
+            self._sampled[name] = now  # history: one sample a minute, whatever the traffic
+            self._tables.add_sample(now, name, pct_left)
         before = levels.level
         announce = levels.observe(pct_left)
         if announce is not None:

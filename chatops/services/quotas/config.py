@@ -85,6 +85,13 @@ class QuotasConfig(_Section):
     hysteresis: float = Field(2.0, ge=0, le=20)
     """Points above a threshold a value must climb back before that threshold can alert again
     (within the same period a threshold alerts at most once anyway)."""
+    rebound_points: float = Field(5.0, gt=0, le=100)
+    """A reported pool whose % left jumps up by more than this, with no reset time given, has
+    been reset."""
+    stale_after: float = Field(1800, gt=0)
+    """A reported pool not updated for this many seconds is flagged stale."""
+    history_max_days: int = Field(90, ge=1, le=3650)
+    """Quota history kept: raw for a day, then one sample per 5 minutes."""
     burn_window: float = Field(3600, gt=0)
     """How far back the burn rate looks, in seconds."""
     check_interval: float = Field(60, gt=0)

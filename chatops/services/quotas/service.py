@@ -23,10 +23,13 @@ from chatops.services.quotas.announce import QUOTA, Announcer
 from chatops.services.quotas.budgets import Budget, value_of
 from chatops.services.quotas.config import QuotasConfig
 from chatops.services.quotas.levels import LevelTracker
+from chatops.services.quotas.pools import Pool, PoolBook
 from chatops.services.quotas.runway import Runway
 from chatops.services.usage import UsageLogged
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
+from chatops.wire.peer import Peer
+from chatops.wire.protocol import ModelUsage
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,8 @@ class QuotaView:
     span: str
     runway: Runway
     stale: bool = False
+    family: str | None = None
+    models: tuple[str, ...] = ()
 
 
 class QuotaStyle(PlainStyle):
@@ -76,6 +81,8 @@ class QuotaService:
         self._clock = clock
         self.budgets: dict[str, Budget] = {}
         self._announcer = Announcer(router, store)
+        self.pools = PoolBook(store, config, self._announcer)
+        self._compacted = 0.0
         self._bus = bus
         self._unsubscribe: Callable[[], None] | None = None
         router.register_style(QUOTA, QuotaStyle())
@@ -84,6 +91,7 @@ class QuotaService:
         """Rebuild every budget's running total and what it announced this period."""
         now = self._clock()
         states = await self._tables.states()
+        await self.pools.start(states)
         for cfg in self._config.budgets:
             thresholds = cfg.thresholds or self._config.default_thresholds
             budget = Budget(cfg, LevelTracker(thresholds, self._config.hysteresis))
@@ -129,6 +137,20 @@ class QuotaService:
             budget.add(event.ts, value)
             budget.slide(now)
             self._check(budget, now)
+
+    def report_usage(self, peer: Peer, msg: ModelUsage) -> None:
+        """The seed's ``update_model_usage``: a provider's figures for one model's pools."""
+        self.pools.report(msg, self._clock())
+
+    async def trends(self, minutes: int) -> dict[str, list[tuple[float, float]]]:
+        """The seed's ``get_usage_trends``: % left of every pool and budget over ``minutes``."""
+        since = self._clock() - minutes * 60
+        names = [*self.pools.pools, *self.budgets]
+        return {name: await self._tables.history(name, since) for name in names}
+
+    async def compact(self) -> int:
+        """Scheduler job (hourly): history raw for a day, then in 5-minute steps."""
+        return await self._tables.compact_history(self._clock(), self._config.history_max_days)
 
     def tick(self) -> None:
         """Scheduler job: period rollovers and rolling windows."""
@@ -188,8 +210,30 @@ class QuotaService:
         )
 
     def summary(self) -> list[QuotaView]:
+        """Every pool (by family, then name) and every budget, as front ends show them."""
         now = self._clock()
-        return [self.view(budget, now) for budget in self.budgets.values()]
+        pools = sorted(self.pools.pools.values(), key=lambda p: (p.family, p.name))
+        return [self.pool_view(pool, now) for pool in pools] + [
+            self.view(budget, now) for budget in self.budgets.values()
+        ]
+
+    def pool_view(self, pool: Pool, now: float) -> QuotaView:
+        level = pool.levels.level
+        return QuotaView(
+            name=pool.name,
+            kind="pool",
+            used=pool.used,
+            limit=pool.limit,
+            unit="credits",
+            pct_left=pool.pct_left,
+            level="ok" if level == 0 else pool.levels.state(level),
+            resets_at=pool.resets_at,
+            span=pool.window or "",
+            runway=pool.burn.runway(now, self._config.burn_window, pool.pct_left, pool.resets_at),
+            stale=self.pools.stale(pool, now),
+            family=pool.family,
+            models=tuple(sorted(pool.models)),
+        )
 
     def _detail(self, budget: Budget, now: float) -> str:
         view = self.view(budget, now)

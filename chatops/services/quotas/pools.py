@@ -1,0 +1,149 @@
+"""Reported credit pools: what each agent's provider says is left, absolute values only.
+
+A report changes a pool to the values it carries (a repeat changes nothing). A pool resets when
+its reported reset time has passed, or, when the provider gives none, when its % left rebounds
+by more than ``rebound_points``; levels then start over. A pool not reported for
+``stale_after`` seconds is flagged stale wherever it is shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chatops.services.quotas.announce import Announcer
+from chatops.services.quotas.config import QuotasConfig
+from chatops.services.quotas.levels import LevelTracker
+from chatops.services.quotas.runway import BurnSamples
+from chatops.store import PoolRecord, QuotaState, Store
+from chatops.wire.protocol import ModelUsage, PoolReport
+
+
+@dataclass(slots=True)
+class Pool:
+    name: str
+    family: str
+    used: float
+    limit: float
+    resets_at: float | None
+    window: str | None
+    updated_at: float
+    levels: LevelTracker
+    models: set[str] = field(default_factory=set)
+    burn: BurnSamples = field(default_factory=BurnSamples)
+    period_start: float = 0.0
+
+    @property
+    def pct_left(self) -> float:
+        return max(0.0, 100.0 * (1 - self.used / self.limit))
+
+    def record(self) -> PoolRecord:
+        return PoolRecord(
+            name=self.name,
+            family=self.family,
+            models=tuple(sorted(self.models)),
+            used=self.used,
+            limit=self.limit,
+            resets_at=self.resets_at,
+            window=self.window,
+            updated_at=self.updated_at,
+        )
+
+
+def seed_pools(msg: ModelUsage) -> list[PoolReport]:
+    """The seed's thinking and flow credits as pools, then the named pools."""
+    pools = []
+    for kind, used, limit in (
+        ("thinking", msg.thinking_credits, msg.thinking_limit),
+        ("flow", msg.flow_credits, msg.flow_limit),
+    ):
+        if used is not None and limit:
+            pools.append(PoolReport(name=f"{msg.model_name} {kind}", used=used, limit=limit))
+    return pools + list(msg.pools)
+
+
+class PoolBook:
+    def __init__(self, store: Store, config: QuotasConfig, announcer: Announcer) -> None:
+        self._tables = store.quotas
+        self._config = config
+        self._announcer = announcer
+        self.pools: dict[str, Pool] = {}
+
+    async def start(self, states: dict[str, QuotaState]) -> None:
+        for record in await self._tables.pools():
+            pool = Pool(
+                name=record.name,
+                family=record.family,
+                used=record.used,
+                limit=record.limit,
+                resets_at=record.resets_at,
+                window=record.window,
+                updated_at=record.updated_at,
+                levels=self._levels(),
+                models=set(record.models),
+            )
+            state = states.get(record.name)
+            if state is not None:
+                pool.period_start = state.period_start
+                pool.levels.level = state.level
+                pool.levels.alerted = set(state.alerted)
+            self.pools[pool.name] = pool
+
+    def _levels(self) -> LevelTracker:
+        return LevelTracker(self._config.default_thresholds, self._config.hysteresis)
+
+    def report(self, msg: ModelUsage, now: float) -> None:
+        for report in seed_pools(msg):
+            self._update(report, msg.model_name, msg.family, now)
+
+    def _update(self, report: PoolReport, model: str, family: str, now: float) -> None:
+        pool = self.pools.get(report.name)
+        if pool is None:
+            pool = self.pools[report.name] = Pool(
+                name=report.name,
+                family=family,
+                used=report.used,
+                limit=report.limit,
+                resets_at=report.resets_at,
+                window=report.window,
+                updated_at=now,
+                levels=self._levels(),
+                period_start=now,
+            )
+        before = pool.pct_left
+        passed = pool.resets_at is not None and now >= pool.resets_at
+        pool.used, pool.limit, pool.updated_at = report.used, report.limit, now
+        rebound = report.resets_at is None and pool.pct_left - before > self._config.rebound_points
+        pool.resets_at = report.resets_at
+        pool.window = report.window or pool.window
+        pool.family = family
+        pool.models.add(model)
+        if passed or rebound:
+            pool.period_start = now
+            self._announcer.renew(
+                pool.name, pool.levels, pool.burn, now, now, "reset, credits renewed"
+            )
+        self._tables.save_pool(pool.record())
+        self._announcer.check(
+            pool.name,
+            pool.levels,
+            pool.burn,
+            pool.pct_left,
+            pool.period_start,
+            now,
+            lambda: self.detail(pool, now),
+        )
+
+    def stale(self, pool: Pool, now: float) -> bool:
+        return now - pool.updated_at > self._config.stale_after
+
+    def detail(self, pool: Pool, now: float) -> str:
+        models = ", ".join(sorted(pool.models))
+        lines = [
+            f"{pool.pct_left:.0f} % left of pool {pool.name}",
+            f"{pool.used:,.6g} of {pool.limit:,.6g} credits used"
+            + (f" ({pool.window} window)" if pool.window else "")
+            + (f" · {models}" if models else ""),
+        ]
+        runway = pool.burn.runway(now, self._config.burn_window, pool.pct_left, pool.resets_at)
+        lines.append(runway.describe(now))
+        return "\n".join(lines)

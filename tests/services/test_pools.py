@@ -1,0 +1,138 @@
+"""Reported pools over a real socket, on an injected clock: the seed's update_model_usage, two
+windows on one model, a shared pool, resets (by time and by rebound), the stale flag, and the
+runway against the reset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chatops.runtime.controller import Controller
+from tests.conftest import FakeClock, RawClient, RecordingSink, wait_for
+
+
+@pytest.fixture
+async def quota_ctl(start_controller: Any, clock: FakeClock) -> tuple[Controller, RecordingSink]:
+    sink = RecordingSink()
+    ctl = await start_controller(clock=clock, sinks=[sink])
+    return ctl, sink
+
+
+async def report(ctl: Controller, **fields: Any) -> None:
+    raw = await RawClient.connect(ctl.settings.monitoring.socket_path)
+    try:
+        reply = await raw.request({"id": 1, "type": "model_usage", **fields})
+        assert reply["ok"], reply
+    finally:
+        await raw.close()
+
+
+async def summary(ctl: Controller) -> dict[str, dict[str, Any]]:
+    raw = await RawClient.connect(ctl.settings.monitoring.socket_path)
+    try:
+        reply = await raw.request({"id": 2, "type": "get_quota_summary"})
+    finally:
+        await raw.close()
+    return {quota["name"]: quota for quota in reply["quotas"]}
+
+
+async def alerts(ctl: Controller, sink: RecordingSink) -> list[tuple[str, str]]:
+    await ctl.store.flush()
+    await wait_for(lambda: not ctl.services.delivery.pending, timeout=10)
+    return [(alert.subject, alert.kind) for alert in sink.alerts]
+
+
+async def test_seed_call_alerts_once_and_a_repeat_changes_nothing(quota_ctl: Any) -> None:
+    ctl, sink = quota_ctl
+    seed = {
+        "model_name": "gemini-3-pro",
+        "family": "gemini",
+        "thinking_credits": 750,
+        "thinking_limit": 1000,
+        "flow_credits": 50,
+        "flow_limit": 500,
+    }
+    await report(ctl, **seed)
+    await report(ctl, **seed)
+    quotas = await summary(ctl)
+    thinking = quotas["gemini-3-pro thinking"]
+    assert thinking["pct_left"] == 25 and thinking["level"] == "warning"
+    assert thinking["family"] == "gemini" and thinking["models"] == ["gemini-3-pro"]
+    assert quotas["gemini-3-pro flow"]["level"] == "ok"
+    assert await alerts(ctl, sink) == [("gemini-3-pro thinking", "quota_warning")]
+    assert sink.alerts[0].title == "25 % left of pool gemini-3-pro thinking"
+
+
+async def test_two_windows_on_one_model_and_a_shared_pool(quota_ctl: Any) -> None:
+    ctl, sink = quota_ctl
+    pools = [
+        {"name": "claude 5h", "used": 95, "limit": 100, "window": "5h"},
+        {"name": "claude weekly", "used": 50, "limit": 100, "window": "weekly"},
+    ]
+    await report(ctl, model_name="claude-opus", family="claude", pools=pools)
+    await report(ctl, model_name="claude-sonnet", family="claude", pools=pools[1:])
+    quotas = await summary(ctl)
+    assert quotas["claude 5h"]["level"] == "critical"
+    assert quotas["claude weekly"]["models"] == ["claude-opus", "claude-sonnet"]
+    assert await alerts(ctl, sink) == [("claude 5h", "quota_critical")]
+
+
+async def test_a_rebound_is_a_reset(quota_ctl: Any, clock: FakeClock) -> None:
+    ctl, sink = quota_ctl
+    pool = {"name": "p", "used": 95, "limit": 100}
+    await report(ctl, model_name="m", pools=[pool])
+    clock.advance(60)
+    await report(ctl, model_name="m", pools=[{**pool, "used": 93}])  # 7 % left: no rebound
+    clock.advance(60)
+    await report(ctl, model_name="m", pools=[{**pool, "used": 10}])  # back to 90 %: reset
+    clock.advance(60)
+    await report(ctl, model_name="m", pools=[{**pool, "used": 75}])  # a new period's warning
+    assert await alerts(ctl, sink) == [
+        ("p", "quota_critical"),
+        ("p", "quota_reset"),
+        ("p", "quota_warning"),
+    ]
+
+
+async def test_a_reported_reset_time_passing_is_a_reset(quota_ctl: Any, clock: FakeClock) -> None:
+    ctl, sink = quota_ctl
+    resets_at = clock() + 3600
+    await report(
+        ctl, model_name="m", pools=[{"name": "p", "used": 80, "limit": 100, "resets_at": resets_at}]
+    )
+    clock.advance(3601)
+    # The provider still says 80 used (a gauge a little behind): levels start over anyway.
+    await report(ctl, model_name="m", pools=[{"name": "p", "used": 80, "limit": 100}])
+    assert await alerts(ctl, sink) == [
+        ("p", "quota_warning"),
+        ("p", "quota_reset"),
+        ("p", "quota_warning"),
+    ]
+
+
+async def test_stale_flag(quota_ctl: Any, clock: FakeClock) -> None:
+    ctl, _ = quota_ctl
+    await report(ctl, model_name="m", pools=[{"name": "p", "used": 1, "limit": 100}])
+    assert (await summary(ctl))["p"]["stale"] is False
+    clock.advance(ctl.settings.quotas.stale_after + 1)
+    assert (await summary(ctl))["p"]["stale"] is True
+
+
+@pytest.mark.parametrize(("reset_in", "lasts"), [(3600, True), (3 * 3600, False)])
+async def test_runway_against_the_reset(
+    quota_ctl: Any, clock: FakeClock, reset_in: float, lasts: bool
+) -> None:
+    ctl, _ = quota_ctl
+    await report(ctl, model_name="m", pools=[{"name": "p", "used": 50, "limit": 100}])
+    clock.advance(1800)  # 10 points in half an hour: 20 points an hour, 2 h of runway left
+    resets_at = clock() + reset_in
+    await report(
+        ctl, model_name="m", pools=[{"name": "p", "used": 60, "limit": 100, "resets_at": resets_at}]
+    )
+    quota = (await summary(ctl))["p"]
+    assert quota["burn_per_hour"] == pytest.approx(20)
+    assert quota["exhausted_at"] == pytest.approx(clock() + 2 * 3600)
+    assert quota["lasts_until_reset"] is lasts
+    expected = "lasts until the reset" if lasts else "runs out in 2h 0m, 1h 0m before reset"
+    assert expected in quota["runway"]

@@ -34,7 +34,7 @@ import psutil
 
 from chatops.client.blocking import resolve_socket_path
 from chatops.client.messages import checked as _checked
-from chatops.client.pushes import PushDispatcher, PushHandler
+from chatops.client.pushes import PushDispatcher, PushHandler, default_control
 from chatops.client.spool import Spool, SpooledEvent
 from chatops.runtime.tasks import create_task
 from chatops.wire.protocol import (
@@ -121,10 +121,7 @@ class MonitorClient:
         return message is not None and await self._request_ok(message, timeout)
 
     async def start_heartbeat(self, channel: str, interval: float = 30) -> None:
-        """Send a heartbeat with this process's RSS and CPU every ``interval`` seconds, forever.
-
-        Meant for ``asyncio.create_task``; cancel the task to stop it.
-        """
+        """Heartbeat (RSS, CPU) every ``interval`` s until cancelled (for ``create_task``)."""
         while True:
             await self.heartbeat(channel)
             await asyncio.sleep(interval)
@@ -207,15 +204,8 @@ class MonitorClient:
         return register
 
     async def default_control(self, push: Control) -> dict[str, Any]:
-        """``register``: register every channel again (the controller rebuilt its statuses).
-        Any other action needs a handler of the bot's own."""
-        if push.action != "register":
-            raise NotImplementedError(f"no handler for control action {push.action!r}")
-        registered = []
-        for channel, message in list(self._registrations.items()):
-            if await self._request_ok(message, None):
-                registered.append(channel)
-        return {"registered": registered}
+        """See :func:`~chatops.client.pushes.default_control`."""
+        return await default_control(push, self._registrations, self.request)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -273,10 +263,21 @@ class MonitorClient:
         return self._connected.is_set()
 
     async def _request_ok(self, message: Message, timeout: float | None) -> bool:
-        if not await self._wait_connected():
-            return False
-        reply = await self._request(message, timeout=timeout)
+        reply = await self.request(message, timeout=timeout)
         return bool(reply and reply.get("ok"))
+
+    async def request(
+        self, message: Message, *, timeout: float | None = None
+    ) -> dict[str, Any] | None:
+        """Any request, as the protocol's type; the reply (``ok`` true or false), or None when
+        the monitor could not be reached or did not answer in time."""
+        return (
+            await self._request(message, timeout=timeout) if await self._wait_connected() else None
+        )
+
+    async def send(self, message: Message) -> bool:
+        """Any message without waiting for an answer; False when there is no connection."""
+        return await self._send(message)
 
     async def _send(self, message: Message) -> bool:
         """Fire and forget; False when there is no connection."""

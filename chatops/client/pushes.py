@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
 
 from chatops.runtime.tasks import TaskSet
-from chatops.wire.protocol import PushReply, ServerPush, decode_push
+from chatops.wire.protocol import Control, PushReply, Register, ServerPush, decode_push
 
 log = logging.getLogger("chatops.client")
 
@@ -66,3 +66,21 @@ class PushDispatcher:
 
     async def close(self) -> None:
         await self._tasks.cancel()
+
+
+Requester = Callable[..., Awaitable[dict[str, Any] | None]]
+
+
+async def default_control(
+    push: Control, registrations: Mapping[str, Register], request: Requester
+) -> dict[str, Any]:
+    """The default ``control`` handler. ``register``: register every channel again (the
+    controller rebuilt its statuses). Any other action needs a handler of the bot's own."""
+    if push.action != "register":
+        raise NotImplementedError(f"no handler for control action {push.action!r}")
+    registered = []
+    for channel, message in list(registrations.items()):
+        reply = await request(message)
+        if reply and reply.get("ok"):
+            registered.append(channel)
+    return {"registered": registered}

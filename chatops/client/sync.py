@@ -39,6 +39,10 @@ class SyncMonitorClient:
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(self._timeout)
 
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a call of the async client on its thread and wait (bounded) for its result."""
+        return self._call(coro)
+
     def register_with_monitor(
         self, channel: str, pid: int | None = None, features: Mapping[str, Any] | None = None
     ) -> bool:

@@ -1,0 +1,137 @@
+"""The agent seed's ``MonitoringDashboard``, under its own names, talking to the controller.
+
+An agent written against the seed's module works by changing its import::
+
+    from chatops.client import MonitoringDashboard
+
+    dashboard = MonitoringDashboard()
+    await dashboard.register_agent("Coder", "coder")
+    await dashboard.update_agent_status("Coder", "processing", current_task="main.py")
+    await dashboard.increment_agent_tasks("Coder", success=True)
+    await dashboard.update_model_usage(model_name="gemini-3-pro", family="gemini",
+                                       thinking_credits=150, flow_credits=50,
+                                       thinking_limit=1000, flow_limit=500)
+    summary = await dashboard.get_quota_summary()
+
+``SyncMonitoringDashboard`` is the same for code that is not async. Like the rest of the client,
+nothing raises into the agent: a call the monitor cannot take returns False (or an empty
+summary) and logs why.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+from chatops.client.messages import checked
+from chatops.client.monitor import MonitorClient
+from chatops.client.sync import SyncMonitorClient
+from chatops.wire.protocol import (
+    AgentStatus,
+    GetQuotaSummary,
+    GetStatus,
+    GetUsageTrends,
+    ModelUsage,
+)
+
+
+def _family(family: Any) -> str:
+    """The seed passes ``ModelFamily.GEMINI``; plain strings work too."""
+    value = family.value if isinstance(family, Enum) else family
+    name = str(value or "other").lower()
+    return name if name in ("gemini", "claude", "openai") else "other"
+
+
+class MonitoringDashboard:
+    def __init__(
+        self,
+        socket_path: str | os.PathLike[str] | None = None,
+        *,
+        client: MonitorClient | None = None,
+    ) -> None:
+        self.client = client or MonitorClient(socket_path)
+
+    async def register_agent(self, agent_name: str, agent_type: str) -> bool:
+        message = checked(AgentStatus, agent=agent_name, status="idle", agent_type=agent_type)
+        return message is not None and bool(await self._ok(message))
+
+    async def update_agent_status(
+        self,
+        agent_name: str,
+        status: str,
+        current_task: str | None = None,
+        error_message: str | None = None,
+    ) -> bool:
+        return await self.client.agent_status(
+            agent_name, status, current_task=current_task, error_message=error_message
+        )
+
+    async def increment_agent_tasks(self, agent_name: str, success: bool) -> bool:
+        return await self.client.task_result(agent_name, success)
+
+    async def update_model_usage(
+        self,
+        model_name: str,
+        family: Any = "other",
+        thinking_credits: float | None = None,
+        flow_credits: float | None = None,
+        thinking_limit: float | None = None,
+        flow_limit: float | None = None,
+        *,
+        pools: Sequence[dict[str, Any]] = (),
+    ) -> bool:
+        """What the provider says: the seed's thinking and flow credits, and any named pool
+        (``{"name": "claude 5h", "used": …, "limit": …, "resets_at": …, "window": "5h"}``)."""
+        message = checked(
+            ModelUsage,
+            model_name=model_name,
+            family=_family(family),
+            thinking_credits=thinking_credits,
+            flow_credits=flow_credits,
+            thinking_limit=thinking_limit,
+            flow_limit=flow_limit,
+            pools=list(pools),
+        )
+        return message is not None and bool(await self._ok(message))
+
+    async def get_quota_summary(self) -> list[dict[str, Any]]:
+        reply = await self._ok(GetQuotaSummary())
+        return list(reply.get("quotas", [])) if reply else []
+
+    async def get_agents_summary(self) -> list[dict[str, Any]]:
+        reply = await self._ok(GetStatus())
+        return list(reply.get("agents", [])) if reply else []
+
+    async def get_usage_trends(self, minutes: int = 90) -> dict[str, list[list[float]]]:
+        reply = await self._ok(GetUsageTrends(minutes=minutes))
+        return dict(reply.get("trends", {})) if reply else {}
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def _ok(self, message: Any) -> dict[str, Any] | None:
+        reply = await self.client.request(message)
+        return reply if reply and reply.get("ok") else None
+
+
+class SyncMonitoringDashboard:
+    """The same calls for code that is not async (the client runs on a private thread)."""
+
+    def __init__(self, socket_path: str | os.PathLike[str] | None = None, **options: Any):
+        self._sync = SyncMonitorClient(socket_path, **options)
+        self._dashboard = MonitoringDashboard(client=self._sync.client)
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._dashboard, name)
+        if not callable(method) or name.startswith("_"):
+            raise AttributeError(name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._sync.run(method(*args, **kwargs))
+
+        return call
+
+    def close(self) -> None:
+        self._sync.close()

@@ -60,3 +60,10 @@ def terminal_text(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text)
+
+
+def progress_bar(fraction: float, width: int = 10) -> str:
+    """``▰▰▰▱▱▱▱▱▱▱ 30%``: how full something is, readable in a terminal and on a phone."""
+    fraction = min(1.0, max(0.0, fraction))
+    filled = round(fraction * width)
+    return "▰" * filled + "▱" * (width - filled) + f" {fraction:.0%}"

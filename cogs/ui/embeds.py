@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 import discord
 
 from chatops.models import BotState, BotStatus
-from chatops.presentation.formatting import describe_duration, discord_text
+from chatops.presentation.formatting import describe_duration, discord_text, progress_bar
 from chatops.presentation.palette import (
     BLUE,
     GREEN,
@@ -63,13 +63,6 @@ def relative(ts: float) -> str:
 
 def absolute(ts: float) -> str:
     return f"<t:{int(ts)}:f>"
-
-
-def progress_bar(fraction: float, width: int = 10) -> str:
-    """``▰▰▰▱▱▱▱▱▱▱ 30%``: how full something is, readable on a phone."""
-    fraction = min(1.0, max(0.0, fraction))
-    filled = round(fraction * width)
-    return "▰" * filled + "▱" * (width - filled) + f" {fraction:.0%}"
 
 
 def bot_line(bot: BotState, now: float) -> str:

@@ -58,3 +58,47 @@ async def test_the_sync_twin(controller: Controller) -> None:
 
     [pool] = await asyncio.to_thread(use)
     assert pool["name"] == "claude 5h" and pool["family"] == "claude" and pool["span"] == "5h"
+
+
+async def test_chatops_quota_prints_the_summary(controller: Controller, workdir: Any) -> None:
+    import subprocess
+    import sys
+
+    import yaml
+
+    dashboard = MonitoringDashboard(controller.settings.monitoring.socket_path)
+    try:
+        assert await dashboard.update_model_usage(
+            "gemini-3-pro", "gemini", thinking_credits=800, thinking_limit=1000
+        )
+    finally:
+        await dashboard.close()
+    config = workdir / "cli.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "monitoring": {
+                    "socket_path": str(controller.settings.monitoring.socket_path),
+                    "database_path": str(controller.settings.monitoring.database_path),
+                }
+            }
+        )
+    )
+
+    def run(*extra: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "chatops.cli", "--config", str(config), "quota", *extra],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout
+
+    text = await asyncio.to_thread(run)
+    assert "gemini-3-pro thinking" in text and "▰▰▱▱▱▱▱▱▱▱ 20% left" in text
+    assert "[warning]" in text
+    import json
+
+    [pool] = json.loads(await asyncio.to_thread(run, "--json"))["quotas"]
+    assert pool["pct_left"] == 20 and pool["level"] == "warning"

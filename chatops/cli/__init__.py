@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
         "status", help="print the fleet, from the running server or the database"
     )
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    quota = sub.add_parser("quota", help="every quota pool and budget: % left, reset, runway")
+    quota.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -73,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command == "run":
         return _run(settings)
+    if args.command == "quota":
+        from chatops.cli.quota import quota_command
+
+        return quota_command(settings, as_json=args.json)
     return _status(settings, as_json=args.json)
 
 
@@ -161,7 +167,3 @@ def format_fleet_table(bots: Sequence[dict[str, Any]], *, now: float) -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     return "\n".join(line.rstrip() for line in lines)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""``chatops quota``: the quota summary in a terminal, from the running controller."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from chatops.client.blocking import MonitorError, request
+from chatops.config import Settings
+from chatops.presentation.formatting import progress_bar, terminal_text
+from chatops.wire.protocol import GetQuotaSummary
+
+EXIT_UNREACHABLE = 3
+
+
+def quota_command(settings: Settings, *, as_json: bool) -> int:
+    try:
+        reply = request(settings.monitoring.socket_path, GetQuotaSummary(), timeout=3.0)
+    except (OSError, MonitorError) as exc:
+        print(
+            f"chatops: the controller is not answering ({exc}); quotas live in it", file=sys.stderr
+        )
+        return EXIT_UNREACHABLE
+    quotas = list(reply.get("quotas", []))
+    if as_json:
+        print(json.dumps({"quotas": quotas}, indent=2))
+    else:
+        print(format_quota_table(quotas, now=time.time()))
+    return 0
+
+
+def format_quota_table(quotas: Sequence[dict[str, Any]], *, now: float) -> str:
+    if not quotas:
+        return "No quota pools reported and no budgets configured."
+    lines = []
+    for quota in quotas:
+        name = terminal_text(str(quota["name"]))
+        where = quota["kind"] + (f" · {quota['family']}" if quota.get("family") else "")
+        resets_at = quota.get("resets_at")
+        reset = (
+            f"{datetime.fromtimestamp(resets_at, UTC).astimezone():%Y-%m-%d %H:%M %Z}"
+            if resets_at
+            else quota.get("span") or "-"
+        )
+        stale = "  STALE" if quota.get("stale") else ""
+        lines.append(
+            f"{name}  ({where})  {progress_bar(quota['pct_left'] / 100)} left  "
+            f"[{quota['level']}]{stale}\n    resets {reset} · {quota['runway']}"
+        )
+    return "\n".join(lines)

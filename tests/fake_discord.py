@@ -377,12 +377,14 @@ class FakeDiscord:
                 if part.name == "payload_json":
                     parts.update(json.loads(await part.text()))  # type: ignore[union-attr]
                 else:
+                    data = await part.read()  # type: ignore[union-attr]
                     parts["files"].append(
                         {
                             "name": part.filename,  # type: ignore[union-attr]
-                            "size": len(await part.read()),
+                            "size": len(data),
+                            "head": bytes(data[:8]),
                         }
-                    )  # type: ignore[union-attr]
+                    )
             return parts
         if request.can_read_body:
             try:

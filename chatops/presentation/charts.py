@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import matplotlib
 
@@ -39,5 +40,49 @@ def resource_chart(title: str, series: Sequence[MetricPoint]) -> bytes:
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
         return buffer.getvalue()
+    finally:
+        plt.close(fig)
+
+
+def _png(fig: Any) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def quota_chart(
+    title: str,
+    samples: Sequence[tuple[float, float]],
+    thresholds: Sequence[float],
+    *,
+    resets: Sequence[float] = (),
+    forecast: tuple[tuple[float, float], tuple[float, float]] | None = None,
+) -> bytes:
+    """% left over time as a PNG, with the thresholds, the resets and the forecast to the next
+    reset (or to exhaustion). CPU-bound: call it from a worker thread."""
+
+    def num(ts: float) -> Any:
+        return mdates.date2num(datetime.fromtimestamp(ts, UTC))  # type: ignore[no-untyped-call]
+
+    fig, axis = plt.subplots(figsize=(8, 3.2), dpi=100)
+    try:
+        axis.plot([num(t) for t, _ in samples], [p for _, p in samples], color="#3498db")
+        for threshold in thresholds:
+            axis.axhline(threshold, color="#e67e22", linestyle=":", linewidth=1)
+        for reset in resets:
+            axis.axvline(num(reset), color="#2ecc71", linestyle="--", linewidth=1)
+        if forecast is not None:
+            (t0, p0), (t1, p1) = forecast
+            axis.plot([num(t0), num(t1)], [p0, p1], color="#e74c3c", linestyle="--")
+        axis.set_ylim(0, 100)
+        axis.set_ylabel("% left")
+        axis.xaxis_date(tz=UTC)
+        axis.xaxis.set_major_formatter(
+            mdates.DateFormatter("%d %H:%M", tz=UTC)  # type: ignore[no-untyped-call]
+        )
+        axis.set_title(title)
+        axis.grid(alpha=0.3)
+        fig.tight_layout()
+        return _png(fig)
     finally:
         plt.close(fig)

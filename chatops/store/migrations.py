@@ -189,6 +189,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS idx_quota_history_name_ts ON quota_history(name, ts);
     CREATE INDEX IF NOT EXISTS idx_quota_history_ts ON quota_history(ts);
+    CREATE TABLE IF NOT EXISTS quota_overrides (
+        name TEXT PRIMARY KEY,
+        credit_limit REAL,
+        thresholds_json TEXT,
+        updated_by TEXT NOT NULL,
+        updated_at TIMESTAMP NOT NULL
+    );
     """,
 ]
 

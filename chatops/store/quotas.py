@@ -25,6 +25,13 @@ ON CONFLICT(name) DO UPDATE SET
     credit_limit = excluded.credit_limit, resets_at = excluded.resets_at,
     window = excluded.window, updated_at = excluded.updated_at
 """
+_UPSERT_OVERRIDE = """
+INSERT INTO quota_overrides (name, credit_limit, thresholds_json, updated_by, updated_at)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT(name) DO UPDATE SET
+    credit_limit = excluded.credit_limit, thresholds_json = excluded.thresholds_json,
+    updated_by = excluded.updated_by, updated_at = excluded.updated_at
+"""
 _INSERT_SAMPLE = "INSERT INTO quota_history (ts, name, pct_left) VALUES (?, ?, ?)"
 # Older than a day: one sample per pool per 5 minutes is kept; older than the history: none.
 _DOWNSAMPLE = """
@@ -128,6 +135,25 @@ class QuotaTables:
             )
             for row in rows
         ]
+
+    def save_override(
+        self, name: str, limit: float, thresholds: list[float] | None, by: str, now: float
+    ) -> None:
+        """A budget changed at runtime: what, by whom, when (the latest change is kept)."""
+        row = (name, limit, None if thresholds is None else json.dumps(thresholds), by)
+        self._db.writer.add(_UPSERT_OVERRIDE, (*row, to_sqlite(now)))
+
+    async def overrides(self) -> dict[str, tuple[float, list[float] | None]]:
+        rows = await self._db.fetchall(
+            "SELECT name, credit_limit, thresholds_json FROM quota_overrides"
+        )
+        return {
+            row["name"]: (
+                row["credit_limit"],
+                None if row["thresholds_json"] is None else json.loads(row["thresholds_json"]),
+            )
+            for row in rows
+        }
 
     def add_sample(self, ts: float, name: str, pct_left: float) -> None:
         self._db.writer.add(_INSERT_SAMPLE, (to_sqlite(ts), name, pct_left))

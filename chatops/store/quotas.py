@@ -193,11 +193,12 @@ class QuotaTables:
     async def usage_events_since(
         self, since: float, metric: str, scope: UsageScope
     ) -> list[tuple[float, float]]:
-        """(ts, value) per event since ``since``: a rolling window's contents at start."""
+        """(minute, sum) since ``since``: a rolling window's contents at start."""
         where, params = _where(since, scope)
         rows = await self._db.fetchall(
-            f"SELECT CAST(strftime('%s', ts) AS REAL) AS t, {_EVENT_VALUE[metric]} AS v "
-            f"FROM llm_usage WHERE {where} ORDER BY ts",
+            f"SELECT CAST(strftime('%s', ts) AS INTEGER) / 60 * 60 AS t, "
+            f"TOTAL({_EVENT_VALUE[metric]}) AS v FROM llm_usage WHERE {where} "
+            "GROUP BY t ORDER BY t",
             params,
         )
         return [(float(row["t"]), float(row["v"] or 0.0)) for row in rows]

@@ -124,7 +124,7 @@ async def test_rolling_window_with_hysteresis(make: Any, clock: FakeClock) -> No
     clock.advance(3600)
     q.use(31)  # 29 % left
     assert await q.alerts() == ["quota_warning"]
-    clock.advance(4 * 3600 + 1)  # the first 40 left the window: 69 % left
+    clock.advance(4 * 3600 + 60)  # the first 40 left the window (by the minute): 69 % left
     q.service.tick()
     assert await q.alerts() == ["quota_warning", "quota_reset"]
     q.use(40)  # 29 % left again: a new episode, a new alert
@@ -181,3 +181,43 @@ async def test_a_restart_keeps_totals_and_open_incidents(store: Store, clock: Fa
         assert view.level == "critical" and view.pct_left == pytest.approx(9)
     finally:
         await again.close()
+
+
+async def test_set_budget_is_validated_persisted_and_applied(
+    store: Store, clock: FakeClock
+) -> None:
+    budget = BudgetConfig(name="monthly", limit=100, metric="cost", period="month")
+    q = await Quotas(store, clock, budget).start()
+    q.use(60)
+    with pytest.raises(ValueError, match="no budget"):
+        q.service.set_budget("nope", by="op", limit=10)
+    with pytest.raises(ValueError, match="between 0 and 100"):
+        q.service.set_budget("monthly", by="op", thresholds=[150])
+    with pytest.raises(ValueError, match="new limit or new thresholds"):
+        q.service.set_budget("monthly", by="op")
+    view = q.service.set_budget("monthly", by="op", limit=80, thresholds=[50, 20])
+    assert view.pct_left == 25 and view.level == "warning"  # 60 of 80: below 50 %
+    assert await q.alerts() == ["quota_warning"]
+    await q.close()
+    again = await Quotas(store, clock, budget).start()
+    try:
+        restored = again.service.budgets["monthly"]
+        assert restored.config.limit == 80 and restored.levels.thresholds == [50, 20]
+    finally:
+        await again.close()
+
+
+async def test_history_is_raw_for_a_day_then_in_five_minute_steps(
+    store: Store, clock: FakeClock
+) -> None:
+    tables = store.quotas
+    start = clock() - 3 * 86400
+    for minute in range(60):  # an hour of samples, two days ago: 12 five-minute steps
+        tables.add_sample(start + minute * 60, "p", 50.0)
+    for minute in range(10):  # ten minutes of today's: kept raw
+        tables.add_sample(clock() - 600 + minute * 60, "p", 40.0)
+    tables.add_sample(clock() - 100 * 86400, "p", 10.0)  # beyond history_max_days
+    await store.flush()
+    removed = await tables.compact_history(clock(), max_days=90)
+    kept = await tables.history("p", 0)
+    assert removed == 60 - 12 + 1 and len(kept) == 12 + 10

@@ -14,6 +14,9 @@ from chatops.services.quotas.runway import BurnSamples
 from chatops.store import UsageScope
 
 FAMILIES = ("claude", "gemini", "openai")
+BUCKET = 60.0
+"""A rolling window counts usage by the minute: an event leaves it within a minute of its age
+reaching the window."""
 
 
 def family_of(model: str) -> str:
@@ -36,16 +39,17 @@ class Budget:
     period_start: float = 0.0
     period_end: float = float("inf")
     events: deque[tuple[float, float]] = field(default_factory=deque)
+    """Rolling windows only: (minute, sum) of the events still inside the window, so memory is
+    bounded by the window's length (300 entries for 5 h), not by the traffic."""
     burn: BurnSamples = field(default_factory=BurnSamples)
-    """Rolling windows only: (ts, value) of the events still inside the window."""
+    window: float | None = field(init=False)
 
     @property
     def name(self) -> str:
         return self.config.name
 
-    @property
-    def window(self) -> float | None:
-        return None if self.config.window is None else window_seconds(self.config.window)
+    def __post_init__(self) -> None:
+        self.window = None if self.config.window is None else window_seconds(self.config.window)
 
     @property
     def pct_left(self) -> float:
@@ -80,14 +84,19 @@ class Budget:
     def add(self, ts: float, value: float) -> None:
         self.total += value
         if self.window is not None:
-            self.events.append((ts, value))
+            minute = ts // BUCKET * BUCKET
+            events = self.events
+            if events and events[-1][0] >= minute:
+                events[-1] = (events[-1][0], events[-1][1] + value)  # late or same minute
+            else:
+                events.append((minute, value))
 
     def slide(self, now: float) -> None:
         """Forget what left a rolling window."""
         window = self.window
         if window is None:
             return
-        while self.events and self.events[0][0] < now - window:
+        while self.events and self.events[0][0] + BUCKET <= now - window:
             self.total -= self.events.popleft()[1]
         if not self.events:
             self.total = 0.0

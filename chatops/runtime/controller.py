@@ -37,6 +37,7 @@ from chatops.services.agents import AgentService
 from chatops.services.fleet import FleetService
 from chatops.services.health import HealthService
 from chatops.services.idempotency import IdempotencyGuard
+from chatops.services.prices import PriceTable
 from chatops.services.quotas.service import QuotaService
 from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
@@ -185,7 +186,14 @@ class Controller:
             health=HealthService(store),
             fleet=fleet,
             agents=agents,
-            usage=UsageService(store, guard, fleet, bus, clock=clock),
+            usage=UsageService(
+                store,
+                guard,
+                fleet,
+                bus,
+                prices=PriceTable(self.settings.quotas.price_table),
+                clock=clock,
+            ),
             reports=ReportService(store, fleet, agents, clock=clock),
             silences=silences,
             alerts=router,

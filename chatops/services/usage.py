@@ -9,6 +9,7 @@ from chatops.models import UsageGroup, UsageTotals
 from chatops.runtime.bus import EventBus
 from chatops.services.fleet import FleetService
 from chatops.services.idempotency import IdempotencyGuard
+from chatops.services.prices import PriceTable
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 from chatops.wire.peer import Peer
@@ -36,9 +37,11 @@ class UsageService:
         fleet: FleetService,
         bus: EventBus,
         *,
+        prices: PriceTable | None = None,
         clock: Clock = wall_clock,
     ) -> None:
         self._bus = bus
+        self._prices = prices or PriceTable(enabled=False)
         self._store = store
         self._rows = store.usage
         self._guard = guard
@@ -52,6 +55,7 @@ class UsageService:
         accepted = self._guard.accept(msg.ts, msg.key, msg.id)
         if accepted is None:
             return  # a replay of something already stored: acknowledge, store nothing
+        cost = msg.estimated_cost or self._prices.cost(msg.model, msg.tokens_in, msg.tokens_out)
         self._rows.add_llm_usage(
             accepted.ts,
             msg.channel,
@@ -60,7 +64,7 @@ class UsageService:
             msg.tokens_in,
             msg.tokens_out,
             msg.latency_ms,
-            msg.estimated_cost,
+            cost,
             key=msg.key,
             received_at=accepted.received_at,
         )
@@ -72,7 +76,7 @@ class UsageService:
                 msg.feature,
                 msg.tokens_in,
                 msg.tokens_out,
-                msg.estimated_cost,
+                cost,
             )
         )
 

@@ -95,6 +95,8 @@ class QuotasConfig(_Section):
     burn_window: float = Field(3600, gt=0)
     """How far back the burn rate looks, in seconds."""
     check_interval: float = Field(60, gt=0)
+    price_table: bool = True
+    """Usage events without ``estimated_cost`` are priced from genai-prices' table."""
     budgets: list[BudgetConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")

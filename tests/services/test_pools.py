@@ -136,3 +136,28 @@ async def test_runway_against_the_reset(
     assert quota["lasts_until_reset"] is lasts
     expected = "lasts until the reset" if lasts else "runs out in 2h 0m, 1h 0m before reset"
     assert expected in quota["runway"]
+
+
+async def test_configured_shared_pool_and_pool_thresholds(
+    start_controller: Any, workdir: Any, clock: FakeClock
+) -> None:
+    from chatops.services.quotas.config import QuotasConfig
+    from tests.conftest import make_settings
+
+    settings = make_settings(workdir)
+    settings.quotas = QuotasConfig(
+        shared_pools={"gemini-shared": ["gemini-3-pro", "gemini-3-flash"]},
+        pool_thresholds={"gemini-shared thinking": [60, 40]},
+    )
+    sink = RecordingSink()
+    ctl = await start_controller(settings, clock=clock, sinks=[sink])
+    await report(
+        ctl, model_name="gemini-3-pro", family="gemini", thinking_credits=450, thinking_limit=1000
+    )  # 55 % left: below 60
+    await report(
+        ctl, model_name="gemini-3-flash", family="gemini", thinking_credits=450, thinking_limit=1000
+    )
+    quotas = await summary(ctl)
+    assert list(quotas) == ["gemini-shared thinking"]
+    assert quotas["gemini-shared thinking"]["models"] == ["gemini-3-flash", "gemini-3-pro"]
+    assert await alerts(ctl, sink) == [("gemini-shared thinking", "quota_warning")]

@@ -95,6 +95,11 @@ class QuotasConfig(_Section):
     burn_window: float = Field(3600, gt=0)
     """How far back the burn rate looks, in seconds."""
     check_interval: float = Field(60, gt=0)
+    shared_pools: dict[str, list[str]] = Field(default_factory=dict)
+    """Pool name → the models whose seed-style credits (thinking, flow) are one pool: their
+    reports update ``<pool> thinking`` and ``<pool> flow``, shown once with every model."""
+    pool_thresholds: dict[str, list[float]] = Field(default_factory=dict)
+    """% left that alert, for one reported pool (the defaults apply to the others)."""
     price_table: bool = True
     """Usage events without ``estimated_cost`` are priced from genai-prices' table."""
     budgets: list[BudgetConfig] = Field(default_factory=list)
@@ -107,6 +112,18 @@ class QuotasConfig(_Section):
         if len(names) != len(set(names)):
             raise ValueError("budget names must be unique")
         return self
+
+    @field_validator("pool_thresholds")
+    @classmethod
+    def _pool_thresholds(cls, value: dict[str, list[float]]) -> dict[str, list[float]]:
+        return {name: _check_thresholds(levels) for name, levels in value.items()}
+
+    def pool_name(self, model: str) -> str:
+        """The pool a model's seed-style credits go to: its shared pool, or the model itself."""
+        for pool, models in self.shared_pools.items():
+            if model in models:
+                return pool
+        return model
 
     @property
     def default_thresholds(self) -> list[float]:

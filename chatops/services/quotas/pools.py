@@ -9,6 +9,7 @@ by more than ``rebound_points``; levels then start over. A pool not reported for
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from chatops.services.quotas.announce import Announcer
 from chatops.services.quotas.config import QuotasConfig
@@ -49,15 +50,17 @@ class Pool:
         )
 
 
-def seed_pools(msg: ModelUsage) -> list[PoolReport]:
-    """The seed's thinking and flow credits as pools, then the named pools."""
+def seed_pools(msg: ModelUsage, config: QuotasConfig) -> list[PoolReport]:
+    """The seed's thinking and flow credits as pools (a shared pool's, when the model is in
+    ``quotas.shared_pools``), then the named pools."""
+    owner = config.pool_name(msg.model_name)
     pools = []
     for kind, used, limit in (
         ("thinking", msg.thinking_credits, msg.thinking_limit),
         ("flow", msg.flow_credits, msg.flow_limit),
     ):
         if used is not None and limit:
-            pools.append(PoolReport(name=f"{msg.model_name} {kind}", used=used, limit=limit))
+            pools.append(PoolReport(name=f"{owner} {kind}", used=used, limit=limit))
     return pools + list(msg.pools)
 
 
@@ -78,7 +81,7 @@ class PoolBook:
                 resets_at=record.resets_at,
                 window=record.window,
                 updated_at=record.updated_at,
-                levels=self._levels(),
+                levels=self._levels(record.name),
                 models=set(record.models),
             )
             state = states.get(record.name)
@@ -88,11 +91,12 @@ class PoolBook:
                 pool.levels.alerted = set(state.alerted)
             self.pools[pool.name] = pool
 
-    def _levels(self) -> LevelTracker:
-        return LevelTracker(self._config.default_thresholds, self._config.hysteresis)
+    def _levels(self, name: str) -> LevelTracker:
+        thresholds = self._config.pool_thresholds.get(name, self._config.default_thresholds)
+        return LevelTracker(thresholds, self._config.hysteresis)
 
     def report(self, msg: ModelUsage, now: float) -> None:
-        for report in seed_pools(msg):
+        for report in seed_pools(msg, self._config):
             self._update(report, msg.model_name, msg.family, now)
 
     def _update(self, report: PoolReport, model: str, family: str, now: float) -> None:
@@ -106,7 +110,7 @@ class PoolBook:
                 resets_at=report.resets_at,
                 window=report.window,
                 updated_at=now,
-                levels=self._levels(),
+                levels=self._levels(report.name),
                 period_start=now,
             )
         before = pool.pct_left
@@ -144,6 +148,8 @@ class PoolBook:
             + (f" ({pool.window} window)" if pool.window else "")
             + (f" · {models}" if models else ""),
         ]
+        if pool.resets_at is not None:
+            lines.append(f"resets {datetime.fromtimestamp(pool.resets_at, UTC):%Y-%m-%d %H:%M} UTC")
         runway = pool.burn.runway(now, self._config.burn_window, pool.pct_left, pool.resets_at)
         lines.append(runway.describe(now))
         return "\n".join(lines)

@@ -30,21 +30,20 @@ def resource_chart(title: str, series: Sequence[MetricPoint]) -> bytes:
         cpu_axis.plot(times, [point.cpu_pct for point in series], color="#e67e22", label="CPU (%)")
         cpu_axis.set_ylabel("CPU (%)", color="#e67e22")
         cpu_axis.set_ylim(bottom=0)
-        rss_axis.xaxis_date(tz=UTC)
-        rss_axis.xaxis.set_major_formatter(
-            mdates.DateFormatter("%H:%M", tz=UTC)  # type: ignore[no-untyped-call]
-        )
-        rss_axis.set_title(title)
-        rss_axis.grid(alpha=0.3)
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
+        return _finish(fig, rss_axis, title, "%H:%M")
     finally:
         plt.close(fig)
 
 
-def _png(fig: Any) -> bytes:
+def _finish(fig: Any, axis: Any, title: str, time_format: str) -> bytes:
+    """Time on the x axis (UTC), the title, a light grid, and the figure as PNG bytes."""
+    axis.xaxis_date(tz=UTC)
+    axis.xaxis.set_major_formatter(
+        mdates.DateFormatter(time_format, tz=UTC)  # type: ignore[no-untyped-call]
+    )
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
@@ -76,13 +75,6 @@ def quota_chart(
             axis.plot([num(t0), num(t1)], [p0, p1], color="#e74c3c", linestyle="--")
         axis.set_ylim(0, 100)
         axis.set_ylabel("% left")
-        axis.xaxis_date(tz=UTC)
-        axis.xaxis.set_major_formatter(
-            mdates.DateFormatter("%d %H:%M", tz=UTC)  # type: ignore[no-untyped-call]
-        )
-        axis.set_title(title)
-        axis.grid(alpha=0.3)
-        fig.tight_layout()
-        return _png(fig)
+        return _finish(fig, axis, title, "%d %H:%M")
     finally:
         plt.close(fig)

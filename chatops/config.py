@@ -32,6 +32,7 @@ from pydantic_settings import (
 )
 
 from chatops.paths import default_database_path, default_socket_path, state_dir
+from chatops.services.approvals.config import ApprovalsConfig
 from chatops.services.quotas.config import QuotasConfig
 
 ENV_PREFIX = "CHATOPS_"
@@ -127,9 +128,6 @@ class DiscordConfig(_Section):
     alert_role_id: int | None = None
     admin_role_ids: list[int] = Field(default_factory=list)
     admin_user_ids: list[int] = Field(default_factory=list)
-    approver_role_ids: list[int] = Field(default_factory=list)
-    """Who may answer approval prompts besides the admins."""
-    approver_user_ids: list[int] = Field(default_factory=list)
     confirm_timeout: float = Field(60, gt=0, le=900)
     """How long a confirmation (Confirm / Cancel) waits before it disables itself."""
     api_base: str = "https://discord.com/api/v10"
@@ -193,6 +191,7 @@ class Settings(BaseSettings):
     discord: DiscordConfig = Field(default_factory=lambda: DiscordConfig())
     alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig())
     quotas: QuotasConfig = Field(default_factory=lambda: QuotasConfig())
+    approvals: ApprovalsConfig = Field(default_factory=lambda: ApprovalsConfig())
 
     @classmethod
     def settings_customise_sources(

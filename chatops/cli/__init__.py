@@ -48,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
         "status", help="print the fleet, from the running server or the database"
     )
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    policy = sub.add_parser("policy", help="what the approval policy decides, without asking")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    check = policy_sub.add_parser("check", help="one decision (--type, --data) or a batch")
+    check.add_argument("--type", dest="action_type", help="file_write, terminal_command, …")
+    check.add_argument("--data", help="the action's data as a JSON object")
+    check.add_argument("--batch", help='a file (or -) of {"type": …, "data": {…}} lines')
+    policy_sub.add_parser("show", help="the effective rules, as JSON")
     quota = sub.add_parser("quota", help="every quota pool and budget: % left, reset, runway")
     quota.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
@@ -75,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command == "run":
         return _run(settings)
+    if args.command == "policy":
+        from chatops.cli.policy import policy_command
+
+        return policy_command(settings, args)
     if args.command == "quota":
         from chatops.cli.quota import quota_command
 

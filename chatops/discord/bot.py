@@ -95,9 +95,11 @@ class ChatOpsBot(commands.Bot):
         return _listed(user, cfg.admin_user_ids, cfg.admin_role_ids)
 
     def is_approver(self, user: discord.abc.User) -> bool:
-        """Admins, and the users and roles configured as approvers."""
-        cfg = self.settings.discord
-        return self.is_admin(user) or _listed(user, cfg.approver_user_ids, cfg.approver_role_ids)
+        """The configured approvers (``approvals.approver_*``); the admins when none are."""
+        cfg = self.settings.approvals
+        if not cfg.approver_user_ids and not cfg.approver_role_ids:
+            return self.is_admin(user)
+        return _listed(user, cfg.approver_user_ids, cfg.approver_role_ids)
 
     # -- errors ----------------------------------------------------------------------------------
 

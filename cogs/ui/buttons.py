@@ -48,7 +48,7 @@ class AdminButton(_Gated):
 
 
 class ApproverButton(_Gated):
-    """Mixin for a persistent button only approvers (and admins) may press."""
+    """Mixin for a persistent button only approvers may press."""
 
     permission = staticmethod(is_approver)
     refusal = APPROVER_REFUSAL

@@ -20,8 +20,8 @@ ADMIN_REFUSAL = (
     "(discord.admin_role_ids / discord.admin_user_ids) to change anything."
 )
 APPROVER_REFUSAL = (
-    "Only chatops approvers (discord.approver_role_ids / approver_user_ids) or admins can "
-    "answer approvals."
+    "Only chatops approvers (approvals.approver_role_ids / approver_user_ids; the admins when "
+    "none are configured) can answer approvals."
 )
 
 

@@ -13,7 +13,6 @@ from chatops.services.quotas.periods import period_bounds
 from chatops.services.quotas.runway import BurnSamples
 from chatops.store import UsageScope
 
-FAMILIES = ("claude", "gemini", "openai")
 BUCKET = 60.0
 """A rolling window counts usage by the minute: an event leaves it within a minute of its age
 reaching the window."""

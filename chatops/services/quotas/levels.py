@@ -8,6 +8,7 @@ one period (until a reset or a rollover) each threshold alerts once at most.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from chatops.alerts.model import Severity
@@ -32,7 +33,7 @@ class LevelTracker:
         deeper level not yet announced in this period)."""
         new = self._level_for(pct_left)
         self.level = new
-        if new > 0 and new not in self.alerted and all(level < new for level in self.alerted):
+        if new > max(self.alerted, default=0):
             self.alerted.add(new)
             return new
         return None
@@ -45,6 +46,11 @@ class LevelTracker:
             return crossed
         # Going back up: only past a threshold by the hysteresis margin.
         return sum(1 for t in self.thresholds if pct_left <= t + self.hysteresis)
+
+    def restore(self, level: int, alerted: Iterable[int]) -> None:
+        """Where a restart left it: the level, and what this period already announced."""
+        self.level = level
+        self.alerted = set(alerted)
 
     def new_period(self) -> bool:
         """A reset or a rollover: levels start again. True when something had been announced."""

@@ -87,8 +87,7 @@ class PoolBook:
             state = states.get(record.name)
             if state is not None:
                 pool.period_start = state.period_start
-                pool.levels.level = state.level
-                pool.levels.alerted = set(state.alerted)
+                pool.levels.restore(state.level, state.alerted)
             self.pools[pool.name] = pool
 
     def _levels(self, name: str) -> LevelTracker:

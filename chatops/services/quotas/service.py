@@ -26,7 +26,7 @@ from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.pools import Pool, PoolBook
 from chatops.services.quotas.runway import Runway
 from chatops.services.usage import UsageLogged
-from chatops.store import Store
+from chatops.store import Store, UsageScope
 from chatops.timeutil import Clock, wall_clock
 from chatops.wire.peer import Peer
 from chatops.wire.protocol import ModelUsage
@@ -110,28 +110,28 @@ class QuotaService:
             thresholds = cfg.thresholds or self._config.default_thresholds
             budget = Budget(cfg, LevelTracker(thresholds, self._config.hysteresis))
             budget.period_start, budget.period_end = budget.span(now)
-            models = await self._tables.models_since(budget.period_start)
+            # Only a family scope needs the models used this period (a scan of the period).
+            models = await self._tables.models_since(budget.period_start) if cfg.family else None
             scope = budget.scope(models)
-            if scope.models == ():
-                pass  # a family with no usage yet this period
-            elif budget.window is not None:
-                for ts, value in await self._tables.usage_events_since(
-                    budget.period_start, cfg.metric, scope
-                ):
-                    budget.add(ts, value)
-            else:
-                budget.total = await self._tables.usage_since(
-                    budget.period_start, cfg.metric, scope
-                )
+            if scope.models != ():  # () is a family with no usage yet this period
+                await self._rebuild(budget, scope)
             state = states.get(cfg.name)
             if state is not None and (
                 budget.window is not None or state.period_start == budget.period_start
             ):
-                budget.levels.alerted = set(state.alerted)
-                budget.levels.level = state.level
+                budget.levels.restore(state.level, state.alerted)
             self.budgets[cfg.name] = budget
             self._check(budget, now)
         self._unsubscribe = self._bus.subscribe(UsageLogged, self.on_usage)
+
+    async def _rebuild(self, budget: Budget, scope: UsageScope) -> None:
+        """The running total of this period (or window) from ``llm_usage``: at start only."""
+        metric = budget.config.metric
+        if budget.window is None:
+            budget.total = await self._tables.usage_since(budget.period_start, metric, scope)
+            return
+        for ts, value in await self._tables.usage_events_since(budget.period_start, metric, scope):
+            budget.add(ts, value)
 
     def close(self) -> None:
         if self._unsubscribe is not None:

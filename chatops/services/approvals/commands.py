@@ -14,6 +14,7 @@ from collections.abc import Callable
 from chatops.services.approvals.shell import SHELLS, Analysis, SimpleCommand, analyse, base_name
 
 INTERPRETERS = frozenset({"python", "python2", "python3", "node", "nodejs", "ruby", "perl", "php"})
+_INTERPRETER_STEMS = frozenset(name.rstrip("0123456789") for name in INTERPRETERS)
 DOWNLOADERS = frozenset({"curl", "wget", "fetch"})
 _INLINE_DESTRUCTIVE = re.compile(
     r"rmtree|os\.remove|os\.unlink|unlink(Sync)?\(|rm_rf|rm_r\b|FileUtils\.rm|rimraf"
@@ -86,8 +87,8 @@ def _dd(cmd: SimpleCommand) -> str | None:
 
 
 def _chmod(cmd: SimpleCommand) -> str | None:
-    flags = _short_flags(cmd.args) | {a for a in _long(cmd.args) if a == "--recursive"}
-    if ("R" in flags or "--recursive" in flags) and "777" in cmd.args and "/" in cmd.args:
+    recursive = "R" in _short_flags(cmd.args) or "--recursive" in _long(cmd.args)
+    if recursive and "777" in cmd.args and "/" in cmd.args:
         return "chmod -R 777 / opens every file to everyone"
     return None
 
@@ -108,10 +109,8 @@ def _sql(cmd: SimpleCommand) -> str | None:
 
 
 def _inline(cmd: SimpleCommand) -> str | None:
-    if base_name(cmd.name).rstrip("0123456789.") not in {
-        i.rstrip("0123456789") for i in INTERPRETERS
-    }:
-        return None
+    if base_name(cmd.name).rstrip("0123456789.") not in _INTERPRETER_STEMS:
+        return None  # python3.12 is python
     code = " ".join(cmd.args)
     for shell_text in re.findall(
         r"""(?:system|execSync|exec|spawnSync|`)\(?\s*['"`](.+?)['"`]""", code

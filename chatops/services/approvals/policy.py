@@ -27,7 +27,7 @@ from wcmatch import glob
 
 from chatops.services.approvals.commands import check
 from chatops.services.approvals.config import ActionType, ApprovalsConfig, Rule
-from chatops.services.approvals.shell import SimpleCommand, analyse
+from chatops.services.approvals.shell import Analysis, SimpleCommand, analyse
 
 Verdict = Literal["accept", "confirm", "deny"]
 _GLOB = glob.GLOBSTAR | glob.DOTGLOB | glob.BRACE
@@ -61,22 +61,26 @@ class Policy:
             return Decision("deny", f"unknown action type {action_type!r}", "policy")
         rule = self.config.rules[kind]
         name = str(kind)
-        denied = self._blocked(kind, rule, data)
+        analysis = None
+        if kind is ActionType.TERMINAL_COMMAND:
+            command = data.get("command")
+            if not isinstance(command, str) or not command.strip():
+                return Decision("deny", "no command given", name)
+            analysis = analyse(command)  # once: both the deny and the confirm checks read it
+        denied = self._blocked(kind, rule, data, analysis)
         if denied is not None:
             return Decision("deny", denied, name)
-        confirm = self._needs_human(kind, rule, data)
+        confirm = self._needs_human(kind, rule, data, analysis)
         if confirm is not None:
             return Decision("confirm", confirm, name)
         return Decision("accept", "allowed by policy", name)
 
     # -- deny --------------------------------------------------------------------------------
 
-    def _blocked(self, kind: ActionType, rule: Rule, data: dict[str, Any]) -> str | None:
-        if kind is ActionType.TERMINAL_COMMAND:
-            command = data.get("command")
-            if not isinstance(command, str) or not command.strip():
-                return "no command given"
-            analysis = analyse(command)
+    def _blocked(
+        self, kind: ActionType, rule: Rule, data: dict[str, Any], analysis: Analysis | None
+    ) -> str | None:
+        if analysis is not None:
             reason = check(analysis)
             if reason is not None:
                 return reason
@@ -131,9 +135,10 @@ class Policy:
 
     # -- confirm -----------------------------------------------------------------------------
 
-    def _needs_human(self, kind: ActionType, rule: Rule, data: dict[str, Any]) -> str | None:
-        if kind is ActionType.TERMINAL_COMMAND:
-            analysis = analyse(str(data.get("command")))
+    def _needs_human(
+        self, kind: ActionType, rule: Rule, data: dict[str, Any], analysis: Analysis | None
+    ) -> str | None:
+        if analysis is not None:
             if analysis.parse_error is not None:
                 return f"the command could not be read ({analysis.parse_error})"
             if rule.allowed_patterns and any(

@@ -19,8 +19,9 @@ from chatops.discord.bot import ChatOpsBot
 from chatops.presentation.charts import quota_chart
 from chatops.presentation.formatting import discord_text, progress_bar
 from chatops.services.quotas.service import QuotaView
+from cogs.ui.autocomplete import name_choices
 from cogs.ui.checks import admin_only, chatops_bot
-from cogs.ui.embeds import GREEN, ORANGE, RED, YELLOW, absolute, relative
+from cogs.ui.embeds import GREEN, RED, YELLOW, absolute, relative
 from cogs.ui.views import send_pages
 
 SPANS = {"90m": 90, "24h": 24 * 60, "7d": 7 * 24 * 60}
@@ -31,6 +32,11 @@ def _dot(view: QuotaView) -> str:
     if view.pct_left <= 10:
         return "🔴"
     return "🟡" if view.pct_left <= 30 else "🟢"
+
+
+def _colour(pct_left: float) -> int:
+    """The embed colour that goes with :func:`_dot`."""
+    return RED if pct_left <= 10 else YELLOW if pct_left <= 30 else GREEN
 
 
 def quota_value(view: QuotaView, now: float) -> str:
@@ -57,9 +63,7 @@ def summary_pages(views: list[QuotaView], now: float) -> list[discord.Embed]:
     pages = []
     for start in range(0, len(ordered), _FIELDS_PER_PAGE):
         chunk = ordered[start : start + _FIELDS_PER_PAGE]
-        worst = min(v.pct_left for v in chunk)
-        colour = RED if worst <= 10 else YELLOW if worst <= 30 else GREEN
-        embed = discord.Embed(title="Quotas", colour=colour)
+        embed = discord.Embed(title="Quotas", colour=_colour(min(v.pct_left for v in chunk)))
         for view in chunk:
             where = view.family or view.kind
             embed.add_field(
@@ -75,9 +79,7 @@ def summary_pages(views: list[QuotaView], now: float) -> list[discord.Embed]:
 async def quota_name_autocomplete(
     interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[str]]:
-    names = chatops_bot(interaction).services.quotas.names()
-    current = current.lower()
-    return [app_commands.Choice(name=n, value=n) for n in names if current in n.lower()][:25]
+    return name_choices(chatops_bot(interaction).services.quotas.names(), current)
 
 
 class QuotasCog(commands.Cog):
@@ -117,7 +119,7 @@ class QuotasCog(commands.Cog):
         embed = discord.Embed(
             title=f"{_dot(view)} {discord_text(view.name)}"[:256],
             description=quota_value(view, now),
-            colour=RED if view.pct_left <= 10 else ORANGE if view.pct_left <= 30 else GREEN,
+            colour=_colour(view.pct_left),
         )
         files = []
         if found.samples:

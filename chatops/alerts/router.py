@@ -212,5 +212,5 @@ class AlertRouter:
         self._send(self._style(incident.kind).opened(incident, now))
 
     def _send(self, alert: Alert) -> None:
-        log.info("alert: %s %s (%s)", alert.kind, alert.subject, alert.body.splitlines()[0:1])
+        log.info("alert: %s %s (%s)", alert.kind, alert.subject, alert.body.partition("\n")[0])
         self._delivery.enqueue(alert)

@@ -126,6 +126,8 @@ class DiscordConfig(_Section):
     guild_ids: list[int] = Field(default_factory=list)
     alert_channel_id: int | None = None
     alert_role_id: int | None = None
+    approval_channel_id: int | None = None
+    """Where approval prompts are posted; the alert channel when unset."""
     admin_role_ids: list[int] = Field(default_factory=list)
     admin_user_ids: list[int] = Field(default_factory=list)
     confirm_timeout: float = Field(60, gt=0, le=900)

@@ -12,7 +12,8 @@ spool, and on any failure waits a capped, jittered exponential backoff before tr
 
 Messages are the protocol's own types, checked before they are sent (a bad field is logged and
 the call returns False). A request waits ``request_timeout``, or the call's ``timeout``. Pushes
-from the controller go to the handlers registered with :meth:`MonitorClient.on_push`.
+from the controller go to the handlers registered with :meth:`MonitorClient.on_push`. Asking
+before acting (``request_approval``, ``should_accept_action``) is in :mod:`.approvals`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 import msgspec
 import psutil
 
+from chatops.client.approvals import ApprovalCalls
 from chatops.client.blocking import resolve_socket_path
 from chatops.client.messages import checked as _checked
 from chatops.client.pushes import PushDispatcher, PushHandler, default_control
@@ -58,7 +60,7 @@ log = logging.getLogger("chatops.client")
 _RETRYABLE = frozenset({"storage_error", "shutting_down", "internal_error"})
 
 
-class MonitorClient:
+class MonitorClient(ApprovalCalls):
     def __init__(
         self,
         socket_path: str | os.PathLike[str] | None = None,
@@ -228,6 +230,9 @@ class MonitorClient:
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
+
+    def registered_channels(self) -> list[str]:
+        return list(self._registrations)
 
     async def wait_connected(self, timeout: float) -> bool:
         self._ensure_manager()

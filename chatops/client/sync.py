@@ -73,6 +73,24 @@ class SyncMonitorClient:
     def agent_status(self, agent: str, status: str, **fields: Any) -> bool:
         return self._call(self.client.agent_status(agent, status, **fields))
 
+    def request_approval(
+        self,
+        action_type: str,
+        data: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        agent: str | None = None,
+    ) -> dict[str, Any]:
+        """Blocks until decided: the call's own wait bounds it, not ``call_timeout``."""
+        bound = (timeout or 300.0) + 90.0
+        return asyncio.run_coroutine_threadsafe(
+            self.client.request_approval(action_type, data, timeout=timeout, agent=agent),
+            self._loop,
+        ).result(bound)
+
+    def should_accept_action(self, action_type: str, action_data: dict[str, Any]) -> dict[str, Any]:
+        return self._call(self.client.should_accept_action(action_type, action_data))
+
     def drain_spool(self, timeout: float = 10.0) -> bool:
         return self._call(self.client.drain_spool(timeout))
 

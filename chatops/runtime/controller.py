@@ -34,6 +34,7 @@ from chatops.paths import ensure_private_dir
 from chatops.runtime.bus import EventBus
 from chatops.runtime.scheduler import Job, build_scheduler
 from chatops.services.agents import AgentService
+from chatops.services.approvals.service import ApprovalService
 from chatops.services.fleet import FleetService
 from chatops.services.health import HealthService
 from chatops.services.idempotency import IdempotencyGuard
@@ -70,6 +71,7 @@ class Services:
     retention: RetentionService
     self_metrics: SelfMetrics
     quotas: QuotaService
+    approvals: ApprovalService
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +182,8 @@ class Controller:
         quotas = QuotaService(store, self.settings.quotas, router, bus, clock=clock)
         await quotas.start()
         stack.callback(quotas.close)
+        approvals = ApprovalService(store, self.settings.approvals, fleet, bus, router, clock=clock)
+        await approvals.start()
         services = Services(
             clock=clock,
             bus=bus,
@@ -201,9 +205,12 @@ class Controller:
             retention=retention,
             self_metrics=SelfMetrics(store, clock=clock),
             quotas=quotas,
+            approvals=approvals,
         )
 
         server = await self._serve(services, store, stack) if cfg.enabled else None
+        # Unwound before the server closes its connections: pending requests stay pending.
+        stack.callback(approvals.shutdown)
         scheduler = build_scheduler(
             [
                 Job("reap", fleet.reap, cfg.reap_interval),
@@ -213,6 +220,7 @@ class Controller:
                 Job("deliver_alerts", delivery.run_due, alerts_cfg.delivery_interval),
                 Job("quotas", quotas.tick, self.settings.quotas.check_interval),
                 Job("quota_history", quotas.compact, 3600, first_run_after=60),
+                Job("approvals", approvals.tick, 1),
             ]
         )
         scheduler.start()
@@ -228,6 +236,7 @@ class Controller:
         def disconnected(peer: Peer) -> None:
             fleet.connection_lost(peer)
             agents.connection_lost(peer)
+            services.approvals.connection_lost(peer)
 
         group_id = grp.getgrnam(cfg.socket_group).gr_gid if cfg.socket_group else None
         own_uid = os.geteuid()

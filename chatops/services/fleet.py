@@ -243,6 +243,10 @@ class FleetService:
             request_id,
         )
 
+    def owns_any(self, peer: Peer) -> bool:
+        """True when ``peer`` has registered a bot (it is an agent's connection)."""
+        return bool(self._channels_of.get(peer))
+
     def peer_for(self, channel: str) -> Peer:
         """The live connection that owns ``channel``, to push to (``peer.send``/``peer.ask``);
         :class:`NotConnected` when the bot is unknown or has no connection now."""

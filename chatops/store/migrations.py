@@ -197,6 +197,53 @@ MIGRATIONS: list[str] = [
         updated_at TIMESTAMP NOT NULL
     );
     """,
+    # 7: approvals. Every request and its decision (the audit), the prompt posted for it (so a
+    # restart can edit it), grants that let an agent through for a while or always, and the rule
+    # and toggle changes made at runtime.
+    """
+    CREATE TABLE IF NOT EXISTS approvals (
+        id INTEGER PRIMARY KEY,
+        request_key TEXT,
+        agent TEXT NOT NULL,
+        action_type TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        preview TEXT NOT NULL DEFAULT '',
+        policy TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        state TEXT NOT NULL,
+        via TEXT,
+        decided_by TEXT,
+        decision_reason TEXT,
+        approvals_required INTEGER NOT NULL DEFAULT 1,
+        approvers_json TEXT NOT NULL DEFAULT '[]',
+        requested_at TIMESTAMP NOT NULL,
+        expires_at REAL,
+        decided_at TIMESTAMP,
+        wait_ms INTEGER,
+        message_channel_id INTEGER,
+        message_id INTEGER,
+        message_closed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX IF NOT EXISTS idx_approvals_open ON approvals(state)
+        WHERE state = 'pending' OR message_closed = 0;
+    CREATE INDEX IF NOT EXISTS idx_approvals_requested_at ON approvals(requested_at);
+    CREATE TABLE IF NOT EXISTS approval_grants (
+        id INTEGER PRIMARY KEY,
+        agent TEXT NOT NULL,
+        action_type TEXT NOT NULL,
+        until REAL,
+        created_by TEXT NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE IF NOT EXISTS approval_settings (
+        name TEXT PRIMARY KEY,
+        value_json TEXT NOT NULL,
+        updated_by TEXT NOT NULL,
+        updated_at TIMESTAMP NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

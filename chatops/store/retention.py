@@ -29,6 +29,10 @@ RETENTION_STATEMENTS: dict[str, str] = {
         "created_at < :cutoff AND (delivered_at IS NOT NULL OR next_attempt_at >= 1e18) "
         "LIMIT :n)"
     ),
+    "approvals": (
+        "DELETE FROM approvals WHERE id IN (SELECT id FROM approvals WHERE "
+        "requested_at < :cutoff AND state != 'pending' AND message_closed = 1 LIMIT :n)"
+    ),
     "incidents": (
         "DELETE FROM incidents WHERE id IN (SELECT id FROM incidents WHERE "
         "resolved_at IS NOT NULL AND resolved_at < :cutoff LIMIT :n)"

@@ -12,6 +12,7 @@ from typing import Any
 
 from chatops.store.agents import AgentTables
 from chatops.store.alerts import AlertTables
+from chatops.store.approvals import ApprovalTables
 from chatops.store.controller import ControllerTables
 from chatops.store.database import Database
 from chatops.store.fleet import FleetTables
@@ -31,6 +32,7 @@ class Store:
         self.reports = ReportQueries(db)
         self.controller = ControllerTables(db)
         self.quotas = QuotaTables(db)
+        self.approvals = ApprovalTables(db)
 
     @classmethod
     async def open(cls, path: Path, **options: Any) -> Store:

@@ -11,12 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 from chatops import __version__
 from chatops.models import AgentState, BotState
+from chatops.services.approvals.service import answer
 from chatops.services.quotas.service import QuotaView
+from chatops.store import ApprovalRecord
 from chatops.wire.outcomes import Committed, Handler, Immediate, Later, Outcome, after_commit
 from chatops.wire.peer import Peer
 from chatops.wire.protocol import (
     PROTOCOL_VERSION,
     AgentStatus,
+    ApprovalRequest,
+    DecideApproval,
     ErrorCode,
     GetQuotaSummary,
     GetStatus,
@@ -24,6 +28,7 @@ from chatops.wire.protocol import (
     GetUsageTrends,
     Heartbeat,
     Hello,
+    ListApprovals,
     LlmUsage,
     ModelUsage,
     Ping,
@@ -91,6 +96,28 @@ def quota_to_dict(view: QuotaView, now: float) -> dict[str, Any]:
         "exhausted_at": runway.exhausted_at,
         "lasts_until_reset": runway.lasts,
         "runway": runway.describe(now),
+    }
+
+
+def approval_to_dict(record: ApprovalRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "agent": record.agent,
+        "action_type": record.action_type,
+        "summary": record.summary,
+        "policy": record.policy,
+        "rule": record.rule,
+        "reason": record.reason,
+        "state": record.state,
+        "via": record.via,
+        "decided_by": record.decided_by,
+        "decision_reason": record.decision_reason,
+        "approvals": len(record.approvers),
+        "approvals_required": record.approvals_required,
+        "requested_at": record.requested_at,
+        "expires_at": record.expires_at,
+        "decided_at": record.decided_at,
+        "wait_ms": record.wait_ms,
     }
 
 
@@ -166,6 +193,21 @@ def build_handlers(services: Services) -> dict[type, Handler]:
             )
         return Committed()
 
+    approvals = services.approvals
+
+    async def recent_approvals(msg: ListApprovals) -> dict[str, Any]:
+        records = await approvals.get_recent_actions(msg.limit)
+        return {"approvals": [approval_to_dict(r) for r in records]}
+
+    def list_approvals(peer: Peer, msg: ListApprovals) -> Outcome:
+        if not msg.pending_only:
+            return Later(recent_approvals(msg), QUERY_TIMEOUT)
+        pending = approvals.pending()[: msg.limit]
+        return Immediate({"approvals": [approval_to_dict(r) for r in pending]})
+
+    def decide_approval(peer: Peer, msg: DecideApproval) -> Outcome:
+        return Committed(answer(approvals.decide_from_socket(peer, msg)))
+
     return {
         Register: after_commit(fleet.register),
         Heartbeat: after_commit(fleet.heartbeat),
@@ -181,4 +223,7 @@ def build_handlers(services: Services) -> dict[type, Handler]:
         ModelUsage: after_commit(quotas.report_usage),
         GetQuotaSummary: quota_summary,
         GetUsageTrends: usage_trends,
+        ApprovalRequest: approvals.handle,
+        ListApprovals: list_approvals,
+        DecideApproval: decide_approval,
     }

@@ -225,6 +225,48 @@ class PushReply(_Message, tag="push_reply"):
     error: Text | None = None
 
 
+MAX_ACTION_DATA_BYTES = 48 * 1024
+"""An approval's ``data`` (a command, a path, the start of a file's content) is capped; a large
+file is described by ``file_size`` with only its start in ``content``."""
+ApprovalTimeout = Annotated[float, msgspec.Meta(gt=0, le=86400)]
+
+
+class ApprovalRequest(_Message, tag="approval_request"):
+    """An agent asks before it acts. Answered at once when the policy decides, else when a
+    human does (or the request times out). ``key`` is the agent's own id for the request: asked
+    again with the same key (after a reconnect or a controller restart), it re-attaches to the
+    pending request instead of opening another. ``wait: false`` asks the policy only (the seed's
+    ``should_accept_action``)."""
+
+    agent: Name
+    action_type: Name
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+    timeout: ApprovalTimeout | None = None
+    key: IdemKey | None = None
+    wait: bool = True
+
+    def __post_init__(self) -> None:
+        size = len(_encoder.encode(self.data))
+        if size > MAX_ACTION_DATA_BYTES:
+            raise ValueError(
+                f"data is {size} bytes encoded, more than {MAX_ACTION_DATA_BYTES}; send "
+                "file_size and the start of the content - at `$.data`"
+            )
+
+
+class ListApprovals(_Message, tag="list_approvals"):
+    pending_only: bool = True
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
+
+
+class DecideApproval(_Message, tag="decide_approval"):
+    """An operator's decision from a shell (``chatops approvals approve|deny``)."""
+
+    request: Annotated[int, msgspec.Meta(ge=1)]
+    decision: Literal["approve", "deny"]
+    reason: Text | None = None
+
+
 Message = (
     Register
     | Heartbeat
@@ -240,6 +282,9 @@ Message = (
     | ModelUsage
     | GetQuotaSummary
     | GetUsageTrends
+    | ApprovalRequest
+    | ListApprovals
+    | DecideApproval
 )
 """Every request an agent may send; the server refuses to start without a handler for each."""
 

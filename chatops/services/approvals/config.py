@@ -69,6 +69,19 @@ class ApprovalsConfig(BaseModel):
     approver_role_ids: list[int] = Field(default_factory=list)
     approver_user_ids: list[int] = Field(default_factory=list)
     """Who may answer approval prompts; the configured admins when both are empty."""
+    session_minutes: float = Field(30, gt=0, le=24 * 60)
+    """How long "Approve for this agent" lets the agent's requests of that type through."""
+    reattach_grace: float = Field(60, gt=0, le=3600)
+    """After a controller restart, how long a pending request waits for its agent to ask
+    again (with its request key) before it is denied and its prompt closed."""
+    max_pending_per_agent: int = Field(20, ge=1, le=1000)
+    """More open prompts than this from one agent are denied at once (a flood stays cheap)."""
+    socket_decisions: bool = True
+    """Let ``chatops approvals approve|deny`` decide over the socket. Only the controller's
+    own uid may, and never a connection that registered a bot or asked for approval, nor a
+    process descended from the agent that asked."""
+    parse_in_worker: bool = True
+    """Parse commands in a child process, so a parser crash costs one decision."""
 
     @field_validator("rules")
     @classmethod

@@ -54,19 +54,28 @@ class Policy:
     def __init__(self, config: ApprovalsConfig) -> None:
         self.config = config
 
-    def decide(self, action_type: ActionType | str, data: dict[str, Any]) -> Decision:
+    def decide(
+        self,
+        action_type: ActionType | str,
+        data: dict[str, Any],
+        analysis: Analysis | None = None,
+    ) -> Decision:
+        """``analysis`` is the command already parsed (the controller parses in a worker
+        process, see :mod:`.worker`); without it the command is parsed here."""
         try:
             kind = ActionType(action_type)
         except ValueError:
             return Decision("deny", f"unknown action type {action_type!r}", "policy")
         rule = self.config.rules[kind]
         name = str(kind)
-        analysis = None
-        if kind is ActionType.TERMINAL_COMMAND:
+        if kind is not ActionType.TERMINAL_COMMAND:
+            analysis = None
+        else:
             command = data.get("command")
             if not isinstance(command, str) or not command.strip():
                 return Decision("deny", "no command given", name)
-            analysis = analyse(command)  # once: both the deny and the confirm checks read it
+            if analysis is None:  # once: both the deny and the confirm checks read it
+                analysis = analyse(command)
         denied = self._blocked(kind, rule, data, analysis)
         if denied is not None:
             return Decision("deny", denied, name)

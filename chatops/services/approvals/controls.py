@@ -1,0 +1,89 @@
+"""The seed's management calls on the approval service: ``toggle()``, ``update_rule``,
+``get_statistics()``, ``get_recent_actions(limit)``. Runtime changes are validated like the
+config and persisted (``approval_settings``), so they survive a restart."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from typing import Any
+
+from chatops.services.approvals.config import ActionType, ApprovalsConfig, Rule
+from chatops.services.approvals.policy import Policy
+from chatops.store.approvals import ApprovalRecord, ApprovalTables
+from chatops.timeutil import Clock
+
+log = logging.getLogger(__name__)
+
+AUTO_ACCEPT = "auto_accept"
+RULE_PREFIX = "rule:"
+
+
+class RuleControls:
+    config: ApprovalsConfig
+    policy: Policy
+    _tables: ApprovalTables
+    _clock: Clock
+
+    def apply_settings(self, saved: dict[str, Any]) -> None:
+        """Changes made at runtime win over the file; one that no longer validates is
+        skipped with a warning rather than stopping the controller."""
+        if isinstance(saved.get(AUTO_ACCEPT), bool):
+            self.config.auto_accept = saved[AUTO_ACCEPT]
+        for name, value in saved.items():
+            if not name.startswith(RULE_PREFIX):
+                continue
+            try:
+                kind = ActionType(name.removeprefix(RULE_PREFIX))
+                self.config.rules[kind] = Rule.model_validate(value)
+            except ValueError as exc:
+                log.warning("ignoring the saved approval rule %s: %s", name, exc)
+
+    def toggle(self, enabled: bool | None = None, *, by: str = "api") -> bool:
+        """Flip (or set) the global auto-accept; off, everything not blocked is confirmed."""
+        self.config.auto_accept = (not self.config.auto_accept) if enabled is None else enabled
+        self._tables.save_setting(AUTO_ACCEPT, self.config.auto_accept, by, self._clock())
+        log.info("auto-accept %s by %s", "on" if self.config.auto_accept else "off", by)
+        return self.config.auto_accept
+
+    def update_rule(
+        self, action_type: ActionType | str, rule: Rule | dict[str, Any], *, by: str = "api"
+    ) -> Rule:
+        """Replace a type's rule (a ``Rule`` or its fields, merged over the current one);
+        raises ValueError (pydantic's) when it does not validate, changing nothing."""
+        kind = ActionType(action_type)
+        if isinstance(rule, dict):
+            rule = Rule.model_validate({**self.config.rules[kind].model_dump(), **rule})
+        else:
+            rule = Rule.model_validate(rule.model_dump())
+        self.config.rules[kind] = rule
+        self._tables.save_setting(
+            RULE_PREFIX + kind, rule.model_dump(mode="json"), by, self._clock()
+        )
+        log.info("approval rule %s changed by %s", kind, by)
+        return rule
+
+    async def get_statistics(self, days: float | None = None) -> dict[str, Any]:
+        """Counts by outcome and by type, and the median time a human took to decide."""
+        since = None if days is None else self._clock() - days * 86400
+        by_state: dict[str, int] = {}
+        by_type: dict[str, dict[str, int]] = {}
+        by_policy: dict[str, int] = {}
+        for action_type, policy, state, count in await self._tables.counts(since):
+            by_state[state] = by_state.get(state, 0) + count
+            by_policy[policy] = by_policy.get(policy, 0) + count
+            per_type = by_type.setdefault(action_type, {})
+            per_type[state] = per_type.get(state, 0) + count
+        waits = await self._tables.wait_times(since)
+        return {
+            "enabled": self.config.auto_accept,
+            "total_actions": sum(by_state.values()),
+            "by_decision": by_policy,
+            "by_outcome": by_state,
+            "by_type": by_type,
+            "decided_by_humans": len(waits),
+            "median_decision_ms": statistics.median(waits) if waits else None,
+        }
+
+    async def get_recent_actions(self, limit: int = 20) -> list[ApprovalRecord]:
+        return await self._tables.recent(max(1, min(limit, 500)))

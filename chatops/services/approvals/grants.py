@@ -1,0 +1,71 @@
+"""Grants: an approver lets one agent's actions of one type through without a prompt, for a
+while ("Approve for this agent") or until revoked ("Always allow", an allow rule). A grant
+never lifts a deny: it answers only what the policy would have sent to a human."""
+
+from __future__ import annotations
+
+from chatops.store import Grant
+from chatops.store.approvals import ApprovalTables
+from chatops.timeutil import Clock, wall_clock
+
+
+class GrantBook:
+    def __init__(self, tables: ApprovalTables, *, clock: Clock = wall_clock) -> None:
+        self._tables = tables
+        self._clock = clock
+        self._grants: dict[int, Grant] = {}
+        self._next_id = 1
+
+    async def start(self) -> None:
+        restored = await self._tables.grants(self._clock())
+        self._next_id = restored.next_id
+        self._grants = {grant.id: grant for grant in restored.rows}
+
+    def add(self, agent: str, action_type: str, *, by: str, seconds: float | None) -> Grant:
+        now = self._clock()
+        grant = Grant(
+            id=self._next_id,
+            agent=agent,
+            action_type=action_type,
+            until=None if seconds is None else now + seconds,
+            created_by=by,
+            created_at=now,
+        )
+        self._next_id += 1
+        self._grants[grant.id] = grant
+        self._tables.save_grant(grant)
+        return grant
+
+    def find(self, agent: str, action_type: str) -> Grant | None:
+        now = self._clock()
+        for grant in self._grants.values():
+            live = grant.until is None or grant.until > now
+            if live and grant.agent == agent and grant.action_type == action_type:
+                return grant
+        return None
+
+    def revoke(self, grant_id: int) -> Grant | None:
+        grant = self._grants.pop(grant_id, None)
+        if grant is not None:
+            self._tables.save_grant(
+                Grant(
+                    grant.id,
+                    grant.agent,
+                    grant.action_type,
+                    grant.until,
+                    grant.created_by,
+                    grant.created_at,
+                    revoked=True,
+                )
+            )
+        return grant
+
+    def active(self) -> list[Grant]:
+        now = self._clock()
+        return [g for g in self._grants.values() if g.until is None or g.until > now]
+
+    def expire(self, now: float) -> None:
+        for grant_id in [
+            g.id for g in self._grants.values() if g.until is not None and g.until <= now
+        ]:
+            del self._grants[grant_id]

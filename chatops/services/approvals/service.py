@@ -1,0 +1,430 @@
+"""The approval round trip: an agent asks, the policy answers at once or a human decides, and
+the answer goes back to the waiting agent.
+
+A request the policy sends to a human becomes a *pending* record: stored, announced on the bus
+(:class:`ApprovalRequested`, which the Discord cog turns into a prompt with buttons) and to the
+webhooks, and awaited by the agent's request (a ``Later`` outcome: the connection and the loop
+never wait). Whoever decides first wins; with ``approvals_required`` > 1, distinct approvers
+count up to it and any deny ends it. A decision, a timeout (checked by :meth:`tick` on the
+injected clock) or the agent's disconnection resolves the record, publishes
+:class:`ApprovalUpdated` (the prompt is edited) and answers every waiter.
+
+At shutdown a pending request stays pending: the agent is answered ``shutting_down`` and asks
+again with its key once the controller is back, which re-attaches it (a decision made meanwhile
+is answered at once). A request nobody re-attaches within ``reattach_grace`` is denied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from chatops.alerts.model import Alert, Severity
+from chatops.alerts.router import AlertRouter
+from chatops.runtime.bus import EventBus
+from chatops.services.approvals.config import ActionType, ApprovalsConfig
+from chatops.services.approvals.controls import RuleControls
+from chatops.services.approvals.grants import GrantBook
+from chatops.services.approvals.policy import Decision, Policy
+from chatops.services.approvals.preview import preview, summarise
+from chatops.services.approvals.worker import ShellAnalyser
+from chatops.services.fleet import FleetService
+from chatops.store import ApprovalRecord, Store
+from chatops.timeutil import Clock, wall_clock
+from chatops.wire.outcomes import Later, Outcome
+from chatops.wire.peer import Peer, is_self_or_descendant
+from chatops.wire.protocol import (
+    ApprovalRequest,
+    DecideApproval,
+    ErrorCode,
+    ProtocolError,
+)
+
+log = logging.getLogger(__name__)
+
+ANSWER_SLACK = 15.0
+"""A waiting request's own deadline is its expiry plus this: the timeout decides first."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequested:
+    record: ApprovalRecord
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalUpdated:
+    """An approver was counted, or the request was resolved (see ``record.pending``)."""
+
+    record: ApprovalRecord
+
+
+class ApprovalError(Exception):
+    """A decision that cannot be taken (no such request, already decided, counted already)."""
+
+
+def answer(record: ApprovalRecord) -> dict[str, Any]:
+    """What the agent gets back: ``decision`` is ``approve`` or ``deny`` (``accept`` and
+    ``confirm`` are the policy's words, in ``policy``)."""
+    return {
+        "type": "approval",
+        "request": record.id,
+        "decision": "approve" if record.approved else "deny",
+        "state": record.state,
+        "policy": record.policy,
+        "rule": record.rule,
+        "reason": record.decision_reason or record.reason,
+        "decided_by": record.decided_by,
+        "via": record.via,
+        "wait_ms": record.wait_ms,
+    }
+
+
+class ApprovalService(RuleControls):
+    def __init__(
+        self,
+        store: Store,
+        config: ApprovalsConfig,
+        fleet: FleetService,
+        bus: EventBus,
+        router: AlertRouter,
+        *,
+        clock: Clock = wall_clock,
+    ) -> None:
+        self._tables = store.approvals
+        self.config = config.model_copy(deep=True)
+        self.policy = Policy(self.config)
+        self._fleet = fleet
+        self._bus = bus
+        self._router = router
+        self._clock = clock
+        self._analyser = ShellAnalyser(in_worker=config.parse_in_worker)
+        self.grants = GrantBook(self._tables, clock=clock)
+        self.records: dict[int, ApprovalRecord] = {}
+        """Pending requests, and resolved ones still wanted: a prompt to close, or an agent
+        that may ask again with the key."""
+        self._by_key: dict[tuple[str, str], int] = {}
+        self._waiters: dict[int, list[asyncio.Future[ApprovalRecord]]] = {}
+        self._askers: dict[int, Peer] = {}
+        self._pids: dict[int, int] = {}
+        self._reattach_by: dict[int, float] = {}
+        self._agent_conns: set[int] = set()
+        self._next_id = 1
+        self._stopping = False
+
+    async def start(self) -> None:
+        self.apply_settings(await self._tables.settings())
+        await self.grants.start()
+        restored = await self._tables.open_requests()
+        self._next_id = restored.next_id
+        now = self._clock()
+        for record in restored.rows:
+            self._keep(record)
+            if record.pending:
+                self._reattach_by[record.id] = now + self.config.reattach_grace
+        if self._reattach_by:
+            log.info("%d approval request(s) pending from before the restart", len(restored.rows))
+        self.tick()
+
+    def shutdown(self) -> None:
+        """Before connections close: what is pending stays pending for the next start."""
+        self._stopping = True
+        self._analyser.close()
+
+    # -- the agent's side ------------------------------------------------------------------------
+
+    def handle(self, peer: Peer, msg: ApprovalRequest) -> Outcome:
+        """The socket's door: a bot's name is its owner's, so nobody asks in its name."""
+        self._fleet.authorize(peer, msg.agent, msg.id)
+        rule = self.config.rules.get(_kind(msg.action_type) or ActionType.TERMINAL_COMMAND)
+        timeout = min(msg.timeout or rule.timeout, rule.timeout) if rule else 300.0
+        return Later(self.submit(peer, msg), timeout + self.config.reattach_grace + ANSWER_SLACK)
+
+    async def submit(self, peer: Peer, msg: ApprovalRequest) -> dict[str, Any]:
+        self._agent_conns.add(peer.conn_id)
+        if msg.key is not None:
+            known = self.records.get(self._by_key.get((msg.agent, msg.key), 0))
+            if known is not None:
+                return answer(await self._wait(peer, known) if known.pending else known)
+        decision = await self.evaluate(msg.action_type, msg.data)
+        record = self._record(msg, decision)
+        grant = (
+            self.grants.find(msg.agent, msg.action_type) if decision.decision == "confirm" else None
+        )
+        if decision.decision != "confirm":
+            self._settle(
+                record, "accepted" if decision.decision == "accept" else "denied", "policy"
+            )
+        elif grant is not None:
+            by = f"grant #{grant.id} by {grant.created_by}"
+            self._settle(record, "approved", "grant", by=by, reason="allowed for this agent")
+        elif not msg.wait:
+            self._settle(record, "checked", "policy")
+        elif self._open_prompts(msg.agent) >= self.config.max_pending_per_agent:
+            reason = f"{msg.agent} already has {self.config.max_pending_per_agent} open requests"
+            self._settle(record, "denied", "limit", reason=reason)
+        else:
+            return answer(await self._open(peer, msg, record))
+        self._tables.save(record)
+        return answer(record)
+
+    async def evaluate(self, action_type: str, data: dict[str, Any]) -> Decision:
+        """The policy's decision, the command parsed in the worker process."""
+        command = data.get("command")
+        analysis = None
+        if _kind(action_type) is ActionType.TERMINAL_COMMAND and isinstance(command, str):
+            analysis = await self._analyser.analyse(command) if command.strip() else None
+        return self.policy.decide(action_type, data, analysis)
+
+    def should_accept_action(self, action_type: str, action_data: dict[str, Any]) -> dict[str, Any]:
+        """The seed's call, in process (the command parsed here): ``accept``,
+        ``requires_confirmation``, ``reason`` (plus ``decision`` and ``rule``)."""
+        return self.policy.decide(action_type, action_data).seed_dict()
+
+    def _record(self, msg: ApprovalRequest, decision: Decision) -> ApprovalRecord:
+        kind = _kind(msg.action_type)
+        rule = self.config.rules[kind] if kind is not None else None
+        now = self._clock()
+        timeout = min(msg.timeout or rule.timeout, rule.timeout) if rule else 0.0
+        record = ApprovalRecord(
+            id=self._next_id,
+            key=msg.key,
+            agent=msg.agent,
+            action_type=msg.action_type,
+            summary=summarise(msg.action_type, msg.data),
+            preview=preview(msg.data),
+            policy=decision.decision,
+            rule=decision.rule,
+            reason=decision.reason,
+            state="pending",
+            requested_at=now,
+            expires_at=now + timeout,
+            approvals_required=rule.approvals_required if rule else 1,
+        )
+        self._next_id += 1
+        return record
+
+    async def _open(
+        self, peer: Peer, msg: ApprovalRequest, record: ApprovalRecord
+    ) -> ApprovalRecord:
+        self._keep(record)
+        self._tables.save(record)
+        if peer.pid is not None:
+            self._pids[record.id] = peer.pid
+        self._bus.publish(ApprovalRequested(record))
+        self._router.notify(
+            Alert(
+                kind="approval_requested",
+                subject=record.agent,
+                severity=Severity.WARNING,
+                title=f"⏳ {record.agent} asks to run a {record.action_type}",
+                body=f"#{record.id}: {record.summary}\n{record.reason} (rule {record.rule})",
+                ts=record.requested_at,
+                data={
+                    "request": record.id,
+                    "action_type": record.action_type,
+                    "expires_at": record.expires_at,
+                },
+            )
+        )
+        return await self._wait(peer, record)
+
+    async def _wait(self, peer: Peer, record: ApprovalRecord) -> ApprovalRecord:
+        future: asyncio.Future[ApprovalRecord] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(record.id, []).append(future)
+        self._askers[record.id] = peer
+        self._reattach_by.pop(record.id, None)
+        try:
+            return await future
+        finally:
+            waiting = self._waiters.get(record.id, [])
+            if future in waiting:
+                waiting.remove(future)
+
+    def connection_lost(self, peer: Peer) -> None:
+        """The agent went away: its pending requests are cancelled (not at shutdown)."""
+        self._agent_conns.discard(peer.conn_id)
+        if self._stopping:
+            return
+        for request_id, asker in list(self._askers.items()):
+            record = self.records.get(request_id)
+            if asker is peer and record is not None and record.pending:
+                self._resolve(record, "cancelled", "disconnect", reason="the agent disconnected")
+
+    # -- the approver's side ---------------------------------------------------------------------
+
+    def decide(
+        self,
+        request_id: int,
+        approve: bool,
+        *,
+        by: str,
+        identity: str,
+        via: str,
+        reason: str | None = None,
+    ) -> ApprovalRecord:
+        """One approver's answer. ``identity`` tells approvers apart (a Discord user id, a
+        uid); the first deny, or the ``approvals_required``-th distinct approval, decides."""
+        record = self.records.get(request_id)
+        if record is None:
+            raise ApprovalError(f"no open approval request #{request_id}")
+        if not record.pending:
+            raise ApprovalError(f"request #{request_id} was already {_done(record)}")
+        if not approve:
+            self._resolve(record, "denied", via, by=by, reason=reason or f"denied by {by}")
+            return record
+        if identity in record.approvers:
+            raise ApprovalError(f"you approved #{request_id} already; another approver must")
+        record.approvers.append(identity)
+        if len(record.approvers) >= record.approvals_required:
+            self._resolve(record, "approved", via, by=by, reason=reason or f"approved by {by}")
+        else:
+            self._tables.save(record)
+            self._bus.publish(ApprovalUpdated(record))
+        return record
+
+    def decide_from_socket(self, peer: Peer, msg: DecideApproval) -> ApprovalRecord:
+        """``chatops approvals approve|deny``. Agents share the operator's uid more often than
+        not, so the socket door is narrow: the controller's own uid only, never a connection
+        that registered a bot or asked for approval, never a process descended from the agent
+        that asked (an agent shelling out to approve itself)."""
+        refusal = self._socket_refusal(peer, msg.request)
+        if refusal is not None:
+            raise ProtocolError(ErrorCode.PERMISSION_DENIED, refusal, msg.id)
+        who = f"cli (uid {peer.uid}, pid {peer.pid})" if peer.uid is not None else "cli"
+        try:
+            return self.decide(
+                msg.request,
+                msg.decision == "approve",
+                by=who,
+                identity=f"uid:{peer.uid}",
+                via="cli",
+                reason=msg.reason,
+            )
+        except ApprovalError as exc:
+            raise ProtocolError(ErrorCode.NOT_FOUND, str(exc), msg.id) from None
+
+    def _socket_refusal(self, peer: Peer, request_id: int) -> str | None:
+        if not self.config.socket_decisions:
+            return "approvals.socket_decisions is off: decide in Discord"
+        if peer.uid is not None and peer.uid != os.geteuid():
+            return "only the controller's own user may decide approvals over the socket"
+        if self._fleet.owns_any(peer) or peer.conn_id in self._agent_conns:
+            return "a connection that speaks for a bot or an agent may not decide approvals"
+        asker = self._pids.get(request_id)
+        if asker is not None and peer.pid is not None and is_self_or_descendant(peer.pid, asker):
+            return "the agent that asked (or a process it started) may not decide its own request"
+        return None
+
+    def pending(self) -> list[ApprovalRecord]:
+        return [r for r in self.records.values() if r.pending]
+
+    def prompt_posted(self, request_id: int, channel_id: int, message_id: int) -> None:
+        record = self.records.get(request_id)
+        if record is not None:
+            record.message_channel_id, record.message_id = channel_id, message_id
+            record.message_closed = False  # edited once resolved (at once if it already is)
+            self._tables.save(record)
+
+    def prompt_closed(self, request_id: int) -> None:
+        """The prompt shows the outcome: nothing is left to edit after a restart."""
+        record = self.records.get(request_id)
+        if record is not None and not record.pending:
+            record.message_closed = True
+            self._tables.save(record)
+
+    def prompts_to_close(self) -> list[ApprovalRecord]:
+        return [
+            r
+            for r in self.records.values()
+            if not r.pending and r.message_id is not None and not r.message_closed
+        ]
+
+    # -- time ------------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Scheduler job: expire requests, deny the ones nobody re-attached, forget the rest."""
+        now = self._clock()
+        for record in list(self.records.values()):
+            if record.pending and record.expires_at is not None and now >= record.expires_at:
+                waited = record.expires_at - record.requested_at
+                self._resolve(
+                    record, "expired", "timeout", reason=f"no decision within {waited:.0f}s"
+                )
+            elif record.pending and self._reattach_by.get(record.id, now + 1) <= now:
+                reason = "the controller restarted and the agent did not ask again"
+                self._resolve(record, "denied", "restart", reason=reason)
+            elif self._done_with(record, now):
+                self._forget(record)
+        self.grants.expire(now)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _settle(
+        self,
+        record: ApprovalRecord,
+        state: str,
+        via: str,
+        *,
+        by: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        now = self._clock()
+        record.state, record.via, record.decided_by = state, via, by
+        record.decision_reason = reason
+        record.decided_at = now
+        record.wait_ms = round((now - record.requested_at) * 1000)
+        record.message_closed = record.message_id is None
+
+    def _resolve(
+        self,
+        record: ApprovalRecord,
+        state: str,
+        via: str,
+        *,
+        by: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self._settle(record, state, via, by=by, reason=reason)
+        self._tables.save(record)
+        self._askers.pop(record.id, None)
+        self._reattach_by.pop(record.id, None)
+        log.info("approval #%d %s via %s: %s", record.id, state, via, record.decision_reason)
+        for future in self._waiters.pop(record.id, []):
+            if not future.done():
+                future.set_result(record)
+        self._bus.publish(ApprovalUpdated(record))
+
+    def _done_with(self, record: ApprovalRecord, now: float) -> bool:
+        """Resolved, its prompt closed, and past the time its agent might ask again."""
+        if record.pending or not record.message_closed or self._waiters.get(record.id):
+            return False
+        return now - (record.decided_at or now) > self.config.reattach_grace
+
+    def _keep(self, record: ApprovalRecord) -> None:
+        self.records[record.id] = record
+        if record.key is not None:
+            self._by_key[(record.agent, record.key)] = record.id
+
+    def _forget(self, record: ApprovalRecord) -> None:
+        self.records.pop(record.id, None)
+        self._pids.pop(record.id, None)
+        if record.key is not None:
+            self._by_key.pop((record.agent, record.key), None)
+
+    def _open_prompts(self, agent: str) -> int:
+        return sum(1 for r in self.records.values() if r.pending and r.agent == agent)
+
+
+def _kind(action_type: str) -> ActionType | None:
+    try:
+        return ActionType(action_type)
+    except ValueError:
+        return None
+
+
+def _done(record: ApprovalRecord) -> str:
+    by = f" by {record.decided_by}" if record.decided_by else ""
+    return f"{record.state}{by}"

@@ -1,0 +1,234 @@
+"""Approval tables: every request and its decision (the audit, and the prompts a restart must
+find again), the grants that let an agent through, and runtime changes to the rules."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatops.store.database import Database, Restored
+from chatops.timeutil import from_sqlite, to_sqlite
+
+_COLUMNS = (
+    "id, request_key, agent, action_type, summary, preview, policy, rule, reason, state, via, "
+    "decided_by, decision_reason, approvals_required, approvers_json, requested_at, expires_at, "
+    "decided_at, wait_ms, message_channel_id, message_id, message_closed"
+)
+_UPSERT = f"""
+INSERT INTO approvals ({_COLUMNS}) VALUES ({", ".join("?" * 22)})
+ON CONFLICT(id) DO UPDATE SET
+    state = excluded.state, via = excluded.via, decided_by = excluded.decided_by,
+    decision_reason = excluded.decision_reason, approvers_json = excluded.approvers_json,
+    decided_at = excluded.decided_at, wait_ms = excluded.wait_ms,
+    message_channel_id = excluded.message_channel_id, message_id = excluded.message_id,
+    message_closed = excluded.message_closed
+"""
+_UPSERT_GRANT = """
+INSERT INTO approval_grants (id, agent, action_type, until, created_by, created_at, revoked)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET revoked = excluded.revoked
+"""
+_UPSERT_SETTING = """
+INSERT INTO approval_settings (name, value_json, updated_by, updated_at) VALUES (?, ?, ?, ?)
+ON CONFLICT(name) DO UPDATE SET
+    value_json = excluded.value_json, updated_by = excluded.updated_by,
+    updated_at = excluded.updated_at
+"""
+
+PENDING = "pending"
+
+
+@dataclass(slots=True, eq=False)
+class ApprovalRecord:
+    """One request for approval and what became of it. ``policy`` is what the policy said
+    (``accept``, ``confirm``, ``deny``); ``state`` the outcome (``accepted``, ``denied``,
+    ``pending``, ``approved``, ``expired``, ``cancelled``); ``via`` who or what decided
+    (``policy``, ``grant``, ``discord``, ``cli``, ``timeout``, ``disconnect``, ``restart``)."""
+
+    id: int
+    agent: str
+    action_type: str
+    summary: str
+    policy: str
+    rule: str
+    reason: str
+    state: str
+    requested_at: float
+    key: str | None = None
+    preview: str = ""
+    via: str | None = None
+    decided_by: str | None = None
+    decision_reason: str | None = None
+    approvals_required: int = 1
+    approvers: list[str] = field(default_factory=list)
+    expires_at: float | None = None
+    decided_at: float | None = None
+    wait_ms: int | None = None
+    message_channel_id: int | None = None
+    message_id: int | None = None
+    message_closed: bool = True
+
+    @property
+    def pending(self) -> bool:
+        return self.state == PENDING
+
+    @property
+    def approved(self) -> bool:
+        return self.state in ("accepted", "approved")
+
+    def row(self) -> tuple[Any, ...]:
+        return (
+            self.id,
+            self.key,
+            self.agent,
+            self.action_type,
+            self.summary,
+            self.preview,
+            self.policy,
+            self.rule,
+            self.reason,
+            self.state,
+            self.via,
+            self.decided_by,
+            self.decision_reason,
+            self.approvals_required,
+            json.dumps(self.approvers),
+            to_sqlite(self.requested_at),
+            self.expires_at,
+            None if self.decided_at is None else to_sqlite(self.decided_at),
+            self.wait_ms,
+            self.message_channel_id,
+            self.message_id,
+            int(self.message_closed),
+        )
+
+
+def _record(row: sqlite3.Row) -> ApprovalRecord:
+    return ApprovalRecord(
+        id=row["id"],
+        key=row["request_key"],
+        agent=row["agent"],
+        action_type=row["action_type"],
+        summary=row["summary"],
+        preview=row["preview"],
+        policy=row["policy"],
+        rule=row["rule"],
+        reason=row["reason"],
+        state=row["state"],
+        via=row["via"],
+        decided_by=row["decided_by"],
+        decision_reason=row["decision_reason"],
+        approvals_required=row["approvals_required"],
+        approvers=list(json.loads(row["approvers_json"] or "[]")),
+        requested_at=from_sqlite(row["requested_at"]),
+        expires_at=row["expires_at"],
+        decided_at=None if row["decided_at"] is None else from_sqlite(row["decided_at"]),
+        wait_ms=row["wait_ms"],
+        message_channel_id=row["message_channel_id"],
+        message_id=row["message_id"],
+        message_closed=bool(row["message_closed"]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """Let ``agent``'s ``action_type`` requests through without a prompt, until ``until``
+    (None: always, an allow rule)."""
+
+    id: int
+    agent: str
+    action_type: str
+    until: float | None
+    created_by: str
+    created_at: float
+    revoked: bool = False
+
+    def row(self) -> tuple[Any, ...]:
+        return (
+            self.id,
+            self.agent,
+            self.action_type,
+            self.until,
+            self.created_by,
+            to_sqlite(self.created_at),
+            int(self.revoked),
+        )
+
+
+class ApprovalTables:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def save(self, record: ApprovalRecord) -> None:
+        """Insert or update: every change of a request (decision, approver, prompt) lands."""
+        self._db.writer.put(_UPSERT, record.id, record.row)
+
+    async def open_requests(self) -> Restored[ApprovalRecord]:
+        """Requests still pending, and decided ones whose prompt was never closed: what a
+        restart must pick up again."""
+        return await self._db.restore(
+            "approvals",
+            f"SELECT {_COLUMNS} FROM approvals WHERE state = 'pending' OR message_closed = 0 "
+            "ORDER BY id",
+            _record,
+        )
+
+    async def recent(self, limit: int, since: float | None = None) -> list[ApprovalRecord]:
+        where, params = ("WHERE requested_at >= ?", (to_sqlite(since),)) if since else ("", ())
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM approvals {where} ORDER BY id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [_record(row) for row in rows]
+
+    async def counts(self, since: float | None) -> list[tuple[str, str, str, int]]:
+        """(action type, policy, state, count): the seed's statistics by decision and type."""
+        where, params = ("WHERE requested_at >= ?", (to_sqlite(since),)) if since else ("", ())
+        rows = await self._db.fetchall(
+            f"SELECT action_type, policy, state, COUNT(*) AS n FROM approvals {where} "
+            "GROUP BY action_type, policy, state",
+            params,
+        )
+        return [(row["action_type"], row["policy"], row["state"], row["n"]) for row in rows]
+
+    async def wait_times(self, since: float | None) -> list[int]:
+        """How long each request a human decided waited, in ms, sorted (for the median)."""
+        where = "WHERE wait_ms IS NOT NULL AND via IN ('discord', 'cli')"
+        params: tuple[Any, ...] = ()
+        if since:
+            where += " AND requested_at >= ?"
+            params = (to_sqlite(since),)
+        rows = await self._db.fetchall(
+            f"SELECT wait_ms FROM approvals {where} ORDER BY wait_ms", params
+        )
+        return [int(row["wait_ms"]) for row in rows]
+
+    def save_grant(self, grant: Grant) -> None:
+        self._db.writer.put(_UPSERT_GRANT, grant.id, grant.row)
+
+    async def grants(self, now: float) -> Restored[Grant]:
+        return await self._db.restore(
+            "approval_grants",
+            "SELECT id, agent, action_type, until, created_by, created_at, revoked "
+            "FROM approval_grants WHERE revoked = 0 AND (until IS NULL OR until > ?) ORDER BY id",
+            lambda row: Grant(
+                id=row["id"],
+                agent=row["agent"],
+                action_type=row["action_type"],
+                until=row["until"],
+                created_by=row["created_by"],
+                created_at=from_sqlite(row["created_at"]),
+            ),
+            (now,),
+        )
+
+    def save_setting(self, name: str, value: Any, by: str, now: float) -> None:
+        self._db.writer.put(
+            _UPSERT_SETTING, name, lambda: (name, json.dumps(value), by, to_sqlite(now))
+        )
+
+    async def settings(self) -> dict[str, Any]:
+        rows = await self._db.fetchall("SELECT name, value_json FROM approval_settings")
+        return {row["name"]: json.loads(row["value_json"]) for row in rows}

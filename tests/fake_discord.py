@@ -23,9 +23,12 @@ APP_ID = "900000000000000001"
 BOT_USER_ID = APP_ID
 GUILD_ID = "900000000000000100"
 ALERT_CHANNEL_ID = "900000000000000200"
+APPROVAL_CHANNEL_ID = "900000000000000210"
 ADMIN_ROLE_ID = "900000000000000300"
 ADMIN_USER_ID = "900000000000000401"
 MEMBER_USER_ID = "900000000000000402"
+APPROVER_USER_ID = "900000000000000403"
+SECOND_APPROVER_USER_ID = "900000000000000404"
 
 _snowflakes = itertools.count(910000000000000000)
 
@@ -73,6 +76,10 @@ class FakeDiscord:
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.messages: dict[str, dict[str, Any]] = {}
         self.response_messages: dict[str, dict[str, Any]] = {}
+        self.edits: list[tuple[str, Any]] = []
+        self._clicked_on: dict[str, str] = {}
+        """Interaction id → the message its component is on (an UPDATE_MESSAGE edits it)."""
+        """Every message edit (PATCH), in order: (message id, body)."""
         self._runner: web.AppRunner | None = None
         self._seq = 0
         self.port = 0
@@ -341,6 +348,40 @@ class FakeDiscord:
     ) -> dict[str, Any]:
         data = {"custom_id": custom_id, "component_type": 2}
         payload = self._interaction(3, data, user_id, roles or [], message=message)
+        self._clicked_on[payload["id"]] = message["id"]
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def submit_modal(
+        self,
+        modal: dict[str, Any],
+        values: dict[str, str],
+        *,
+        message: dict[str, Any] | None = None,
+        user_id: str = ADMIN_USER_ID,
+        roles: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Submit the modal the bot opened (its callback's ``data``), typing ``values`` by each
+        text input's label; the rows and labels keep the shape the bot sent."""
+
+        def answered(component: dict[str, Any], label: str | None = None) -> dict[str, Any]:
+            if component["type"] == 1:
+                return {"type": 1, "components": [answered(c) for c in component["components"]]}
+            if component["type"] == 18:
+                return {
+                    "type": 18,
+                    "component": answered(component["component"], component["label"]),
+                }
+            name = label or component.get("label", "")
+            return {"type": 4, "custom_id": component["custom_id"], "value": values.get(name, "")}
+
+        data = {
+            "custom_id": modal["custom_id"],
+            "components": [answered(c) for c in modal["components"]],
+        }
+        payload = self._interaction(5, data, user_id, roles or [], message=message)
+        if message is not None:
+            self._clicked_on[payload["id"]] = message["id"]
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
@@ -463,6 +504,18 @@ class FakeDiscord:
         self.messages[message["id"]] = message
         return message
 
+    def _edit_message(self, channel_id: str, message_id: str, body: Any) -> dict[str, Any]:
+        """An edit changes the message in place (same id), as Discord does."""
+        message = self.messages.get(message_id)
+        if message is None:
+            return self._message(channel_id, body or {})
+        for key in ("content", "embeds", "components"):
+            if isinstance(body, dict) and key in body:
+                message[key] = body[key]
+        message["edited_timestamp"] = "2026-01-01T00:00:01+00:00"
+        self.edits.append((message_id, body))
+        return message
+
     def _callback_response(self, interaction_id: str, body: dict[str, Any]) -> web.Response:
         """What Discord answers to a callback sent ``with_response``: the interaction and the
         resource it created (discord.py reads both)."""
@@ -475,7 +528,12 @@ class FakeDiscord:
             "response_message_loading": kind == 5,
             "response_message_ephemeral": bool((data.get("flags") or 0) & 64),
         }
-        if kind in (4, 7):
+        on = self._clicked_on.get(interaction_id)
+        if kind == 7 and on is not None and on in self.messages:
+            message = self._edit_message(self.messages[on]["channel_id"], on, data)
+            resource["message"] = message
+            interaction["response_message_id"] = message["id"]
+        elif kind in (4, 7):
             message = self._message(ALERT_CHANNEL_ID, data)
             message["interaction_metadata"] = {
                 "id": interaction_id,
@@ -558,7 +616,7 @@ class FakeDiscord:
         if is_message and method == "POST":
             return self._create_message(parts[1], body or {})
         if is_message and method == "PATCH":
-            return _json(self._message(parts[1], body or {}))
+            return _json(self._edit_message(parts[1], parts[3] if len(parts) > 3 else "", body))
         if parts[0] == "channels" and len(parts) == 2:
             return _json(
                 {

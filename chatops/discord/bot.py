@@ -31,7 +31,14 @@ from chatops.runtime.controller import Controller, Services
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.status", "cogs.alerts", "cogs.quotas", "cogs.admin")
+EXTENSIONS = (
+    "cogs.status",
+    "cogs.alerts",
+    "cogs.quotas",
+    "cogs.approvals",
+    "cogs.autoaccept",
+    "cogs.admin",
+)
 
 
 class ChatOpsBot(commands.Bot):

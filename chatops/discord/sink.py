@@ -12,6 +12,8 @@ from chatops.alerts.sinks import DeliveryError
 
 ViewFor = Callable[[Sequence[Alert]], discord.ui.View | None]
 """Buttons to put under a group (the alerts cog attaches its Silence button)."""
+Skip = Callable[[Alert], bool]
+"""Alerts the channel does not repeat (the approvals cog posts its own prompts)."""
 
 
 class DiscordChannelSink:
@@ -26,6 +28,7 @@ class DiscordChannelSink:
         self._channel_id = channel_id
         self._role_id = role_id
         self.view_for: ViewFor | None = None
+        self.skip: Skip | None = None
 
     @property
     def ready(self) -> bool:
@@ -33,6 +36,10 @@ class DiscordChannelSink:
         return self._client.is_ready()
 
     async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
+        if self.skip is not None:
+            alerts = [alert for alert in alerts if not self.skip(alert)]
+            if not alerts:
+                return  # delivered: the channel has it in another form
         body = discord_message(alerts, self._role_id)
         mentions = (
             discord.AllowedMentions(

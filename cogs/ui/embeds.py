@@ -37,6 +37,7 @@ __all__ = [
     "YELLOW",
     "absolute",
     "bot_line",
+    "code_block",
     "fleet_pages",
     "progress_bar",
     "relative",
@@ -65,6 +66,16 @@ def relative(ts: float) -> str:
 
 def absolute(ts: float) -> str:
     return f"<t:{int(ts)}:f>"
+
+
+def code_block(text: str, limit: int = 1000) -> str:
+    """``text`` in a code block that it cannot close early (a triple backtick inside is
+    broken by a zero-width space), within ``limit`` characters in all."""
+    body = text.replace("```", "`\u200b``")
+    room = limit - 8
+    if len(body) > room:
+        body = body[: room - 1] + "…"
+    return f"```\n{body}\n```"
 
 
 def bot_line(bot: BotState, now: float) -> str:

@@ -1,0 +1,318 @@
+"""Approval prompts: a request the policy sends to a human is posted in the approval channel
+with **Approve**, **Deny** (a modal takes the reason the agent gets back), **Approve for this
+agent (N min)** and **Always allow** (the last two admin-only). The buttons are ``DynamicItem``s
+that carry the request id, so a prompt keeps working after a controller restart; the message is
+edited to show who decided, when and how long it took, or that it timed out or was cancelled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from chatops.alerts.model import Alert
+from chatops.discord.bot import ChatOpsBot
+from chatops.discord.errors import report_error
+from chatops.presentation.approvals import STATE_EMOJI, outcome_line
+from chatops.presentation.formatting import discord_text
+from chatops.runtime.tasks import TaskSet
+from chatops.services.approvals.service import (
+    ApprovalError,
+    ApprovalRequested,
+    ApprovalService,
+    ApprovalUpdated,
+)
+from chatops.store import ApprovalRecord
+from cogs.ui.buttons import ApproverButton
+from cogs.ui.checks import ADMIN_REFUSAL, APPROVER_REFUSAL, chatops_bot, is_admin, is_approver
+from cogs.ui.embeds import GREEN, GREY, RED, YELLOW, code_block, relative
+
+log = logging.getLogger(__name__)
+
+ACTIONS = ("approve", "deny", "session", "always")
+GRANTS = frozenset({"session", "always"})
+
+
+def prompt_embed(record: ApprovalRecord) -> discord.Embed:
+    colour = (
+        YELLOW
+        if record.pending
+        else GREEN
+        if record.approved
+        else RED
+        if record.state == "denied"
+        else GREY
+    )
+    embed = discord.Embed(
+        title=f"{STATE_EMOJI.get(record.state, '•')} Approval #{record.id} · {record.action_type}",
+        description=f"**{discord_text(record.agent)}** asks:\n{code_block(record.summary)}",
+        colour=colour,
+    )
+    if record.preview:
+        embed.add_field(name="Preview", value=code_block(record.preview, limit=1000), inline=False)
+    embed.add_field(
+        name="Why it asks",
+        value=f"{discord_text(record.reason)[:900]} (rule `{record.rule}`)",
+        inline=False,
+    )
+    if record.pending and record.expires_at is not None:
+        embed.add_field(name="Expires", value=relative(record.expires_at))
+    if record.approvals_required > 1:
+        embed.add_field(
+            name="Approvals", value=f"{len(record.approvers)}/{record.approvals_required}"
+        )
+    if not record.pending:
+        when = f" · {relative(record.decided_at)}" if record.decided_at else ""
+        outcome = discord_text(outcome_line(record)) + when
+        if record.state == "denied" and record.decision_reason:
+            outcome += f"\nReason: {discord_text(record.decision_reason)[:500]}"
+        embed.add_field(name="Outcome", value=outcome[:1024], inline=False)
+    embed.set_footer(text=f"request {record.id} · asked")
+    embed.timestamp = datetime.fromtimestamp(record.requested_at, UTC)
+    return embed
+
+
+class ApprovalButton(
+    ApproverButton,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"chatops:approval:(?P<id>\d{1,18}):(?P<action>approve|deny|session|always)",
+):
+    """One of a prompt's buttons. Approve and Deny are for approvers; the grants (for this
+    agent for a while, always) are for admins, since they answer future requests too."""
+
+    def __init__(self, request_id: int, action: str, *, label: str, disabled: bool) -> None:
+        styles = {
+            "approve": discord.ButtonStyle.success,
+            "deny": discord.ButtonStyle.danger,
+        }
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=styles.get(action, discord.ButtonStyle.secondary),
+                custom_id=f"chatops:approval:{request_id}:{action}",
+                disabled=disabled,
+            )
+        )
+        self.request_id = request_id
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> ApprovalButton:
+        return cls(int(match["id"]), match["action"], label=match["action"], disabled=False)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Grants answer future requests too: admins only (who can change the rules anyway),
+        whether or not they are listed as approvers."""
+        if self.action not in GRANTS:
+            return await super().interaction_check(interaction)
+        if is_admin(chatops_bot(interaction), interaction.user):
+            return True
+        await interaction.response.send_message(ADMIN_REFUSAL, ephemeral=True)
+        return False
+
+    async def pressed(self, interaction: discord.Interaction) -> None:
+        cog = chatops_bot(interaction).get_cog(ApprovalsCog.__cog_name__)
+        assert isinstance(cog, ApprovalsCog)
+        if self.action == "deny":
+            await interaction.response.send_modal(DenyReason(cog, self.request_id))
+            return
+        grant = self.action if self.action in GRANTS else None
+        await cog.answer(interaction, self.request_id, approve=True, grant=grant)
+
+
+class DenyReason(discord.ui.Modal, title="Deny this request"):
+    reason: discord.ui.TextInput[DenyReason] = discord.ui.TextInput(
+        label="Reason (sent back to the agent)",
+        style=discord.TextStyle.paragraph,
+        required=False,
+        max_length=500,
+    )
+
+    def __init__(self, cog: ApprovalsCog, request_id: int) -> None:
+        super().__init__(timeout=600)
+        self.cog = cog
+        self.request_id = request_id
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if is_approver(chatops_bot(interaction), interaction.user):
+            return True
+        await interaction.response.send_message(APPROVER_REFUSAL, ephemeral=True)
+        return False
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await self.cog.answer(
+            interaction, self.request_id, approve=False, reason=self.reason.value or None
+        )
+
+    async def on_error(  # type: ignore[override]  # a Modal's on_error has no item
+        self, interaction: discord.Interaction, error: Exception, /
+    ) -> None:
+        await report_error(interaction, error)
+
+
+def prompt_view(record: ApprovalRecord, session_minutes: float) -> discord.ui.View:
+    """The four buttons, disabled once decided; no grant buttons where a rule wants more than
+    one approver (a grant would let one admin stand in for the others)."""
+    view = discord.ui.View(timeout=None)
+    labels = {
+        "approve": "Approve",
+        "deny": "Deny",
+        "session": f"Approve for this agent ({session_minutes:g} min)",
+        "always": "Always allow",
+    }
+    for action in ACTIONS:
+        if action in GRANTS and record.approvals_required > 1:
+            continue
+        view.add_item(
+            ApprovalButton(record.id, action, label=labels[action], disabled=not record.pending)
+        )
+    return view
+
+
+class ApprovalsCog(commands.Cog):
+    def __init__(self, bot: ChatOpsBot) -> None:
+        self.bot = bot
+        self._tasks = TaskSet()
+        self._answering: set[int] = set()
+        self._unsubscribe: list[Any] = []
+        cfg = bot.settings.discord
+        self.channel_id = cfg.approval_channel_id or cfg.alert_channel_id
+
+    @property
+    def service(self) -> ApprovalService:
+        return self.bot.services.approvals
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(ApprovalButton)
+        bus = self.bot.services.bus
+        self._unsubscribe = [
+            bus.subscribe(ApprovalRequested, self._requested),
+            bus.subscribe(ApprovalUpdated, self._updated),
+        ]
+        if self.bot.alert_sink is not None:
+            self.bot.alert_sink.skip = _is_approval_alert
+        if self.bot.is_ready():
+            self._catch_up()
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(ApprovalButton)
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        if self.bot.alert_sink is not None:
+            self.bot.alert_sink.skip = None
+        await self._tasks.cancel()
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Prompts that could not be posted (Discord away) and prompts to close after a
+        restart (a request that timed out or was denied while nobody could edit it)."""
+        for record in self.service.pending():
+            if record.message_id is None:
+                self._requested(ApprovalRequested(record))
+        for record in self.service.prompts_to_close():
+            self._updated(ApprovalUpdated(record))
+
+    # -- bus -> Discord --------------------------------------------------------------------------
+
+    def _requested(self, event: ApprovalRequested) -> None:
+        if self.channel_id is not None and self.bot.is_ready():
+            self._tasks.spawn(self._post(event.record), name=f"approval-prompt:{event.record.id}")
+
+    def _updated(self, event: ApprovalUpdated) -> None:
+        record = event.record
+        if record.id in self._answering or record.message_id is None or not self.bot.is_ready():
+            return  # the click that decided edits the prompt itself
+        self._tasks.spawn(self._edit(record), name=f"approval-edit:{record.id}")
+
+    async def _post(self, record: ApprovalRecord) -> None:
+        assert self.channel_id is not None
+        channel = self.bot.get_partial_messageable(self.channel_id)
+        try:
+            message = await channel.send(
+                embed=prompt_embed(record),
+                view=prompt_view(record, self.service.config.session_minutes),
+                nonce=f"approval-{record.id}",
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except discord.HTTPException as exc:
+            log.warning("could not post approval prompt #%d: %s", record.id, exc)
+            return
+        self.service.prompt_posted(record.id, channel.id, message.id)
+        if not record.pending:
+            await self._edit(record)  # decided while it was being posted
+
+    async def _edit(self, record: ApprovalRecord) -> None:
+        if record.message_id is None or record.message_channel_id is None:
+            return
+        channel = self.bot.get_partial_messageable(record.message_channel_id)
+        message = channel.get_partial_message(record.message_id)
+        with contextlib.suppress(discord.NotFound):
+            await message.edit(
+                embed=prompt_embed(record),
+                view=prompt_view(record, self.service.config.session_minutes),
+            )
+        if not record.pending:
+            self.service.prompt_closed(record.id)
+
+    # -- Discord -> service ----------------------------------------------------------------------
+
+    async def answer(
+        self,
+        interaction: discord.Interaction,
+        request_id: int,
+        *,
+        approve: bool,
+        reason: str | None = None,
+        grant: str | None = None,
+    ) -> None:
+        """One click (or modal): decide, grant if asked, and edit the prompt in the same
+        response. Clicks are handled one at a time on the loop: the first wins."""
+        user = interaction.user
+        self._answering.add(request_id)
+        try:
+            record = self.service.decide(
+                request_id,
+                approve,
+                by=str(user),
+                identity=str(user.id),
+                via="discord",
+                reason=reason,
+            )
+        except ApprovalError as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        finally:
+            self._answering.discard(request_id)
+        if grant is not None and record.approved:
+            minutes = self.service.config.session_minutes
+            self.service.grants.add(
+                record.agent,
+                record.action_type,
+                by=str(user),
+                seconds=minutes * 60 if grant == "session" else None,
+            )
+        await interaction.response.edit_message(
+            embed=prompt_embed(record),
+            view=prompt_view(record, self.service.config.session_minutes),
+        )
+        if not record.pending:
+            self.service.prompt_closed(record.id)
+
+
+def _is_approval_alert(alert: Alert) -> bool:
+    return alert.kind.startswith("approval_")
+
+
+async def setup(bot: ChatOpsBot) -> None:
+    await bot.add_cog(ApprovalsCog(bot))

@@ -22,12 +22,8 @@ from chatops.discord.errors import report_error
 from chatops.presentation.approvals import STATE_EMOJI, outcome_line
 from chatops.presentation.formatting import discord_text
 from chatops.runtime.tasks import TaskSet
-from chatops.services.approvals.service import (
-    ApprovalError,
-    ApprovalRequested,
-    ApprovalService,
-    ApprovalUpdated,
-)
+from chatops.services.approvals.events import ApprovalError, ApprovalRequested, ApprovalUpdated
+from chatops.services.approvals.service import ApprovalService
 from chatops.store import ApprovalRecord
 from cogs.ui.buttons import ApproverButton
 from cogs.ui.checks import ADMIN_REFUSAL, APPROVER_REFUSAL, chatops_bot, is_admin, is_approver

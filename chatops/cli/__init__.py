@@ -1,4 +1,5 @@
-"""``chatops`` command line: ``run`` the controller, ``status`` of the fleet."""
+"""``chatops`` command line: ``run`` the controller, ``status`` of the fleet, and one module
+per command group for the rest (``policy``, ``quota``, ``approvals``, ``hook``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from chatops import __version__
+from chatops.cli import approvals as approvals_cli
+from chatops.cli import hook as hook_cli
 from chatops.config import (
     ConfigError,
     Settings,
@@ -57,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     policy_sub.add_parser("show", help="the effective rules, as JSON")
     quota = sub.add_parser("quota", help="every quota pool and budget: % left, reset, runway")
     quota.add_argument("--json", action="store_true", help="machine-readable output")
+    approvals_cli.add_parser(sub)
+    hook_cli.add_parser(sub)
     return parser
 
 
@@ -86,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from chatops.cli.policy import policy_command
 
         return policy_command(settings, args)
+    if args.command == "approvals":
+        return approvals_cli.approvals_command(settings, args)
+    if args.command == "hook":
+        return hook_cli.hook_command(settings, args.agent, args.timeout)
     if args.command == "quota":
         from chatops.cli.quota import quota_command
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatops import __version__
 from chatops.models import AgentState, BotState
-from chatops.services.approvals.service import answer
+from chatops.services.approvals.events import answer
 from chatops.services.quotas.service import QuotaView
 from chatops.store import ApprovalRecord
 from chatops.wire.outcomes import Committed, Handler, Immediate, Later, Outcome, after_commit

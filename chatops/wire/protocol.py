@@ -101,12 +101,14 @@ class Register(_Message, tag="register"):
         # A ValueError here becomes a ValidationError, hence an ``invalid_message`` reply.
         if len(self.features) > MAX_FEATURES_KEYS:
             raise ValueError(f"features has more than {MAX_FEATURES_KEYS} keys - at `$.features`")
-        size = len(_encoder.encode(self.features))
-        if size > MAX_FEATURES_BYTES:
-            raise ValueError(
-                f"features is {size} bytes encoded, more than {MAX_FEATURES_BYTES} "
-                "- at `$.features`"
-            )
+        _cap_encoded("features", self.features, MAX_FEATURES_BYTES)
+
+
+def _cap_encoded(name: str, value: Any, limit: int, hint: str = "") -> None:
+    """A free-form member is stored or shown: its encoded size is capped."""
+    size = len(_encoder.encode(value))
+    if size > limit:
+        raise ValueError(f"{name} is {size} bytes encoded, more than {limit}{hint} - at `$.{name}`")
 
 
 class Heartbeat(_Message, tag="heartbeat"):
@@ -246,12 +248,8 @@ class ApprovalRequest(_Message, tag="approval_request"):
     wait: bool = True
 
     def __post_init__(self) -> None:
-        size = len(_encoder.encode(self.data))
-        if size > MAX_ACTION_DATA_BYTES:
-            raise ValueError(
-                f"data is {size} bytes encoded, more than {MAX_ACTION_DATA_BYTES}; send "
-                "file_size and the start of the content - at `$.data`"
-            )
+        hint = "; send file_size and the start of the content"
+        _cap_encoded("data", self.data, MAX_ACTION_DATA_BYTES, hint)
 
 
 class ListApprovals(_Message, tag="list_approvals"):

@@ -20,12 +20,8 @@ from chatops.client import MonitorClient
 from chatops.config import Settings
 from chatops.runtime.controller import Controller
 from chatops.services.approvals.config import Rule
-from chatops.services.approvals.service import (
-    ApprovalError,
-    ApprovalRequested,
-    ApprovalService,
-    ApprovalUpdated,
-)
+from chatops.services.approvals.events import ApprovalError, ApprovalRequested, ApprovalUpdated
+from chatops.services.approvals.service import ApprovalService
 from chatops.services.approvals.worker import ShellAnalyser
 from tests.conftest import FakeClock, make_settings, query, wait_for
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from chatops.alerts.model import Alert, Severity
@@ -27,6 +26,12 @@ from chatops.alerts.router import AlertRouter
 from chatops.runtime.bus import EventBus
 from chatops.services.approvals.config import ActionType, ApprovalsConfig
 from chatops.services.approvals.controls import RuleControls
+from chatops.services.approvals.events import (
+    ApprovalError,
+    ApprovalRequested,
+    ApprovalUpdated,
+    answer,
+)
 from chatops.services.approvals.grants import GrantBook
 from chatops.services.approvals.policy import Decision, Policy
 from chatops.services.approvals.preview import preview, summarise
@@ -47,39 +52,6 @@ log = logging.getLogger(__name__)
 
 ANSWER_SLACK = 15.0
 """A waiting request's own deadline is its expiry plus this: the timeout decides first."""
-
-
-@dataclass(frozen=True, slots=True)
-class ApprovalRequested:
-    record: ApprovalRecord
-
-
-@dataclass(frozen=True, slots=True)
-class ApprovalUpdated:
-    """An approver was counted, or the request was resolved (see ``record.pending``)."""
-
-    record: ApprovalRecord
-
-
-class ApprovalError(Exception):
-    """A decision that cannot be taken (no such request, already decided, counted already)."""
-
-
-def answer(record: ApprovalRecord) -> dict[str, Any]:
-    """What the agent gets back: ``decision`` is ``approve`` or ``deny`` (``accept`` and
-    ``confirm`` are the policy's words, in ``policy``)."""
-    return {
-        "type": "approval",
-        "request": record.id,
-        "decision": "approve" if record.approved else "deny",
-        "state": record.state,
-        "policy": record.policy,
-        "rule": record.rule,
-        "reason": record.decision_reason or record.reason,
-        "decided_by": record.decided_by,
-        "via": record.via,
-        "wait_ms": record.wait_ms,
-    }
 
 
 class ApprovalService(RuleControls):

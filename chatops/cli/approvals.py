@@ -1,0 +1,89 @@
+"""``chatops approvals list|approve ID|deny ID``: answer approval requests from a shell, through
+the running controller (headless mode's door; Discord's buttons are the other).
+
+Deciding over the socket is narrow on purpose (see ``approvals.socket_decisions``): the
+controller's own uid only, never from an agent's connection or a process the asking agent
+started."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from chatops.client.blocking import MonitorError, request
+from chatops.config import Settings
+from chatops.presentation.formatting import describe_duration, terminal_text
+from chatops.wire.protocol import DecideApproval, ListApprovals
+
+EXIT_REFUSED = 1
+EXIT_UNREACHABLE = 3
+
+
+def add_parser(sub: Any) -> None:
+    approvals = sub.add_parser("approvals", help="list and answer approval requests")
+    approvals_sub = approvals.add_subparsers(dest="approvals_command", required=True)
+    listing = approvals_sub.add_parser("list", help="pending requests (--all: the latest of any)")
+    listing.add_argument("--all", action="store_true", help="decided ones too")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    for verb in ("approve", "deny"):
+        decide = approvals_sub.add_parser(verb, help=f"{verb} request ID")
+        decide.add_argument("request_id", type=int, metavar="ID")
+        decide.add_argument("--reason", help="sent back to the agent")
+
+
+def approvals_command(settings: Settings, args: argparse.Namespace) -> int:
+    socket_path = settings.monitoring.socket_path
+    try:
+        if args.approvals_command == "list":
+            limit = max(1, min(args.limit, 500))
+            reply = request(
+                socket_path, ListApprovals(pending_only=not args.all, limit=limit), timeout=5.0
+            )
+            items = list(reply.get("approvals", []))
+            print(
+                json.dumps(items, indent=2) if args.json else format_approvals(items, time.time())
+            )
+            return 0
+        message = DecideApproval(
+            request=args.request_id, decision=args.approvals_command, reason=args.reason
+        )
+        reply = request(socket_path, message, timeout=10.0)
+    except MonitorError as exc:
+        print(f"chatops: refused: {terminal_text(str(exc))}", file=sys.stderr)
+        return EXIT_REFUSED
+    except OSError as exc:
+        print(f"chatops: the controller is not answering ({exc})", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    state = reply.get("state")
+    print(f"request #{args.request_id}: {state}" + _by(reply))
+    return 0
+
+
+def _by(reply: dict[str, Any]) -> str:
+    by = reply.get("decided_by")
+    return f" by {terminal_text(str(by))}" if by else ""
+
+
+def format_approvals(items: Sequence[dict[str, Any]], now: float) -> str:
+    if not items:
+        return "No approval requests waiting."
+    lines = []
+    for item in items:
+        if item["state"] == "pending":
+            left = describe_duration((item.get("expires_at") or now) - now)
+            status = f"pending {item['approvals']}/{item['approvals_required']}, {left} left"
+        else:
+            status = item["state"] + (
+                f" by {terminal_text(str(item['decided_by']))}" if item.get("decided_by") else ""
+            )
+        lines.append(
+            f"#{item['id']}  {terminal_text(item['agent'])}  {item['action_type']}  [{status}]\n"
+            f"    {terminal_text(item['summary'])}\n"
+            f"    {terminal_text(item['reason'])} (rule {item['rule']})"
+        )
+    return "\n".join(lines)

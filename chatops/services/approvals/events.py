@@ -1,0 +1,42 @@
+"""What the approval service tells the rest of the controller: the events it publishes on the
+bus, the error a refused decision raises, and the answer an agent gets (its wire shape)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chatops.store import ApprovalRecord
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequested:
+    record: ApprovalRecord
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalUpdated:
+    """An approver was counted, or the request was resolved (see ``record.pending``)."""
+
+    record: ApprovalRecord
+
+
+class ApprovalError(Exception):
+    """A decision that cannot be taken (no such request, already decided, counted already)."""
+
+
+def answer(record: ApprovalRecord) -> dict[str, Any]:
+    """What the agent gets back: ``decision`` is ``approve`` or ``deny`` (``accept`` and
+    ``confirm`` are the policy's words, in ``policy``)."""
+    return {
+        "type": "approval",
+        "request": record.id,
+        "decision": "approve" if record.approved else "deny",
+        "state": record.state,
+        "policy": record.policy,
+        "rule": record.rule,
+        "reason": record.decision_reason or record.reason,
+        "decided_by": record.decided_by,
+        "via": record.via,
+        "wait_ms": record.wait_ms,
+    }

@@ -288,3 +288,29 @@ async def test_a_crashed_parser_costs_one_decision(tmp_path: Path) -> None:
         assert analyser.restarts == 1
     finally:
         analyser.close()
+
+
+async def test_secrets_are_masked_before_they_are_shown_or_stored(
+    workdir: Path, start_controller: Any
+) -> None:
+    settings = make_settings(workdir)
+    settings.approvals.auto_accept = False
+    ctl = await start_controller(settings)
+    key = "sk-ant-" + "A1b2C3d4" * 4
+    content = f"OPENAI_API_KEY={key}\npassword: hunter2hunter2\nprint('ok')\n"
+    async with MonitorClient(settings.monitoring.socket_path) as agent:
+        call = asyncio.create_task(
+            agent.request_approval(
+                "file_write", {"file_path": "app/settings.py", "content": content}
+            )
+        )
+        request_id = await pending_request(ctl)
+        record = approvals_of(ctl).records[request_id]
+        assert key not in record.preview and "hunter2hunter2" not in record.preview
+        assert "print('ok')" in record.preview and "••••••" in record.preview
+        assert record.summary == f"app/settings.py ({len(content)} B)"
+        approvals_of(ctl).decide(request_id, False, by="alice", identity="1", via="discord")
+        assert (await asyncio.wait_for(call, 10))["decision"] == "deny"
+    await ctl.store.flush()
+    stored = query(settings.monitoring.database_path, "SELECT preview, summary FROM approvals")
+    assert key not in repr(stored) and "hunter2hunter2" not in repr(stored)

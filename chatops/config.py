@@ -33,6 +33,7 @@ from pydantic_settings import (
 
 from chatops.paths import default_database_path, default_socket_path, state_dir
 from chatops.services.approvals.config import ApprovalsConfig
+from chatops.services.cache.config import CacheConfig
 from chatops.services.quotas.config import QuotasConfig
 
 ENV_PREFIX = "CHATOPS_"
@@ -194,6 +195,12 @@ class Settings(BaseSettings):
     alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig())
     quotas: QuotasConfig = Field(default_factory=lambda: QuotasConfig())
     approvals: ApprovalsConfig = Field(default_factory=lambda: ApprovalsConfig())
+    cache: CacheConfig = Field(default_factory=lambda: CacheConfig())
+
+    @property
+    def cache_root(self) -> Path:
+        """``cache.root``, else ``cache/`` beside the database."""
+        return self.cache.root or self.monitoring.database_path.parent / "cache"
 
     @classmethod
     def settings_customise_sources(

@@ -95,6 +95,7 @@ class AlertRouter:
         self._styles: dict[str, Style] = {}
         self._paused: set[str] = set()
         self._tick_hooks: list[Callable[[], None]] = []
+        self._repeat: dict[str, float] = {}
         self._next_id = 1
 
     async def start(self) -> None:
@@ -104,6 +105,11 @@ class AlertRouter:
 
     def register_style(self, kind: str, style: Style) -> None:
         self._styles[kind] = style
+
+    def set_repeat(self, kind: str, seconds: float) -> None:
+        """Remind of open ``kind`` incidents every ``seconds`` (0: never) instead of
+        ``alerts.repeat_interval`` (the cache warning repeats daily)."""
+        self._repeat[kind] = seconds
 
     def on_tick(self, hook: Callable[[], None]) -> None:
         """Run ``hook`` at the start of every tick (a feature's own timers, e.g. flapping)."""
@@ -188,10 +194,10 @@ class AlertRouter:
             hook()
         now = self._clock()
         self._silences.expire()
-        repeat = self._config.repeat_interval
         for incident in list(self.incidents.values()):
             if self._held(incident):
                 continue
+            repeat = self._repeat.get(incident.kind, self._config.repeat_interval)
             if incident.last_notified_at is None:
                 self._announce(incident, now)  # held back by a silence that has now ended
             elif repeat > 0 and now - incident.last_notified_at >= repeat:

@@ -35,9 +35,13 @@ from chatops.runtime.bus import EventBus
 from chatops.runtime.scheduler import Job, build_scheduler
 from chatops.services.agents import AgentService
 from chatops.services.approvals.service import ApprovalService
+from chatops.services.cache.checks import CacheChecks
+from chatops.services.cache.manager import CacheManager
+from chatops.services.cache.requests import CacheRequests
 from chatops.services.fleet import FleetService
 from chatops.services.health import HealthService
 from chatops.services.idempotency import IdempotencyGuard
+from chatops.services.operators import OperatorGate
 from chatops.services.prices import PriceTable
 from chatops.services.quotas.service import QuotaService
 from chatops.services.reports import ReportService
@@ -72,6 +76,9 @@ class Services:
     self_metrics: SelfMetrics
     quotas: QuotaService
     approvals: ApprovalService
+    operators: OperatorGate
+    cache: CacheManager
+    cache_requests: CacheRequests
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +189,17 @@ class Controller:
         quotas = QuotaService(store, self.settings.quotas, router, bus, clock=clock)
         await quotas.start()
         stack.callback(quotas.close)
-        approvals = ApprovalService(store, self.settings.approvals, fleet, bus, router, clock=clock)
+        operators = OperatorGate(fleet)
+        approvals = ApprovalService(
+            store, self.settings.approvals, fleet, bus, router, operators, clock=clock
+        )
         await approvals.start()
+        cache_root = self.settings.cache_root
+        ensure_private_dir(cache_root)
+        cache = CacheManager(store, self.settings.cache, cache_root, clock=clock)
+        cache_requests = CacheRequests(cache, fleet, operators)
+        await cache.start()
+        cache_checks = CacheChecks(cache, router, clock=clock)
         services = Services(
             clock=clock,
             bus=bus,
@@ -206,6 +222,9 @@ class Controller:
             self_metrics=SelfMetrics(store, clock=clock),
             quotas=quotas,
             approvals=approvals,
+            operators=operators,
+            cache=cache,
+            cache_requests=cache_requests,
         )
 
         server = await self._serve(services, store, stack) if cfg.enabled else None
@@ -221,6 +240,12 @@ class Controller:
                 Job("quotas", quotas.tick, self.settings.quotas.check_interval),
                 Job("quota_history", quotas.compact, 3600, first_run_after=60),
                 Job("approvals", approvals.tick, 1),
+                Job(
+                    "cache",
+                    cache_checks.check,
+                    self.settings.cache.check_interval_seconds,
+                    first_run_after=5,
+                ),
             ]
         )
         scheduler.start()
@@ -237,6 +262,8 @@ class Controller:
             fleet.connection_lost(peer)
             agents.connection_lost(peer)
             services.approvals.connection_lost(peer)
+            services.cache_requests.connection_lost(peer)
+            services.operators.connection_lost(peer)
 
         group_id = grp.getgrnam(cfg.socket_group).gr_gid if cfg.socket_group else None
         own_uid = os.geteuid()

@@ -7,6 +7,7 @@ domain module holds its SQL and maps rows to typed records.
 
 from chatops.store.alerts import OutboxItem
 from chatops.store.approvals import ApprovalRecord, Grant
+from chatops.store.cache import CacheEntry
 from chatops.store.database import Database, Restored
 from chatops.store.db import StoreError
 from chatops.store.offline import read_bots_offline
@@ -20,6 +21,7 @@ RETENTION_TABLES = tuple(RETENTION_STATEMENTS)
 __all__ = [
     "RETENTION_TABLES",
     "ApprovalRecord",
+    "CacheEntry",
     "Database",
     "Grant",
     "OutboxItem",

@@ -244,6 +244,27 @@ MIGRATIONS: list[str] = [
         updated_at TIMESTAMP NOT NULL
     );
     """,
+    # 8: the cache index. One row per entry folder under the cache root; ``deleting`` marks a
+    # delete in progress, so a crash half-way is finished at the next start.
+    """
+    CREATE TABLE IF NOT EXISTS cache_entries (
+        task_id TEXT PRIMARY KEY,
+        agent_type TEXT NOT NULL,
+        agent TEXT,
+        size_bytes INTEGER NOT NULL,
+        file_count INTEGER NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        finished_at TIMESTAMP,
+        preview TEXT NOT NULL DEFAULT '',
+        mtime_ns INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        deleting INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE IF NOT EXISTS cache_state (
+        name TEXT PRIMARY KEY,
+        value_json TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,6 +13,7 @@ from typing import Any
 from chatops.store.agents import AgentTables
 from chatops.store.alerts import AlertTables
 from chatops.store.approvals import ApprovalTables
+from chatops.store.cache import CacheTables
 from chatops.store.controller import ControllerTables
 from chatops.store.database import Database
 from chatops.store.fleet import FleetTables
@@ -33,6 +34,7 @@ class Store:
         self.controller = ControllerTables(db)
         self.quotas = QuotaTables(db)
         self.approvals = ApprovalTables(db)
+        self.cache = CacheTables(db)
 
     @classmethod
     async def open(cls, path: Path, **options: Any) -> Store:

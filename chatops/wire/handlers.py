@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from chatops import __version__
 from chatops.models import AgentState, BotState
 from chatops.services.approvals.events import answer
+from chatops.services.cache.manager import CacheError
+from chatops.services.cache.views import entry_to_dict
 from chatops.services.quotas.service import QuotaView
 from chatops.store import ApprovalRecord
 from chatops.wire.outcomes import Committed, Handler, Immediate, Later, Outcome, after_commit
@@ -20,8 +22,16 @@ from chatops.wire.protocol import (
     PROTOCOL_VERSION,
     AgentStatus,
     ApprovalRequest,
+    CacheCreate,
+    CacheExecute,
+    CacheFinish,
+    CacheList,
+    CachePlan,
+    CachePreview,
+    CacheRegister,
     DecideApproval,
     ErrorCode,
+    GetCacheSummary,
     GetQuotaSummary,
     GetStatus,
     GetUsage,
@@ -208,6 +218,24 @@ def build_handlers(services: Services) -> dict[type, Handler]:
     def decide_approval(peer: Peer, msg: DecideApproval) -> Outcome:
         return Committed(answer(approvals.decide_from_socket(peer, msg)))
 
+    cache, cache_door = services.cache, services.cache_requests
+
+    def cache_summary(peer: Peer, msg: GetCacheSummary) -> Outcome:
+        return Immediate(cache.get_statistics())
+
+    def cache_list(peer: Peer, msg: CacheList) -> Outcome:
+        entries = cache.get_cache_entries()[: msg.limit]
+        return Immediate({"entries": [entry_to_dict(e, cache.running(e)) for e in entries]})
+
+    async def preview(msg: CachePreview) -> dict[str, Any]:
+        try:
+            return await cache.preview_cache_entry(msg.task_id, msg.lines)
+        except CacheError as exc:
+            raise ProtocolError(ErrorCode.NOT_FOUND, str(exc), msg.id) from None
+
+    def cache_preview(peer: Peer, msg: CachePreview) -> Outcome:
+        return Later(preview(msg), QUERY_TIMEOUT)
+
     return {
         Register: after_commit(fleet.register),
         Heartbeat: after_commit(fleet.heartbeat),
@@ -226,4 +254,12 @@ def build_handlers(services: Services) -> dict[type, Handler]:
         ApprovalRequest: approvals.handle,
         ListApprovals: list_approvals,
         DecideApproval: decide_approval,
+        CacheCreate: cache_door.create,
+        CacheRegister: cache_door.register,
+        CacheFinish: cache_door.finish,
+        GetCacheSummary: cache_summary,
+        CacheList: cache_list,
+        CachePreview: cache_preview,
+        CachePlan: cache_door.plan,
+        CacheExecute: cache_door.execute,
     }

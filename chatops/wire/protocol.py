@@ -265,6 +265,80 @@ class DecideApproval(_Message, tag="decide_approval"):
     reason: Text | None = None
 
 
+TaskId = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+]
+CleanKind = Literal["auto_clean", "cleanup_old_entries", "clear_all_cache", "delete_cache_entry"]
+
+
+class CacheCreate(_Message, tag="cache_create"):
+    """The seed's ``create_cache_entry``: an entry's files sent over the socket (text in
+    ``files``, bytes base64-encoded in ``files_b64``), under the upload cap."""
+
+    task_id: TaskId
+    agent_type: Name
+    agent: Name | None = None
+    files: dict[str, str] = msgspec.field(default_factory=dict)
+    files_b64: dict[str, str] = msgspec.field(default_factory=dict)
+    preview: Text | None = None
+
+    def __post_init__(self) -> None:
+        _cap_encoded("files", [self.files, self.files_b64], MAX_ACTION_DATA_BYTES)
+
+
+class CacheRegister(_Message, tag="cache_register"):
+    """An entry the agent wrote in place, at ``<cache root>/<task_id>`` (same host)."""
+
+    task_id: TaskId
+    agent_type: Name
+    agent: Name | None = None
+    preview: Text | None = None
+
+
+class CacheFinish(_Message, tag="cache_finish"):
+    task_id: TaskId
+    agent: Name | None = None
+
+
+class GetCacheSummary(_Message, tag="get_cache_summary"):
+    pass
+
+
+class CacheList(_Message, tag="cache_list"):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
+
+
+class CachePreview(_Message, tag="cache_preview"):
+    task_id: TaskId
+    lines: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
+
+
+class PlannedEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+    task_id: TaskId
+    inode: int
+
+
+class CachePlan(_Message, tag="cache_plan"):
+    """What a clean would remove, without removing anything."""
+
+    kind: CleanKind
+    task_id: TaskId | None = None
+    max_age_days: Annotated[float, msgspec.Meta(gt=0, le=36500)] | None = None
+    force: bool = False
+
+
+class CacheExecute(_Message, tag="cache_execute"):
+    """Remove exactly the entries of a plan shown before (each checked again)."""
+
+    kind: CleanKind
+    items: list[PlannedEntry]
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.items) > 2000:
+            raise ValueError("at most 2000 items per request; send a long plan in parts")
+
+
 Message = (
     Register
     | Heartbeat
@@ -283,6 +357,14 @@ Message = (
     | ApprovalRequest
     | ListApprovals
     | DecideApproval
+    | CacheCreate
+    | CacheRegister
+    | CacheFinish
+    | GetCacheSummary
+    | CacheList
+    | CachePreview
+    | CachePlan
+    | CacheExecute
 )
 """Every request an agent may send; the server refuses to start without a handler for each."""
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import Any
 
 from chatops.alerts.model import Alert, Severity
@@ -37,10 +36,11 @@ from chatops.services.approvals.policy import Decision, Policy
 from chatops.services.approvals.preview import preview, summarise
 from chatops.services.approvals.worker import ShellAnalyser
 from chatops.services.fleet import FleetService
+from chatops.services.operators import OperatorGate
 from chatops.store import ApprovalRecord, Store
 from chatops.timeutil import Clock, wall_clock
 from chatops.wire.outcomes import Later, Outcome
-from chatops.wire.peer import Peer, is_self_or_descendant
+from chatops.wire.peer import Peer
 from chatops.wire.protocol import (
     ApprovalRequest,
     DecideApproval,
@@ -62,9 +62,11 @@ class ApprovalService(RuleControls):
         fleet: FleetService,
         bus: EventBus,
         router: AlertRouter,
+        gate: OperatorGate,
         *,
         clock: Clock = wall_clock,
     ) -> None:
+        self._gate = gate
         self._tables = store.approvals
         self.config = config.model_copy(deep=True)
         self.policy = Policy(self.config)
@@ -82,7 +84,6 @@ class ApprovalService(RuleControls):
         self._askers: dict[int, Peer] = {}
         self._pids: dict[int, int] = {}
         self._reattach_by: dict[int, float] = {}
-        self._agent_conns: set[int] = set()
         self._next_id = 1
         self._stopping = False
 
@@ -115,7 +116,7 @@ class ApprovalService(RuleControls):
         return Later(self.submit(peer, msg), timeout + self.config.reattach_grace + ANSWER_SLACK)
 
     async def submit(self, peer: Peer, msg: ApprovalRequest) -> dict[str, Any]:
-        self._agent_conns.add(peer.conn_id)
+        self._gate.spoke_as_agent(peer)
         if msg.key is not None:
             known = self.records.get(self._by_key.get((msg.agent, msg.key), 0))
             if known is not None:
@@ -217,7 +218,6 @@ class ApprovalService(RuleControls):
 
     def connection_lost(self, peer: Peer) -> None:
         """The agent went away: its pending requests are cancelled (not at shutdown)."""
-        self._agent_conns.discard(peer.conn_id)
         if self._stopping:
             return
         for request_id, asker in list(self._askers.items()):
@@ -258,10 +258,9 @@ class ApprovalService(RuleControls):
         return record
 
     def decide_from_socket(self, peer: Peer, msg: DecideApproval) -> ApprovalRecord:
-        """``chatops approvals approve|deny``. Agents share the operator's uid more often than
-        not, so the socket door is narrow: the controller's own uid only, never a connection
-        that registered a bot or asked for approval, never a process descended from the agent
-        that asked (an agent shelling out to approve itself)."""
+        """``chatops approvals approve|deny``, through the operator's narrow door
+        (:class:`~chatops.services.operators.OperatorGate`): never the agent that asked, nor
+        a process it started."""
         refusal = self._socket_refusal(peer, msg.request)
         if refusal is not None:
             raise ProtocolError(ErrorCode.PERMISSION_DENIED, refusal, msg.id)
@@ -281,14 +280,7 @@ class ApprovalService(RuleControls):
     def _socket_refusal(self, peer: Peer, request_id: int) -> str | None:
         if not self.config.socket_decisions:
             return "approvals.socket_decisions is off: decide in Discord"
-        if peer.uid is not None and peer.uid != os.geteuid():
-            return "only the controller's own user may decide approvals over the socket"
-        if self._fleet.owns_any(peer) or peer.conn_id in self._agent_conns:
-            return "a connection that speaks for a bot or an agent may not decide approvals"
-        asker = self._pids.get(request_id)
-        if asker is not None and peer.pid is not None and is_self_or_descendant(peer.pid, asker):
-            return "the agent that asked (or a process it started) may not decide its own request"
-        return None
+        return self._gate.refusal(peer, asker_pid=self._pids.get(request_id))
 
     def pending(self) -> list[ApprovalRecord]:
         return [r for r in self.records.values() if r.pending]

@@ -1,0 +1,457 @@
+"""``CacheManager``: the agent seed's cache manager (its calls under its names), for a fleet.
+
+The index lives in the store and in memory (the total and the per-type sums are kept as entries
+come and go, never by walking the tree at a check); the disk is the truth it is reconciled with
+at start and at every check: orphan folders are adopted (or reported), entries whose folder
+vanished are dropped, and a folder whose mtime changed is measured again.
+
+Every clean is a :class:`~.plan.CleanPlan` first and executes exactly that plan. A delete is
+crash-safe: the entries are marked ``deleting`` and that is committed, then each folder is
+renamed into ``.trash`` and removed, then its row; a crash at any step is finished at the next
+start (a marked entry is deleted, the trash emptied), so index and disk agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chatops.services.cache import files, plan
+from chatops.services.cache.config import CacheConfig
+from chatops.services.cache.files import CachePathError, Measure
+from chatops.services.cache.plan import MB, CleanPlan, PlanItem
+from chatops.store import CacheEntry, Store
+from chatops.timeutil import Clock, wall_clock
+
+log = logging.getLogger(__name__)
+
+IsOnline = Callable[[CacheEntry], bool]
+
+
+class CacheError(ValueError):
+    """An operation refused: unknown entry, running task without force, bad name, exists."""
+
+
+@dataclass(slots=True)
+class CleanResult:
+    plan: CleanPlan
+    removed: list[PlanItem] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def freed(self) -> int:
+        return sum(item.size for item in self.removed)
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    adopted: list[str]
+    orphans: list[str]
+    dropped: list[str]
+    remeasured: int
+    finished_deletes: int
+
+
+class CacheManager:
+    def __init__(
+        self,
+        store: Store,
+        config: CacheConfig,
+        root: Path,
+        *,
+        online: IsOnline = lambda entry: False,
+        clock: Clock = wall_clock,
+    ) -> None:
+        self._store = store
+        self._tables = store.cache
+        self.config = config.model_copy()
+        self.root = root
+        self.online = online
+        """Is an entry's agent still at work? (set by the socket door, which knows
+        connections)"""
+        self._clock = clock
+        self.entries: dict[str, CacheEntry] = {}
+        self.total = 0
+        self._by_type: dict[str, list[int]] = {}
+        self._lock = asyncio.Lock()
+
+    # -- start and reconciliation ----------------------------------------------------------------
+
+    async def start(self) -> Reconciled:
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        saved = await self._tables.state()
+        if "auto_clean_enabled" in saved:
+            self.config.auto_clean_enabled = saved["auto_clean_enabled"] == "true"
+        for entry in await self._tables.entries():
+            self._add(entry)
+        return await self.reconcile()
+
+    async def reconcile(self) -> Reconciled:
+        """Bring the index in line with the disk (folder work off the event loop)."""
+        async with self._lock:
+            known = {
+                task_id: (e.mtime_ns, e.inode, e.deleting) for task_id, e in self.entries.items()
+            }
+            found = await asyncio.to_thread(_scan, self.root, known)
+            now = self._clock()
+            adopted, orphans, dropped = [], [], []
+            for task_id in found.vanished:
+                dropped.append(task_id)
+                self._drop(task_id)
+            for task_id in found.deleted:
+                self._drop(task_id)
+            for task_id, measured in found.measured.items():
+                entry = self.entries.get(task_id)
+                if entry is not None:
+                    self._resize(entry, measured)
+                elif self.config.orphans == "adopt":
+                    adopted.append(task_id)
+                    self._add(_entry(task_id, "unknown", None, measured, now, finished=True))
+                    self._tables.save(self.entries[task_id])
+                else:
+                    orphans.append(task_id)
+            await self._store.flush()
+        if adopted or orphans or dropped or found.deleted:
+            log.info(
+                "cache reconciled: %d adopted, %d orphan(s) left, %d vanished, %d re-measured, "
+                "%d interrupted delete(s) finished",
+                len(adopted),
+                len(orphans),
+                len(dropped),
+                len(found.measured),
+                len(found.deleted),
+            )
+        return Reconciled(adopted, orphans, dropped, len(found.measured), len(found.deleted))
+
+    # -- the agent's calls -----------------------------------------------------------------------
+
+    async def create_cache_entry(
+        self,
+        task_id: str,
+        agent_type: str,
+        content: dict[str, bytes],
+        *,
+        preview: str = "",
+        agent: str | None = None,
+    ) -> CacheEntry:
+        """Write an entry's files (sent over the socket, under the upload cap)."""
+        if len(content) > self.config.max_upload_files:
+            raise CacheError(f"at most {self.config.max_upload_files} files per entry")
+        size = sum(len(data) for data in content.values())
+        if size > self.config.max_upload_bytes:
+            raise CacheError(
+                f"{size} bytes is over the {self.config.max_upload_bytes}-byte upload cap; "
+                "write the folder in place and register it"
+            )
+        async with self._lock:
+            self._check_new(task_id)
+            try:
+                folder = await asyncio.to_thread(files.write_entry, self.root, task_id, content)
+                measured = await asyncio.to_thread(files.measure, folder)
+            except (CachePathError, FileExistsError) as exc:
+                raise CacheError(str(exc)) from None
+            return self._index(task_id, agent_type, agent, measured, preview)
+
+    async def register_cache_entry(
+        self, task_id: str, agent_type: str, *, preview: str = "", agent: str | None = None
+    ) -> CacheEntry:
+        """Index a folder the agent wrote itself at ``<root>/<task_id>`` (same host)."""
+        async with self._lock:
+            self._check_new(task_id)
+            try:
+                measured = await asyncio.to_thread(files.measure, self.root / task_id)
+            except FileNotFoundError:
+                raise CacheError(f"no folder {task_id} under the cache root") from None
+            except CachePathError as exc:
+                raise CacheError(str(exc)) from None
+            return self._index(task_id, agent_type, agent, measured, preview)
+
+    def finish_cache_entry(self, task_id: str) -> CacheEntry:
+        entry = self._get(task_id)
+        if entry.finished_at is None:
+            entry.finished_at = self._clock()
+            self._tables.save(entry)
+        return entry
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def running(self, entry: CacheEntry) -> bool:
+        """Still being worked on: not finished, and its agent is online."""
+        return entry.finished_at is None and self.online(entry)
+
+    def get(self, task_id: str) -> CacheEntry | None:
+        return self.entries.get(task_id)
+
+    def get_statistics(self) -> dict[str, Any]:
+        values = [e for e in self.entries.values() if not e.deleting]
+        oldest = min(values, key=lambda e: e.created_at, default=None)
+        newest = max(values, key=lambda e: e.created_at, default=None)
+        largest = max(values, key=lambda e: e.size, default=None)
+        return {
+            "count": len(values),
+            "total_size_bytes": self.total,
+            "total_size_mb": round(self.total / MB, 2),
+            "by_agent_type": {
+                kind: {"count": count, "size_bytes": size}
+                for kind, (count, size) in sorted(self._by_type.items())
+                if count
+            },
+            "oldest": _brief(oldest),
+            "newest": _brief(newest),
+            "largest": _brief(largest),
+            "auto_clean_enabled": self.config.auto_clean_enabled,
+            "auto_clean_threshold_mb": self.config.auto_clean_threshold_mb,
+            "warning_threshold_mb": self.config.warning_threshold_mb,
+        }
+
+    def get_cache_entries(self) -> list[CacheEntry]:
+        """Newest first."""
+        live = [e for e in self.entries.values() if not e.deleting]
+        return sorted(live, key=lambda e: (e.created_at, e.task_id), reverse=True)
+
+    async def preview_cache_entry(self, task_id: str, lines: int = 5) -> dict[str, Any]:
+        entry = self._get(task_id)
+        listing = await asyncio.to_thread(files.read_preview, self.root / task_id, lines=lines)
+        return {
+            "task_id": entry.task_id,
+            "agent_type": entry.agent_type,
+            "agent": entry.agent,
+            "size_bytes": entry.size,
+            "file_count": entry.files,
+            "created_at": entry.created_at,
+            "finished": entry.finished,
+            "running": self.running(entry),
+            "preview": entry.preview,
+            "files": [
+                {"name": name, "size_bytes": size, "first_lines": head, "binary": head is None}
+                for name, size, head in listing
+            ],
+        }
+
+    # -- plans -----------------------------------------------------------------------------------
+
+    def plan_auto_clean(self) -> CleanPlan:
+        threshold = self.config.auto_clean_threshold_mb * MB
+        keep = self.config.auto_clean_keep_count
+        return plan.by_size(self.entries.values(), self.total, threshold, keep, self.running)
+
+    def plan_old_entries(self, max_age_days: float | None = None) -> CleanPlan:
+        days = self.config.max_age_days if max_age_days is None else max_age_days
+        cutoff = self._clock() - days * 86400
+        return plan.by_age(self.entries.values(), self.total, cutoff, self.running)
+
+    def plan_clear(self, *, force: bool = False) -> CleanPlan:
+        return plan.everything(self.entries.values(), self.total, self.running, force=force)
+
+    def plan_delete(self, task_id: str, *, force: bool = False) -> CleanPlan:
+        entry = self._get(task_id)
+        if self.running(entry) and not force:
+            raise CacheError(f"{task_id} is still running (its agent is online); force to delete")
+        return CleanPlan("delete_cache_entry", (plan.item(entry, "delete"),), self.total)
+
+    # -- the seed's operations -------------------------------------------------------------------
+
+    async def delete_cache_entry(self, task_id: str, *, force: bool = False) -> CleanResult:
+        return await self.execute(self.plan_delete(task_id, force=force), force=force)
+
+    async def clear_all_cache(self, *, force: bool = False) -> CleanResult:
+        return await self.execute(self.plan_clear(force=force), force=force)
+
+    async def auto_clean(self) -> CleanResult:
+        return await self.execute(self.plan_auto_clean())
+
+    async def cleanup_old_entries(self, max_age_days: float | None = None) -> CleanResult:
+        return await self.execute(self.plan_old_entries(max_age_days))
+
+    async def flush(self) -> None:
+        await self._store.flush()
+
+    def set_auto_clean(self, enabled: bool) -> None:
+        self.config.auto_clean_enabled = enabled
+        self._tables.save_state("auto_clean_enabled", "true" if enabled else "false")
+
+    async def execute(self, clean: CleanPlan, *, force: bool = False) -> CleanResult:
+        """Remove exactly the plan's entries. One that changed since (gone, replaced by another
+        folder or a link, started running again without ``force``) is skipped, with why."""
+        result = CleanResult(clean)
+        async with self._lock:
+            chosen: list[tuple[PlanItem, CacheEntry]] = []
+            for planned in clean.items:
+                entry = self.entries.get(planned.task_id)
+                why = self._still_planned(planned, entry, force)
+                if why is not None or entry is None:
+                    result.skipped.append((planned.task_id, why or "gone"))
+                    continue
+                entry.deleting = True
+                self._tables.save(entry)
+                chosen.append((planned, entry))
+            if not chosen:
+                return result
+            await self._store.flush()  # the marks are on disk before any folder moves
+            failed = await asyncio.to_thread(
+                _delete_folders, self.root, [p.task_id for p, _ in chosen]
+            )
+            for planned, entry in chosen:
+                if planned.task_id in failed:
+                    entry.deleting = False
+                    self._tables.save(entry)
+                    result.skipped.append((planned.task_id, failed[planned.task_id]))
+                    continue
+                self._drop(planned.task_id)
+                result.removed.append(planned)
+            await self._store.flush()
+        if result.removed:
+            log.info(
+                "cache: %s removed %d entr(ies), %.1f MB",
+                clean.kind,
+                len(result.removed),
+                result.freed / MB,
+            )
+        return result
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _still_planned(
+        self, planned: PlanItem, entry: CacheEntry | None, force: bool
+    ) -> str | None:
+        if entry is None:
+            return "no longer in the cache"
+        if entry.deleting:
+            return "already being deleted"
+        state = files.folder_state(self.root / planned.task_id)
+        if state is None or state[1] != planned.inode:
+            return "no longer the folder that was planned"
+        if self.running(entry) and not force:
+            return "its task is running again"
+        return None
+
+    def _check_new(self, task_id: str) -> None:
+        try:
+            files.check_task_id(task_id)
+        except CachePathError as exc:
+            raise CacheError(str(exc)) from None
+        if task_id in self.entries:
+            raise CacheError(f"cache entry {task_id} already exists")
+
+    def _index(
+        self, task_id: str, agent_type: str, agent: str | None, measured: Measure, preview: str
+    ) -> CacheEntry:
+        entry = _entry(task_id, agent_type, agent, measured, self._clock(), preview=preview)
+        self._add(entry)
+        self._tables.save(entry)
+        return entry
+
+    def _get(self, task_id: str) -> CacheEntry:
+        entry = self.entries.get(task_id)
+        if entry is None or entry.deleting:
+            raise CacheError(f"no cache entry {task_id!r}")
+        return entry
+
+    def _add(self, entry: CacheEntry) -> None:
+        self.entries[entry.task_id] = entry
+        self.total += entry.size
+        sums = self._by_type.setdefault(entry.agent_type, [0, 0])
+        sums[0] += 1
+        sums[1] += entry.size
+
+    def _drop(self, task_id: str) -> None:
+        entry = self.entries.pop(task_id, None)
+        if entry is None:
+            return
+        self.total -= entry.size
+        sums = self._by_type[entry.agent_type]
+        sums[0] -= 1
+        sums[1] -= entry.size
+        self._tables.delete(task_id)
+
+    def _resize(self, entry: CacheEntry, measured: Measure) -> None:
+        delta = measured.size - entry.size
+        self.total += delta
+        self._by_type[entry.agent_type][1] += delta
+        entry.size, entry.files = measured.size, measured.files
+        entry.mtime_ns, entry.inode = measured.mtime_ns, measured.inode
+        self._tables.save(entry)
+
+
+def _entry(
+    task_id: str,
+    agent_type: str,
+    agent: str | None,
+    measured: Measure,
+    now: float,
+    *,
+    preview: str = "",
+    finished: bool = False,
+) -> CacheEntry:
+    return CacheEntry(
+        task_id=task_id,
+        agent_type=agent_type,
+        agent=agent,
+        size=measured.size,
+        files=measured.files,
+        created_at=now,
+        finished_at=now if finished else None,
+        preview=preview[:2000],
+        mtime_ns=measured.mtime_ns,
+        inode=measured.inode,
+    )
+
+
+def _brief(entry: CacheEntry | None) -> dict[str, Any] | None:
+    if entry is None:
+        return None
+    return {"task_id": entry.task_id, "size_bytes": entry.size, "created_at": entry.created_at}
+
+
+@dataclass(slots=True)
+class _Scan:
+    measured: dict[str, Measure] = field(default_factory=dict)
+    vanished: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+
+def _scan(root: Path, known: dict[str, tuple[int, int, bool]]) -> _Scan:
+    """One pass over the root (in a thread): finish interrupted deletes, empty the trash,
+    measure new and changed folders, list the vanished ones."""
+    found = _Scan()
+    for task_id, (_, _, deleting) in known.items():
+        if deleting:
+            _delete_folders(root, [task_id])
+            found.deleted.append(task_id)
+    files.empty_trash(root)
+    present: set[str] = set()
+    with os.scandir(root) as listing:
+        for item in listing:
+            if item.name.startswith(".") or not files.TASK_ID.match(item.name):
+                continue
+            present.add(item.name)
+            state = files.folder_state(root / item.name)
+            if state is None:
+                continue  # a link or a file: not an entry, never followed
+            seen = known.get(item.name)
+            if seen is None or (seen[0], seen[1]) != state:
+                found.measured[item.name] = files.measure(root / item.name)
+    found.vanished = [
+        task_id
+        for task_id, (_, _, deleting) in known.items()
+        if not deleting and (task_id not in present or files.folder_state(root / task_id) is None)
+    ]
+    return found
+
+
+def _delete_folders(root: Path, task_ids: list[str]) -> dict[str, str]:
+    """Rename each into the trash, then remove it; the reasons of those that failed."""
+    failed: dict[str, str] = {}
+    for task_id in task_ids:
+        try:
+            moved = files.move_to_trash(root, task_id)
+            if moved is not None:
+                files.remove(moved)
+        except OSError as exc:
+            failed[task_id] = f"{type(exc).__name__}: {exc.strerror or exc}"
+    return failed

@@ -1,0 +1,124 @@
+"""Clean plans: what a clean would remove and why, computed before anything is removed, so it
+can be shown (``/cache clean``, ``chatops cache clean``) and then executed exactly.
+
+* by size (auto-clean): over the threshold, the oldest finished entries go first until the
+  total is under it; the ``keep_count`` newest entries always stay;
+* by age: finished entries older than ``max_age_days``;
+* clear: every entry that is not running.
+
+An entry whose task is still running (not finished, its agent online) is never in a plan; a
+forced delete or clear, by hand, is the only way to remove one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from chatops.store import CacheEntry
+
+MB = 1_048_576
+
+
+@dataclass(frozen=True, slots=True)
+class PlanItem:
+    task_id: str
+    agent_type: str
+    size: int
+    created_at: float
+    inode: int
+    reason: str
+    """``size``, ``age``, ``clear`` or ``delete``."""
+
+
+@dataclass(frozen=True, slots=True)
+class CleanPlan:
+    kind: str
+    items: tuple[PlanItem, ...]
+    total_before: int
+    running_kept: int = 0
+
+    @property
+    def size(self) -> int:
+        return sum(item.size for item in self.items)
+
+    @property
+    def oldest(self) -> float | None:
+        return min((item.created_at for item in self.items), default=None)
+
+    @property
+    def reasons(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for item in self.items:
+            counts[item.reason] = counts.get(item.reason, 0) + 1
+        return counts
+
+
+def item(entry: CacheEntry, reason: str) -> PlanItem:
+    return PlanItem(
+        entry.task_id, entry.agent_type, entry.size, entry.created_at, entry.inode, reason
+    )
+
+
+def by_size(
+    entries: Iterable[CacheEntry],
+    total: int,
+    threshold_bytes: float,
+    keep_count: int,
+    running: Callable[[CacheEntry], bool],
+) -> CleanPlan:
+    ordered = sorted(entries, key=lambda e: (e.created_at, e.task_id))
+    candidates = ordered[: max(0, len(ordered) - keep_count)]
+    chosen: list[PlanItem] = []
+    left = total
+    running_kept = 0
+    for entry in candidates:
+        if left <= threshold_bytes:
+            break
+        if entry.deleting:
+            continue
+        if running(entry):
+            running_kept += 1
+            continue
+        chosen.append(item(entry, "size"))
+        left -= entry.size
+    return CleanPlan("auto_clean", tuple(chosen), total, running_kept)
+
+
+def by_age(
+    entries: Iterable[CacheEntry],
+    total: int,
+    cutoff: float,
+    running: Callable[[CacheEntry], bool],
+) -> CleanPlan:
+    chosen: list[PlanItem] = []
+    running_kept = 0
+    for entry in sorted(entries, key=lambda e: (e.created_at, e.task_id)):
+        if entry.created_at >= cutoff:
+            break
+        if entry.deleting:
+            continue
+        if running(entry):
+            running_kept += 1
+            continue
+        chosen.append(item(entry, "age"))
+    return CleanPlan("cleanup_old_entries", tuple(chosen), total, running_kept)
+
+
+def everything(
+    entries: Iterable[CacheEntry],
+    total: int,
+    running: Callable[[CacheEntry], bool],
+    *,
+    force: bool,
+) -> CleanPlan:
+    chosen: list[PlanItem] = []
+    running_kept = 0
+    for entry in sorted(entries, key=lambda e: (e.created_at, e.task_id)):
+        if entry.deleting:
+            continue
+        if running(entry) and not force:
+            running_kept += 1
+            continue
+        chosen.append(item(entry, "clear"))
+    return CleanPlan("clear_all_cache", tuple(chosen), total, running_kept)

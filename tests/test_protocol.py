@@ -220,3 +220,13 @@ def test_the_connection_answers_a_ping_after_any_line(live_socket: Path, data: b
             assert reply, f"connection closed after {line[:80]!r}: {replies}"
             replies.append(json.loads(reply))
     assert len(replies) <= 2 and replies[-1]["pong"] is True, replies
+
+
+@pytest.mark.parametrize("field", ["channel", "host"])
+def test_a_name_cannot_end_with_a_newline(field: str) -> None:
+    """A regex's ``$`` matches before a final newline: names are checked to the very end."""
+    message = {"type": "register", "channel": "bot", "pid": 5, "host": "vm1", "id": 3}
+    message[field] = "bot\n"
+    with pytest.raises(ProtocolError) as caught:
+        decode(json.dumps(message).encode())
+    assert caught.value.code == ErrorCode.INVALID_MESSAGE

@@ -26,7 +26,7 @@ PROTOCOL_VERSION = 1
 
 # Names are printed by every front end: no control characters (C0, DEL, C1), so a name can
 # never carry a terminal escape sequence or break a line.
-_PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]+$"
+_PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]+\Z"  # \Z: "$" lets a final newline through
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=_PRINTABLE)]
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 Pid = Annotated[int, msgspec.Meta(gt=0, le=2**31 - 1)]
@@ -266,7 +266,7 @@ class DecideApproval(_Message, tag="decide_approval"):
 
 
 TaskId = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 ]
 CleanKind = Literal["auto_clean", "cleanup_old_entries", "clear_all_cache", "delete_cache_entry"]
 

@@ -23,8 +23,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_PART = re.compile(r"^[A-Za-z0-9_.+@=,-][A-Za-z0-9 _.+@=,()\[\]-]{0,254}$")
+TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+"""Matched whole (``fullmatch``: ``$`` would let a trailing newline through)."""
+_PART = re.compile(r"[A-Za-z0-9_.+@=,-][A-Za-z0-9 _.+@=,()\[\]-]{0,254}")
 INCOMING = ".incoming"
 TRASH = ".trash"
 TEXT_SAMPLE = 4096
@@ -35,7 +36,7 @@ class CachePathError(ValueError):
 
 
 def check_task_id(task_id: str) -> str:
-    if not TASK_ID.match(task_id) or task_id in (".", ".."):
+    if not TASK_ID.fullmatch(task_id) or task_id in (".", ".."):
         raise CachePathError(
             f"task id {task_id!r} must be 1-128 letters, digits, '.', '_' or '-', "
             "not starting with a dot"
@@ -49,7 +50,7 @@ def check_file_name(name: str) -> tuple[str, ...]:
     if not name or name.startswith("/") or "\\" in name or len(parts) > 8:
         raise CachePathError(f"file name {name!r} must be a relative path of plain names")
     for part in parts:
-        if part in (".", "..") or not _PART.match(part):
+        if part in (".", "..") or not _PART.fullmatch(part):
             raise CachePathError(f"file name {name!r} has an unsafe part {part!r}")
     return parts
 

@@ -139,15 +139,7 @@ class CacheManager:
         preview: str = "",
         agent: str | None = None,
     ) -> CacheEntry:
-        """Write an entry's files (sent over the socket, under the upload cap)."""
-        if len(content) > self.config.max_upload_files:
-            raise CacheError(f"at most {self.config.max_upload_files} files per entry")
-        size = sum(len(data) for data in content.values())
-        if size > self.config.max_upload_bytes:
-            raise CacheError(
-                f"{size} bytes is over the {self.config.max_upload_bytes}-byte upload cap; "
-                "write the folder in place and register it"
-            )
+        """Write an entry's files (the socket door holds uploads to ``max_upload_bytes``)."""
         async with self._lock:
             self._check_new(task_id)
             try:
@@ -427,7 +419,7 @@ def _scan(root: Path, known: dict[str, tuple[int, int, bool]]) -> _Scan:
     present: set[str] = set()
     with os.scandir(root) as listing:
         for item in listing:
-            if item.name.startswith(".") or not files.TASK_ID.match(item.name):
+            if item.name.startswith(".") or not files.TASK_ID.fullmatch(item.name):
                 continue
             present.add(item.name)
             state = files.folder_state(root / item.name)

@@ -63,6 +63,15 @@ class CacheRequests:
                 content[name] = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise _invalid("files_b64 holds something that is not base64", msg.id) from None
+        limits = self.manager.config
+        size = sum(len(data) for data in content.values())
+        if len(content) > limits.max_upload_files or size > limits.max_upload_bytes:
+            raise _invalid(
+                f"{len(content)} file(s), {size} bytes: over the upload cap "
+                f"({limits.max_upload_files} files, {limits.max_upload_bytes} bytes); write "
+                "the folder in place and register it",
+                msg.id,
+            )
 
         async def write() -> dict[str, Any]:
             entry = await self._call(

@@ -108,6 +108,11 @@ class MonitoringDashboard:
         reply = await self._ok(GetUsageTrends(minutes=minutes))
         return dict(reply.get("trends", {})) if reply else {}
 
+    async def get_cache_summary(self) -> dict[str, Any]:
+        """The cache's statistics (count, total size, per agent type, oldest, newest,
+        largest); empty when the monitor cannot be reached."""
+        return await self.client.get_cache_summary() or {}
+
     async def close(self) -> None:
         await self.client.close()
 

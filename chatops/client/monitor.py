@@ -13,7 +13,8 @@ spool, and on any failure waits a capped, jittered exponential backoff before tr
 Messages are the protocol's own types, checked before they are sent (a bad field is logged and
 the call returns False). A request waits ``request_timeout``, or the call's ``timeout``. Pushes
 from the controller go to the handlers registered with :meth:`MonitorClient.on_push`. Asking
-before acting (``request_approval``, ``should_accept_action``) is in :mod:`.approvals`.
+before acting (``request_approval``, ``should_accept_action``) is in :mod:`.approvals`, the
+cache calls in :mod:`.cache`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import psutil
 
 from chatops.client.approvals import ApprovalCalls
 from chatops.client.blocking import resolve_socket_path
+from chatops.client.cache import CacheCalls
 from chatops.client.messages import checked as _checked
 from chatops.client.pushes import PushDispatcher, PushHandler, default_control
 from chatops.client.spool import Spool, SpooledEvent
@@ -60,7 +62,7 @@ log = logging.getLogger("chatops.client")
 _RETRYABLE = frozenset({"storage_error", "shutting_down", "internal_error"})
 
 
-class MonitorClient(ApprovalCalls):
+class MonitorClient(ApprovalCalls, CacheCalls):
     def __init__(
         self,
         socket_path: str | os.PathLike[str] | None = None,

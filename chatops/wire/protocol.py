@@ -292,6 +292,8 @@ class CacheRegister(_Message, tag="cache_register"):
     task_id: TaskId
     agent_type: Name
     agent: Name | None = None
+    path: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
+    """Where the agent wrote it; must be the cache root's ``<task_id>`` folder."""
     preview: Text | None = None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from typing import Any
 
 from chatops.models import ALIVE_STATUSES
@@ -88,6 +89,9 @@ class CacheRequests:
 
     def register(self, peer: Peer, msg: CacheRegister) -> Outcome:
         self._as_agent(peer, msg.agent, msg.id)
+        expected = os.path.realpath(self.manager.root / msg.task_id)
+        if msg.path is not None and os.path.realpath(msg.path) != expected:
+            raise _invalid(f"the folder must be {expected} (the cache root's task folder)", msg.id)
 
         async def index() -> dict[str, Any]:
             entry = await self._call(
@@ -108,9 +112,8 @@ class CacheRequests:
         if entry is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no cache entry {msg.task_id!r}", msg.id)
         writer = self._writers.get(msg.task_id)
-        if (entry.agent is not None and entry.agent != msg.agent) or (
-            entry.agent is None and writer is not None and writer is not peer
-        ):
+        live_writer = writer is not None and writer.link is not None and not writer.link.closed
+        if entry.agent != msg.agent or (live_writer and writer is not peer):
             raise ProtocolError(
                 ErrorCode.PERMISSION_DENIED,
                 f"cache entry {msg.task_id!r} belongs to another agent",

@@ -1,0 +1,143 @@
+"""The cache over a real socket: the client library's calls, ownership, the upload cap, and
+cleaning through the operator's door; the scheduled check's alerts on the injected clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from chatops.client import MonitorClient
+from chatops.services.cache.checks import CacheChecks
+from chatops.services.cache.config import CacheConfig
+from tests.conftest import FakeClock, RawClient, RecordingSink, make_settings
+
+KB = 1024
+
+
+async def test_agents_write_finish_and_operators_clean(
+    workdir: Path, start_controller: Any
+) -> None:
+    settings = make_settings(workdir)
+    ctl = await start_controller(settings)
+    cache = ctl.services.cache
+    async with MonitorClient(settings.monitoring.socket_path) as agent:
+        entry = await agent.create_cache_entry(
+            "t1",
+            "claude",
+            {"out.txt": "hello\n", "img.png": b"\x89PNG\0"},
+            preview="done",
+            agent="coder",
+        )
+        assert entry is not None and entry["size_bytes"] == 11 and entry["running"]
+        assert (settings.cache_root / "t1" / "img.png").read_bytes() == b"\x89PNG\0"
+        assert cache.running(cache.entries["t1"])
+        too_big = await agent.create_cache_entry(
+            "t2", "claude", {"a": "x" * 49 * KB}, agent="coder"
+        )
+        assert too_big is None and "t2" not in cache.entries
+        outside = await agent.register_cache_entry("t3", "claude", workdir, agent="coder")
+        assert outside is None
+        (settings.cache_root / "t3").mkdir()
+        (settings.cache_root / "t3" / "f").write_bytes(b"x" * 10)
+        placed = await agent.register_cache_entry(
+            "t3", "claude", settings.cache_root / "t3", agent="coder"
+        )
+        assert placed is not None and placed["size_bytes"] == 10
+
+        # Another connection may not finish it while its writer is connected.
+        other = await RawClient.connect(settings.monitoring.socket_path)
+        refused = await other.request(
+            {"id": 1, "type": "cache_finish", "task_id": "t1", "agent": "coder"}
+        )
+        assert refused["error"]["code"] == "permission_denied"
+        # Nor may a connection that wrote an entry (an agent's) clean.
+        writer = await RawClient.connect(settings.monitoring.socket_path)
+        wrote = await writer.request(
+            {
+                "id": 1,
+                "type": "cache_create",
+                "task_id": "w1",
+                "agent_type": "x",
+                "files": {"a": "1"},
+            }
+        )
+        assert wrote["ok"], wrote
+        execute = {
+            "id": 2,
+            "type": "cache_execute",
+            "kind": "clear_all_cache",
+            "items": [{"task_id": "w1", "inode": cache.entries["w1"].inode}],
+        }
+        assert (await writer.request(execute))["error"]["code"] == "permission_denied"
+        await writer.close()
+
+        assert await agent.finish_cache_entry("t1", agent="coder")
+        assert not cache.running(cache.entries["t1"])
+        summary = await agent.get_cache_summary()
+        assert summary is not None and summary["count"] == 3 and summary["total_size_bytes"] == 22
+
+        await other.close()
+        operator = await RawClient.connect(settings.monitoring.socket_path)
+        plan = await operator.request({"id": 3, "type": "cache_plan", "kind": "clear_all_cache"})
+        # t3's writer is still connected: it is running and stays; w1's writer has gone.
+        assert [i["task_id"] for i in plan["items"]] == ["t1", "w1"] and plan["running_kept"] == 1
+        done = await operator.request(
+            {
+                "id": 4,
+                "type": "cache_execute",
+                "kind": "clear_all_cache",
+                "items": [{"task_id": i["task_id"], "inode": i["inode"]} for i in plan["items"]],
+            }
+        )
+        assert done["removed"] == ["t1", "w1"] and done["total_after"] == 10
+        await operator.close()
+    assert list(cache.entries) == ["t3"]
+
+
+async def test_the_check_warns_once_per_crossing_and_announces_cleans(
+    workdir: Path, start_controller: Any
+) -> None:
+    clock = FakeClock()
+    sink = RecordingSink()
+    settings = make_settings(workdir)
+    settings.cache = CacheConfig(
+        auto_clean_enabled=False,
+        warning_threshold_mb=0.1,
+        auto_clean_threshold_mb=0.1,
+        auto_clean_keep_count=1,
+        warning_repeat=3600,
+    )
+    ctl = await start_controller(settings, clock=clock, sinks=[sink])
+    cache, router = ctl.services.cache, ctl.services.alerts
+    checks = CacheChecks(cache, router, clock=clock)
+    for index in range(3):
+        await cache.create_cache_entry(f"t{index}", "claude", {"o": b"x" * 60 * KB})
+        cache.finish_cache_entry(f"t{index}")
+        clock.advance(60)
+
+    def kinds() -> list[str]:
+        return [a.kind for a in sink.alerts]
+
+    await checks.check()
+    await checks.check()
+    await ctl.store.flush()
+    await _delivered(sink, 1)
+    assert kinds() == ["cache"] and "over its 0.1 MB warning" in sink.alerts[0].body
+    clock.advance(3600)
+    router.tick()
+    await _delivered(sink, 2)
+    assert kinds()[-1] == "reminder"
+
+    cache.set_auto_clean(True)
+    await checks.check()
+    await _delivered(sink, 4)
+    cleaned = next(a for a in sink.alerts if a.kind == "cache_cleaned")
+    assert cleaned.title.startswith("🧹 Auto-clean removed 2 cache entries")
+    assert cleaned.data["removed"] == ["t0", "t1"]
+    assert kinds()[-1] == "cache_resolved" and list(cache.entries) == ["t2"]
+
+
+async def _delivered(sink: RecordingSink, count: int) -> None:
+    from tests.conftest import wait_for
+
+    await wait_for(lambda: len(sink.alerts) >= count, timeout=20)

@@ -37,6 +37,7 @@ EXTENSIONS = (
     "cogs.quotas",
     "cogs.approvals",
     "cogs.autoaccept",
+    "cogs.cache",
     "cogs.admin",
 )
 

@@ -67,3 +67,12 @@ def progress_bar(fraction: float, width: int = 10) -> str:
     fraction = min(1.0, max(0.0, fraction))
     filled = round(fraction * width)
     return "▰" * filled + "▱" * (width - filled) + f" {fraction:.0%}"
+
+
+def size_text(size: float) -> str:
+    """``812 B``, ``12.4 kB``, ``1,204.5 MB``: binary units, as the cache thresholds are."""
+    if size < 1024:
+        return f"{size:.0f} B"
+    if size < 1_048_576:
+        return f"{size / 1024:.1f} kB"
+    return f"{size / 1_048_576:,.1f} MB"

@@ -268,7 +268,9 @@ class DecideApproval(_Message, tag="decide_approval"):
 TaskId = Annotated[
     str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 ]
-CleanKind = Literal["auto_clean", "cleanup_old_entries", "clear_all_cache", "delete_cache_entry"]
+CleanKind = Literal[
+    "clean", "auto_clean", "cleanup_old_entries", "clear_all_cache", "delete_cache_entry"
+]
 
 
 class CacheCreate(_Message, tag="cache_create"):

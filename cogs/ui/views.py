@@ -94,6 +94,21 @@ async def ask_to_confirm(
     return view.value
 
 
+async def confirm_in_followup(
+    interaction: discord.Interaction, prompt: str, *, timeout: float, confirm_label: str
+) -> bool | None:
+    """A second confirmation after :func:`ask_to_confirm` (the interaction is answered
+    already): sent as a follow-up, to the same user only."""
+    view = ConfirmView(
+        allowed_ids={interaction.user.id}, timeout=timeout, confirm_label=confirm_label
+    )
+    view.message = await interaction.followup.send(
+        prompt, view=view, wait=True, allowed_mentions=discord.AllowedMentions.none()
+    )
+    await view.wait()
+    return view.value
+
+
 class Paginator(ChatOpsView):
     """◀ ▶ through pre-rendered embeds; only the person who asked may turn the pages."""
 

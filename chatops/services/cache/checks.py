@@ -1,5 +1,6 @@
 """The cache's scheduled check (every ``check_interval_seconds``): reconcile with the disk,
-auto-clean when enabled and over the threshold (announcing what went), then warn when the
+auto-clean when enabled (entries past ``max_age_days``, then the oldest while over the
+threshold; announcing what went), then warn when the
 total is over ``warning_threshold_mb``: one ``cache`` incident per crossing, repeated every
 ``warning_repeat`` while it lasts, and a resolved alert once back under."""
 
@@ -29,11 +30,12 @@ class CacheChecks:
         manager = self._manager
         await manager.reconcile()
         cleaned = None
-        config = manager.config
-        if config.auto_clean_enabled and manager.total > config.auto_clean_threshold_mb * MB:
-            cleaned = await manager.auto_clean()
-            if cleaned.removed:
-                self._announce(cleaned)
+        if manager.config.auto_clean_enabled:
+            clean = manager.plan_clean()
+            if clean.items:
+                cleaned = await manager.execute(clean)
+                if cleaned.removed:
+                    self._announce(cleaned)
         self.warn()
         return cleaned
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,16 +134,18 @@ class CacheManager:
         self,
         task_id: str,
         agent_type: str,
-        content: dict[str, bytes],
+        content: Mapping[str, str | bytes],
         *,
         preview: str = "",
         agent: str | None = None,
     ) -> CacheEntry:
-        """Write an entry's files (the socket door holds uploads to ``max_upload_bytes``)."""
+        """Write an entry's files, text (UTF-8) or bytes (the socket door holds uploads to
+        ``max_upload_bytes``)."""
+        encoded = {n: d.encode() if isinstance(d, str) else d for n, d in content.items()}
         async with self._lock:
             self._check_new(task_id)
             try:
-                folder = await asyncio.to_thread(files.write_entry, self.root, task_id, content)
+                folder = await asyncio.to_thread(files.write_entry, self.root, task_id, encoded)
                 measured = await asyncio.to_thread(files.measure, folder)
             except (CachePathError, FileExistsError) as exc:
                 raise CacheError(str(exc)) from None
@@ -236,6 +238,20 @@ class CacheManager:
         days = self.config.max_age_days if max_age_days is None else max_age_days
         cutoff = self._clock() - days * 86400
         return plan.by_age(self.entries.values(), self.total, cutoff, self.running)
+
+    def plan_clean(self) -> CleanPlan:
+        """By age (``max_age_days``), then by size: what ``/cache clean`` and the scheduled
+        auto-clean remove."""
+        cutoff = self._clock() - self.config.max_age_days * 86400
+        threshold = self.config.auto_clean_threshold_mb * MB
+        return plan.by_age_then_size(
+            self.entries.values(),
+            self.total,
+            cutoff,
+            threshold,
+            self.config.auto_clean_keep_count,
+            self.running,
+        )
 
     def plan_clear(self, *, force: bool = False) -> CleanPlan:
         return plan.everything(self.entries.values(), self.total, self.running, force=force)

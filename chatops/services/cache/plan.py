@@ -4,6 +4,8 @@ can be shown (``/cache clean``, ``chatops cache clean``) and then executed exact
 * by size (auto-clean): over the threshold, the oldest finished entries go first until the
   total is under it; the ``keep_count`` newest entries always stay;
 * by age: finished entries older than ``max_age_days``;
+* clean (``/cache clean``, ``chatops cache clean``, the scheduled auto-clean): by age, then by
+  size over what is left;
 * clear: every entry that is not running.
 
 An entry whose task is still running (not finished, its agent online) is never in a plan; a
@@ -122,3 +124,26 @@ def everything(
             continue
         chosen.append(item(entry, "clear"))
     return CleanPlan("clear_all_cache", tuple(chosen), total, running_kept)
+
+
+def by_age_then_size(
+    entries: Iterable[CacheEntry],
+    total: int,
+    cutoff: float,
+    threshold_bytes: float,
+    keep_count: int,
+    running: Callable[[CacheEntry], bool],
+) -> CleanPlan:
+    """What a clean removes: every finished entry past its age, then, if the rest is still
+    over the threshold, the oldest until it is under (the newest ``keep_count`` kept)."""
+    entries = list(entries)
+    old = by_age(entries, total, cutoff, running)
+    gone = {item.task_id for item in old.items}
+    rest = [entry for entry in entries if entry.task_id not in gone]
+    sized = by_size(rest, total - old.size, threshold_bytes, keep_count, running)
+    return CleanPlan(
+        "clean",
+        old.items + sized.items,
+        total,
+        max(old.running_kept, sized.running_kept),
+    )

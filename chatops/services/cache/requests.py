@@ -167,6 +167,8 @@ class CacheRequests:
             return self.manager.plan_old_entries(max_age_days)
         if kind == "clear_all_cache":
             return self.manager.plan_clear(force=force)
+        if kind == "clean":
+            return self.manager.plan_clean()
         return self.manager.plan_auto_clean()
 
     # -- internals -------------------------------------------------------------------------------

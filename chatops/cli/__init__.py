@@ -1,5 +1,5 @@
 """``chatops`` command line: ``run`` the controller, ``status`` of the fleet, and one module
-per command group for the rest (``policy``, ``quota``, ``approvals``, ``hook``)."""
+per command group for the rest (``policy``, ``quota``, ``approvals``, ``cache``, ``hook``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 
 from chatops import __version__
 from chatops.cli import approvals as approvals_cli
+from chatops.cli import cache as cache_cli
 from chatops.cli import hook as hook_cli
 from chatops.config import (
     ConfigError,
@@ -61,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     quota = sub.add_parser("quota", help="every quota pool and budget: % left, reset, runway")
     quota.add_argument("--json", action="store_true", help="machine-readable output")
     approvals_cli.add_parser(sub)
+    cache_cli.add_parser(sub)
     hook_cli.add_parser(sub)
     return parser
 
@@ -93,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return policy_command(settings, args)
     if args.command == "approvals":
         return approvals_cli.approvals_command(settings, args)
+    if args.command == "cache":
+        return cache_cli.cache_command(settings, args)
     if args.command == "hook":
         return hook_cli.hook_command(settings, args.agent, args.timeout)
     if args.command == "quota":

@@ -1,0 +1,268 @@
+"""``chatops cache stats|list|clean|clear``: the task cache from a shell.
+
+Through the running controller when there is one (its index is the live one), else straight
+from the database and the cache folder. ``clean`` (by age, then by size) and ``clear`` print
+the plan and ask before deleting anything, unless ``--yes``; ``--dry-run`` only prints it. What
+is deleted is exactly the plan that was shown: an entry that changed since is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from chatops.client.blocking import MonitorError, request
+from chatops.config import Settings
+from chatops.presentation.formatting import describe_duration, size_text, terminal_text
+from chatops.wire.protocol import (
+    CacheExecute,
+    CacheList,
+    CachePlan,
+    GetCacheSummary,
+    PlannedEntry,
+)
+
+EXIT_REFUSED = 1
+CHUNK = 1000
+
+
+def add_parser(sub: Any) -> None:
+    cache = sub.add_parser("cache", help="the agents' task cache: stats, list, clean, clear")
+    cache_sub = cache.add_subparsers(dest="cache_command", required=True)
+    for name, text in (("stats", "size, count, per agent type"), ("list", "every entry")):
+        command = cache_sub.add_parser(name, help=text)
+        command.add_argument("--json", action="store_true", help="machine-readable output")
+    for name, text in (
+        ("clean", "remove entries past max_age_days, then the oldest while over the threshold"),
+        ("clear", "remove every entry that is not running"),
+    ):
+        command = cache_sub.add_parser(name, help=text)
+        command.add_argument("--dry-run", action="store_true", help="print the plan only")
+        command.add_argument("--yes", action="store_true", help="do not ask before deleting")
+
+
+def cache_command(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        backend: Backend = SocketBackend(settings)
+    except OSError:
+        if not settings.monitoring.database_path.exists():
+            print("The cache is empty: the controller has never run with this configuration.")
+            return 0
+        backend = LocalBackend(settings)
+    try:
+        return _run(backend, args)
+    except MonitorError as exc:
+        print(f"chatops: refused: {terminal_text(str(exc))}", file=sys.stderr)
+        return EXIT_REFUSED
+
+
+def _run(backend: Backend, args: argparse.Namespace) -> int:
+    now = time.time()
+    if args.cache_command == "stats":
+        stats = backend.stats()
+        print(json.dumps(stats, indent=2) if args.json else format_stats(stats, now))
+        return 0
+    if args.cache_command == "list":
+        entries = backend.entries()
+        print(json.dumps(entries, indent=2) if args.json else format_entries(entries, now))
+        return 0
+    kind = "clean" if args.cache_command == "clean" else "clear_all_cache"
+    plan = backend.plan(kind)
+    print(format_plan(plan, now))
+    if not plan["items"] or args.dry_run:
+        return 0
+    if not args.yes and not _confirm(
+        f"Delete {plan['count']} entries ({size_text(plan['size_bytes'])})?"
+    ):
+        print("Nothing deleted.")
+        return 0
+    result = backend.execute(kind, plan["items"])
+    print(
+        f"Removed {len(result['removed'])} entries, {size_text(result['freed_bytes'])} freed; "
+        f"{size_text(result['total_after'])} left."
+    )
+    for skipped in result["skipped"]:
+        print(f"  skipped {terminal_text(skipped['task_id'])}: {skipped['why']}")
+    return 0
+
+
+def _confirm(question: str, ask: Callable[[str], str] = input) -> bool:
+    try:
+        return ask(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
+class Backend:
+    def stats(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def entries(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def plan(self, kind: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def execute(self, kind: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class SocketBackend(Backend):
+    """The running controller; raises OSError at construction when there is none."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._socket = settings.monitoring.socket_path
+        self._summary = request(self._socket, GetCacheSummary(), timeout=5.0)
+
+    def stats(self) -> dict[str, Any]:
+        return {k: v for k, v in self._summary.items() if k not in ("id", "ok")}
+
+    def entries(self) -> list[dict[str, Any]]:
+        return list(request(self._socket, CacheList(limit=1000), timeout=10.0)["entries"])
+
+    def plan(self, kind: str) -> dict[str, Any]:
+        return request(self._socket, CachePlan(kind=kind), timeout=30.0)  # type: ignore[arg-type]
+
+    def execute(self, kind: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+        total: dict[str, Any] = {"removed": [], "freed_bytes": 0, "skipped": [], "total_after": 0}
+        for start in range(0, len(items), CHUNK):
+            planned = [
+                PlannedEntry(task_id=i["task_id"], inode=i["inode"])
+                for i in items[start : start + CHUNK]
+            ]
+            reply = request(
+                self._socket,
+                CacheExecute(kind=kind, items=planned),  # type: ignore[arg-type]
+                timeout=120.0,
+            )
+            total["removed"] += reply["removed"]
+            total["freed_bytes"] += reply["freed_bytes"]
+            total["skipped"] += reply["skipped"]
+            total["total_after"] = reply["total_after"]
+        return total
+
+
+class LocalBackend(Backend):
+    """No controller running: the same manager, on the database and the folder directly."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def _with_manager(self, work: Callable[[Any], Any]) -> Any:
+        from chatops.services.cache.manager import CacheManager
+        from chatops.store import Store
+
+        async def run() -> Any:
+            store = await Store.open(self._settings.monitoring.database_path, max_delay=0)
+            try:
+                manager = CacheManager(store, self._settings.cache, self._settings.cache_root)
+                await manager.start()
+                result = work(manager)
+                return await result if asyncio.iscoroutine(result) else result
+            finally:
+                await store.close()
+
+        return asyncio.run(run())
+
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self._with_manager(lambda m: m.get_statistics())
+        return stats
+
+    def entries(self) -> list[dict[str, Any]]:
+        from chatops.services.cache.views import entry_to_dict
+
+        return list(
+            self._with_manager(lambda m: [entry_to_dict(e, False) for e in m.get_cache_entries()])
+        )
+
+    def plan(self, kind: str) -> dict[str, Any]:
+        from chatops.services.cache.views import plan_to_dict
+
+        def make(manager: Any) -> dict[str, Any]:
+            clean = manager.plan_clean() if kind == "clean" else manager.plan_clear()
+            return plan_to_dict(clean)
+
+        plan: dict[str, Any] = self._with_manager(make)
+        return plan
+
+    def execute(self, kind: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+        from chatops.services.cache.plan import CleanPlan, PlanItem
+        from chatops.services.cache.views import result_to_dict
+
+        planned = tuple(
+            PlanItem(
+                i["task_id"],
+                i["agent_type"],
+                i["size_bytes"],
+                i["created_at"],
+                i["inode"],
+                i["reason"],
+            )
+            for i in items
+        )
+
+        async def run(manager: Any) -> dict[str, Any]:
+            result = await manager.execute(CleanPlan(kind, planned, manager.total))
+            return result_to_dict(result, manager.total)
+
+        result: dict[str, Any] = self._with_manager(run)
+        return result
+
+
+def format_stats(stats: dict[str, Any], now: float) -> str:
+    lines = [
+        f"{stats['count']} entries, {size_text(stats['total_size_bytes'])} "
+        f"(auto-clean {'on' if stats['auto_clean_enabled'] else 'off'} over "
+        f"{stats['auto_clean_threshold_mb']:g} MB, "
+        f"warning over {stats['warning_threshold_mb']:g} MB)"
+    ]
+    for kind, sums in stats["by_agent_type"].items():
+        lines.append(f"  {terminal_text(kind)}: {sums['count']}, {size_text(sums['size_bytes'])}")
+    for key in ("oldest", "largest", "newest"):
+        brief = stats.get(key)
+        if brief:
+            age = describe_duration(now - brief["created_at"])
+            lines.append(
+                f"{key}: {terminal_text(brief['task_id'])} ({size_text(brief['size_bytes'])}, "
+                f"{age} old)"
+            )
+    return "\n".join(lines)
+
+
+def format_entries(entries: Sequence[dict[str, Any]], now: float) -> str:
+    if not entries:
+        return "The cache is empty."
+    rows = [
+        f"{terminal_text(e['task_id'])}  {terminal_text(e['agent_type'])}  "
+        f"{size_text(e['size_bytes'])}  {e['file_count']} file(s)  "
+        f"{describe_duration(now - e['created_at'])} old  "
+        + ("running" if e["running"] else "finished" if e["finished_at"] else "idle")
+        for e in entries
+    ]
+    return "\n".join(rows)
+
+
+def format_plan(plan: dict[str, Any], now: float) -> str:
+    if not plan["items"]:
+        kept = f" ({plan['running_kept']} running kept)" if plan["running_kept"] else ""
+        return f"Nothing to remove{kept}."
+    why = ", ".join(f"{count} by {reason}" for reason, count in plan["reasons"].items())
+    oldest = describe_duration(now - plan["oldest"]) if plan["oldest"] else "-"
+    lines = [
+        f"Plan: {plan['count']} entries, {size_text(plan['size_bytes'])} of "
+        f"{size_text(plan['total_before'])}; oldest {oldest} old; {why}"
+    ]
+    if plan["running_kept"]:
+        lines.append(f"  ({plan['running_kept']} running task(s) kept)")
+    lines += [
+        f"  {terminal_text(i['task_id'])}  {size_text(i['size_bytes'])}  {i['reason']}"
+        for i in plan["items"][:50]
+    ]
+    if len(plan["items"]) > 50:
+        lines.append(f"  … and {len(plan['items']) - 50} more")
+    return "\n".join(lines)

@@ -1,0 +1,50 @@
+"""``chatops cache`` as a real process: through the running controller, and straight from the
+files when it is not running."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chatops.runtime.controller import Controller
+from tests.conftest import make_settings
+from tests.test_approvals_cli import config_file, run_chatops
+
+
+async def test_chatops_cache_through_the_controller_and_without_it(
+    workdir: Path, start_controller: Any
+) -> None:
+    settings = make_settings(workdir)
+    settings.cache.auto_clean_threshold_mb = 0.001
+    settings.cache.auto_clean_keep_count = 1
+    config = config_file(workdir, settings)
+    (workdir / "cache.yaml").write_text(
+        config.read_text()
+        + yaml.safe_dump({"cache": {"auto_clean_threshold_mb": 0.001, "auto_clean_keep_count": 1}})
+    )
+    config = workdir / "cache.yaml"
+    ctl: Controller = await start_controller(settings)
+    cache = ctl.services.cache
+    for name in ("old", "mid", "new"):
+        await cache.create_cache_entry(name, "claude", {"f": b"x" * 1000})
+        cache.finish_cache_entry(name)
+
+    code, out, _ = await run_chatops(config, "cache", "stats")
+    assert code == 0 and out.startswith("3 entries, 2.9 kB")
+    code, out, _ = await run_chatops(config, "cache", "clean", "--dry-run")
+    assert code == 0 and "Plan: 2 entries" in out and "mid" in out
+    assert sorted(cache.entries) == ["mid", "new", "old"]
+    code, out, _ = await run_chatops(config, "cache", "clean", stdin=b"n\n")
+    assert code == 0 and "Nothing deleted" in out and len(cache.entries) == 3
+    code, out, err = await run_chatops(config, "cache", "clean", "--yes")
+    assert code == 0 and "Removed 2 entries" in out, err
+    assert list(cache.entries) == ["new"]
+
+    await ctl.stop()  # without a controller: straight from the files
+    code, out, _ = await run_chatops(config, "cache", "list")
+    assert code == 0 and out.startswith("new  claude  1000 B")
+    code, out, _ = await run_chatops(config, "cache", "clear", "--yes")
+    assert code == 0 and "Removed 1 entries" in out
+    assert not (settings.cache_root / "new").exists()

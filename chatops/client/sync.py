@@ -91,6 +91,19 @@ class SyncMonitorClient:
     def should_accept_action(self, action_type: str, action_data: dict[str, Any]) -> dict[str, Any]:
         return self._call(self.client.should_accept_action(action_type, action_data))
 
+    def create_cache_entry(
+        self, task_id: str, agent_type: str, files: dict[str, str | bytes], **options: Any
+    ) -> dict[str, Any] | None:
+        return self._call(self.client.create_cache_entry(task_id, agent_type, files, **options))
+
+    def register_cache_entry(
+        self, task_id: str, agent_type: str, path: str | os.PathLike[str], **options: Any
+    ) -> dict[str, Any] | None:
+        return self._call(self.client.register_cache_entry(task_id, agent_type, path, **options))
+
+    def finish_cache_entry(self, task_id: str, *, agent: str | None = None) -> bool:
+        return self._call(self.client.finish_cache_entry(task_id, agent=agent))
+
     def drain_spool(self, timeout: float = 10.0) -> bool:
         return self._call(self.client.drain_spool(timeout))
 

@@ -35,6 +35,7 @@ from chatops.paths import default_database_path, default_socket_path, state_dir
 from chatops.services.approvals.config import ApprovalsConfig
 from chatops.services.cache.config import CacheConfig
 from chatops.services.quotas.config import QuotasConfig
+from chatops.services.recovery.config import RecoveryConfig
 
 ENV_PREFIX = "CHATOPS_"
 # sockaddr_un.sun_path is 108 bytes on Linux, including the terminating NUL.
@@ -196,6 +197,7 @@ class Settings(BaseSettings):
     quotas: QuotasConfig = Field(default_factory=lambda: QuotasConfig())
     approvals: ApprovalsConfig = Field(default_factory=lambda: ApprovalsConfig())
     cache: CacheConfig = Field(default_factory=lambda: CacheConfig())
+    recovery: RecoveryConfig = Field(default_factory=lambda: RecoveryConfig())
 
     @property
     def cache_root(self) -> Path:

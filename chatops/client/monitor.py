@@ -28,7 +28,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -92,6 +92,8 @@ class MonitorClient(ApprovalCalls, CacheCalls):
         self._closed = False
         self._process = psutil.Process()
         self.connects = 0
+        self.on_restart: list[Callable[[], Awaitable[None]]] = []
+        """Run before the default ``restart`` handler exits the process."""
 
     # -- the seed's API --------------------------------------------------------------------------
 
@@ -209,7 +211,22 @@ class MonitorClient(ApprovalCalls, CacheCalls):
 
     async def default_control(self, push: Control) -> dict[str, Any]:
         """See :func:`~chatops.client.pushes.default_control`."""
-        return await default_control(push, self._registrations, self.request)
+        return await default_control(push, self._registrations, self.request, self._restart)
+
+    def _restart(self, code: int) -> None:
+        self._pushes.spawn(self._exit(code), name="chatops-restart")
+
+    async def _exit(self, code: int) -> None:
+        """Asked to restart: let the answer leave, deliver the spool, close, exit ``code``
+        (``on_restart`` callbacks run first, for the bot's own cleanup)."""
+        await asyncio.sleep(0.2)
+        for callback in self.on_restart:
+            with contextlib.suppress(Exception):
+                await callback()
+        await self.drain_spool(2.0)
+        self._closed = True
+        self._drop_connection()
+        os._exit(code)
 
     # -- lifecycle -------------------------------------------------------------------------------
 

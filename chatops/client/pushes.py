@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import os
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 import msgspec
@@ -34,6 +35,10 @@ class PushDispatcher:
 
     def register(self, kind: str, handler: PushHandler) -> None:
         self._handlers[kind] = handler
+
+    def spawn(self, coro: Coroutine[Any, Any, None], *, name: str) -> None:
+        """A task the client owns (cancelled when it closes)."""
+        self._tasks.spawn(coro, name=name)
 
     def dispatch(self, line: bytes) -> None:
         try:
@@ -72,10 +77,23 @@ Requester = Callable[..., Awaitable[dict[str, Any] | None]]
 
 
 async def default_control(
-    push: Control, registrations: Mapping[str, Register], request: Requester
+    push: Control,
+    registrations: Mapping[str, Register],
+    request: Requester,
+    shutdown: Callable[[int], None],
 ) -> dict[str, Any]:
     """The default ``control`` handler. ``register``: register every channel again (the
-    controller rebuilt its statuses). Any other action needs a handler of the bot's own."""
+    controller rebuilt its statuses). ``ping``: answer (a round trip for diagnostics).
+    ``restart``: shut down gracefully and exit with the code the controller gives, for the
+    bot's own supervisor (systemd, a container, a shell loop) to start it again. Any other
+    action needs a handler of the bot's own."""
+    if push.action == "ping":
+        return {"pong": True, "pid": os.getpid()}
+    if push.action == "restart":
+        code = push.args.get("exit_code", 75)
+        code = code if isinstance(code, int) and 0 <= code <= 255 else 75
+        shutdown(code)
+        return {"restarting": True, "pid": os.getpid(), "exit_code": code}
     if push.action != "register":
         raise NotImplementedError(f"no handler for control action {push.action!r}")
     registered = []

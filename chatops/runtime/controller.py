@@ -44,6 +44,7 @@ from chatops.services.idempotency import IdempotencyGuard
 from chatops.services.operators import OperatorGate
 from chatops.services.prices import PriceTable
 from chatops.services.quotas.service import QuotaService
+from chatops.services.recovery.restarts import RestartService
 from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
 from chatops.services.selfmetrics import SelfMetrics
@@ -79,6 +80,7 @@ class Services:
     operators: OperatorGate
     cache: CacheManager
     cache_requests: CacheRequests
+    restarts: RestartService
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +202,8 @@ class Controller:
         cache_requests = CacheRequests(cache, fleet, operators)
         await cache.start()
         cache_checks = CacheChecks(cache, router, clock=clock)
+        restarts = RestartService(self.settings.recovery, fleet, bus, router, clock=clock)
+        stack.push_async_callback(restarts.close)
         services = Services(
             clock=clock,
             bus=bus,
@@ -225,11 +229,13 @@ class Controller:
             operators=operators,
             cache=cache,
             cache_requests=cache_requests,
+            restarts=restarts,
         )
 
         server = await self._serve(services, store, stack) if cfg.enabled else None
         # Unwound before the server closes its connections: pending requests stay pending.
         stack.callback(approvals.shutdown)
+        await restarts.start()  # the bots chatops runs itself, once the socket is up
         scheduler = build_scheduler(
             [
                 Job("reap", fleet.reap, cfg.reap_interval),
@@ -240,6 +246,7 @@ class Controller:
                 Job("quotas", quotas.tick, self.settings.quotas.check_interval),
                 Job("quota_history", quotas.compact, 3600, first_run_after=60),
                 Job("approvals", approvals.tick, 1),
+                Job("restarts", restarts.tick, 0.25),
                 Job(
                     "cache",
                     cache_checks.check,

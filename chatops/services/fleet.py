@@ -91,6 +91,7 @@ class FleetService:
         self._clock = clock
         self.bots: dict[str, BotState] = {}
         self._owner: dict[str, Peer] = {}
+        self._vouched: set[str] = set()
         self._channels_of: dict[Peer, set[str]] = {}
         self._reconnect_deadline: dict[str, float] = {}
         self._metrics_due: dict[str, float] = {}
@@ -157,6 +158,10 @@ class FleetService:
         bot.uid = peer.uid
         bot.registered_at = now
         bot.last_heartbeat = now
+        if peer.pid is not None and vouched:
+            self._vouched.add(msg.channel)
+        else:
+            self._vouched.discard(msg.channel)
         self._attach(msg.channel, peer)
         if peer.local and not self._pids.watch(bot.pid) and not pid_alive(bot.pid):
             log.warning("%s registered pid %d which is not running", msg.channel, bot.pid)
@@ -242,6 +247,26 @@ class FleetService:
             f"{bot.pid}); it can be taken over once that connection closes or its process exits",
             request_id,
         )
+
+    def vouched(self, channel: str) -> bool:
+        """True when the bot's registered pid was vouched for by the kernel (its connection's
+        SO_PEERCRED pid, or an ancestor of it) in this controller's life: only such a pid may
+        be signalled."""
+        return channel in self._vouched
+
+    def record(self, channel: str, kind: str, detail: str) -> None:
+        """A notable fact about a bot that is not a transition (a restart and its outcome):
+        in its events (``/status bot:``) and on the bus."""
+        bot = self.bots.get(channel)
+        event = FleetEvent(
+            ts=self._clock(),
+            channel=channel,
+            kind=kind,
+            new_status=None if bot is None else str(bot.status),
+            detail=detail[:2000],
+        )
+        self._rows.add_event(event)
+        self._bus.publish(event)
 
     def owns_any(self, peer: Peer) -> bool:
         """True when ``peer`` has registered a bot (it is an agent's connection)."""

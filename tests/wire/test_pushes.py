@@ -57,8 +57,8 @@ async def test_default_control_registers_again(controller: Controller) -> None:
         reply = await peer.ask(Control(channel="a", action="register"), timeout=10)
         assert sorted(reply.result["registered"]) == ["a", "b"]
         # An action the bot has no handler for is refused, with the reason.
-        with pytest.raises(PushRejected, match="no handler for control action 'restart'"):
-            await peer.ask(Control(channel="a", action="restart"), timeout=10)
+        with pytest.raises(PushRejected, match="no handler for control action 'reboot'"):
+            await peer.ask(Control(channel="a", action="reboot"), timeout=10)
         # So is a pushed type nobody registered a handler for.
         with pytest.raises(PushRejected, match="no handler for approval_decision"):
             await peer.ask(ApprovalDecision(request=1, decision="deny"), timeout=10)

@@ -44,6 +44,8 @@ from chatops.services.idempotency import IdempotencyGuard
 from chatops.services.operators import OperatorGate
 from chatops.services.prices import PriceTable
 from chatops.services.quotas.service import QuotaService
+from chatops.services.recovery.cleanup import StaleCleanup
+from chatops.services.recovery.diagnostics import Diagnostics, SchedulerView
 from chatops.services.recovery.restarts import RestartService
 from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
@@ -81,6 +83,8 @@ class Services:
     cache: CacheManager
     cache_requests: CacheRequests
     restarts: RestartService
+    diagnostics: Diagnostics
+    cleanup: StaleCleanup
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +208,15 @@ class Controller:
         cache_checks = CacheChecks(cache, router, clock=clock)
         restarts = RestartService(self.settings.recovery, fleet, bus, router, clock=clock)
         stack.push_async_callback(restarts.close)
+        serving: list[MonitorServer] = []
+        diagnostics = Diagnostics(
+            self.settings,
+            store,
+            fleet,
+            http=lambda: http,
+            connections=lambda: len(serving[0].connections) if serving else 0,
+            clock=clock,
+        )
         services = Services(
             clock=clock,
             bus=bus,
@@ -230,12 +243,16 @@ class Controller:
             cache=cache,
             cache_requests=cache_requests,
             restarts=restarts,
+            diagnostics=diagnostics,
+            cleanup=StaleCleanup(self.settings, store, fleet, cache, retention, clock=clock),
         )
 
         server = await self._serve(services, store, stack) if cfg.enabled else None
+        serving += [server] if server is not None else []
         # Unwound before the server closes its connections: pending requests stay pending.
         stack.callback(approvals.shutdown)
         await restarts.start()  # the bots chatops runs itself, once the socket is up
+        job_errors: dict[str, str] = {}
         scheduler = build_scheduler(
             [
                 Job("reap", fleet.reap, cfg.reap_interval),
@@ -253,9 +270,17 @@ class Controller:
                     self.settings.cache.check_interval_seconds,
                     first_run_after=5,
                 ),
-            ]
+            ],
+            job_errors,
         )
         scheduler.start()
+        diagnostics.scheduler = SchedulerView(
+            jobs=lambda: [
+                (job.id, job.next_run_time.timestamp() if job.next_run_time else None)
+                for job in scheduler.get_jobs()
+            ],
+            errors=job_errors,
+        )
         stack.callback(scheduler.shutdown, wait=False)
         return _Running(services, store, server)
 

@@ -23,7 +23,12 @@ class Job:
     first_run_after: float | None = None
 
 
-def _logged(name: str, job: Callable[[], Any]) -> Callable[[], Awaitable[None]]:
+JobErrors = dict[str, str]
+"""Each job's last failure (``"<time>: <error>"``), cleared when it next succeeds: what the
+diagnostics show of the scheduler."""
+
+
+def _logged(name: str, job: Callable[[], Any], errors: JobErrors) -> Callable[[], Awaitable[None]]:
     """Wrap a job so a failure is logged with its name and the schedule carries on."""
 
     async def run() -> None:
@@ -31,21 +36,23 @@ def _logged(name: str, job: Callable[[], Any]) -> Callable[[], Awaitable[None]]:
             result = job()
             if isinstance(result, Awaitable):
                 await result
-        except Exception:
+            errors.pop(name, None)
+        except Exception as exc:
             log.exception("scheduled job %s failed", name)
+            errors[name] = f"{utcnow():%Y-%m-%d %H:%M:%S} UTC: {type(exc).__name__}: {exc}"[:300]
 
     run.__name__ = run.__qualname__ = name
     return run
 
 
-def build_scheduler(jobs: Iterable[Job]) -> AsyncIOScheduler:
+def build_scheduler(jobs: Iterable[Job], errors: JobErrors | None = None) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     for job in jobs:
         extra: dict[str, Any] = {}
         if job.first_run_after is not None:
             extra["next_run_time"] = utcnow() + timedelta(seconds=job.first_run_after)
         scheduler.add_job(
-            _logged(job.name, job.func),
+            _logged(job.name, job.func, {} if errors is None else errors),
             "interval",
             seconds=job.seconds,
             id=job.name,

@@ -89,6 +89,9 @@ class FleetTables:
             ),
         )
 
+    def delete_bot(self, channel: str) -> None:
+        self._db.writer.add("DELETE FROM bot_status WHERE channel = ?", (channel,))
+
     async def load_bots(self) -> list[BotState]:
         rows = await self._db.fetchall(
             f"SELECT {', '.join(BOT_COLUMNS)} FROM bot_status ORDER BY channel"

@@ -15,6 +15,7 @@ from chatops.services.approvals.events import answer
 from chatops.services.cache.manager import CacheError
 from chatops.services.cache.views import entry_to_dict
 from chatops.services.quotas.service import QuotaView
+from chatops.services.recovery.requests import RecoveryRequests
 from chatops.store import ApprovalRecord
 from chatops.wire.outcomes import Committed, Handler, Immediate, Later, Outcome, after_commit
 from chatops.wire.peer import Peer
@@ -29,22 +30,29 @@ from chatops.wire.protocol import (
     CachePlan,
     CachePreview,
     CacheRegister,
+    CleanupStale,
     DecideApproval,
     ErrorCode,
     GetCacheSummary,
     GetQuotaSummary,
     GetStatus,
+    GetSystemMetrics,
     GetUsage,
     GetUsageTrends,
+    HealthCheck,
     Heartbeat,
     Hello,
     ListApprovals,
     LlmUsage,
     ModelUsage,
+    Orchestrate,
     Ping,
     ProtocolError,
     PushReply,
     Register,
+    ResetStatusCache,
+    RestartBot,
+    RunDiagnostics,
     TaskResult,
     Unregister,
 )
@@ -154,6 +162,7 @@ def build_handlers(services: Services) -> dict[type, Handler]:
     bot_json.refresh()
     agent_json.refresh()
     fleet.on_change.append(bot_json.mark)
+    fleet.on_remove.append(bot_json.remove)
     agents.on_change.append(agent_json.mark)
 
     def status_reply(channel: str | None) -> Immediate:
@@ -219,6 +228,7 @@ def build_handlers(services: Services) -> dict[type, Handler]:
         return Committed(answer(approvals.decide_from_socket(peer, msg)))
 
     cache, cache_door = services.cache, services.cache_requests
+    recovery = RecoveryRequests(services)
 
     def cache_summary(peer: Peer, msg: GetCacheSummary) -> Outcome:
         return Immediate(cache.get_statistics())
@@ -262,4 +272,11 @@ def build_handlers(services: Services) -> dict[type, Handler]:
         CachePreview: cache_preview,
         CachePlan: cache_door.plan,
         CacheExecute: cache_door.execute,
+        RunDiagnostics: recovery.diagnostics,
+        HealthCheck: recovery.health,
+        GetSystemMetrics: recovery.metrics,
+        RestartBot: recovery.restart,
+        ResetStatusCache: recovery.reset_status,
+        CleanupStale: recovery.cleanup,
+        Orchestrate: recovery.orchestrate,
     }

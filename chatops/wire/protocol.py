@@ -22,42 +22,64 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-PROTOCOL_VERSION = 1
-
-# Names are printed by every front end: no control characters (C0, DEL, C1), so a name can
-# never carry a terminal escape sequence or break a line.
-_PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]+\Z"  # \Z: "$" lets a final newline through
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=_PRINTABLE)]
-Text = Annotated[str, msgspec.Meta(max_length=2000)]
-Pid = Annotated[int, msgspec.Meta(gt=0, le=2**31 - 1)]
-RequestId = int | str | None
-IdemKey = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=_PRINTABLE)]
-
-# Per-call maxima: far above any real value, low enough that a year of sums stays exact in
-# SQLite's 64-bit integers and finite in its doubles.
-MAX_TOKENS = 100_000_000
-MAX_COST = 100_000.0
-MAX_MS = 30 * 86_400_000
-MAX_RSS_MB = 16_777_216.0  # 16 TiB
-MAX_CPU_PCT = 100.0 * 4096
-Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
-Millis = Annotated[int, msgspec.Meta(ge=0, le=MAX_MS)]
-Cost = Annotated[float, msgspec.Meta(ge=0, le=MAX_COST)]
-RssMb = Annotated[float, msgspec.Meta(ge=0, le=MAX_RSS_MB)]
-CpuPct = Annotated[float, msgspec.Meta(ge=0, le=MAX_CPU_PCT)]
-# Seconds since the epoch, 2001 to 2286: a value in milliseconds is refused here, by type; the
-# window around the controller's clock is checked by the services (see ``check_event_time``).
-EpochSeconds = Annotated[float, msgspec.Meta(ge=1e9, lt=1e10)]
-
-# ``features`` is copied into bot_metrics rows: its encoded size is capped.
-MAX_FEATURES_BYTES = 4096
-MAX_FEATURES_KEYS = 64
-# An event's ``ts`` may lead the controller's clock by this much (clock skew); how far it may lag
-# is the data retention (an older event would be deleted the moment it is stored).
-MAX_EVENT_SKEW = 300.0
-
-
-_encoder = msgspec.json.Encoder()
+from chatops.wire.features import (
+    ADMIN_CALLS,
+    MAX_ACTION_DATA_BYTES,
+    ApprovalRequest,
+    ApprovalTimeout,
+    CacheCreate,
+    CacheExecute,
+    CacheFinish,
+    CacheList,
+    CachePlan,
+    CachePreview,
+    CacheRegister,
+    CleanKind,
+    CleanupStale,
+    Credits,
+    DecideApproval,
+    GetCacheSummary,
+    GetQuotaSummary,
+    GetSystemMetrics,
+    GetUsageTrends,
+    HealthCheck,
+    ListApprovals,
+    ModelUsage,
+    Orchestrate,
+    OrchestratorCall,
+    PlannedEntry,
+    PoolReport,
+    ResetStatusCache,
+    RestartBot,
+    RunDiagnostics,
+    TaskId,
+    WindowLabel,
+)
+from chatops.wire.fields import (
+    MAX_COST,
+    MAX_CPU_PCT,
+    MAX_EVENT_SKEW,
+    MAX_FEATURES_BYTES,
+    MAX_FEATURES_KEYS,
+    MAX_MS,
+    MAX_RSS_MB,
+    MAX_TOKENS,
+    PROTOCOL_VERSION,
+    Cost,
+    CpuPct,
+    EpochSeconds,
+    IdemKey,
+    Millis,
+    Name,
+    Pid,
+    RequestId,
+    RssMb,
+    Text,
+    Tokens,
+    _cap_encoded,
+    _encoder,
+    _Message,
+)
 
 
 class ErrorCode(StrEnum):
@@ -87,10 +109,6 @@ class ProtocolError(Exception):
         self.request_id = request_id
 
 
-class _Message(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_fields=False):
-    id: RequestId = None
-
-
 class Register(_Message, tag="register"):
     channel: Name
     pid: Pid
@@ -102,13 +120,6 @@ class Register(_Message, tag="register"):
         if len(self.features) > MAX_FEATURES_KEYS:
             raise ValueError(f"features has more than {MAX_FEATURES_KEYS} keys - at `$.features`")
         _cap_encoded("features", self.features, MAX_FEATURES_BYTES)
-
-
-def _cap_encoded(name: str, value: Any, limit: int, hint: str = "") -> None:
-    """A free-form member is stored or shown: its encoded size is capped."""
-    size = len(_encoder.encode(value))
-    if size > limit:
-        raise ValueError(f"{name} is {size} bytes encoded, more than {limit}{hint} - at `$.{name}`")
 
 
 class Heartbeat(_Message, tag="heartbeat"):
@@ -177,47 +188,6 @@ class GetUsage(_Message, tag="get_usage"):
     days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 30
 
 
-Credits = Annotated[float, msgspec.Meta(ge=0, le=1e15)]
-WindowLabel = Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=_PRINTABLE)]
-
-
-class PoolReport(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
-    """One credit pool as the provider reports it: absolute values, so a repeat changes
-    nothing."""
-
-    name: Name
-    used: Credits
-    limit: Annotated[float, msgspec.Meta(gt=0, le=1e15)]
-    resets_at: EpochSeconds | None = None
-    window: WindowLabel | None = None
-
-
-class ModelUsage(_Message, tag="model_usage"):
-    """The agent seed's ``update_model_usage``: what the provider says is left. The seed's
-    thinking and flow credits become the pools ``<model> thinking`` and ``<model> flow``; any
-    other pool (a 5-hour window, a weekly one) is named in ``pools``."""
-
-    model_name: Name
-    family: Literal["gemini", "claude", "openai", "other"] = "other"
-    thinking_credits: Credits | None = None
-    flow_credits: Credits | None = None
-    thinking_limit: Credits | None = None
-    flow_limit: Credits | None = None
-    pools: list[PoolReport] = msgspec.field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if len(self.pools) > 16:
-            raise ValueError("at most 16 pools per report - at `$.pools`")
-
-
-class GetQuotaSummary(_Message, tag="get_quota_summary"):
-    pass
-
-
-class GetUsageTrends(_Message, tag="get_usage_trends"):
-    minutes: Annotated[int, msgspec.Meta(ge=1, le=7 * 24 * 60)] = 90
-
-
 class PushReply(_Message, tag="push_reply"):
     """An agent's answer to a push that carried a ``push_id``."""
 
@@ -225,122 +195,6 @@ class PushReply(_Message, tag="push_reply"):
     ok: bool = True
     result: dict[str, Any] = msgspec.field(default_factory=dict)
     error: Text | None = None
-
-
-MAX_ACTION_DATA_BYTES = 48 * 1024
-"""An approval's ``data`` (a command, a path, the start of a file's content) is capped; a large
-file is described by ``file_size`` with only its start in ``content``."""
-ApprovalTimeout = Annotated[float, msgspec.Meta(gt=0, le=86400)]
-
-
-class ApprovalRequest(_Message, tag="approval_request"):
-    """An agent asks before it acts. Answered at once when the policy decides, else when a
-    human does (or the request times out). ``key`` is the agent's own id for the request: asked
-    again with the same key (after a reconnect or a controller restart), it re-attaches to the
-    pending request instead of opening another. ``wait: false`` asks the policy only (the seed's
-    ``should_accept_action``)."""
-
-    agent: Name
-    action_type: Name
-    data: dict[str, Any] = msgspec.field(default_factory=dict)
-    timeout: ApprovalTimeout | None = None
-    key: IdemKey | None = None
-    wait: bool = True
-
-    def __post_init__(self) -> None:
-        hint = "; send file_size and the start of the content"
-        _cap_encoded("data", self.data, MAX_ACTION_DATA_BYTES, hint)
-
-
-class ListApprovals(_Message, tag="list_approvals"):
-    pending_only: bool = True
-    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
-
-
-class DecideApproval(_Message, tag="decide_approval"):
-    """An operator's decision from a shell (``chatops approvals approve|deny``)."""
-
-    request: Annotated[int, msgspec.Meta(ge=1)]
-    decision: Literal["approve", "deny"]
-    reason: Text | None = None
-
-
-TaskId = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
-]
-CleanKind = Literal[
-    "clean", "auto_clean", "cleanup_old_entries", "clear_all_cache", "delete_cache_entry"
-]
-
-
-class CacheCreate(_Message, tag="cache_create"):
-    """The seed's ``create_cache_entry``: an entry's files sent over the socket (text in
-    ``files``, bytes base64-encoded in ``files_b64``), under the upload cap."""
-
-    task_id: TaskId
-    agent_type: Name
-    agent: Name | None = None
-    files: dict[str, str] = msgspec.field(default_factory=dict)
-    files_b64: dict[str, str] = msgspec.field(default_factory=dict)
-    preview: Text | None = None
-
-    def __post_init__(self) -> None:
-        _cap_encoded("files", [self.files, self.files_b64], MAX_ACTION_DATA_BYTES)
-
-
-class CacheRegister(_Message, tag="cache_register"):
-    """An entry the agent wrote in place, at ``<cache root>/<task_id>`` (same host)."""
-
-    task_id: TaskId
-    agent_type: Name
-    agent: Name | None = None
-    path: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
-    """Where the agent wrote it; must be the cache root's ``<task_id>`` folder."""
-    preview: Text | None = None
-
-
-class CacheFinish(_Message, tag="cache_finish"):
-    task_id: TaskId
-    agent: Name | None = None
-
-
-class GetCacheSummary(_Message, tag="get_cache_summary"):
-    pass
-
-
-class CacheList(_Message, tag="cache_list"):
-    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
-
-
-class CachePreview(_Message, tag="cache_preview"):
-    task_id: TaskId
-    lines: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
-
-
-class PlannedEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
-    task_id: TaskId
-    inode: int
-
-
-class CachePlan(_Message, tag="cache_plan"):
-    """What a clean would remove, without removing anything."""
-
-    kind: CleanKind
-    task_id: TaskId | None = None
-    max_age_days: Annotated[float, msgspec.Meta(gt=0, le=36500)] | None = None
-    force: bool = False
-
-
-class CacheExecute(_Message, tag="cache_execute"):
-    """Remove exactly the entries of a plan shown before (each checked again)."""
-
-    kind: CleanKind
-    items: list[PlannedEntry]
-    force: bool = False
-
-    def __post_init__(self) -> None:
-        if len(self.items) > 2000:
-            raise ValueError("at most 2000 items per request; send a long plan in parts")
 
 
 Message = (
@@ -369,6 +223,13 @@ Message = (
     | CachePreview
     | CachePlan
     | CacheExecute
+    | RunDiagnostics
+    | HealthCheck
+    | GetSystemMetrics
+    | RestartBot
+    | ResetStatusCache
+    | CleanupStale
+    | Orchestrate
 )
 """Every request an agent may send; the server refuses to start without a handler for each."""
 
@@ -519,3 +380,58 @@ def ok_reply(
 
 def error_reply(code: ErrorCode, message: str, request_id: RequestId = None) -> bytes:
     return encode({"id": request_id, "ok": False, "error": {"code": str(code), "message": message}})
+
+
+__all__ = [
+    "ADMIN_CALLS",
+    "MAX_ACTION_DATA_BYTES",
+    "MAX_COST",
+    "MAX_CPU_PCT",
+    "MAX_EVENT_SKEW",
+    "MAX_FEATURES_BYTES",
+    "MAX_FEATURES_KEYS",
+    "MAX_MS",
+    "MAX_RSS_MB",
+    "MAX_TOKENS",
+    "PROTOCOL_VERSION",
+    "ApprovalRequest",
+    "ApprovalTimeout",
+    "CacheCreate",
+    "CacheExecute",
+    "CacheFinish",
+    "CacheList",
+    "CachePlan",
+    "CachePreview",
+    "CacheRegister",
+    "CleanKind",
+    "CleanupStale",
+    "Cost",
+    "CpuPct",
+    "Credits",
+    "DecideApproval",
+    "EpochSeconds",
+    "GetCacheSummary",
+    "GetQuotaSummary",
+    "GetSystemMetrics",
+    "GetUsageTrends",
+    "HealthCheck",
+    "IdemKey",
+    "ListApprovals",
+    "Millis",
+    "ModelUsage",
+    "Name",
+    "Orchestrate",
+    "OrchestratorCall",
+    "Pid",
+    "PlannedEntry",
+    "PoolReport",
+    "RequestId",
+    "ResetStatusCache",
+    "RestartBot",
+    "RssMb",
+    "RunDiagnostics",
+    "TaskId",
+    "Text",
+    "Tokens",
+    "WindowLabel",
+]

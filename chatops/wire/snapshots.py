@@ -39,6 +39,16 @@ class EncodedList(Generic[T]):
         """``item`` was added or changed; it is encoded at the next read, once."""
         self._changed[self._key(item)] = item
 
+    def remove(self, name: str) -> None:
+        """``name`` is gone: its fragment leaves the list (rare: a cleanup, a reset)."""
+        self._changed.pop(name, None)
+        position = self._index.pop(name, None)
+        if position is None:
+            return
+        del self._parts[position]
+        self._index = {key: (i if i < position else i - 1) for key, i in self._index.items()}
+        self._joined = None
+
     def one(self, item: T) -> bytes:
         return b"[" + _encoder.encode(self._to_dict(item)) + b"]"
 

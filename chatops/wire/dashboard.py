@@ -1,0 +1,27 @@
+"""The seed's ``get_dashboard_data()``: one answer with everything an orchestrator shows."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from chatops.wire.handlers import agent_to_dict, quota_to_dict
+
+if TYPE_CHECKING:
+    from chatops.runtime.controller import Services
+
+
+async def dashboard_data(services: Services) -> dict[str, Any]:
+    now = services.clock()
+    statuses: dict[str, int] = {}
+    for bot in services.fleet.bots.values():
+        statuses[str(bot.status)] = statuses.get(str(bot.status), 0) + 1
+    health = services.health.current()
+    return {
+        "fleet": {"bots": len(services.fleet.bots), "by_status": statuses},
+        "agents": [agent_to_dict(agent) for agent in services.agents.snapshot()],
+        "quotas": [quota_to_dict(view, now) for view in services.quotas.summary()],
+        "cache": services.cache.get_statistics(),
+        "auto_accept": await services.approvals.get_statistics(),
+        "pending_approvals": len(services.approvals.pending()),
+        "controller": {"degraded": health.degraded, "reason": health.reason},
+    }

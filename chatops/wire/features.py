@@ -1,0 +1,221 @@
+"""Requests of the features built on the core protocol: quotas, approvals, the task cache.
+Part of the wire format defined in :mod:`chatops.wire.protocol`, which gathers every request
+into one union."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from chatops.wire.fields import (
+    _PRINTABLE,
+    EpochSeconds,
+    IdemKey,
+    Name,
+    Text,
+    _cap_encoded,
+    _Message,
+)
+
+Credits = Annotated[float, msgspec.Meta(ge=0, le=1e15)]
+WindowLabel = Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=_PRINTABLE)]
+
+
+class PoolReport(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+    """One credit pool as the provider reports it: absolute values, so a repeat changes
+    nothing."""
+
+    name: Name
+    used: Credits
+    limit: Annotated[float, msgspec.Meta(gt=0, le=1e15)]
+    resets_at: EpochSeconds | None = None
+    window: WindowLabel | None = None
+
+
+class ModelUsage(_Message, tag="model_usage"):
+    """The agent seed's ``update_model_usage``: what the provider says is left. The seed's
+    thinking and flow credits become the pools ``<model> thinking`` and ``<model> flow``; any
+    other pool (a 5-hour window, a weekly one) is named in ``pools``."""
+
+    model_name: Name
+    family: Literal["gemini", "claude", "openai", "other"] = "other"
+    thinking_credits: Credits | None = None
+    flow_credits: Credits | None = None
+    thinking_limit: Credits | None = None
+    flow_limit: Credits | None = None
+    pools: list[PoolReport] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if len(self.pools) > 16:
+            raise ValueError("at most 16 pools per report - at `$.pools`")
+
+
+class GetQuotaSummary(_Message, tag="get_quota_summary"):
+    pass
+
+
+class GetUsageTrends(_Message, tag="get_usage_trends"):
+    minutes: Annotated[int, msgspec.Meta(ge=1, le=7 * 24 * 60)] = 90
+
+
+MAX_ACTION_DATA_BYTES = 48 * 1024
+"""An approval's ``data`` (a command, a path, the start of a file's content) is capped; a large
+file is described by ``file_size`` with only its start in ``content``."""
+ApprovalTimeout = Annotated[float, msgspec.Meta(gt=0, le=86400)]
+
+
+class ApprovalRequest(_Message, tag="approval_request"):
+    """An agent asks before it acts. Answered at once when the policy decides, else when a
+    human does (or the request times out). ``key`` is the agent's own id for the request: asked
+    again with the same key (after a reconnect or a controller restart), it re-attaches to the
+    pending request instead of opening another. ``wait: false`` asks the policy only (the seed's
+    ``should_accept_action``)."""
+
+    agent: Name
+    action_type: Name
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+    timeout: ApprovalTimeout | None = None
+    key: IdemKey | None = None
+    wait: bool = True
+
+    def __post_init__(self) -> None:
+        hint = "; send file_size and the start of the content"
+        _cap_encoded("data", self.data, MAX_ACTION_DATA_BYTES, hint)
+
+
+class ListApprovals(_Message, tag="list_approvals"):
+    pending_only: bool = True
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
+
+
+class DecideApproval(_Message, tag="decide_approval"):
+    """An operator's decision from a shell (``chatops approvals approve|deny``)."""
+
+    request: Annotated[int, msgspec.Meta(ge=1)]
+    decision: Literal["approve", "deny"]
+    reason: Text | None = None
+
+
+TaskId = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+]
+CleanKind = Literal[
+    "clean", "auto_clean", "cleanup_old_entries", "clear_all_cache", "delete_cache_entry"
+]
+
+
+class CacheCreate(_Message, tag="cache_create"):
+    """The seed's ``create_cache_entry``: an entry's files sent over the socket (text in
+    ``files``, bytes base64-encoded in ``files_b64``), under the upload cap."""
+
+    task_id: TaskId
+    agent_type: Name
+    agent: Name | None = None
+    files: dict[str, str] = msgspec.field(default_factory=dict)
+    files_b64: dict[str, str] = msgspec.field(default_factory=dict)
+    preview: Text | None = None
+
+    def __post_init__(self) -> None:
+        _cap_encoded("files", [self.files, self.files_b64], MAX_ACTION_DATA_BYTES)
+
+
+class CacheRegister(_Message, tag="cache_register"):
+    """An entry the agent wrote in place, at ``<cache root>/<task_id>`` (same host)."""
+
+    task_id: TaskId
+    agent_type: Name
+    agent: Name | None = None
+    path: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
+    """Where the agent wrote it; must be the cache root's ``<task_id>`` folder."""
+    preview: Text | None = None
+
+
+class CacheFinish(_Message, tag="cache_finish"):
+    task_id: TaskId
+    agent: Name | None = None
+
+
+class GetCacheSummary(_Message, tag="get_cache_summary"):
+    pass
+
+
+class CacheList(_Message, tag="cache_list"):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
+
+
+class CachePreview(_Message, tag="cache_preview"):
+    task_id: TaskId
+    lines: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
+
+
+class PlannedEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+    task_id: TaskId
+    inode: int
+
+
+class CachePlan(_Message, tag="cache_plan"):
+    """What a clean would remove, without removing anything."""
+
+    kind: CleanKind
+    task_id: TaskId | None = None
+    max_age_days: Annotated[float, msgspec.Meta(gt=0, le=36500)] | None = None
+    force: bool = False
+
+
+class CacheExecute(_Message, tag="cache_execute"):
+    """Remove exactly the entries of a plan shown before (each checked again)."""
+
+    kind: CleanKind
+    items: list[PlannedEntry]
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.items) > 2000:
+            raise ValueError("at most 2000 items per request; send a long plan in parts")
+
+
+class RunDiagnostics(_Message, tag="run_diagnostics"):
+    pass
+
+
+class HealthCheck(_Message, tag="health_check"):
+    pass
+
+
+class GetSystemMetrics(_Message, tag="get_system_metrics"):
+    pass
+
+
+class RestartBot(_Message, tag="restart_bot"):
+    """``chatops restart BOT``, through the operator's narrow door."""
+
+    channel: Name
+
+
+class ResetStatusCache(_Message, tag="reset_status_cache"):
+    pass
+
+
+class CleanupStale(_Message, tag="cleanup_stale_resources"):
+    dry_run: bool = True
+
+
+OrchestratorCall = Literal[
+    "get_dashboard_data",
+    "get_auto_accept_stats",
+    "auto_clean_cache",
+    "clear_cache",
+    "toggle_auto_accept",
+]
+ADMIN_CALLS = frozenset({"auto_clean_cache", "clear_cache", "toggle_auto_accept"})
+
+
+class Orchestrate(_Message, tag="orchestrate"):
+    """The seed's orchestrator calls that have no request of their own. The admin ones
+    (``ADMIN_CALLS``) are refused unless ``agent`` is a bot this connection registered and
+    ``recovery.admin_agents`` names it."""
+
+    call: OrchestratorCall
+    agent: Name | None = None
+    args: dict[str, Any] = msgspec.field(default_factory=dict)

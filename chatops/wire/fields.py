@@ -1,0 +1,57 @@
+"""The protocol's building blocks: the field types and bounds every message uses, the base of
+every request, and the cap on free-form members. :mod:`chatops.wire.protocol` is the wire format;
+this module only keeps it from being one file of a thousand lines."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+
+# Names are printed by every front end: no control characters (C0, DEL, C1), so a name can
+# never carry a terminal escape sequence or break a line.
+_PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]+\Z"  # \Z: "$" lets a final newline through
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=_PRINTABLE)]
+Text = Annotated[str, msgspec.Meta(max_length=2000)]
+Pid = Annotated[int, msgspec.Meta(gt=0, le=2**31 - 1)]
+RequestId = int | str | None
+IdemKey = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=_PRINTABLE)]
+
+# Per-call maxima: far above any real value, low enough that a year of sums stays exact in
+# SQLite's 64-bit integers and finite in its doubles.
+MAX_TOKENS = 100_000_000
+MAX_COST = 100_000.0
+MAX_MS = 30 * 86_400_000
+MAX_RSS_MB = 16_777_216.0  # 16 TiB
+MAX_CPU_PCT = 100.0 * 4096
+Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
+Millis = Annotated[int, msgspec.Meta(ge=0, le=MAX_MS)]
+Cost = Annotated[float, msgspec.Meta(ge=0, le=MAX_COST)]
+RssMb = Annotated[float, msgspec.Meta(ge=0, le=MAX_RSS_MB)]
+CpuPct = Annotated[float, msgspec.Meta(ge=0, le=MAX_CPU_PCT)]
+# Seconds since the epoch, 2001 to 2286: a value in milliseconds is refused here, by type; the
+# window around the controller's clock is checked by the services (see ``check_event_time``).
+EpochSeconds = Annotated[float, msgspec.Meta(ge=1e9, lt=1e10)]
+
+# ``features`` is copied into bot_metrics rows: its encoded size is capped.
+MAX_FEATURES_BYTES = 4096
+MAX_FEATURES_KEYS = 64
+# An event's ``ts`` may lead the controller's clock by this much (clock skew); how far it may lag
+# is the data retention (an older event would be deleted the moment it is stored).
+MAX_EVENT_SKEW = 300.0
+
+
+_encoder = msgspec.json.Encoder()
+
+
+class _Message(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_fields=False):
+    id: RequestId = None
+
+
+def _cap_encoded(name: str, value: Any, limit: int, hint: str = "") -> None:
+    """A free-form member is stored or shown: its encoded size is capped."""
+    size = len(_encoder.encode(value))
+    if size > limit:
+        raise ValueError(f"{name} is {size} bytes encoded, more than {limit}{hint} - at `$.{name}`")

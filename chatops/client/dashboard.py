@@ -13,6 +13,11 @@ An agent written against the seed's module works by changing its import::
                                        thinking_limit=1000, flow_limit=500)
     summary = await dashboard.get_quota_summary()
 
+The seed's orchestrator calls are here too (``get_dashboard_data``, ``run_diagnostics``,
+``health_check``, ``get_system_metrics``, ``get_cache_entries``, ``auto_clean_cache``…), each
+served by the controller; the admin ones need ``agent=`` a registered bot that the controller's
+``recovery.admin_agents`` names.
+
 ``SyncMonitoringDashboard`` is the same for code that is not async. Like the rest of the client,
 nothing raises into the agent: a call the monitor cannot take returns False (or an empty
 summary) and logs why.
@@ -20,6 +25,7 @@ summary) and logs why.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from enum import Enum
@@ -30,11 +36,19 @@ from chatops.client.monitor import MonitorClient
 from chatops.client.sync import SyncMonitorClient
 from chatops.wire.protocol import (
     AgentStatus,
+    CacheList,
     GetQuotaSummary,
     GetStatus,
+    GetSystemMetrics,
     GetUsageTrends,
+    HealthCheck,
+    ListApprovals,
     ModelUsage,
+    Orchestrate,
+    RunDiagnostics,
 )
+
+log = logging.getLogger("chatops.client")
 
 
 def _family(family: Any) -> str:
@@ -50,8 +64,11 @@ class MonitoringDashboard:
         socket_path: str | os.PathLike[str] | None = None,
         *,
         client: MonitorClient | None = None,
+        agent: str | None = None,
     ) -> None:
         self.client = client or MonitorClient(socket_path)
+        self.agent = agent
+        """The bot this orchestrator registered, for the admin calls."""
 
     async def register_agent(self, agent_name: str, agent_type: str) -> bool:
         message = checked(AgentStatus, agent=agent_name, status="idle", agent_type=agent_type)
@@ -113,11 +130,63 @@ class MonitoringDashboard:
         largest); empty when the monitor cannot be reached."""
         return await self.client.get_cache_summary() or {}
 
+    # -- the seed's orchestrator calls, served by the controller --------------------------------
+
+    async def get_dashboard_data(self) -> dict[str, Any]:
+        return await self._call("get_dashboard_data")
+
+    async def get_cache_entries(self, limit: int = 100) -> list[dict[str, Any]]:
+        reply = await self._ok(CacheList(limit=limit))
+        return list(reply.get("entries", [])) if reply else []
+
+    async def auto_clean_cache(self) -> dict[str, Any]:
+        """Admin: the agent must be a registered bot named in ``recovery.admin_agents``."""
+        return await self._call("auto_clean_cache")
+
+    async def clear_cache(self) -> dict[str, Any]:
+        """Admin, as :meth:`auto_clean_cache`; running tasks are kept."""
+        return await self._call("clear_cache")
+
+    async def toggle_auto_accept(self, enabled: bool | None = None) -> bool | None:
+        """Admin; the new state, or None when refused."""
+        reply = await self._call("toggle_auto_accept", {"enabled": enabled})
+        state = reply.get("enabled")
+        return state if isinstance(state, bool) else None
+
+    async def get_auto_accept_stats(self) -> dict[str, Any]:
+        return await self._call("get_auto_accept_stats")
+
+    async def get_recent_actions(self, limit: int = 20) -> list[dict[str, Any]]:
+        reply = await self._ok(ListApprovals(pending_only=False, limit=limit))
+        return list(reply.get("approvals", [])) if reply else []
+
+    async def run_diagnostics(self) -> list[dict[str, Any]]:
+        reply = await self._ok(RunDiagnostics(), timeout=120)
+        return list(reply.get("checks", [])) if reply else []
+
+    async def health_check(self) -> dict[str, Any]:
+        """``status`` (ok, degraded, failing) and ``reasons``; failing when unreachable."""
+        reply = await self._ok(HealthCheck(), timeout=120)
+        if reply is None:
+            return {"status": "failing", "reasons": ["the monitor could not be reached"]}
+        return {k: v for k, v in reply.items() if k not in ("id", "ok")}
+
+    async def get_system_metrics(self) -> dict[str, Any]:
+        reply = await self._ok(GetSystemMetrics())
+        return {k: v for k, v in (reply or {}).items() if k not in ("id", "ok")}
+
     async def close(self) -> None:
         await self.client.close()
 
-    async def _ok(self, message: Any) -> dict[str, Any] | None:
-        reply = await self.client.request(message)
+    async def _call(self, call: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+        message = checked(Orchestrate, call=call, agent=self.agent, args=args or {})
+        reply = None if message is None else await self._ok(message, timeout=120)
+        return {k: v for k, v in (reply or {}).items() if k not in ("id", "ok")}
+
+    async def _ok(self, message: Any, timeout: float | None = None) -> dict[str, Any] | None:
+        reply = await self.client.request(message, timeout=timeout)
+        if reply is not None and not reply.get("ok"):
+            log.warning("%s refused: %s", type(message).__name__, reply.get("error"))
         return reply if reply and reply.get("ok") else None
 
 

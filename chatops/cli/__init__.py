@@ -1,5 +1,6 @@
 """``chatops`` command line: ``run`` the controller, ``status`` of the fleet, and one module
-per command group for the rest (``policy``, ``quota``, ``approvals``, ``cache``, ``hook``)."""
+per command group for the rest (``policy``, ``quota``, ``approvals``, ``cache``, ``doctor``,
+``restart``, ``hook``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 from chatops import __version__
 from chatops.cli import approvals as approvals_cli
 from chatops.cli import cache as cache_cli
+from chatops.cli import doctor as doctor_cli
 from chatops.cli import hook as hook_cli
 from chatops.config import (
     ConfigError,
@@ -63,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     quota.add_argument("--json", action="store_true", help="machine-readable output")
     approvals_cli.add_parser(sub)
     cache_cli.add_parser(sub)
+    doctor_cli.add_parser(sub)
     hook_cli.add_parser(sub)
     return parser
 
@@ -95,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return policy_command(settings, args)
     if args.command == "approvals":
         return approvals_cli.approvals_command(settings, args)
+    if args.command == "doctor":
+        return doctor_cli.doctor_command(settings, as_json=args.json)
+    if args.command == "restart":
+        return doctor_cli.restart_command(settings, args.bot)
     if args.command == "cache":
         return cache_cli.cache_command(settings, args)
     if args.command == "hook":

@@ -1,0 +1,105 @@
+"""``chatops doctor [--json]`` and ``chatops restart BOT``.
+
+``doctor`` runs the diagnostics against the running controller when there is one, else against
+the config and the files (database, data and cache directories, webhooks), prints one line per
+check and exits 1 when any check fails, so it can be a systemd ``ExecStartPre`` or a cron check
+(a controller that is not running yet is a warning, not a failure). ``restart`` does what
+``/recover restart`` does, through the controller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from dataclasses import asdict
+from typing import Any
+
+import aiohttp
+
+from chatops.client.blocking import MonitorError, request
+from chatops.config import Settings
+from chatops.presentation.formatting import terminal_text
+from chatops.services.recovery.probes import (
+    Check,
+    check_cache_dir,
+    check_data_dir,
+    check_database_file,
+    check_webhooks,
+    summarise,
+)
+from chatops.wire.protocol import RestartBot, RunDiagnostics
+
+EXIT_FAILING = 1
+EXIT_UNREACHABLE = 3
+MARK = {"ok": "ok  ", "warning": "WARN", "failing": "FAIL"}
+
+
+def add_parser(sub: Any) -> None:
+    doctor = sub.add_parser("doctor", help="check the controller and its files; exit 1 on failure")
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+    restart = sub.add_parser("restart", help="restart a bot (control message, command, signal)")
+    restart.add_argument("bot")
+
+
+def doctor_command(settings: Settings, *, as_json: bool) -> int:
+    try:
+        reply = request(settings.monitoring.socket_path, RunDiagnostics(), timeout=120.0)
+        checks = [Check(**item) for item in reply["checks"]]
+        source = "controller"
+    except (OSError, MonitorError):
+        checks = asyncio.run(offline_checks(settings))
+        source = "files (the controller is not running)"
+    summary = summarise(checks)
+    if as_json:
+        body = {"source": source, "summary": summary, "checks": [asdict(c) for c in checks]}
+        print(json.dumps(body, indent=2))
+    else:
+        for check in checks:
+            latency = f"{check.latency_ms:7.1f} ms" if check.latency_ms is not None else " " * 10
+            print(
+                f"{MARK[check.status]}  {check.name:<24} {latency}  {terminal_text(check.detail)}"
+            )
+        print(f"\n{summary['status']}: {len(checks)} checks, from the {source}")
+    return EXIT_FAILING if summary["status"] == "failing" else 0
+
+
+async def offline_checks(settings: Settings) -> list[Check]:
+    monitoring = settings.monitoring
+    checks = [
+        Check("config", "ok", None, "valid"),
+        Check(
+            "socket",
+            "warning",
+            None,
+            f"no controller answers on {monitoring.socket_path} (not running?)",
+        ),
+        check_database_file(monitoring.database_path),
+    ]
+    data_dir = monitoring.database_path.parent
+    if data_dir.is_dir():
+        checks.append(check_data_dir(data_dir))
+    else:
+        checks.append(Check("filesystem", "warning", None, f"{data_dir} does not exist yet"))
+    checks.append(check_cache_dir(settings.cache_root, settings.cache.warning_threshold_mb))
+    urls = [url.get_secret_value() for url in settings.alerts.webhook_urls]
+    if urls:
+        async with aiohttp.ClientSession() as session:
+            checks += await check_webhooks(urls, session, settings.alerts.http_timeout)
+    return checks
+
+
+def restart_command(settings: Settings, bot: str) -> int:
+    try:
+        report = request(settings.monitoring.socket_path, RestartBot(channel=bot), timeout=300.0)
+    except MonitorError as exc:
+        print(f"chatops: refused: {terminal_text(str(exc))}", file=sys.stderr)
+        return EXIT_FAILING
+    except OSError as exc:
+        print(f"chatops: the controller is not answering ({exc})", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    state = "restarted" if report["ok"] else "NOT restarted"
+    print(f"{terminal_text(bot)}: {state} ({report['method']}): {terminal_text(report['detail'])}")
+    if report.get("output"):
+        print(terminal_text(report["output"]))
+    return 0 if report["ok"] else EXIT_FAILING

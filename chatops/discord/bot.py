@@ -38,6 +38,7 @@ EXTENSIONS = (
     "cogs.approvals",
     "cogs.autoaccept",
     "cogs.cache",
+    "cogs.recovery",
     "cogs.admin",
 )
 

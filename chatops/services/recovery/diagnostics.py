@@ -22,6 +22,7 @@ from typing import Any, Literal
 import psutil
 
 from chatops.config import Settings
+from chatops.models import MetricPoint
 from chatops.services.fleet import FleetService
 from chatops.services.recovery.probes import (
     Check,
@@ -79,6 +80,10 @@ class Diagnostics:
             self._probes.pop(name, None)
 
         return remove
+
+    async def controller_series(self, hours: float = 1.0) -> list[MetricPoint]:
+        """The controller's own RSS and CPU over the last ``hours`` (``/metrics``'s chart)."""
+        return await self._store.controller.series(self._clock() - hours * 3600)
 
     async def run_diagnostics(self) -> list[Check]:
         cfg = self._settings

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from chatops.models import MetricPoint
 from chatops.store.database import Database
+from chatops.store.db import StoreError
 from chatops.timeutil import from_sqlite, to_sqlite
 
 _INSERT_CONTROLLER = (
@@ -71,13 +72,24 @@ class ControllerTables:
     async def optimize(self, vacuum: bool) -> None:
         """``PRAGMA optimize``, and VACUUM when asked: on the writer's thread, off the loop."""
 
-        def job(conn: sqlite3.Connection) -> None:
+        def job(conn: sqlite3.Connection) -> str | None:
             conn.execute("PRAGMA optimize")
-            if vacuum:
-                conn.commit()
+            if not vacuum:
+                return None
+            # VACUUM cannot run inside the writer's transaction: end it (what the batch holds
+            # is committed), vacuum, and open a new one for the writer to commit.
+            conn.execute("COMMIT")
+            try:
                 conn.execute("VACUUM")
+                return None
+            except sqlite3.Error as exc:
+                return str(exc)
+            finally:
+                conn.execute("BEGIN")
 
-        await self._db.writer.run(job)
+        failed = await self._db.writer.run(job)
+        if failed is not None:
+            raise StoreError(f"VACUUM failed: {failed}")
 
 
 _PROBE = (

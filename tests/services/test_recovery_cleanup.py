@@ -1,0 +1,121 @@
+"""The status reset and the stale-resource cleanup (a dry run first), and automatic restarts
+spread out in time, on real sockets, files and the injected clock."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from chatops.runtime.controller import Controller
+from chatops.services.recovery.config import RecoveryConfig
+from chatops.services.recovery.restarts import RestartService
+from tests.conftest import FakeClock, RawClient, make_settings, query
+
+
+async def test_reset_status_cache_reloads_and_asks_bots_to_register(
+    workdir: Path, start_controller: Any
+) -> None:
+    settings = make_settings(workdir)
+    ctl: Controller = await start_controller(settings)
+    live = await RawClient.connect(settings.monitoring.socket_path)
+    assert (
+        await live.request({"id": 1, "type": "register", "channel": "live", "pid": os.getpid()})
+    )["ok"]
+    gone = await RawClient.connect(settings.monitoring.socket_path)
+    assert (
+        await gone.request({"id": 1, "type": "register", "channel": "gone", "pid": os.getpid()})
+    )["ok"]
+    assert (await gone.request({"id": 2, "type": "unregister", "channel": "gone"}))["ok"]
+    await ctl.store.flush()
+    fleet = ctl.services.fleet
+    fleet.bots["gone"].features = {"corrupted": True}  # the in-memory copy went wrong
+    result = await fleet.reset_status_cache()
+    assert result == {"reloaded": 1, "asked_to_register": 1}
+    assert fleet.bots["gone"].features != {"corrupted": True}
+    push = await live.recv()
+    assert push["type"] == "control" and push["action"] == "register"
+    await live.close()
+    await gone.close()
+
+
+async def test_cleanup_stale_resources_dry_run_then_for_real(
+    workdir: Path, start_controller: Any
+) -> None:
+    clock = FakeClock(1_900_000_000.0)
+    settings = make_settings(workdir)
+    settings.cache.orphans = "report"
+    settings.recovery = RecoveryConfig(offline_days=7)
+    ctl: Controller = await start_controller(settings, clock=clock)
+    client = await RawClient.connect(settings.monitoring.socket_path)
+    for name in ("old", "recent"):
+        assert (
+            await client.request({"id": 1, "type": "register", "channel": name, "pid": os.getpid()})
+        )["ok"]
+        assert (await client.request({"id": 2, "type": "unregister", "channel": name}))["ok"]
+        clock.advance(6 * 86400)
+    clock.advance(2 * 86400)  # old: offline 14 days; recent: 8 days... both past 7
+    ctl.services.fleet.bots["recent"].status_changed_at = clock.now - 86400
+    dead = workdir / "dead.sock"
+    with socket.socket(socket.AF_UNIX) as leftover:
+        leftover.bind(str(dead))  # bound and closed: nobody listens, the file stays
+    orphan = settings.cache_root / "orphan-task"
+    orphan.mkdir()
+    (orphan / "f").write_text("x")
+
+    cleanup = ctl.services.cleanup
+    plan = await cleanup.cleanup_stale_resources(dry_run=True)
+    assert plan["stale_bots"] == ["old"] and plan["dead_sockets"] == [str(dead)]
+    assert plan["orphan_cache_folders"] == ["orphan-task"]
+    assert dead.exists() and orphan.exists() and "old" in ctl.services.fleet.bots
+
+    done = await cleanup.cleanup_stale_resources(dry_run=False)
+    assert done["stale_bots"] == ["old"] and not dead.exists() and not orphan.exists()
+    assert "old" not in ctl.services.fleet.bots and "recent" in ctl.services.fleet.bots
+    assert settings.monitoring.socket_path.exists()  # ours is never touched
+    await ctl.store.flush()
+    assert query(settings.monitoring.database_path, "SELECT channel FROM bot_status") == [
+        ("recent",)
+    ]
+    status = await client.request({"id": 3, "type": "get_status"})
+    assert [b["channel"] for b in status["bots"]] == ["recent"]
+    await client.close()
+    assert json.dumps(done)  # the report is plain data
+
+
+async def test_automatic_restarts_are_spread_out(workdir: Path, start_controller: Any) -> None:
+    clock = FakeClock()
+    ctl: Controller = await start_controller(make_settings(workdir), clock=clock)
+    services = ctl.services
+    restarts = RestartService(
+        RecoveryConfig(spread=1.0), services.fleet, services.bus, services.alerts, clock=clock
+    )
+    for name in ("a", "b", "c"):
+        restarts.policy.exited(name, clock.now)
+    clock.advance(60)
+    await restarts.tick()
+    started = [n for n, s in restarts.policy.bots.items() if s.state == "running"]
+    assert len(started) == 1
+    await restarts.tick()
+    assert sum(s.state == "running" for s in restarts.policy.bots.values()) == 1
+    clock.advance(1.0)
+    await restarts.tick()
+    assert sum(s.state == "running" for s in restarts.policy.bots.values()) == 2
+    await restarts.close()
+
+
+async def test_vacuum_runs_on_the_writer_thread(store: Any) -> None:
+    for index in range(3000):
+        store.cache.save_state(f"filler-{index}", "x" * 200)
+    await store.flush()
+    await store.db.writer.run(
+        lambda conn: conn.execute("DELETE FROM cache_state WHERE name LIKE 'filler-%'")
+    )
+    before = await store.controller.probe(1_800_000_000.0)
+    assert before.free_bytes > 100_000
+    await store.controller.optimize(vacuum=True)
+    after = await store.controller.probe(1_800_000_001.0)
+    assert after.quick_check == "ok" and after.read_back
+    assert after.free_bytes == 0 and after.size_bytes < before.size_bytes

@@ -17,8 +17,8 @@ from chatops.presentation.formatting import (
     progress_bar,
     size_text,
 )
-from chatops.services.cache.manager import CacheError, CacheManager, CleanResult
-from chatops.services.cache.plan import MB, CleanPlan
+from chatops.services.cache.manager import CacheError, CacheManager
+from chatops.services.cache.plan import MB, CleanPlan, CleanResult
 from chatops.store import CacheEntry
 from cogs.ui.autocomplete import name_choices
 from cogs.ui.checks import admin_only, chatops_bot

@@ -9,8 +9,8 @@ from __future__ import annotations
 from chatops.alerts.model import Alert, Severity
 from chatops.alerts.router import AlertRouter
 from chatops.presentation.formatting import describe_duration
-from chatops.services.cache.manager import CacheManager, CleanResult
-from chatops.services.cache.plan import MB
+from chatops.services.cache.manager import CacheManager
+from chatops.services.cache.plan import MB, CleanResult
 from chatops.timeutil import Clock, wall_clock
 
 SUBJECT = "cache"

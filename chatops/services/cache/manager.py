@@ -24,7 +24,8 @@ from typing import Any
 from chatops.services.cache import files, plan
 from chatops.services.cache.config import CacheConfig
 from chatops.services.cache.files import CachePathError, Measure
-from chatops.services.cache.plan import MB, CleanPlan, PlanItem
+from chatops.services.cache.plan import MB, CleanPlan, CleanResult, PlanItem
+from chatops.services.cache.views import entry_to_dict
 from chatops.store import CacheEntry, Store
 from chatops.timeutil import Clock, wall_clock
 
@@ -35,17 +36,6 @@ IsOnline = Callable[[CacheEntry], bool]
 
 class CacheError(ValueError):
     """An operation refused: unknown entry, running task without force, bad name, exists."""
-
-
-@dataclass(slots=True)
-class CleanResult:
-    plan: CleanPlan
-    removed: list[PlanItem] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def freed(self) -> int:
-        return sum(item.size for item in self.removed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,15 +202,8 @@ class CacheManager:
         entry = self._get(task_id)
         listing = await asyncio.to_thread(files.read_preview, self.root / task_id, lines=lines)
         return {
-            "task_id": entry.task_id,
-            "agent_type": entry.agent_type,
-            "agent": entry.agent,
-            "size_bytes": entry.size,
-            "file_count": entry.files,
-            "created_at": entry.created_at,
+            **entry_to_dict(entry, self.running(entry)),
             "finished": entry.finished,
-            "running": self.running(entry),
-            "preview": entry.preview,
             "files": [
                 {"name": name, "size_bytes": size, "first_lines": head, "binary": head is None}
                 for name, size, head in listing

@@ -15,7 +15,7 @@ forced delete or clear, by hand, is the only way to remove one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chatops.store import CacheEntry
 
@@ -56,6 +56,19 @@ class CleanPlan:
         return counts
 
 
+@dataclass(slots=True)
+class CleanResult:
+    """What executing a plan did: removed, and skipped with why (changed since the plan)."""
+
+    plan: CleanPlan
+    removed: list[PlanItem] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def freed(self) -> int:
+        return sum(item.size for item in self.removed)
+
+
 def item(entry: CacheEntry, reason: str) -> PlanItem:
     return PlanItem(
         entry.task_id, entry.agent_type, entry.size, entry.created_at, entry.inode, reason
@@ -93,18 +106,10 @@ def by_age(
     cutoff: float,
     running: Callable[[CacheEntry], bool],
 ) -> CleanPlan:
-    chosen: list[PlanItem] = []
-    running_kept = 0
-    for entry in sorted(entries, key=lambda e: (e.created_at, e.task_id)):
-        if entry.created_at >= cutoff:
-            break
-        if entry.deleting:
-            continue
-        if running(entry):
-            running_kept += 1
-            continue
-        chosen.append(item(entry, "age"))
-    return CleanPlan("cleanup_old_entries", tuple(chosen), total, running_kept)
+    chosen, running_kept = _oldest_first(
+        entries, running, "age", until=lambda entry: entry.created_at >= cutoff
+    )
+    return CleanPlan("cleanup_old_entries", chosen, total, running_kept)
 
 
 def everything(
@@ -114,16 +119,32 @@ def everything(
     *,
     force: bool,
 ) -> CleanPlan:
+    chosen, running_kept = _oldest_first(entries, running, "clear", force=force)
+    return CleanPlan("clear_all_cache", chosen, total, running_kept)
+
+
+def _oldest_first(
+    entries: Iterable[CacheEntry],
+    running: Callable[[CacheEntry], bool],
+    reason: str,
+    *,
+    until: Callable[[CacheEntry], bool] = lambda entry: False,
+    force: bool = False,
+) -> tuple[tuple[PlanItem, ...], int]:
+    """Every entry, oldest first, up to the first one ``until`` stops at; entries being
+    deleted are passed over, running ones kept (and counted) unless ``force``."""
     chosen: list[PlanItem] = []
     running_kept = 0
     for entry in sorted(entries, key=lambda e: (e.created_at, e.task_id)):
+        if until(entry):
+            break
         if entry.deleting:
             continue
         if running(entry) and not force:
             running_kept += 1
             continue
-        chosen.append(item(entry, "clear"))
-    return CleanPlan("clear_all_cache", tuple(chosen), total, running_kept)
+        chosen.append(item(entry, reason))
+    return tuple(chosen), running_kept
 
 
 def by_age_then_size(

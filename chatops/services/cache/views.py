@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatops.services.cache.manager import CleanResult
-from chatops.services.cache.plan import CleanPlan
+from chatops.services.cache.plan import CleanPlan, CleanResult
 from chatops.store import CacheEntry
 
 

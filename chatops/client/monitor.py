@@ -38,7 +38,12 @@ from chatops.client.approvals import ApprovalCalls
 from chatops.client.blocking import resolve_socket_path
 from chatops.client.cache import CacheCalls
 from chatops.client.messages import checked as _checked
-from chatops.client.pushes import PushDispatcher, PushHandler, default_control
+from chatops.client.pushes import (
+    PushDispatcher,
+    PushHandler,
+    default_control,
+    exit_for_restart,
+)
 from chatops.client.spool import Spool, SpooledEvent
 from chatops.runtime.tasks import create_task
 from chatops.wire.protocol import (
@@ -214,19 +219,15 @@ class MonitorClient(ApprovalCalls, CacheCalls):
         return await default_control(push, self._registrations, self.request, self._restart)
 
     def _restart(self, code: int) -> None:
-        self._pushes.spawn(self._exit(code), name="chatops-restart")
+        """Asked to restart: ``on_restart`` callbacks, the spool delivered, exit ``code``."""
+        self._pushes.spawn(
+            exit_for_restart(code, self.on_restart, self.drain_spool, self._abandon),
+            name="chatops-restart",
+        )
 
-    async def _exit(self, code: int) -> None:
-        """Asked to restart: let the answer leave, deliver the spool, close, exit ``code``
-        (``on_restart`` callbacks run first, for the bot's own cleanup)."""
-        await asyncio.sleep(0.2)
-        for callback in self.on_restart:
-            with contextlib.suppress(Exception):
-                await callback()
-        await self.drain_spool(2.0)
+    def _abandon(self) -> None:
         self._closed = True
         self._drop_connection()
-        os._exit(code)
 
     # -- lifecycle -------------------------------------------------------------------------------
 

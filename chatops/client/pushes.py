@@ -9,6 +9,7 @@ answer, and an exception, or a push nobody handles, is answered ``ok: false`` wi
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import os
@@ -102,3 +103,22 @@ async def default_control(
         if reply and reply.get("ok"):
             registered.append(channel)
     return {"registered": registered}
+
+
+async def exit_for_restart(
+    code: int,
+    callbacks: list[Callable[[], Awaitable[None]]],
+    drain: Callable[[float], Awaitable[bool]],
+    abandon: Callable[[], None],
+) -> None:
+    """The default ``restart``: let the answer leave, run the bot's own cleanup, deliver the
+    spool (bounded), drop the connection and exit with ``code`` for the bot's supervisor."""
+    await asyncio.sleep(0.2)
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception:
+            log.exception("an on_restart callback failed")
+    await drain(2.0)
+    abandon()
+    os._exit(code)

@@ -30,11 +30,11 @@ from chatops.config import MonitoringConfig
 from chatops.models import ALIVE_STATUSES, BotState, BotStatus, FleetEvent
 from chatops.runtime.bus import EventBus
 from chatops.runtime.pidwatch import PidWatcher, pid_alive
+from chatops.services.fleet_upkeep import FleetUpkeep
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 from chatops.wire.peer import Peer, is_self_or_descendant
 from chatops.wire.protocol import (
-    Control,
     ErrorCode,
     Heartbeat,
     ProtocolError,
@@ -43,7 +43,7 @@ from chatops.wire.protocol import (
     Unregister,
     event_time,
 )
-from chatops.wire.pushes import NotConnected, PushError
+from chatops.wire.pushes import NotConnected
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class EventBudget:
         return False
 
 
-class FleetService:
+class FleetService(FleetUpkeep):
     def __init__(
         self,
         store: Store,
@@ -270,46 +270,6 @@ class FleetService:
         )
         self._rows.add_event(event)
         self._bus.publish(event)
-
-    async def reset_status_cache(self) -> dict[str, int]:
-        """The seed's ``reset_status_cache``: drop the in-memory statuses of bots without a
-        live connection and read them again from the database; ask every connected bot to
-        register again (its answer rebuilds its own)."""
-        stored = {bot.channel: bot for bot in await self._rows.load_bots()}
-        reloaded = 0
-        for channel in list(self.bots):
-            if channel in self._owner:
-                continue
-            fresh = stored.get(channel)
-            if fresh is None:
-                del self.bots[channel]
-                for removed in self.on_remove:
-                    removed(channel)
-                continue
-            self.bots[channel] = fresh
-            reloaded += 1
-            for listener in self.on_change:
-                listener(fresh)
-        asked = 0
-        for channel, peer in list(self._owner.items()):
-            try:
-                peer.send(Control(channel=channel, action="register", reason="status reset"))
-                asked += 1
-            except PushError:
-                continue
-        return {"reloaded": reloaded, "asked_to_register": asked}
-
-    def forget(self, channel: str) -> bool:
-        """Remove a bot that is neither connected nor alive (stale-resource cleanup)."""
-        bot = self.bots.get(channel)
-        if bot is None or channel in self._owner or bot.status in ALIVE_STATUSES:
-            return False
-        del self.bots[channel]
-        self._vouched.discard(channel)
-        self._rows.delete_bot(channel)
-        for removed in self.on_remove:
-            removed(channel)
-        return True
 
     def owns_any(self, peer: Peer) -> bool:
         """True when ``peer`` has registered a bot (it is an agent's connection)."""

@@ -80,6 +80,15 @@ from chatops.wire.fields import (
     _encoder,
     _Message,
 )
+from chatops.wire.push_messages import (
+    PUSH_TYPES,
+    ApprovalDecision,
+    Control,
+    Push,
+    ServerPush,
+    decode_push,
+    encode_push,
+)
 
 
 class ErrorCode(StrEnum):
@@ -237,59 +246,6 @@ REQUEST_TYPES: frozenset[type[Message]] = frozenset(typing.get_args(Message))
 MESSAGE_TYPES: frozenset[str] = frozenset(str(cls.__struct_config__.tag) for cls in REQUEST_TYPES)
 
 
-# -- pushes: from the controller to an agent -----------------------------------------------------
-
-
-class _Push(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_fields=False):
-    push_id: int | None = None
-    """Set when the controller waits for an answer: the agent replies ``push_reply`` with it."""
-
-
-class Control(_Push, tag="control"):
-    """Ask the bot ``channel`` to do something to itself. ``register``: register again (sent
-    when the controller rebuilds its statuses); further actions (``restart``) are the bot's
-    registered handlers' business, and an action it has no handler for is answered ``ok:
-    false``."""
-
-    channel: Name
-    action: Name
-    reason: Text | None = None
-    args: dict[str, Any] = msgspec.field(default_factory=dict)
-
-
-class ApprovalDecision(_Push, tag="approval_decision"):
-    """The answer to an approval the agent asked for: ``approve`` or ``deny``, and why."""
-
-    request: int | Name
-    decision: Literal["approve", "deny"]
-    reason: Text | None = None
-    decided_by: Text | None = None
-
-
-class Push(_Push, tag="push"):
-    """A generic push for features to come: a topic and its data."""
-
-    topic: Name
-    data: dict[str, Any] = msgspec.field(default_factory=dict)
-
-
-ServerPush = Control | ApprovalDecision | Push
-PUSH_TYPES: frozenset[str] = frozenset(
-    str(cls.__struct_config__.tag) for cls in typing.get_args(ServerPush)
-)
-_push_decoder = msgspec.json.Decoder(ServerPush)
-
-
-def encode_push(push: ServerPush) -> bytes:
-    return _encoder.encode(push) + b"\n"
-
-
-def decode_push(line: bytes) -> ServerPush:
-    """For agents: one pushed line as its type; raises ``msgspec.DecodeError`` when malformed."""
-    push: ServerPush = _push_decoder.decode(line)
-    return push
-
-
 def encode_message(message: Message) -> bytes:
     """For agents: one request as a framed line."""
     return _encoder.encode(message) + b"\n"
@@ -394,6 +350,8 @@ __all__ = [
     "MAX_RSS_MB",
     "MAX_TOKENS",
     "PROTOCOL_VERSION",
+    "PUSH_TYPES",
+    "ApprovalDecision",
     "ApprovalRequest",
     "ApprovalTimeout",
     "CacheCreate",
@@ -405,6 +363,7 @@ __all__ = [
     "CacheRegister",
     "CleanKind",
     "CleanupStale",
+    "Control",
     "Cost",
     "CpuPct",
     "Credits",
@@ -425,13 +384,17 @@ __all__ = [
     "Pid",
     "PlannedEntry",
     "PoolReport",
+    "Push",
     "RequestId",
     "ResetStatusCache",
     "RestartBot",
     "RssMb",
     "RunDiagnostics",
+    "ServerPush",
     "TaskId",
     "Text",
     "Tokens",
     "WindowLabel",
+    "decode_push",
+    "encode_push",
 ]

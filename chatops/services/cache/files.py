@@ -20,7 +20,7 @@ import re
 import shutil
 import stat
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -181,3 +181,52 @@ def _first_lines(path: str, lines: int) -> list[str] | None:
     except UnicodeDecodeError:
         return None
     return text.splitlines()[:lines]
+
+
+@dataclass(slots=True)
+class Scan:
+    measured: dict[str, Measure] = field(default_factory=dict)
+    vanished: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+
+def scan(root: Path, known: dict[str, tuple[int, int, bool]]) -> Scan:
+    """One pass over the root (in a thread): finish interrupted deletes, empty the trash,
+    measure new and changed folders, list the vanished ones."""
+    found = Scan()
+    for task_id, (_, _, deleting) in known.items():
+        if deleting:
+            delete_folders(root, [task_id])
+            found.deleted.append(task_id)
+    empty_trash(root)
+    present: set[str] = set()
+    with os.scandir(root) as listing:
+        for item in listing:
+            if item.name.startswith(".") or not TASK_ID.fullmatch(item.name):
+                continue
+            present.add(item.name)
+            state = folder_state(root / item.name)
+            if state is None:
+                continue  # a link or a file: not an entry, never followed
+            seen = known.get(item.name)
+            if seen is None or (seen[0], seen[1]) != state:
+                found.measured[item.name] = measure(root / item.name)
+    found.vanished = [
+        task_id
+        for task_id, (_, _, deleting) in known.items()
+        if not deleting and (task_id not in present or folder_state(root / task_id) is None)
+    ]
+    return found
+
+
+def delete_folders(root: Path, task_ids: list[str]) -> dict[str, str]:
+    """Rename each into the trash, then remove it; the reasons of those that failed."""
+    failed: dict[str, str] = {}
+    for task_id in task_ids:
+        try:
+            moved = move_to_trash(root, task_id)
+            if moved is not None:
+                remove(moved)
+        except OSError as exc:
+            failed[task_id] = f"{type(exc).__name__}: {exc.strerror or exc}"
+    return failed

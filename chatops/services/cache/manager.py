@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +86,7 @@ class CacheManager:
             known = {
                 task_id: (e.mtime_ns, e.inode, e.deleting) for task_id, e in self.entries.items()
             }
-            found = await asyncio.to_thread(_scan, self.root, known)
+            found = await asyncio.to_thread(files.scan, self.root, known)
             now = self._clock()
             adopted, orphans, dropped = [], [], []
             for task_id in found.vanished:
@@ -285,7 +284,7 @@ class CacheManager:
                 return result
             await self._store.flush()  # the marks are on disk before any folder moves
             failed = await asyncio.to_thread(
-                _delete_folders, self.root, [p.task_id for p, _ in chosen]
+                files.delete_folders, self.root, [p.task_id for p, _ in chosen]
             )
             for planned, entry in chosen:
                 if planned.task_id in failed:
@@ -397,52 +396,3 @@ def _brief(entry: CacheEntry | None) -> dict[str, Any] | None:
     if entry is None:
         return None
     return {"task_id": entry.task_id, "size_bytes": entry.size, "created_at": entry.created_at}
-
-
-@dataclass(slots=True)
-class _Scan:
-    measured: dict[str, Measure] = field(default_factory=dict)
-    vanished: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-
-
-def _scan(root: Path, known: dict[str, tuple[int, int, bool]]) -> _Scan:
-    """One pass over the root (in a thread): finish interrupted deletes, empty the trash,
-    measure new and changed folders, list the vanished ones."""
-    found = _Scan()
-    for task_id, (_, _, deleting) in known.items():
-        if deleting:
-            _delete_folders(root, [task_id])
-            found.deleted.append(task_id)
-    files.empty_trash(root)
-    present: set[str] = set()
-    with os.scandir(root) as listing:
-        for item in listing:
-            if item.name.startswith(".") or not files.TASK_ID.fullmatch(item.name):
-                continue
-            present.add(item.name)
-            state = files.folder_state(root / item.name)
-            if state is None:
-                continue  # a link or a file: not an entry, never followed
-            seen = known.get(item.name)
-            if seen is None or (seen[0], seen[1]) != state:
-                found.measured[item.name] = files.measure(root / item.name)
-    found.vanished = [
-        task_id
-        for task_id, (_, _, deleting) in known.items()
-        if not deleting and (task_id not in present or files.folder_state(root / task_id) is None)
-    ]
-    return found
-
-
-def _delete_folders(root: Path, task_ids: list[str]) -> dict[str, str]:
-    """Rename each into the trash, then remove it; the reasons of those that failed."""
-    failed: dict[str, str] = {}
-    for task_id in task_ids:
-        try:
-            moved = files.move_to_trash(root, task_id)
-            if moved is not None:
-                files.remove(moved)
-        except OSError as exc:
-            failed[task_id] = f"{type(exc).__name__}: {exc.strerror or exc}"
-    return failed

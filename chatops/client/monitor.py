@@ -37,19 +37,16 @@ import psutil
 from chatops.client.approvals import ApprovalCalls
 from chatops.client.blocking import resolve_socket_path
 from chatops.client.cache import CacheCalls
+from chatops.client.control import ControlCalls
 from chatops.client.messages import checked as _checked
 from chatops.client.pushes import (
     PushDispatcher,
-    PushHandler,
-    default_control,
-    exit_for_restart,
 )
 from chatops.client.spool import Spool, SpooledEvent
 from chatops.runtime.tasks import create_task
 from chatops.wire.protocol import (
     PUSH_TYPES,
     AgentStatus,
-    Control,
     GetStatus,
     GetUsage,
     Heartbeat,
@@ -67,7 +64,7 @@ log = logging.getLogger("chatops.client")
 _RETRYABLE = frozenset({"storage_error", "shutting_down", "internal_error"})
 
 
-class MonitorClient(ApprovalCalls, CacheCalls):
+class MonitorClient(ApprovalCalls, CacheCalls, ControlCalls):
     def __init__(
         self,
         socket_path: str | os.PathLike[str] | None = None,
@@ -195,39 +192,6 @@ class MonitorClient(ApprovalCalls, CacheCalls):
     async def ping(self, *, timeout: float | None = None) -> bool:
         reply = await self._request(Ping(), timeout=timeout)
         return bool(reply and reply.get("ok"))
-
-    # -- pushes from the controller --------------------------------------------------------------
-
-    def on_push(
-        self, kind: str, handler: PushHandler | None = None
-    ) -> Callable[[PushHandler], PushHandler]:
-        """Handle pushes of type ``kind`` (``control``, ``approval_decision``, ``push``); usable
-        as a decorator. A ``control`` handler replaces :meth:`default_control`."""
-        if kind not in PUSH_TYPES:
-            raise ValueError(f"unknown push type {kind!r}; one of {sorted(PUSH_TYPES)}")
-
-        def register(function: PushHandler) -> PushHandler:
-            self._pushes.register(kind, function)
-            return function
-
-        if handler is not None:
-            register(handler)
-        return register
-
-    async def default_control(self, push: Control) -> dict[str, Any]:
-        """See :func:`~chatops.client.pushes.default_control`."""
-        return await default_control(push, self._registrations, self.request, self._restart)
-
-    def _restart(self, code: int) -> None:
-        """Asked to restart: ``on_restart`` callbacks, the spool delivered, exit ``code``."""
-        self._pushes.spawn(
-            exit_for_restart(code, self.on_restart, self.drain_spool, self._abandon),
-            name="chatops-restart",
-        )
-
-    def _abandon(self) -> None:
-        self._closed = True
-        self._drop_connection()
 
     # -- lifecycle -------------------------------------------------------------------------------
 

@@ -314,3 +314,27 @@ async def test_secrets_are_masked_before_they_are_shown_or_stored(
     await ctl.store.flush()
     stored = query(settings.monitoring.database_path, "SELECT preview, summary FROM approvals")
     assert key not in repr(stored) and "hunter2hunter2" not in repr(stored)
+
+
+async def test_a_flood_of_prompts_is_denied_at_once(workdir: Path, start_controller: Any) -> None:
+    settings = make_settings(workdir)
+    settings.approvals.max_pending_per_agent = 2
+    settings.approvals.max_pending = 4
+    ctl = await start_controller(settings)
+    async with MonitorClient(settings.monitoring.socket_path) as agent:
+        waiting = [
+            asyncio.create_task(agent.request_approval("terminal_command", RISKY, agent=name))
+            for name in ("a", "a", "b")
+        ]
+        await wait_for(lambda: len(approvals_of(ctl).pending()) == 3)
+        third = await agent.request_approval("terminal_command", RISKY, agent="a")
+        assert third["decision"] == "deny" and "a already has 2 open requests" in third["reason"]
+        waiting.append(
+            asyncio.create_task(agent.request_approval("terminal_command", RISKY, agent="c"))
+        )
+        await wait_for(lambda: len(approvals_of(ctl).pending()) == 4)
+        other = await agent.request_approval("terminal_command", RISKY, agent="d")
+        assert other["decision"] == "deny" and "4 requests are already waiting" in other["reason"]
+        assert len(approvals_of(ctl).pending()) == 4
+        for task in waiting:
+            task.cancel()

@@ -141,3 +141,15 @@ async def _delivered(sink: RecordingSink, count: int) -> None:
     from tests.conftest import wait_for
 
     await wait_for(lambda: len(sink.alerts) >= count, timeout=20)
+
+
+async def test_new_entries_are_refused_over_the_ceiling(
+    workdir: Path, start_controller: Any
+) -> None:
+    settings = make_settings(workdir)
+    settings.cache.max_total_mb = 0.01  # about 10 kB
+    ctl = await start_controller(settings)
+    async with MonitorClient(settings.monitoring.socket_path) as agent:
+        assert await agent.create_cache_entry("a", "x", {"f": "x" * 20 * KB}) is not None
+        assert await agent.create_cache_entry("b", "x", {"f": "small"}) is None
+    assert list(ctl.services.cache.entries) == ["a"]

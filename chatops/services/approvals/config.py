@@ -76,6 +76,8 @@ class ApprovalsConfig(BaseModel):
     again (with its request key) before it is denied and its prompt closed."""
     max_pending_per_agent: int = Field(20, ge=1, le=1000)
     """More open prompts than this from one agent are denied at once (a flood stays cheap)."""
+    max_pending: int = Field(200, ge=1, le=10000)
+    """And more than this from all agents together (agent names cost nothing)."""
     socket_decisions: bool = True
     """Let ``chatops approvals approve|deny`` decide over the socket. Only the controller's
     own uid may, and never a connection that registered a bot or asked for approval, nor a

@@ -135,9 +135,8 @@ class ApprovalService(RuleControls):
             self._settle(record, "approved", "grant", by=by, reason="allowed for this agent")
         elif not msg.wait:
             self._settle(record, "checked", "policy")
-        elif self._open_prompts(msg.agent) >= self.config.max_pending_per_agent:
-            reason = f"{msg.agent} already has {self.config.max_pending_per_agent} open requests"
-            self._settle(record, "denied", "limit", reason=reason)
+        elif (full := self._full(msg.agent)) is not None:
+            self._settle(record, "denied", "limit", reason=full)
         else:
             return answer(await self._open(peer, msg, record))
         self._tables.save(record)
@@ -378,8 +377,14 @@ class ApprovalService(RuleControls):
         if record.key is not None:
             self._by_key.pop((record.agent, record.key), None)
 
-    def _open_prompts(self, agent: str) -> int:
-        return sum(1 for r in self.records.values() if r.pending and r.agent == agent)
+    def _full(self, agent: str) -> str | None:
+        """Why no more prompts may open now (one agent's limit, or everyone's), or None."""
+        pending = [r for r in self.records.values() if r.pending]
+        if len(pending) >= self.config.max_pending:
+            return f"{self.config.max_pending} requests are already waiting for a human"
+        if sum(1 for r in pending if r.agent == agent) >= self.config.max_pending_per_agent:
+            return f"{agent} already has {self.config.max_pending_per_agent} open requests"
+        return None
 
 
 def _kind(action_type: str) -> ActionType | None:

@@ -30,3 +30,6 @@ class CacheConfig(BaseModel):
     """What ``create_cache_entry`` may send over the socket; larger outputs are written in
     place by the agent and registered (``register_cache_entry``)."""
     max_upload_files: int = Field(64, ge=1, le=1000)
+    max_total_mb: float = Field(5000, gt=0)
+    """Over this, new entries are refused (running ones are never cleaned by themselves, so
+    without a ceiling a flood of them could fill the disk)."""

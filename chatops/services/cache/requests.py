@@ -12,7 +12,7 @@ from typing import Any
 
 from chatops.models import ALIVE_STATUSES
 from chatops.services.cache.manager import CacheError, CacheManager
-from chatops.services.cache.plan import CleanPlan, PlanItem
+from chatops.services.cache.plan import MB, CleanPlan, PlanItem
 from chatops.services.cache.views import entry_to_dict, plan_to_dict, result_to_dict
 from chatops.services.fleet import FleetService
 from chatops.services.operators import OperatorGate
@@ -58,6 +58,7 @@ class CacheRequests:
 
     def create(self, peer: Peer, msg: CacheCreate) -> Outcome:
         self._as_agent(peer, msg.agent, msg.id)
+        self._room(msg.id)
         try:
             content = {name: text.encode() for name, text in msg.files.items()}
             for name, encoded in msg.files_b64.items():
@@ -89,6 +90,7 @@ class CacheRequests:
 
     def register(self, peer: Peer, msg: CacheRegister) -> Outcome:
         self._as_agent(peer, msg.agent, msg.id)
+        self._room(msg.id)
         expected = os.path.realpath(self.manager.root / msg.task_id)
         if msg.path is not None and os.path.realpath(msg.path) != expected:
             raise _invalid(f"the folder must be {expected} (the cache root's task folder)", msg.id)
@@ -172,6 +174,15 @@ class CacheRequests:
         return self.manager.plan_auto_clean()
 
     # -- internals -------------------------------------------------------------------------------
+
+    def _room(self, request_id: RequestId) -> None:
+        ceiling = self.manager.config.max_total_mb
+        if self.manager.total > ceiling * MB:
+            raise _invalid(
+                f"the cache is over cache.max_total_mb ({ceiling:g} MB): no new entries until "
+                "it is cleaned",
+                request_id,
+            )
 
     def _as_agent(self, peer: Peer, agent: str | None, request_id: RequestId) -> None:
         if agent is not None:

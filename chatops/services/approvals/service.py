@@ -111,9 +111,8 @@ class ApprovalService(RuleControls):
     def handle(self, peer: Peer, msg: ApprovalRequest) -> Outcome:
         """The socket's door: a bot's name is its owner's, so nobody asks in its name."""
         self._fleet.authorize(peer, msg.agent, msg.id)
-        rule = self.config.rules.get(_kind(msg.action_type) or ActionType.TERMINAL_COMMAND)
-        timeout = min(msg.timeout or rule.timeout, rule.timeout) if rule else 300.0
-        return Later(self.submit(peer, msg), timeout + self.config.reattach_grace + ANSWER_SLACK)
+        deadline = self._timeout(msg) + self.config.reattach_grace + ANSWER_SLACK
+        return Later(self.submit(peer, msg), deadline)
 
     async def submit(self, peer: Peer, msg: ApprovalRequest) -> dict[str, Any]:
         self._gate.spoke_as_agent(peer)
@@ -159,7 +158,6 @@ class ApprovalService(RuleControls):
         kind = _kind(msg.action_type)
         rule = self.config.rules[kind] if kind is not None else None
         now = self._clock()
-        timeout = min(msg.timeout or rule.timeout, rule.timeout) if rule else 0.0
         record = ApprovalRecord(
             id=self._next_id,
             key=msg.key,
@@ -172,7 +170,7 @@ class ApprovalService(RuleControls):
             reason=decision.reason,
             state="pending",
             requested_at=now,
-            expires_at=now + timeout,
+            expires_at=now + self._timeout(msg),
             approvals_required=rule.approvals_required if rule else 1,
         )
         self._next_id += 1
@@ -376,6 +374,15 @@ class ApprovalService(RuleControls):
         self._pids.pop(record.id, None)
         if record.key is not None:
             self._by_key.pop((record.agent, record.key), None)
+
+    def _timeout(self, msg: ApprovalRequest) -> float:
+        """How long a human has: the rule's timeout, or less if the agent asks for less (an
+        unknown action type is denied at once)."""
+        kind = _kind(msg.action_type)
+        if kind is None:
+            return 0.0
+        limit = self.config.rules[kind].timeout
+        return min(msg.timeout or limit, limit)
 
     def _full(self, agent: str) -> str | None:
         """Why no more prompts may open now (one agent's limit, or everyone's), or None."""

@@ -12,6 +12,7 @@ import os
 
 from chatops.services.fleet import FleetService
 from chatops.wire.peer import Peer, is_self_or_descendant
+from chatops.wire.protocol import ErrorCode, ProtocolError, RequestId
 
 
 class OperatorGate:
@@ -24,6 +25,13 @@ class OperatorGate:
 
     def connection_lost(self, peer: Peer) -> None:
         self._agent_conns.discard(peer.conn_id)
+
+    def require(self, peer: Peer, request_id: RequestId, *, asker_pid: int | None = None) -> None:
+        """Raise ``permission_denied`` (the request's typed error) unless ``peer`` may act as
+        the operator."""
+        refusal = self.refusal(peer, asker_pid=asker_pid)
+        if refusal is not None:
+            raise ProtocolError(ErrorCode.PERMISSION_DENIED, refusal, request_id)
 
     def refusal(self, peer: Peer, *, asker_pid: int | None = None) -> str | None:
         """Why ``peer`` may not act as the operator, or None."""

@@ -258,9 +258,13 @@ class ApprovalService(RuleControls):
         """``chatops approvals approve|deny``, through the operator's narrow door
         (:class:`~chatops.services.operators.OperatorGate`): never the agent that asked, nor
         a process it started."""
-        refusal = self._socket_refusal(peer, msg.request)
-        if refusal is not None:
-            raise ProtocolError(ErrorCode.PERMISSION_DENIED, refusal, msg.id)
+        if not self.config.socket_decisions:
+            raise ProtocolError(
+                ErrorCode.PERMISSION_DENIED,
+                "approvals.socket_decisions is off: decide in Discord",
+                msg.id,
+            )
+        self._gate.require(peer, msg.id, asker_pid=self._pids.get(msg.request))
         who = f"cli (uid {peer.uid}, pid {peer.pid})" if peer.uid is not None else "cli"
         try:
             return self.decide(
@@ -273,11 +277,6 @@ class ApprovalService(RuleControls):
             )
         except ApprovalError as exc:
             raise ProtocolError(ErrorCode.NOT_FOUND, str(exc), msg.id) from None
-
-    def _socket_refusal(self, peer: Peer, request_id: int) -> str | None:
-        if not self.config.socket_decisions:
-            return "approvals.socket_decisions is off: decide in Discord"
-        return self._gate.refusal(peer, asker_pid=self._pids.get(request_id))
 
     def pending(self) -> list[ApprovalRecord]:
         return [r for r in self.records.values() if r.pending]

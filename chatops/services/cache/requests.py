@@ -17,7 +17,7 @@ from chatops.services.cache.views import entry_to_dict, plan_to_dict, result_to_
 from chatops.services.fleet import FleetService
 from chatops.services.operators import OperatorGate
 from chatops.store import CacheEntry
-from chatops.wire.outcomes import Immediate, Later, Outcome
+from chatops.wire.outcomes import Committed, Immediate, Later, Outcome
 from chatops.wire.peer import Peer
 from chatops.wire.protocol import (
     CacheCreate,
@@ -44,11 +44,17 @@ class CacheRequests:
     def online(self, entry: CacheEntry) -> bool:
         """The manager's test of a running task: its writer's connection is open, or its
         agent is a bot that is alive."""
-        writer = self._writers.get(entry.task_id)
-        if writer is not None and writer.link is not None and not writer.link.closed:
+        if self._live_writer(entry.task_id) is not None:
             return True
         bot = self._fleet.bots.get(entry.agent or "")
         return bot is not None and bot.status in ALIVE_STATUSES
+
+    def _live_writer(self, task_id: str) -> Peer | None:
+        """The connection that wrote the entry, while it is open."""
+        writer = self._writers.get(task_id)
+        if writer is None or writer.link is None or writer.link.closed:
+            return None
+        return writer
 
     def connection_lost(self, peer: Peer) -> None:
         for task_id in [t for t, writer in self._writers.items() if writer is peer]:
@@ -113,9 +119,8 @@ class CacheRequests:
         entry = self.manager.get(msg.task_id)
         if entry is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no cache entry {msg.task_id!r}", msg.id)
-        writer = self._writers.get(msg.task_id)
-        live_writer = writer is not None and writer.link is not None and not writer.link.closed
-        if entry.agent != msg.agent or (live_writer and writer is not peer):
+        writer = self._live_writer(msg.task_id)
+        if entry.agent != msg.agent or (writer is not None and writer is not peer):
             raise ProtocolError(
                 ErrorCode.PERMISSION_DENIED,
                 f"cache entry {msg.task_id!r} belongs to another agent",
@@ -123,12 +128,7 @@ class CacheRequests:
             )
         entry = self.manager.finish_cache_entry(msg.task_id)
         self._writers.pop(msg.task_id, None)
-
-        async def done() -> dict[str, Any]:
-            await self._committed()
-            return entry_to_dict(entry, running=False)
-
-        return Later(done(), QUERY_TIMEOUT)
+        return Committed(entry_to_dict(entry, running=False))
 
     # -- operators -------------------------------------------------------------------------------
 
@@ -140,9 +140,7 @@ class CacheRequests:
         return Immediate(plan_to_dict(plan))
 
     def execute(self, peer: Peer, msg: CacheExecute) -> Outcome:
-        refusal = self._gate.refusal(peer)
-        if refusal is not None:
-            raise ProtocolError(ErrorCode.PERMISSION_DENIED, refusal, msg.id)
+        self._gate.require(peer, msg.id)
         items = []
         for planned in msg.items:
             entry = self.manager.get(planned.task_id)

@@ -110,6 +110,4 @@ class RecoveryRequests:
         return result_to_dict(result, cache.total)
 
     def _operator(self, peer: Peer, request_id: RequestId) -> None:
-        refusal = self._services.operators.refusal(peer)
-        if refusal is not None:
-            raise ProtocolError(ErrorCode.PERMISSION_DENIED, refusal, request_id)
+        self._services.operators.require(peer, request_id)

@@ -15,9 +15,9 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 import psutil
 
@@ -26,6 +26,7 @@ from chatops.models import MetricPoint
 from chatops.services.fleet import FleetService
 from chatops.services.recovery.probes import (
     Check,
+    Status,
     check_cache_dir,
     check_data_dir,
     check_webhooks,
@@ -36,7 +37,6 @@ from chatops.timeutil import Clock, wall_clock
 from chatops.wire.protocol import Control
 from chatops.wire.pushes import PushError, PushRejected
 
-Status = Literal["ok", "warning", "failing"]
 Probe = Callable[[], Awaitable[Check]]
 BOT_PING_TIMEOUT = 3.0
 
@@ -230,7 +230,3 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return f"{type(exc).__name__}: {exc}"[:300]
-
-
-def checks_to_dicts(checks: Sequence[Check]) -> list[dict[str, Any]]:
-    return [asdict(check) for check in checks]

@@ -1,9 +1,9 @@
 """Configuration: one pydantic-settings model tree, read from YAML with env overrides.
 
 Precedence, highest first: ``CHATOPS_<SECTION>__<KEY>`` environment variables, the YAML file,
-the defaults below. The YAML file is ``--config PATH``, else ``$CHATOPS_CONFIG``, else
-``./config.yaml`` when present. Any problem is raised as :class:`ConfigError`, which names the key,
-so the CLI can stop with exit code 2 before anything starts.
+the defaults below; which YAML file that is, :mod:`chatops.config_file` says. Any problem is
+raised as :class:`ConfigError`, which names the key, so the CLI can stop with exit code 2 before
+anything starts.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -31,21 +30,29 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from chatops.config_env import (
+    environment_paths,
+    secret_paths,
+    setting_variables,
+    unparsable_variables,
+    variable_name,
+)
+from chatops.config_file import (
+    CONFIG_ENV,
+    ENV_PREFIX,
+    ConfigError,
+    read_yaml,
+    resolve_config_path,
+)
 from chatops.paths import default_database_path, default_socket_path, state_dir
 from chatops.services.approvals.config import ApprovalsConfig
 from chatops.services.cache.config import CacheConfig
 from chatops.services.quotas.config import QuotasConfig
 from chatops.services.recovery.config import RecoveryConfig
 
-ENV_PREFIX = "CHATOPS_"
 # sockaddr_un.sun_path is 108 bytes on Linux, including the terminating NUL.
 MAX_SOCKET_PATH = 107
 _yaml_data: ContextVar[dict[str, Any] | None] = ContextVar("chatops_yaml_data", default=None)
-CONFIG_ENV = "CHATOPS_CONFIG"
-
-
-class ConfigError(Exception):
-    """A configuration that cannot be used; the message names the offending key."""
 
 
 class _Section(BaseModel):
@@ -119,6 +126,12 @@ def _non_directory_ancestor(path: Path) -> Path | None:
 
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        """``debug`` is as good as ``DEBUG``, as for ``--log-level``."""
+        return value.upper() if isinstance(value, str) else value
 
 
 class DiscordConfig(_Section):
@@ -216,70 +229,77 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, _YamlSource(settings_cls, _yaml_data.get() or {}))
 
 
-def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
-    """Pick the YAML file by the documented precedence; None means defaults only."""
-    if explicit:
-        return Path(explicit)
-    from_env = os.environ.get(CONFIG_ENV)
-    if from_env:
-        return Path(from_env)
-    local = Path("config.yaml")
-    return local if local.is_file() else None
+def _describe(errors: list[tuple[tuple[Any, ...], str]], source: str) -> str:
+    """One line: every offending key with what is wrong with it, and where it came from. A key
+    a ``CHATOPS_`` variable set is named as that variable, and its source is the environment,
+    even when a config file exists too; a check across a section names the variables that
+    took part in it."""
+    paths = environment_paths()
+    problems, sources = [], set()
+    for loc, message in errors:
+        key = ".".join(str(part) for part in loc) or "(top level)"
+        names, direct = setting_variables(loc, paths)
+        if direct:
+            sources.add("environment")
+            problems.append(f"{' and '.join(names)} ({key}): {message}")
+            continue
+        sources.add(source)
+        if names:
+            sources.add("environment")
+            key = f"{key} (with {' and '.join(names)} from the environment)"
+        problems.append(f"{key}: {message}")
+    where = " and ".join(sorted(sources, key=lambda s: s == "environment"))
+    return f"invalid configuration ({where}): " + "; ".join(problems)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping at the top level")
-    # A section whose keys are all commented out parses as null: treat it as empty.
-    return {key: {} if value is None else value for key, value in data.items()}
-
-
-def _describe(exc: ValidationError, source: str) -> str:
-    """One line: every offending key with what is wrong with it."""
-    problems = []
+def _validation_errors(exc: ValidationError) -> list[tuple[tuple[Any, ...], str]]:
+    found = []
     for err in exc.errors():
-        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key"
-        problems.append(f"{key}: {message}")
-    return f"invalid configuration ({source}): " + "; ".join(problems)
+        found.append((tuple(err["loc"]), message))
+    return found
 
 
-def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
-    """Load and validate the whole configuration or raise :class:`ConfigError`."""
-    resolved = resolve_config_path(path)
-    data = _read_yaml(resolved) if resolved is not None else {}
-    source = str(resolved) if resolved is not None else "defaults and environment"
+def load_settings(
+    path: str | os.PathLike[str] | None = None, *, search_cwd: bool = True
+) -> Settings:
+    """Load and validate the whole configuration or raise :class:`ConfigError`.
+    ``search_cwd=False`` for an agent's own commands (see :mod:`chatops.config_file`)."""
+    resolved = resolve_config_path(path, search_cwd=search_cwd)
+    data = read_yaml(resolved) if resolved is not None else {}
+    source = str(resolved) if resolved is not None else "defaults"
     # pydantic-settings builds its sources inside the constructor, so the YAML rides on a context
     # variable for exactly the duration of that call.
     _check_environment_keys()
     token = _yaml_data.set(data)
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, source)) from exc
+        raise ConfigError(_describe(_validation_errors(exc), source)) from exc
     except SettingsError as exc:
         # pydantic-settings could not parse an environment value (a list or mapping field needs
-        # JSON there): name the variable, never its value (it may be a secret).
+        # JSON there) and says only which section: find the variable, never show its value (it
+        # may be a secret).
         field = str(exc).split('"')[1] if '"' in str(exc) else "?"
+        names = unparsable_variables(Settings, field) or [
+            f"a {ENV_PREFIX}{field.upper()}__… variable"
+        ]
         raise ConfigError(
-            f"invalid configuration (environment): a {ENV_PREFIX}{field.upper()}__… variable "
-            "does not parse; list and mapping values must be JSON, "
-            f"e.g. {ENV_PREFIX}ALERTS__WEBHOOK_URLS='[\"https://…\"]'"
+            f"invalid configuration (environment): {' and '.join(names)}: does not parse; list "
+            f"and mapping values must be JSON, e.g. {ENV_PREFIX}ALERTS__WEBHOOK_URLS="
+            "'[\"https://…\"]'"
         ) from None
     finally:
         _yaml_data.reset(token)
+    unusable = [
+        *((("approvals", *key), why) for key, why in settings.approvals.unusable_validators()),
+        *((("recovery", *key), why) for key, why in settings.recovery.unusable_commands()),
+    ]
+    if unusable:
+        raise ConfigError(_describe(unusable, source))
+    return settings
 
 
 def _check_environment_keys() -> None:
@@ -305,24 +325,25 @@ def secrets_exposed(path: Path | None) -> str | None:
     if path is None:
         return None
     try:
-        data = _read_yaml(path)
+        data = read_yaml(path)
         mode = path.stat().st_mode
     except (ConfigError, OSError):
         return None
-    discord = data.get("discord") or {}
-    alerts = data.get("alerts") or {}
-    holds = [
-        key
-        for key, present in (
-            ("discord.token", isinstance(discord, dict) and discord.get("token")),
-            ("alerts.webhook_urls", isinstance(alerts, dict) and alerts.get("webhook_urls")),
-        )
-        if present
-    ]
+    holds = [key for key in secret_paths(Settings) if _value_at(data, key)]
     if not holds or not mode & 0o077:
         return None
+    keys = " and ".join(".".join(key) for key in holds)
+    variables = ", ".join(variable_name(key) for key in holds)
     return (
-        f"warning: {path} holds {' and '.join(holds)} and other users may read it "
-        f"(mode {mode & 0o777:04o}); run 'chmod 600 {path}' or move the secret to the "
-        "environment (CHATOPS_DISCORD__TOKEN)"
+        f"warning: {path} holds {keys} and other users may read it "
+        f"(mode {mode & 0o777:04o}); run 'chmod 600 {path}' or move "
+        f"{'it' if len(holds) == 1 else 'them'} to the environment ({variables})"
     )
+
+
+def _value_at(data: Any, key: tuple[str, ...]) -> Any:
+    for part in key:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data

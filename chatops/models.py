@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 
 class BotStatus(StrEnum):
@@ -74,6 +74,30 @@ class FleetEvent:
     old_status: str | None = None
     new_status: str | None = None
     detail: str | None = None
+
+
+RestartPhase = Literal["restarting", "restarted", "not_back", "not_restarted"]
+
+
+@dataclass(slots=True, frozen=True)
+class RestartNotice:
+    """A restart chatops set off itself (by hand, or the restart policy's), on the bus.
+
+    From ``restarting`` until its end the bot's stop is expected: it pages nobody. The end says
+    whether the bot came back as a new process (``restarted``), stopped and did not come back
+    within the restart's wait (``not_back``), or could not be restarted at all
+    (``not_restarted``). Only then does a stop seen meanwhile become a down incident."""
+
+    ts: float
+    channel: str
+    phase: RestartPhase
+    detail: str = ""
+    """``restarting``: who asked; the end: what happened, as the report says it."""
+    expect_for: float = 0.0
+    """``restarting``: the longest the restart can take; a stop is expected no longer."""
+    announce: bool = False
+    """Tell the alert channel when it is back (a restart someone asked for; the policy's own
+    restarts end the incident of the crash that caused them instead)."""
 
 
 @dataclass(slots=True, frozen=True)

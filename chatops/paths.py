@@ -22,6 +22,12 @@ def state_dir() -> Path:
     return Path(base) / APP_DIR
 
 
+def config_dir() -> Path:
+    """Per-user config directory: ``$XDG_CONFIG_HOME/chatops``, default ``~/.config/chatops``."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / APP_DIR
+
+
 def default_socket_path() -> Path:
     return runtime_dir() / "monitor.sock"
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from chatops.discord.bot import ChatOpsBot
 from chatops.presentation.approvals import STATE_EMOJI, outcome_line
-from chatops.presentation.formatting import describe_duration, discord_text
+from chatops.presentation.formatting import describe_duration, discord_text, plural
 from chatops.services.approvals.config import ActionType, Rule
 from chatops.services.approvals.service import ApprovalService
 from cogs.ui.checks import admin_only
@@ -86,10 +86,10 @@ class AutoAcceptCog(commands.Cog):
     ) -> None:
         stats = await self.service.get_statistics(days)
         embed = discord.Embed(
-            title="Auto-accept statistics" + (f" · last {days} day(s)" if days else ""),
+            title="Auto-accept statistics" + (f" · last {plural(days, 'day')}" if days else ""),
             colour=GREEN if stats["enabled"] else GREY,
             description=f"Auto-accept is **{'on' if stats['enabled'] else 'off'}** · "
-            f"{stats['total_actions']} request(s)",
+            f"{plural(stats['total_actions'], 'request')}",
         )
         outcomes = stats["by_outcome"]
         embed.add_field(

@@ -14,6 +14,8 @@ from chatops.discord.bot import ChatOpsBot
 from chatops.presentation.formatting import (
     describe_duration,
     discord_text,
+    noun,
+    plural,
     progress_bar,
     size_text,
 )
@@ -39,24 +41,27 @@ def entry_line(entry: CacheEntry, running: bool) -> str:
     agent = f" · {discord_text(entry.agent)}" if entry.agent else ""
     return (
         f"`{entry.task_id}` · {discord_text(entry.agent_type)}{agent} · {size_text(entry.size)}"
-        f" · {entry.files} file(s) · {relative(entry.created_at)} · {state}"
+        f" · {plural(entry.files, 'file')} · {relative(entry.created_at)} · {state}"
     )
 
 
 def plan_text(plan: CleanPlan, now: float) -> str:
     if not plan.items:
-        kept = f" ({plan.running_kept} running task(s) kept)" if plan.running_kept else ""
+        kept = f" ({plural(plan.running_kept, 'running task')} kept)" if plan.running_kept else ""
         return f"Nothing to remove{kept}."
     why = ", ".join(
         f"{count} {_REASONS.get(reason, reason)}" for reason, count in plan.reasons.items()
     )
     lines = [
-        f"**{len(plan.items)}** entr{'y' if len(plan.items) == 1 else 'ies'} · "
+        f"**{len(plan.items)}** {noun(len(plan.items), 'entry')} · "
         f"**{size_text(plan.size)}** of {size_text(plan.total_before)}",
         f"oldest: {describe_duration(now - (plan.oldest or now))} old · why: {why}",
     ]
     if plan.running_kept:
-        lines.append(f"{plan.running_kept} running task(s) are kept")
+        lines.append(
+            f"{plural(plan.running_kept, 'running task')} "
+            f"{'is' if plan.running_kept == 1 else 'are'} kept"
+        )
     names = ", ".join(f"`{item.task_id}`" for item in plan.items[:15])
     more = f" and {len(plan.items) - 15} more" if len(plan.items) > 15 else ""
     lines.append(names + more)
@@ -64,7 +69,7 @@ def plan_text(plan: CleanPlan, now: float) -> str:
 
 
 def result_text(result: CleanResult, total: int) -> str:
-    text = f"🧹 Removed {len(result.removed)} entr{'y' if len(result.removed) == 1 else 'ies'}"
+    text = f"🧹 Removed {plural(len(result.removed), 'entry')}"
     text += f", {size_text(result.freed)} freed; {size_text(total)} left."
     if result.skipped:
         skipped = "; ".join(f"`{task_id}`: {why}" for task_id, why in result.skipped[:5])
@@ -104,7 +109,8 @@ class CacheCog(commands.Cog):
             title="Cache",
             colour=colour,
             description=f"{progress_bar(fraction)} of the {threshold:g} MB threshold\n"
-            f"**{size_text(stats['total_size_bytes'])}** in **{stats['count']}** entries · "
+            f"**{size_text(stats['total_size_bytes'])}** in **{stats['count']}** "
+            f"{noun(stats['count'], 'entry')} · "
             f"auto-clean **{'on' if stats['auto_clean_enabled'] else 'off'}**",
         )
         by_type = stats["by_agent_type"]
@@ -140,7 +146,7 @@ class CacheCog(commands.Cog):
             )
             embed.set_footer(
                 text=f"Page {start // _LINES_PER_PAGE + 1}/{count}"
-                f" · {len(entries)} entries · {size_text(self.cache.total)}"
+                f" · {plural(len(entries), 'entry')} · {size_text(self.cache.total)}"
             )
             pages.append(embed)
         await send_pages(interaction, pages)
@@ -162,7 +168,7 @@ class CacheCog(commands.Cog):
         embed.add_field(
             name="Entry",
             value=f"{discord_text(found['agent_type'])} · {size_text(found['size_bytes'])} · "
-            f"{found['file_count']} file(s) · {relative(found['created_at'])} · "
+            f"{plural(found['file_count'], 'file')} · {relative(found['created_at'])} · "
             + ("running" if found["running"] else "finished" if found["finished"] else "idle"),
             inline=False,
         )
@@ -216,8 +222,8 @@ class CacheCog(commands.Cog):
             return
         second = await confirm_in_followup(
             interaction,
-            f"Really delete **{size_text(plan.size)}** in {len(plan.items)} entries? This cannot "
-            "be undone.",
+            f"Really delete **{size_text(plan.size)}** in {plural(len(plan.items), 'entry')}? "
+            "This cannot be undone.",
             timeout=self.bot.settings.discord.confirm_timeout,
             confirm_label=f"Delete {size_text(plan.size)}",
         )

@@ -17,7 +17,7 @@ from discord.ext import commands
 
 from chatops.discord.bot import ChatOpsBot
 from chatops.presentation.charts import quota_chart
-from chatops.presentation.formatting import discord_text, progress_bar
+from chatops.presentation.formatting import discord_text, plural, progress_bar
 from chatops.services.quotas.service import QuotaView
 from cogs.ui.autocomplete import name_choices
 from cogs.ui.checks import admin_only, chatops_bot
@@ -71,7 +71,7 @@ def summary_pages(views: list[QuotaView], now: float) -> list[discord.Embed]:
                 value=quota_value(view, now),
                 inline=False,
             )
-        embed.set_footer(text=f"{len(ordered)} pool(s) and budget(s)")
+        embed.set_footer(text=plural(len(ordered), "pool or budget", "pools and budgets"))
         pages.append(embed)
     return pages
 
@@ -165,7 +165,7 @@ class QuotasCog(commands.Cog):
             return
         await interaction.response.send_message(
             f"Budget **{discord_text(name)}** changed by {interaction.user.mention}: "
-            f"{view.used:,.6g}/{view.limit:,.6g} {view.unit}, {view.pct_left:.0f} % left.",
+            f"{view.used:,.6g}/{view.limit:,.6g} {view.unit}, {view.pct_left:.0f}% left.",
             allowed_mentions=discord.AllowedMentions.none(),
         )
 

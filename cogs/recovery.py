@@ -18,7 +18,7 @@ from discord.ext import commands
 
 from chatops.discord.bot import ChatOpsBot
 from chatops.presentation.charts import resource_chart
-from chatops.presentation.formatting import discord_text
+from chatops.presentation.formatting import discord_text, plural
 from chatops.services.recovery.probes import Check, summarise
 from chatops.services.recovery.restarts import RestartError
 from cogs.ui.autocomplete import bot_name_autocomplete
@@ -101,8 +101,9 @@ class RecoveryCog(commands.Cog):
         except RestartError as exc:
             await interaction.edit_original_response(content=discord_text(str(exc)))
             return
-        icon = "✅" if report.ok else "❌"
-        text = f"{icon} **{discord_text(bot)}** ({report.method}): {discord_text(report.detail)}"
+        icon = "✅" if report.restarted else "❌"
+        # The service's own words (outcome, how, why), as ``chatops restart`` prints them.
+        text = f"{icon} **{discord_text(bot)}**: {discord_text(report.summary)}"
         if report.output:
             text += "\n" + code_block(report.output, limit=1200)
         await interaction.edit_original_response(content=text[:2000])
@@ -123,7 +124,7 @@ class RecoveryCog(commands.Cog):
         result = await self.bot.services.fleet.reset_status_cache()
         await interaction.edit_original_response(
             content=f"🔁 Statuses reset: {result['reloaded']} read again from the database, "
-            f"{result['asked_to_register']} connected bot(s) asked to register again."
+            f"{plural(result['asked_to_register'], 'connected bot')} asked to register again."
         )
 
     @recover.command(name="cleanup", description="Show stale resources, then remove them")
@@ -193,8 +194,9 @@ class RecoveryCog(commands.Cog):
         embed.add_field(
             name="Controller",
             value=f"pid {own['pid']} · RSS {own['rss_mb']:.0f} MB · CPU {own['cpu_pct']:.1f}% · "
-            f"{own['open_files']} open files · {own['connections']} connections · store "
-            f"backlog {own['store_backlog']} · {own['bots']} bots",
+            f"{plural(own['open_files'], 'open file')} · "
+            f"{plural(own['connections'], 'connection')} · store "
+            f"backlog {own['store_backlog']} · {plural(own['bots'], 'bot')}",
             inline=False,
         )
         files = []

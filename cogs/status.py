@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from chatops.discord.bot import ChatOpsBot
 from chatops.presentation.charts import resource_chart
-from chatops.presentation.formatting import discord_text
+from chatops.presentation.formatting import discord_text, noun, plural
 from chatops.runtime.controller import Services
 from cogs.ui.autocomplete import bot_name_autocomplete
 from cogs.ui.checks import guarded
@@ -148,7 +148,7 @@ class StatusCog(commands.Cog):
             )
             lines.append(
                 f"**{impact.feature}** · {impact.rss_with:.0f} MB avg · {versus} · "
-                f"CPU {impact.cpu_with:.1f}% · {impact.bots_with} bot(s)"
+                f"CPU {impact.cpu_with:.1f}% · {plural(impact.bots_with, 'bot')}"
             )
         if lines:
             embed.description = "\n".join(lines)[:4000]
@@ -174,13 +174,14 @@ class StatusCog(commands.Cog):
     ) -> None:
         rows = await self.services.usage.breakdown(bot, days, group_by)
         embed = discord.Embed(
-            title=f"LLM usage · {discord_text(bot or 'all bots')} · {days} day(s) · by {group_by}",
+            title=f"LLM usage · {discord_text(bot or 'all bots')} · {plural(days, 'day')} · "
+            f"by {group_by}",
             colour=PURPLE,
         )
         total_cost = sum(r.cost for r in rows)
         total_calls = sum(r.calls for r in rows)
         embed.description = (
-            f"**{total_calls}** calls · **${total_cost:.4f}**"
+            f"**{total_calls}** {noun(total_calls, 'call')} · **${total_cost:.4f}**"
             if rows
             else "No LLM usage recorded in that window."
         )

@@ -15,11 +15,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import uuid
 from typing import Any
 
 from chatops.client import MonitorClient, MonitoringDashboard
 
 NAME = os.environ.get("ORCHESTRATOR_NAME", "orchestrator")
+TASK = f"demo-{uuid.uuid4().hex[:12]}"
+"""A task id of this run's own: a cache entry's id is taken until it is cleaned, and without
+``recovery.admin_agents`` this run cannot clean it, so a fixed id would be refused next time."""
 
 
 def show(call: str, answer: Any) -> None:
@@ -33,8 +37,9 @@ async def main() -> None:
     dashboard = MonitoringDashboard(client=client, agent=NAME)
     await dashboard.register_agent("Coder", "coder")
     await dashboard.update_agent_status("Coder", "processing", current_task="main.py")
-    await client.create_cache_entry("demo-task", "coder", {"out.txt": "hello\n"}, agent=NAME)
-    await client.finish_cache_entry("demo-task", agent=NAME)
+    if await client.create_cache_entry(TASK, "coder", {"out.txt": "hello\n"}, agent=NAME) is None:
+        raise SystemExit(f"the cache entry {TASK} was refused (see the log above)")
+    await client.finish_cache_entry(TASK, agent=NAME)
 
     show("get_dashboard_data", await dashboard.get_dashboard_data())
     show("get_agents_summary", await dashboard.get_agents_summary())

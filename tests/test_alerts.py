@@ -126,6 +126,27 @@ async def test_flapping_alerts_once_then_stays_quiet_until_stable(harness) -> No
     assert h["sink"].alerts[-1].data["status"] == "online"
 
 
+async def test_flapping_counts_only_changes_between_up_and_down(harness) -> None:
+    """Registering, a clean unregister and a missed heartbeat (``late``) are not flapping; going
+    down (or stale) and coming back are."""
+    h = harness
+    for _ in range(3):
+        h["transition"]("calm", "offline", "online", "registered")
+        h["clock"].now += 10
+        h["transition"]("calm", "online", "late")
+        h["transition"]("calm", "late", "online", "heartbeat")
+        h["clock"].now += 10
+        h["transition"]("calm", "online", "offline", "unregistered")
+    assert await h["settle"]() == []
+    h["transition"]("calm", "offline", "online", "registered")
+    h["transition"]("calm", "online", "late")
+    h["transition"]("calm", "late", "stale")  # 1
+    h["transition"]("calm", "stale", "online", "heartbeat")  # 2
+    h["transition"]("calm", "online", "down")  # 3
+    h["transition"]("calm", "down", "online", "registered")  # 4: flapping, and nothing else
+    assert await h["settle"]() == ["stale", "recovered", "down", "flapping"]
+
+
 async def test_silence_holds_alerts_and_expires_by_itself(harness) -> None:
     h = harness
     h["silences"].add("quiet", 300, created_by="op")

@@ -1,13 +1,16 @@
-"""Approvals without Discord: ``chatops approvals`` and ``chatops hook claude-code`` run as real
-processes against a controller in this test's loop, and a webhook announces each pending
-request. Hook events are shaped as Claude Code documents its ``PreToolUse`` input."""
+"""Approvals without Discord: ``chatops approvals`` runs as a real process against a controller
+in this test's loop, and a webhook announces each pending request. (The Claude Code hook has
+its own tests, in ``test_hook.py``.)"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import select
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +20,11 @@ from pydantic import SecretStr
 from chatops.client import MonitorClient
 from chatops.config import Settings
 from chatops.runtime.controller import Controller
-from tests.conftest import make_settings, spawn_bot, wait_for
+from chatops.services.approvals.config import SocketDecisions
+from tests.conftest import kill_quietly, make_settings, spawn_bot, wait_for
 from tests.webhook_receiver import WebhookReceiver
 
 PUSH = {"command": "git push origin main"}
-
-
-def hook_event(tool: str, tool_input: dict[str, Any], cwd: str = "/srv/repo") -> dict[str, Any]:
-    """A ``PreToolUse`` event as Claude Code writes it on the hook's stdin."""
-    return {
-        "session_id": "abc123",
-        "transcript_path": "/home/dev/.claude/projects/repo/abc123.jsonl",
-        "cwd": cwd,
-        "permission_mode": "default",
-        "hook_event_name": "PreToolUse",
-        "tool_name": tool,
-        "tool_input": tool_input,
-        "tool_use_id": "toolu_01",
-    }
 
 
 def config_file(workdir: Path, settings: Settings) -> Path:
@@ -68,48 +58,98 @@ async def run_chatops(
     return proc.returncode, out.decode(), err.decode()
 
 
-async def hook(config: Path, event: dict[str, Any]) -> dict[str, Any] | None:
-    code, out, err = await run_chatops(
-        config, "hook", "claude-code", stdin=json.dumps(event).encode()
-    )
-    assert code == 0, err
-    if not out.strip():
-        return None
-    decision: dict[str, Any] = json.loads(out)["hookSpecificOutput"]
-    assert decision["hookEventName"] == "PreToolUse"
-    return decision
+CHATOPS = str(Path(sys.executable).with_name("chatops"))
+"""The venv's ``chatops``, as an agent's shell or an operator's would run it."""
+
+TAKE_TERMINAL = (
+    "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+"""Run in a new session with a pty on stdin: make it the controlling terminal, then exec."""
 
 
-async def test_claude_code_hook_decisions(workdir: Path, start_controller: Any) -> None:
-    settings = make_settings(workdir)
-    config = config_file(workdir, settings)
-    # No controller yet: Claude Code's own prompt, never a silent allow.
-    offline = await hook(config, hook_event("Bash", {"command": "ls"}))
-    assert offline is not None and offline["permissionDecision"] == "ask"
+async def in_terminal(*argv: str, timeout: float = 60) -> tuple[int, str]:
+    """Run ``argv`` as an operator's shell does: a session of its own whose controlling terminal
+    is a fresh pty (what a terminal emulator or sshd gives a login). Its exit code and output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATOPS_")}
+    master, slave = os.openpty()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            TAKE_TERMINAL,
+            *argv,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+            env=env,
+        )
+    finally:
+        os.close(slave)
+    try:
+        output = await asyncio.to_thread(_drain, master, time.monotonic() + timeout)
+        code = await asyncio.wait_for(proc.wait(), timeout)
+    finally:
+        os.close(master)
+    return code, output.decode(errors="replace")
 
-    ctl: Controller = await start_controller(settings)
-    denied = await hook(config, hook_event("Bash", {"command": "sudo rm -rf /", "timeout": 5}))
-    assert denied is not None and denied["permissionDecision"] == "deny"
-    assert "recursive" in denied["permissionDecisionReason"]
-    written = await hook(
-        config, hook_event("Write", {"file_path": "/srv/repo/src/app.py", "content": "x = 1\n"})
-    )
-    assert written is not None and written["permissionDecision"] == "allow"
-    secret = await hook(
-        config,
-        hook_event("Edit", {"file_path": "/srv/repo/.env", "old_string": "A", "new_string": "B"}),
-    )
-    assert secret is not None and secret["permissionDecision"] == "deny"
-    assert await hook(config, hook_event("Read", {"file_path": "/srv/repo/README.md"})) is None
 
-    # A command that needs a human waits for one, then allows.
-    waiting = asyncio.create_task(hook(config, hook_event("Bash", PUSH)))
+def _drain(master: int, deadline: float) -> bytes:
+    """The pty's output until its last slave end closes (EIO), or the deadline."""
+    chunks: list[bytes] = []
+    while time.monotonic() < deadline:
+        if select.select([master], [], [], 0.1)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the process and its children are gone
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class Agent:
+    """``bots/approval_agent.py`` in a session of its own, as an agent started by a supervisor,
+    a service manager or another terminal is: it asks, and runs shell commands meanwhile."""
+
+    def __init__(self, settings: Settings, name: str = "coder") -> None:
+        socket_path = str(settings.monitoring.socket_path)
+        self.proc = spawn_bot(
+            "approval_agent.py", socket_path, name, stdin=subprocess.PIPE, start_new_session=True
+        )
+
+    async def line(self, timeout: float = 30) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        raw = await asyncio.wait_for(asyncio.to_thread(self.proc.stdout.readline), timeout)
+        assert raw, self.proc.stderr.read() if self.proc.stderr else b""
+        reply: dict[str, Any] = json.loads(raw)
+        return reply
+
+    def send(self, **line: Any) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(line).encode() + b"\n")
+        self.proc.stdin.flush()
+
+    async def shell(self, command: str, out: Path, code: int = 0) -> str:
+        """Run ``command`` (which sends its CLI's output to ``out``) as the agent's tool call
+        would; the CLI's answer, once it has come (a detached CLI outlives the command, whose
+        exit code is ``code``)."""
+        self.send(shell=command)
+        ran = await self.line()
+        assert ran == {"shell": command, "code": code}
+        await wait_for(lambda: out.exists() and out.read_text().endswith("\n"), timeout=30)
+        return out.read_text()
+
+    def close(self) -> None:
+        kill_quietly(self.proc)
+
+
+async def pending_id(ctl: Controller) -> int:
     await wait_for(lambda: ctl.services.approvals.pending(), timeout=30)
     [record] = ctl.services.approvals.pending()
-    assert record.agent == "claude-code" and record.summary.startswith("git push origin main")
-    ctl.services.approvals.decide(record.id, True, by="alice", identity="1", via="discord")
-    allowed = await asyncio.wait_for(waiting, 30)
-    assert allowed is not None and allowed["permissionDecision"] == "allow"
+    return record.id
 
 
 async def test_chatops_approvals_decides_from_a_shell(workdir: Path, start_controller: Any) -> None:
@@ -118,7 +158,13 @@ async def test_chatops_approvals_decides_from_a_shell(workdir: Path, start_contr
     settings.alerts.webhook_urls = [SecretStr(receiver.url)]
     config = config_file(workdir, settings)
     ctl: Controller = await start_controller(settings)
-    agent = spawn_bot("approval_agent.py", str(settings.monitoring.socket_path), "coder", stdin=-1)
+    agent = spawn_bot(
+        "approval_agent.py",
+        str(settings.monitoring.socket_path),
+        "coder",
+        stdin=-1,
+        start_new_session=True,
+    )
     try:
         assert agent.stdin is not None and agent.stdout is not None
         assert json.loads(await asyncio.to_thread(agent.stdout.readline))["ready"]
@@ -138,10 +184,12 @@ async def test_chatops_approvals_decides_from_a_shell(workdir: Path, start_contr
         code, out, _ = await run_chatops(config, "approvals", "list", "--json")
         assert [item["id"] for item in json.loads(out)] == [request_id]
 
-        code, out, err = await run_chatops(
-            config, "approvals", "deny", str(request_id), "--reason", "not on main"
-        )
-        assert code == 0 and "denied" in out, err
+        # The operator, at a terminal of their own (socket_decisions: interactive).
+        code, out = await in_terminal(
+            CHATOPS, "--config", str(config), "approvals", "deny", str(request_id),
+            "--reason", "not on main",
+        )  # fmt: skip
+        assert code == 0 and "denied" in out, out
         answer = json.loads(await asyncio.to_thread(agent.stdout.readline))
         assert answer["decision"] == "deny" and answer["reason"] == "not on main"
         assert answer["via"] == "cli"
@@ -171,3 +219,93 @@ async def test_an_agent_cannot_approve_its_own_request(
         assert code == 1 and "may not decide its own request" in err
         assert record.pending and not call.done()
         call.cancel()
+
+
+async def test_an_agent_cannot_approve_itself_by_detaching(
+    workdir: Path, start_controller: Any
+) -> None:
+    """``interactive`` (the default): the agent's double fork (out of its tree, still in its
+    session) and ``setsid -f`` (a session of its own, but no terminal) are refused; the
+    operator at another terminal decides."""
+    settings = make_settings(workdir)
+    config = config_file(workdir, settings)
+    ctl: Controller = await start_controller(settings)
+    agent = Agent(settings)
+    try:
+        assert (await agent.line())["ready"]
+        agent.send(type="terminal_command", data=PUSH)
+        request_id = await pending_id(ctl)
+        approve = f"{CHATOPS} --config {config} approvals approve {request_id}"
+
+        forked = await agent.shell(
+            f'bash -c "( {approve} >{workdir}/forked 2>&1 & )"', workdir / "forked"
+        )
+        assert forked.startswith("chatops: refused:") and "agent's session" in forked, forked
+        detached = await agent.shell(
+            f"setsid -f {approve} >{workdir}/detached 2>&1", workdir / "detached"
+        )
+        assert detached.startswith("chatops: refused:"), detached
+        assert "no controlling terminal" in detached
+        assert ctl.services.approvals.records[request_id].pending
+
+        code, out = await in_terminal(
+            CHATOPS, "--config", str(config), "approvals", "approve", str(request_id)
+        )
+        assert code == 0 and f"request #{request_id}: approved by cli" in out, out
+        answer = await agent.line()
+        assert answer["decision"] == "approve" and answer["via"] == "cli"
+    finally:
+        agent.close()
+
+
+async def test_any_admits_automation_but_never_from_the_agent_s_session(
+    workdir: Path, start_controller: Any
+) -> None:
+    """``any``: no terminal needed (a script of the operator's decides), but the agent's child
+    and its double fork (in its tree, in its session) are still refused."""
+    settings = make_settings(workdir)
+    settings.approvals.socket_decisions = SocketDecisions.ANY
+    config = config_file(workdir, settings)
+    ctl: Controller = await start_controller(settings)
+    agent = Agent(settings)
+    try:
+        assert (await agent.line())["ready"]
+        agent.send(type="terminal_command", data=PUSH)
+        request_id = await pending_id(ctl)
+        approve = f"{CHATOPS} --config {config} approvals approve {request_id}"
+
+        child = await agent.shell(f"{approve} >{workdir}/child 2>&1", workdir / "child", 1)
+        assert "may not decide its own request" in child, child
+        forked = await agent.shell(
+            f'bash -c "( {approve} >{workdir}/forked 2>&1 & )"', workdir / "forked"
+        )
+        assert forked.startswith("chatops: refused:") and "agent's session" in forked, forked
+        assert ctl.services.approvals.records[request_id].pending
+
+        # This test's process: no terminal, outside the agent's session, group and tree.
+        code, out, err = await run_chatops(config, "approvals", "approve", str(request_id))
+        assert code == 0 and f"request #{request_id}: approved" in out, err
+        assert (await agent.line())["decision"] == "approve"
+    finally:
+        agent.close()
+
+
+async def test_doctor_warns_when_agents_share_the_operator_s_uid(
+    workdir: Path, start_controller: Any
+) -> None:
+    """Same uid is one trust domain: ``chatops doctor`` says so while decisions are open."""
+    settings = make_settings(workdir)
+    config = config_file(workdir, settings)
+    code, out, _ = await run_chatops(config, "doctor")  # no controller: the config tells
+    assert code == 0 and "WARN  approvals" in out and "no socket_group" in out, out
+    ctl: Controller = await start_controller(settings)
+    code, out, _ = await run_chatops(config, "doctor")
+    assert code == 0 and "ok    approvals" in out and "agents' uids: none yet" in out, out
+    async with MonitorClient(settings.monitoring.socket_path) as agent:
+        await agent.request_approval("file_write", {"file_path": "src/app.py"}, agent="coder")
+    code, out, _ = await run_chatops(config, "doctor")
+    assert code == 0 and "WARN  approvals" in out, out
+    assert f"agents run under uid {os.geteuid()}" in out and "same uid is one trust domain" in out
+    ctl.services.approvals.config.socket_decisions = SocketDecisions.OFF
+    code, out, _ = await run_chatops(config, "doctor")
+    assert "ok    approvals" in out and "Discord decides" in out, out

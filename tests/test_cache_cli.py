@@ -9,6 +9,8 @@ from typing import Any
 import yaml
 
 from chatops.runtime.controller import Controller
+from chatops.services.cache.checks import CacheChecks
+from chatops.services.cache.config import CacheConfig
 from tests.conftest import make_settings
 from tests.test_approvals_cli import config_file, run_chatops
 
@@ -16,13 +18,19 @@ from tests.test_approvals_cli import config_file, run_chatops
 async def test_chatops_cache_through_the_controller_and_without_it(
     workdir: Path, start_controller: Any
 ) -> None:
+    """What an operator's ``clean`` would remove is over the threshold from the start: the
+    controller's own scheduled auto-clean is off in this config, or its first run (5 s after
+    start, whenever a loaded machine gets there) would remove it between two commands."""
+    cache_section = {
+        "auto_clean_enabled": False,
+        "auto_clean_threshold_mb": 0.001,
+        "auto_clean_keep_count": 1,
+    }
     settings = make_settings(workdir)
-    settings.cache.auto_clean_threshold_mb = 0.001
-    settings.cache.auto_clean_keep_count = 1
+    settings.cache = CacheConfig(**cache_section)
     config = config_file(workdir, settings)
     (workdir / "cache.yaml").write_text(
-        config.read_text()
-        + yaml.safe_dump({"cache": {"auto_clean_threshold_mb": 0.001, "auto_clean_keep_count": 1}})
+        config.read_text() + yaml.safe_dump({"cache": cache_section})
     )
     config = workdir / "cache.yaml"
     ctl: Controller = await start_controller(settings)
@@ -30,6 +38,10 @@ async def test_chatops_cache_through_the_controller_and_without_it(
     for name in ("old", "mid", "new"):
         await cache.create_cache_entry(name, "claude", {"f": b"x" * 1000})
         cache.finish_cache_entry(name)
+    # The scheduled check, run now as a slow machine would reach it: it may reconcile, it
+    # removes nothing.
+    assert await CacheChecks(cache, ctl.services.alerts).check() is None
+    assert sorted(cache.entries) == ["mid", "new", "old"]
 
     code, out, _ = await run_chatops(config, "cache", "stats")
     assert code == 0 and out.startswith("3 entries, 2.9 kB")
@@ -46,5 +58,5 @@ async def test_chatops_cache_through_the_controller_and_without_it(
     code, out, _ = await run_chatops(config, "cache", "list")
     assert code == 0 and out.startswith("new  claude  1000 B")
     code, out, _ = await run_chatops(config, "cache", "clear", "--yes")
-    assert code == 0 and "Removed 1 entries" in out
+    assert code == 0 and "Removed 1 entry," in out
     assert not (settings.cache_root / "new").exists()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from chatops import __version__
-from tests.conftest import RawClient
+from tests.conftest import RawClient, kill_quietly, spawn_bot, wait_for
 
 
 def chatops(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -66,14 +70,65 @@ async def test_status_from_server_then_from_database(controller_process, workdir
     assert "offline" in row
 
 
-def test_second_controller_refuses_to_start(controller_process) -> None:
+def test_second_controller_refuses_to_start(controller_process, workdir: Path) -> None:
+    """On the same socket (with a database of its own): the socket is in use."""
     ctl = controller_process()
     ctl.start()
-    result = chatops("--config", str(ctl.config), "run")
+    other = write_config(workdir / "other.yaml", ctl.socket_path, workdir / "other.db")
+    result = chatops("--config", str(other), "run")
     assert result.returncode == 1
     assert "already listening" in result.stderr
     assert ctl.proc is not None and ctl.proc.poll() is None
     ctl.stop()
+
+
+async def test_one_database_one_controller(controller_process, workdir: Path) -> None:
+    """A second controller on the same database, with a socket of its own, would take the
+    first's live bots for its own and mark them down: it exits 1 with one line naming the
+    holder, before touching the database or the socket. A crashed holder leaves no lock."""
+    first = controller_process()
+    first.start()
+    assert first.proc is not None
+    bot = spawn_bot("simple_bot.py", str(first.socket_path), "alpha", "0.2")
+    try:
+        assert bot.stdout is not None
+        ready = await asyncio.wait_for(asyncio.to_thread(bot.stdout.readline), 20)
+        assert ready.strip() == b"READY"
+        second = write_config(workdir / "second.yaml", workdir / "second.sock", first.db)
+        result = chatops("--config", str(second), "run", timeout=30)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.splitlines() == [
+            f"chatops: another controller (pid {first.proc.pid}) is using {first.db}"
+        ]
+        assert not (workdir / "second.sock").exists()
+        lock = workdir / "chatops.db.lock"
+        assert lock.read_text() == f"{first.proc.pid}\n" and lock.stat().st_mode & 0o777 == 0o600
+        assert first.proc.poll() is None
+        status = chatops("--config", str(first.config), "status", "--json")
+        [alpha] = json.loads(status.stdout)["bots"]
+        assert alpha["channel"] == "alpha" and alpha["status"] == "online"
+
+        first.stop(signal.SIGKILL)  # the kernel drops the lock with its holder
+        again = subprocess.Popen(
+            [sys.executable, "-m", "chatops.cli", "--config", str(second), "run"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            await wait_for(lambda: again.poll() is not None or (workdir / "second.sock").exists())
+            assert again.poll() is None
+            assert lock.read_text() == f"{again.pid}\n"
+        finally:
+            again.send_signal(signal.SIGTERM)
+            assert again.wait(20) == 0
+    finally:
+        kill_quietly(bot)
+
+
+def write_config(path: Path, socket_path: Path, database: Path) -> Path:
+    body = {"monitoring": {"socket_path": str(socket_path), "database_path": str(database)}}
+    path.write_text(yaml.safe_dump(body))
+    return path
 
 
 async def test_status_never_prints_a_raw_escape_sequence(workdir: Path) -> None:

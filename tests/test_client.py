@@ -146,3 +146,26 @@ async def test_sync_wrapper(workdir: Path) -> None:
         assert query(db, "SELECT tokens_in FROM llm_usage") == [(7,)]
     finally:
         await ctl.stop()
+
+
+async def test_usage_stats_during_an_outage_say_they_are_local(workdir: Path) -> None:
+    """Up, the totals are the controller's (every process's calls); down, they are this
+    process's own, and the answer says so rather than passing them off as the fleet's."""
+    settings = make_settings(workdir)
+    ctl = Controller(settings)
+    await ctl.start()
+    path = settings.monitoring.socket_path
+    mine, other = LLMUsageLogger(socket_path=path), LLMUsageLogger(socket_path=path)
+    try:
+        for logger, tokens in ((mine, 100), (mine, 50), (other, 1000)):
+            assert await logger.log_usage(channel="b", model="m", tokens_in=tokens)
+        fleet = await asyncio.to_thread(mine.get_usage_stats, "b", 30)
+        assert fleet["source"] == "monitor" and "note" not in fleet
+        assert fleet["total_tokens_in"] == 1150
+    finally:
+        await ctl.stop()
+    outage = await asyncio.to_thread(mine.get_usage_stats, "b", 30)
+    assert outage["source"] == "local" and outage["total_tokens_in"] == 150
+    assert outage["note"].startswith("local totals") and "this process" in outage["note"]
+    await mine.client.close()
+    await other.client.close()

@@ -11,15 +11,19 @@ from pathlib import Path
 import pytest
 
 from chatops.cli import main
-from chatops.config import ConfigError, load_settings
+from chatops.config import load_settings
+from chatops.config_file import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Whatever the caller's environment: no ``CHATOPS_`` variable, a directory of its own."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("CHATOPS_CONFIG", raising=False)
+    for name in list(os.environ):
+        if name.upper().startswith("CHATOPS_"):
+            monkeypatch.delenv(name)
 
 
 def test_seed_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -181,16 +185,195 @@ def test_directory_owned_by_someone_else_is_refused(tmp_path: Path) -> None:
     assert "belongs to uid 65534" in line
 
 
-def test_readable_config_holding_a_secret_gets_a_warning(tmp_path: Path) -> None:
+SECRETS = {
+    "discord": ("discord:\n  token: very-secret\n", "discord.token", "CHATOPS_DISCORD__TOKEN"),
+    "webhooks": (
+        "alerts:\n  webhook_urls: ['https://hooks.example/very-secret']\n",
+        "alerts.webhook_urls",
+        "CHATOPS_ALERTS__WEBHOOK_URLS",
+    ),
+}
+
+
+@pytest.mark.parametrize("held", [["discord"], ["webhooks"], ["discord", "webhooks"]])
+def test_a_readable_config_holding_secrets_names_each_ones_variable(
+    tmp_path: Path, held: list[str]
+) -> None:
+    """Each secret the file holds is named with the variable that would hold it instead (and
+    only those), and the warning comes from the doctor, once; ``status`` and the other reading
+    commands stay quiet about it."""
     config = tmp_path / "c.yaml"
     config.write_text(
         f"monitoring:\n  database_path: {tmp_path}/c.db\n  socket_path: {tmp_path}/m.sock\n"
-        "discord:\n  token: very-secret\n"
+        + "".join(SECRETS[name][0] for name in held)
     )
     config.chmod(0o644)
-    result = _run_cli("--config", str(config), "status")
-    assert result.returncode == 0
-    assert "other users may read it" in result.stderr and "chmod 600" in result.stderr
-    assert "very-secret" not in result.stderr + result.stdout
+    doctor = _run_cli("--config", str(config), "doctor")
+    [warning] = [line for line in doctor.stderr.splitlines() if "other users may read" in line]
+    assert "chmod 600" in warning and "very-secret" not in doctor.stderr + doctor.stdout
+    for name, (_, key, variable) in SECRETS.items():
+        assert (key in warning and variable in warning) is (name in held), warning
+    for command in (["status"], ["policy", "show"], ["cache", "list"], ["quota"]):
+        assert "other users may read" not in _run_cli("--config", str(config), *command).stderr
     config.chmod(0o600)
-    assert "warning" not in _run_cli("--config", str(config), "status").stderr
+    assert "warning" not in _run_cli("--config", str(config), "doctor").stderr
+
+
+def test_the_controller_warns_of_a_readable_secret_once_per_run(controller_process) -> None:
+    ctl = controller_process({"alerts": {"webhook_urls": ["http://127.0.0.1:9/very-secret"]}})
+    ctl.config.chmod(0o644)
+    ctl.start()
+    assert ctl.stop() == 0
+    log = ctl.log.read_text()
+    assert log.count("other users may read it") == 1 and "CHATOPS_ALERTS__WEBHOOK_URLS" in log
+    assert "very-secret" not in log
+
+
+VALID_FILE = (
+    "monitoring:\n  stale_timeout: 120\n"
+    "alerts:\n  repeat_interval: 60\n"
+    "discord:\n  confirm_timeout: 30\n"
+    "recovery:\n  auto_restart: false\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"CHATOPS_MONITORING__STALE_TIMEOUT": "soon"}, "CHATOPS_MONITORING__STALE_TIMEOUT"),
+        ({"chatops_monitoring__stale_timeout": "soon"}, "chatops_monitoring__stale_timeout"),
+        ({"CHATOPS_DISCORD__CONFIRM_TIMEOUT": "0"}, "CHATOPS_DISCORD__CONFIRM_TIMEOUT"),
+        ({"CHATOPS_LOGGING__LEVEL": "loud"}, "CHATOPS_LOGGING__LEVEL"),
+        ({"CHATOPS_ALERTS__WEBHOOK_URLS": "http://x"}, "CHATOPS_ALERTS__WEBHOOK_URLS"),
+        ({"CHATOPS_ALERTS__WEBHOOK_URLS": '["ftp://h/secret"]'}, "CHATOPS_ALERTS__WEBHOOK_URLS"),
+        ({"CHATOPS_DISCORD__GUILD_IDS": '[1, "x"]'}, "CHATOPS_DISCORD__GUILD_IDS"),
+        ({"CHATOPS_RECOVERY__BOTS": '{"a": {"command": ""}}'}, "CHATOPS_RECOVERY__BOTS"),
+        ({"CHATOPS_MONITORING": '{"stale_timeout": "x"}'}, "CHATOPS_MONITORING"),
+        (
+            {"CHATOPS_MONITORING__STALE_TIMEOUT": "90", "CHATOPS_ALERTS__REPEAT_INTERVAL": "-1"},
+            "CHATOPS_ALERTS__REPEAT_INTERVAL",
+        ),
+    ],
+)
+def test_a_bad_variable_is_named_as_itself_even_beside_a_config_file(
+    tmp_path: Path, env: dict[str, str], variable: str
+) -> None:
+    (tmp_path / "config.yaml").write_text(VALID_FILE)
+    result = _run_cli("status", env=env)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("chatops: invalid configuration (environment): "), line
+    assert variable in line and "config.yaml" not in line and "secret" not in line
+    assert [name for name in env if name in line] == [variable]  # not the good one beside it
+
+
+def test_a_check_across_keys_names_the_variable_and_the_file(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text(VALID_FILE)
+    result = _run_cli("status", env={"CHATOPS_MONITORING__HEARTBEAT_INTERVAL": "200"})
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "(config.yaml and environment)" in line
+    assert "CHATOPS_MONITORING__HEARTBEAT_INTERVAL" in line and "stale_timeout (120s)" in line
+    (tmp_path / "config.yaml").write_text("monitoring:\n  stale_timeout: soon\n")
+    line = _run_cli("status").stderr.strip()
+    assert "(config.yaml): monitoring.stale_timeout" in line and "CHATOPS_" not in line
+
+
+VALIDATORS = {
+    "a module that is not there": ("no_such_module_anywhere.check", "cannot import"),
+    "a function that is not there": ("good_validators.missing", "has no missing"),
+    "something not callable": ("good_validators.LIMIT", "not callable"),
+    "a module that fails as it is imported": ("broken_validators.check", "RuntimeError"),
+}
+
+
+@pytest.fixture
+def validator_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "good_validators.py").write_text(
+        "LIMIT = 3\n\ndef check(kind, data):\n    return None\n"
+    )
+    (tmp_path / "broken_validators.py").write_text("raise RuntimeError('at import')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", list(VALIDATORS))
+def test_a_custom_validator_that_cannot_be_used_is_refused_at_load(
+    validator_modules: Path, case: str
+) -> None:
+    dotted, why = VALIDATORS[case]
+    config = validator_modules / "v.yaml"
+    config.write_text(f"approvals:\n  rules:\n    code_review:\n      custom_validator: {dotted}\n")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config)
+    message = str(refused.value)
+    assert "approvals.rules.code_review.custom_validator" in message and why in message
+    config.write_text(
+        "approvals:\n  rules:\n    code_review:\n      custom_validator: good_validators.check\n"
+    )
+    assert load_settings(config).approvals.rules["code_review"].custom_validator  # type: ignore[index]
+
+
+def test_an_unusable_custom_validator_stops_the_cli_with_exit_2(tmp_path: Path) -> None:
+    config = tmp_path / "v.yaml"
+    config.write_text("approvals:\n  rules:\n    file_write:\n      custom_validator: nope.check\n")
+    result = _run_cli("--config", str(config), "run")
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "approvals.rules.file_write.custom_validator: cannot import nope" in line
+
+
+@pytest.fixture
+def programs(tmp_path: Path) -> Path:
+    bots = tmp_path / "bots"
+    (bots / "folder").mkdir(parents=True)
+    for name, mode in (("alpha", 0o755), ("plain", 0o644)):
+        (bots / name).write_text("#!/bin/sh\nexit 0\n")
+        (bots / name).chmod(mode)
+    return bots
+
+
+@pytest.mark.parametrize("key", ["command", "restart_command"])
+@pytest.mark.parametrize(
+    ("program", "why"),
+    [
+        ("no-such-program-anywhere --flag", "not found on PATH"),
+        ("{bots}/missing", "does not exist"),
+        ("{bots}/plain", "not an executable file"),
+        ("{bots}/folder", "not an executable file"),
+        ("{bots}/{{channel}}", "does not exist"),  # becomes bots/beta, which is not there
+    ],
+)
+def test_a_recovery_program_that_cannot_run_is_refused_at_load(
+    programs: Path, key: str, program: str, why: str
+) -> None:
+    config = programs.parent / "r.yaml"
+    command = program.format(bots=programs)
+    config.write_text(f"recovery:\n  bots:\n    beta:\n      {key}: '{command}'\n")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config)
+    assert f"recovery.bots.beta.{key}" in str(refused.value) and why in str(refused.value)
+
+
+def test_recovery_programs_that_can_run_are_accepted(programs: Path) -> None:
+    config = programs.parent / "r.yaml"
+    config.write_text(
+        "recovery:\n  bots:\n"
+        f"    alpha:\n      command: ['{programs}/{{channel}}', '--serve']\n"
+        f"      restart_command: 'sh -c true'\n"
+        f"    beta:\n      command: ['{sys.executable}', 'bot.py']\n"
+    )
+    bots = load_settings(config).recovery.bots
+    assert bots["alpha"].command == [f"{programs}/{{channel}}", "--serve"]
+    assert bots["beta"].command is not None
+
+
+@pytest.mark.parametrize("level", ["debug", "Warning", "ERROR"])
+def test_the_configured_log_level_takes_any_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, level: str
+) -> None:
+    config = tmp_path / "l.yaml"
+    config.write_text(f"logging:\n  level: {level}\n")
+    assert load_settings(config).logging.level == level.upper()
+    monkeypatch.setenv("CHATOPS_LOGGING__LEVEL", level.lower())
+    assert load_settings().logging.level == level.upper()

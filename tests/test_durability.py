@@ -146,14 +146,15 @@ async def test_status_of_an_empty_fleet(workdir: Path, capsys: pytest.CaptureFix
     os.environ[env_key] = str(settings.monitoring.database_path)
     os.environ["CHATOPS_MONITORING__SOCKET_PATH"] = str(settings.monitoring.socket_path)
     try:
-        assert main(["status"]) == 0  # controller down, no database yet
-        assert "0 bot(s)" in capsys.readouterr().out
+        assert main(["status"]) == 3  # controller down, no database yet: nothing to read
+        shown = capsys.readouterr()
+        assert shown.out == "" and "no database at" in shown.err
         ctl = Controller(settings)
         await ctl.start()
         try:
             assert await asyncio.to_thread(main, ["status"]) == 0  # controller up
             out = capsys.readouterr().out
-            assert "CHANNEL" in out and "0 bot(s), from monitor" in out
+            assert "CHANNEL" in out and "0 bots, from monitor" in out
         finally:
             await ctl.stop()
     finally:

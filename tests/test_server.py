@@ -138,8 +138,12 @@ async def test_world_writable_directory_is_refused(workdir: Path) -> None:
     assert not (shared / "m.sock").exists()
 
 
-async def test_live_socket_is_refused(controller: Controller, settings: Settings) -> None:
-    second = Controller(settings)
+async def test_live_socket_is_refused(
+    controller: Controller, settings: Settings, workdir: Path
+) -> None:
+    """Another controller (its own database, so the database lock does not stop it first)
+    on a socket that a live one listens on."""
+    second = Controller(make_settings(workdir, database_path=workdir / "second.db"))
     with pytest.raises(SocketInUseError, match="already listening"):
         await second.start()
     # The first server is untouched.

@@ -293,3 +293,34 @@ async def test_retention_keeps_unsettled_alerting_rows(workdir: Path) -> None:
         assert [i.subject for i in open_incidents.rows] == ["b"] and open_incidents.next_id == 3
     finally:
         await store.close()
+
+
+async def test_a_clean_shutdown_leaves_no_write_ahead_log(workdir: Path) -> None:
+    """Closing checkpoints the WAL into the database: nothing but the file is left beside it,
+    whether the store was written to or only opened, and whether a controller or a bare store
+    closed it."""
+    for name, writes in (("written.db", 50), ("opened.db", 0)):
+        db = workdir / name
+        store = await Store.open(db)
+        for index in range(writes):
+            store.db.writer.add(
+                "INSERT INTO controller_meta (key, value) VALUES (?, ?)", (f"k{index}", "v")
+            )
+        await store.flush()
+        assert db.with_name(name + "-wal").exists()  # WAL mode while open
+        await store.close()
+        assert not db.with_name(name + "-wal").exists(), name
+        assert not db.with_name(name + "-shm").exists(), name
+        assert query(db, "SELECT COUNT(*) FROM controller_meta WHERE key LIKE 'k%'") == [(writes,)]
+    settings = make_settings(workdir, database_path=workdir / "ctl.db")
+    ctl = Controller(settings)
+    await ctl.start()
+    client = await RawClient.connect(settings.monitoring.socket_path)
+    reply = await client.request(
+        {"id": 1, "type": "register", "channel": "w", "pid": os.getpid(), "features": {}}
+    )
+    assert reply["ok"]
+    await client.close()
+    await ctl.stop()
+    beside = [p.name for p in workdir.glob("ctl.db-*")]
+    assert beside == [] and (workdir / "ctl.db").exists()

@@ -27,6 +27,7 @@ from chatops.alerts.model import Alert
 from chatops.alerts.render import GROUP_MAX
 from chatops.alerts.sinks import DeliveryError, Sink
 from chatops.config import AlertsConfig
+from chatops.presentation.formatting import plural
 from chatops.runtime.tasks import TaskSet
 from chatops.store import OutboxItem, Store
 from chatops.timeutil import Clock, wall_clock
@@ -188,8 +189,8 @@ class AlertDelivery:
                 item.group_id = None  # refused outright: regroup with what arrives meanwhile
             self._tables.save_outbox(item)
         log.warning(
-            "%d alert(s) to %s failed (attempt %d, retry in %.1fs): %s",
-            len(group),
+            "%s to %s failed (attempt %d, retry in %.1fs): %s",
+            plural(len(group), "alert"),
             sink.name,
             attempts,
             delay,

@@ -24,6 +24,7 @@ _TITLES = {
     "flapping": "{bot} is flapping",
     "recovered": "{bot} is back {status}",
     "stable": "{bot} stopped flapping",
+    "restarted": "{bot} was restarted",
 }
 _V1_SEVERITY = {
     "down": Severity.CRITICAL,
@@ -86,7 +87,7 @@ class FleetStyle:
 def fleet_notice(
     kind: str, bot: str, status: str, body: str, ts: float, severity: Severity
 ) -> Alert:
-    """A fleet alert outside any incident's life (flapping, stable)."""
+    """A fleet alert outside any incident's life (flapping, stable, restarted)."""
     return Alert(
         kind=kind,
         subject=bot,

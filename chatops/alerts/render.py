@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chatops.alerts.model import Alert
-from chatops.presentation.formatting import discord_text
+from chatops.presentation.formatting import discord_text, plural
 from chatops.presentation.palette import SEVERITY_COLOUR, SEVERITY_EMOJI
 
 DISCORD_WEBHOOK_HOSTS = frozenset(
@@ -76,8 +76,8 @@ def discord_message(alerts: Sequence[Alert], mention_role_id: int | None = None)
         problems = sum(alert.severity.is_problem for alert in alerts)
         worst = min((alert.severity for alert in alerts), key=lambda s: s.rank)
         embed = {
-            "title": f"chatops · {len(alerts)} alerts · {problems} problem(s), "
-            f"{len(alerts) - problems} other(s)",
+            "title": f"chatops · {plural(len(alerts), 'alert')} · "
+            f"{plural(problems, 'problem')}, {len(alerts) - problems} other",
             "description": "\n".join(lines)[:_EMBED_DESCRIPTION_LIMIT],
             "color": SEVERITY_COLOUR[worst],
             "timestamp": _iso(alerts[-1].ts),

@@ -4,92 +4,72 @@ per command group for the rest (``policy``, ``quota``, ``approvals``, ``cache``,
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import logging
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chatops import __version__
-from chatops.cli import approvals as approvals_cli
-from chatops.cli import cache as cache_cli
-from chatops.cli import doctor as doctor_cli
-from chatops.cli import hook as hook_cli
-from chatops.config import (
-    ConfigError,
-    Settings,
-    load_settings,
-    resolve_config_path,
-    secrets_exposed,
-)
-from chatops.presentation.formatting import terminal_text
-from chatops.store import StoreError
-from chatops.wire.protocol import GetStatus
-from chatops.wire.transport import SocketInUseError
+from chatops.cli.parser import build_parser
+from chatops.cli.pipes import EXIT_READER_GONE, stdout_guard
+from chatops.presentation.formatting import plural, terminal_text
+
+if TYPE_CHECKING:
+    from chatops.config import Settings
 
 EXIT_CONFIG = 2
 EXIT_RUNTIME = 1
-
-log = logging.getLogger("chatops")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="chatops", description="Supervise a fleet of bots and AI agents."
-    )
-    parser.add_argument("--version", action="version", version=f"chatops {__version__}")
-    parser.add_argument(
-        "--config", metavar="PATH", help="YAML config (default: $CHATOPS_CONFIG or ./config.yaml)"
-    )
-    parser.add_argument(
-        "--log-level",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="overrides logging.level from the config",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the controller (Discord bot, or headless without a token)")
-    status = sub.add_parser(
-        "status", help="print the fleet, from the running server or the database"
-    )
-    status.add_argument("--json", action="store_true", help="machine-readable output")
-    policy = sub.add_parser("policy", help="what the approval policy decides, without asking")
-    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
-    check = policy_sub.add_parser("check", help="one decision (--type, --data) or a batch")
-    check.add_argument("--type", dest="action_type", help="file_write, terminal_command, …")
-    check.add_argument("--data", help="the action's data as a JSON object")
-    check.add_argument("--batch", help='a file (or -) of {"type": …, "data": {…}} lines')
-    policy_sub.add_parser("show", help="the effective rules, as JSON")
-    quota = sub.add_parser("quota", help="every quota pool and budget: % left, reset, runway")
-    quota.add_argument("--json", action="store_true", help="machine-readable output")
-    approvals_cli.add_parser(sub)
-    cache_cli.add_parser(sub)
-    doctor_cli.add_parser(sub)
-    hook_cli.add_parser(sub)
-    return parser
+EXIT_NOTHING_TO_READ = 3
+WARNS_OF_EXPOSED_SECRETS = frozenset({"run", "doctor"})
+"""A config file others may read that holds a secret is told once per run of the controller
+(and by the doctor, where one looks for problems), not on every ``status`` an operator or a
+cron job types."""
 
 
 def _setup_logging(level: str) -> None:
+    import logging
+
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%Y-%m-%dT%H:%M:%S%z",
     )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Run one command. A reader that stops early (``chatops policy show | head``) is no error
+    for any command: output stops there, quietly, with exit 0 (see :mod:`chatops.cli.pipes`)."""
+    with stdout_guard():
+        return _main(argv)
+    return EXIT_READER_GONE
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "hook":
+        # An agent's own command: it finds chatops's config by itself (never in the agent's
+        # working directory) and answers in the agent's format whatever goes wrong.
+        from chatops.cli.hook import hook_command
+
+        return hook_command(args.config, args.agent, args.timeout)
+    from chatops.config import load_settings, secrets_exposed
+    from chatops.config_file import ConfigError, resolve_config_path
+
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
         print(f"chatops: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    warning = secrets_exposed(resolve_config_path(args.config))
-    if warning is not None:
-        print(f"chatops: {warning}", file=sys.stderr)
+    if args.command in WARNS_OF_EXPOSED_SECRETS:
+        warning = secrets_exposed(resolve_config_path(args.config))
+        if warning is not None:
+            print(f"chatops: {warning}", file=sys.stderr)
     _setup_logging(args.log_level or settings.logging.level)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    return _dispatch(settings, args)
+
+
+def _dispatch(settings: Settings, args: Any) -> int:
+    """Import the command's module and run it; each pulls in only what it needs."""
     if args.command == "run":
         return _run(settings)
     if args.command == "policy":
@@ -97,15 +77,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return policy_command(settings, args)
     if args.command == "approvals":
-        return approvals_cli.approvals_command(settings, args)
-    if args.command == "doctor":
+        from chatops.cli.approvals import approvals_command
+
+        return approvals_command(settings, args)
+    if args.command in ("doctor", "restart"):
+        from chatops.cli import doctor as doctor_cli
+
+        if args.command == "restart":
+            return doctor_cli.restart_command(settings, args.bot)
         return doctor_cli.doctor_command(settings, as_json=args.json)
-    if args.command == "restart":
-        return doctor_cli.restart_command(settings, args.bot)
     if args.command == "cache":
-        return cache_cli.cache_command(settings, args)
-    if args.command == "hook":
-        return hook_cli.hook_command(settings, args.agent, args.timeout)
+        from chatops.cli.cache import cache_command
+
+        return cache_command(settings, args)
     if args.command == "quota":
         from chatops.cli.quota import quota_command
 
@@ -114,7 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(settings: Settings) -> int:
+    import asyncio
+
     from chatops.runtime.controller import run_headless
+    from chatops.runtime.lock import ControllerLocked
+    from chatops.store import StoreError
+    from chatops.wire.transport import SocketInUseError
 
     try:
         if settings.discord.token is not None:
@@ -127,8 +116,9 @@ def _run(settings: Settings) -> int:
                 return EXIT_CONFIG
         else:
             asyncio.run(run_headless(settings))
-    except (SocketInUseError, StoreError, OSError) as exc:
-        # PermissionError and the other OSErrors of unusable paths: one line, no traceback.
+    except (ControllerLocked, SocketInUseError, StoreError, OSError) as exc:
+        # Another controller on this database, PermissionError and the other OSErrors of
+        # unusable paths: one line, no traceback.
         print(f"chatops: {exc}", file=sys.stderr)
         return EXIT_RUNTIME
     except KeyboardInterrupt:
@@ -140,7 +130,8 @@ def _status(settings: Settings, *, as_json: bool) -> int:
     import json
 
     from chatops.client.blocking import request
-    from chatops.store import read_bots_offline
+    from chatops.store import NoDatabase, read_bots_offline
+    from chatops.wire.protocol import GetStatus
 
     source = "monitor"
     bots: list[dict[str, Any]]
@@ -153,12 +144,20 @@ def _status(settings: Settings, *, as_json: bool) -> int:
         source = "database (monitor not running)"
         from chatops.wire.handlers import bot_to_dict
 
-        bots = [bot_to_dict(bot) for bot in read_bots_offline(settings.monitoring.database_path)]
+        try:
+            offline = read_bots_offline(settings.monitoring.database_path)
+        except NoDatabase as exc:
+            print(
+                f"chatops: no controller answers on {settings.monitoring.socket_path} and {exc}",
+                file=sys.stderr,
+            )
+            return EXIT_NOTHING_TO_READ
+        bots = [bot_to_dict(bot) for bot in offline]
     if as_json:
         print(json.dumps({"source": source, "controller": controller, "bots": bots}, indent=2))
         return 0
     print(format_fleet_table(bots, now=time.time()))
-    print(f"\n{len(bots)} bot(s), from {source}")
+    print(f"\n{plural(len(bots), 'bot')}, from {source}")
     if controller.get("degraded"):
         print(f"WARNING: controller degraded: {terminal_text(str(controller.get('reason')))}")
     return 0

@@ -1,9 +1,10 @@
 """``chatops approvals list|approve ID|deny ID``: answer approval requests from a shell, through
 the running controller (headless mode's door; Discord's buttons are the other).
 
-Deciding over the socket is narrow on purpose (see ``approvals.socket_decisions``): the
-controller's own uid only, never from an agent's connection or a process the asking agent
-started."""
+Deciding over the socket is narrow on purpose (see ``approvals.socket_decisions``; the rules
+are :class:`~chatops.services.operators.OperatorGate`'s): the controller's own uid only, never
+from an agent's connection nor from the asking agent's process tree, session or process group,
+and by default only from a terminal. This module only renders the answer or the refusal."""
 
 from __future__ import annotations
 
@@ -21,19 +22,6 @@ from chatops.wire.protocol import DecideApproval, ListApprovals
 
 EXIT_REFUSED = 1
 EXIT_UNREACHABLE = 3
-
-
-def add_parser(sub: Any) -> None:
-    approvals = sub.add_parser("approvals", help="list and answer approval requests")
-    approvals_sub = approvals.add_subparsers(dest="approvals_command", required=True)
-    listing = approvals_sub.add_parser("list", help="pending requests (--all: the latest of any)")
-    listing.add_argument("--all", action="store_true", help="decided ones too")
-    listing.add_argument("--limit", type=int, default=50)
-    listing.add_argument("--json", action="store_true", help="machine-readable output")
-    for verb in ("approve", "deny"):
-        decide = approvals_sub.add_parser(verb, help=f"{verb} request ID")
-        decide.add_argument("request_id", type=int, metavar="ID")
-        decide.add_argument("--reason", help="sent back to the agent")
 
 
 def approvals_command(settings: Settings, args: argparse.Namespace) -> int:

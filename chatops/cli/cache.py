@@ -18,7 +18,12 @@ from typing import Any
 
 from chatops.client.blocking import MonitorError, request
 from chatops.config import Settings
-from chatops.presentation.formatting import describe_duration, size_text, terminal_text
+from chatops.presentation.formatting import (
+    describe_duration,
+    plural,
+    size_text,
+    terminal_text,
+)
 from chatops.wire.protocol import (
     CacheExecute,
     CacheList,
@@ -29,21 +34,6 @@ from chatops.wire.protocol import (
 
 EXIT_REFUSED = 1
 CHUNK = 1000
-
-
-def add_parser(sub: Any) -> None:
-    cache = sub.add_parser("cache", help="the agents' task cache: stats, list, clean, clear")
-    cache_sub = cache.add_subparsers(dest="cache_command", required=True)
-    for name, text in (("stats", "size, count, per agent type"), ("list", "every entry")):
-        command = cache_sub.add_parser(name, help=text)
-        command.add_argument("--json", action="store_true", help="machine-readable output")
-    for name, text in (
-        ("clean", "remove entries past max_age_days, then the oldest while over the threshold"),
-        ("clear", "remove every entry that is not running"),
-    ):
-        command = cache_sub.add_parser(name, help=text)
-        command.add_argument("--dry-run", action="store_true", help="print the plan only")
-        command.add_argument("--yes", action="store_true", help="do not ask before deleting")
 
 
 def cache_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -77,13 +67,14 @@ def _run(backend: Backend, args: argparse.Namespace) -> int:
     if not plan["items"] or args.dry_run:
         return 0
     if not args.yes and not _confirm(
-        f"Delete {plan['count']} entries ({size_text(plan['size_bytes'])})?"
+        f"Delete {plural(plan['count'], 'entry')} ({size_text(plan['size_bytes'])})?"
     ):
         print("Nothing deleted.")
         return 0
     result = backend.execute(kind, plan["items"])
     print(
-        f"Removed {len(result['removed'])} entries, {size_text(result['freed_bytes'])} freed; "
+        f"Removed {plural(len(result['removed']), 'entry')}, "
+        f"{size_text(result['freed_bytes'])} freed; "
         f"{size_text(result['total_after'])} left."
     )
     for skipped in result["skipped"]:
@@ -216,7 +207,7 @@ class LocalBackend(Backend):
 
 def format_stats(stats: dict[str, Any], now: float) -> str:
     lines = [
-        f"{stats['count']} entries, {size_text(stats['total_size_bytes'])} "
+        f"{plural(stats['count'], 'entry')}, {size_text(stats['total_size_bytes'])} "
         f"(auto-clean {'on' if stats['auto_clean_enabled'] else 'off'} over "
         f"{stats['auto_clean_threshold_mb']:g} MB, "
         f"warning over {stats['warning_threshold_mb']:g} MB)"
@@ -239,7 +230,7 @@ def format_entries(entries: Sequence[dict[str, Any]], now: float) -> str:
         return "The cache is empty."
     rows = [
         f"{terminal_text(e['task_id'])}  {terminal_text(e['agent_type'])}  "
-        f"{size_text(e['size_bytes'])}  {e['file_count']} file(s)  "
+        f"{size_text(e['size_bytes'])}  {plural(e['file_count'], 'file')}  "
         f"{describe_duration(now - e['created_at'])} old  "
         + ("running" if e["running"] else "finished" if e["finished_at"] else "idle")
         for e in entries
@@ -254,11 +245,11 @@ def format_plan(plan: dict[str, Any], now: float) -> str:
     why = ", ".join(f"{count} by {reason}" for reason, count in plan["reasons"].items())
     oldest = describe_duration(now - plan["oldest"]) if plan["oldest"] else "-"
     lines = [
-        f"Plan: {plan['count']} entries, {size_text(plan['size_bytes'])} of "
+        f"Plan: {plural(plan['count'], 'entry')}, {size_text(plan['size_bytes'])} of "
         f"{size_text(plan['total_before'])}; oldest {oldest} old; {why}"
     ]
     if plan["running_kept"]:
-        lines.append(f"  ({plan['running_kept']} running task(s) kept)")
+        lines.append(f"  ({plural(plan['running_kept'], 'running task')} kept)")
     lines += [
         f"  {terminal_text(i['task_id'])}  {size_text(i['size_bytes'])}  {i['reason']}"
         for i in plan["items"][:50]

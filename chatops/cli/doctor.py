@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from dataclasses import asdict
-from typing import Any
 
 import aiohttp
 
@@ -25,6 +25,8 @@ from chatops.services.recovery.probes import (
     check_cache_dir,
     check_data_dir,
     check_database_file,
+    check_missing_dir,
+    check_socket_decisions,
     check_webhooks,
     summarise,
 )
@@ -33,13 +35,6 @@ from chatops.wire.protocol import RestartBot, RunDiagnostics
 EXIT_FAILING = 1
 EXIT_UNREACHABLE = 3
 MARK = {"ok": "ok  ", "warning": "WARN", "failing": "FAIL"}
-
-
-def add_parser(sub: Any) -> None:
-    doctor = sub.add_parser("doctor", help="check the controller and its files; exit 1 on failure")
-    doctor.add_argument("--json", action="store_true", help="machine-readable output")
-    restart = sub.add_parser("restart", help="restart a bot (control message, command, signal)")
-    restart.add_argument("bot")
 
 
 def doctor_command(settings: Settings, *, as_json: bool) -> int:
@@ -66,6 +61,7 @@ def doctor_command(settings: Settings, *, as_json: bool) -> int:
 
 async def offline_checks(settings: Settings) -> list[Check]:
     monitoring = settings.monitoring
+    socket_dir = monitoring.socket_path.parent
     checks = [
         Check("config", "ok", None, "valid"),
         Check(
@@ -73,15 +69,19 @@ async def offline_checks(settings: Settings) -> list[Check]:
             "warning",
             None,
             f"no controller answers on {monitoring.socket_path} (not running?)",
-        ),
+        )
+        if socket_dir.is_dir()
+        else check_missing_dir("socket", socket_dir),
         check_database_file(monitoring.database_path),
     ]
     data_dir = monitoring.database_path.parent
     if data_dir.is_dir():
         checks.append(check_data_dir(data_dir))
     else:
-        checks.append(Check("filesystem", "warning", None, f"{data_dir} does not exist yet"))
+        checks.append(check_missing_dir("filesystem", data_dir))
     checks.append(check_cache_dir(settings.cache_root, settings.cache.warning_threshold_mb))
+    decisions = settings.approvals.socket_decisions
+    checks.append(check_socket_decisions(decisions, os.geteuid(), None, monitoring.socket_group))
     urls = [url.get_secret_value() for url in settings.alerts.webhook_urls]
     if urls:
         async with aiohttp.ClientSession() as session:
@@ -98,8 +98,8 @@ def restart_command(settings: Settings, bot: str) -> int:
     except OSError as exc:
         print(f"chatops: the controller is not answering ({exc})", file=sys.stderr)
         return EXIT_UNREACHABLE
-    state = "restarted" if report["ok"] else "NOT restarted"
-    print(f"{terminal_text(bot)}: {state} ({report['method']}): {terminal_text(report['detail'])}")
+    # The service's own words (outcome, how, why), as /recover restart shows them.
+    print(f"{terminal_text(bot)}: {terminal_text(report['summary'])}")
     if report.get("output"):
         print(terminal_text(report["output"]))
-    return 0 if report["ok"] else EXIT_FAILING
+    return 0 if report["restarted"] else EXIT_FAILING

@@ -1,19 +1,27 @@
-"""``chatops hook claude-code``: a Claude Code ``PreToolUse`` hook that asks the controller.
+"""``chatops hook claude-code``: a Claude Code ``PreToolUse`` hook in front of every tool call.
 
-Claude Code runs the hook with the event on stdin (``tool_name``, ``tool_input``, ``cwd``…)
-and reads a decision on stdout::
+Claude Code runs the hook with the event on stdin (``hook_event_name``, ``tool_name``,
+``tool_input``, ``cwd``…) and reads a decision on stdout::
 
     {"hookSpecificOutput": {"hookEventName": "PreToolUse",
                             "permissionDecision": "allow" | "deny" | "ask",
                             "permissionDecisionReason": "…"}}
 
 ``Bash`` is a ``terminal_command`` (``command``, ``cwd``); ``Write``, ``Edit``, ``MultiEdit``
-and ``NotebookEdit`` are a ``file_write`` (``file_path``, the new text as ``content``). Other
-tools get no decision (Claude Code's own permission rules apply). The policy's accept is
-``allow``, its deny ``deny`` with the reason (Claude reads it); a request a human must decide
-waits for the Discord (or CLI) answer. When the controller cannot be reached, or stops
-answering, the hook says ``ask``: Claude Code's own prompt, never a silent allow. It always
-exits 0, so a failure of the hook itself never blocks or allows by accident.
+and ``NotebookEdit`` are a ``file_write`` (``file_path``, the new text as ``content``, and the
+session's ``cwd``, which is the workspace when ``approvals.workspace_root`` is unset). Other
+tools, and every event but ``PreToolUse``, get no decision: Claude Code's own rules apply.
+
+The controller decides (its policy with the runtime changes, a human for what needs one).
+When it is not running, the same policy runs here: what it denies is denied, what it accepts
+is allowed, and only what needs a human becomes ``ask`` (Claude Code's own prompt). Whatever
+goes wrong inside the hook (an unreadable config, a garbled or silent controller, a bug) is
+answered ``ask`` in Claude Code's format with exit 0: exit 2 from a ``PreToolUse`` hook
+blocks the tool, so a broken hook must never exit with it.
+
+The hook runs on every tool call, so the path to the controller's answer imports only what it
+needs: the config file is read raw for the socket path (:mod:`chatops.config_file`), and the
+full configuration and the policy engine are loaded only when the controller is away.
 """
 
 from __future__ import annotations
@@ -22,25 +30,22 @@ import json
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any, TextIO
 
 from chatops.client.approvals import fit_action_data
 from chatops.client.blocking import MonitorError, request
-from chatops.config import Settings
+from chatops.config_file import ConfigError, configured_socket_path, resolve_config_path
 from chatops.wire.protocol import ApprovalRequest
 
+HANDLED_EVENT = "PreToolUse"
 _RETRY = frozenset({"shutting_down", "storage_error", "internal_error"})
 _FILE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
+_VERDICTS = {"accept": "allow", "deny": "deny", "confirm": "ask"}
 
 
-def add_parser(sub: Any) -> None:
-    hook = sub.add_parser("hook", help="permission hooks for coding agents")
-    hook_sub = hook.add_subparsers(dest="hook_command", required=True)
-    claude = hook_sub.add_parser("claude-code", help="a Claude Code PreToolUse hook (stdin)")
-    claude.add_argument("--agent", default="claude-code", help="the agent's name in chatops")
-    claude.add_argument(
-        "--timeout", type=float, default=300.0, help="seconds to wait for a human (then deny)"
-    )
+class ControllerAway(Exception):
+    """No controller answered the first time: the local policy decides."""
 
 
 def action_for(event: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
@@ -49,11 +54,10 @@ def action_for(event: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     tool_input = event.get("tool_input")
     if not isinstance(tool_input, dict):
         return None
+    cwd = event.get("cwd")
+    where = {"cwd": cwd} if isinstance(cwd, str) and cwd else {}
     if tool == "Bash":
-        data: dict[str, Any] = {"command": str(tool_input.get("command", ""))}
-        if isinstance(event.get("cwd"), str):
-            data["cwd"] = event["cwd"]
-        return "terminal_command", data
+        return "terminal_command", {"command": str(tool_input.get("command", "")), **where}
     if tool in _FILE_TOOLS:
         path = tool_input.get("file_path") or tool_input.get("notebook_path")
         if tool == "Write":
@@ -67,14 +71,15 @@ def action_for(event: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
             )
         else:
             content = tool_input.get("new_string", tool_input.get("new_source"))
-        return "file_write", {"file_path": str(path or ""), "content": str(content or "")}
+        data = {"file_path": str(path or ""), "content": str(content or ""), **where}
+        return "file_write", data
     return None
 
 
 def decision_output(decision: str, reason: str) -> dict[str, Any]:
     return {
         "hookSpecificOutput": {
-            "hookEventName": "PreToolUse",
+            "hookEventName": HANDLED_EVENT,
             "permissionDecision": decision,
             "permissionDecisionReason": f"chatops: {reason}"[:1000],
         }
@@ -82,10 +87,11 @@ def decision_output(decision: str, reason: str) -> dict[str, Any]:
 
 
 def ask_controller(
-    settings: Settings, agent: str, action_type: str, data: dict[str, Any], timeout: float
+    socket_path: Path, agent: str, action_type: str, data: dict[str, Any], timeout: float
 ) -> tuple[str, str]:
-    """(allow|deny|ask, reason). Asks again with the same key if the controller restarts
-    while a human decides; gives up to ``ask`` when it cannot be reached."""
+    """(allow|deny|ask, reason) from the controller. Asks again with the same key if the
+    controller restarts while a human decides; raises :class:`ControllerAway` when nobody
+    answers the first time."""
     message = ApprovalRequest(
         agent=agent,
         action_type=action_type,
@@ -97,14 +103,14 @@ def ask_controller(
     asked = False
     while (remaining := deadline - time.monotonic()) > 0:
         try:
-            reply = request(settings.monitoring.socket_path, message, timeout=remaining)
+            reply = request(socket_path, message, timeout=remaining)
         except MonitorError as exc:
             if exc.code not in _RETRY:
                 return "ask", f"the controller refused the request ({exc})"
             asked = True
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a reply that is not JSON
             if not asked:
-                return "ask", f"the controller could not be reached ({type(exc).__name__})"
+                raise ControllerAway(type(exc).__name__) from None
             asked = True
         else:
             verdict = "allow" if reply.get("decision") == "approve" else "deny"
@@ -113,19 +119,61 @@ def ask_controller(
     return "ask", "no answer from the controller in time"
 
 
-def claude_code_hook(settings: Settings, agent: str, timeout: float, stdin: TextIO) -> int:
+def decide_locally(
+    config_path: Path | None, agent: str, action_type: str, data: dict[str, Any]
+) -> tuple[str, str]:
+    """The policy the controller would apply (the file's rules, the runtime changes and grants
+    it saved), without it: its deny and accept stand, a human's turn is ``ask``."""
+    from chatops.config import load_settings
+    from chatops.services.approvals.effective import load_effective_policy
+
     try:
-        event = json.loads(stdin.read())
+        settings = load_settings(config_path, search_cwd=False)
+    except ConfigError as exc:
+        return "ask", f"chatops's config is unusable, so nothing is decided here ({exc})"
+    effective = load_effective_policy(
+        settings.approvals, settings.monitoring.database_path, time.time()
+    )
+    decision = effective.decide(action_type, data, agent=agent)
+    note = "the controller is not running; decided by the local policy"
+    return _VERDICTS[decision["decision"]], f"{decision['reason']} ({note})"
+
+
+def respond(config: str | None, agent: str, timeout: float, text: str) -> dict[str, Any] | None:
+    """Claude Code's answer to one event, or None when chatops has nothing to say."""
+    try:
+        event = json.loads(text)
     except ValueError:
-        print(json.dumps(decision_output("ask", "the hook event is not JSON")))
-        return 0
-    action = action_for(event) if isinstance(event, dict) else None
+        return decision_output("ask", "the hook event is not JSON")
+    if not isinstance(event, dict) or event.get("hook_event_name") != HANDLED_EVENT:
+        return None
+    action = action_for(event)
     if action is None:
-        return 0  # not ours to judge: Claude Code's own rules apply
-    decision, reason = ask_controller(settings, agent, *action, timeout)
-    print(json.dumps(decision_output(decision, reason)))
+        return None  # not ours to judge: Claude Code's own rules apply
+    try:
+        config_path = resolve_config_path(config, search_cwd=False)
+        socket_path = configured_socket_path(config_path)
+    except ConfigError as exc:
+        return decision_output("ask", f"chatops's config is unusable ({exc})")
+    try:
+        verdict, reason = ask_controller(socket_path, agent, *action, timeout)
+    except ControllerAway:
+        verdict, reason = decide_locally(config_path, agent, *action)
+    return decision_output(verdict, reason)
+
+
+def claude_code_hook(
+    config: str | None, agent: str, timeout: float, stdin: TextIO, stdout: TextIO
+) -> int:
+    try:
+        answer = respond(config, agent, timeout, stdin.read())
+    except Exception as exc:  # whatever breaks, Claude Code gets an answer and exit 0
+        answer = decision_output("ask", f"the hook failed ({type(exc).__name__}: {exc})")
+    if answer is not None:
+        stdout.write(json.dumps(answer) + "\n")
+        stdout.flush()
     return 0
 
 
-def hook_command(settings: Settings, agent: str, timeout: float) -> int:
-    return claude_code_hook(settings, agent, timeout, sys.stdin)
+def hook_command(config: str | None, agent: str, timeout: float) -> int:
+    return claude_code_hook(config, agent, timeout, sys.stdin, sys.stdout)

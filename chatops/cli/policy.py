@@ -2,8 +2,11 @@
 
 ``check --type T --data JSON`` prints one JSON decision (``decision``, ``reason``, ``rule``) and
 exits 0 whatever it is (2 for invalid input); ``check --batch FILE`` (or ``-``) reads one
-``{"type": …, "data": {…}}`` per line and prints one decision per line, in order, to audit a
-shell history or an agent's transcript in one go; ``show`` prints the effective rules.
+``{"type": …, "data": {…}, "agent": …}`` per line (``agent`` optional) and prints one decision
+per line, in order, to audit a shell history or an agent's transcript in one go; ``show``
+prints the effective rules. Both read the policy the controller applies: the config file with
+the runtime changes it saved (the toggle, rules changed from Discord, grants; see
+:mod:`chatops.services.approvals.effective`), and say so on stderr when they had only the file.
 """
 
 from __future__ import annotations
@@ -11,18 +14,32 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Any, TextIO
 
 from chatops.config import Settings
-from chatops.services.approvals.policy import Policy
+from chatops.services.approvals.effective import EffectivePolicy, load_effective_policy
+from chatops.timeutil import to_sqlite
 
 EXIT_INVALID = 2
 
 
 def policy_command(settings: Settings, args: argparse.Namespace) -> int:
-    policy = Policy(settings.approvals)
+    policy = load_effective_policy(
+        settings.approvals, settings.monitoring.database_path, time.time()
+    )
+    if policy.file_only is not None:
+        print(
+            f"chatops: the configuration's policy only: {policy.file_only}; runtime changes "
+            "(the toggle, rules changed from Discord, grants) are kept there",
+            file=sys.stderr,
+        )
+    for name, why in policy.skipped:
+        print(
+            f"chatops: the saved {name} is ignored, as the controller does: {why}", file=sys.stderr
+        )
     if args.policy_command == "show":
-        print(settings.approvals.model_dump_json(indent=2))
+        print(json.dumps(_shown(policy), indent=2))
         return 0
     if args.batch is not None:
         if args.batch == "-":
@@ -40,26 +57,54 @@ def policy_command(settings: Settings, args: argparse.Namespace) -> int:
     if data is None:
         print("chatops: --data must be a JSON object", file=sys.stderr)
         return EXIT_INVALID
-    print(json.dumps(_decision(policy, args.action_type, data)))
+    print(json.dumps(policy.decide(args.action_type, data)))
     return 0
 
 
-def _batch(policy: Policy, lines: TextIO) -> int:
+def _shown(policy: EffectivePolicy) -> dict[str, Any]:
+    """Where it comes from, the rules in the config's own shape, what changed at runtime."""
+    if policy.file_only is not None:
+        source = f"the configuration only ({policy.file_only})"
+    elif policy.changes or policy.grants:
+        source = "the configuration, with the runtime changes the controller saved"
+    else:
+        source = "the configuration (the controller saved no runtime change)"
+    return {
+        "source": source,
+        **policy.config.model_dump(mode="json"),
+        "runtime_changes": {
+            name: {"by": change.updated_by, "at": to_sqlite(change.updated_at)}
+            for name, change in sorted(policy.changes.items())
+        },
+        "grants": [
+            {
+                "id": grant.id,
+                "agent": grant.agent,
+                "action_type": grant.action_type,
+                "until": None if grant.until is None else to_sqlite(grant.until),
+                "by": grant.created_by,
+            }
+            for grant in policy.grants
+        ],
+    }
+
+
+def _batch(policy: EffectivePolicy, lines: TextIO) -> int:
     """One decision per input line, in order; a bad line gets an error object, not a stop."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         item = _object(line)
-        if item is None or not isinstance(item.get("data", {}), dict):
+        agent = item.get("agent") if item is not None else None
+        if (
+            item is None
+            or not isinstance(item.get("data", {}), dict)
+            or not isinstance(agent, str | None)
+        ):
             print(json.dumps({"line": number, "error": "not a {type, data} JSON object"}))
             continue
-        print(json.dumps(_decision(policy, str(item.get("type")), item.get("data") or {})))
+        print(json.dumps(policy.decide(str(item.get("type")), item.get("data") or {}, agent)))
     return 0
-
-
-def _decision(policy: Policy, action_type: str, data: dict[str, Any]) -> dict[str, Any]:
-    decision = policy.decide(action_type, data)
-    return {"decision": decision.decision, "reason": decision.reason, "rule": decision.rule}
 
 
 def _object(text: str) -> dict[str, Any] | None:

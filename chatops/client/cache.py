@@ -89,5 +89,5 @@ class CacheCalls:
 
     async def get_cache_summary(self: _Requests) -> dict[str, Any] | None:
         """The seed's ``get_statistics()``: count, total size, per agent type, oldest,
-        newest, largest."""
+        newest, largest; and ``root``, where a folder to register goes (``<root>/<task_id>``)."""
         return await _answer(self, GetCacheSummary())

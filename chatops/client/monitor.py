@@ -338,7 +338,7 @@ class MonitorClient(ApprovalCalls, CacheCalls, ControlCalls):
             await self._request(message)
         pending = self.spool.pending()
         if pending:
-            log.info("replaying %d spooled event(s)", len(pending))
+            log.info("spooled events to replay: %d", len(pending))
             await asyncio.gather(*(self._deliver(key, event) for key, event in pending))
 
     async def _read_replies(self, reader: asyncio.StreamReader) -> None:

@@ -11,6 +11,11 @@ from chatops.client.blocking import MonitorError, request
 from chatops.client.monitor import MonitorClient
 from chatops.wire.protocol import GetUsage
 
+LOCAL_NOTE = (
+    "local totals: the controller is not answering, so these count only the calls this "
+    "process logged since it started, at its own estimated cost"
+)
+
 
 class LLMUsageLogger:
     """Log LLM calls; ``get_usage_stats`` answers from the monitor, or from what this process
@@ -53,7 +58,11 @@ class LLMUsageLogger:
 
     def get_usage_stats(self, channel: str | None = None, days: int = 30) -> dict[str, Any]:
         """The seed's synchronous statistics: ``total_tokens_in``, ``total_tokens_out``,
-        ``total_cost``, ``total_calls``, ``avg_latency_ms``."""
+        ``total_cost``, ``total_calls``, ``avg_latency_ms``; ``source`` says whose they are.
+
+        During a controller outage they are this process's own (``source: "local"``, and a
+        ``note`` saying so): the calls it logged since it started, at the cost it estimated,
+        not the fleet's totals, so a caller never takes them for the controller's."""
         try:
             reply = request(self.client.socket_path, GetUsage(channel=channel, days=days))
         except (OSError, MonitorError, ValueError):
@@ -79,4 +88,5 @@ class LLMUsageLogger:
             "total_cost": sum(e["estimated_cost"] for e in rows),
             "avg_latency_ms": sum(latencies) / len(latencies) if latencies else None,
             "source": "local",
+            "note": LOCAL_NOTE,
         }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatops.presentation.formatting import describe_duration
+from chatops.presentation.formatting import describe_duration, noun
 from chatops.store import ApprovalRecord
 
 STATE_EMOJI = {
@@ -27,7 +27,8 @@ _VERB = {
 def outcome_line(record: ApprovalRecord) -> str:
     """``✅ Approved by alice after 12s``; pending: how many approvals it has."""
     if record.pending:
-        return f"⏳ Waiting · {len(record.approvers)}/{record.approvals_required} approval(s)"
+        required = record.approvals_required
+        return f"⏳ Waiting · {len(record.approvers)}/{required} {noun(required, 'approval')}"
     verb = _VERB.get(record.state, record.state)
     if record.via == "restart":
         verb = "Denied: the controller restarted and the agent did not come back"

@@ -3,6 +3,31 @@
 from __future__ import annotations
 
 
+def noun(count: int, singular: str, many: str | None = None) -> str:
+    """The noun that agrees with ``count``: ``entry`` for 1, ``entries`` otherwise (and 0).
+    ``many`` when adding ``s`` is wrong; ``-y`` after a consonant and ``-s``/``-x``/``-ch``/
+    ``-sh`` endings are known."""
+    if count == 1:
+        return singular
+    if many is not None:
+        return many
+    if singular.endswith("y") and singular[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return singular[:-1] + "ies"
+    if singular.endswith(("s", "x", "sh", "ch")):
+        return singular + "es"
+    return singular + "s"
+
+
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """``1 entry``, ``2 entries``, ``0 bots``, ``1,204 calls``: a count and its noun, agreeing."""
+    return f"{count:,} {noun(count, singular, many)}"
+
+
+def percent(fraction: float) -> str:
+    """``72%``: the one way a share is written (no space, no decimals), in every view."""
+    return f"{fraction:.0%}"
+
+
 def describe_duration(seconds: float) -> str:
     seconds = max(0, int(seconds))
     if seconds < 60:
@@ -66,7 +91,7 @@ def progress_bar(fraction: float, width: int = 10) -> str:
     """``▰▰▰▱▱▱▱▱▱▱ 30%``: how full something is, readable in a terminal and on a phone."""
     fraction = min(1.0, max(0.0, fraction))
     filled = round(fraction * width)
-    return "▰" * filled + "▱" * (width - filled) + f" {fraction:.0%}"
+    return "▰" * filled + "▱" * (width - filled) + f" {percent(fraction)}"
 
 
 def size_text(size: float) -> str:

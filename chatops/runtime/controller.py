@@ -3,8 +3,9 @@
 :meth:`Controller.start` opens the store, builds the services into one frozen :class:`Services`
 record, starts the monitor server and the scheduler; every step registers its own teardown on an
 ``AsyncExitStack``, so a failure half-way and a normal stop both undo exactly what was done, in
-reverse. Headless ``chatops run`` drives it from :func:`run_headless`; the Discord bot starts it
-before its first login and stops it after its own close.
+reverse. The first step locks the database (:mod:`chatops.runtime.lock`): one controller each.
+Headless ``chatops run`` drives it from :func:`run_headless`; the Discord bot starts it before
+its first login and stops it after its own close.
 
 A new feature's service is one field in :class:`Services` and one line in
 :meth:`Controller._compose` (plus its scheduler jobs beside the others).
@@ -32,6 +33,7 @@ from chatops.alerts.sinks import Sink, WebhookSink
 from chatops.config import Settings
 from chatops.paths import ensure_private_dir
 from chatops.runtime.bus import EventBus
+from chatops.runtime.lock import ControllerLock
 from chatops.runtime.scheduler import Job, build_scheduler
 from chatops.services.agents import AgentService
 from chatops.services.approvals.service import ApprovalService
@@ -46,6 +48,7 @@ from chatops.services.prices import PriceTable
 from chatops.services.quotas.service import QuotaService
 from chatops.services.recovery.cleanup import StaleCleanup
 from chatops.services.recovery.diagnostics import Diagnostics, SchedulerView
+from chatops.services.recovery.probes import Check, check_socket_decisions
 from chatops.services.recovery.restarts import RestartService
 from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
@@ -149,6 +152,8 @@ class Controller:
         clock = self.clock
         _raise_fd_limit(cfg.max_connections + 256)
         ensure_private_dir(cfg.database_path.parent)
+        lock = ControllerLock.acquire(cfg.database_path)  # before the database and the socket
+        stack.callback(lock.release)
         store = await Store.open(
             cfg.database_path,
             synchronous=cfg.db_synchronous,
@@ -217,6 +222,13 @@ class Controller:
             connections=lambda: len(serving[0].connections) if serving else 0,
             clock=clock,
         )
+
+        async def decisions_probe() -> Check:
+            uids = operators.agent_uids()
+            mode = approvals.config.socket_decisions
+            return check_socket_decisions(mode, os.geteuid(), uids, cfg.socket_group)
+
+        diagnostics.add_probe("approvals", decisions_probe)
         services = Services(
             clock=clock,
             bus=bus,

@@ -28,6 +28,7 @@ from dataclasses import replace
 
 from chatops.config import MonitoringConfig
 from chatops.models import ALIVE_STATUSES, BotState, BotStatus, FleetEvent
+from chatops.presentation.formatting import plural
 from chatops.runtime.bus import EventBus
 from chatops.runtime.pidwatch import PidWatcher, pid_alive
 from chatops.services.fleet_upkeep import FleetUpkeep
@@ -390,7 +391,7 @@ class FleetService(FleetUpkeep):
                         ts=now,
                         channel=bot.channel,
                         kind="suppressed",
-                        detail=f"{suppressed} history row(s) not stored (rate limit)",
+                        detail=f"{plural(suppressed, 'history row')} not stored (rate limit)",
                     )
                 )
             self._rows.add_event(event)

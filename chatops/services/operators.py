@@ -1,17 +1,21 @@
 """Who may change things over the socket (decide an approval, delete cache entries).
 
 Agents usually run as the operator's own uid, so the uid alone cannot tell the operator's
-shell from an agent. The door is therefore narrow: the controller's own uid only (not merely
-``socket_group``), never a connection that spoke as an agent (registered a bot, asked for an
-approval, wrote a cache entry), and, where a request names the process that asked, never that
-process or one it started."""
+shell from an agent, and nothing can for certain: same uid is one trust domain (such an agent
+could edit the database). The door is therefore narrow, and closes the easy paths: the
+controller's own uid only (not merely ``socket_group``), never a connection that spoke as an
+agent (registered a bot, asked for an approval, wrote a cache entry), and, for a decision on a
+request, never from where the asking agent stands (its process tree, session or process group,
+as recorded when it asked) and, in ``interactive`` mode, only from a process with a controlling
+terminal. The hard line is agents under another uid, admitted with ``socket_group``."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 
 from chatops.services.fleet import FleetService
-from chatops.wire.peer import Peer, is_self_or_descendant
+from chatops.wire.peer import Peer, ProcessIds, is_self_or_descendant, process_ids
 from chatops.wire.protocol import ErrorCode, ProtocolError, RequestId
 
 
@@ -19,27 +23,81 @@ class OperatorGate:
     def __init__(self, fleet: FleetService) -> None:
         self._fleet = fleet
         self._agent_conns: set[int] = set()
+        self._agent_uids: set[int] = set()
 
     def spoke_as_agent(self, peer: Peer) -> None:
         self._agent_conns.add(peer.conn_id)
+        if peer.uid is not None:
+            self._agent_uids.add(peer.uid)
 
     def connection_lost(self, peer: Peer) -> None:
         self._agent_conns.discard(peer.conn_id)
 
-    def require(self, peer: Peer, request_id: RequestId, *, asker_pid: int | None = None) -> None:
+    def agent_uids(self) -> frozenset[int]:
+        """The uids agents spoke from since the start (``chatops doctor`` warns when the
+        controller's own is one of them while decisions are open)."""
+        return frozenset(self._agent_uids)
+
+    def require(self, peer: Peer, request_id: RequestId) -> None:
         """Raise ``permission_denied`` (the request's typed error) unless ``peer`` may act as
         the operator."""
-        refusal = self.refusal(peer, asker_pid=asker_pid)
+        refusal = self.refusal(peer)
         if refusal is not None:
             raise ProtocolError(ErrorCode.PERMISSION_DENIED, refusal, request_id)
 
-    def refusal(self, peer: Peer, *, asker_pid: int | None = None) -> str | None:
+    def refusal(self, peer: Peer) -> str | None:
         """Why ``peer`` may not act as the operator, or None."""
         if peer.uid is not None and peer.uid != os.geteuid():
             return "only the controller's own user may do this over the socket"
         if self._fleet.owns_any(peer) or peer.conn_id in self._agent_conns:
             return "a connection that speaks for a bot or an agent may not do this"
-        asked = asker_pid is not None and peer.pid is not None
-        if asked and is_self_or_descendant(peer.pid, asker_pid):  # type: ignore[arg-type]
-            return "the agent that asked (or a process it started) may not decide its own request"
+        return None
+
+    def require_apart(
+        self,
+        peer: Peer,
+        request_id: RequestId,
+        askers: Collection[ProcessIds],
+        *,
+        terminal: bool,
+    ) -> None:
+        """Raise ``permission_denied`` unless the process deciding stands apart from every
+        process that asked (see :meth:`apart_refusal`)."""
+        refusal = self.apart_refusal(peer, askers, terminal=terminal)
+        if refusal is not None:
+            raise ProtocolError(ErrorCode.PERMISSION_DENIED, refusal, request_id)
+
+    @staticmethod
+    def apart_refusal(peer: Peer, askers: Collection[ProcessIds], *, terminal: bool) -> str | None:
+        """Why ``peer``'s process may not decide a request ``askers`` made, or None.
+
+        A child of the agent is in its tree; a double fork leaves the tree but keeps the
+        agent's session and process group; ``setsid`` leaves those too but has no controlling
+        terminal, which ``terminal`` (the ``interactive`` mode) requires. Whatever cannot be
+        read is refused: the deciding process must be identified, and so must the asker."""
+        if not askers:
+            return (
+                "the agent that asked is not known yet (it has not asked again since the "
+                "controller restarted), so a decision here cannot be told apart from it"
+            )
+        decider = process_ids(peer.pid) if peer.pid is not None else None
+        if decider is None:
+            return "the deciding process cannot be identified (no pid the kernel vouches for)"
+        for asker in askers:
+            if is_self_or_descendant(decider.pid, asker.pid):
+                return (
+                    "the agent that asked (or a process it started) may not decide its own request"
+                )
+            if decider.sid == asker.sid:
+                return (
+                    "a process in the asking agent's session may not decide its request: "
+                    "decide from another terminal"
+                )
+            if decider.pgid == asker.pgid:
+                return "a process in the asking agent's process group may not decide its request"
+        if terminal and not decider.terminal:
+            return (
+                "approvals.socket_decisions is interactive: decide from a terminal (this "
+                "process has no controlling terminal), or set it to any for automation"
+            )
         return None

@@ -10,7 +10,12 @@ from chatops.store.approvals import ApprovalRecord, Grant
 from chatops.store.cache import CacheEntry
 from chatops.store.database import Database, Restored
 from chatops.store.db import StoreError
-from chatops.store.offline import read_bots_offline
+from chatops.store.offline import (
+    NoDatabase,
+    SavedSetting,
+    read_approval_changes_offline,
+    read_bots_offline,
+)
 from chatops.store.quotas import PoolRecord, QuotaState, UsageScope
 from chatops.store.retention import RETENTION_STATEMENTS
 from chatops.store.store import Store
@@ -24,12 +29,15 @@ __all__ = [
     "CacheEntry",
     "Database",
     "Grant",
+    "NoDatabase",
     "OutboxItem",
     "PoolRecord",
     "QuotaState",
     "Restored",
+    "SavedSetting",
     "Store",
     "StoreError",
     "UsageScope",
+    "read_approval_changes_offline",
     "read_bots_offline",
 ]

@@ -73,8 +73,12 @@ class Database:
         return f"storage failing: {self.writer.last_error}"
 
     async def close(self) -> None:
-        await self.writer.close()
+        """Commit what is queued, then close the reader before the writer: the writer is the
+        last connection, so its checkpoint (see :meth:`GroupCommitWriter.close`) can fold the
+        whole WAL into the database and SQLite removes the ``-wal`` and ``-shm`` files. (Closed
+        last, the read-only connection could not, and left them behind.)"""
         await self._reader.close()
+        await self.writer.close()
 
     def after_commit(self, callback: CommitCallback) -> None:
         self.writer.after_commit(callback)

@@ -1,20 +1,38 @@
-"""The fleet read straight from the database file, for ``chatops status`` when the controller is
-not running."""
+"""Read straight from the database file, read-only and synchronously, for the CLI: the fleet for
+``chatops status`` when the controller is not running, and the approval policy's runtime changes
+and grants for ``chatops policy`` (the same rows the controller reloads at start)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from chatops.models import BotState
+from chatops.store.approvals import Grant
 from chatops.store.fleet import BOT_COLUMNS, bot_from_row
+from chatops.timeutil import from_sqlite
+
+
+class NoDatabase(FileNotFoundError):
+    """There is no database file to read: the controller never ran with this configuration
+    (or it points elsewhere). Not an empty fleet: there is nothing to read at all."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"there is no database at {path} (has the controller run with it?)")
+        self.path = path
 
 
 def read_bots_offline(path: Path) -> list[BotState]:
     """Read the fleet straight from the database file, for ``chatops status`` when the server is
-    down. Synchronous and read-only: it never creates or upgrades anything."""
+    down. Synchronous and read-only: it never creates or upgrades anything; raises
+    :class:`NoDatabase` when there is no file."""
     if not path.exists():
-        return []
+        raise NoDatabase(path)
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         conn.row_factory = sqlite3.Row
@@ -24,3 +42,64 @@ def read_bots_offline(path: Path) -> list[BotState]:
         return [bot_from_row(row) for row in rows]
     finally:
         conn.close()
+
+
+@dataclass(frozen=True, slots=True)
+class SavedSetting:
+    """A runtime change of the approval policy (the toggle, a rule), as the controller saved it."""
+
+    value: Any
+    updated_by: str
+    updated_at: float
+
+
+@contextmanager
+def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    if not path.exists():
+        raise NoDatabase(path)
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        conn.row_factory = sqlite3.Row
+        yield conn
+    finally:
+        conn.close()
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return found.fetchone() is not None
+
+
+def read_approval_changes_offline(
+    path: Path, now: float
+) -> tuple[dict[str, SavedSetting], list[Grant]]:
+    """The approval policy's runtime changes (``approval_settings``) and the grants live at
+    ``now``; empty from a database older than them. Raises :class:`NoDatabase` without a file
+    and ``sqlite3.Error`` for one that cannot be read."""
+    with _read_only(path) as conn:
+        settings: dict[str, SavedSetting] = {}
+        grants: list[Grant] = []
+        if _has_table(conn, "approval_settings"):
+            for row in conn.execute(
+                "SELECT name, value_json, updated_by, updated_at FROM approval_settings"
+            ):
+                settings[row["name"]] = SavedSetting(
+                    json.loads(row["value_json"]), row["updated_by"], from_sqlite(row["updated_at"])
+                )
+        if _has_table(conn, "approval_grants"):
+            for row in conn.execute(
+                "SELECT id, agent, action_type, until, created_by, created_at FROM approval_grants "
+                "WHERE revoked = 0 AND (until IS NULL OR until > ?) ORDER BY id",
+                (now,),
+            ):
+                grants.append(
+                    Grant(
+                        id=row["id"],
+                        agent=row["agent"],
+                        action_type=row["action_type"],
+                        until=row["until"],
+                        created_by=row["created_by"],
+                        created_at=from_sqlite(row["created_at"]),
+                    )
+                )
+        return settings, grants

@@ -146,8 +146,19 @@ class GroupCommitWriter:
         self._wakeup.set()
         await self._task
         self._task = None
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._conn.close)
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._checkpoint_and_close)
         self._thread.shutdown(wait=True)
+
+    def _checkpoint_and_close(self) -> None:
+        """Fold the WAL into the database and truncate it before closing, so a clean shutdown
+        leaves the database file alone (a copy of it is the whole database). A checkpoint that
+        another process's reader holds up is no error: that reader's last close finishes it."""
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.Error as exc:
+            log.warning("WAL checkpoint at shutdown failed: %s", exc)
+        finally:
+            self._conn.close()
 
     # -- the writer task -------------------------------------------------------------------------
 

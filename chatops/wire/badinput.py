@@ -75,13 +75,13 @@ class BadInputLog:
         tallies = sorted(self._tallies.items(), key=lambda item: -item[1].count)
         self._tallies = {}
         for peer, tally in tallies[:SUMMARY_PEERS]:
-            log.warning("%s sent %d bad message(s); latest %s", peer, tally.count, tally.last)
+            log.warning("bad messages from %s: %d; latest %s", peer, tally.count, tally.last)
         rest = tallies[SUMMARY_PEERS:]
         if rest:
             log.warning(
-                "and %d more peer(s) sent %d bad message(s)",
-                len(rest),
+                "bad messages from other peers: %d (peers: %d)",
                 sum(tally.count for _, tally in rest),
+                len(rest),
             )
 
     def close(self) -> None:

@@ -42,7 +42,8 @@ class MonitorServer:
     ) -> None:
         missing = sorted(cls.__name__ for cls in REQUEST_TYPES - handlers.keys())
         if missing:
-            raise ValueError(f"no handler for request type(s): {', '.join(missing)}")
+            kinds = "request types" if len(missing) > 1 else "request type"
+            raise ValueError(f"no handler for {kinds}: {', '.join(missing)}")
         self.handlers = dict(handlers)
         self.notifier = notifier
         self._on_disconnect = on_disconnect

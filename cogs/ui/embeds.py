@@ -8,7 +8,12 @@ from collections.abc import Iterable, Sequence
 import discord
 
 from chatops.models import BotState, BotStatus
-from chatops.presentation.formatting import describe_duration, discord_text, progress_bar
+from chatops.presentation.formatting import (
+    describe_duration,
+    discord_text,
+    plural,
+    progress_bar,
+)
 from chatops.presentation.palette import (
     BLUE,
     GREEN,
@@ -124,7 +129,7 @@ def fleet_pages(
         embed = discord.Embed(
             title=title, colour=STATUS_COLOUR[worst], description=header + "\n\n" + "\n".join(lines)
         )
-        footer = f"Page {number}/{len(pages)} · {len(bots)} bot(s)"
+        footer = f"Page {number}/{len(pages)} · {plural(len(bots), 'bot')}"
         if degraded is not None:
             footer += f"\n⚠️ controller degraded: {degraded}"[:1024]
         embed.set_footer(text=footer)

@@ -53,7 +53,7 @@ class Alerting:
             "quota",
             state="critical",
             severity=Severity.CRITICAL,
-            detail="9 % left of claude-5h",
+            detail="9% left of claude-5h",
             ts=self.clock(),
         )
 

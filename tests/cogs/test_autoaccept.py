@@ -64,7 +64,7 @@ async def test_autoaccept_commands(running: Running) -> None:
     await running.bot.controller.store.flush()
     _, stats = await running.slash("autoaccept stats")
     [embed] = stats["data"]["embeds"]
-    assert "2 request(s)" in embed["description"]
+    assert "2 requests" in embed["description"]
     assert "accepted: **1**" in embed["fields"][0]["value"]
     assert "denied: **1**" in embed["fields"][0]["value"]
     _, recent = await running.slash("autoaccept recent", [opt("limit", 5, kind=4)])

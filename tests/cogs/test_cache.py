@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+from chatops.services.cache.checks import CacheChecks
 from tests.cogs.test_ui import buttons, edits_of
 from tests.conftest import Running, wait_for
 from tests.fake_discord import MEMBER_USER_ID
@@ -27,9 +28,15 @@ def on_disk(running: Running) -> list[str]:
 
 async def test_cache_clean_shows_the_plan_and_runs_exactly_it(running: Running) -> None:
     cache = running.bot.services.cache
+    # Over the threshold on purpose, so the scheduled auto-clean is off: its first run (5 s
+    # after start, whenever a loaded machine gets there) would take t0 and t1 before /cache
+    # clean plans them.
+    cache.config.auto_clean_enabled = False
     cache.config.auto_clean_threshold_mb = 0.15
     cache.config.auto_clean_keep_count = 1
     await entries(running, "t0", "t1", "t2")
+    assert await CacheChecks(cache, running.bot.services.alerts).check() is None
+    assert on_disk(running) == ["t0", "t1", "t2"]  # the scheduled check, run now: nothing goes
 
     _, refused = await running.slash("cache clean", user_id=MEMBER_USER_ID)
     assert refused["data"]["flags"] == 64 and "admin" in refused["data"]["content"]

@@ -52,8 +52,8 @@ async def test_budget_alerts_and_quota_commands_in_discord(workdir: Path) -> Non
             assert (
                 quota_posts(running)
                 == [
-                    "🟠 25 % left of budget claude-monthly",
-                    "🔴 9 % left of budget claude\\-monthly",
+                    "🟠 25% left of budget claude-monthly",
+                    "🔴 9% left of budget claude\\-monthly",
                 ]
                 or len(quota_posts(running)) == 2
             )
@@ -93,6 +93,6 @@ async def test_budget_warning_reaches_a_webhook_headless(
         [alert] = receiver.delivered()
         assert alert["kind"] == "quota_warning" and alert["subject"] == "claude-monthly"
         assert alert["severity"] == "warning" and alert["incident_kind"] == "quota"
-        assert alert["title"] == "🟠 25 % left of budget claude-monthly"
+        assert alert["title"] == "🟠 25% left of budget claude-monthly"
     finally:
         await receiver.stop()

@@ -50,11 +50,13 @@ async def test_recover_restart_of_a_real_bot(running: Running) -> None:
         confirm, _ = buttons(prompt["data"])
         await running.click(running.fake.response_messages[interaction["id"]], confirm["custom_id"])
         await wait_for(
-            lambda: "registered again" in str(edits_of(running.fake, interaction)), timeout=40
+            lambda: "back as pid" in str(edits_of(running.fake, interaction)), timeout=40
         )
-        final = edits_of(running.fake, interaction)[-1]["content"]
-        assert final.startswith("✅ **kissbot** (control)")
-        assert fleet.bots["kissbot"].pid != old and f"pid {fleet.bots['kissbot'].pid}" in final
+        final = edits_of(running.fake, interaction)[-1]["content"].replace("\\", "")
+        # The same words as `chatops restart` (Markdown escaped): the outcome, how, and why.
+        assert final.startswith("✅ **kissbot**: restarted (control): asked over its connection")
+        new = fleet.bots["kissbot"].pid
+        assert new != old and f"back as pid {new} (was {old})" in final
     finally:
         bot = fleet.bots.get("kissbot")
         if bot is not None:

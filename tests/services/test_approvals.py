@@ -15,14 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from pydantic import ValidationError
 
 from chatops.client import MonitorClient
 from chatops.config import Settings
 from chatops.runtime.controller import Controller
-from chatops.services.approvals.config import Rule
+from chatops.services.approvals.config import ApprovalsConfig, Rule, SocketDecisions
 from chatops.services.approvals.events import ApprovalError, ApprovalRequested, ApprovalUpdated
 from chatops.services.approvals.service import ApprovalService
 from chatops.services.approvals.worker import ShellAnalyser
+from chatops.wire.peer import Peer
+from chatops.wire.protocol import DecideApproval, ErrorCode, ProtocolError
 from tests.conftest import FakeClock, make_settings, query, wait_for
 
 RISKY = {"command": "git push origin main"}
@@ -272,6 +276,48 @@ async def test_a_request_nobody_reattaches_is_denied_after_the_grace(
     service.tick()
     record = service.records[request_id]
     assert record.state == "denied" and record.via == "restart"
+
+
+async def test_a_request_from_before_a_restart_waits_for_its_agent_to_be_decided_in_a_shell(
+    workdir: Path, start_controller: Any
+) -> None:
+    """Who asked is known only while its agent waits: until it asks again after a restart, a
+    decision over the socket cannot be told apart from it, and is refused."""
+    settings = make_settings(workdir)
+    ctl = await start_controller(settings)
+    agent = MonitorClient(settings.monitoring.socket_path)
+    call = asyncio.create_task(agent.request_approval("terminal_command", RISKY, agent="a1"))
+    request_id = await pending_request(ctl)
+    await ctl.stop()
+    call.cancel()
+    await agent.close()
+    service = approvals_of(await start_controller(settings))
+    operator = Peer(conn_id=10**9, pid=os.getpid(), uid=os.geteuid())
+    decide = DecideApproval(request=request_id, decision="approve")
+    with pytest.raises(ProtocolError, match="not known yet") as refused:
+        service.decide_from_socket(operator, decide)
+    assert refused.value.code is ErrorCode.PERMISSION_DENIED
+    assert service.records[request_id].pending
+    service.config.socket_decisions = SocketDecisions.OFF
+    with pytest.raises(ProtocolError, match="socket_decisions is off"):
+        service.decide_from_socket(operator, decide)
+
+
+def test_socket_decisions_reads_the_booleans_of_older_configs() -> None:
+    """It was a bool: true (open) is now the narrowest open mode, false stays off, and so
+    does YAML's unquoted off (a boolean to YAML); the environment's strings read alike."""
+    for value, mode in [
+        (True, "interactive"),
+        (False, "off"),
+        ("true", "interactive"),
+        ("0", "off"),
+        ("any", "any"),
+        (yaml.safe_load("socket_decisions: off")["socket_decisions"], "off"),
+    ]:
+        assert ApprovalsConfig(socket_decisions=value).socket_decisions == mode
+    assert ApprovalsConfig().socket_decisions is SocketDecisions.INTERACTIVE
+    with pytest.raises(ValidationError):
+        ApprovalsConfig(socket_decisions="sometimes")
 
 
 async def test_a_crashed_parser_costs_one_decision(tmp_path: Path) -> None:

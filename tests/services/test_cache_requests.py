@@ -18,6 +18,9 @@ async def test_agents_write_finish_and_operators_clean(
     workdir: Path, start_controller: Any
 ) -> None:
     settings = make_settings(workdir)
+    # t3's folder is made by hand before it is registered: the scheduled check (5 s after
+    # start, whenever a loaded machine gets there) must not adopt it in between.
+    settings.cache = CacheConfig(orphans="report", auto_clean_enabled=False)
     ctl = await start_controller(settings)
     cache = ctl.services.cache
     async with MonitorClient(settings.monitoring.socket_path) as agent:

@@ -15,6 +15,7 @@ import yaml
 
 from chatops.services.approvals.config import ActionType, ApprovalsConfig, Rule
 from chatops.services.approvals.policy import Policy
+from tests.conftest import make_settings
 
 
 def verdict(policy: Policy, kind: str, **data: Any) -> str:
@@ -54,6 +55,126 @@ def test_workspace_root_and_symlinks(tmp_path: Path) -> None:
     for escape in ("../x.py", "/etc/passwd", "out/x.py", "src/../../x.py"):
         decision = policy.decide("file_write", {"file_path": escape})
         assert decision.decision == "deny" and "outside the workspace" in decision.reason
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A home directory of the test's own, with chatops's config and state in it."""
+    home = tmp_path / "home"
+    (home / "project").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    return home
+
+
+PROTECTED = [
+    "/etc/passwd",
+    "/etc/sudoers.d/agent",
+    "/usr/local/bin/git",
+    "/boot/grub/grub.cfg",
+    "/dev/sda",
+    "/proc/self/mem",
+    "/sys/kernel/x",
+    "~/.ssh/authorized_keys",
+    "~/.aws/credentials",
+    "~/.gnupg/pubring.kbx",
+    "~/.bashrc",
+    "~/.profile",
+    "~/.zshrc",
+    "~/.bash_profile",
+    "~/.config/fish/config.fish",
+    "~/.config/gh/hosts.yml",
+    "~/.config/someapp/api_token.json",
+    "~/.config/someapp/credentials",
+    "~/.netrc",
+    "~/.git-credentials",
+    "~/.claude/settings.json",
+    "~/project/.claude/settings.json",
+    "~/.config/chatops/config.yaml",
+    "~/.local/state/chatops/chatops.db",
+]
+"""System, credential and start-up locations, and the agent's and chatops's own settings."""
+
+
+def _everything_allowed(**config: Any) -> ApprovalsConfig:
+    rule = Rule(allowed_patterns=["**", "/**"], blocked_patterns=[], max_file_size_mb=None)
+    return ApprovalsConfig(rules={ActionType.FILE_WRITE: rule}, **config)
+
+
+@pytest.mark.parametrize("target", PROTECTED)
+def test_protected_places_are_denied_whatever_the_rules_say(home: Path, target: str) -> None:
+    absolute = target.replace("~", str(home), 1)
+    project = home / "project"
+    for config, data in (
+        (_everything_allowed(), {"file_path": absolute, "cwd": str(project)}),
+        (_everything_allowed(), {"file_path": target, "cwd": str(home)}),  # home as workspace
+        (_everything_allowed(), {"file_path": absolute}),  # no workspace at all
+        (_everything_allowed(workspace_root=home), {"file_path": absolute}),
+        (_everything_allowed(workspace_root=Path("/")), {"file_path": absolute}),
+    ):
+        decision = Policy(config).decide("file_write", data)
+        assert decision.decision == "deny", (config.workspace_root, data, decision)
+
+
+def test_a_link_in_the_workspace_cannot_lead_to_a_protected_place(home: Path) -> None:
+    (home / ".ssh").mkdir()
+    (home / "project" / "keys").symlink_to(home / ".ssh")
+    policy = Policy(ApprovalsConfig(workspace_root=home))
+    decision = policy.decide("file_write", {"file_path": "project/keys/authorized_keys"})
+    assert decision.decision == "deny" and ".ssh" in decision.reason
+    assert verdict(policy, "file_write", file_path="project/src/a.py") == "accept"
+
+
+def test_without_a_root_the_actions_cwd_is_the_workspace(home: Path) -> None:
+    project = str(home / "project")
+    policy = Policy(ApprovalsConfig())
+    assert verdict(policy, "file_write", file_path=f"{project}/src/a.py", cwd=project) == "accept"
+    assert verdict(policy, "file_write", file_path="src/a.py", cwd=project) == "accept"
+    for escape in ("../other/a.py", f"{home}/other/a.py", "/opt/tool/a.py", "/tmp/x.py"):
+        decision = policy.decide("file_write", {"file_path": escape, "cwd": project})
+        assert decision.decision == "deny" and "outside the workspace" in decision.reason
+    # cwd that is no workspace (relative, the root) is ignored: nothing is known, nothing given
+    for cwd in ("project", "/", None):
+        assert verdict(policy, "file_write", file_path="/opt/tool/a.py", cwd=cwd) == "confirm"
+
+
+def test_without_any_workspace_absolute_paths_and_escapes_are_never_accepted(home: Path) -> None:
+    policy = Policy(ApprovalsConfig())
+    assert verdict(policy, "file_write", file_path="/opt/tool/a.py") == "confirm"
+    assert verdict(policy, "file_write", file_path="src/../../a.py") == "deny"
+    assert verdict(policy, "file_write", file_path="..") == "deny"
+    assert verdict(policy, "file_write", file_path="src/a.py") == "accept"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"content": "x"},
+        {"file_path": ""},
+        {"file_path": None},
+        {"file_path": 7},
+        {"file_path": "a.py", "file_size": -1},
+        {"file_path": "a.py", "file_size": "10"},
+        {"file_path": "a.py", "file_size": float("nan")},
+        {"file_path": "a.py", "file_size": float("inf")},
+        {"file_path": "a.py", "file_size": True},
+        {"file_path": "a.py", "file_size": [1]},
+        {"file_path": "a.py", "file_size": 2**60},
+    ],
+)
+def test_an_invalid_file_write_is_never_accepted(data: dict[str, Any]) -> None:
+    decision = Policy(_everything_allowed()).decide("file_write", data)
+    assert decision.decision == "deny", decision
+
+
+def test_a_small_size_claim_cannot_hide_a_large_content() -> None:
+    big = "x" * (11 * 2**20)
+    decision = Policy(ApprovalsConfig()).decide(
+        "file_write", {"file_path": "a.txt", "content": big, "file_size": 1}
+    )
+    assert decision.decision == "deny" and "over the 10 MB limit" in decision.reason
 
 
 def test_size_from_file_size_or_content() -> None:
@@ -159,3 +280,76 @@ def test_chatops_policy_check_batch_and_show(workdir: Path) -> None:
     assert decisions[1] == {"line": 2, "error": "not a {type, data} JSON object"}
     shown = json.loads(chatops(workdir, "show").stdout)
     assert shown["rules"]["file_write"]["blocked_patterns"] == ["*.env", "*.key", "*secret*"]
+
+
+async def test_chatops_policy_shows_and_checks_the_runtime_changes(
+    workdir: Path, start_controller: Any
+) -> None:
+    """The toggle, a rule changed from Discord and a grant, saved by the controller, are in
+    ``policy show`` and ``policy check``, while it runs and after it stopped; without a
+    database both say they had the file only."""
+    alone = chatops(workdir, "show")
+    assert "policy only" in alone.stderr and f"no database at {workdir / 'c.db'}" in alone.stderr
+    assert json.loads(alone.stdout)["source"].startswith("the configuration only")
+    alone = chatops(workdir, "check", "--type", "file_write", "--data", '{"file_path": "a.py"}')
+    assert json.loads(alone.stdout)["decision"] == "accept" and "policy only" in alone.stderr
+
+    ctl = await start_controller(make_settings(workdir, database_path=workdir / "c.db"))
+    approvals = ctl.services.approvals
+    approvals.toggle(False, by="alice")
+    approvals.update_rule("terminal_command", {"blocked_patterns": ["make deploy*"]}, by="bob")
+    approvals.grants.add("coder", "file_write", by="carol", seconds=3600)
+    await ctl.store.flush()
+    batch = "\n".join(
+        json.dumps(item)
+        for item in (
+            {"type": "file_write", "data": {"file_path": "a.py"}},
+            {"type": "file_write", "data": {"file_path": "a.py"}, "agent": "coder"},
+            {"type": "file_write", "data": {"file_path": "a.py"}, "agent": "other"},
+            {"type": "terminal_command", "data": {"command": "make deploy prod"}},
+        )
+    )
+    for running in (True, False):
+        if not running:
+            await ctl.stop()
+        shown = chatops(workdir, "show")
+        assert shown.stderr == ""
+        body = json.loads(shown.stdout)
+        assert body["source"].startswith("the configuration, with the runtime changes")
+        assert body["auto_accept"] is False
+        assert body["rules"]["terminal_command"]["blocked_patterns"] == ["make deploy*"]
+        assert set(body["runtime_changes"]) == {"auto_accept", "rule:terminal_command"}
+        assert body["runtime_changes"]["auto_accept"]["by"] == "alice"
+        [grant] = body["grants"]
+        assert (grant["agent"], grant["action_type"], grant["by"]) == (
+            "coder",
+            "file_write",
+            "carol",
+        )
+
+        one = chatops(workdir, "check", "--type", "file_write", "--data", '{"file_path": "a.py"}')
+        assert json.loads(one.stdout) == {
+            "decision": "confirm",
+            "reason": "auto-accept is off",
+            "rule": "file_write",
+            "granted_to": ["coder"],
+        }
+        decided = [
+            json.loads(line)
+            for line in chatops(workdir, "check", "--batch", "-", stdin=batch).stdout.splitlines()
+        ]
+        assert [d["decision"] for d in decided] == ["confirm", "accept", "confirm", "deny"]
+        assert decided[1]["via"] == "grant" and "grant #1 by carol" in decided[1]["reason"]
+        assert "make deploy" in decided[3]["reason"]
+
+
+async def test_a_rule_changed_at_runtime_cannot_name_a_validator_that_does_not_import(
+    workdir: Path, start_controller: Any
+) -> None:
+    ctl = await start_controller(make_settings(workdir))
+    approvals = ctl.services.approvals
+    with pytest.raises(ValueError, match="custom_validator: cannot import no_such_module"):
+        approvals.update_rule("code_review", {"custom_validator": "no_such_module.check"})
+    assert approvals.config.rules[ActionType.CODE_REVIEW].custom_validator is None
+    here = "tests.services.test_policy.refuse_large_diffs"
+    assert approvals.update_rule("code_review", {"custom_validator": here}).custom_validator

@@ -61,7 +61,7 @@ async def test_seed_call_alerts_once_and_a_repeat_changes_nothing(quota_ctl: Any
     assert thinking["family"] == "gemini" and thinking["models"] == ["gemini-3-pro"]
     assert quotas["gemini-3-pro flow"]["level"] == "ok"
     assert await alerts(ctl, sink) == [("gemini-3-pro thinking", "quota_warning")]
-    assert sink.alerts[0].title == "25 % left of pool gemini-3-pro thinking"
+    assert sink.alerts[0].title == "25% left of pool gemini-3-pro thinking"
 
 
 async def test_two_windows_on_one_model_and_a_shared_pool(quota_ctl: Any) -> None:

@@ -91,7 +91,7 @@ async def test_warning_critical_exhausted_once_each(make: Any) -> None:
     q.use(15)  # 25 % left
     assert await q.alerts() == ["quota_warning"]
     warning = q.sink.alerts[0]
-    assert warning.title == "25 % left of budget monthly" and warning.severity == "warning"
+    assert warning.title == "25% left of budget monthly" and warning.severity == "warning"
     assert "75 of 100 cost per month" in warning.body and "resets" in warning.body
     q.use(1)  # still a warning: nothing new
     q.use(15)  # 9 % left

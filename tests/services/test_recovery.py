@@ -65,7 +65,7 @@ async def test_restart_by_control_message(workdir: Path, start_controller: Any) 
     try:
         old = await online(ctl, "kissbot")
         report = await ctl.services.restarts.restart("kissbot", by="alice")
-        assert report.ok and report.method == "control", report
+        assert report.restarted and report.method == "control", report
         assert report.old_pid == old and report.new_pid not in (None, old)
         assert supervisor.stdout is not None
         exits = []
@@ -75,7 +75,7 @@ async def test_restart_by_control_message(workdir: Path, start_controller: Any) 
         assert exits == [f"EXIT {settings.recovery.restart_exit_code}".encode()]
         await ctl.store.flush()
         events = await ctl.store.fleet.recent_events("kissbot", limit=10)
-        assert any("restart by alice (control)" in (e.detail or "") for e in events)
+        assert any("restart by alice: restarted (control)" in (e.detail or "") for e in events)
     finally:
         kill_bot(ctl, "kissbot")
         kill_quietly(supervisor)
@@ -104,7 +104,7 @@ async def test_restart_by_command_when_the_bot_is_gone(
         kill_quietly(bot)
         await wait_for(lambda: ctl.services.fleet.bots["el_serda"].status == "down")
         report = await ctl.services.restarts.restart("el_serda", by="alice")
-        assert report.ok and report.method == "command", report
+        assert report.restarted and report.method == "command", report
         assert report.new_pid not in (None, old) and "launched el_serda" in report.output
     finally:
         kill_bot(ctl, "el_serda")
@@ -118,8 +118,8 @@ async def test_restart_by_signal_when_the_bot_refuses(workdir: Path, start_contr
     try:
         old = await online(ctl, "stubborn")
         report = await ctl.services.restarts.restart("stubborn", by="alice")
-        assert report.ok and report.method == "signal", report
-        assert f"SIGTERM to pid {old}" in report.detail and report.new_pid != old
+        assert report.restarted and report.method == "signal", report
+        assert f"SIGTERM to pid {old}" in report.reason and report.new_pid != old
     finally:
         kill_bot(ctl, "stubborn")
         kill_quietly(supervisor)
@@ -145,7 +145,8 @@ async def test_a_pid_not_vouched_for_is_never_signalled(
         assert forger.stdout is not None
         assert b'"ok": true' in await asyncio.wait_for(forger.stdout.readline(), 30)
         report = await ctl.services.restarts.restart("claimed", by="alice")
-        assert not report.ok and report.method == "none"
+        assert report.outcome == "not_restarted" and report.method == "none"
+        assert "not vouched for" in report.reason
         assert victim.poll() is None  # untouched
         forger.kill()
         await forger.wait()

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import importlib
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 
 class ActionType(StrEnum):
@@ -39,6 +40,42 @@ class Rule(BaseModel):
         if value is not None and ("." not in value or not value.replace(".", "_").isidentifier()):
             raise ValueError("custom_validator is a dotted path like package.module.function")
         return value
+
+
+class SocketDecisions(StrEnum):
+    """Who may decide over the socket, besides the controller's own uid. An agent usually runs
+    under that uid too, which makes it one trust domain with the operator (it could edit the
+    database); these modes close the easy paths, not that one. The hard line is agents under
+    another uid, admitted with ``monitoring.socket_group``."""
+
+    INTERACTIVE = "interactive"
+    """A process with a controlling terminal, outside the asking agent's session, process
+    group and process tree (as recorded when it asked): a human at a shell. A detached escape
+    (``setsid -f``, a double fork) has no terminal, or keeps the agent's session."""
+    ANY = "any"
+    """Outside the agent's session, group and tree, terminal or not: for automation."""
+    OFF = "off"
+    """Decisions in Discord only."""
+
+
+def validator_problem(dotted: str) -> str | None:
+    """Why ``dotted`` is not a callable this process can import, or None.
+
+    Checked at load, not at the first decision: a validator that cannot be imported denies
+    every action of its type (deny when unsure), which is a broken policy, not a safe one.
+    Importing runs the module, as the policy would on its first use anyway."""
+    module, _, attribute = dotted.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module), attribute)
+    except ImportError as exc:
+        return f"cannot import {module}: {exc}"
+    except AttributeError:
+        return f"{module} has no {attribute}"
+    except Exception as exc:  # the module itself fails as it is imported
+        return f"importing {module} fails: {type(exc).__name__}: {exc}"[:300]
+    if not callable(found):
+        return f"{dotted} is not callable"
+    return None
 
 
 def seed_rules() -> dict[ActionType, Rule]:
@@ -78,15 +115,40 @@ class ApprovalsConfig(BaseModel):
     """More open prompts than this from one agent are denied at once (a flood stays cheap)."""
     max_pending: int = Field(200, ge=1, le=10000)
     """And more than this from all agents together (agent names cost nothing)."""
-    socket_decisions: bool = True
-    """Let ``chatops approvals approve|deny`` decide over the socket. Only the controller's
-    own uid may, and never a connection that registered a bot or asked for approval, nor a
-    process descended from the agent that asked."""
+    socket_decisions: SocketDecisions = SocketDecisions.INTERACTIVE
+    """Who may decide with ``chatops approvals approve|deny`` over the socket (always the
+    controller's own uid only, never a connection that registered a bot or asked for approval):
+    see :class:`SocketDecisions`. Older configs' ``true``/``false`` mean ``interactive``/``off``."""
     parse_in_worker: bool = True
     """Parse commands in a child process, so a parser crash costs one decision."""
+
+    @field_validator("socket_decisions", mode="before")
+    @classmethod
+    def _was_a_bool(cls, value: object) -> object:
+        """It was a bool: ``true`` (open) becomes ``interactive``, the narrowest open door, and
+        ``false`` (or YAML's unquoted ``off``, read as false) stays off; the environment's
+        strings (``true``, ``0``...) are read as pydantic reads a bool."""
+        if isinstance(value, str) and value.strip().lower() not in set(SocketDecisions):
+            try:
+                value = TypeAdapter(bool).validate_python(value)
+            except ValidationError:
+                return value
+        if isinstance(value, bool):
+            return SocketDecisions.INTERACTIVE if value else SocketDecisions.OFF
+        return value
 
     @field_validator("rules")
     @classmethod
     def _complete(cls, rules: dict[ActionType, Rule]) -> dict[ActionType, Rule]:
         """A rule the config does not name keeps the seed's default."""
         return {**seed_rules(), **rules}
+
+    def unusable_validators(self) -> list[tuple[tuple[str, ...], str]]:
+        """``(key, why)`` for every ``custom_validator`` that cannot be imported here."""
+        found: list[tuple[tuple[str, ...], str]] = []
+        for kind, rule in self.rules.items():
+            if rule.custom_validator is not None:
+                why = validator_problem(rule.custom_validator)
+                if why is not None:
+                    found.append((("rules", str(kind), "custom_validator"), why))
+        return found

@@ -8,7 +8,12 @@ import logging
 import statistics
 from typing import Any
 
-from chatops.services.approvals.config import ActionType, ApprovalsConfig, Rule
+from chatops.services.approvals.config import (
+    ActionType,
+    ApprovalsConfig,
+    Rule,
+    validator_problem,
+)
 from chatops.services.approvals.policy import Policy
 from chatops.store.approvals import ApprovalRecord, ApprovalTables
 from chatops.timeutil import Clock
@@ -19,6 +24,25 @@ AUTO_ACCEPT = "auto_accept"
 RULE_PREFIX = "rule:"
 
 
+def apply_saved(config: ApprovalsConfig, saved: dict[str, Any]) -> list[tuple[str, str]]:
+    """Put the runtime changes the controller persisted over ``config`` (in place): the
+    auto-accept toggle and each rule changed since. One that no longer validates is skipped
+    rather than stopping anything; ``(name, why)`` for each skipped. The controller applies
+    them at start, and ``chatops policy`` to show the policy the controller applies."""
+    skipped = []
+    if isinstance(saved.get(AUTO_ACCEPT), bool):
+        config.auto_accept = saved[AUTO_ACCEPT]
+    for name, value in saved.items():
+        if not name.startswith(RULE_PREFIX):
+            continue
+        try:
+            kind = ActionType(name.removeprefix(RULE_PREFIX))
+            config.rules[kind] = Rule.model_validate(value)
+        except ValueError as exc:
+            skipped.append((name, str(exc)))
+    return skipped
+
+
 class RuleControls:
     config: ApprovalsConfig
     policy: Policy
@@ -26,18 +50,9 @@ class RuleControls:
     _clock: Clock
 
     def apply_settings(self, saved: dict[str, Any]) -> None:
-        """Changes made at runtime win over the file; one that no longer validates is
-        skipped with a warning rather than stopping the controller."""
-        if isinstance(saved.get(AUTO_ACCEPT), bool):
-            self.config.auto_accept = saved[AUTO_ACCEPT]
-        for name, value in saved.items():
-            if not name.startswith(RULE_PREFIX):
-                continue
-            try:
-                kind = ActionType(name.removeprefix(RULE_PREFIX))
-                self.config.rules[kind] = Rule.model_validate(value)
-            except ValueError as exc:
-                log.warning("ignoring the saved approval rule %s: %s", name, exc)
+        """Changes made at runtime win over the file (see :func:`apply_saved`)."""
+        for name, why in apply_saved(self.config, saved):
+            log.warning("ignoring the saved approval rule %s: %s", name, why)
 
     def toggle(self, enabled: bool | None = None, *, by: str = "api") -> bool:
         """Flip (or set) the global auto-accept; off, everything not blocked is confirmed."""
@@ -50,12 +65,18 @@ class RuleControls:
         self, action_type: ActionType | str, rule: Rule | dict[str, Any], *, by: str = "api"
     ) -> Rule:
         """Replace a type's rule (a ``Rule`` or its fields, merged over the current one);
-        raises ValueError (pydantic's) when it does not validate, changing nothing."""
+        raises ValueError when it does not validate or names a ``custom_validator`` that
+        cannot be imported, changing nothing."""
         kind = ActionType(action_type)
         if isinstance(rule, dict):
             rule = Rule.model_validate({**self.config.rules[kind].model_dump(), **rule})
         else:
             rule = Rule.model_validate(rule.model_dump())
+        validator = rule.custom_validator
+        if validator is not None and validator != self.config.rules[kind].custom_validator:
+            why = validator_problem(validator)  # refused now, not at every decision after
+            if why is not None:
+                raise ValueError(f"custom_validator: {why}")
         self.config.rules[kind] = rule
         self._tables.save_setting(
             RULE_PREFIX + kind, rule.model_dump(mode="json"), by, self._clock()

@@ -1,11 +1,13 @@
 """What the approval service tells the rest of the controller: the events it publishes on the
-bus, the error a refused decision raises, and the answer an agent gets (its wire shape)."""
+bus, the alert a pending request raises, the error a refused decision raises, and the answer an
+agent gets (its wire shape)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from chatops.alerts.model import Alert, Severity
 from chatops.store import ApprovalRecord
 
 
@@ -40,3 +42,20 @@ def answer(record: ApprovalRecord) -> dict[str, Any]:
         "via": record.via,
         "wait_ms": record.wait_ms,
     }
+
+
+def requested_alert(record: ApprovalRecord) -> Alert:
+    """The webhooks' announcement of a pending request: headless approvers learn its id here."""
+    return Alert(
+        kind="approval_requested",
+        subject=record.agent,
+        severity=Severity.WARNING,
+        title=f"⏳ {record.agent} asks to run a {record.action_type}",
+        body=f"#{record.id}: {record.summary}\n{record.reason} (rule {record.rule})",
+        ts=record.requested_at,
+        data={
+            "request": record.id,
+            "action_type": record.action_type,
+            "expires_at": record.expires_at,
+        },
+    )

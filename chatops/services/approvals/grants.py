@@ -4,9 +4,20 @@ never lifts a deny: it answers only what the policy would have sent to a human."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from chatops.store import Grant
 from chatops.store.approvals import ApprovalTables
 from chatops.timeutil import Clock, wall_clock
+
+
+def live_grant(grants: Iterable[Grant], agent: str, action_type: str, now: float) -> Grant | None:
+    """The grant that lets ``agent``'s ``action_type`` through at ``now``, if any."""
+    for grant in grants:
+        live = grant.until is None or grant.until > now
+        if live and grant.agent == agent and grant.action_type == action_type:
+            return grant
+    return None
 
 
 class GrantBook:
@@ -37,12 +48,7 @@ class GrantBook:
         return grant
 
     def find(self, agent: str, action_type: str) -> Grant | None:
-        now = self._clock()
-        for grant in self._grants.values():
-            live = grant.until is None or grant.until > now
-            if live and grant.agent == agent and grant.action_type == action_type:
-                return grant
-        return None
+        return live_grant(self._grants.values(), agent, action_type, self._clock())
 
     def revoke(self, grant_id: int) -> Grant | None:
         grant = self._grants.pop(grant_id, None)

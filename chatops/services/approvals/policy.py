@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import math
 import os
 import posixpath
 import shlex
@@ -27,10 +28,23 @@ from wcmatch import glob
 
 from chatops.services.approvals.commands import check
 from chatops.services.approvals.config import ActionType, ApprovalsConfig, Rule
+from chatops.services.approvals.protected import protected_reason
 from chatops.services.approvals.shell import Analysis, SimpleCommand, analyse
 
 Verdict = Literal["accept", "confirm", "deny"]
 _GLOB = glob.GLOBSTAR | glob.DOTGLOB | glob.BRACE
+MAX_FILE_SIZE = 2**40
+"""A ``file_size`` above 1 TiB is no file an agent writes: the claim is invalid, not large."""
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a ``file_path`` lands: the text the patterns match (relative to the workspace
+    when there is one), and why it is denied or needs a human, if it is or does."""
+
+    text: str
+    denied: str | None = None
+    unsure: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +90,16 @@ class Policy:
                 return Decision("deny", "no command given", name)
             if analysis is None:  # once: both the deny and the confirm checks read it
                 analysis = analyse(command)
-        denied = self._blocked(kind, rule, data, analysis)
+        place = None
+        if "file_path" in data or kind is ActionType.FILE_WRITE:
+            path = data.get("file_path")
+            if not isinstance(path, str) or not path:
+                return Decision("deny", "file_path must be a non-empty string", name)
+            place = self._locate(path, data)
+        denied = self._blocked(kind, rule, data, analysis, place)
         if denied is not None:
             return Decision("deny", denied, name)
-        confirm = self._needs_human(kind, rule, data, analysis)
+        confirm = self._needs_human(kind, rule, analysis, place)
         if confirm is not None:
             return Decision("confirm", confirm, name)
         return Decision("accept", "allowed by policy", name)
@@ -87,7 +107,12 @@ class Policy:
     # -- deny --------------------------------------------------------------------------------
 
     def _blocked(
-        self, kind: ActionType, rule: Rule, data: dict[str, Any], analysis: Analysis | None
+        self,
+        kind: ActionType,
+        rule: Rule,
+        data: dict[str, Any],
+        analysis: Analysis | None,
+        place: Place | None,
     ) -> str | None:
         if analysis is not None:
             reason = check(analysis)
@@ -97,36 +122,50 @@ class Policy:
                 pattern = _command_match(simple, rule.blocked_patterns)
                 if pattern is not None:
                     return f"matches blocked pattern {pattern!r}"
-        path = data.get("file_path")
-        if path is not None:
-            if not isinstance(path, str) or not path:
-                return "file_path must be a non-empty string"
-            resolved = self._resolve(path)
-            if resolved is None:
-                return f"{path!r} is outside the workspace"
-            pattern = _path_match(resolved, rule.blocked_patterns)
+        if place is not None:
+            if place.denied is not None:
+                return place.denied
+            pattern = _path_match(place.text, rule.blocked_patterns)
             if pattern is not None:
-                return f"{path!r} matches blocked pattern {pattern!r}"
+                return f"{data['file_path']!r} matches blocked pattern {pattern!r}"
+        claimed = data.get("file_size")
+        if claimed is not None and not _plausible_size(claimed):
+            return f"file_size must be a number of bytes from 0 to {MAX_FILE_SIZE:,}"
         if rule.max_file_size_mb is not None:
-            size = data.get("file_size")
-            if not isinstance(size, int | float):
-                content = data.get("content")
-                size = len(content.encode()) if isinstance(content, str) else 0
+            content = data.get("content")
+            measured = len(content.encode()) if isinstance(content, str) else 0
+            size = max(measured, claimed or 0)  # a small claim cannot hide a large content
             if size > rule.max_file_size_mb * 1_048_576:
                 return f"{size / 1_048_576:.1f} MB is over the {rule.max_file_size_mb:g} MB limit"
         return self._validator(kind, rule, data)
 
-    def _resolve(self, path: str) -> str | None:
-        """The normalised path (``..``, ``./`` and repeated slashes removed); under a
-        workspace root, its real path there, or None when it escapes the root."""
-        root = self.config.workspace_root
-        if root is None:
-            return posixpath.normpath(path.replace("\\", "/"))
-        real_root = Path(os.path.realpath(root))
-        real = Path(os.path.realpath(real_root / path))
-        if real != real_root and real_root not in real.parents:
-            return None
-        return real.relative_to(real_root).as_posix()
+    def _locate(self, path: str, data: dict[str, Any]) -> Place:
+        """Where ``path`` lands. The workspace is ``approvals.workspace_root``, else the
+        action's own absolute ``cwd`` (a coding agent's project); inside it the real path
+        (symlinks resolved) must stay inside. With neither, a relative path is read as it is
+        (``..`` out of it is denied) and an absolute one is for a human. Protected places
+        (:mod:`.protected`) are denied in every case."""
+        text = os.path.expanduser(path) if path.startswith("~") else path
+        text = text.replace("\\", "/")
+        root = self.config.workspace_root or _workspace_from(data.get("cwd"))
+        if root is not None:
+            real_root = Path(os.path.realpath(root))
+            real = Path(os.path.realpath(real_root / text))
+            if real != real_root and real_root not in real.parents:
+                return Place(text, denied=f"{path!r} is outside the workspace ({real_root})")
+            reason = protected_reason(real)
+            if reason is not None:
+                return Place(text, denied=f"{path!r}: {reason}")
+            return Place(real.relative_to(real_root).as_posix())
+        normal = posixpath.normpath(text)
+        if posixpath.isabs(normal):
+            reason = protected_reason(Path(os.path.realpath(normal)))
+            if reason is not None:
+                return Place(normal, denied=f"{path!r}: {reason}")
+            return Place(normal, unsure=f"{path!r} is outside any known workspace")
+        if normal == ".." or normal.startswith("../"):
+            return Place(normal, denied=f"{path!r} escapes the workspace")
+        return Place(normal)
 
     def _validator(self, kind: ActionType, rule: Rule, data: dict[str, Any]) -> str | None:
         if rule.custom_validator is None:
@@ -145,7 +184,7 @@ class Policy:
     # -- confirm -----------------------------------------------------------------------------
 
     def _needs_human(
-        self, kind: ActionType, rule: Rule, data: dict[str, Any], analysis: Analysis | None
+        self, kind: ActionType, rule: Rule, analysis: Analysis | None, place: Place | None
     ) -> str | None:
         if analysis is not None:
             if analysis.parse_error is not None:
@@ -155,10 +194,10 @@ class Policy:
                 for simple in analysis.commands
             ):
                 return "not in the allowed patterns"
-        path = data.get("file_path")
-        if isinstance(path, str) and rule.allowed_patterns:
-            resolved = self._resolve(path) or path
-            if _path_match(resolved, rule.allowed_patterns) is None:
+        if place is not None:
+            if place.unsure is not None:
+                return place.unsure
+            if rule.allowed_patterns and _path_match(place.text, rule.allowed_patterns) is None:
                 return "not in the allowed patterns"
         if not self.config.auto_accept:
             return "auto-accept is off"
@@ -167,6 +206,19 @@ class Policy:
         if rule.requires_confirmation:
             return f"{kind} requires confirmation"
         return None
+
+
+def _workspace_from(cwd: object) -> Path | None:
+    """The action's working directory as a workspace: absolute, and narrower than ``/``."""
+    if isinstance(cwd, str) and posixpath.isabs(cwd) and posixpath.normpath(cwd) != "/":
+        return Path(cwd)
+    return None
+
+
+def _plausible_size(size: object) -> bool:
+    if isinstance(size, bool) or not isinstance(size, int | float):
+        return False
+    return math.isfinite(size) and 0 <= size <= MAX_FILE_SIZE
 
 
 def _path_match(path: str, patterns: list[str]) -> str | None:

@@ -20,16 +20,17 @@ import asyncio
 import logging
 from typing import Any
 
-from chatops.alerts.model import Alert, Severity
 from chatops.alerts.router import AlertRouter
+from chatops.presentation.formatting import plural
 from chatops.runtime.bus import EventBus
-from chatops.services.approvals.config import ActionType, ApprovalsConfig
+from chatops.services.approvals.config import ActionType, ApprovalsConfig, SocketDecisions
 from chatops.services.approvals.controls import RuleControls
 from chatops.services.approvals.events import (
     ApprovalError,
     ApprovalRequested,
     ApprovalUpdated,
     answer,
+    requested_alert,
 )
 from chatops.services.approvals.grants import GrantBook
 from chatops.services.approvals.policy import Decision, Policy
@@ -40,7 +41,7 @@ from chatops.services.operators import OperatorGate
 from chatops.store import ApprovalRecord, Store
 from chatops.timeutil import Clock, wall_clock
 from chatops.wire.outcomes import Later, Outcome
-from chatops.wire.peer import Peer
+from chatops.wire.peer import Peer, ProcessIds, process_ids
 from chatops.wire.protocol import (
     ApprovalRequest,
     DecideApproval,
@@ -82,7 +83,9 @@ class ApprovalService(RuleControls):
         self._by_key: dict[tuple[str, str], int] = {}
         self._waiters: dict[int, list[asyncio.Future[ApprovalRecord]]] = {}
         self._askers: dict[int, Peer] = {}
-        self._pids: dict[int, int] = {}
+        self._asked_from: dict[int, list[ProcessIds]] = {}
+        """Where each process that waits on a request stood when it asked (pid, session,
+        process group): a decision over the socket must come from elsewhere."""
         self._reattach_by: dict[int, float] = {}
         self._next_id = 1
         self._stopping = False
@@ -98,7 +101,7 @@ class ApprovalService(RuleControls):
             if record.pending:
                 self._reattach_by[record.id] = now + self.config.reattach_grace
         if self._reattach_by:
-            log.info("%d approval request(s) pending from before the restart", len(restored.rows))
+            log.info("%s from before the restart", plural(len(restored.rows), "open request"))
         self.tick()
 
     def shutdown(self) -> None:
@@ -181,30 +184,17 @@ class ApprovalService(RuleControls):
     ) -> ApprovalRecord:
         self._keep(record)
         self._tables.save(record)
-        if peer.pid is not None:
-            self._pids[record.id] = peer.pid
         self._bus.publish(ApprovalRequested(record))
-        self._router.notify(
-            Alert(
-                kind="approval_requested",
-                subject=record.agent,
-                severity=Severity.WARNING,
-                title=f"⏳ {record.agent} asks to run a {record.action_type}",
-                body=f"#{record.id}: {record.summary}\n{record.reason} (rule {record.rule})",
-                ts=record.requested_at,
-                data={
-                    "request": record.id,
-                    "action_type": record.action_type,
-                    "expires_at": record.expires_at,
-                },
-            )
-        )
+        self._router.notify(requested_alert(record))
         return await self._wait(peer, record)
 
     async def _wait(self, peer: Peer, record: ApprovalRecord) -> ApprovalRecord:
         future: asyncio.Future[ApprovalRecord] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(record.id, []).append(future)
         self._askers[record.id] = peer
+        asker = process_ids(peer.pid) if peer.pid is not None else None
+        if asker is not None and asker not in self._asked_from.setdefault(record.id, []):
+            self._asked_from[record.id].append(asker)
         self._reattach_by.pop(record.id, None)
         try:
             return await future
@@ -256,15 +246,21 @@ class ApprovalService(RuleControls):
 
     def decide_from_socket(self, peer: Peer, msg: DecideApproval) -> ApprovalRecord:
         """``chatops approvals approve|deny``, through the operator's narrow door
-        (:class:`~chatops.services.operators.OperatorGate`): never the agent that asked, nor
-        a process it started."""
-        if not self.config.socket_decisions:
+        (:class:`~chatops.services.operators.OperatorGate`): never from where the asking agent
+        stands, and from a terminal unless ``socket_decisions`` is ``any``."""
+        mode = self.config.socket_decisions
+        if mode is SocketDecisions.OFF:
             raise ProtocolError(
                 ErrorCode.PERMISSION_DENIED,
                 "approvals.socket_decisions is off: decide in Discord",
                 msg.id,
             )
-        self._gate.require(peer, msg.id, asker_pid=self._pids.get(msg.request))
+        self._gate.require(peer, msg.id)
+        record = self.records.get(msg.request)
+        if record is not None and record.pending:  # else decide() says why not
+            askers = self._asked_from.get(record.id, [])
+            terminal = mode is SocketDecisions.INTERACTIVE
+            self._gate.require_apart(peer, msg.id, askers, terminal=terminal)
         who = f"cli (uid {peer.uid}, pid {peer.pid})" if peer.uid is not None else "cli"
         try:
             return self.decide(
@@ -370,7 +366,7 @@ class ApprovalService(RuleControls):
 
     def _forget(self, record: ApprovalRecord) -> None:
         self.records.pop(record.id, None)
-        self._pids.pop(record.id, None)
+        self._asked_from.pop(record.id, None)
         if record.key is not None:
             self._by_key.pop((record.agent, record.key), None)
 

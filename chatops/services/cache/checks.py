@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from chatops.alerts.model import Alert, Severity
 from chatops.alerts.router import AlertRouter
-from chatops.presentation.formatting import describe_duration
+from chatops.presentation.formatting import describe_duration, plural
 from chatops.services.cache.manager import CacheManager
 from chatops.services.cache.plan import MB, CleanResult
 from chatops.timeutil import Clock, wall_clock
@@ -50,7 +50,7 @@ class CacheChecks:
                 state="over",
                 severity=Severity.WARNING,
                 detail=f"the cache holds {size_mb:,.0f} MB, over its {limit:g} MB warning "
-                f"({len(manager.entries)} entries; /cache clean shows what would go)",
+                f"({plural(len(manager.entries), 'entry')}; /cache clean shows what would go)",
                 ts=now,
             )
         else:
@@ -66,8 +66,8 @@ class CacheChecks:
                 kind="cache_cleaned",
                 subject=SUBJECT,
                 severity=Severity.INFO,
-                title=f"🧹 Auto-clean removed {len(removed)} cache entr"
-                f"{'y' if len(removed) == 1 else 'ies'} ({result.freed / MB:,.1f} MB)",
+                title=f"🧹 Auto-clean removed {plural(len(removed), 'cache entry')} "
+                f"({result.freed / MB:,.1f} MB)",
                 body=f"{names}{more}\noldest was {describe_duration(self._clock() - oldest)} old"
                 f"; {self._manager.total / MB:,.1f} MB left",
                 ts=self._clock(),

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chatops.presentation.formatting import plural
 from chatops.services.cache import files, plan
 from chatops.services.cache.config import CacheConfig
 from chatops.services.cache.files import CachePathError, Measure
@@ -107,13 +108,12 @@ class CacheManager:
             await self._store.flush()
         if adopted or orphans or dropped or found.deleted:
             log.info(
-                "cache reconciled: %d adopted, %d orphan(s) left, %d vanished, %d re-measured, "
-                "%d interrupted delete(s) finished",
+                "cache reconciled: %d adopted, %s left, %d vanished, %d re-measured, %s finished",
                 len(adopted),
-                len(orphans),
+                plural(len(orphans), "orphan"),
                 len(dropped),
                 len(found.measured),
-                len(found.deleted),
+                plural(len(found.deleted), "interrupted delete"),
             )
         return Reconciled(adopted, orphans, dropped, len(found.measured), len(found.deleted))
 
@@ -190,6 +190,7 @@ class CacheManager:
             "auto_clean_enabled": self.config.auto_clean_enabled,
             "auto_clean_threshold_mb": self.config.auto_clean_threshold_mb,
             "warning_threshold_mb": self.config.warning_threshold_mb,
+            "root": str(self.root),  # where a folder to register goes: <root>/<task_id>
         }
 
     def get_cache_entries(self) -> list[CacheEntry]:
@@ -297,9 +298,9 @@ class CacheManager:
             await self._store.flush()
         if result.removed:
             log.info(
-                "cache: %s removed %d entr(ies), %.1f MB",
+                "cache: %s removed %s, %.1f MB",
                 clean.kind,
-                len(result.removed),
+                plural(len(result.removed), "entry"),
                 result.freed / MB,
             )
         return result

@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from chatops.models import ALIVE_STATUSES
+from chatops.presentation.formatting import plural
 from chatops.services.cache.manager import CacheError, CacheManager
 from chatops.services.cache.plan import MB, CleanPlan, PlanItem
 from chatops.services.cache.views import entry_to_dict, plan_to_dict, result_to_dict
@@ -75,7 +76,7 @@ class CacheRequests:
         size = sum(len(data) for data in content.values())
         if len(content) > limits.max_upload_files or size > limits.max_upload_bytes:
             raise _invalid(
-                f"{len(content)} file(s), {size} bytes: over the upload cap "
+                f"{plural(len(content), 'file')}, {size} bytes: over the upload cap "
                 f"({limits.max_upload_files} files, {limits.max_upload_bytes} bytes); write "
                 "the folder in place and register it",
                 msg.id,

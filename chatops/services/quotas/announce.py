@@ -53,7 +53,7 @@ class Announcer:
                 announce_change=True,
             )
         elif levels.level == 0 and before > 0:
-            self._router.resolve(name, QUOTA, state=f"back to {pct_left:.0f} % left", ts=now)
+            self._router.resolve(name, QUOTA, state=f"back to {pct_left:.0f}% left", ts=now)
             if episodic:
                 levels.alerted.clear()
         if levels.level != before or announce is not None:

@@ -142,7 +142,7 @@ class PoolBook:
     def detail(self, pool: Pool, now: float) -> str:
         models = ", ".join(sorted(pool.models))
         lines = [
-            f"{pool.pct_left:.0f} % left of pool {pool.name}",
+            f"{pool.pct_left:.0f}% left of pool {pool.name}",
             f"{pool.used:,.6g} of {pool.limit:,.6g} credits used"
             + (f" ({pool.window} window)" if pool.window else "")
             + (f" · {models}" if models else ""),

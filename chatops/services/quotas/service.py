@@ -307,7 +307,7 @@ class QuotaService:
         view = self.view(budget, now)
         cfg = budget.config
         lines = [
-            f"{view.pct_left:.0f} % left of budget {cfg.name}",
+            f"{view.pct_left:.0f}% left of budget {cfg.name}",
             f"{view.used:,.4g} of {cfg.limit:,.4g} {cfg.metric} {view.span}",
         ]
         if view.resets_at is not None:

@@ -4,7 +4,9 @@ retried), and the limits of diagnostics and cleanup."""
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -43,6 +45,22 @@ class BotRecovery(BaseModel):
         return value
 
 
+def program_problem(program: str) -> str | None:
+    """Why ``program`` (a command's first word) cannot be run from here, or None.
+
+    The command is run without a shell, with the controller's own PATH and working
+    directory: a name is looked up on PATH, a path must be an executable file."""
+    if os.sep in program:
+        if not os.path.exists(program):
+            return f"{program} does not exist"
+        if os.path.isdir(program) or not os.access(program, os.X_OK):
+            return f"{program} is not an executable file"
+        return None
+    if shutil.which(program) is None:
+        return f"{program} is not found on PATH"
+    return None
+
+
 class RecoveryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -77,6 +95,19 @@ class RecoveryConfig(BaseModel):
     admin_agents: list[str] = Field(default_factory=list)
     """Registered bots allowed the orchestrator's admin calls (auto_clean_cache, clear_cache,
     toggle_auto_accept) over the socket."""
+
+    def unusable_commands(self) -> list[tuple[tuple[str, ...], str]]:
+        """``(key, why)`` for every ``command`` and ``restart_command`` whose program cannot
+        be run from here: refused at load rather than at the first restart."""
+        found: list[tuple[tuple[str, ...], str]] = []
+        for channel, bot in self.bots.items():
+            for key in ("command", "restart_command"):
+                argv = getattr(bot, key)
+                if argv:
+                    why = program_problem(argv[0].replace(CHANNEL_FIELD, channel))
+                    if why is not None:
+                        found.append((("bots", channel, key), why))
+        return found
 
     def for_bot(self, channel: str) -> BotRecovery:
         return self.bots.get(channel) or BotRecovery()

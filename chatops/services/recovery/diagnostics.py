@@ -23,6 +23,7 @@ import psutil
 
 from chatops.config import Settings
 from chatops.models import MetricPoint
+from chatops.presentation.formatting import plural
 from chatops.services.fleet import FleetService
 from chatops.services.recovery.probes import (
     Check,
@@ -185,7 +186,7 @@ class Diagnostics:
         jobs = view.jobs()
         now = time.time()
         soonest = min((t for _, t in jobs if t is not None), default=None)
-        detail = f"{len(jobs)} jobs" + (
+        detail = plural(len(jobs), "job") + (
             f", next in {max(0.0, soonest - now):.1f}s" if soonest is not None else ""
         )
         if view.errors:

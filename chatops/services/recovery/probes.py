@@ -9,7 +9,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -64,9 +64,39 @@ def check_data_dir(path: Path) -> Check:
     return Check("filesystem", "ok", latency, detail)
 
 
+def creatable(path: Path, *, directory: bool) -> str | None:
+    """Why start could not create ``path`` (a directory, or a file with its directories), or
+    None when it could.
+
+    Asking ``os.access`` is not enough: root may "write" anywhere, ``/proc`` included, and a
+    read-only mount says nothing until something is created. So the nearest existing ancestor
+    is tried for real, as start will use it: a file is made and removed there when the file's
+    own directory exists, else a directory (start makes the missing ones)."""
+    anchor = next((p for p in (path, *path.parents) if p.exists()), Path("/"))
+    if not anchor.is_dir():
+        return f"{anchor} is not a directory"
+    try:
+        if not directory and anchor == path.parent:
+            with tempfile.NamedTemporaryFile(dir=anchor, prefix=".doctor-"):
+                pass
+        else:
+            os.rmdir(tempfile.mkdtemp(dir=anchor, prefix=".doctor-"))
+    except OSError as exc:
+        return f"nothing can be created in {anchor}: {exc.strerror or exc}"
+    return None
+
+
+def check_missing_dir(name: str, path: Path) -> Check:
+    """A directory that start will make: a warning when it can, failing when it never can."""
+    why = creatable(path, directory=True)
+    if why is not None:
+        return Check(name, "failing", None, f"{path} does not exist and cannot be made ({why})")
+    return Check(name, "warning", None, f"{path} does not exist yet (made at start)")
+
+
 def check_cache_dir(root: Path, warning_mb: float) -> Check:
     if not root.exists():
-        return Check("cache", "warning", None, f"{root} does not exist yet (made at start)")
+        return check_missing_dir("cache", root)
     if root.is_symlink() or not root.is_dir():
         return Check("cache", "failing", None, f"{root} is not a directory")
     if not os.access(root, os.W_OK | os.X_OK):
@@ -80,9 +110,12 @@ def check_cache_dir(root: Path, warning_mb: float) -> Check:
 def check_database_file(path: Path) -> Check:
     """Without a controller: the file opens read-only and passes ``quick_check``."""
     if not path.exists():
-        if os.access(path.parent if path.parent.exists() else Path("."), os.W_OK):
-            return Check("database", "warning", None, f"{path} does not exist yet (made at start)")
-        return Check("database", "failing", None, f"{path} does not exist and cannot be made")
+        why = creatable(path, directory=False)
+        if why is not None:
+            return Check(
+                "database", "failing", None, f"{path} does not exist and cannot be made ({why})"
+            )
+        return Check("database", "warning", None, f"{path} does not exist yet (made at start)")
     started = time.perf_counter()
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
@@ -107,9 +140,14 @@ async def check_webhooks(
     return list(await asyncio.gather(*(_webhook(url, session, timeout) for url in urls)))
 
 
+NOT_FOR_THIS_METHOD = frozenset({405, 501})
+"""What a receiver that takes POST only answers the probe's HEAD: Method Not Allowed, or Not
+Implemented (Python's ``http.server`` without ``do_HEAD``). It answered: it is reachable."""
+
+
 async def _webhook(url: str, session: aiohttp.ClientSession, timeout: float) -> Check:
-    """Reachable when it answers anything at all (a 405 to HEAD included); the URL is a
-    secret: only its host is named."""
+    """Reachable when it answers anything at all but a server error (a POST-only receiver's
+    refusal of HEAD included); the URL is a secret: only its host is named."""
     name = f"webhook {redact_url(url)}"
     started = time.perf_counter()
     try:
@@ -120,6 +158,36 @@ async def _webhook(url: str, session: aiohttp.ClientSession, timeout: float) -> 
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         return Check(name, "failing", None, f"unreachable: {type(exc).__name__}")
     latency = (time.perf_counter() - started) * 1000
+    if status in NOT_FOR_THIS_METHOD:
+        return Check(name, "ok", latency, f"reachable (HTTP {status} to HEAD: it takes POST)")
     if status >= 500:
         return Check(name, "warning", latency, f"answered HTTP {status}")
     return Check(name, "ok", latency, f"reachable (HTTP {status})")
+
+
+def check_socket_decisions(
+    mode: str, own_uid: int, agent_uids: Collection[int] | None, socket_group: str | None
+) -> Check:
+    """Whether agents share the operator's uid while ``chatops approvals`` may decide over the
+    socket (``mode`` is ``approvals.socket_decisions``). Same uid is one trust domain: such an
+    agent could get a terminal of its own or edit the database, whatever the socket checks, so
+    it is a warning naming the hard line. ``agent_uids``: those a running controller saw; None
+    without one, when only the config can tell (no ``socket_group``: our uid only)."""
+    name = "approvals"
+    if mode == "off":
+        return Check(name, "ok", None, "approvals.socket_decisions is off: Discord decides")
+    hard_line = (
+        f"while approvals.socket_decisions is {mode}: same uid is one trust domain; run "
+        "agents under another uid, admitted with monitoring.socket_group"
+    )
+    if agent_uids is None:
+        if socket_group is None:
+            detail = f"agents can only connect under uid {own_uid} (no socket_group), {hard_line}"
+            return Check(name, "warning", None, detail)
+        detail = f"decisions ({mode}) from uid {own_uid}; agents through group {socket_group}"
+        return Check(name, "ok", None, detail)
+    if own_uid in agent_uids:
+        detail = f"agents run under uid {own_uid}, the controller's, {hard_line}"
+        return Check(name, "warning", None, detail)
+    seen = ", ".join(str(uid) for uid in sorted(agent_uids)) or "none yet"
+    return Check(name, "ok", None, f"decisions ({mode}) from uid {own_uid}; agents' uids: {seen}")

@@ -59,7 +59,7 @@ class RecoveryRequests:
                 report = await self._services.restarts.restart(msg.channel, by=who)
             except RestartError as exc:
                 raise ProtocolError(ErrorCode.NOT_FOUND, str(exc), msg.id) from None
-            return asdict(report)
+            return report.to_dict()  # a failed restart is still a successful request
 
         return Later(run(), SLOW)
 

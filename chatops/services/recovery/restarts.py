@@ -5,57 +5,50 @@ library's default handler exits with ``restart_exit_code`` for the bot's own sup
 its ``restart_command`` (no shell, only ``{channel}`` substituted, with a timeout, its output
 redacted and truncated); else, for a local bot that does not answer, SIGTERM then SIGKILL
 after ``stop_wait``, only to a pid the kernel vouched for at registration and owned by the
-controller's user. Then it waits ``restart_wait`` for the bot to register again.
+controller's user. Then it waits ``restart_wait`` for a new process to register (see
+:mod:`.attempts`). When nothing can be done (the process is gone and there is no
+``restart_command``) it fails at once.
 
 Automatically (``auto_restart``), a bot that goes down is restarted with its
 ``restart_command`` (or, for a bot chatops started itself, started again) as the
 :class:`~.policy.RestartPolicy` says; every restart and its outcome is an event of the bot.
+
+A restart chatops sets off is announced on the bus (:class:`~chatops.models.RestartNotice`)
+before anything is done and when it ends, so the stop it causes is expected: the fleet's alerts
+hold it, and the policy does not restart a bot again that a restart stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import os
-import signal
 import time
-from dataclasses import dataclass
-
-import psutil
+from collections.abc import Awaitable, Callable
 
 from chatops.alerts.model import Severity
 from chatops.alerts.router import AlertRouter
-from chatops.models import ALIVE_STATUSES, BotState, FleetEvent
+from chatops.models import ALIVE_STATUSES, FleetEvent, RestartNotice
 from chatops.runtime.bus import EventBus
 from chatops.runtime.tasks import TaskSet
-from chatops.services.approvals.preview import mask_secrets, truncate
 from chatops.services.fleet import HOSTNAME, FleetService
+from chatops.services.recovery import ways
+from chatops.services.recovery.attempts import OUTCOME_WORDS, Attempt, RestartReport, start_time
 from chatops.services.recovery.config import CHANNEL_FIELD, RecoveryConfig
 from chatops.services.recovery.policy import RestartPolicy
+from chatops.services.recovery.ways import Tried
 from chatops.timeutil import Clock, wall_clock
-from chatops.wire.protocol import Control
-from chatops.wire.pushes import PushError
 
 log = logging.getLogger(__name__)
 
-OUTPUT_CHARS = 1500
-
-
-@dataclass(frozen=True, slots=True)
-class RestartReport:
-    channel: str
-    method: str
-    """``control``, ``command``, ``signal``, ``spawn`` or ``none``."""
-    ok: bool
-    detail: str
-    old_pid: int | None = None
-    new_pid: int | None = None
-    output: str = ""
-    seconds: float = 0.0
+__all__ = ["RestartError", "RestartReport", "RestartService"]
 
 
 class RestartError(ValueError):
     """A restart that cannot even be tried (unknown bot)."""
+
+
+Way = Callable[[str, str], Awaitable[Tried]]
 
 
 class RestartService:
@@ -71,11 +64,13 @@ class RestartService:
     ) -> None:
         self.config = config
         self._fleet = fleet
+        self._bus = bus
         self._router = router
         self._clock = clock
         self.policy = policy or RestartPolicy(config)
         self._tasks = TaskSet()
         self._children: dict[str, asyncio.subprocess.Process] = {}
+        self._attempts: dict[str, Attempt] = {}
         self._last_auto = 0.0
         self._unsubscribe = bus.subscribe(FleetEvent, self._on_fleet_event)
 
@@ -83,11 +78,18 @@ class RestartService:
         """Start the bots chatops runs itself (``command``)."""
         for channel, bot in self.config.bots.items():
             if bot.command is not None:
-                await self._spawn(channel)
+                error = await self._spawn(channel)
+                if error is not None:
+                    self._record(channel, error, False)
+                    self._decide(channel, None)
 
     async def close(self) -> None:
         self._unsubscribe()
         await self._tasks.cancel()
+
+    def restarting(self, channel: str) -> bool:
+        """True while a restart chatops set off for ``channel`` is under way."""
+        return channel in self._attempts
 
     # -- by hand ---------------------------------------------------------------------------------
 
@@ -95,121 +97,152 @@ class RestartService:
         bot = self._fleet.bots.get(channel)
         if bot is None and channel not in self.config.bots:
             raise RestartError(f"no bot called {channel!r}")
+        under_way = self._attempts.get(channel)
+        if under_way is not None:
+            reason = f"a restart of it is already under way (by {under_way.by})"
+            return RestartReport(channel, "not_restarted", "none", reason, under_way.old_pid)
         self.policy.reset(channel)
-        old_pid = bot.pid if bot is not None else None
-        before = bot.registered_at if bot is not None else 0.0
-        started = time.monotonic()
-        method, tried, output = await self._restart_once(channel, by)
-        if method == "none":
-            report = RestartReport(channel, method, False, tried, old_pid, None, output)
-        else:
-            back = await self._registered_again(channel, before)
-            seconds = time.monotonic() - started
-            new_pid = back.pid if back is not None else None
-            detail = (
-                f"{tried}; registered again as pid {new_pid} after {seconds:.1f}s"
-                if back is not None
-                else f"{tried}; did not register again within {self.config.restart_wait:g}s"
-            )
-            report = RestartReport(
-                channel, method, back is not None, detail, old_pid, new_pid, output, seconds
-            )
-        self._record(channel, f"restart by {by} ({report.method}): {report.detail}", report.ok)
+        report = await self._attempt(channel, by, self._restart_once, announce=True)
+        self._record(channel, f"restart by {by}: {report.summary}", report.restarted)
         return report
 
-    async def _restart_once(self, channel: str, by: str) -> tuple[str, str, str]:
-        """(method, what was done, output) of the first way that worked."""
-        asked = await self._ask(channel, by)
-        if asked is not None:
-            return "control", asked, ""
+    async def _restart_once(self, channel: str, by: str) -> Tried:
+        """The first way that worked, or why none did."""
+        asked, not_asked = await ways.ask(self._fleet, channel, by, self.config.restart_exit_code)
+        if asked:
+            return Tried("control", "asked over its connection")
         own = self.config.for_bot(channel)
         if own.command is not None:
             await self._stop_child(channel)
-            await self._spawn(channel)
-            return "spawn", "started again by chatops", ""
+            error = await self._spawn(channel)
+            return Tried("spawn", error or "started again by chatops", ok=error is None)
         if own.restart_command is not None:
-            ok, output = await self._run_command(own.restart_command, channel)
-            return ("command", "restart_command ran" if ok else "restart_command failed", output)
-        signalled = await self._signal(channel)
+            return await ways.command(own.restart_command, channel, self.config.command_timeout)
+        signalled, not_signalled = await ways.signal_local(
+            self._fleet, channel, self.config.stop_wait
+        )
         if signalled is not None:
-            return "signal", signalled, ""
-        return "none", "the bot did not answer and has no restart_command or local process", ""
+            return Tried("signal", signalled)
+        why = f"{not_signalled}; it has no restart_command and {not_asked}"
+        return Tried("none", why, ok=False)
 
-    async def _ask(self, channel: str, by: str) -> str | None:
-        try:
-            peer = self._fleet.peer_for(channel)
-            await peer.ask(
-                Control(
-                    channel=channel,
-                    action="restart",
-                    reason=f"asked by {by}"[:500],
-                    args={"exit_code": self.config.restart_exit_code},
-                ),
-                timeout=5.0,
+    # -- one restart, by whoever -----------------------------------------------------------------
+
+    async def _attempt(self, channel: str, by: str, way: Way, *, announce: bool) -> RestartReport:
+        """Announce the restart, try ``way``, wait for a new process; the end is announced
+        whatever happens, so a held stop is never lost."""
+        attempt = self._begin(channel, by)
+        longest = ways.ASK_TIMEOUT + self.config.command_timeout + self.config.stop_wait
+        self._bus.publish(
+            RestartNotice(
+                self._clock(),
+                channel,
+                "restarting",
+                f"by {by}",
+                expect_for=longest + self.config.restart_wait + 5.0,
+                announce=announce,
             )
-        except PushError as exc:
-            log.info("%s: restart by control message not possible (%s)", channel, exc)
-            return None
-        return "asked over its connection"
-
-    async def _run_command(self, template: list[str], channel: str) -> tuple[bool, str]:
-        """Run without a shell; the configured bot name is the only text put into it."""
-        argv = [arg.replace(CHANNEL_FIELD, channel) for arg in template]
+        )
+        started = time.monotonic()
+        report: RestartReport | None = None
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            return False, f"could not start {argv[0]}: {exc.strerror or exc}"
-        try:
-            out, _ = await asyncio.wait_for(proc.communicate(), self.config.command_timeout)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-            return False, f"timed out after {self.config.command_timeout:g}s"
-        text = truncate(mask_secrets(out.decode(errors="replace")), OUTPUT_CHARS)
-        return proc.returncode == 0, f"exit {proc.returncode}\n{text}".strip()
+            tried = await way(channel, by)
+            report = await self._outcome(channel, attempt, tried, started)
+            return report
+        finally:
+            if self._attempts.get(channel) is attempt:
+                del self._attempts[channel]
+            self._bus.publish(self._end_notice(channel, by, report, announce))
+            if report is not None and report.restarted:
+                # A FATAL left by the policy is over too (a restart by hand clears it).
+                self._router.resolve(channel, "restart", state="restarted", ts=self._clock())
+            else:
+                self._left_down(channel, attempt.exit_code)
 
-    async def _signal(self, channel: str) -> str | None:
+    def _begin(self, channel: str, by: str) -> Attempt:
         bot = self._fleet.bots.get(channel)
-        if bot is None or bot.host not in (None, HOSTNAME) or not self._fleet.vouched(channel):
-            return None
-        pid = bot.pid
-        try:
-            process = psutil.Process(pid)
-            if process.uids().real != os.getuid() or pid == os.getpid():
-                return None
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.to_thread(process.wait, self.config.stop_wait)
-                return f"SIGTERM to pid {pid}"
-            except psutil.TimeoutExpired:
-                process.kill()
-                return f"SIGTERM to pid {pid}, SIGKILL after {self.config.stop_wait:g}s"
-        except psutil.NoSuchProcess:
-            return f"pid {pid} had already exited"
-        except psutil.AccessDenied:
-            return None
+        local = bot is None or bot.host in (None, HOSTNAME)
+        old_pid = bot.pid if bot is not None else None
+        if bot is None:
+            stopped: str | None = "it was not registered"
+        elif bot.status in ALIVE_STATUSES:
+            stopped = None
+        else:
+            stopped = f"it was {bot.status} already"
+        attempt = Attempt(
+            by=by,
+            old_pid=old_pid,
+            old_start=start_time(old_pid) if local else None,
+            local=local,
+            stopped=stopped,
+            began=self._clock(),
+            child=self._children.get(channel),
+        )
+        self._attempts[channel] = attempt
+        return attempt
 
-    async def _registered_again(self, channel: str, before: float) -> BotState | None:
-        deadline = time.monotonic() + self.config.restart_wait
-        while time.monotonic() < deadline:
-            bot = self._fleet.bots.get(channel)
-            if bot is not None and bot.registered_at > before and bot.status in ALIVE_STATUSES:
-                return bot
-            await asyncio.sleep(0.05)
-        return None
+    async def _outcome(
+        self, channel: str, attempt: Attempt, tried: Tried, started: float
+    ) -> RestartReport:
+        old, method, output = attempt.old_pid, tried.method, tried.output
+        if not tried.ok:
+            return RestartReport(channel, "not_restarted", method, tried.what, old, None, output)
+        wait = self.config.restart_wait
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(attempt.done.wait(), wait)
+        seconds = time.monotonic() - started
+        pid = attempt.back_pid
+        if pid is not None:
+            was = " on a new connection" if pid == old else "" if old is None else f" (was {old})"
+            reason = f"{tried.what}; back as pid {pid}{was} after {seconds:.1f}s"
+            return RestartReport(channel, "restarted", method, reason, old, pid, output, seconds)
+        bot = self._fleet.bots.get(channel)
+        alive = bot is not None and bot.status in ALIVE_STATUSES
+        if bot is not None and alive and bot.pid == old and bot.registered_at > attempt.began:
+            attempt.same_process = attempt.same_process or bot.pid  # not even announced
+        reason = f"{tried.what}; {attempt.why_not_back(wait, alive)}"
+        return RestartReport(channel, "not_back", method, reason, old, None, output, seconds)
+
+    def _end_notice(
+        self, channel: str, by: str, report: RestartReport | None, announce: bool
+    ) -> RestartNotice:
+        now = self._clock()
+        if report is None:
+            return RestartNotice(now, channel, "not_back", f"a restart by {by} broke off")
+        how = "" if report.method == "none" else f" ({report.method})"
+        detail = f"by {by}{how}: {report.reason}"
+        if not report.restarted:
+            detail = f"{OUTCOME_WORDS[report.outcome]} after a restart {detail}"
+        return RestartNotice(now, channel, report.outcome, detail, announce=announce)
+
+    def _left_down(self, channel: str, exit_code: int | None) -> None:
+        """A restart that did not bring the bot back hands it to the policy, as its stop would
+        have if nobody had asked for it."""
+        bot = self._fleet.bots.get(channel)
+        if bot is None or bot.status in ALIVE_STATUSES or not self.config.auto_restarts(channel):
+            return
+        if channel in self._children:
+            return  # it runs: its exit decides
+        own = self.config.for_bot(channel)
+        if own.command is not None or own.restart_command is not None:
+            self._decide(channel, exit_code)
 
     # -- the policy ------------------------------------------------------------------------------
 
     def _on_fleet_event(self, event: FleetEvent) -> None:
+        channel = event.channel
+        attempt = self._attempts.get(channel)
+        if attempt is not None:
+            # The stop a restart causes is expected: its outcome decides, not the policy.
+            if event.kind == "registered":
+                bot = self._fleet.bots.get(channel)
+                if bot is not None:
+                    attempt.saw_registration(bot.pid)
+            elif event.kind == "status_changed" and event.new_status not in ALIVE_STATUSES:
+                attempt.saw_stop(event.detail or str(event.new_status))
+            return
         if event.kind != "status_changed":
             return
-        channel = event.channel
         if event.new_status == "down" and self.config.auto_restarts(channel):
             if channel in self._children:
                 return  # its exit code decides, when the child is reaped
@@ -244,21 +277,25 @@ class RestartService:
             self._tasks.spawn(self._auto_restart(channel), name=f"restart:{channel}")
 
     async def _auto_restart(self, channel: str) -> None:
+        if channel in self._attempts:
+            self._record(channel, "automatic restart skipped: a restart is under way", True)
+            return
+        report = await self._attempt(channel, "the restart policy", self._auto_way, announce=False)
+        self._record(channel, f"automatic restart: {report.summary}", report.restarted)
+
+    async def _auto_way(self, channel: str, by: str) -> Tried:
         own = self.config.for_bot(channel)
         if own.command is not None:
-            await self._spawn(channel)
-            self._record(channel, "restarted automatically (started again)", True)
-            return
+            error = await self._spawn(channel)
+            return Tried("spawn", error or "started again by chatops", ok=error is None)
         if own.restart_command is not None:
-            ok, output = await self._run_command(own.restart_command, channel)
-            first = output.splitlines()[0] if output else ""
-            self._record(channel, f"restarted automatically: restart_command {first}", ok)
-            if ok:
-                self._router.resolve(channel, "restart", state="restarted", ts=self._clock())
+            return await ways.command(own.restart_command, channel, self.config.command_timeout)
+        return Tried("none", "it has no command or restart_command", ok=False)
 
     # -- bots chatops runs itself ----------------------------------------------------------------
 
-    async def _spawn(self, channel: str) -> None:
+    async def _spawn(self, channel: str) -> str | None:
+        """Start the bot's ``command`` as a child; why it could not, or None."""
         argv = [
             a.replace(CHANNEL_FIELD, channel) for a in self.config.for_bot(channel).command or []
         ]
@@ -267,17 +304,28 @@ class RestartService:
                 *argv, stdin=asyncio.subprocess.DEVNULL, start_new_session=True
             )
         except OSError as exc:
-            self._record(channel, f"could not start: {exc.strerror or exc}", False)
-            self._decide(channel, None)
-            return
+            return f"could not start: {exc.strerror or exc}"
         self._children[channel] = child
         self._tasks.spawn(self._reap(channel, child), name=f"child:{channel}")
+        return None
 
     async def _reap(self, channel: str, child: asyncio.subprocess.Process) -> None:
         code = await child.wait()
         if self._children.get(channel) is not child:
             return  # replaced on purpose
         del self._children[channel]
+        attempt = self._attempts.get(channel)
+        if attempt is not None and child is attempt.child:
+            # The stop the restart asked for (a control message): start it again at once.
+            self._record(channel, f"exited with {code} when asked to restart", True)
+            error = await self._spawn(channel)
+            if error is not None:
+                attempt.fail(error)
+            return
+        if attempt is not None:
+            self._record(channel, f"exited with {code} before registering", False)
+            attempt.fail(f"it exited with {code} before registering", code)
+            return  # the attempt's end hands it to the policy
         self._record(channel, f"exited with {code}", code == 0)
         if self.config.auto_restarts(channel):
             self._decide(channel, code)

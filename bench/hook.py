@@ -1,0 +1,124 @@
+"""Claude Code hook latency: wall time of one ``chatops hook claude-code`` call, process start to
+exit, with the controller running, as Claude Code pays it on every tool call.
+
+The same event (a ``Write`` of a relative path in the project, which both releases accept) is
+sent ``--calls`` times to this tree's hook and to the previous release's (a ``git worktree`` of
+``--baseline``, run by the same interpreter), alternating so both see the same machine;
+``python -c pass`` is the floor. Prints p50/p90/p99 per variant.
+
+    python bench/hook.py                    # 100 calls each, baseline 14c9c8e
+    python bench/hook.py --calls 300 --baseline HEAD~5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PREVIOUS_RELEASE = "14c9c8e"
+"""The last main before the hook's fast path."""
+ENTRY = "import sys; from chatops.cli import main; sys.exit(main())"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def wait_for_socket(path: Path, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the controller did not start (exit {proc.poll()})")
+        time.sleep(0.05)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=100)
+    parser.add_argument("--baseline", default=PREVIOUS_RELEASE, help="git ref of the baseline")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="hb-", dir="/tmp") as tmp:
+        work = Path(tmp)
+        project = work / "project"
+        project.mkdir()
+        config = work / "config.yaml"
+        monitoring = {"socket_path": str(work / "m.sock"), "database_path": str(work / "c.db")}
+        config.write_text(yaml.safe_dump({"monitoring": monitoring}))
+        baseline = work / "baseline"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline), args.baseline],
+            check=True,
+            capture_output=True,
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CHATOPS_")}
+        env["CHATOPS_CONFIG"] = str(config)
+        controller = subprocess.Popen(
+            [sys.executable, "-c", ENTRY, "run"],
+            env={**env, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_socket(work / "m.sock", controller)
+            event = json.dumps(
+                {
+                    "hook_event_name": "PreToolUse",
+                    "cwd": str(project),
+                    "tool_name": "Write",
+                    "tool_input": {"file_path": "src/app.py", "content": "x = 1\n"},
+                }
+            ).encode()
+            variants = {
+                "floor: python -c pass": ([sys.executable, "-c", "pass"], ROOT),
+                f"previous release ({args.baseline})": (
+                    [sys.executable, "-c", ENTRY, "hook", "claude-code"],
+                    baseline,
+                ),
+                "this tree": ([sys.executable, "-c", ENTRY, "hook", "claude-code"], ROOT),
+            }
+            times: dict[str, list[float]] = {name: [] for name in variants}
+            for _ in range(args.calls):
+                for name, (command, tree) in variants.items():
+                    started = time.perf_counter()
+                    result = subprocess.run(
+                        command,
+                        input=event,
+                        capture_output=True,
+                        cwd=project,
+                        env={**env, "PYTHONPATH": str(tree)},
+                        check=True,
+                    )
+                    times[name].append(time.perf_counter() - started)
+                    if "hook" in command:
+                        answer = json.loads(result.stdout)["hookSpecificOutput"]
+                        assert answer["permissionDecision"] == "allow", answer
+        finally:
+            controller.terminate()
+            controller.wait(30)
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)],
+                check=False,
+                capture_output=True,
+            )
+    print(f"hook wall time, {args.calls} calls each, controller running ({os.cpu_count()} cores)")
+    print(f"{'variant':<36} {'p50':>8} {'p90':>8} {'p99':>8} {'mean':>8}")
+    for name, values in times.items():
+        cells = [percentile(values, q) * 1000 for q in (0.5, 0.9, 0.99)]
+        cells.append(statistics.fmean(values) * 1000)
+        print(f"{name:<36} " + " ".join(f"{cell:6.1f}ms" for cell in cells))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""The whole ``chatops`` command tree, in one place and with no import beyond argparse.
+
+Building the parser must cost nothing: every command parses its arguments first, and the
+Claude Code hook runs on every tool call. Each command's module (and what it pulls in) is
+imported only once the command is known (:func:`chatops.cli.main`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, NoReturn
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_level(value: str) -> str:
+    """``--log-level debug`` is as good as ``DEBUG``."""
+    level = value.upper()
+    if level not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chatops", description="Supervise a fleet of bots and AI agents."
+    )
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="YAML config (default: $CHATOPS_CONFIG, else ./config.yaml, "
+        "else ~/.config/chatops/config.yaml)",
+    )
+    parser.add_argument(
+        "--log-level",
+        type=_log_level,
+        metavar="LEVEL",
+        help=f"overrides logging.level from the config ({', '.join(LOG_LEVELS)}, any case)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", help="run the controller (Discord bot, or headless without a token)")
+    status = sub.add_parser(
+        "status", help="print the fleet, from the running server or the database"
+    )
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    _policy(sub)
+    quota = sub.add_parser("quota", help="every quota pool and budget: %% left, reset, runway")
+    quota.add_argument("--json", action="store_true", help="machine-readable output")
+    _approvals(sub)
+    _cache(sub)
+    doctor = sub.add_parser("doctor", help="check the controller and its files; exit 1 on failure")
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+    restart = sub.add_parser("restart", help="restart a bot (control message, command, signal)")
+    restart.add_argument("bot")
+    _hook(sub)
+    return parser
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, reading the installed metadata only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from chatops import __version__
+
+        print(f"chatops {__version__}")
+        parser.exit()
+
+
+def _policy(sub: Any) -> None:
+    policy = sub.add_parser("policy", help="what the approval policy decides, without asking")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    check = policy_sub.add_parser("check", help="one decision (--type, --data) or a batch")
+    check.add_argument("--type", dest="action_type", help="file_write, terminal_command, …")
+    check.add_argument("--data", help="the action's data as a JSON object")
+    check.add_argument("--batch", help='a file (or -) of {"type": …, "data": {…}} lines')
+    policy_sub.add_parser("show", help="the effective rules, as JSON")
+
+
+def _approvals(sub: Any) -> None:
+    approvals = sub.add_parser("approvals", help="list and answer approval requests")
+    approvals_sub = approvals.add_subparsers(dest="approvals_command", required=True)
+    listing = approvals_sub.add_parser("list", help="pending requests (--all: the latest of any)")
+    listing.add_argument("--all", action="store_true", help="decided ones too")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    for verb in ("approve", "deny"):
+        decide = approvals_sub.add_parser(verb, help=f"{verb} request ID")
+        decide.add_argument("request_id", type=int, metavar="ID")
+        decide.add_argument("--reason", help="sent back to the agent")
+
+
+def _cache(sub: Any) -> None:
+    cache = sub.add_parser("cache", help="the agents' task cache: stats, list, clean, clear")
+    cache_sub = cache.add_subparsers(dest="cache_command", required=True)
+    for name, text in (("stats", "size, count, per agent type"), ("list", "every entry")):
+        command = cache_sub.add_parser(name, help=text)
+        command.add_argument("--json", action="store_true", help="machine-readable output")
+    for name, text in (
+        ("clean", "remove entries past max_age_days, then the oldest while over the threshold"),
+        ("clear", "remove every entry that is not running"),
+    ):
+        command = cache_sub.add_parser(name, help=text)
+        command.add_argument("--dry-run", action="store_true", help="print the plan only")
+        command.add_argument("--yes", action="store_true", help="do not ask before deleting")
+
+
+class _AgentHookParser(argparse.ArgumentParser):
+    """A hook's own command line that does not parse still answers in the agent's format with
+    exit 0: argparse's exit 2 from a ``PreToolUse`` hook would block every tool call."""
+
+    def error(self, message: str) -> NoReturn:
+        from chatops.cli.hook import decision_output
+
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        answer = decision_output("ask", f"the hook's command line is wrong ({message})")
+        print(json.dumps(answer))
+        self.exit(0)
+
+
+def _hook(sub: Any) -> None:
+    hook = sub.add_parser("hook", help="permission hooks for coding agents")
+    hook_sub = hook.add_subparsers(
+        dest="hook_command", required=True, parser_class=_AgentHookParser
+    )
+    claude = hook_sub.add_parser(
+        "claude-code", help="a Claude Code PreToolUse hook (the event on stdin)"
+    )
+    claude.add_argument("--agent", default="claude-code", help="the agent's name in chatops")
+    claude.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds to wait for a human (then deny)"
+    )

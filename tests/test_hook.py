@@ -1,0 +1,283 @@
+"""``chatops hook claude-code`` as Claude Code runs it: a real process, the event on stdin, in
+the agent's project directory, with chatops's config found the way a user installs it (the
+config directory) and a home of the test's own. What it must never do: exit 2 (that blocks the
+tool), act on an event other than ``PreToolUse``, or allow what the policy would not."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from chatops.config import Settings
+from chatops.runtime.controller import Controller
+from tests.conftest import make_settings, wait_for
+
+PUSH = {"command": "git push origin main"}
+
+
+class Machine:
+    """A user's machine in a temp dir: a home, chatops's config in its config directory, and a
+    project (the agent's working directory) with a ``config.yaml`` of its own."""
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.home = root / "home"
+        self.project = self.home / "project"
+        self.project.mkdir(parents=True)
+        self.config_dir = self.home / ".config" / "chatops"
+        self.config_dir.mkdir(parents=True)
+        monitoring = {
+            "socket_path": str(settings.monitoring.socket_path),
+            "database_path": str(settings.monitoring.database_path),
+        }
+        self.config = self.config_dir / "config.yaml"
+        self.config.write_text(yaml.safe_dump({"monitoring": monitoring}))
+        # The project's own config.yaml means nothing to chatops (and is not valid for it).
+        (self.project / "config.yaml").write_text("database:\n  url: postgres://app\n")
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("CHATOPS_", "XDG_", "HOME"))
+        }
+        return {**env, "HOME": str(self.home), **extra}
+
+    def event(self, tool: str, tool_input: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        """An event as Claude Code writes it on the hook's stdin."""
+        return {
+            "session_id": "abc123",
+            "transcript_path": f"{self.home}/.claude/projects/p/abc123.jsonl",
+            "cwd": str(self.project),
+            "permission_mode": "default",
+            "hook_event_name": "PreToolUse",
+            "tool_name": tool,
+            "tool_input": tool_input,
+            "tool_use_id": "toolu_01",
+            **fields,
+        }
+
+    async def hook(
+        self,
+        event: dict[str, Any] | bytes,
+        *args: str,
+        agent: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> dict[str, Any] | None:
+        """Run the hook; it must exit 0 and print nothing or one PreToolUse decision."""
+        stdin = event if isinstance(event, bytes) else json.dumps(event).encode()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "chatops.cli",
+            *args,
+            "hook",
+            "claude-code",
+            *(["--agent", agent] if agent else []),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=self.project,
+            env=self.env() if env is None else env,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(stdin), 60)
+        assert proc.returncode == 0, (proc.returncode, err.decode())
+        if not out.strip():
+            return None
+        decision: dict[str, Any] = json.loads(out)["hookSpecificOutput"]
+        assert decision["hookEventName"] == "PreToolUse"
+        return decision
+
+
+@pytest.fixture
+def machine(workdir: Path) -> Machine:
+    return Machine(workdir, make_settings(workdir))
+
+
+def verdict(decision: dict[str, Any] | None) -> str | None:
+    return None if decision is None else str(decision["permissionDecision"])
+
+
+async def test_decisions_through_the_controller(machine: Machine, start_controller: Any) -> None:
+    ctl: Controller = await start_controller(make_settings(machine.home.parent))
+    project = machine.project
+    denied = await machine.hook(machine.event("Bash", {"command": "sudo rm -rf /"}))
+    assert verdict(denied) == "deny" and denied is not None
+    assert "recursive" in denied["permissionDecisionReason"]
+    write = {"file_path": f"{project}/src/app.py", "content": "x = 1\n"}
+    assert verdict(await machine.hook(machine.event("Write", write))) == "allow"
+    env_file = {"file_path": f"{project}/.env", "old_string": "A", "new_string": "B"}
+    assert verdict(await machine.hook(machine.event("Edit", env_file))) == "deny"
+    assert await machine.hook(machine.event("Read", {"file_path": f"{project}/README"})) is None
+
+    # A command that needs a human waits for one, then allows.
+    waiting = asyncio.create_task(machine.hook(machine.event("Bash", PUSH)))
+    await wait_for(lambda: ctl.services.approvals.pending(), timeout=30)
+    [record] = ctl.services.approvals.pending()
+    assert record.agent == "claude-code" and record.summary.startswith("git push origin main")
+    ctl.services.approvals.decide(record.id, True, by="alice", identity="1", via="discord")
+    assert verdict(await asyncio.wait_for(waiting, 30)) == "allow"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/etc/passwd",
+        "~/.ssh/authorized_keys",
+        "~/.bashrc",
+        "~/.aws/credentials",
+        "~/.claude/settings.json",
+        "~/other-project/main.py",
+        "../other-project/main.py",
+    ],
+)
+async def test_writes_outside_the_project_are_never_allowed(
+    machine: Machine, start_controller: Any, target: str
+) -> None:
+    """No ``approvals.workspace_root``: the session's cwd is the workspace, and system,
+    credential and start-up files are denied whatever the rules say."""
+    await start_controller(make_settings(machine.home.parent))
+    path = target.replace("~", str(machine.home), 1)
+    decision = await machine.hook(machine.event("Write", {"file_path": path, "content": "x"}))
+    assert verdict(decision) == "deny", decision
+
+
+async def test_only_pre_tool_use_is_judged(machine: Machine, start_controller: Any) -> None:
+    ctl: Controller = await start_controller(make_settings(machine.home.parent))
+    bash = {"command": "git push origin main"}
+    for event in (
+        machine.event("Bash", bash, hook_event_name="PostToolUse", tool_response={"stdout": ""}),
+        machine.event("Bash", bash, hook_event_name="PermissionRequest"),
+        machine.event("Write", {"file_path": "a.py", "content": "x"}, hook_event_name="Stop"),
+        {**machine.event("Bash", bash), "hook_event_name": None},
+        {k: v for k, v in machine.event("Bash", bash).items() if k != "hook_event_name"},
+        {"hook_event_name": "UserPromptSubmit", "prompt": "rm -rf /"},
+    ):
+        assert await machine.hook(event) is None, event
+    assert ctl.services.approvals.pending() == []
+    assert ctl.services.approvals.records == {}
+
+
+async def test_the_projects_config_yaml_is_never_read(machine: Machine) -> None:
+    """The agent's cwd holds a config.yaml that is not chatops's: the hook must not exit 2 on
+    it (exit 2 blocks every tool call), and decides with chatops's own config."""
+    decision = await machine.hook(machine.event("Bash", {"command": "rm -rf /"}))
+    assert verdict(decision) == "deny"
+    # Found through $CHATOPS_CONFIG too, and through --config.
+    (machine.config_dir / "config.yaml").rename(machine.home / "chatops.yaml")
+    env = machine.env(CHATOPS_CONFIG=str(machine.home / "chatops.yaml"))
+    assert verdict(await machine.hook(machine.event("Bash", {"command": "rm -rf /"}), env=env)) == (
+        "deny"
+    )
+
+
+async def test_the_policy_decides_without_the_controller(machine: Machine) -> None:
+    project = machine.project
+    cases = {
+        "deny": machine.event("Bash", {"command": "rm -rf /"}),
+        "allow": machine.event("Write", {"file_path": f"{project}/a.py", "content": "x"}),
+        "ask": machine.event("Bash", PUSH),
+    }
+    for expected, event in cases.items():
+        decision = await machine.hook(event)
+        assert verdict(decision) == expected, decision
+        assert decision is not None and "controller is not running" in str(decision)
+    bashrc = machine.event("Write", {"file_path": f"{machine.home}/.bashrc", "content": "x"})
+    assert verdict(await machine.hook(bashrc)) == "deny"
+
+
+@pytest.fixture
+def garbled_socket(machine: Machine) -> Iterator[Path]:
+    """Something on the socket path that is not a controller: it answers every connection with
+    a line that is not JSON, then closes."""
+    path = Path(yaml.safe_load(machine.config.read_text())["monitoring"]["socket_path"])
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(8)
+    stop = False
+
+    def serve() -> None:
+        while not stop:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+    import threading
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield path
+    finally:
+        stop = True
+        server.shutdown(socket.SHUT_RDWR)
+        server.close()
+        thread.join(5)
+
+
+async def test_internal_problems_are_answered_never_a_crash(
+    machine: Machine, garbled_socket: Path, workdir: Path
+) -> None:
+    # A garbled controller: the local policy decides.
+    decision = await machine.hook(machine.event("Bash", {"command": "rm -rf /"}))
+    assert verdict(decision) == "deny"
+    # A config that does not parse, named by --config or $CHATOPS_CONFIG: ask, exit 0.
+    broken = workdir / "broken.yaml"
+    broken.write_text("monitoring: [unclosed\n")
+    event = machine.event("Bash", {"command": "ls"})
+    for decision in (
+        await machine.hook(event, "--config", str(broken)),
+        await machine.hook(event, env=machine.env(CHATOPS_CONFIG=str(broken))),
+        await machine.hook(event, env=machine.env(CHATOPS_CONFIG=str(workdir / "missing.yaml"))),
+    ):
+        assert verdict(decision) == "ask" and "config" in str(decision), decision
+    # A config that parses but is invalid for chatops, with the controller away.
+    invalid = workdir / "invalid.yaml"
+    invalid.write_text("monitoring:\n  stale_timeout: -1\n")
+    decision = await machine.hook(event, "--config", str(invalid))
+    assert verdict(decision) == "ask" and "stale_timeout" in str(decision)
+    # An event that is not JSON, or not an object; a command line that does not parse.
+    assert verdict(await machine.hook(b"{not json")) == "ask"
+    assert await machine.hook(b"[1, 2]") is None
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "chatops.cli",
+        "hook",
+        "claude-code",
+        "--timeout",
+        "soon",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=machine.env(),
+    )
+    out, _ = await proc.communicate(json.dumps(event).encode())
+    assert proc.returncode == 0
+    assert json.loads(out)["hookSpecificOutput"]["permissionDecision"] == "ask"
+
+
+async def test_without_the_controller_its_saved_changes_still_apply(
+    machine: Machine, start_controller: Any
+) -> None:
+    """The toggle and the grants the controller saved are the policy the hook runs locally."""
+    ctl: Controller = await start_controller(make_settings(machine.home.parent))
+    ctl.services.approvals.toggle(False, by="alice")
+    ctl.services.approvals.grants.add("claude-laptop", "file_write", by="carol", seconds=3600)
+    await ctl.store.flush()
+    await ctl.stop()
+    write = machine.event("Write", {"file_path": f"{machine.project}/a.py", "content": "x"})
+    decision = await machine.hook(write)
+    assert verdict(decision) == "ask" and "auto-accept is off" in str(decision)
+    granted = await machine.hook(write, agent="claude-laptop")
+    assert verdict(granted) == "allow" and "grant #1 by carol" in str(granted)

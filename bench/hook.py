@@ -53,17 +53,32 @@ def main() -> None:
         work = Path(tmp)
         project = work / "project"
         project.mkdir()
+        # The controller's socket at its default place (under $XDG_RUNTIME_DIR), and two
+        # configs that reach it: one that names monitoring.socket_path (the hook parses the
+        # YAML) and one that does not (the hook skips the parser).
+        runtime = work / "run"
+        runtime.mkdir(mode=0o700)
+        socket_path = runtime / "chatops" / "monitor.sock"
         config = work / "config.yaml"
-        monitoring = {"socket_path": str(work / "m.sock"), "database_path": str(work / "c.db")}
-        config.write_text(yaml.safe_dump({"monitoring": monitoring}))
+        config.write_text(yaml.safe_dump({"monitoring": {"database_path": str(work / "c.db")}}))
+        named = work / "named.yaml"
+        monitoring = {"socket_path": str(socket_path), "database_path": str(work / "c.db")}
+        named.write_text(yaml.safe_dump({"monitoring": monitoring}))
         baseline = work / "baseline"
         subprocess.run(
             ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline), args.baseline],
             check=True,
             capture_output=True,
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CHATOPS_")}
+        # Bytecode is written and reused, as on a user's machine (a sandbox may disable it,
+        # and then every call compiles chatops from source); one warm-up call writes it.
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("CHATOPS_") and k != "PYTHONDONTWRITEBYTECODE"
+        }
         env["CHATOPS_CONFIG"] = str(config)
+        env["XDG_RUNTIME_DIR"] = str(runtime)
         controller = subprocess.Popen(
             [sys.executable, "-c", ENTRY, "run"],
             env={**env, "PYTHONPATH": str(ROOT)},
@@ -71,7 +86,7 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            wait_for_socket(work / "m.sock", controller)
+            wait_for_socket(socket_path, controller)
             event = json.dumps(
                 {
                     "hook_event_name": "PreToolUse",
@@ -80,28 +95,28 @@ def main() -> None:
                     "tool_input": {"file_path": "src/app.py", "content": "x = 1\n"},
                 }
             ).encode()
-            variants = {
-                "floor: python -c pass": ([sys.executable, "-c", "pass"], ROOT),
-                f"previous release ({args.baseline})": (
-                    [sys.executable, "-c", ENTRY, "hook", "claude-code"],
-                    baseline,
-                ),
-                "this tree": ([sys.executable, "-c", ENTRY, "hook", "claude-code"], ROOT),
+            hook = [sys.executable, "-c", ENTRY, "hook", "claude-code"]
+            variants: dict[str, tuple[list[str], Path, dict[str, str]]] = {
+                "floor: python -c pass": ([sys.executable, "-c", "pass"], ROOT, {}),
+                f"previous release ({args.baseline})": (hook, baseline, {}),
+                "this tree": (hook, ROOT, {}),
+                "this tree, config names socket_path": (hook, ROOT, {"CHATOPS_CONFIG": str(named)}),
             }
             times: dict[str, list[float]] = {name: [] for name in variants}
-            for _ in range(args.calls):
-                for name, (command, tree) in variants.items():
+            for call in range(-1, args.calls):
+                for name, (command, tree, extra) in variants.items():
                     started = time.perf_counter()
                     result = subprocess.run(
                         command,
                         input=event,
                         capture_output=True,
                         cwd=project,
-                        env={**env, "PYTHONPATH": str(tree)},
+                        env={**env, "PYTHONPATH": str(tree), **extra},
                         check=True,
                     )
-                    times[name].append(time.perf_counter() - started)
-                    if "hook" in command:
+                    if call >= 0:
+                        times[name].append(time.perf_counter() - started)
+                    if command is hook:
                         answer = json.loads(result.stdout)["hookSpecificOutput"]
                         assert answer["permissionDecision"] == "allow", answer
         finally:

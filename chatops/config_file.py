@@ -18,8 +18,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from chatops.paths import config_dir, default_socket_path
 
 ENV_PREFIX = "CHATOPS_"
@@ -48,10 +46,19 @@ def resolve_config_path(
 
 def read_yaml(path: Path) -> dict[str, Any]:
     """The file's top-level mapping; a section whose keys are all commented out is empty."""
+    return parse_yaml(path, _read_text(path))
+
+
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+
+
+def parse_yaml(path: Path, text: str) -> dict[str, Any]:
+    import yaml  # tens of milliseconds: only for a file that needs reading
+
     try:
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     except yaml.YAMLError as exc:
@@ -75,11 +82,19 @@ def configured_socket_path(config_path: Path | None) -> Path:
     from_env = environment_value(SOCKET_ENV)
     if from_env:
         return Path(from_env)
-    data = read_yaml(config_path) if config_path is not None else {}
+    if config_path is None:
+        return default_socket_path()
+    text = _read_text(config_path)
+    if not any("socket_path" in line.partition("#")[0] for line in text.splitlines()):
+        # A file that never names the key (outside comments) cannot set it: the YAML parser,
+        # the largest cost on the hook's path, is skipped. The controller validates the file;
+        # the hook only needs the socket.
+        return default_socket_path()
+    data = parse_yaml(config_path, text)
     monitoring = data.get("monitoring") or {}
     value = monitoring.get("socket_path") if isinstance(monitoring, dict) else None
     if value is None:
         return default_socket_path()
     if not isinstance(value, str) or not value:
         raise ConfigError(f"invalid configuration ({config_path}): monitoring.socket_path")
-    return Path(value).expanduser()
+    return Path(value)

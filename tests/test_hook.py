@@ -281,3 +281,90 @@ async def test_without_the_controller_its_saved_changes_still_apply(
     assert verdict(decision) == "ask" and "auto-accept is off" in str(decision)
     granted = await machine.hook(write, agent="claude-laptop")
     assert verdict(granted) == "allow" and "grant #1 by carol" in str(granted)
+
+
+def test_the_hooks_request_is_the_protocols_approval_request() -> None:
+    """The hook spells its request in plain JSON (no msgspec on its path): the protocol must
+    read it as the ApprovalRequest it means, a large content fitted under the cap."""
+    from chatops.cli.hook import approval_request_body
+    from chatops.client.actions import CONTENT_CHARS
+    from chatops.wire.protocol import ApprovalRequest, decode
+
+    content = "x" * (CONTENT_CHARS * 4)
+    data = {"file_path": "a.py", "content": content, "cwd": "/srv/p"}
+    body = approval_request_body("claude-laptop", "file_write", data, 300.0, "k" * 32)
+    message = decode(json.dumps({**body, "id": 1}).encode())
+    assert isinstance(message, ApprovalRequest)
+    assert (message.agent, message.action_type, message.timeout, message.key) == (
+        "claude-laptop",
+        "file_write",
+        300.0,
+        "k" * 32,
+    )
+    assert message.wait and message.data["file_size"] == len(content)
+    assert message.data["content"] == content[:CONTENT_CHARS] and message.data["cwd"] == "/srv/p"
+
+
+async def test_the_path_to_the_controllers_answer_imports_only_what_it_needs(
+    machine: Machine, start_controller: Any
+) -> None:
+    """With the controller running, neither the protocol's msgspec types, pydantic, the
+    policy's parser nor the asyncio client are imported: the hook runs on every tool call."""
+    await start_controller(make_settings(machine.home.parent))
+    probe = (
+        "import json, sys\n"
+        "from chatops.cli import main\n"
+        "code = main(['hook', 'claude-code'])\n"
+        "heavy = {'msgspec', 'pydantic', 'pydantic_settings', 'tree_sitter', 'aiohttp',"
+        " 'discord', 'asyncio', 'aiosqlite', 'wcmatch'}\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & heavy)),"
+        " file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    write = machine.event("Write", {"file_path": "src/a.py", "content": "x = 1\n"})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        probe,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=machine.project,
+        env=machine.env(),
+    )
+    out, err = await asyncio.wait_for(proc.communicate(json.dumps(write).encode()), 60)
+    assert proc.returncode == 0
+    assert json.loads(out)["hookSpecificOutput"]["permissionDecision"] == "allow"
+    assert json.loads(err.decode().strip().splitlines()[-1]) == []
+
+
+def test_the_socket_is_found_as_the_controller_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hook's own reading of ``monitoring.socket_path`` (without the settings models): the
+    environment, then the file, then the default; a key only in a comment is no key."""
+    from chatops.config_file import ConfigError, configured_socket_path
+    from chatops.paths import default_socket_path
+
+    for name in [k for k in os.environ if k.upper().startswith("CHATOPS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    config = tmp_path / "c.yaml"
+    config.write_text("monitoring:\n  # socket_path: /elsewhere.sock\n  stale_timeout: 90\n")
+    assert (
+        configured_socket_path(config) == default_socket_path() == tmp_path / "chatops/monitor.sock"
+    )
+    assert configured_socket_path(None) == default_socket_path()
+    config.write_text("monitoring:\n  socket_path: /srv/m.sock  # the fleet's\n")
+    assert configured_socket_path(config) == Path("/srv/m.sock")
+    monkeypatch.setenv("chatops_monitoring__socket_path", "/env/m.sock")
+    assert configured_socket_path(config) == Path("/env/m.sock")
+    monkeypatch.delenv("chatops_monitoring__socket_path")
+    for broken in (
+        "monitoring:\n  socket_path: [1]\n",
+        "monitoring: {socket_path: [\n",
+        "- socket_path\n",
+    ):
+        config.write_text(broken)
+        with pytest.raises(ConfigError):
+            configured_socket_path(config)

@@ -27,16 +27,15 @@ full configuration and the policy engine are loaded only when the controller is 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any, TextIO
 
-from chatops.client.approvals import fit_action_data
-from chatops.client.blocking import MonitorError, request
+from chatops.client.actions import fit_action_data
+from chatops.client.blocking import MonitorError, request_json
 from chatops.config_file import ConfigError, configured_socket_path, resolve_config_path
-from chatops.wire.protocol import ApprovalRequest
 
 HANDLED_EVENT = "PreToolUse"
 _RETRY = frozenset({"shutting_down", "storage_error", "internal_error"})
@@ -86,24 +85,34 @@ def decision_output(decision: str, reason: str) -> dict[str, Any]:
     }
 
 
+def approval_request_body(
+    agent: str, action_type: str, data: dict[str, Any], timeout: float, key: str
+) -> dict[str, Any]:
+    """An ``approval_request`` as the protocol spells it in JSON
+    (:class:`chatops.wire.protocol.ApprovalRequest`; a test holds the two together), built
+    without importing the protocol: the hook pays for msgspec on no tool call."""
+    return {
+        "type": "approval_request",
+        "agent": agent,
+        "action_type": action_type,
+        "data": fit_action_data(data),
+        "timeout": timeout,
+        "key": key,
+    }
+
+
 def ask_controller(
     socket_path: Path, agent: str, action_type: str, data: dict[str, Any], timeout: float
 ) -> tuple[str, str]:
     """(allow|deny|ask, reason) from the controller. Asks again with the same key if the
     controller restarts while a human decides; raises :class:`ControllerAway` when nobody
     answers the first time."""
-    message = ApprovalRequest(
-        agent=agent,
-        action_type=action_type,
-        data=fit_action_data(data),
-        timeout=timeout,
-        key=uuid.uuid4().hex,
-    )
+    body = approval_request_body(agent, action_type, data, timeout, os.urandom(16).hex())
     deadline = time.monotonic() + timeout + 90.0
     asked = False
     while (remaining := deadline - time.monotonic()) > 0:
         try:
-            reply = request(socket_path, message, timeout=remaining)
+            reply = request_json(socket_path, body, timeout=remaining)
         except MonitorError as exc:
             if exc.code not in _RETRY:
                 return "ask", f"the controller refused the request ({exc})"

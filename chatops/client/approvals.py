@@ -15,12 +15,10 @@ import time
 import uuid
 from typing import Any, Protocol
 
+from chatops.client.actions import fit_action_data
 from chatops.client.messages import checked
 from chatops.wire.protocol import MAX_ACTION_DATA_BYTES, ApprovalRequest, Message
 
-CONTENT_CHARS = 16_384
-"""A file's content beyond this is not sent: its size goes in ``file_size`` (the limits check
-it), its start in ``content`` (the prompt shows it)."""
 RECONNECT_GRACE = 60.0
 """After losing the connection mid-wait, how long to keep asking again (the controller's
 ``approvals.reattach_grace`` by default)."""
@@ -42,16 +40,6 @@ class _Requests(Protocol):
 
 def _denied(reason: str) -> dict[str, Any]:
     return {"decision": "deny", "approved": False, "reason": reason, "rule": None}
-
-
-def fit_action_data(data: dict[str, Any]) -> dict[str, Any]:
-    """Send the start of a large content, with its full size, under the protocol's cap."""
-    content = data.get("content")
-    if not isinstance(content, str) or len(content) <= CONTENT_CHARS:
-        return dict(data)
-    fitted = dict(data, content=content[:CONTENT_CHARS])
-    fitted.setdefault("file_size", len(content.encode()))
-    return fitted
 
 
 class ApprovalCalls:

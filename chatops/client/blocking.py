@@ -1,4 +1,9 @@
-"""One synchronous request over the socket, for the CLI and for bots that are not async."""
+"""One synchronous request over the socket, for the CLI and for bots that are not async.
+
+Light on purpose: the protocol's types (and msgspec with them) are imported only when a typed
+message is encoded, so a caller that sends a plain JSON body (the Claude Code hook, on every
+tool call) pays for ``json`` and ``socket`` alone.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,12 @@ import json
 import os
 import socket
 from pathlib import Path
-from typing import Any
-
-import msgspec
+from typing import TYPE_CHECKING, Any
 
 from chatops.paths import default_socket_path
-from chatops.wire.protocol import Message, encode_message
+
+if TYPE_CHECKING:
+    from chatops.wire.protocol import Message
 
 
 class MonitorError(Exception):
@@ -35,20 +40,43 @@ def request(
 ) -> dict[str, Any]:
     """Send one request (the protocol's own type; an ``id`` is added) and return the reply.
 
-    Raises OSError when the monitor cannot be reached or does not answer in time, and
-    :class:`MonitorError` for an error reply.
+    Raises OSError when the monitor cannot be reached or does not answer in time, ValueError
+    for a reply that is not a JSON object, and :class:`MonitorError` for an error reply.
     """
+    import msgspec
+
+    from chatops.wire.protocol import encode_message
+
+    line = encode_message(msgspec.structs.replace(message, id=1))
+    return exchange(socket_path, line, timeout=timeout)
+
+
+def request_json(
+    socket_path: str | os.PathLike[str] | None, body: dict[str, Any], *, timeout: float = 5.0
+) -> dict[str, Any]:
+    """:func:`request` for a body already shaped as the protocol's JSON (``type`` and fields);
+    the monitor validates it like any other line."""
+    line = json.dumps({**body, "id": 1}, separators=(",", ":")).encode() + b"\n"
+    return exchange(socket_path, line, timeout=timeout)
+
+
+def exchange(
+    socket_path: str | os.PathLike[str] | None, line: bytes, *, timeout: float
+) -> dict[str, Any]:
+    """One framed line out, the first line back, decoded and checked."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(str(resolve_socket_path(socket_path)))
-        sock.sendall(encode_message(msgspec.structs.replace(message, id=1)))
+        sock.sendall(line)
         buffer = b""
         while b"\n" not in buffer:
             chunk = sock.recv(65536)
             if not chunk:
                 raise ConnectionResetError("monitor closed the connection without answering")
             buffer += chunk
-    reply: dict[str, Any] = json.loads(buffer.split(b"\n", 1)[0])
+    reply = json.loads(buffer.split(b"\n", 1)[0])
+    if not isinstance(reply, dict):
+        raise ValueError("the monitor's reply is not a JSON object")
     if not reply.get("ok"):
         error = reply.get("error") or {}
         raise MonitorError(str(error.get("code")), str(error.get("message")))

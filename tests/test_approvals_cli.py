@@ -11,6 +11,8 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +223,23 @@ async def test_an_agent_cannot_approve_its_own_request(
         call.cancel()
 
 
+@asynccontextmanager
+async def agent_asking(
+    workdir: Path, settings: Settings, start_controller: Any
+) -> AsyncIterator[tuple[Controller, Agent, int]]:
+    """A controller on ``settings`` (with ``cli.yaml`` for the CLI), and a real agent in a
+    session of its own whose approval request is pending; the agent is closed after."""
+    config_file(workdir, settings)
+    ctl: Controller = await start_controller(settings)
+    agent = Agent(settings)
+    try:
+        assert (await agent.line())["ready"]
+        agent.send(type="terminal_command", data=PUSH)
+        yield ctl, agent, await pending_id(ctl)
+    finally:
+        agent.close()
+
+
 async def test_an_agent_cannot_approve_itself_by_detaching(
     workdir: Path, start_controller: Any
 ) -> None:
@@ -228,13 +247,8 @@ async def test_an_agent_cannot_approve_itself_by_detaching(
     session) and ``setsid -f`` (a session of its own, but no terminal) are refused; the
     operator at another terminal decides."""
     settings = make_settings(workdir)
-    config = config_file(workdir, settings)
-    ctl: Controller = await start_controller(settings)
-    agent = Agent(settings)
-    try:
-        assert (await agent.line())["ready"]
-        agent.send(type="terminal_command", data=PUSH)
-        request_id = await pending_id(ctl)
+    async with agent_asking(workdir, settings, start_controller) as (ctl, agent, request_id):
+        config = workdir / "cli.yaml"
         approve = f"{CHATOPS} --config {config} approvals approve {request_id}"
 
         forked = await agent.shell(
@@ -254,8 +268,6 @@ async def test_an_agent_cannot_approve_itself_by_detaching(
         assert code == 0 and f"request #{request_id}: approved by cli" in out, out
         answer = await agent.line()
         assert answer["decision"] == "approve" and answer["via"] == "cli"
-    finally:
-        agent.close()
 
 
 async def test_any_admits_automation_but_never_from_the_agent_s_session(
@@ -265,13 +277,8 @@ async def test_any_admits_automation_but_never_from_the_agent_s_session(
     and its double fork (in its tree, in its session) are still refused."""
     settings = make_settings(workdir)
     settings.approvals.socket_decisions = SocketDecisions.ANY
-    config = config_file(workdir, settings)
-    ctl: Controller = await start_controller(settings)
-    agent = Agent(settings)
-    try:
-        assert (await agent.line())["ready"]
-        agent.send(type="terminal_command", data=PUSH)
-        request_id = await pending_id(ctl)
+    async with agent_asking(workdir, settings, start_controller) as (ctl, agent, request_id):
+        config = workdir / "cli.yaml"
         approve = f"{CHATOPS} --config {config} approvals approve {request_id}"
 
         child = await agent.shell(f"{approve} >{workdir}/child 2>&1", workdir / "child", 1)
@@ -286,8 +293,6 @@ async def test_any_admits_automation_but_never_from_the_agent_s_session(
         code, out, err = await run_chatops(config, "approvals", "approve", str(request_id))
         assert code == 0 and f"request #{request_id}: approved" in out, err
         assert (await agent.line())["decision"] == "approve"
-    finally:
-        agent.close()
 
 
 async def test_doctor_warns_when_agents_share_the_operator_s_uid(

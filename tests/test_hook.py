@@ -68,6 +68,7 @@ class Machine:
         event: dict[str, Any] | bytes,
         *args: str,
         agent: str | None = None,
+        hook_args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
     ) -> dict[str, Any] | None:
         """Run the hook; it must exit 0 and print nothing or one PreToolUse decision."""
@@ -80,6 +81,7 @@ class Machine:
             "hook",
             "claude-code",
             *(["--agent", agent] if agent else []),
+            *hook_args,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -249,22 +251,7 @@ async def test_internal_problems_are_answered_never_a_crash(
     # An event that is not JSON, or not an object; a command line that does not parse.
     assert verdict(await machine.hook(b"{not json")) == "ask"
     assert await machine.hook(b"[1, 2]") is None
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "chatops.cli",
-        "hook",
-        "claude-code",
-        "--timeout",
-        "soon",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=machine.env(),
-    )
-    out, _ = await proc.communicate(json.dumps(event).encode())
-    assert proc.returncode == 0
-    assert json.loads(out)["hookSpecificOutput"]["permissionDecision"] == "ask"
+    assert verdict(await machine.hook(event, hook_args=("--timeout", "soon"))) == "ask"
 
 
 async def test_without_the_controller_its_saved_changes_still_apply(

@@ -157,6 +157,24 @@ class Grant:
         )
 
 
+LIVE_GRANTS = (
+    "SELECT id, agent, action_type, until, created_by, created_at FROM approval_grants "
+    "WHERE revoked = 0 AND (until IS NULL OR until > ?) ORDER BY id"
+)
+"""The grants in force at the time bound to ``?``: the controller's and ``chatops policy``'s."""
+
+
+def grant_from_row(row: Any) -> Grant:
+    return Grant(
+        id=row["id"],
+        agent=row["agent"],
+        action_type=row["action_type"],
+        until=row["until"],
+        created_by=row["created_by"],
+        created_at=from_sqlite(row["created_at"]),
+    )
+
+
 class ApprovalTables:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -209,20 +227,7 @@ class ApprovalTables:
         self._db.writer.put(_UPSERT_GRANT, grant.id, grant.row)
 
     async def grants(self, now: float) -> Restored[Grant]:
-        return await self._db.restore(
-            "approval_grants",
-            "SELECT id, agent, action_type, until, created_by, created_at, revoked "
-            "FROM approval_grants WHERE revoked = 0 AND (until IS NULL OR until > ?) ORDER BY id",
-            lambda row: Grant(
-                id=row["id"],
-                agent=row["agent"],
-                action_type=row["action_type"],
-                until=row["until"],
-                created_by=row["created_by"],
-                created_at=from_sqlite(row["created_at"]),
-            ),
-            (now,),
-        )
+        return await self._db.restore("approval_grants", LIVE_GRANTS, grant_from_row, (now,))
 
     def save_setting(self, name: str, value: Any, by: str, now: float) -> None:
         self._db.writer.put(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from chatops.models import BotState
-from chatops.store.approvals import Grant
+from chatops.store.approvals import LIVE_GRANTS, Grant, grant_from_row
 from chatops.store.fleet import BOT_COLUMNS, bot_from_row
 from chatops.timeutil import from_sqlite
 
@@ -87,19 +87,5 @@ def read_approval_changes_offline(
                     json.loads(row["value_json"]), row["updated_by"], from_sqlite(row["updated_at"])
                 )
         if _has_table(conn, "approval_grants"):
-            for row in conn.execute(
-                "SELECT id, agent, action_type, until, created_by, created_at FROM approval_grants "
-                "WHERE revoked = 0 AND (until IS NULL OR until > ?) ORDER BY id",
-                (now,),
-            ):
-                grants.append(
-                    Grant(
-                        id=row["id"],
-                        agent=row["agent"],
-                        action_type=row["action_type"],
-                        until=row["until"],
-                        created_by=row["created_by"],
-                        created_at=from_sqlite(row["created_at"]),
-                    )
-                )
+            grants = [grant_from_row(row) for row in conn.execute(LIVE_GRANTS, (now,))]
         return settings, grants

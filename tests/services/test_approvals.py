@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -257,10 +258,11 @@ async def test_a_pending_request_survives_a_controller_restart(
         await agent.close()
 
 
-async def test_a_request_nobody_reattaches_is_denied_after_the_grace(
-    workdir: Path, start_controller: Any
-) -> None:
-    settings = make_settings(workdir)
+async def asked_before_a_restart(
+    settings: Settings, start_controller: Any, clock: Callable[[], float] = time.time
+) -> tuple[Controller, int]:
+    """A request left pending by an agent whose controller stopped, and the controller started
+    again (on ``clock`` when given): the agent has not asked again yet."""
     ctl = await start_controller(settings)
     agent = MonitorClient(settings.monitoring.socket_path)
     call = asyncio.create_task(agent.request_approval("terminal_command", RISKY, agent="a1"))
@@ -268,8 +270,15 @@ async def test_a_request_nobody_reattaches_is_denied_after_the_grace(
     await ctl.stop()
     call.cancel()
     await agent.close()
+    return await start_controller(settings, clock=clock), request_id
+
+
+async def test_a_request_nobody_reattaches_is_denied_after_the_grace(
+    workdir: Path, start_controller: Any
+) -> None:
+    settings = make_settings(workdir)
     clock = FakeClock(time.time())
-    ctl = await start_controller(settings, clock=clock)
+    ctl, request_id = await asked_before_a_restart(settings, start_controller, clock)
     service = approvals_of(ctl)
     assert service.records[request_id].pending
     clock.advance(settings.approvals.reattach_grace + 1)
@@ -284,14 +293,8 @@ async def test_a_request_from_before_a_restart_waits_for_its_agent_to_be_decided
     """Who asked is known only while its agent waits: until it asks again after a restart, a
     decision over the socket cannot be told apart from it, and is refused."""
     settings = make_settings(workdir)
-    ctl = await start_controller(settings)
-    agent = MonitorClient(settings.monitoring.socket_path)
-    call = asyncio.create_task(agent.request_approval("terminal_command", RISKY, agent="a1"))
-    request_id = await pending_request(ctl)
-    await ctl.stop()
-    call.cancel()
-    await agent.close()
-    service = approvals_of(await start_controller(settings))
+    ctl, request_id = await asked_before_a_restart(settings, start_controller)
+    service = approvals_of(ctl)
     operator = Peer(conn_id=10**9, pid=os.getpid(), uid=os.geteuid())
     decide = DecideApproval(request=request_id, decision="approve")
     with pytest.raises(ProtocolError, match="not known yet") as refused:

@@ -4,7 +4,8 @@ exit, with the controller running, as Claude Code pays it on every tool call.
 The same event (a ``Write`` of a relative path in the project, which both releases accept) is
 sent ``--calls`` times to this tree's hook and to the previous release's (a ``git worktree`` of
 ``--baseline``, run by the same interpreter), alternating so both see the same machine;
-``python -c pass`` is the floor. Prints p50/p90/p99 per variant.
+``python -c pass`` is the floor. Then the controller is stopped and this tree's hook is timed
+alone (it runs the policy itself). Prints p50/p90/p99 per variant.
 
     python bench/hook.py                    # 100 calls each, baseline 14c9c8e
     python bench/hook.py --calls 300 --baseline HEAD~5
@@ -119,6 +120,25 @@ def main() -> None:
                     if command is hook:
                         answer = json.loads(result.stdout)["hookSpecificOutput"]
                         assert answer["permissionDecision"] == "allow", answer
+            # The controller away: the hook loads the configuration and the policy itself.
+            controller.terminate()
+            controller.wait(30)
+            away = "this tree, controller stopped (local policy)"
+            times[away] = []
+            for call in range(-1, args.calls):
+                started = time.perf_counter()
+                result = subprocess.run(
+                    hook,
+                    input=event,
+                    capture_output=True,
+                    cwd=project,
+                    env={**env, "PYTHONPATH": str(ROOT)},
+                    check=True,
+                )
+                if call >= 0:
+                    times[away].append(time.perf_counter() - started)
+                answer = json.loads(result.stdout)["hookSpecificOutput"]
+                assert answer["permissionDecision"] == "allow", answer
         finally:
             controller.terminate()
             controller.wait(30)
@@ -128,11 +148,11 @@ def main() -> None:
                 capture_output=True,
             )
     print(f"hook wall time, {args.calls} calls each, controller running ({os.cpu_count()} cores)")
-    print(f"{'variant':<36} {'p50':>8} {'p90':>8} {'p99':>8} {'mean':>8}")
+    print(f"{'variant':<46} {'p50':>8} {'p90':>8} {'p99':>8} {'mean':>8}")
     for name, values in times.items():
         cells = [percentile(values, q) * 1000 for q in (0.5, 0.9, 0.99)]
         cells.append(statistics.fmean(values) * 1000)
-        print(f"{name:<36} " + " ".join(f"{cell:6.1f}ms" for cell in cells))
+        print(f"{name:<46} " + " ".join(f"{cell:6.1f}ms" for cell in cells))
 
 
 if __name__ == "__main__":

@@ -39,12 +39,13 @@ from chatops.config_env import (
 )
 from chatops.config_file import (
     CONFIG_ENV,
+    CONFIG_NAME,
     ENV_PREFIX,
     ConfigError,
     read_yaml,
     resolve_config_path,
 )
-from chatops.paths import default_database_path, default_socket_path, state_dir
+from chatops.paths import config_dir, default_database_path, default_socket_path, state_dir
 from chatops.services.approvals.config import ApprovalsConfig
 from chatops.services.cache.config import CacheConfig
 from chatops.services.quotas.config import QuotasConfig
@@ -268,6 +269,21 @@ def load_settings(
     """Load and validate the whole configuration or raise :class:`ConfigError`.
     ``search_cwd=False`` for an agent's own commands (see :mod:`chatops.config_file`)."""
     resolved = resolve_config_path(path, search_cwd=search_cwd)
+    try:
+        return _load(resolved)
+    except ConfigError as exc:
+        found_here = resolved == Path(CONFIG_NAME) and not path and not os.environ.get(CONFIG_ENV)
+        if not found_here or CONFIG_NAME not in str(exc):  # an error of the environment's
+            raise
+        # The file was picked up from wherever the command runs: say so, and where chatops's
+        # own would be.
+        raise ConfigError(
+            f"{exc} ({CONFIG_NAME} was found in the current directory, {Path.cwd()}; chatops's "
+            f"own is --config PATH, ${CONFIG_ENV} or {config_dir() / CONFIG_NAME})"
+        ) from None
+
+
+def _load(resolved: Path | None) -> Settings:
     data = read_yaml(resolved) if resolved is not None else {}
     source = str(resolved) if resolved is not None else "defaults"
     # pydantic-settings builds its sources inside the constructor, so the YAML rides on a context

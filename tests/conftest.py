@@ -41,6 +41,7 @@ from chatops.config import AlertsConfig, DiscordConfig, MonitoringConfig, Settin
 from chatops.discord.bot import ChatOpsBot, configure_endpoints
 from chatops.models import FleetEvent
 from chatops.runtime.controller import Controller
+from chatops.services.approvals.config import ApprovalsConfig
 from chatops.store import Store
 from tests.fake_discord import (
     ADMIN_ROLE_ID,
@@ -52,6 +53,15 @@ from tests.fake_discord import (
 
 HERE = Path(__file__).parent
 BOTS = HERE / "bots"
+
+
+@pytest.fixture(autouse=True)
+def _own_config_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test reads the caller's ``~/.config/chatops/config.yaml`` (nor do the commands it
+    starts): the config directory is an empty one of the test's own."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config-home")))
 
 
 @pytest.fixture
@@ -71,7 +81,11 @@ def make_settings(workdir: Path, **monitoring: Any) -> Settings:
         "restart_grace": 5,
     }
     values.update(monitoring)
-    return Settings(monitoring=MonitoringConfig(**values))
+    # These controllers have no Discord channel or webhook unless a test adds one, and their
+    # approvers answer from a shell: requests for a human wait for them.
+    return Settings(
+        monitoring=MonitoringConfig(**values), approvals=ApprovalsConfig(unattended="wait")
+    )
 
 
 @pytest.fixture

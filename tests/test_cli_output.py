@@ -150,3 +150,33 @@ async def test_status_counts_agree_with_their_noun(workdir: Path, start_controll
         assert code == 0 and "3 bots, from monitor" in out
     finally:
         await other.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("quota",), ("approvals", "list"), ("approvals", "approve", "1"), ("restart", "bot")],
+    ids=" ".join,
+)
+async def test_a_command_that_needs_the_controller_says_where_it_looked(
+    workdir: Path, args: tuple[str, ...]
+) -> None:
+    settings = make_settings(workdir)
+    config = config_file(workdir, settings)
+    code, out, err = await run_chatops(config, *args)
+    assert code == 3 and not out
+    socket_path = settings.monitoring.socket_path
+    assert (
+        err
+        == f"chatops: no controller answers on {socket_path} (No such file or directory); is 'chatops run' up with this config?\n"
+    )
+
+
+def test_policy_check_of_an_unknown_action_type_is_invalid_input(workdir: Path) -> None:
+    config = config_file(workdir, make_settings(workdir))
+    result = subprocess.run(
+        [sys.executable, "-m", "chatops.cli", "--config", str(config), "policy", "check",
+         "--type", "file_wirte", "--data", "{}"],
+        capture_output=True, text=True, env=ENV, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2 and not result.stdout
+    assert "unknown action type 'file_wirte'" in result.stderr and "file_write" in result.stderr

@@ -66,6 +66,30 @@ def test_local_config_yaml_is_picked_up(tmp_path: Path) -> None:
     assert load_settings().monitoring.data_retention_days == 30
 
 
+def test_the_config_directory_is_the_last_place_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home_config = tmp_path / "xdg" / "chatops" / "config.yaml"
+    home_config.parent.mkdir(parents=True)
+    home_config.write_text("monitoring:\n  data_retention_days: 11\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert load_settings().monitoring.data_retention_days == 11
+    (tmp_path / "config.yaml").write_text("monitoring:\n  data_retention_days: 30\n")
+    assert load_settings().monitoring.data_retention_days == 30  # ./config.yaml first
+    assert load_settings(search_cwd=False).monitoring.data_retention_days == 11
+
+
+def test_a_bad_config_found_in_the_current_directory_says_so(tmp_path: Path) -> None:
+    """A project's own config.yaml picked up by accident: the error says where it was found
+    and where chatops's own config goes."""
+    (tmp_path / "config.yaml").write_text("database:\n  url: postgres://app\n")
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    message = str(refused.value)
+    assert f"config.yaml was found in the current directory, {tmp_path}" in message
+    assert "--config PATH, $CHATOPS_CONFIG or " in message and "database: unknown key" in message
+
+
 def test_token_is_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHATOPS_DISCORD__TOKEN", "super-secret-token")
     settings = load_settings()
@@ -276,7 +300,7 @@ def test_a_check_across_keys_names_the_variable_and_the_file(tmp_path: Path) -> 
     assert "CHATOPS_MONITORING__HEARTBEAT_INTERVAL" in line and "stale_timeout (120s)" in line
     (tmp_path / "config.yaml").write_text("monitoring:\n  stale_timeout: soon\n")
     line = _run_cli("status").stderr.strip()
-    assert "(config.yaml): monitoring.stale_timeout" in line and "CHATOPS_" not in line
+    assert "(config.yaml): monitoring.stale_timeout" in line and "CHATOPS_MONITORING" not in line
 
 
 VALIDATORS = {

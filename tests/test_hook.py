@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import SecretStr
 
 from chatops.config import Settings
 from chatops.runtime.controller import Controller
-from tests.conftest import make_settings, wait_for
+from tests.conftest import make_settings, query, wait_for
 
 PUSH = {"command": "git push origin main"}
 
@@ -250,7 +251,7 @@ async def test_internal_problems_are_answered_never_a_crash(
     assert verdict(decision) == "ask" and "stale_timeout" in str(decision)
     # An event that is not JSON, or not an object; a command line that does not parse.
     assert verdict(await machine.hook(b"{not json")) == "ask"
-    assert await machine.hook(b"[1, 2]") is None
+    assert verdict(await machine.hook(b"[1, 2]")) == "ask"
     assert verdict(await machine.hook(event, hook_args=("--timeout", "soon"))) == "ask"
 
 
@@ -355,3 +356,37 @@ def test_the_socket_is_found_as_the_controller_reads_it(
         config.write_text(broken)
         with pytest.raises(ConfigError):
             configured_socket_path(config)
+
+
+async def test_a_request_no_approver_can_be_told_of_is_handed_to_claude_code(
+    machine: Machine, start_controller: Any, workdir: Path
+) -> None:
+    """Headless, no webhook (``approvals.unattended: answer``, the default): nobody would see
+    the request, so the hook does not hold Claude Code until the timeout: Claude Code's own
+    prompt asks the person at it. A webhook that announces requests makes it wait again."""
+    from chatops.cli import hook
+    from chatops.services.approvals.events import UNATTENDED
+    from tests.webhook_receiver import WebhookReceiver
+
+    assert hook.UNATTENDED == UNATTENDED  # the hook's copy of the service's word
+    settings = make_settings(workdir)
+    settings.approvals.unattended = "answer"
+    ctl: Controller = await start_controller(settings)
+    decision = await machine.hook(machine.event("Bash", PUSH))
+    assert verdict(decision) == "ask" and "no approver can be told" in str(decision)
+    assert ctl.services.approvals.pending() == []
+    await ctl.stop()  # flushes the audit: the request was answered, and recorded as such
+    audit = query(settings.monitoring.database_path, "SELECT state, via FROM approvals")
+    assert audit == [("denied", UNATTENDED)]
+
+    receiver = await WebhookReceiver().start()
+    try:
+        settings.alerts.webhook_urls = [SecretStr(receiver.url)]
+        ctl = await start_controller(settings)
+        waiting = asyncio.create_task(machine.hook(machine.event("Bash", PUSH)))
+        await wait_for(lambda: ctl.services.approvals.pending(), timeout=30)
+        [pending] = ctl.services.approvals.pending()
+        ctl.services.approvals.decide(pending.id, False, by="bob", identity="2", via="cli")
+        assert verdict(await asyncio.wait_for(waiting, 30)) == "deny"
+    finally:
+        await receiver.stop()

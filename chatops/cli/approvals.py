@@ -17,7 +17,7 @@ from typing import Any
 
 from chatops.client.blocking import MonitorError, request
 from chatops.config import Settings
-from chatops.presentation.formatting import describe_duration, terminal_text
+from chatops.presentation.formatting import describe_duration, no_controller, terminal_text
 from chatops.wire.protocol import DecideApproval, ListApprovals
 
 EXIT_REFUSED = 1
@@ -45,7 +45,7 @@ def approvals_command(settings: Settings, args: argparse.Namespace) -> int:
         print(f"chatops: refused: {terminal_text(str(exc))}", file=sys.stderr)
         return EXIT_REFUSED
     except OSError as exc:
-        print(f"chatops: the controller is not answering ({exc})", file=sys.stderr)
+        print(f"chatops: {no_controller(socket_path, exc)}", file=sys.stderr)
         return EXIT_UNREACHABLE
     state = reply.get("state")
     print(f"request #{args.request_id}: {state}" + _by(reply))

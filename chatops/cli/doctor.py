@@ -19,7 +19,7 @@ import aiohttp
 
 from chatops.client.blocking import MonitorError, request
 from chatops.config import Settings
-from chatops.presentation.formatting import terminal_text
+from chatops.presentation.formatting import no_controller, terminal_text
 from chatops.services.recovery.probes import (
     Check,
     check_cache_dir,
@@ -96,7 +96,7 @@ def restart_command(settings: Settings, bot: str) -> int:
         print(f"chatops: refused: {terminal_text(str(exc))}", file=sys.stderr)
         return EXIT_FAILING
     except OSError as exc:
-        print(f"chatops: the controller is not answering ({exc})", file=sys.stderr)
+        print(f"chatops: {no_controller(settings.monitoring.socket_path, exc)}", file=sys.stderr)
         return EXIT_UNREACHABLE
     # The service's own words (outcome, how, why), as /recover restart shows them.
     print(f"{terminal_text(bot)}: {terminal_text(report['summary'])}")

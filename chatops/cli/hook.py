@@ -38,6 +38,9 @@ from chatops.client.blocking import MonitorError, request_json
 from chatops.config_file import ConfigError, configured_socket_path, resolve_config_path
 
 HANDLED_EVENT = "PreToolUse"
+UNATTENDED = "unattended"
+"""The ``via`` of a request the controller could tell no approver of (the approval service's
+``UNATTENDED``; not imported, to keep the service out of the hook's path)."""
 _RETRY = frozenset({"shutting_down", "storage_error", "internal_error"})
 _FILE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
 _VERDICTS = {"accept": "allow", "deny": "deny", "confirm": "ask"}
@@ -122,8 +125,10 @@ def ask_controller(
                 raise ControllerAway(type(exc).__name__) from None
             asked = True
         else:
-            verdict = "allow" if reply.get("decision") == "approve" else "deny"
-            return verdict, str(reply.get("reason") or reply.get("state"))
+            reason = str(reply.get("reason") or reply.get("state"))
+            if reply.get("via") == UNATTENDED:
+                return "ask", reason  # nobody but the person at Claude Code can answer it
+            return ("allow" if reply.get("decision") == "approve" else "deny"), reason
         time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
     return "ask", "no answer from the controller in time"
 
@@ -154,7 +159,9 @@ def respond(config: str | None, agent: str, timeout: float, text: str) -> dict[s
         event = json.loads(text)
     except ValueError:
         return decision_output("ask", "the hook event is not JSON")
-    if not isinstance(event, dict) or event.get("hook_event_name") != HANDLED_EVENT:
+    if not isinstance(event, dict):
+        return decision_output("ask", "the hook event is not a JSON object")
+    if event.get("hook_event_name") != HANDLED_EVENT:
         return None
     action = action_for(event)
     if action is None:

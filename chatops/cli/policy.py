@@ -18,6 +18,7 @@ import time
 from typing import Any, TextIO
 
 from chatops.config import Settings
+from chatops.services.approvals.config import ActionType
 from chatops.services.approvals.effective import EffectivePolicy, load_effective_policy
 from chatops.timeutil import to_sqlite
 
@@ -56,6 +57,10 @@ def policy_command(settings: Settings, args: argparse.Namespace) -> int:
     data = _object(args.data)
     if data is None:
         print("chatops: --data must be a JSON object", file=sys.stderr)
+        return EXIT_INVALID
+    if args.action_type not in set(ActionType):
+        known = ", ".join(ActionType)
+        print(f"chatops: unknown action type {args.action_type!r} ({known})", file=sys.stderr)
         return EXIT_INVALID
     print(json.dumps(policy.decide(args.action_type, data)))
     return 0

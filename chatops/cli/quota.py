@@ -11,7 +11,7 @@ from typing import Any
 
 from chatops.client.blocking import MonitorError, request
 from chatops.config import Settings
-from chatops.presentation.formatting import progress_bar, terminal_text
+from chatops.presentation.formatting import no_controller, progress_bar, terminal_text
 from chatops.wire.protocol import GetQuotaSummary
 
 EXIT_UNREACHABLE = 3
@@ -20,10 +20,11 @@ EXIT_UNREACHABLE = 3
 def quota_command(settings: Settings, *, as_json: bool) -> int:
     try:
         reply = request(settings.monitoring.socket_path, GetQuotaSummary(), timeout=3.0)
-    except (OSError, MonitorError) as exc:
-        print(
-            f"chatops: the controller is not answering ({exc}); quotas live in it", file=sys.stderr
-        )
+    except OSError as exc:
+        print(f"chatops: {no_controller(settings.monitoring.socket_path, exc)}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except MonitorError as exc:
+        print(f"chatops: refused: {terminal_text(str(exc))}", file=sys.stderr)
         return EXIT_UNREACHABLE
     quotas = list(reply.get("quotas", []))
     if as_json:

@@ -101,3 +101,10 @@ def size_text(size: float) -> str:
     if size < 1_048_576:
         return f"{size / 1024:.1f} kB"
     return f"{size / 1_048_576:,.1f} MB"
+
+
+def no_controller(socket_path: object, exc: BaseException) -> str:
+    """Why a command that needs the running controller got nothing: where it looked, and what
+    the socket said (``no such file``: not running, or another config's socket)."""
+    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"no controller answers on {socket_path} ({why}); is 'chatops run' up with this config?"

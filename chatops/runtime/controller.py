@@ -202,7 +202,14 @@ class Controller:
         stack.callback(quotas.close)
         operators = OperatorGate(fleet)
         approvals = ApprovalService(
-            store, self.settings.approvals, fleet, bus, router, operators, clock=clock
+            store,
+            self.settings.approvals,
+            fleet,
+            bus,
+            router,
+            operators,
+            attended=approvers_can_be_told(self.settings),
+            clock=clock,
         )
         await approvals.start()
         cache_root = self.settings.cache_root
@@ -354,6 +361,16 @@ def _raise_fd_limit(wanted: int) -> None:
             target,
             wanted,
         )
+
+
+def approvers_can_be_told(settings: Settings) -> bool:
+    """Whether a request for a human reaches one: a Discord channel for its prompt (the bot
+    runs with a token), or a webhook that announces it."""
+    discord = settings.discord
+    prompts = discord.token is not None and (
+        discord.approval_channel_id is not None or discord.alert_channel_id is not None
+    )
+    return prompts or bool(settings.alerts.webhook_urls)
 
 
 async def run_headless(settings: Settings) -> None:

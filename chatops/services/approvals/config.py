@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
@@ -119,6 +120,11 @@ class ApprovalsConfig(BaseModel):
     """Who may decide with ``chatops approvals approve|deny`` over the socket (always the
     controller's own uid only, never a connection that registered a bot or asked for approval):
     see :class:`SocketDecisions`. Older configs' ``true``/``false`` mean ``interactive``/``off``."""
+    unattended: Literal["answer", "wait"] = "answer"
+    """A request for a human when no approver can be told of it (no Discord approval or alert
+    channel, no webhook): ``answer`` denies it at once, saying so (the Claude Code hook then
+    hands it to Claude Code's own prompt) instead of holding the agent until the timeout;
+    ``wait`` holds it for ``chatops approvals approve|deny`` from a shell."""
     parse_in_worker: bool = True
     """Parse commands in a child process, so a parser crash costs one decision."""
 

@@ -10,6 +10,13 @@ from typing import Any
 from chatops.alerts.model import Alert, Severity
 from chatops.store import ApprovalRecord
 
+UNATTENDED = "unattended"
+"""The ``via`` of a request no approver could be told of (``approvals.unattended: answer``)."""
+NOBODY_TOLD = (
+    "needs a human, and no approver can be told (no Discord approval channel, no webhook; "
+    "approvals.unattended: wait holds it for chatops approvals)"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class ApprovalRequested:

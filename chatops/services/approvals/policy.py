@@ -155,13 +155,14 @@ class Policy:
                 return Place(text, denied=f"{path!r} is outside the workspace ({real_root})")
             reason = protected_reason(real)
             if reason is not None:
-                return Place(text, denied=f"{path!r}: {reason}")
+                return Place(text, denied=_protected(path, real, reason))
             return Place(real.relative_to(real_root).as_posix())
         normal = posixpath.normpath(text)
         if posixpath.isabs(normal):
-            reason = protected_reason(Path(os.path.realpath(normal)))
+            real = Path(os.path.realpath(normal))
+            reason = protected_reason(real)
             if reason is not None:
-                return Place(normal, denied=f"{path!r}: {reason}")
+                return Place(normal, denied=_protected(path, real, reason))
             return Place(normal, unsure=f"{path!r} is outside any known workspace")
         if normal == ".." or normal.startswith("../"):
             return Place(normal, denied=f"{path!r} escapes the workspace")
@@ -206,6 +207,13 @@ class Policy:
         if rule.requires_confirmation:
             return f"{kind} requires confirmation"
         return None
+
+
+def _protected(path: str, real: Path, reason: str) -> str:
+    """Why a protected place is denied, naming where a link led when it did."""
+    if os.path.normpath(os.path.expanduser(path)) == str(real):
+        return f"{path!r} is {reason}"
+    return f"{path!r} leads to {real}, which is {reason}"
 
 
 def _workspace_from(cwd: object) -> Path | None:

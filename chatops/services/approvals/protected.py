@@ -80,31 +80,32 @@ rewrites them can switch the approvals off."""
 
 
 def protected_reason(path: Path) -> str | None:
-    """Why ``path`` (absolute, already resolved) may never be written by an agent, or None."""
+    """What ``path`` (absolute, already resolved) is, when an agent may never write it: a
+    phrase that reads after "is" ("a system location (/etc)"); None for an ordinary place."""
     text = path.as_posix()
     for tree in SYSTEM_TREES:
         if text == tree or text.startswith(tree + "/"):
-            return f"{text} is a system location"
+            return f"a system location ({tree})"
     parts = path.parts
     if len(parts) >= 2 and parts[-2] == ".claude" and parts[-1] in AGENT_SETTINGS:
-        return f"{text} holds the coding agent's own settings (its hooks)"
+        return "the coding agent's own settings (where its hooks are declared)"
     if _under(path, _real(config_dir())):
-        return f"{text} is chatops's config"
+        return "chatops's own config"
     if path.parent == _real(state_dir()):
-        return f"{text} is chatops's state (its database and locks)"
+        return "chatops's own state (its database and locks)"
     home = _real(Path.home())
     if not _under(path, home) or path == home:
         return None
     inside = PurePosixPath(path.relative_to(home).as_posix())
     if len(inside.parts) == 1 and inside.name in HOME_FILES:
-        return f"{text} is a shell start-up or credential file"
+        return "a shell start-up or credential file"
     for tree in HOME_TREES:
         if inside.as_posix() == tree or inside.as_posix().startswith(tree + "/"):
-            return f"{text} is under ~/{tree}, which holds keys, tokens or start-up code"
+            return f"under ~/{tree}, which holds keys, tokens or start-up code"
     if inside.parts[0] == ".config" and any(
         fnmatch.fnmatch(part.lower(), CREDENTIAL_NAMES) for part in inside.parts[1:]
     ):
-        return f"{text} looks like a credential file under ~/.config"
+        return "a credential file under ~/.config"
     return None
 
 

@@ -26,6 +26,8 @@ from chatops.runtime.bus import EventBus
 from chatops.services.approvals.config import ActionType, ApprovalsConfig, SocketDecisions
 from chatops.services.approvals.controls import RuleControls
 from chatops.services.approvals.events import (
+    NOBODY_TOLD,
+    UNATTENDED,
     ApprovalError,
     ApprovalRequested,
     ApprovalUpdated,
@@ -65,9 +67,11 @@ class ApprovalService(RuleControls):
         router: AlertRouter,
         gate: OperatorGate,
         *,
+        attended: bool = True,
         clock: Clock = wall_clock,
     ) -> None:
         self._gate = gate
+        self._attended = attended
         self._tables = store.approvals
         self.config = config.model_copy(deep=True)
         self.policy = Policy(self.config)
@@ -139,6 +143,8 @@ class ApprovalService(RuleControls):
             self._settle(record, "checked", "policy")
         elif (full := self._full(msg.agent)) is not None:
             self._settle(record, "denied", "limit", reason=full)
+        elif not self._attended and self.config.unattended == "answer":
+            self._settle(record, "denied", UNATTENDED, reason=NOBODY_TOLD)
         else:
             return answer(await self._open(peer, msg, record))
         self._tables.save(record)

@@ -100,7 +100,12 @@ async def signal_local(
         return None, f"it runs on {bot.host}, where chatops cannot signal it"
     pid = bot.pid
     if not fleet.vouched(channel):
-        return None, f"pid {pid} was not vouched for by the kernel, so it is never signalled"
+        if not psutil.pid_exists(pid):
+            return None, f"its process (pid {pid}) is gone"
+        return None, (
+            f"pid {pid} was not vouched for by the kernel since this controller started, so it "
+            "is never signalled"
+        )
     try:
         process = psutil.Process(pid)
         if process.uids().real != os.getuid() or pid == os.getpid():

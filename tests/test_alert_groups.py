@@ -125,7 +125,8 @@ async def test_webhook_gets_one_post_per_group_with_every_alert_id(workdir: Path
         for i in range(5):
             ctl.services.bus.publish(went_down(f"b{i}"))
         await wait_for(lambda: receiver.delivered(), timeout=10)
-        await asyncio.sleep(0.3)  # nothing else should follow
+        await ctl.services.delivery.settled()  # the worker is done: nothing else follows
+        assert ctl.services.delivery.pending == []
     finally:
         await ctl.stop()
         await receiver.stop()

@@ -133,13 +133,17 @@ async def test_sync_wrapper(workdir: Path) -> None:
             ok = client.register_with_monitor("sync-bot", os.getpid(), {"llm": True})
             client.start_heartbeat("sync-bot", interval=0.1)
             ok = ok and client.log_usage(channel="sync-bot", model="m", tokens_in=7)
-            time.sleep(0.5)
+            # Heartbeats from the client's own thread, each a metrics row: wait for two.
+            deadline = time.monotonic() + 30
+            while query(db, "SELECT COUNT(*) FROM bot_metrics WHERE channel='sync-bot'") < [(2,)]:
+                assert time.monotonic() < deadline, "no two heartbeats in 30 s"
+                time.sleep(0.05)
             ok = ok and client.unregister_from_monitor("sync-bot")
             client.close()
             return ok
 
-        assert await asyncio.to_thread(bot)
         db = settings.monitoring.database_path
+        assert await asyncio.to_thread(bot)
         await ctl.store.flush()  # type: ignore[union-attr]
         assert query(db, "SELECT status FROM bot_status WHERE channel='sync-bot'") == [("offline",)]
         assert query(db, "SELECT COUNT(*) > 1 FROM bot_metrics WHERE channel='sync-bot'") == [(1,)]

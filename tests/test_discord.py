@@ -267,7 +267,7 @@ async def _alerts_wait_for_the_login(fake: FakeDiscord, settings: Settings) -> N
         delivery = bot.controller.services.delivery
         assert delivery is not None
         await bot.controller.store.flush()  # type: ignore[union-attr]
-        await asyncio.sleep(0.5)  # past group_wait: nothing may be sent while logged out
+        await delivery.settled()  # the channel's worker ran and found nobody logged in
         assert fake.channel_messages() == [] and len(delivery.pending) == 1
         assert delivery.pending[0].attempts == 0
 

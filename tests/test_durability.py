@@ -16,6 +16,7 @@ import pytest
 
 from chatops.cli import main
 from chatops.runtime.controller import Controller
+from chatops.services.quotas.config import BudgetConfig, QuotasConfig
 from chatops.services.retention import RetentionService
 from chatops.store import Store
 from tests.conftest import RawClient, make_settings, query
@@ -160,3 +161,33 @@ async def test_status_of_an_empty_fleet(workdir: Path, capsys: pytest.CaptureFix
     finally:
         del os.environ[env_key]
         del os.environ["CHATOPS_MONITORING__SOCKET_PATH"]
+
+
+async def test_usage_whose_commit_failed_is_counted_once_when_sent_again(workdir: Path) -> None:
+    """A failed commit answers ``storage_error`` and the client sends the event again with its
+    key: the budget counts it once, when it is really stored, not once per attempt."""
+    settings = make_settings(workdir)
+    settings.quotas = QuotasConfig(budgets=[BudgetConfig(name="calls", limit=100, metric="calls")])
+    ctl = Controller(settings)
+    await ctl.start()
+    try:
+        assert ctl.store is not None
+        budget = ctl.services.quotas.budgets["calls"]
+        client = await RawClient.connect(settings.monitoring.socket_path)
+        usage = {"type": "llm_usage", "channel": "c", "model": "m", "key": "call-1"}
+
+        def read_only(conn: sqlite3.Connection, on: int) -> None:
+            conn.execute(f"PRAGMA query_only = {on}").fetchall()
+
+        await ctl.store.writer.run(lambda conn: read_only(conn, 1))
+        failed = await client.request({**usage, "id": 1})
+        assert failed["error"]["code"] == "storage_error"
+        assert budget.total == 0  # nothing stored, nothing counted
+        await ctl.store.writer.run(lambda conn: read_only(conn, 0))
+        assert (await client.request({**usage, "id": 2}))["ok"]
+        assert (await client.request({**usage, "id": 3}))["ok"]  # a replay: acknowledged only
+        assert budget.total == 1
+        assert query(settings.monitoring.database_path, "SELECT COUNT(*) FROM llm_usage") == [(1,)]
+        await client.close()
+    finally:
+        await ctl.stop()

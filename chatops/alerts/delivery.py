@@ -97,6 +97,12 @@ class AlertDelivery:
             if worker is None or worker.done():
                 self._workers[name] = self._tasks.spawn(self._work(name), name=f"alerts:{name}")
 
+    async def settled(self) -> None:
+        """Wait until no sink's worker runs: each has sent what it could, or found its sink
+        not ready (a Discord channel before the login) and stopped without spending a try."""
+        while running := [worker for worker in self._workers.values() if not worker.done()]:
+            await asyncio.wait(running)
+
     async def run_due(self) -> None:
         """The scheduler's job: retry whatever is due."""
         self.kick()

@@ -18,7 +18,8 @@ from chatops.wire.protocol import LlmUsage
 
 @dataclass(frozen=True, slots=True)
 class UsageLogged:
-    """Published for every usage event stored (never for a replay): budgets count it."""
+    """Published for every usage event once its row is committed (never for a replay, nor for
+    a commit that failed and will be retried): budgets count it."""
 
     ts: float
     channel: str
@@ -68,17 +69,23 @@ class UsageService:
             key=msg.key,
             received_at=accepted.received_at,
         )
-        self._bus.publish(
-            UsageLogged(
-                accepted.ts,
-                msg.channel,
-                msg.model,
-                msg.feature,
-                msg.tokens_in,
-                msg.tokens_out,
-                cost,
-            )
+        logged = UsageLogged(
+            accepted.ts,
+            msg.channel,
+            msg.model,
+            msg.feature,
+            msg.tokens_in,
+            msg.tokens_out,
+            cost,
         )
+
+        def publish_once_committed(error: BaseException | None) -> None:
+            # A commit that fails is answered with an error and its key released, so the
+            # client sends the event again: counted now, it would be counted twice.
+            if error is None:
+                self._bus.publish(logged)
+
+        self._store.db.after_commit(publish_once_committed)
 
     async def totals(self, channel: str | None, days: int) -> UsageTotals:
         """The seed's ``get_usage_stats`` over the last ``days`` days."""

@@ -107,7 +107,8 @@ async def approve_deny_and_refusals(running: Running, agent: Agent) -> None:
     prompt = await new_prompt(fake, 1)
     [embed] = prompt["embeds"]
     assert "coder" in embed["description"] and "git push origin main" in embed["description"]
-    assert "terminal\\_command" in embed["fields"][0]["value"] or "rule" in str(embed["fields"])
+    why = next(field for field in embed["fields"] if field["name"] == "Why it asks")
+    assert why["value"] == "auto\\-accept is off for terminal\\_command (rule `terminal_command`)"
     assert any(f["name"] == "Expires" and "<t:" in f["value"] for f in embed["fields"])
     ids = buttons(prompt)
     assert set(ids) == {"approve", "deny", "session", "always"}

@@ -54,7 +54,7 @@ async def test_autoaccept_commands(running: Running) -> None:
     _, rules = await running.slash("autoaccept rules")
     [embed] = rules["data"]["embeds"]
     assert "Auto-accept is **off**" in embed["description"]
-    assert "kubectl delete\\*" in embed["description"] or "kubectl delete*" in embed["description"]
+    assert "blocks `docker rm*`, `kubectl delete*`" in embed["description"]  # as typed
     assert (
         f"`#{grant.id}`" in embed["fields"][0]["value"] and "always" in embed["fields"][0]["value"]
     )

@@ -9,16 +9,16 @@ from chatops.store.alerts import OutboxItem
 from chatops.store.approvals import ApprovalRecord, Grant
 from chatops.store.cache import CacheEntry
 from chatops.store.database import Database, Restored
-from chatops.store.db import StoreError
+from chatops.store.domains import Store
 from chatops.store.offline import (
     NoDatabase,
     SavedSetting,
     read_approval_changes_offline,
     read_bots_offline,
 )
+from chatops.store.opening import StoreError
 from chatops.store.quotas import PoolRecord, QuotaState, UsageScope
 from chatops.store.retention import RETENTION_STATEMENTS
-from chatops.store.store import Store
 
 RETENTION_TABLES = tuple(RETENTION_STATEMENTS)
 """The tables the retention job trims, in order."""

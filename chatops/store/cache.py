@@ -81,10 +81,6 @@ class CacheTables:
     def save(self, entry: CacheEntry) -> None:
         self._db.writer.put(_UPSERT, entry.task_id, entry.row)
 
-    def save_many(self, entries: list[CacheEntry]) -> None:
-        for entry in entries:
-            self._db.writer.add(_UPSERT, entry.row())
-
     def delete(self, task_id: str) -> None:
         self._db.writer.add(_DELETE, (task_id,))
 

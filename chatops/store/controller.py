@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from chatops.models import MetricPoint
 from chatops.store.database import Database
-from chatops.store.db import StoreError
+from chatops.store.opening import StoreError
 from chatops.timeutil import from_sqlite, to_sqlite
 
 _INSERT_CONTROLLER = (

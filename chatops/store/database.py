@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
-from chatops.store.db import StoreError, open_write_connection
+from chatops.store.opening import StoreError, open_write_connection
 from chatops.store.retention import RETENTION_STATEMENTS
 from chatops.store.writer import CommitCallback, GroupCommitWriter
 from chatops.timeutil import to_sqlite

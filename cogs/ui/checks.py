@@ -58,11 +58,6 @@ def admin_only() -> Callable[[T], T]:
     return requires(is_admin, ADMIN_REFUSAL)
 
 
-def approver_only() -> Callable[[T], T]:
-    """Answering approvals needs an approver (or admin) role or user."""
-    return requires(is_approver, APPROVER_REFUSAL)
-
-
 def guarded(*, admin: bool = False) -> Callable[[T], T]:
     """The decorator stack of every top-level command: hidden from members by default
     (``manage_guild``), guild only, and admin-only when it changes something."""

@@ -3,7 +3,7 @@
 The write connection is a plain :mod:`sqlite3` connection owned by the group-commit writer's
 single thread: a whole transaction (BEGIN, every statement, COMMIT) is one hop to that thread,
 so a commit never waits behind a busy event loop between its statements. Reads use a separate
-read-only aiosqlite connection (see :class:`~chatops.store.store.Store`).
+read-only aiosqlite connection (see :class:`~chatops.store.domains.Store`).
 """
 
 from __future__ import annotations

@@ -131,17 +131,17 @@ class RecoveryCog(commands.Cog):
     @admin_only()
     async def cleanup(self, interaction: discord.Interaction) -> None:
         cleanup = self.bot.services.cleanup
-        plan = await cleanup.cleanup_stale_resources(dry_run=True)
+        plan = await cleanup.plan()
         confirmed = await ask_to_confirm(
             interaction,
-            "**Stale resources**\n" + _cleanup_text(plan),
+            "**Stale resources**\n" + _cleanup_text(plan.report(dry_run=True)),
             timeout=self.bot.settings.discord.confirm_timeout,
             confirm_label="Clean up",
         )
         if not confirmed:
             await interaction.edit_original_response(content="Nothing removed.")
             return
-        done = await cleanup.cleanup_stale_resources(dry_run=False)
+        done = await cleanup.execute(plan)  # exactly what was shown
         await interaction.edit_original_response(content="🧹 Done.\n" + _cleanup_text(done))
 
     # -- reads -----------------------------------------------------------------------------------

@@ -85,6 +85,48 @@ async def test_cleanup_stale_resources_dry_run_then_for_real(
     assert json.dumps(done)  # the report is plain data
 
 
+async def test_a_cleanup_that_was_shown_is_carried_out_exactly(
+    workdir: Path, start_controller: Any
+) -> None:
+    """What ``/recover cleanup`` confirms is the plan it showed: a bot that came back and a
+    folder indexed since are spared; a socket that died and a bot that went stale after the
+    plan wait for the next one."""
+    clock = FakeClock(1_900_000_000.0)
+    settings = make_settings(workdir)
+    settings.cache.orphans = "report"
+    settings.recovery = RecoveryConfig(offline_days=7)
+    ctl: Controller = await start_controller(settings, clock=clock)
+    client = await RawClient.connect(settings.monitoring.socket_path)
+    for name in ("comes-back", "stays-gone"):
+        assert (
+            await client.request({"id": 1, "type": "register", "channel": name, "pid": os.getpid()})
+        )["ok"]
+        assert (await client.request({"id": 2, "type": "unregister", "channel": name}))["ok"]
+    clock.advance(8 * 86400)
+    first = workdir / "first.sock"
+    with socket.socket(socket.AF_UNIX) as leftover:
+        leftover.bind(str(first))
+    cleanup = ctl.services.cleanup
+    plan = await cleanup.plan()
+    assert sorted(plan.stale_bots) == ["comes-back", "stays-gone"]
+    assert plan.dead_sockets == (first,)
+
+    # Between the plan and the click: one bot is back, a new socket dies, another bot joins
+    # and goes stale.
+    reply = await client.request(
+        {"id": 3, "type": "register", "channel": "comes-back", "pid": os.getpid()}
+    )
+    assert reply["ok"]
+    later = workdir / "later.sock"
+    with socket.socket(socket.AF_UNIX) as leftover:
+        leftover.bind(str(later))
+    done = await cleanup.execute(plan)
+    assert done["stale_bots"] == ["stays-gone"] and done["dead_sockets"] == [str(first)]
+    assert "comes-back" in ctl.services.fleet.bots and "stays-gone" not in ctl.services.fleet.bots
+    assert not first.exists() and later.exists()  # not in the plan: left for the next one
+    await client.close()
+
+
 async def test_automatic_restarts_are_spread_out(workdir: Path, start_controller: Any) -> None:
     clock = FakeClock()
     ctl: Controller = await start_controller(make_settings(workdir), clock=clock)

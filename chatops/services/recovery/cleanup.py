@@ -2,7 +2,8 @@
 (or down) for more than ``recovery.offline_days``, dead socket files beside the controller's
 (nothing listens on them), cache folders nobody indexed, history past its retention; then
 ``PRAGMA optimize``, and VACUUM when a fifth of the file is free pages (on the writer's thread,
-off the loop). A dry run reports the same without touching anything."""
+off the loop). A dry run reports the same without touching anything; a plan that was shown is
+carried out exactly (:meth:`StaleCleanup.execute`), never a fresh look that may find more."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import asyncio
 import os
 import socket
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,35 +46,91 @@ class StaleCleanup:
         self._clock = clock
 
     async def cleanup_stale_resources(self, *, dry_run: bool = True) -> dict[str, Any]:
+        """The plan (a dry run), or the plan carried out at once."""
+        plan = await self.plan()
+        return plan.report(dry_run=True) if dry_run else await self.execute(plan)
+
+    async def plan(self) -> CleanupPlan:
+        """What is stale now; nothing is touched."""
         cutoff = self._clock() - self._settings.recovery.offline_days * 86400
-        stale_bots = sorted(
-            bot.channel
+        stale_bots = {
+            bot.channel: bot.status_changed_at
             for bot in self._fleet.bots.values()
             if bot.status in ("offline", "down") and bot.status_changed_at < cutoff
-        )
+        }
         sockets = await asyncio.to_thread(dead_sockets, self._settings.monitoring.socket_path)
         orphans = (await self._cache.reconcile()).orphans
         probe = await self._store.controller.probe(self._clock())
         vacuum = probe.free_bytes >= max(VACUUM_MIN_BYTES, VACUUM_FREE_FRACTION * probe.size_bytes)
-        report: dict[str, Any] = {
-            "dry_run": dry_run,
-            "stale_bots": stale_bots,
-            "dead_sockets": [str(path) for path in sockets],
-            "orphan_cache_folders": orphans,
-            "vacuum": vacuum,
-            "database_bytes": probe.size_bytes,
-            "free_bytes": probe.free_bytes,
-        }
-        if dry_run:
-            return report
-        report["stale_bots"] = [c for c in stale_bots if self._fleet.forget(c)]
-        for path in sockets:
-            path.unlink(missing_ok=True)
-        for task_id in orphans:
-            await asyncio.to_thread(cache_files.remove, self._cache.root / task_id)
+        return CleanupPlan(
+            stale_bots=stale_bots,
+            dead_sockets=tuple(sockets),
+            orphan_cache_folders=tuple(orphans),
+            vacuum=vacuum,
+            database_bytes=probe.size_bytes,
+            free_bytes=probe.free_bytes,
+        )
+
+    async def execute(self, plan: CleanupPlan) -> dict[str, Any]:
+        """Exactly what ``plan`` showed, each item checked again first: a bot that came back
+        (or changed state) since, a socket something listens on again, a folder that was
+        indexed meanwhile is left alone; whatever became stale after the plan waits for the
+        next one."""
+        report = plan.report(dry_run=False)
+        report["stale_bots"] = [
+            channel
+            for channel, since in plan.stale_bots.items()
+            if self._still_stale(channel, since) and self._fleet.forget(channel)
+        ]
+        still_dead = set(
+            await asyncio.to_thread(dead_sockets, self._settings.monitoring.socket_path)
+        )
+        removed_sockets = []
+        for path in plan.dead_sockets:
+            if path in still_dead:
+                path.unlink(missing_ok=True)
+                removed_sockets.append(str(path))
+        report["dead_sockets"] = removed_sockets
+        orphans_now = set((await self._cache.reconcile()).orphans)
+        removed_folders = []
+        for task_id in plan.orphan_cache_folders:
+            if task_id in orphans_now:
+                await asyncio.to_thread(cache_files.remove, self._cache.root / task_id)
+                removed_folders.append(task_id)
+        report["orphan_cache_folders"] = removed_folders
         report["old_rows"] = {k: v for k, v in (await self._retention.run()).items() if v}
-        await self._store.controller.optimize(vacuum)
+        await self._store.controller.optimize(plan.vacuum)
         return report
+
+    def _still_stale(self, channel: str, since: float) -> bool:
+        bot = self._fleet.bots.get(channel)
+        return (
+            bot is not None and bot.status in ("offline", "down") and bot.status_changed_at == since
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CleanupPlan:
+    """What a cleanup would remove, as shown to the operator before it is confirmed."""
+
+    stale_bots: dict[str, float]
+    """Each stale bot with the time of its last status change: one that changes is spared."""
+    dead_sockets: tuple[Path, ...]
+    orphan_cache_folders: tuple[str, ...]
+    vacuum: bool
+    database_bytes: int
+    free_bytes: int
+
+    def report(self, *, dry_run: bool) -> dict[str, Any]:
+        return {
+            "dry_run": dry_run,
+            "stale_bots": sorted(self.stale_bots),
+            "dead_sockets": [str(path) for path in self.dead_sockets],
+            "orphan_cache_folders": list(self.orphan_cache_folders),
+            "vacuum": self.vacuum,
+            "database_bytes": self.database_bytes,
+            "free_bytes": self.free_bytes,
+        }
 
 
 def dead_sockets(own: Path) -> list[Path]:

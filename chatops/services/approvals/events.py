@@ -13,7 +13,7 @@ from chatops.store import ApprovalRecord
 UNATTENDED = "unattended"
 """The ``via`` of a request no approver could be told of (``approvals.unattended: answer``)."""
 NOBODY_TOLD = (
-    "needs a human, and no approver can be told (no Discord approval channel, no webhook; "
+    "no approver can be told of it (no Discord approval channel, no webhook; "
     "approvals.unattended: wait holds it for chatops approvals)"
 )
 

@@ -144,7 +144,7 @@ class ApprovalService(RuleControls):
         elif (full := self._full(msg.agent)) is not None:
             self._settle(record, "denied", "limit", reason=full)
         elif not self._attended and self.config.unattended == "answer":
-            self._settle(record, "denied", UNATTENDED, reason=NOBODY_TOLD)
+            self._settle(record, "denied", UNATTENDED, reason=f"{decision.reason}; {NOBODY_TOLD}")
         else:
             return answer(await self._open(peer, msg, record))
         self._tables.save(record)

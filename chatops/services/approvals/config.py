@@ -18,6 +18,14 @@ class ActionType(StrEnum):
     TEST_EXECUTION = "test_execution"
     CODE_REVIEW = "code_review"
 
+    @classmethod
+    def named(cls, text: str) -> ActionType | None:
+        """The action type called ``text``, or None for a name the policy does not know."""
+        try:
+            return cls(text)
+        except ValueError:
+            return None
+
 
 class Rule(BaseModel):
     """The seed's ``AutoAcceptRule``, plus ``timeout`` and ``approvals_required``."""

@@ -51,6 +51,12 @@ def answer(record: ApprovalRecord) -> dict[str, Any]:
     }
 
 
+def outcome_text(record: ApprovalRecord) -> str:
+    """``denied by alice``: what became of a request, for a refusal that names it."""
+    by = f" by {record.decided_by}" if record.decided_by else ""
+    return f"{record.state}{by}"
+
+
 def requested_alert(record: ApprovalRecord) -> Alert:
     """The webhooks' announcement of a pending request: headless approvers learn its id here."""
     return Alert(

@@ -32,6 +32,7 @@ from chatops.services.approvals.events import (
     ApprovalRequested,
     ApprovalUpdated,
     answer,
+    outcome_text,
     requested_alert,
 )
 from chatops.services.approvals.grants import GrantBook
@@ -154,7 +155,9 @@ class ApprovalService(RuleControls):
         """The policy's decision, the command parsed in the worker process."""
         command = data.get("command")
         analysis = None
-        if _kind(action_type) is ActionType.TERMINAL_COMMAND and isinstance(command, str):
+        if ActionType.named(action_type) is ActionType.TERMINAL_COMMAND and isinstance(
+            command, str
+        ):
             analysis = await self._analyser.analyse(command) if command.strip() else None
         return self.policy.decide(action_type, data, analysis)
 
@@ -164,7 +167,7 @@ class ApprovalService(RuleControls):
         return self.policy.decide(action_type, action_data).seed_dict()
 
     def _record(self, msg: ApprovalRequest, decision: Decision) -> ApprovalRecord:
-        kind = _kind(msg.action_type)
+        kind = ActionType.named(msg.action_type)
         rule = self.config.rules[kind] if kind is not None else None
         now = self._clock()
         record = ApprovalRecord(
@@ -236,7 +239,7 @@ class ApprovalService(RuleControls):
         if record is None:
             raise ApprovalError(f"no open approval request #{request_id}")
         if not record.pending:
-            raise ApprovalError(f"request #{request_id} was already {_done(record)}")
+            raise ApprovalError(f"request #{request_id} was already {outcome_text(record)}")
         if not approve:
             self._resolve(record, "denied", via, by=by, reason=reason or f"denied by {by}")
             return record
@@ -379,7 +382,7 @@ class ApprovalService(RuleControls):
     def _timeout(self, msg: ApprovalRequest) -> float:
         """How long a human has: the rule's timeout, or less if the agent asks for less (an
         unknown action type is denied at once)."""
-        kind = _kind(msg.action_type)
+        kind = ActionType.named(msg.action_type)
         if kind is None:
             return 0.0
         limit = self.config.rules[kind].timeout
@@ -393,15 +396,3 @@ class ApprovalService(RuleControls):
         if sum(1 for r in pending if r.agent == agent) >= self.config.max_pending_per_agent:
             return f"{agent} already has {self.config.max_pending_per_agent} open requests"
         return None
-
-
-def _kind(action_type: str) -> ActionType | None:
-    try:
-        return ActionType(action_type)
-    except ValueError:
-        return None
-
-
-def _done(record: ApprovalRecord) -> str:
-    by = f" by {record.decided_by}" if record.decided_by else ""
-    return f"{record.state}{by}"

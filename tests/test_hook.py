@@ -10,7 +10,9 @@ import json
 import os
 import socket
 import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,8 @@ class Machine:
     project (the agent's working directory) with a ``config.yaml`` of its own."""
 
     def __init__(self, root: Path, settings: Settings) -> None:
+        self.stderr = ""
+        """The last hook run's standard error."""
         self.home = root / "home"
         self.project = self.home / "project"
         self.project.mkdir(parents=True)
@@ -90,7 +94,8 @@ class Machine:
             env=self.env() if env is None else env,
         )
         out, err = await asyncio.wait_for(proc.communicate(stdin), 60)
-        assert proc.returncode == 0, (proc.returncode, err.decode())
+        self.stderr = err.decode()
+        assert proc.returncode == 0, (proc.returncode, self.stderr)
         if not out.strip():
             return None
         decision: dict[str, Any] = json.loads(out)["hookSpecificOutput"]
@@ -195,37 +200,68 @@ async def test_the_policy_decides_without_the_controller(machine: Machine) -> No
     assert verdict(await machine.hook(bashrc)) == "deny"
 
 
-@pytest.fixture
-def garbled_socket(machine: Machine) -> Iterator[Path]:
-    """Something on the socket path that is not a controller: it answers every connection with
-    a line that is not JSON, then closes."""
+@contextmanager
+def answering(machine: Machine, reply: bytes) -> Iterator[Path]:
+    """Something on the hook's socket path that answers every connection with ``reply``."""
     path = Path(yaml.safe_load(machine.config.read_text())["monitoring"]["socket_path"])
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(str(path))
     server.listen(8)
-    stop = False
 
     def serve() -> None:
-        while not stop:
+        while True:
             try:
                 conn, _ = server.accept()
             except OSError:
-                return
+                return  # closed: the test is over
             with conn:
                 conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
-
-    import threading
+                conn.sendall(reply)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
         yield path
     finally:
-        stop = True
         server.shutdown(socket.SHUT_RDWR)
         server.close()
         thread.join(5)
+        path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def garbled_socket(machine: Machine) -> Iterator[Path]:
+    """Not a controller: a line that is not JSON, then the connection closes."""
+    with answering(machine, b"HTTP/1.1 400 Bad Request\r\n\r\n") as path:
+        yield path
+
+
+async def test_the_controllers_refusals_are_answered_at_once(machine: Machine) -> None:
+    """A controller that is stopping before it took the request: the local policy decides.
+    Any other error reply: ``ask`` at once, never a retry until the timeout (six minutes of a
+    blocked tool)."""
+    rm = machine.event("Bash", {"command": "rm -rf /"})
+    stopping = b'{"id":1,"ok":false,"error":{"code":"shutting_down","message":"bye"}}\n'
+    with answering(machine, stopping):
+        decision = await machine.hook(rm)
+    assert verdict(decision) == "deny" and "controller is not running" in str(decision)
+    broken = b'{"id":1,"ok":false,"error":{"code":"internal_error","message":"boom"}}\n'
+    with answering(machine, broken):
+        decision = await machine.hook(rm, hook_args=("--timeout", "300"))
+    assert verdict(decision) == "ask" and "internal_error" in str(decision)
+
+
+async def test_a_misspelt_hook_command_still_answers(machine: Machine) -> None:
+    """``claude_code`` for ``claude-code`` in settings.json: the hook parser's own error."""
+    event = json.dumps(machine.event("Bash", {"command": "ls"})).encode()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatops.cli", "hook", "claude_code",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=machine.env(),
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(event), 60)
+    assert proc.returncode == 0 and b"invalid choice" in err
+    assert json.loads(out)["hookSpecificOutput"]["permissionDecision"] == "ask"
 
 
 async def test_internal_problems_are_answered_never_a_crash(
@@ -248,11 +284,16 @@ async def test_internal_problems_are_answered_never_a_crash(
     invalid = workdir / "invalid.yaml"
     invalid.write_text("monitoring:\n  stale_timeout: -1\n")
     decision = await machine.hook(event, "--config", str(invalid))
-    assert verdict(decision) == "ask" and "stale_timeout" in str(decision)
+    assert verdict(decision) == "ask" and "config is unusable" in str(decision)
+    # The details go to the operator (stderr), not into the agent's transcript.
+    assert "stale_timeout" in machine.stderr and "stale_timeout" not in str(decision)
     # An event that is not JSON, or not an object; a command line that does not parse.
     assert verdict(await machine.hook(b"{not json")) == "ask"
     assert verdict(await machine.hook(b"[1, 2]")) == "ask"
-    assert verdict(await machine.hook(event, hook_args=("--timeout", "soon"))) == "ask"
+    for wrong in (("--timeout", "soon"), ("--agentt", "x"), ("--timeout",)):
+        assert verdict(await machine.hook(event, hook_args=wrong)) == "ask", wrong
+    assert verdict(await machine.hook(event, "--log-level", "loud")) == "ask"
+    assert "invalid" in machine.stderr or "error" in machine.stderr
 
 
 async def test_without_the_controller_its_saved_changes_still_apply(

@@ -117,6 +117,11 @@ class FleetAlerts:
         if expected.held is not None:
             status, why = expected.held
             self._seen(bot, status, why if back else f"{why}\n{detail}", ts, counts=True)
+        elif not back and self._last_status.get(bot) not in UP_STATUSES:
+            # It stopped cleanly for the restart (offline) and never came back: as much an
+            # outage as a crash would have been.
+            why = f"it stopped for a restart and did not come back\n{detail}"
+            self._seen(bot, "down", why, ts, counts=True)
 
     def _seen(self, bot: str, status: str, detail: str, ts: float, counts: bool) -> None:
         if not self._absorbed_by_flapping(bot, ts, status, counts):

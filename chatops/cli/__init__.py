@@ -25,6 +25,17 @@ WARNS_OF_EXPOSED_SECRETS = frozenset({"run", "doctor"})
 cron job types."""
 
 
+def _command_of(words: list[str]) -> str | None:
+    """The command a command line names, past the global options and their values."""
+    rest = iter(words)
+    for word in rest:
+        if word in ("--config", "--log-level"):
+            next(rest, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
 def _setup_logging(level: str) -> None:
     import logging
 
@@ -45,7 +56,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(words)
+    except SystemExit as exc:
+        if exc.code in (0, None) or _command_of(words) != "hook":
+            raise
+        # A hook's command line that does not parse (a typo in settings.json) still answers
+        # in the agent's format with exit 0: argparse's exit 2 would block every tool call.
+        from chatops.cli.hook import unparsable_command_line
+
+        return unparsable_command_line()
     if args.command == "hook":
         # An agent's own command: it finds chatops's config by itself (never in the agent's
         # working directory) and answers in the agent's format whatever goes wrong.

@@ -41,7 +41,6 @@ HANDLED_EVENT = "PreToolUse"
 UNATTENDED = "unattended"
 """The ``via`` of a request the controller could tell no approver of (the approval service's
 ``UNATTENDED``; not imported, to keep the service out of the hook's path)."""
-_RETRY = frozenset({"shutting_down", "storage_error", "internal_error"})
 _FILE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
 _VERDICTS = {"accept": "allow", "deny": "deny", "confirm": "ask"}
 
@@ -112,18 +111,25 @@ def ask_controller(
     answers the first time."""
     body = approval_request_body(agent, action_type, data, timeout, os.urandom(16).hex())
     deadline = time.monotonic() + timeout + 90.0
-    asked = False
+    filed = False  # the controller has the request: it waits for a human, across a restart
     while (remaining := deadline - time.monotonic()) > 0:
         try:
             reply = request_json(socket_path, body, timeout=remaining)
         except MonitorError as exc:
-            if exc.code not in _RETRY:
-                return "ask", f"the controller refused the request ({exc})"
-            asked = True
-        except (OSError, ValueError) as exc:  # ValueError: a reply that is not JSON
-            if not asked:
+            if exc.code != "shutting_down":
+                return "ask", f"the controller refused the request ({exc.code})"
+            if not filed:
+                raise ControllerAway(exc.code) from None
+            # Stopping while a human decides: ask again with the key once it is back.
+        except (ConnectionRefusedError, FileNotFoundError) as exc:
+            if not filed:
                 raise ControllerAway(type(exc).__name__) from None
-            asked = True
+        except OSError:
+            filed = True  # sent, then the connection dropped or went silent
+        except ValueError:  # a reply that is not a JSON object: no controller of ours
+            if not filed:
+                raise ControllerAway("a garbled reply") from None
+            return "ask", "the controller's reply could not be read"
         else:
             reason = str(reply.get("reason") or reply.get("state"))
             if reply.get("via") == UNATTENDED:
@@ -144,13 +150,22 @@ def decide_locally(
     try:
         settings = load_settings(config_path, search_cwd=False)
     except ConfigError as exc:
-        return "ask", f"chatops's config is unusable, so nothing is decided here ({exc})"
+        print(f"chatops: {exc}", file=sys.stderr)  # the details for the operator, not the agent
+        return "ask", "chatops's config is unusable, so nothing is decided here (see stderr)"
     effective = load_effective_policy(
         settings.approvals, settings.monitoring.database_path, time.time()
     )
     decision = effective.decide(action_type, data, agent=agent)
+    verdict = _VERDICTS[decision["decision"]]
+    unsure = None
+    if config_path is None:
+        unsure = "no chatops config was found, so the controller's rules are unknown"
+    elif effective.unreadable:
+        unsure = f"the controller's saved changes cannot be read ({effective.file_only})"
+    if verdict == "allow" and unsure is not None:
+        return "ask", f"{decision['reason']}, but {unsure}"
     note = "the controller is not running; decided by the local policy"
-    return _VERDICTS[decision["decision"]], f"{decision['reason']} ({note})"
+    return verdict, f"{decision['reason']} ({note})"
 
 
 def respond(config: str | None, agent: str, timeout: float, text: str) -> dict[str, Any] | None:
@@ -170,7 +185,8 @@ def respond(config: str | None, agent: str, timeout: float, text: str) -> dict[s
         config_path = resolve_config_path(config, search_cwd=False)
         socket_path = configured_socket_path(config_path)
     except ConfigError as exc:
-        return decision_output("ask", f"chatops's config is unusable ({exc})")
+        print(f"chatops: {exc}", file=sys.stderr)  # may quote the file: not for the agent
+        return decision_output("ask", "chatops's config is unusable (see the hook's stderr)")
     try:
         verdict, reason = ask_controller(socket_path, agent, *action, timeout)
     except ControllerAway:
@@ -188,6 +204,13 @@ def claude_code_hook(
     if answer is not None:
         stdout.write(json.dumps(answer) + "\n")
         stdout.flush()
+    return 0
+
+
+def unparsable_command_line() -> int:
+    """argparse has said what is wrong on stderr; Claude Code gets ``ask`` and exit 0."""
+    answer = decision_output("ask", "the hook's command line is wrong (see the hook's stderr)")
+    sys.stdout.write(json.dumps(answer) + "\n")
     return 0
 
 

@@ -8,9 +8,7 @@ imported only once the command is known (:func:`chatops.cli.main`).
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from typing import Any, NoReturn
+from typing import Any
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -110,25 +108,9 @@ def _cache(sub: Any) -> None:
         command.add_argument("--yes", action="store_true", help="do not ask before deleting")
 
 
-class _AgentHookParser(argparse.ArgumentParser):
-    """A hook's own command line that does not parse still answers in the agent's format with
-    exit 0: argparse's exit 2 from a ``PreToolUse`` hook would block every tool call."""
-
-    def error(self, message: str) -> NoReturn:
-        from chatops.cli.hook import decision_output
-
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        answer = decision_output("ask", f"the hook's command line is wrong ({message})")
-        print(json.dumps(answer))
-        self.exit(0)
-
-
 def _hook(sub: Any) -> None:
     hook = sub.add_parser("hook", help="permission hooks for coding agents")
-    hook_sub = hook.add_subparsers(
-        dest="hook_command", required=True, parser_class=_AgentHookParser
-    )
+    hook_sub = hook.add_subparsers(dest="hook_command", required=True)
     claude = hook_sub.add_parser(
         "claude-code", help="a Claude Code PreToolUse hook (the event on stdin)"
     )

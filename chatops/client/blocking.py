@@ -13,6 +13,7 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chatops.config_file import SOCKET_ENV, environment_value
 from chatops.paths import default_socket_path
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def resolve_socket_path(socket_path: str | os.PathLike[str] | None) -> Path:
     """Explicit path, else ``$CHATOPS_MONITORING__SOCKET_PATH``, else the controller's default."""
     if socket_path:
         return Path(socket_path)
-    from_env = os.environ.get("CHATOPS_MONITORING__SOCKET_PATH")
+    from_env = environment_value(SOCKET_ENV)
     return Path(from_env) if from_env else default_socket_path()
 
 

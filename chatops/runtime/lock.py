@@ -62,8 +62,12 @@ class ControllerLock:
             raise
         with contextlib.suppress(OSError):  # a file another user made stays as it is
             os.fchmod(fd, 0o600)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            os.close(fd)  # unlocks: a controller that cannot say who holds it does not hold it
+            raise
         return cls(fd, path)
 
     def release(self) -> None:

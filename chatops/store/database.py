@@ -77,8 +77,10 @@ class Database:
         last connection, so its checkpoint (see :meth:`GroupCommitWriter.close`) can fold the
         whole WAL into the database and SQLite removes the ``-wal`` and ``-shm`` files. (Closed
         last, the read-only connection could not, and left them behind.)"""
-        await self._reader.close()
-        await self.writer.close()
+        try:
+            await self._reader.close()
+        finally:
+            await self.writer.close()  # whatever the reader did: what is queued is committed
 
     def after_commit(self, callback: CommitCallback) -> None:
         self.writer.after_commit(callback)

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from chatops.alerts.model import Severity
-from chatops.models import RestartNotice, RestartPhase
+from chatops.models import FleetEvent, RestartNotice, RestartPhase
 from chatops.store import Store
 from tests.alerts.test_incidents import Alerting
 from tests.conftest import FakeClock, came_back, went_down
@@ -91,3 +91,24 @@ async def test_a_silenced_bot_is_not_told_it_restarted(alerting: Alerting) -> No
     notice(alerting, "restarting", "by alice")
     notice(alerting, "restarted")
     assert await alerting.sent() == []
+
+
+async def test_a_clean_stop_that_never_comes_back_is_a_down(alerting: Alerting) -> None:
+    """A bot that unregisters on SIGTERM (offline, not down) and is not back: the restart's
+    failure still pages, once."""
+    notice(alerting, "restarting", "by alice")
+    alerting.bus.publish(
+        FleetEvent(
+            ts=alerting.clock(),
+            channel="kissbot",
+            kind="status_changed",
+            old_status="online",
+            new_status="offline",
+            detail="unregistered",
+        )
+    )
+    assert await alerting.sent() == []
+    notice(alerting, "not_back", "did not come back after a restart by alice")
+    assert await alerting.sent() == [("kissbot", "down")]
+    [alert] = alerting.sink.alerts
+    assert alert.severity == Severity.CRITICAL and "did not come back" in alert.body

@@ -353,3 +353,41 @@ async def test_a_rule_changed_at_runtime_cannot_name_a_validator_that_does_not_i
     assert approvals.config.rules[ActionType.CODE_REVIEW].custom_validator is None
     here = "tests.services.test_policy.refuse_large_diffs"
     assert approvals.update_rule("code_review", {"custom_validator": here}).custom_validator
+
+
+@pytest.mark.parametrize("relative", [".bashrc", ".ssh/authorized_keys", ".config/gh/hosts.yml"])
+def test_a_relative_path_with_no_workspace_is_judged_as_if_in_home(
+    home: Path, relative: str
+) -> None:
+    decision = Policy(_everything_allowed()).decide("file_write", {"file_path": relative})
+    assert decision.decision == "deny", decision
+
+
+@pytest.mark.parametrize("cwd", ["~", "/", "/opt", "~/..", "~/.ssh"])
+def test_a_cwd_too_wide_to_be_a_workspace_is_none(home: Path, cwd: str) -> None:
+    """A client says what its cwd is: its home, the root, a top-level directory, anything above
+    home or a protected place would make every path "inside the workspace"."""
+    where = cwd.replace("~", str(home), 1)
+    target = f"{home}/.config/systemd/user/evil.service"
+    decision = Policy(ApprovalsConfig()).decide("file_write", {"file_path": target, "cwd": where})
+    assert decision.decision == "confirm", decision
+
+
+@pytest.mark.parametrize(
+    "inside", [".git/config", ".git/hooks/pre-commit", "sub/.git/hooks/post-checkout", ".envrc"]
+)
+def test_what_git_or_direnv_would_run_is_denied(home: Path, inside: str) -> None:
+    project = home / "project"
+    data = {"file_path": f"{project}/{inside}", "cwd": str(project)}
+    decision = Policy(_everything_allowed()).decide("file_write", data)
+    assert decision.decision == "deny", decision
+    ordinary = {"file_path": f"{project}/.git-blame-ignore-revs", "cwd": str(project)}
+    assert Policy(_everything_allowed()).decide("file_write", ordinary).decision == "accept"
+
+
+def test_a_path_with_a_nul_byte_is_denied_not_a_crash(home: Path) -> None:
+    project = str(home / "project")
+    decision = Policy(ApprovalsConfig()).decide(
+        "file_write", {"file_path": f"{project}/a\0b", "cwd": project}
+    )
+    assert decision.decision == "deny" and "NUL" in decision.reason

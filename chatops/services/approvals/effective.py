@@ -32,6 +32,9 @@ class EffectivePolicy:
     """Saved rules that no longer validate, ``(name, why)``: the controller skips them too."""
     file_only: str | None = None
     """Why only the config file was read (no database, or one that cannot be read)."""
+    unreadable: bool = False
+    """The database is there but could not be read: changes the controller saved may be
+    missing (unlike no database at all, where the file is the whole policy)."""
 
     @property
     def policy(self) -> Policy:
@@ -73,7 +76,7 @@ def load_effective_policy(config: ApprovalsConfig, database: Path, now: float) -
         return EffectivePolicy(config, now, file_only=str(exc))
     except sqlite3.Error as exc:
         return EffectivePolicy(
-            config, now, file_only=f"the database {database} cannot be read: {exc}"
+            config, now, file_only=f"the database {database} cannot be read: {exc}", unreadable=True
         )
     effective = config.model_copy(deep=True)
     skipped = apply_saved(effective, {name: setting.value for name, setting in saved.items()})

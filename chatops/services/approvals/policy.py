@@ -145,6 +145,8 @@ class Policy:
         (symlinks resolved) must stay inside. With neither, a relative path is read as it is
         (``..`` out of it is denied) and an absolute one is for a human. Protected places
         (:mod:`.protected`) are denied in every case."""
+        if "\0" in path:
+            return Place(path, denied="file_path holds a NUL byte")
         text = os.path.expanduser(path) if path.startswith("~") else path
         text = text.replace("\\", "/")
         root = self.config.workspace_root or _workspace_from(data.get("cwd"))
@@ -166,6 +168,11 @@ class Policy:
             return Place(normal, unsure=f"{path!r} is outside any known workspace")
         if normal == ".." or normal.startswith("../"):
             return Place(normal, denied=f"{path!r} escapes the workspace")
+        # Where it lands is unknown: judged as if the agent stood in the home directory, the
+        # place where a relative name is the most dangerous (".bashrc", ".ssh/…").
+        reason = protected_reason(Path(os.path.realpath(Path.home() / normal)))
+        if reason is not None:
+            return Place(normal, denied=f"{path!r} may be {reason}")
         return Place(normal)
 
     def _validator(self, kind: ActionType, rule: Rule, data: dict[str, Any]) -> str | None:
@@ -217,10 +224,16 @@ def _protected(path: str, real: Path, reason: str) -> str:
 
 
 def _workspace_from(cwd: object) -> Path | None:
-    """The action's working directory as a workspace: absolute, and narrower than ``/``."""
-    if isinstance(cwd, str) and posixpath.isabs(cwd) and posixpath.normpath(cwd) != "/":
-        return Path(cwd)
-    return None
+    """The action's working directory as a workspace, when it is narrow enough to be one: a
+    client says what its ``cwd`` is, so ``/``, a top-level directory, the home directory or one
+    above it, and a protected place are no workspace (its paths then go to a human)."""
+    if not isinstance(cwd, str) or not posixpath.isabs(cwd) or "\0" in cwd:
+        return None
+    real = Path(os.path.realpath(cwd))
+    home = Path(os.path.realpath(Path.home()))
+    if len(real.parts) <= 2 or real == home or real in home.parents:
+        return None
+    return None if protected_reason(real) is not None else real
 
 
 def _plausible_size(size: object) -> bool:

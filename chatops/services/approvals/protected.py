@@ -74,6 +74,11 @@ CREDENTIAL_NAMES = (
     "*.key",
 )
 """Under ``~/.config``, a file (or a folder on its way) with one of these names is a credential."""
+GIT_CODE = frozenset({"config"})
+"""Inside a ``.git`` folder, ``config`` (``core.fsmonitor``, ``core.hooksPath``) and ``hooks/``
+hold commands git runs itself: the agent's next ``git status`` would run what it wrote."""
+RUN_ON_ENTRY = frozenset({".envrc"})
+"""direnv runs a folder's ``.envrc`` when a shell enters it."""
 AGENT_SETTINGS = frozenset({"settings.json", "settings.local.json"})
 """A coding agent's settings inside any ``.claude`` folder declare its hooks: an agent that
 rewrites them can switch the approvals off."""
@@ -89,6 +94,12 @@ def protected_reason(path: Path) -> str | None:
     parts = path.parts
     if len(parts) >= 2 and parts[-2] == ".claude" and parts[-1] in AGENT_SETTINGS:
         return "the coding agent's own settings (where its hooks are declared)"
+    if ".git" in parts[:-1]:
+        inside_git = parts[parts.index(".git") + 1 :]
+        if inside_git[0] in GIT_CODE or inside_git[0] == "hooks":
+            return "git's config or hooks, which git runs on its next command"
+    if path.name in RUN_ON_ENTRY:
+        return "a file a tool runs by itself when a shell enters its folder"
     if _under(path, _real(config_dir())):
         return "chatops's own config"
     if path.parent == _real(state_dir()):

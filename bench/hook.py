@@ -104,41 +104,34 @@ def main() -> None:
                 "this tree, config names socket_path": (hook, ROOT, {"CHATOPS_CONFIG": str(named)}),
             }
             times: dict[str, list[float]] = {name: [] for name in variants}
-            for call in range(-1, args.calls):
+
+            def timed(command: list[str], tree: Path, extra: dict[str, str]) -> float:
+                """One call's wall time; a hook call must answer ``allow``."""
+                started = time.perf_counter()
+                result = subprocess.run(
+                    command,
+                    input=event,
+                    capture_output=True,
+                    cwd=project,
+                    env={**env, "PYTHONPATH": str(tree), **extra},
+                    check=True,
+                )
+                elapsed = time.perf_counter() - started
+                if command is hook:
+                    answer = json.loads(result.stdout)["hookSpecificOutput"]
+                    assert answer["permissionDecision"] == "allow", answer
+                return elapsed
+
+            for call in range(-1, args.calls):  # call -1 writes the bytecode: not counted
                 for name, (command, tree, extra) in variants.items():
-                    started = time.perf_counter()
-                    result = subprocess.run(
-                        command,
-                        input=event,
-                        capture_output=True,
-                        cwd=project,
-                        env={**env, "PYTHONPATH": str(tree), **extra},
-                        check=True,
-                    )
+                    elapsed = timed(command, tree, extra)
                     if call >= 0:
-                        times[name].append(time.perf_counter() - started)
-                    if command is hook:
-                        answer = json.loads(result.stdout)["hookSpecificOutput"]
-                        assert answer["permissionDecision"] == "allow", answer
+                        times[name].append(elapsed)
             # The controller away: the hook loads the configuration and the policy itself.
             controller.terminate()
             controller.wait(30)
             away = "this tree, controller stopped (local policy)"
-            times[away] = []
-            for call in range(-1, args.calls):
-                started = time.perf_counter()
-                result = subprocess.run(
-                    hook,
-                    input=event,
-                    capture_output=True,
-                    cwd=project,
-                    env={**env, "PYTHONPATH": str(ROOT)},
-                    check=True,
-                )
-                if call >= 0:
-                    times[away].append(time.perf_counter() - started)
-                answer = json.loads(result.stdout)["hookSpecificOutput"]
-                assert answer["permissionDecision"] == "allow", answer
+            times[away] = [timed(hook, ROOT, {}) for _ in range(args.calls + 1)][1:]
         finally:
             controller.terminate()
             controller.wait(30)

@@ -72,7 +72,8 @@ class RecoveryConfig(BaseModel):
     no_restart_exit_code: int | None = Field(0, ge=0, le=255)
     """A child chatops started that exits with this code is not restarted (Red uses 0)."""
     restart_wait: float = Field(30, gt=0, le=600)
-    """How long a restart waits for the bot to register again."""
+    """How long a restart waits for a new process of the bot to register (the same process
+    registering again is no restart); not back by then, its stop becomes a down alert."""
     stop_wait: float = Field(10, gt=0, le=300)
     """SIGTERM, then SIGKILL after this."""
     command_timeout: float = Field(60, gt=0, le=600)

@@ -202,16 +202,19 @@ def claude_code_hook(
     except Exception as exc:  # whatever breaks, Claude Code gets an answer and exit 0
         answer = decision_output("ask", f"the hook failed ({type(exc).__name__}: {exc})")
     if answer is not None:
-        stdout.write(json.dumps(answer) + "\n")
-        stdout.flush()
+        _write(stdout, answer)
     return 0
 
 
 def unparsable_command_line() -> int:
     """argparse has said what is wrong on stderr; Claude Code gets ``ask`` and exit 0."""
-    answer = decision_output("ask", "the hook's command line is wrong (see the hook's stderr)")
-    sys.stdout.write(json.dumps(answer) + "\n")
+    _write(sys.stdout, decision_output("ask", "the hook's command line is wrong (see stderr)"))
     return 0
+
+
+def _write(stdout: TextIO, answer: dict[str, Any]) -> None:
+    stdout.write(json.dumps(answer) + "\n")
+    stdout.flush()
 
 
 def hook_command(config: str | None, agent: str, timeout: float) -> int:

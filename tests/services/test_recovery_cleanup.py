@@ -9,6 +9,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from chatops.config import Settings
 from chatops.runtime.controller import Controller
 from chatops.services.recovery.config import RecoveryConfig
 from chatops.services.recovery.restarts import RestartService
@@ -41,20 +42,31 @@ async def test_reset_status_cache_reloads_and_asks_bots_to_register(
     await gone.close()
 
 
-async def test_cleanup_stale_resources_dry_run_then_for_real(
-    workdir: Path, start_controller: Any
-) -> None:
-    clock = FakeClock(1_900_000_000.0)
+async def cleanup_controller(
+    workdir: Path, start_controller: Any, clock: FakeClock
+) -> tuple[Controller, RawClient, Settings]:
+    """A controller on ``clock`` that keeps bots 7 days and reports orphan folders, and a client."""
     settings = make_settings(workdir)
     settings.cache.orphans = "report"
     settings.recovery = RecoveryConfig(offline_days=7)
     ctl: Controller = await start_controller(settings, clock=clock)
-    client = await RawClient.connect(settings.monitoring.socket_path)
+    return ctl, await RawClient.connect(settings.monitoring.socket_path), settings
+
+
+async def registered_then_gone(client: RawClient, name: str) -> None:
+    """A bot that registered and then unregistered cleanly: offline from now on."""
+    register = {"id": 1, "type": "register", "channel": name, "pid": os.getpid()}
+    assert (await client.request(register))["ok"]
+    assert (await client.request({"id": 2, "type": "unregister", "channel": name}))["ok"]
+
+
+async def test_cleanup_stale_resources_dry_run_then_for_real(
+    workdir: Path, start_controller: Any
+) -> None:
+    clock = FakeClock(1_900_000_000.0)
+    ctl, client, settings = await cleanup_controller(workdir, start_controller, clock)
     for name in ("old", "recent"):
-        assert (
-            await client.request({"id": 1, "type": "register", "channel": name, "pid": os.getpid()})
-        )["ok"]
-        assert (await client.request({"id": 2, "type": "unregister", "channel": name}))["ok"]
+        await registered_then_gone(client, name)
         clock.advance(6 * 86400)
     clock.advance(2 * 86400)  # old: offline 14 days; recent: 8 days... both past 7
     ctl.services.fleet.bots["recent"].status_changed_at = clock.now - 86400
@@ -88,20 +100,12 @@ async def test_cleanup_stale_resources_dry_run_then_for_real(
 async def test_a_cleanup_that_was_shown_is_carried_out_exactly(
     workdir: Path, start_controller: Any
 ) -> None:
-    """What ``/recover cleanup`` confirms is the plan it showed: a bot that came back and a
-    folder indexed since are spared; a socket that died and a bot that went stale after the
-    plan wait for the next one."""
+    """What ``/recover cleanup`` confirms is the plan it showed: a bot that came back since is
+    spared, and a socket that died after the plan waits for the next one."""
     clock = FakeClock(1_900_000_000.0)
-    settings = make_settings(workdir)
-    settings.cache.orphans = "report"
-    settings.recovery = RecoveryConfig(offline_days=7)
-    ctl: Controller = await start_controller(settings, clock=clock)
-    client = await RawClient.connect(settings.monitoring.socket_path)
+    ctl, client, _ = await cleanup_controller(workdir, start_controller, clock)
     for name in ("comes-back", "stays-gone"):
-        assert (
-            await client.request({"id": 1, "type": "register", "channel": name, "pid": os.getpid()})
-        )["ok"]
-        assert (await client.request({"id": 2, "type": "unregister", "channel": name}))["ok"]
+        await registered_then_gone(client, name)
     clock.advance(8 * 86400)
     first = workdir / "first.sock"
     with socket.socket(socket.AF_UNIX) as leftover:

@@ -30,10 +30,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_discord import (  # noqa: E402
+from tests.fake_discord import (
     FakeDiscord,
 )
-from tests.webhook_receiver import WebhookReceiver  # noqa: E402
+from tests.webhook_receiver import WebhookReceiver
 
 BOT = ROOT / "tests" / "bots" / "simple_bot.py"
 

@@ -24,9 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chatops.services.cache.config import CacheConfig  # noqa: E402
-from chatops.services.cache.manager import CacheManager  # noqa: E402
-from chatops.store import CacheEntry, Store  # noqa: E402
+from chatops.records.cache import CacheEntry
+from chatops.services.cache.config import CacheConfig
+from chatops.services.cache.manager import CacheManager
+from chatops.store import Store
 
 
 def timed(call: object, repeat: int = 5) -> float:

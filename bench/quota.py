@@ -29,14 +29,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chatops.config import MonitoringConfig, Settings  # noqa: E402
-from chatops.runtime.controller import Controller  # noqa: E402
-from chatops.services.quotas.config import BudgetConfig, QuotasConfig  # noqa: E402
-from chatops.services.usage import UsageLogged  # noqa: E402
-from chatops.store.migrations import MIGRATIONS  # noqa: E402
-from chatops.wire.peer import Peer  # noqa: E402
-from chatops.wire.protocol import LlmUsage, ModelUsage, PoolReport  # noqa: E402
-from cogs.quotas import summary_pages  # noqa: E402
+from chatops.config import MonitoringConfig, Settings
+from chatops.runtime.controller import Controller
+from chatops.services.quotas.config import BudgetConfig, QuotasConfig
+from chatops.services.usage import UsageLogged
+from chatops.store.migrations import MIGRATIONS
+from chatops.wire.peer import Peer
+from chatops.wire.protocol import LlmUsage, ModelUsage, PoolReport
+from cogs.quotas import summary_pages
 
 BUDGETS = [
     BudgetConfig(name="all-month", limit=1e9, metric="cost", period="month"),

@@ -38,8 +38,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_discord import FakeDiscord  # noqa: E402
-from tests.webhook_receiver import WebhookReceiver  # noqa: E402
+from tests.fake_discord import FakeDiscord
+from tests.webhook_receiver import WebhookReceiver
 
 BOT = Path(__file__).resolve().parent / "soak_bot.py"
 HEARTBEAT = 0.5

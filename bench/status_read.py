@@ -27,12 +27,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chatops.config import MonitoringConfig, Settings  # noqa: E402
-from chatops.runtime.controller import Controller  # noqa: E402
-from chatops.wire.handlers import agent_to_dict, bot_to_dict  # noqa: E402
-from chatops.wire.outcomes import Immediate, Later  # noqa: E402
-from chatops.wire.peer import Peer  # noqa: E402
-from chatops.wire.protocol import GetStatus, Heartbeat, Register  # noqa: E402
+from chatops.config import MonitoringConfig, Settings
+from chatops.runtime.controller import Controller
+from chatops.wire.handlers import agent_to_dict, bot_to_dict
+from chatops.wire.outcomes import Immediate, Later
+from chatops.wire.peer import Peer
+from chatops.wire.protocol import GetStatus, Heartbeat, Register
 
 
 def percentile(values: list[float], q: float) -> float:

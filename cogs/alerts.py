@@ -11,10 +11,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from chatops.alerts.model import Alert, Silence
 from chatops.alerts.silences import SilenceService
 from chatops.discord.bot import ChatOpsBot
 from chatops.presentation.formatting import describe_duration, discord_text, parse_duration
+from chatops.records.alerts import Alert, Silence
 from cogs.ui.autocomplete import bot_name_autocomplete
 from cogs.ui.buttons import AdminButton
 from cogs.ui.checks import chatops_bot, guarded

@@ -16,15 +16,15 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from chatops.alerts.model import Alert
 from chatops.discord.bot import ChatOpsBot
 from chatops.discord.errors import report_error
 from chatops.presentation.approvals import STATE_EMOJI, outcome_line
 from chatops.presentation.formatting import discord_text
+from chatops.records.alerts import Alert
+from chatops.records.approvals import ApprovalRecord
 from chatops.runtime.tasks import TaskSet
 from chatops.services.approvals.events import ApprovalError, ApprovalRequested, ApprovalUpdated
 from chatops.services.approvals.service import ApprovalService
-from chatops.store import ApprovalRecord
 from cogs.ui.buttons import ApproverButton
 from cogs.ui.checks import ADMIN_REFUSAL, APPROVER_REFUSAL, chatops_bot, is_admin, is_approver
 from cogs.ui.embeds import GREEN, GREY, RED, YELLOW, code_block, relative

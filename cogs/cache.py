@@ -19,9 +19,9 @@ from chatops.presentation.formatting import (
     progress_bar,
     size_text,
 )
+from chatops.records.cache import CacheEntry
 from chatops.services.cache.manager import CacheError, CacheManager
 from chatops.services.cache.plan import MB, CleanPlan, CleanResult
-from chatops.store import CacheEntry
 from cogs.ui.autocomplete import name_choices
 from cogs.ui.checks import admin_only, chatops_bot
 from cogs.ui.embeds import GREEN, ORANGE, RED, YELLOW, code_block, relative

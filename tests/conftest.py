@@ -36,10 +36,10 @@ import pytest
 import yaml
 import yarl
 
-from chatops.alerts.model import Alert
 from chatops.config import AlertsConfig, DiscordConfig, MonitoringConfig, Settings
 from chatops.discord.bot import ChatOpsBot, configure_endpoints
-from chatops.models import FleetEvent
+from chatops.records.alerts import Alert
+from chatops.records.fleet import FleetEvent
 from chatops.runtime.controller import Controller
 from chatops.services.approvals.config import ApprovalsConfig
 from chatops.store import Store

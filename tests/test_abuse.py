@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chatops.models import FleetEvent
+from chatops.records.fleet import FleetEvent
 from chatops.runtime.controller import Controller
 from chatops.wire.protocol import MAX_FEATURES_BYTES
 from tests.conftest import RawClient, handler_table, make_settings, query, wait_for

@@ -11,9 +11,9 @@ import pytest
 
 from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.fleet_style import fleet_notice
-from chatops.alerts.model import Alert, Severity
 from chatops.alerts.sinks import ALERT_ID_HEADER, GROUP_ID_HEADER, DeliveryError
 from chatops.config import AlertsConfig, MonitoringConfig, Settings
+from chatops.records.alerts import Alert, Severity
 from chatops.runtime.controller import Controller
 from chatops.store import Store
 from tests.conftest import wait_for, went_down

@@ -14,12 +14,12 @@ import pytest
 from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.fleet import FleetAlerts
 from chatops.alerts.fleet_style import fleet_notice
-from chatops.alerts.model import Severity
 from chatops.alerts.render import discord_message, is_discord_webhook, json_body
 from chatops.alerts.router import AlertRouter
 from chatops.alerts.silences import SilenceService
 from chatops.config import AlertsConfig, MonitoringConfig, Settings
-from chatops.models import FleetEvent
+from chatops.records.alerts import Severity
+from chatops.records.fleet import FleetEvent
 from chatops.runtime.bus import EventBus
 from chatops.runtime.controller import Controller
 from chatops.store import Store

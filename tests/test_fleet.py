@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chatops.config import MonitoringConfig
-from chatops.models import BotStatus, FleetEvent
+from chatops.records.fleet import BotStatus, FleetEvent
 from chatops.runtime.bus import EventBus
 from chatops.services.fleet import FleetService
 from chatops.store import Store

@@ -7,7 +7,7 @@ import signal
 import time
 from pathlib import Path
 
-from chatops.models import FleetEvent
+from chatops.records.fleet import FleetEvent
 from chatops.runtime.controller import Controller
 from tests.conftest import bot_status, kill_quietly, make_settings, spawn_bot, wait_for
 

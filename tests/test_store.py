@@ -262,8 +262,7 @@ async def test_retention_deletes_only_old_rows_in_batches(workdir: Path) -> None
 
 async def test_retention_keeps_unsettled_alerting_rows(workdir: Path) -> None:
     from chatops.alerts.fleet_style import fleet_notice
-    from chatops.alerts.model import Incident, Severity
-    from chatops.store import OutboxItem
+    from chatops.records.alerts import Incident, OutboxItem, Severity
 
     store = await Store.open(workdir / "alerts.db", max_delay=0)
     tables = store.alerts

@@ -23,13 +23,13 @@ import asyncio
 import logging
 import random
 
-from chatops.alerts.model import Alert
 from chatops.alerts.render import GROUP_MAX
 from chatops.alerts.sinks import DeliveryError, Sink
 from chatops.config import AlertsConfig
 from chatops.presentation.formatting import plural
+from chatops.records.alerts import Alert, OutboxItem
 from chatops.runtime.tasks import TaskSet
-from chatops.store import OutboxItem, Store
+from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 
 log = logging.getLogger(__name__)

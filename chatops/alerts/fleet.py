@@ -6,7 +6,7 @@
   ``stale``) within ``flapping_window`` seconds send one flapping alert; the bot's alerts then
   stay quiet until it has been stable for a whole window, and the state it settled in is what
   counts. Registering, a missed heartbeat and a clean ``offline`` are not flapping.
-* A restart chatops set off (:class:`~chatops.models.RestartNotice`) makes the bot's stop
+* A restart chatops set off (:class:`~chatops.records.fleet.RestartNotice`) makes the bot's stop
   expected: it is held, not alerted, and not counted as flapping. Back as a new process, a
   restart someone asked for sends one info "restarted" alert; not back, the held stop becomes
   the down incident then, saying so. A bot that was down already when the restart began is
@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chatops.alerts.fleet_style import DOWN, STATE_SEVERITY, FleetStyle, fleet_notice
-from chatops.alerts.model import Severity
 from chatops.alerts.router import AlertRouter
 from chatops.config import AlertsConfig
-from chatops.models import FleetEvent, RestartNotice
+from chatops.records.alerts import Severity
+from chatops.records.fleet import FleetEvent, RestartNotice
 from chatops.runtime.bus import EventBus
 from chatops.timeutil import Clock, wall_clock
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from chatops.alerts.model import Alert, Incident, Severity
 from chatops.presentation.formatting import describe_duration
+from chatops.records.alerts import Alert, Incident, Severity
 
 DOWN = "down"
 """The incident kind of a bot that is not running as it should (stale or down)."""

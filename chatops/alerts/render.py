@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from chatops.alerts.model import Alert
 from chatops.presentation.formatting import discord_text, plural
 from chatops.presentation.palette import SEVERITY_COLOUR, SEVERITY_EMOJI
+from chatops.records.alerts import Alert
 
 DISCORD_WEBHOOK_HOSTS = frozenset(
     {"discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"}

@@ -24,10 +24,10 @@ from dataclasses import replace
 from typing import Protocol
 
 from chatops.alerts.delivery import AlertDelivery
-from chatops.alerts.model import Alert, Incident, Severity
 from chatops.alerts.silences import SilenceService
 from chatops.config import AlertsConfig
 from chatops.presentation.formatting import describe_duration
+from chatops.records.alerts import Alert, Incident, Severity
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 

@@ -4,7 +4,7 @@ silenced; only notifications wait."""
 
 from __future__ import annotations
 
-from chatops.alerts.model import Silence
+from chatops.records.alerts import Silence
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 

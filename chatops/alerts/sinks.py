@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from chatops.alerts.model import Alert
 from chatops.alerts.render import discord_message, is_discord_webhook, json_body
+from chatops.records.alerts import Alert
 
 ALERT_ID_HEADER = "X-Chatops-Alert-Id"
 GROUP_ID_HEADER = "X-Chatops-Group-Id"

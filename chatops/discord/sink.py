@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 
 import discord
 
-from chatops.alerts.model import Alert
 from chatops.alerts.render import discord_message
 from chatops.alerts.sinks import DeliveryError
+from chatops.records.alerts import Alert
 
 ViewFor = Callable[[Sequence[Alert]], discord.ui.View | None]
 """Buttons to put under a group (the alerts cog attaches its Silence button)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chatops.presentation.formatting import describe_duration, noun
-from chatops.store import ApprovalRecord
+from chatops.records.approvals import ApprovalRecord
 
 STATE_EMOJI = {
     "pending": "⏳",

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
-from chatops.models import MetricPoint
+from chatops.records.fleet import MetricPoint
 
 
 def resource_chart(title: str, series: Sequence[MetricPoint]) -> bytes:

@@ -6,8 +6,8 @@ and a red status page are the same red.
 
 from __future__ import annotations
 
-from chatops.alerts.model import Severity
-from chatops.models import BotStatus
+from chatops.records.alerts import Severity
+from chatops.records.fleet import BotStatus
 
 RED = 0xE74C3C
 ORANGE = 0xE67E22

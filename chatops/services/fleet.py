@@ -27,8 +27,8 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from chatops.config import MonitoringConfig
-from chatops.models import ALIVE_STATUSES, BotState, BotStatus, FleetEvent
 from chatops.presentation.formatting import plural
+from chatops.records.fleet import ALIVE_STATUSES, BotState, BotStatus, FleetEvent
 from chatops.runtime.bus import EventBus
 from chatops.runtime.pidwatch import PidWatcher, pid_alive
 from chatops.services.fleet_upkeep import FleetUpkeep

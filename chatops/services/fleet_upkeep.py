@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from chatops.models import ALIVE_STATUSES, BotState
+from chatops.records.fleet import ALIVE_STATUSES, BotState
 from chatops.store.fleet import FleetTables
 from chatops.wire.peer import Peer
 from chatops.wire.protocol import Control

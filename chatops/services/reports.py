@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from chatops.models import BotDetail, MetricPoint
+from chatops.records.fleet import BotDetail, MetricPoint
 from chatops.services.agents import AgentService
 from chatops.services.fleet import FleetService
 from chatops.store import Store

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from chatops.models import UsageGroup, UsageTotals
+from chatops.records.usage import UsageGroup, UsageTotals
 from chatops.runtime.bus import EventBus
 from chatops.services.fleet import FleetService
 from chatops.services.idempotency import IdempotencyGuard

@@ -2,12 +2,9 @@
 
 Services import from here only. :class:`Store` is the database handle plus one object per
 domain's tables (``fleet``, ``usage``, ``agents``, ``alerts``, ``reports``, ``controller``); each
-domain module holds its SQL and maps rows to typed records.
+domain module holds its SQL and maps rows to the records of :mod:`chatops.records`.
 """
 
-from chatops.store.alerts import OutboxItem
-from chatops.store.approvals import ApprovalRecord, Grant
-from chatops.store.cache import CacheEntry
 from chatops.store.database import Database, Restored
 from chatops.store.domains import Store
 from chatops.store.offline import (
@@ -17,7 +14,6 @@ from chatops.store.offline import (
     read_bots_offline,
 )
 from chatops.store.opening import StoreError
-from chatops.store.quotas import PoolRecord, QuotaState, UsageScope
 from chatops.store.retention import RETENTION_STATEMENTS
 
 RETENTION_TABLES = tuple(RETENTION_STATEMENTS)
@@ -25,19 +21,12 @@ RETENTION_TABLES = tuple(RETENTION_STATEMENTS)
 
 __all__ = [
     "RETENTION_TABLES",
-    "ApprovalRecord",
-    "CacheEntry",
     "Database",
-    "Grant",
     "NoDatabase",
-    "OutboxItem",
-    "PoolRecord",
-    "QuotaState",
     "Restored",
     "SavedSetting",
     "Store",
     "StoreError",
-    "UsageScope",
     "read_approval_changes_offline",
     "read_bots_offline",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatops.models import AgentState
+from chatops.records.fleet import AgentState
 from chatops.store.database import Database
 from chatops.timeutil import from_sqlite, to_sqlite
 

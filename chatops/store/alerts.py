@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from typing import Any
 
 from chatops.alerts.fleet_style import alert_from_v1
-from chatops.alerts.model import Alert, Incident, Severity, Silence
+from chatops.records.alerts import Alert, Incident, OutboxItem, Severity, Silence
 from chatops.store.database import Database, Restored
 from chatops.timeutil import from_sqlite, to_sqlite
 
@@ -35,21 +34,6 @@ _INSERT_SILENCE = (
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _DELETE_SILENCE = "DELETE FROM silences WHERE id = ?"
-
-
-@dataclass(slots=True)
-class OutboxItem:
-    """One alert for one sink, until it is delivered (or given up on)."""
-
-    id: int
-    created_at: float
-    sink: str
-    alert: Alert
-    attempts: int = 0
-    next_attempt_at: float = 0.0
-    delivered_at: float | None = None
-    last_error: str | None = None
-    group_id: str | None = None
 
 
 def _when(value: float | None) -> str | None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
-from typing import Any
 
+from chatops.records.cache import CacheEntry
 from chatops.store.database import Database
-from chatops.timeutil import from_sqlite, to_sqlite
+from chatops.timeutil import from_sqlite
 
 _COLUMNS = (
     "task_id, agent_type, agent, size_bytes, file_count, created_at, finished_at, preview, "
@@ -22,40 +21,6 @@ ON CONFLICT(task_id) DO UPDATE SET
     deleting = excluded.deleting
 """
 _DELETE = "DELETE FROM cache_entries WHERE task_id = ?"
-
-
-@dataclass(slots=True, eq=False)
-class CacheEntry:
-    task_id: str
-    agent_type: str
-    size: int
-    files: int
-    created_at: float
-    mtime_ns: int
-    inode: int
-    agent: str | None = None
-    finished_at: float | None = None
-    preview: str = ""
-    deleting: bool = False
-
-    @property
-    def finished(self) -> bool:
-        return self.finished_at is not None
-
-    def row(self) -> tuple[Any, ...]:
-        return (
-            self.task_id,
-            self.agent_type,
-            self.agent,
-            self.size,
-            self.files,
-            to_sqlite(self.created_at),
-            None if self.finished_at is None else to_sqlite(self.finished_at),
-            self.preview,
-            self.mtime_ns,
-            self.inode,
-            int(self.deleting),
-        )
 
 
 def _entry(row: sqlite3.Row) -> CacheEntry:

@@ -7,7 +7,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from chatops.models import MetricPoint
+from chatops.records.fleet import MetricPoint
 from chatops.store.database import Database
 from chatops.store.opening import StoreError
 from chatops.timeutil import from_sqlite, to_sqlite

@@ -7,7 +7,7 @@ import json
 import sqlite3
 from typing import Any
 
-from chatops.models import BotState, BotStatus, FleetEvent
+from chatops.records.fleet import BotState, BotStatus, FleetEvent
 from chatops.store.database import Database
 from chatops.timeutil import from_sqlite, to_sqlite
 

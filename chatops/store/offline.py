@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chatops.models import BotState
-from chatops.store.approvals import LIVE_GRANTS, Grant, grant_from_row
+from chatops.records.approvals import Grant
+from chatops.records.fleet import BotState
+from chatops.store.approvals import LIVE_GRANTS, grant_from_row
 from chatops.store.fleet import BOT_COLUMNS, bot_from_row
 from chatops.timeutil import from_sqlite
 

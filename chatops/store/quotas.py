@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from typing import Any
 
+from chatops.records.quotas import PoolRecord, QuotaState, UsageScope
 from chatops.store.database import Database, finite
 from chatops.timeutil import from_sqlite, to_sqlite
 
@@ -47,35 +47,6 @@ METRIC_SQL = {
     "calls": "COUNT(*)",
     "cost": "TOTAL(estimated_cost)",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class QuotaState:
-    name: str
-    period_start: float
-    level: int
-    alerted: frozenset[int]
-
-
-@dataclass(frozen=True, slots=True)
-class PoolRecord:
-    name: str
-    family: str
-    models: tuple[str, ...]
-    used: float
-    limit: float
-    resets_at: float | None
-    window: str | None
-    updated_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class UsageScope:
-    """Which ``llm_usage`` rows a budget counts; None matches anything."""
-
-    models: tuple[str, ...] | None = None
-    bot: str | None = None
-    feature: str | None = None
 
 
 class QuotaTables:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatops.models import MetricPoint
+from chatops.records.fleet import MetricPoint
 from chatops.store.database import Database
 from chatops.timeutil import from_sqlite, to_sqlite
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from chatops.models import UsageGroup, UsageTotals
+from chatops.records.usage import UsageGroup, UsageTotals
 from chatops.store.database import Database, bounded_int, finite
 from chatops.timeutil import to_sqlite
 

@@ -10,13 +10,13 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from chatops import __version__
-from chatops.models import AgentState, BotState
+from chatops.records.approvals import ApprovalRecord
+from chatops.records.fleet import AgentState, BotState
 from chatops.services.approvals.events import answer
 from chatops.services.cache.manager import CacheError
 from chatops.services.cache.views import entry_to_dict
 from chatops.services.quotas.service import QuotaView
 from chatops.services.recovery.requests import RecoveryRequests
-from chatops.store import ApprovalRecord
 from chatops.wire.outcomes import Committed, Handler, Immediate, Later, Outcome, after_commit
 from chatops.wire.peer import Peer
 from chatops.wire.protocol import (

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 
 import discord
 
-from chatops.models import BotState, BotStatus
 from chatops.presentation.formatting import (
     describe_duration,
     discord_text,
@@ -27,6 +26,7 @@ from chatops.presentation.palette import (
     STATUS_EMOJI,
     YELLOW,
 )
+from chatops.records.fleet import BotState, BotStatus
 
 __all__ = [
     "BLUE",

@@ -12,10 +12,10 @@ import pytest
 
 from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.fleet import FleetAlerts
-from chatops.alerts.model import Severity
 from chatops.alerts.router import AlertRouter
 from chatops.alerts.silences import SilenceService
 from chatops.config import AlertsConfig
+from chatops.records.alerts import Severity
 from chatops.runtime.bus import EventBus
 from chatops.store import Store
 from chatops.store.migrations import MIGRATIONS

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chatops.alerts.model import Severity
-from chatops.models import FleetEvent
+from chatops.records.alerts import Severity
+from chatops.records.fleet import FleetEvent
 from chatops.runtime.controller import Controller
 from chatops.services.recovery.config import BotRecovery, RecoveryConfig
 from tests.conftest import BOTS, RecordingSink, kill_quietly, make_settings, spawn_bot, wait_for

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from chatops.alerts.model import Severity
-from chatops.models import FleetEvent, RestartNotice, RestartPhase
+from chatops.records.alerts import Severity
+from chatops.records.fleet import FleetEvent, RestartNotice, RestartPhase
 from chatops.store import Store
 from tests.alerts.test_incidents import Alerting
 from tests.conftest import FakeClock, came_back, went_down

@@ -8,6 +8,7 @@ import logging
 import statistics
 from typing import Any
 
+from chatops.records.approvals import ApprovalRecord
 from chatops.services.approvals.config import (
     ActionType,
     ApprovalsConfig,
@@ -15,7 +16,7 @@ from chatops.services.approvals.config import (
     validator_problem,
 )
 from chatops.services.approvals.policy import Policy
-from chatops.store.approvals import ApprovalRecord, ApprovalTables
+from chatops.store.approvals import ApprovalTables
 from chatops.timeutil import Clock
 
 log = logging.getLogger(__name__)

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chatops.records.approvals import Grant
 from chatops.services.approvals.config import ApprovalsConfig
 from chatops.services.approvals.controls import apply_saved
 from chatops.services.approvals.grants import live_grant
 from chatops.services.approvals.policy import Policy
-from chatops.store import Grant, NoDatabase, SavedSetting, read_approval_changes_offline
+from chatops.store import NoDatabase, SavedSetting, read_approval_changes_offline
 
 
 @dataclass(frozen=True, slots=True)

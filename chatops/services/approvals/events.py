@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chatops.alerts.model import Alert, Severity
-from chatops.store import ApprovalRecord
+from chatops.records.alerts import Alert, Severity
+from chatops.records.approvals import ApprovalRecord
 
 UNATTENDED = "unattended"
 """The ``via`` of a request no approver could be told of (``approvals.unattended: answer``)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from chatops.store import Grant
+from chatops.records.approvals import Grant
 from chatops.store.approvals import ApprovalTables
 from chatops.timeutil import Clock, wall_clock
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from chatops.alerts.router import AlertRouter
 from chatops.presentation.formatting import plural
+from chatops.records.approvals import ApprovalRecord
 from chatops.runtime.bus import EventBus
 from chatops.services.approvals.config import ActionType, ApprovalsConfig, SocketDecisions
 from chatops.services.approvals.controls import RuleControls
@@ -41,7 +42,7 @@ from chatops.services.approvals.preview import preview, summarise
 from chatops.services.approvals.worker import ShellAnalyser
 from chatops.services.fleet import FleetService
 from chatops.services.operators import OperatorGate
-from chatops.store import ApprovalRecord, Store
+from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 from chatops.wire.outcomes import Later, Outcome
 from chatops.wire.peer import Peer, ProcessIds, process_ids

@@ -6,9 +6,9 @@ total is over ``warning_threshold_mb``: one ``cache`` incident per crossing, rep
 
 from __future__ import annotations
 
-from chatops.alerts.model import Alert, Severity
 from chatops.alerts.router import AlertRouter
 from chatops.presentation.formatting import describe_duration, plural
+from chatops.records.alerts import Alert, Severity
 from chatops.services.cache.manager import CacheManager
 from chatops.services.cache.plan import MB, CleanResult
 from chatops.timeutil import Clock, wall_clock

@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from chatops.presentation.formatting import plural
+from chatops.records.cache import CacheEntry
 from chatops.services.cache import files, plan
 from chatops.services.cache.config import CacheConfig
 from chatops.services.cache.files import CachePathError, Measure
 from chatops.services.cache.plan import MB, CleanPlan, CleanResult, PlanItem
 from chatops.services.cache.views import entry_to_dict
-from chatops.store import CacheEntry, Store
+from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from chatops.store import CacheEntry
+from chatops.records.cache import CacheEntry
 
 MB = 1_048_576
 

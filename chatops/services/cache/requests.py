@@ -10,14 +10,14 @@ import binascii
 import os
 from typing import Any
 
-from chatops.models import ALIVE_STATUSES
 from chatops.presentation.formatting import plural
+from chatops.records.cache import CacheEntry
+from chatops.records.fleet import ALIVE_STATUSES
 from chatops.services.cache.manager import CacheError, CacheManager
 from chatops.services.cache.plan import MB, CleanPlan, PlanItem
 from chatops.services.cache.views import entry_to_dict, plan_to_dict, result_to_dict
 from chatops.services.fleet import FleetService
 from chatops.services.operators import OperatorGate
-from chatops.store import CacheEntry
 from chatops.wire.outcomes import Committed, Immediate, Later, Outcome
 from chatops.wire.peer import Peer
 from chatops.wire.protocol import (

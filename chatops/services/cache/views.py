@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chatops.records.cache import CacheEntry
 from chatops.services.cache.plan import CleanPlan, CleanResult
-from chatops.store import CacheEntry
 
 
 def entry_to_dict(entry: CacheEntry, running: bool) -> dict[str, Any]:

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from chatops.records.quotas import UsageScope
 from chatops.services.quotas.config import BudgetConfig, window_seconds
 from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.periods import period_bounds
 from chatops.services.quotas.runway import BurnSamples
-from chatops.store import UsageScope
 
 BUCKET = 60.0
 """A rolling window counts usage by the minute: an event leaves it within a minute of its age

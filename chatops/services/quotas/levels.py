@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from chatops.alerts.model import Severity
+from chatops.records.alerts import Severity
 
 
 @dataclass(slots=True)

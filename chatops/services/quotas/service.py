@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from chatops.alerts.model import Alert, Incident, Severity
 from chatops.alerts.router import AlertRouter, PlainStyle
+from chatops.records.alerts import Alert, Incident, Severity
+from chatops.records.quotas import UsageScope
 from chatops.runtime.bus import EventBus
 from chatops.services.quotas.announce import QUOTA, Announcer
 from chatops.services.quotas.budgets import Budget, value_of
@@ -26,7 +27,7 @@ from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.pools import Pool, PoolBook
 from chatops.services.quotas.runway import Runway
 from chatops.services.usage import UsageLogged
-from chatops.store import Store, UsageScope
+from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 from chatops.wire.peer import Peer
 from chatops.wire.protocol import ModelUsage

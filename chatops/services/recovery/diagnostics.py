@@ -22,8 +22,8 @@ from typing import Any
 import psutil
 
 from chatops.config import Settings
-from chatops.models import MetricPoint
 from chatops.presentation.formatting import plural
+from chatops.records.fleet import MetricPoint
 from chatops.services.fleet import FleetService
 from chatops.services.recovery.probes import (
     Check,

@@ -13,7 +13,7 @@ Automatically (``auto_restart``), a bot that goes down is restarted with its
 ``restart_command`` (or, for a bot chatops started itself, started again) as the
 :class:`~.policy.RestartPolicy` says; every restart and its outcome is an event of the bot.
 
-A restart chatops sets off is announced on the bus (:class:`~chatops.models.RestartNotice`)
+A restart chatops sets off is announced on the bus (:class:`~chatops.records.fleet.RestartNotice`)
 before anything is done and when it ends, so the stop it causes is expected: the fleet's alerts
 hold it, and the policy does not restart a bot again that a restart stopped.
 """
@@ -26,9 +26,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from chatops.alerts.model import Severity
 from chatops.alerts.router import AlertRouter
-from chatops.models import ALIVE_STATUSES, FleetEvent, RestartNotice
+from chatops.records.alerts import Severity
+from chatops.records.fleet import ALIVE_STATUSES, FleetEvent, RestartNotice
 from chatops.runtime.bus import EventBus
 from chatops.runtime.tasks import TaskSet
 from chatops.services.fleet import HOSTNAME, FleetService

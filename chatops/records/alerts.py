@@ -124,3 +124,18 @@ class Silence:
         if self.subject is not None and self.subject != subject:
             return False
         return self.kind is None or self.kind == incident_kind
+
+
+@dataclass(slots=True)
+class OutboxItem:
+    """One alert for one sink, until it is delivered (or given up on)."""
+
+    id: int
+    created_at: float
+    sink: str
+    alert: Alert
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+    delivered_at: float | None = None
+    last_error: str | None = None
+    group_id: str | None = None

@@ -101,31 +101,6 @@ class RestartNotice:
 
 
 @dataclass(slots=True, frozen=True)
-class UsageTotals:
-    """LLM usage summed over a window: the seed's ``get_usage_stats``."""
-
-    channel: str | None
-    days: int
-    total_calls: int
-    total_tokens_in: int
-    total_tokens_out: int
-    total_cost: float
-    avg_latency_ms: float | None
-
-
-@dataclass(slots=True, frozen=True)
-class UsageGroup:
-    """LLM usage of one model (or feature) over a window."""
-
-    name: str
-    calls: int
-    tokens_in: int
-    tokens_out: int
-    cost: float
-    latency_ms: float | None
-
-
-@dataclass(slots=True, frozen=True)
 class MetricPoint:
     ts: float
     rss_mb: float

@@ -1,0 +1,101 @@
+"""An approval request and what became of it, and the grants that let an agent through."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatops.timeutil import to_sqlite
+
+PENDING = "pending"
+
+
+@dataclass(slots=True, eq=False)
+class ApprovalRecord:
+    """One request for approval and what became of it. ``policy`` is what the policy said
+    (``accept``, ``confirm``, ``deny``); ``state`` the outcome (``accepted``, ``denied``,
+    ``pending``, ``approved``, ``expired``, ``cancelled``); ``via`` who or what decided
+    (``policy``, ``grant``, ``discord``, ``cli``, ``timeout``, ``disconnect``, ``restart``)."""
+
+    id: int
+    agent: str
+    action_type: str
+    summary: str
+    policy: str
+    rule: str
+    reason: str
+    state: str
+    requested_at: float
+    key: str | None = None
+    preview: str = ""
+    via: str | None = None
+    decided_by: str | None = None
+    decision_reason: str | None = None
+    approvals_required: int = 1
+    approvers: list[str] = field(default_factory=list)
+    expires_at: float | None = None
+    decided_at: float | None = None
+    wait_ms: int | None = None
+    message_channel_id: int | None = None
+    message_id: int | None = None
+    message_closed: bool = True
+
+    @property
+    def pending(self) -> bool:
+        return self.state == PENDING
+
+    @property
+    def approved(self) -> bool:
+        return self.state in ("accepted", "approved")
+
+    def row(self) -> tuple[Any, ...]:
+        return (
+            self.id,
+            self.key,
+            self.agent,
+            self.action_type,
+            self.summary,
+            self.preview,
+            self.policy,
+            self.rule,
+            self.reason,
+            self.state,
+            self.via,
+            self.decided_by,
+            self.decision_reason,
+            self.approvals_required,
+            json.dumps(self.approvers),
+            to_sqlite(self.requested_at),
+            self.expires_at,
+            None if self.decided_at is None else to_sqlite(self.decided_at),
+            self.wait_ms,
+            self.message_channel_id,
+            self.message_id,
+            int(self.message_closed),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """Let ``agent``'s ``action_type`` requests through without a prompt, until ``until``
+    (None: always, an allow rule)."""
+
+    id: int
+    agent: str
+    action_type: str
+    until: float | None
+    created_by: str
+    created_at: float
+    revoked: bool = False
+
+    def row(self) -> tuple[Any, ...]:
+        return (
+            self.id,
+            self.agent,
+            self.action_type,
+            self.until,
+            self.created_by,
+            to_sqlite(self.created_at),
+            int(self.revoked),
+        )

@@ -1,0 +1,30 @@
+"""LLM usage summed over a window, as every door shows it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True, frozen=True)
+class UsageTotals:
+    """LLM usage summed over a window: the seed's ``get_usage_stats``."""
+
+    channel: str | None
+    days: int
+    total_calls: int
+    total_tokens_in: int
+    total_tokens_out: int
+    total_cost: float
+    avg_latency_ms: float | None
+
+
+@dataclass(slots=True, frozen=True)
+class UsageGroup:
+    """LLM usage of one model (or feature) over a window."""
+
+    name: str
+    calls: int
+    tokens_in: int
+    tokens_out: int
+    cost: float
+    latency_ms: float | None

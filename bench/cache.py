@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from chatops.config.cache import CacheConfig
 from chatops.records.cache import CacheEntry
-from chatops.services.cache.config import CacheConfig
 from chatops.services.cache.manager import CacheManager
 from chatops.store import Store
 

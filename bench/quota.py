@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from chatops.config import MonitoringConfig, Settings
+from chatops.config.quotas import BudgetConfig, QuotasConfig
 from chatops.runtime.controller import Controller
-from chatops.services.quotas.config import BudgetConfig, QuotasConfig
 from chatops.services.usage import UsageLogged
 from chatops.store.migrations import MIGRATIONS
 from chatops.wire.peer import Peer

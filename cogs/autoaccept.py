@@ -11,10 +11,10 @@ from discord import app_commands
 from discord.ext import commands
 from pydantic import ValidationError
 
+from chatops.config.approvals import ActionType, Rule
 from chatops.discord.bot import ChatOpsBot
 from chatops.presentation.approvals import STATE_EMOJI, outcome_line
 from chatops.presentation.formatting import describe_duration, discord_text, plural
-from chatops.services.approvals.config import ActionType, Rule
 from chatops.services.approvals.service import ApprovalService
 from cogs.ui.checks import admin_only
 from cogs.ui.embeds import BLUE, GREEN, GREY, relative

@@ -37,11 +37,11 @@ import yaml
 import yarl
 
 from chatops.config import AlertsConfig, DiscordConfig, MonitoringConfig, Settings
+from chatops.config.approvals import ApprovalsConfig
 from chatops.discord.bot import ChatOpsBot, configure_endpoints
 from chatops.records.alerts import Alert
 from chatops.records.fleet import FleetEvent
 from chatops.runtime.controller import Controller
-from chatops.services.approvals.config import ApprovalsConfig
 from chatops.store import Store
 from tests.fake_discord import (
     ADMIN_ROLE_ID,

@@ -8,9 +8,9 @@ from typing import Any
 
 import yaml
 
+from chatops.config.cache import CacheConfig
 from chatops.runtime.controller import Controller
 from chatops.services.cache.checks import CacheChecks
-from chatops.services.cache.config import CacheConfig
 from tests.conftest import make_settings
 from tests.test_approvals_cli import config_file, run_chatops
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from chatops.cli import main
+from chatops.config.quotas import BudgetConfig, QuotasConfig
 from chatops.runtime.controller import Controller
-from chatops.services.quotas.config import BudgetConfig, QuotasConfig
 from chatops.services.retention import RetentionService
 from chatops.store import Store
 from tests.conftest import RawClient, make_settings, query

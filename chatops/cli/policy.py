@@ -18,7 +18,7 @@ import time
 from typing import Any, TextIO
 
 from chatops.config import Settings
-from chatops.services.approvals.config import ActionType
+from chatops.config.approvals import ActionType
 from chatops.services.approvals.effective import EffectivePolicy, load_effective_policy
 from chatops.timeutil import to_sqlite
 

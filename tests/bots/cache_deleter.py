@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from chatops.config.cache import CacheConfig
 from chatops.services.cache import files
-from chatops.services.cache.config import CacheConfig
 from chatops.services.cache.manager import CacheManager
 from chatops.store import Store
 

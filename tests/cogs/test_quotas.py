@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from chatops.config import MonitoringConfig, Settings
-from chatops.services.quotas.config import BudgetConfig, QuotasConfig
+from chatops.config.quotas import BudgetConfig, QuotasConfig
 from tests.conftest import Running, fake_discord, spawn_bot, start_bot, wait_for
 from tests.webhook_receiver import WebhookReceiver
 

@@ -21,8 +21,8 @@ from pydantic import ValidationError
 
 from chatops.client import MonitorClient
 from chatops.config import Settings
+from chatops.config.approvals import ApprovalsConfig, Rule, SocketDecisions
 from chatops.runtime.controller import Controller
-from chatops.services.approvals.config import ApprovalsConfig, Rule, SocketDecisions
 from chatops.services.approvals.events import ApprovalError, ApprovalRequested, ApprovalUpdated
 from chatops.services.approvals.service import ApprovalService
 from chatops.services.approvals.worker import ShellAnalyser

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chatops.services.cache.config import CacheConfig
+from chatops.config.cache import CacheConfig
 from chatops.services.cache.manager import CacheError, CacheManager
 from chatops.store import Store
 from tests.conftest import BOTS, FakeClock, query

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from chatops.client import MonitorClient
+from chatops.config.cache import CacheConfig
 from chatops.services.cache.checks import CacheChecks
-from chatops.services.cache.config import CacheConfig
 from tests.conftest import FakeClock, RawClient, RecordingSink, make_settings
 
 KB = 1024

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from chatops.services.approvals.config import ActionType, ApprovalsConfig, Rule
+from chatops.config.approvals import ActionType, ApprovalsConfig, Rule
 from chatops.services.approvals.policy import Policy
 from tests.conftest import make_settings
 

@@ -141,7 +141,7 @@ async def test_runway_against_the_reset(
 async def test_configured_shared_pool_and_pool_thresholds(
     start_controller: Any, workdir: Any, clock: FakeClock
 ) -> None:
-    from chatops.services.quotas.config import QuotasConfig
+    from chatops.config.quotas import QuotasConfig
     from tests.conftest import make_settings
 
     settings = make_settings(workdir)

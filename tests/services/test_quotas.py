@@ -15,8 +15,8 @@ from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.router import AlertRouter
 from chatops.alerts.silences import SilenceService
 from chatops.config import AlertsConfig
+from chatops.config.quotas import BudgetConfig, QuotasConfig
 from chatops.runtime.bus import EventBus
-from chatops.services.quotas.config import BudgetConfig, QuotasConfig
 from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.service import QuotaService
 from chatops.services.usage import UsageLogged

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from chatops.config import Settings
+from chatops.config.recovery import RecoveryConfig
 from chatops.runtime.controller import Controller
-from chatops.services.recovery.config import RecoveryConfig
 from chatops.services.recovery.restarts import RestartService
 from tests.conftest import FakeClock, RawClient, make_settings, query
 

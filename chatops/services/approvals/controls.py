@@ -8,13 +8,8 @@ import logging
 import statistics
 from typing import Any
 
+from chatops.config.approvals import ActionType, ApprovalsConfig, Rule, validator_problem
 from chatops.records.approvals import ApprovalRecord
-from chatops.services.approvals.config import (
-    ActionType,
-    ApprovalsConfig,
-    Rule,
-    validator_problem,
-)
 from chatops.services.approvals.policy import Policy
 from chatops.store.approvals import ApprovalTables
 from chatops.timeutil import Clock

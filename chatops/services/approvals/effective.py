@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chatops.config.approvals import ApprovalsConfig
 from chatops.records.approvals import Grant
-from chatops.services.approvals.config import ApprovalsConfig
 from chatops.services.approvals.controls import apply_saved
 from chatops.services.approvals.grants import live_grant
 from chatops.services.approvals.policy import Policy

@@ -26,8 +26,8 @@ from typing import Any, Literal
 
 from wcmatch import glob
 
+from chatops.config.approvals import ActionType, ApprovalsConfig, Rule
 from chatops.services.approvals.commands import check
-from chatops.services.approvals.config import ActionType, ApprovalsConfig, Rule
 from chatops.services.approvals.protected import protected_reason
 from chatops.services.approvals.shell import Analysis, SimpleCommand, analyse
 

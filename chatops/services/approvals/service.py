@@ -21,10 +21,10 @@ import logging
 from typing import Any
 
 from chatops.alerts.router import AlertRouter
+from chatops.config.approvals import ActionType, ApprovalsConfig, SocketDecisions
 from chatops.presentation.formatting import plural
 from chatops.records.approvals import ApprovalRecord
 from chatops.runtime.bus import EventBus
-from chatops.services.approvals.config import ActionType, ApprovalsConfig, SocketDecisions
 from chatops.services.approvals.controls import RuleControls
 from chatops.services.approvals.events import (
     NOBODY_TOLD,

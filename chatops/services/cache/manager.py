@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chatops.config.cache import CacheConfig
 from chatops.presentation.formatting import plural
 from chatops.records.cache import CacheEntry
 from chatops.services.cache import files, plan
-from chatops.services.cache.config import CacheConfig
 from chatops.services.cache.files import CachePathError, Measure
 from chatops.services.cache.plan import MB, CleanPlan, CleanResult, PlanItem
 from chatops.services.cache.views import entry_to_dict

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from chatops.config.quotas import BudgetConfig, window_seconds
 from chatops.records.quotas import UsageScope
-from chatops.services.quotas.config import BudgetConfig, window_seconds
 from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.periods import period_bounds
 from chatops.services.quotas.runway import BurnSamples

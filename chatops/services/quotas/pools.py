@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from chatops.config.quotas import QuotasConfig
 from chatops.records.quotas import PoolRecord, QuotaState
 from chatops.services.quotas.announce import Announcer
-from chatops.services.quotas.config import QuotasConfig
 from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.runway import BurnSamples
 from chatops.store import Store

@@ -17,12 +17,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from chatops.alerts.router import AlertRouter, PlainStyle
+from chatops.config.quotas import BudgetConfig, QuotasConfig
 from chatops.records.alerts import Alert, Incident, Severity
 from chatops.records.quotas import UsageScope
 from chatops.runtime.bus import EventBus
 from chatops.services.quotas.announce import QUOTA, Announcer
 from chatops.services.quotas.budgets import Budget, value_of
-from chatops.services.quotas.config import BudgetConfig, QuotasConfig
 from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.pools import Pool, PoolBook
 from chatops.services.quotas.runway import Runway

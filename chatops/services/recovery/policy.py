@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from chatops.services.recovery.config import RecoveryConfig
+from chatops.config.recovery import RecoveryConfig
 
 State = Literal["running", "backoff", "fatal", "stopped"]
 

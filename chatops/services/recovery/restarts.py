@@ -27,6 +27,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from chatops.alerts.router import AlertRouter
+from chatops.config.recovery import CHANNEL_FIELD, RecoveryConfig
 from chatops.records.alerts import Severity
 from chatops.records.fleet import ALIVE_STATUSES, FleetEvent, RestartNotice
 from chatops.runtime.bus import EventBus
@@ -34,7 +35,6 @@ from chatops.runtime.tasks import TaskSet
 from chatops.services.fleet import HOSTNAME, FleetService
 from chatops.services.recovery import ways
 from chatops.services.recovery.attempts import OUTCOME_WORDS, Attempt, RestartReport, start_time
-from chatops.services.recovery.config import CHANNEL_FIELD, RecoveryConfig
 from chatops.services.recovery.policy import RestartPolicy
 from chatops.services.recovery.ways import Tried
 from chatops.timeutil import Clock, wall_clock

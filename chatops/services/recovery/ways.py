@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import psutil
 
+from chatops.config.recovery import CHANNEL_FIELD
 from chatops.services.approvals.preview import mask_secrets, truncate
 from chatops.services.fleet import HOSTNAME, FleetService
-from chatops.services.recovery.config import CHANNEL_FIELD
 from chatops.wire.protocol import Control
 from chatops.wire.pushes import PushError
 

@@ -30,6 +30,10 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from chatops.config.approvals import ApprovalsConfig
+from chatops.config.cache import CacheConfig
+from chatops.config.quotas import QuotasConfig
+from chatops.config.recovery import RecoveryConfig
 from chatops.config_env import (
     environment_paths,
     secret_paths,
@@ -46,10 +50,6 @@ from chatops.config_file import (
     resolve_config_path,
 )
 from chatops.paths import config_dir, default_database_path, default_socket_path, state_dir
-from chatops.services.approvals.config import ApprovalsConfig
-from chatops.services.cache.config import CacheConfig
-from chatops.services.quotas.config import QuotasConfig
-from chatops.services.recovery.config import RecoveryConfig
 
 # sockaddr_un.sun_path is 108 bytes on Linux, including the terminating NUL.
 MAX_SOCKET_PATH = 107

@@ -29,9 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from chatops.api.door import SocketDoor
+from chatops.composition.controller import Controller
 from chatops.config import MonitoringConfig, Settings
 from chatops.config.quotas import BudgetConfig, QuotasConfig
-from chatops.runtime.controller import Controller
 from chatops.services.usage import UsageLogged
 from chatops.store.migrations import MIGRATIONS
 from chatops.wire.peer import Peer
@@ -73,7 +74,7 @@ async def measure(rows: int, events: int, workdir: Path) -> dict[str, float]:
         monitoring=MonitoringConfig(socket_path=workdir / f"q{rows}.sock", database_path=db),
         quotas=QuotasConfig(budgets=BUDGETS),
     )
-    ctl = Controller(settings)
+    ctl = Controller(settings, socket_door=SocketDoor)
     started = time.perf_counter()
     await ctl.start()
     rebuild = time.perf_counter() - started
@@ -116,7 +117,7 @@ async def summary_time(workdir: Path) -> float:
         monitoring=MonitoringConfig(socket_path=workdir / "s.sock", database_path=workdir / "s.db"),
         quotas=QuotasConfig(budgets=budgets),
     )
-    ctl = Controller(settings)
+    ctl = Controller(settings, socket_door=SocketDoor)
     await ctl.start()
     try:
         quotas = ctl.services.quotas

@@ -27,9 +27,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from chatops.api.handlers import agent_to_dict, bot_to_dict
+
+from chatops.api.door import SocketDoor
+from chatops.composition.controller import Controller
 from chatops.config import MonitoringConfig, Settings
-from chatops.runtime.controller import Controller
-from chatops.wire.handlers import agent_to_dict, bot_to_dict
 from chatops.wire.outcomes import Immediate, Later
 from chatops.wire.peer import Peer
 from chatops.wire.protocol import GetStatus, Heartbeat, Register
@@ -124,7 +126,7 @@ async def main(args: argparse.Namespace) -> None:
             socket_path=sock, database_path=work / "c.db", max_line_bytes=1 << 20
         )
     )
-    ctl = Controller(settings)
+    ctl = Controller(settings, socket_door=SocketDoor)
     await ctl.start()
     try:
         assert ctl.server is not None

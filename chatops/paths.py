@@ -51,3 +51,12 @@ def ensure_private_dir(path: Path) -> None:
             f"{path} belongs to uid {info.st_uid}, not to this user ({os.geteuid()}); "
             "choose a directory of your own"
         )
+
+
+class NoDatabase(FileNotFoundError):
+    """There is no database file to read: the controller never ran with this configuration
+    (or it points elsewhere). Not an empty fleet: there is nothing to read at all."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"there is no database at {path} (has the controller run with it?)")
+        self.path = path

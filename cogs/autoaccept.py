@@ -68,7 +68,7 @@ class AutoAcceptCog(commands.Cog):
     @app_commands.describe(enabled="on or off (flips it when left out)")
     @admin_only()
     async def toggle(self, interaction: discord.Interaction, enabled: bool | None = None) -> None:
-        state = self.service.toggle(enabled, by=str(interaction.user))
+        state = self.service.controls.toggle(enabled, by=str(interaction.user))
         text = (
             "on: what the rules allow is accepted at once"
             if state
@@ -84,7 +84,7 @@ class AutoAcceptCog(commands.Cog):
     async def stats(
         self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 3650] | None = None
     ) -> None:
-        stats = await self.service.get_statistics(days)
+        stats = await self.service.controls.get_statistics(days)
         embed = discord.Embed(
             title="Auto-accept statistics" + (f" · last {plural(days, 'day')}" if days else ""),
             colour=GREEN if stats["enabled"] else GREY,
@@ -121,7 +121,7 @@ class AutoAcceptCog(commands.Cog):
     async def recent(
         self, interaction: discord.Interaction, limit: app_commands.Range[int, 1, 25] = 10
     ) -> None:
-        records = await self.service.get_recent_actions(limit)
+        records = await self.service.controls.get_recent_actions(limit)
         lines = [
             f"`#{r.id}` {relative(r.requested_at)} **{discord_text(r.agent)}** {r.action_type}: "
             f"{discord_text(r.summary)[:120]}\n  {discord_text(outcome_line(r))}"
@@ -200,7 +200,7 @@ class AutoAcceptCog(commands.Cog):
             await interaction.response.send_message("Nothing to change.", ephemeral=True)
             return
         try:
-            rule = self.service.update_rule(action_type, changes, by=str(interaction.user))
+            rule = self.service.controls.update_rule(action_type, changes, by=str(interaction.user))
         except (ValidationError, ValueError) as exc:
             await interaction.response.send_message(
                 f"Not changed: {discord_text(str(exc))[:1500]}", ephemeral=True

@@ -160,28 +160,29 @@ class CacheCog(commands.Cog):
         except CacheError as exc:
             await interaction.response.send_message(discord_text(str(exc)), ephemeral=True)
             return
+        entry = found.entry
         embed = discord.Embed(
-            title=f"Cache entry {found['task_id']}"[:256],
-            description=(discord_text(found["preview"]) or "no preview text")[:1000],
+            title=f"Cache entry {entry.task_id}"[:256],
+            description=(discord_text(entry.preview) or "no preview text")[:1000],
             colour=YELLOW,
         )
+        state = "running" if found.running else "finished" if entry.finished else "idle"
         embed.add_field(
             name="Entry",
-            value=f"{discord_text(found['agent_type'])} · {size_text(found['size_bytes'])} · "
-            f"{plural(found['file_count'], 'file')} · {relative(found['created_at'])} · "
-            + ("running" if found["running"] else "finished" if found["finished"] else "idle"),
+            value=f"{discord_text(entry.agent_type)} · {size_text(entry.size)} · "
+            f"{plural(entry.files, 'file')} · {relative(entry.created_at)} · {state}",
             inline=False,
         )
-        for item in found["files"][:8]:
-            head = item["first_lines"]
+        for item in found.files[:8]:
+            head = item.first_lines
             value = "binary" if head is None else code_block("\n".join(head) or " ", limit=500)
             embed.add_field(
-                name=f"{item['name']} · {size_text(item['size_bytes'])}"[:256],
+                name=f"{item.name} · {size_text(item.size)}"[:256],
                 value=value,
                 inline=False,
             )
-        if len(found["files"]) > 8:
-            rest = ", ".join(discord_text(f["name"]) for f in found["files"][8:30])
+        if len(found.files) > 8:
+            rest = ", ".join(discord_text(f.name) for f in found.files[8:30])
             embed.add_field(name="More files", value=rest[:1024], inline=False)
         await interaction.response.send_message(embed=embed)
 

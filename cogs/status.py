@@ -10,10 +10,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from chatops.composition.services import Services
 from chatops.discord.bot import ChatOpsBot
 from chatops.presentation.charts import resource_chart
 from chatops.presentation.formatting import discord_text, noun, plural
-from chatops.runtime.controller import Services
 from cogs.ui.autocomplete import bot_name_autocomplete
 from cogs.ui.checks import guarded
 from cogs.ui.embeds import (

@@ -36,12 +36,13 @@ import pytest
 import yaml
 import yarl
 
+from chatops.api.door import SocketDoor
+from chatops.composition.controller import Controller
 from chatops.config import AlertsConfig, DiscordConfig, MonitoringConfig, Settings
 from chatops.config.approvals import ApprovalsConfig
 from chatops.discord.bot import ChatOpsBot, configure_endpoints
 from chatops.records.alerts import Alert
 from chatops.records.fleet import FleetEvent
-from chatops.runtime.controller import Controller
 from chatops.store import Store
 from tests.fake_discord import (
     ADMIN_ROLE_ID,
@@ -95,7 +96,7 @@ def settings(workdir: Path) -> Settings:
 
 @pytest.fixture
 async def controller(settings: Settings) -> AsyncIterator[Controller]:
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         yield ctl
@@ -297,6 +298,11 @@ def kill_quietly(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(10)
 
 
+def new_controller(settings: Settings, **kwargs: Any) -> Controller:
+    """A controller as the entry points build it: with the socket's door."""
+    return Controller(settings, socket_door=SocketDoor, **kwargs)
+
+
 def handler_table(**overrides: Any) -> dict[type, Any]:
     """A complete handler table (the server insists on one) for a server built by hand: the
     request types named in ``overrides`` get those handlers, any other request fails the test."""
@@ -354,7 +360,7 @@ async def start_controller(
     async def start(
         custom: Settings | None = None, *, clock: Callable[[], float] = time.time, **kwargs: Any
     ) -> Controller:
-        ctl = Controller(custom or settings, clock=clock, **kwargs)
+        ctl = new_controller(custom or settings, clock=clock, **kwargs)
         await ctl.start()
         started.append(ctl)
         return ctl

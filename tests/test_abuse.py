@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from chatops.composition.controller import Controller
 from chatops.records.fleet import FleetEvent
-from chatops.runtime.controller import Controller
 from chatops.wire.protocol import MAX_FEATURES_BYTES
-from tests.conftest import RawClient, handler_table, make_settings, query, wait_for
+from tests.conftest import RawClient, handler_table, make_settings, new_controller, query, wait_for
 
 NASTY = [
     b'{"id": 1, "type": "heartbeat", "channel": "a\xff\xfe", "pid": 1}',
@@ -45,7 +45,7 @@ async def test_malformed_lines_never_cost_the_connection_or_raise_a_false_alert(
 
 async def test_heartbeat_flood_with_large_features_is_bounded(workdir: Path) -> None:
     settings = make_settings(workdir)  # metrics_interval: the seed's 15 s
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         client = await RawClient.connect(settings.monitoring.socket_path)
@@ -82,7 +82,7 @@ async def test_garbage_flood_closes_the_sender_and_logs_a_summary(
     workdir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = make_settings(workdir, bad_message_budget=20, bad_message_window=60)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         neighbour = await RawClient.connect(settings.monitoring.socket_path)
@@ -111,7 +111,7 @@ async def test_garbage_flood_closes_the_sender_and_logs_a_summary(
 
 async def test_half_open_connections_time_out_but_idle_bots_stay(workdir: Path) -> None:
     settings = make_settings(workdir, handshake_timeout=0.3)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         bot = await RawClient.connect(settings.monitoring.socket_path)
@@ -134,7 +134,7 @@ async def test_half_open_connections_time_out_but_idle_bots_stay(workdir: Path) 
 
 async def test_connections_beyond_the_cap_get_an_error(workdir: Path) -> None:
     settings = make_settings(workdir, max_connections=10, max_connections_per_uid=3)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         kept = [await RawClient.connect(settings.monitoring.socket_path) for _ in range(3)]
@@ -201,7 +201,7 @@ async def test_usage_sums_cannot_fail(raw, settings) -> None:
 
 async def test_register_and_unregister_flood_adds_bounded_history(workdir: Path) -> None:
     settings = make_settings(workdir)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         client = await RawClient.connect(settings.monitoring.socket_path)

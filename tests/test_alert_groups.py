@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 
 from chatops.alerts.delivery import AlertDelivery
-from chatops.alerts.fleet_style import fleet_notice
 from chatops.alerts.sinks import ALERT_ID_HEADER, GROUP_ID_HEADER, DeliveryError
 from chatops.config import AlertsConfig, MonitoringConfig, Settings
+from chatops.presentation.fleet_alerts import fleet_notice
 from chatops.records.alerts import Alert, Severity
-from chatops.runtime.controller import Controller
 from chatops.store import Store
-from tests.conftest import wait_for, went_down
+from tests.conftest import new_controller, wait_for, went_down
 from tests.webhook_receiver import WebhookReceiver
 
 
@@ -119,7 +118,7 @@ async def test_webhook_gets_one_post_per_group_with_every_alert_id(workdir: Path
         monitoring=MonitoringConfig(socket_path=workdir / "m.sock", database_path=workdir / "c.db"),
         alerts=AlertsConfig(webhook_urls=[receiver.url], group_wait=0.2),
     )
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         for i in range(5):
@@ -163,7 +162,7 @@ async def test_webhook_secret_is_never_logged_or_stored(
         monitoring=MonitoringConfig(socket_path=workdir / "m.sock", database_path=workdir / "c.db"),
         alerts=AlertsConfig(webhook_urls=urls, group_wait=0, retry_initial=5, retry_max=5),
     )
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     with caplog.at_level(logging.INFO):
         await ctl.start()
         try:

@@ -13,20 +13,20 @@ import pytest
 
 from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.fleet import FleetAlerts
-from chatops.alerts.fleet_style import fleet_notice
 from chatops.alerts.render import discord_message, is_discord_webhook, json_body
 from chatops.alerts.router import AlertRouter
 from chatops.alerts.silences import SilenceService
 from chatops.config import AlertsConfig, MonitoringConfig, Settings
+from chatops.presentation.fleet_alerts import fleet_notice
 from chatops.records.alerts import Severity
 from chatops.records.fleet import FleetEvent
 from chatops.runtime.bus import EventBus
-from chatops.runtime.controller import Controller
 from chatops.store import Store
 from tests.conftest import (
     FakeClock,
     RecordingSink,
     kill_quietly,
+    new_controller,
     spawn_bot,
     wait_for,
     went_down,
@@ -203,7 +203,7 @@ def alert_settings(workdir: Path, url: str, **alerts: Any) -> Settings:
 async def test_sigkilled_bot_alert_reaches_webhook_then_recovery(workdir: Path) -> None:
     receiver = await WebhookReceiver().start()
     settings = alert_settings(workdir, receiver.url)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     bot = spawn_bot("simple_bot.py", str(settings.monitoring.socket_path), "victim", "30")
     try:
@@ -232,7 +232,7 @@ async def test_sigkilled_bot_alert_reaches_webhook_then_recovery(workdir: Path) 
 async def test_webhook_429_then_200_gets_the_alert_once(workdir: Path) -> None:
     receiver = await WebhookReceiver(script=[(429, {"Retry-After": "0.3"}), (200, {})]).start()
     settings = alert_settings(workdir, receiver.url)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         assert ctl.services.fleet is not None
@@ -251,7 +251,7 @@ async def test_webhook_429_then_200_gets_the_alert_once(workdir: Path) -> None:
 async def test_pending_alert_is_delivered_once_after_restart(workdir: Path) -> None:
     receiver = await WebhookReceiver(script=[(503, {})] * 3).start()
     settings = alert_settings(workdir, receiver.url, retry_initial=60, retry_max=60)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     ctl.services.bus.publish(went_down("b", "test"))
     await wait_for(lambda: receiver.received, timeout=10)
@@ -260,14 +260,14 @@ async def test_pending_alert_is_delivered_once_after_restart(workdir: Path) -> N
 
     receiver.script.clear()
     settings = alert_settings(workdir, receiver.url, retry_initial=0.1, retry_max=0.2)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         await wait_for(lambda: receiver.delivered(), timeout=10)
     finally:
         await ctl.stop()
     # A third start finds nothing pending: delivered exactly once.
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         assert ctl.services.delivery.pending == []

@@ -20,9 +20,9 @@ import yaml
 from pydantic import SecretStr
 
 from chatops.client import MonitorClient
+from chatops.composition.controller import Controller
 from chatops.config import Settings
 from chatops.config.approvals import SocketDecisions
-from chatops.runtime.controller import Controller
 from tests.conftest import kill_quietly, make_settings, spawn_bot, wait_for
 from tests.webhook_receiver import WebhookReceiver
 

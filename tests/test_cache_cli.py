@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
+from chatops.composition.controller import Controller
 from chatops.config.cache import CacheConfig
-from chatops.runtime.controller import Controller
 from chatops.services.cache.checks import CacheChecks
 from tests.conftest import make_settings
 from tests.test_approvals_cli import config_file, run_chatops

@@ -10,9 +10,8 @@ from pathlib import Path
 import msgspec
 
 from chatops.client import LLMUsageLogger, MonitorClient, SyncMonitorClient
-from chatops.runtime.controller import Controller
 from chatops.wire.protocol import LlmUsage
-from tests.conftest import RawClient, make_settings, query, wait_for
+from tests.conftest import RawClient, make_settings, new_controller, query, wait_for
 
 
 async def test_client_never_raises_when_monitor_is_down(workdir: Path) -> None:
@@ -47,7 +46,7 @@ async def test_spool_survives_downtime_and_replays_exactly_once(workdir: Path) -
     assert await client.task_result("agent-1", True, task="t") is False
     assert len(client.spool) == 11
 
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         assert await client.drain_spool(timeout=20)
@@ -81,7 +80,7 @@ async def test_spool_survives_downtime_and_replays_exactly_once(workdir: Path) -
         await ctl.stop()
 
     # Keys survive a controller restart: a replay after it is still recognised.
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         raw = await RawClient.connect(path)
@@ -94,7 +93,7 @@ async def test_spool_survives_downtime_and_replays_exactly_once(workdir: Path) -
 
 async def test_usage_stats_from_monitor(workdir: Path) -> None:
     settings = make_settings(workdir)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         logger = LLMUsageLogger(socket_path=settings.monitoring.socket_path)
@@ -124,7 +123,7 @@ async def test_sync_wrapper(workdir: Path) -> None:
     settings = make_settings(
         workdir, heartbeat_interval=1, late_grace=0.5, stale_timeout=3, metrics_interval=0.05
     )
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
 
@@ -156,7 +155,7 @@ async def test_usage_stats_during_an_outage_say_they_are_local(workdir: Path) ->
     """Up, the totals are the controller's (every process's calls); down, they are this
     process's own, and the answer says so rather than passing them off as the fleet's."""
     settings = make_settings(workdir)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     path = settings.monitoring.socket_path
     mine, other = LLMUsageLogger(socket_path=path), LLMUsageLogger(socket_path=path)

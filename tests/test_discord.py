@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from chatops.alerts.fleet_style import fleet_notice
 from chatops.config import Settings
 from chatops.discord.bot import ChatOpsBot, configure_endpoints
+from chatops.presentation.fleet_alerts import fleet_notice
 from chatops.records.alerts import Severity
 from tests.conftest import (
     Running,

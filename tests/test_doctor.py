@@ -20,7 +20,7 @@ import yaml
 from aiohttp import web
 from pydantic import SecretStr
 
-from chatops.runtime.controller import Controller
+from chatops.composition.controller import Controller
 from chatops.services.recovery.probes import check_webhooks
 from tests.conftest import make_settings, register
 from tests.test_approvals_cli import run_chatops

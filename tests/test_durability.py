@@ -16,10 +16,9 @@ import pytest
 
 from chatops.cli import main
 from chatops.config.quotas import BudgetConfig, QuotasConfig
-from chatops.runtime.controller import Controller
 from chatops.services.retention import RetentionService
 from chatops.store import Store
-from tests.conftest import RawClient, make_settings, query
+from tests.conftest import RawClient, make_settings, new_controller, query
 
 
 def _run_as_unprivileged(args: list[str]) -> list[str]:
@@ -78,7 +77,7 @@ async def test_failing_commits_make_the_controller_say_degraded(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = make_settings(workdir)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         client = await RawClient.connect(settings.monitoring.socket_path)
@@ -150,7 +149,7 @@ async def test_status_of_an_empty_fleet(workdir: Path, capsys: pytest.CaptureFix
         assert main(["status"]) == 3  # controller down, no database yet: nothing to read
         shown = capsys.readouterr()
         assert shown.out == "" and "no database at" in shown.err
-        ctl = Controller(settings)
+        ctl = new_controller(settings)
         await ctl.start()
         try:
             assert await asyncio.to_thread(main, ["status"]) == 0  # controller up
@@ -168,7 +167,7 @@ async def test_usage_whose_commit_failed_is_counted_once_when_sent_again(workdir
     key: the budget counts it once, when it is really stored, not once per attempt."""
     settings = make_settings(workdir)
     settings.quotas = QuotasConfig(budgets=[BudgetConfig(name="calls", limit=100, metric="calls")])
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         assert ctl.store is not None

@@ -11,10 +11,11 @@ import pytest
 from chatops.config import MonitoringConfig
 from chatops.records.fleet import BotStatus, FleetEvent
 from chatops.runtime.bus import EventBus
+from chatops.services.callers import Caller
+from chatops.services.errors import NotFound
 from chatops.services.fleet import FleetService
+from chatops.services.ownership import Ownership
 from chatops.store import Store
-from chatops.wire.peer import Peer
-from chatops.wire.protocol import Heartbeat, ProtocolError, Register, Unregister
 from tests.conftest import query
 
 
@@ -43,18 +44,18 @@ def make_fleet(
         database_path=store.path,
         **{"heartbeat_interval": 30, "late_grace": 10, "stale_timeout": 60, **config},
     )
-    return FleetService(store, bus, cfg, clock=clock)
+    return FleetService(store, bus, cfg, Ownership(), clock=clock)
 
 
-def peer() -> Peer:
-    return Peer(conn_id=1, pid=os.getpid(), local=True)
+def peer() -> Caller:
+    return Caller(pid=os.getpid(), local=True)
 
 
 async def test_online_late_stale_then_back(store: Store) -> None:
     clock, events = FakeClock(), []
     fleet = make_fleet(store, clock, events)
     me = peer()
-    fleet.register(me, Register(channel="bot", pid=os.getpid()))
+    fleet.register(me, "bot", os.getpid(), {})
     assert fleet.bots["bot"].status is BotStatus.ONLINE
 
     clock.now += 39.9
@@ -70,7 +71,7 @@ async def test_online_late_stale_then_back(store: Store) -> None:
     fleet.reap()
     assert fleet.bots["bot"].status is BotStatus.STALE
 
-    fleet.heartbeat(me, Heartbeat(channel="bot", rss_mb=10.0, cpu_pct=1.0))
+    fleet.heartbeat(me, "bot", rss_mb=10.0, cpu_pct=1.0)
     assert fleet.bots["bot"].status is BotStatus.ONLINE
     transitions = [(e.old_status, e.new_status) for e in events if e.kind == "status_changed"]
     assert transitions == [
@@ -92,10 +93,10 @@ async def test_online_late_stale_then_back(store: Store) -> None:
 async def test_unregister_is_offline_and_disconnect_is_down(store: Store) -> None:
     clock, events = FakeClock(), []
     fleet = make_fleet(store, clock, events)
-    a, b = Peer(conn_id=10, pid=os.getpid()), Peer(conn_id=11, pid=os.getpid())
-    fleet.register(a, Register(channel="clean", pid=os.getpid()))
-    fleet.register(b, Register(channel="crash", pid=os.getpid()))
-    fleet.unregister(a, Unregister(channel="clean"))
+    a, b = Caller(pid=os.getpid()), Caller(pid=os.getpid())
+    fleet.register(a, "clean", os.getpid(), {})
+    fleet.register(b, "crash", os.getpid(), {})
+    fleet.unregister(a, "clean")
     fleet.connection_lost(a)
     fleet.connection_lost(b)
     assert fleet.bots["clean"].status is BotStatus.OFFLINE
@@ -109,9 +110,8 @@ async def test_unregister_is_offline_and_disconnect_is_down(store: Store) -> Non
 
 async def test_unregister_unknown_bot_is_an_error(store: Store) -> None:
     fleet = make_fleet(store, FakeClock(), [])
-    with pytest.raises(ProtocolError) as caught:
-        fleet.unregister(peer(), Unregister(channel="ghost", id=3))
-    assert caught.value.code == "not_found"
+    with pytest.raises(NotFound, match="unknown bot 'ghost'"):
+        fleet.unregister(peer(), "ghost")
 
 
 async def test_restart_grace(store: Store) -> None:
@@ -119,7 +119,7 @@ async def test_restart_grace(store: Store) -> None:
     first = make_fleet(store, clock, events)
     me = peer()
     for name in ("comes-back", "never-returns"):
-        first.register(me, Register(channel=name, pid=os.getpid()))
+        first.register(me, name, os.getpid(), {})
     await store.flush()
 
     # A new controller over the same database: both bots were alive, both get the grace.
@@ -129,9 +129,7 @@ async def test_restart_grace(store: Store) -> None:
     await second.start()
     assert {b.status for b in second.bots.values()} == {BotStatus.ONLINE}
     clock.now += 20
-    second.register(
-        Peer(conn_id=99, pid=os.getpid()), Register(channel="comes-back", pid=os.getpid())
-    )
+    second.register(Caller(pid=os.getpid()), "comes-back", os.getpid(), {})
     second.reap()
     assert second.bots["never-returns"].status is BotStatus.ONLINE  # still inside the grace
     clock.now += 10
@@ -145,7 +143,7 @@ async def test_restart_grace(store: Store) -> None:
 async def test_restart_marks_vanished_local_process_down_at_once(store: Store) -> None:
     clock = FakeClock()
     first = make_fleet(store, clock, [])
-    first.register(Peer(conn_id=1, pid=None), Register(channel="gone", pid=2**22 + 12345))
+    first.register(Caller(pid=None), "gone", 2**22 + 12345, {})
     await store.flush()
     second = make_fleet(store, clock, [], restart_grace=300)
     await second.start()
@@ -162,7 +160,7 @@ async def test_death_during_restart_grace_is_seen_at_once(store: Store) -> None:
     try:
         clock = FakeClock()
         first = make_fleet(store, clock, [])
-        first.register(Peer(conn_id=1, pid=os.getpid()), Register(channel="w", pid=worker.pid))
+        first.register(Caller(pid=os.getpid()), "w", worker.pid, {})
         await store.flush()
         first.close()
 

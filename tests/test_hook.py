@@ -20,8 +20,8 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
+from chatops.composition.controller import Controller
 from chatops.config import Settings
-from chatops.runtime.controller import Controller
 from tests.conftest import make_settings, query, wait_for
 
 PUSH = {"command": "git push origin main"}
@@ -301,7 +301,7 @@ async def test_without_the_controller_its_saved_changes_still_apply(
 ) -> None:
     """The toggle and the grants the controller saved are the policy the hook runs locally."""
     ctl: Controller = await start_controller(make_settings(machine.home.parent))
-    ctl.services.approvals.toggle(False, by="alice")
+    ctl.services.approvals.controls.toggle(False, by="alice")
     ctl.services.approvals.grants.add("claude-laptop", "file_write", by="carol", seconds=3600)
     await ctl.store.flush()
     await ctl.stop()

@@ -8,8 +8,14 @@ import time
 from pathlib import Path
 
 from chatops.records.fleet import FleetEvent
-from chatops.runtime.controller import Controller
-from tests.conftest import bot_status, kill_quietly, make_settings, spawn_bot, wait_for
+from tests.conftest import (
+    bot_status,
+    kill_quietly,
+    make_settings,
+    new_controller,
+    spawn_bot,
+    wait_for,
+)
 
 
 async def _ready(proc) -> None:  # type: ignore[no-untyped-def]
@@ -23,7 +29,7 @@ async def test_sigkilled_bot_is_marked_down_promptly(workdir: Path) -> None:
     # The reap job runs once an hour and stale_timeout is a minute: only the dropped connection
     # or the pid watch can report this death within the test's bounded wait.
     settings = make_settings(workdir, reap_interval=3600)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     events: list[tuple[float, FleetEvent]] = []
     ctl.services.bus.subscribe(FleetEvent, lambda e: events.append((time.monotonic(), e)))
@@ -51,7 +57,7 @@ async def test_hung_bot_goes_late_then_stale_on_time(workdir: Path) -> None:
     settings = make_settings(
         workdir, heartbeat_interval=1, late_grace=0.5, stale_timeout=3, reap_interval=0.05
     )
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     events: list[FleetEvent] = []
     ctl.services.bus.subscribe(FleetEvent, events.append)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chatops.runtime.controller import Controller
+from chatops.composition.controller import Controller
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parents[1]

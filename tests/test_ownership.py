@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chatops.composition.controller import Controller
 from chatops.config import Settings
-from chatops.runtime.controller import Controller
 from chatops.wire.peer import Peer, uid_refusal
 from chatops.wire.server import ConnectionLimits, MonitorServer
 from tests.conftest import RawClient, bot_status, handler_table, query, wait_for

@@ -21,6 +21,7 @@ from chatops.wire.protocol import (
     Register,
     decode,
 )
+from tests.conftest import new_controller
 
 # The seed's examples, byte for byte as its documentation writes them.
 SEED_REGISTER = b"""{"type": "register", "channel": "el_serda", "pid": 12345, "features": {"llm": true, "translator": false}}"""
@@ -176,13 +177,12 @@ def live_socket() -> Iterator[Path]:
     import tempfile
     import threading
 
-    from chatops.runtime.controller import Controller
     from tests.conftest import make_settings
 
     work = Path(tempfile.mkdtemp(prefix="co-hyp-", dir="/tmp"))
     settings = make_settings(work)
     loop = asyncio.new_event_loop()
-    controller = Controller(settings)
+    controller = new_controller(settings)
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     asyncio.run_coroutine_threadsafe(controller.start(), loop).result(60)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from chatops.composition.controller import Controller
 from chatops.config import Settings
-from chatops.runtime.controller import Controller
 from chatops.wire.transport import SocketInUseError
-from tests.conftest import RawClient, make_settings, query, wait_for
+from tests.conftest import RawClient, make_settings, new_controller, query, wait_for
 
 
 async def test_seed_messages_are_accepted_verbatim(raw, settings: Settings) -> None:
@@ -61,7 +61,7 @@ async def test_hello_and_ping(raw) -> None:
 async def test_ack_only_after_commit(workdir: Path) -> None:
     # A long commit delay makes an early acknowledgement visible: the row would not be there.
     settings = make_settings(workdir, commit_max_delay_ms=50)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         client = await RawClient.connect(settings.monitoring.socket_path)
@@ -120,7 +120,7 @@ async def test_socket_with_group_is_0660(workdir: Path) -> None:
 
     group = grp.getgrgid(os.getgid()).gr_name
     settings = make_settings(workdir, socket_group=group)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         assert stat.S_IMODE(settings.monitoring.socket_path.stat().st_mode) == 0o660
@@ -134,7 +134,7 @@ async def test_world_writable_directory_is_refused(workdir: Path) -> None:
     shared.chmod(0o777)
     settings = make_settings(workdir, socket_path=shared / "m.sock")
     with pytest.raises(PermissionError, match="world-writable"):
-        await Controller(settings).start()
+        await new_controller(settings).start()
     assert not (shared / "m.sock").exists()
 
 
@@ -143,7 +143,7 @@ async def test_live_socket_is_refused(
 ) -> None:
     """Another controller (its own database, so the database lock does not stop it first)
     on a socket that a live one listens on."""
-    second = Controller(make_settings(workdir, database_path=workdir / "second.db"))
+    second = new_controller(make_settings(workdir, database_path=workdir / "second.db"))
     with pytest.raises(SocketInUseError, match="already listening"):
         await second.start()
     # The first server is untouched.
@@ -159,7 +159,7 @@ async def test_dead_socket_is_removed(workdir: Path) -> None:
     dead.bind(str(path))
     dead.close()  # the file stays, nobody listens: what a crashed monitor leaves behind
     assert path.exists()
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         client = await RawClient.connect(path)
@@ -174,7 +174,7 @@ async def test_non_socket_file_is_never_replaced(workdir: Path) -> None:
     settings = make_settings(workdir)
     settings.monitoring.socket_path.write_text("precious")
     with pytest.raises(SocketInUseError, match="not a socket"):
-        await Controller(settings).start()
+        await new_controller(settings).start()
     assert settings.monitoring.socket_path.read_text() == "precious"
 
 
@@ -205,7 +205,7 @@ async def test_shutdown_removes_socket_and_keeps_acknowledged(workdir: Path) -> 
     # Commits wait up to 50 ms for company: the writes below are still queued, unacknowledged,
     # when stop() begins, so only its flush can commit and acknowledge them.
     settings = make_settings(workdir, commit_max_delay_ms=50)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     client = await RawClient.connect(settings.monitoring.socket_path)
     await client.send(
@@ -281,7 +281,7 @@ async def test_agent_status_and_task_results(raw, settings: Settings) -> None:
 
 async def test_scheduler_samples_the_controller_itself(workdir: Path) -> None:
     settings = make_settings(workdir, metrics_interval=0.1)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         db = settings.monitoring.database_path
@@ -294,7 +294,7 @@ async def test_scheduler_samples_the_controller_itself(workdir: Path) -> None:
 
 async def test_flood_is_flow_controlled_and_nothing_is_lost(workdir: Path) -> None:
     settings = make_settings(workdir, max_pending_writes=100, commit_max_delay_ms=20)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         client = await RawClient.connect(settings.monitoring.socket_path)

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from chatops.runtime.controller import Controller
 from chatops.services.retention import RetentionService
 from chatops.store import Store, StoreError
 from chatops.store.migrations import MIGRATIONS, SCHEMA_VERSION
-from tests.conftest import RawClient, make_settings, query
+from tests.conftest import RawClient, make_settings, new_controller, query
 
 # The seed's "Scripts utiles", verbatim.
 SEED_STATUS = "SELECT channel, status, last_heartbeat FROM bot_status"
@@ -67,7 +66,7 @@ async def test_seed_scripts_give_the_right_numbers(workdir: Path) -> None:
         data_retention_days=60,
         metrics_interval=0.001,
     )
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     now = time.time()
     pid = os.getpid()
@@ -212,7 +211,7 @@ async def test_database_file_is_private(workdir: Path) -> None:
 
 async def test_many_messages_share_a_transaction(workdir: Path) -> None:
     settings = make_settings(workdir)
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     try:
         assert ctl.store is not None
@@ -261,7 +260,7 @@ async def test_retention_deletes_only_old_rows_in_batches(workdir: Path) -> None
 
 
 async def test_retention_keeps_unsettled_alerting_rows(workdir: Path) -> None:
-    from chatops.alerts.fleet_style import fleet_notice
+    from chatops.presentation.fleet_alerts import fleet_notice
     from chatops.records.alerts import Incident, OutboxItem, Severity
 
     store = await Store.open(workdir / "alerts.db", max_delay=0)
@@ -312,7 +311,7 @@ async def test_a_clean_shutdown_leaves_no_write_ahead_log(workdir: Path) -> None
         assert not db.with_name(name + "-shm").exists(), name
         assert query(db, "SELECT COUNT(*) FROM controller_meta WHERE key LIKE 'k%'") == [(writes,)]
     settings = make_settings(workdir, database_path=workdir / "ctl.db")
-    ctl = Controller(settings)
+    ctl = new_controller(settings)
     await ctl.start()
     client = await RawClient.connect(settings.monitoring.socket_path)
     reply = await client.request(

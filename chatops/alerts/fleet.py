@@ -19,9 +19,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chatops.alerts.fleet_style import DOWN, STATE_SEVERITY, FleetStyle, fleet_notice
 from chatops.alerts.router import AlertRouter
 from chatops.config import AlertsConfig
+from chatops.presentation.fleet_alerts import DOWN, STATE_SEVERITY, FleetStyle, fleet_notice
 from chatops.records.alerts import Severity
 from chatops.records.fleet import FleetEvent, RestartNotice
 from chatops.runtime.bus import EventBus

@@ -121,10 +121,8 @@ def _dispatch(settings: Settings, args: Any) -> int:
 def _run(settings: Settings) -> int:
     import asyncio
 
-    from chatops.runtime.controller import run_headless
-    from chatops.runtime.lock import ControllerLocked
-    from chatops.store import StoreError
-    from chatops.wire.transport import SocketInUseError
+    from chatops.cli.run import run_headless
+    from chatops.composition.controller import START_ERRORS
 
     try:
         if settings.discord.token is not None:
@@ -137,7 +135,7 @@ def _run(settings: Settings) -> int:
                 return EXIT_CONFIG
         else:
             asyncio.run(run_headless(settings))
-    except (ControllerLocked, SocketInUseError, StoreError, OSError) as exc:
+    except START_ERRORS as exc:
         # Another controller on this database, PermissionError and the other OSErrors of
         # unusable paths: one line, no traceback.
         print(f"chatops: {exc}", file=sys.stderr)
@@ -151,7 +149,8 @@ def _status(settings: Settings, *, as_json: bool) -> int:
     import json
 
     from chatops.client.blocking import request
-    from chatops.store import NoDatabase, read_bots_offline
+    from chatops.paths import NoDatabase
+    from chatops.services.offline import read_fleet
     from chatops.wire.protocol import GetStatus
 
     source = "monitor"
@@ -163,10 +162,10 @@ def _status(settings: Settings, *, as_json: bool) -> int:
         controller = dict(reply.get("controller") or {})
     except OSError:
         source = "database (monitor not running)"
-        from chatops.wire.handlers import bot_to_dict
+        from chatops.api.fleet import bot_to_dict
 
         try:
-            offline = read_bots_offline(settings.monitoring.database_path)
+            offline = read_fleet(settings.monitoring.database_path)
         except NoDatabase as exc:
             print(
                 f"chatops: no controller answers on {settings.monitoring.socket_path} and {exc}",

@@ -145,34 +145,32 @@ class LocalBackend(Backend):
         self._settings = settings
 
     def _with_manager(self, work: Callable[[Any], Any]) -> Any:
-        from chatops.services.cache.manager import CacheManager
-        from chatops.store import Store
+        from chatops.services.offline import with_cache_manager
 
-        async def run() -> Any:
-            store = await Store.open(self._settings.monitoring.database_path, max_delay=0)
-            try:
-                manager = CacheManager(store, self._settings.cache, self._settings.cache_root)
-                await manager.start()
-                result = work(manager)
-                return await result if asyncio.iscoroutine(result) else result
-            finally:
-                await store.close()
+        async def run(manager: Any) -> Any:
+            result = work(manager)
+            return await result if asyncio.iscoroutine(result) else result
 
-        return asyncio.run(run())
+        settings = self._settings
+        return asyncio.run(
+            with_cache_manager(
+                settings.monitoring.database_path, settings.cache, settings.cache_root, run
+            )
+        )
 
     def stats(self) -> dict[str, Any]:
         stats: dict[str, Any] = self._with_manager(lambda m: m.get_statistics())
         return stats
 
     def entries(self) -> list[dict[str, Any]]:
-        from chatops.services.cache.views import entry_to_dict
+        from chatops.api.cache_views import entry_to_dict
 
         return list(
             self._with_manager(lambda m: [entry_to_dict(e, False) for e in m.get_cache_entries()])
         )
 
     def plan(self, kind: str) -> dict[str, Any]:
-        from chatops.services.cache.views import plan_to_dict
+        from chatops.api.cache_views import plan_to_dict
 
         def make(manager: Any) -> dict[str, Any]:
             clean = manager.plan_clean() if kind == "clean" else manager.plan_clear()
@@ -182,8 +180,8 @@ class LocalBackend(Backend):
         return plan
 
     def execute(self, kind: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+        from chatops.api.cache_views import result_to_dict
         from chatops.services.cache.plan import CleanPlan, PlanItem
-        from chatops.services.cache.views import result_to_dict
 
         planned = tuple(
             PlanItem(

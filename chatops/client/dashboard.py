@@ -110,6 +110,7 @@ class MonitoringDashboard:
             thinking_limit=thinking_limit,
             flow_limit=flow_limit,
             pools=list(pools),
+            channel=self.agent,
         )
         return message is not None and bool(await self._ok(message))
 
@@ -193,9 +194,17 @@ class MonitoringDashboard:
 class SyncMonitoringDashboard:
     """The same calls for code that is not async (the client runs on a private thread)."""
 
-    def __init__(self, socket_path: str | os.PathLike[str] | None = None, **options: Any):
+    def __init__(
+        self,
+        socket_path: str | os.PathLike[str] | None = None,
+        *,
+        agent: str | None = None,
+        **options: Any,
+    ):
         self._sync = SyncMonitorClient(socket_path, **options)
-        self._dashboard = MonitoringDashboard(client=self._sync.client)
+        self.client = self._sync
+        """The blocking client underneath (to register ``agent``, say)."""
+        self._dashboard = MonitoringDashboard(client=self._sync.client, agent=agent)
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._dashboard, name)

@@ -24,10 +24,12 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from chatops.api.door import SocketDoor
+from chatops.composition.controller import Controller
+from chatops.composition.services import Services
 from chatops.config import DiscordConfig, Settings
 from chatops.discord.errors import report_error
 from chatops.discord.sink import DiscordChannelSink
-from chatops.runtime.controller import Controller, Services
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,8 @@ class ChatOpsBot(commands.Bot):
             if cfg.alert_channel_id is not None
             else None
         )
-        self.controller = Controller(settings, sinks=[self.alert_sink] if self.alert_sink else [])
+        sinks = [self.alert_sink] if self.alert_sink else []
+        self.controller = Controller(settings, socket_door=SocketDoor, sinks=sinks)
         self.tree.error(self.on_app_command_error)
 
     # -- lifecycle -------------------------------------------------------------------------------

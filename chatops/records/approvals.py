@@ -11,6 +11,20 @@ from chatops.timeutil import to_sqlite
 PENDING = "pending"
 
 
+@dataclass(frozen=True, slots=True)
+class ApprovalAsk:
+    """An agent asks before it acts. ``key`` is the agent's own id for the request: asked again
+    with the same key (after a reconnect or a controller restart), it re-attaches to the
+    pending request. ``wait: False`` asks the policy only; ``timeout`` may shorten the rule's."""
+
+    agent: str
+    action_type: str
+    data: dict[str, Any]
+    timeout: float | None = None
+    key: str | None = None
+    wait: bool = True
+
+
 @dataclass(slots=True, eq=False)
 class ApprovalRecord:
     """One request for approval and what became of it. ``policy`` is what the policy said

@@ -40,3 +40,21 @@ class CacheEntry:
             self.inode,
             int(self.deleting),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewFile:
+    name: str
+    """Relative to the entry's folder."""
+    size: int
+    first_lines: list[str] | None
+    """None for a binary file."""
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPreview:
+    """An entry, whether its task still runs, and its files' first lines."""
+
+    entry: CacheEntry
+    running: bool
+    files: list[PreviewFile]

@@ -57,6 +57,8 @@ class AgentState:
     error_message: str | None = None
     tasks_completed: int = 0
     tasks_failed: int = 0
+    owner_pid: int | None = None
+    """The process that reports for this agent (see :mod:`chatops.services.ownership`)."""
 
     @property
     def success_rate(self) -> float | None:

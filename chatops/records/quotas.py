@@ -23,6 +23,20 @@ class PoolRecord:
     resets_at: float | None
     window: str | None
     updated_at: float
+    reported_by: str | None = None
+    """The bot whose connection last reported the pool."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolReading:
+    """One credit pool as a provider reports it: absolute values, so a repeat changes
+    nothing."""
+
+    name: str
+    used: float
+    limit: float
+    resets_at: float | None = None
+    window: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,28 +1,22 @@
 """Agents (the agent-monitoring seed): what each is doing, and how its tasks turn out.
 
-Agents are not registered: an agent name belongs to the connection that first reports it, until
-that connection closes. Only the owner, or a connection opened by the owner's process or one of
-its descendants, may report for it; an event naming a registered bot (``channel``) must also
-come from that bot's owner.
+Agents are not registered: an agent name belongs to the process that first reports it (see
+:mod:`chatops.services.ownership`), stored with the agent so that a controller restart does not
+hand it to the next reporter; an event naming a registered bot (``channel``) must also come from
+that bot's owner.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 from chatops.records.fleet import AgentState
+from chatops.services.callers import Caller
 from chatops.services.fleet import FleetService
 from chatops.services.idempotency import IdempotencyGuard
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
-from chatops.wire.peer import Peer, is_self_or_descendant
-from chatops.wire.protocol import (
-    AgentStatus,
-    ErrorCode,
-    ProtocolError,
-    RequestId,
-    TaskResult,
-)
 
 
 class AgentService:
@@ -39,40 +33,20 @@ class AgentService:
         self._fleet = fleet
         self._clock = clock
         self.agents: dict[str, AgentState] = {}
-        self._owner: dict[str, Peer] = {}
+        self._ownership = fleet.ownership
         self._sorted: list[str] | None = None
         self.on_change: list[Callable[[AgentState], None]] = []
 
-    def connection_lost(self, peer: Peer) -> None:
-        for name in [name for name, owner in self._owner.items() if owner is peer]:
-            del self._owner[name]
-
-    def _authorize(
-        self, peer: Peer, agent: str, channel: str | None, request_id: RequestId
-    ) -> None:
+    def _authorize(self, caller: Caller, agent: str, channel: str | None) -> int | None:
+        """Refuse a report ``caller`` may not make; the pid that owns the agent."""
         if channel is not None:
-            self._fleet.authorize(peer, channel, request_id)
-        owner = self._owner.get(agent)
-        if owner is None:
-            self._owner[agent] = peer
-            return
-        if owner is peer:
-            return
-        same_process = (
-            peer.pid is not None
-            and owner.pid is not None
-            and peer.local
-            and is_self_or_descendant(peer.pid, owner.pid)
-        )
-        if not same_process:
-            raise ProtocolError(
-                ErrorCode.PERMISSION_DENIED,
-                f"agent {agent!r} is reported by another live connection ({owner.describe()})",
-                request_id,
-            )
+            self._ownership.authorize(caller, channel)
+        return self._ownership.claim_agent(caller, agent)
 
     async def start(self) -> None:
         self.agents = {agent.name: agent for agent in await self._store.agents.load_agents()}
+        for agent in self.agents.values():
+            self._ownership.remember_agent(agent.name, agent.owner_pid)
 
     def _agent(self, name: str, now: float) -> AgentState:
         agent = self.agents.get(name)
@@ -80,41 +54,65 @@ class AgentService:
             agent = self.agents[name] = AgentState(name=name, status="idle", updated_at=now)
         return agent
 
-    def update_status(self, peer: Peer, msg: AgentStatus) -> None:
-        self._authorize(peer, msg.agent, msg.channel, msg.id)
+    def update_status(
+        self,
+        caller: Caller,
+        name: str,
+        status: Literal["idle", "processing", "error"],
+        *,
+        agent_type: str | None = None,
+        channel: str | None = None,
+        current_task: str | None = None,
+        error_message: str | None = None,
+    ) -> None:
+        stored = self.agents.get(name)
+        owner_pid = self._authorize(caller, name, channel or (stored.channel if stored else None))
         now = self._clock()
-        agent = self._agent(msg.agent, now)
-        agent.status = msg.status
-        agent.current_task = msg.current_task
-        agent.error_message = msg.error_message if msg.status == "error" else None
-        agent.agent_type = msg.agent_type or agent.agent_type
-        agent.channel = msg.channel or agent.channel
+        agent = self._agent(name, now)
+        agent.status = status
+        agent.current_task = current_task
+        agent.error_message = error_message if status == "error" else None
+        agent.agent_type = agent_type or agent.agent_type
+        agent.channel = channel or agent.channel
+        agent.owner_pid = owner_pid
         agent.updated_at = now
         self._store.agents.save_agent(agent)
         for listener in self.on_change:
             listener(agent)
 
-    def task_result(self, peer: Peer, msg: TaskResult) -> None:
-        agent_state = self.agents.get(msg.agent)
-        self._authorize(peer, msg.agent, agent_state.channel if agent_state else None, msg.id)
-        accepted = self._guard.accept(msg.ts, msg.key, msg.id)
+    def task_result(
+        self,
+        caller: Caller,
+        name: str,
+        success: bool,
+        *,
+        task: str | None = None,
+        duration_ms: int | None = None,
+        error_message: str | None = None,
+        key: str | None = None,
+        ts: float | None = None,
+    ) -> None:
+        stored = self.agents.get(name)
+        owner_pid = self._authorize(caller, name, stored.channel if stored else None)
+        accepted = self._guard.accept(ts, key)
         if accepted is None:
             return
         now = accepted.received_at
-        agent = self._agent(msg.agent, now)
-        if msg.success:
+        agent = self._agent(name, now)
+        agent.owner_pid = owner_pid
+        if success:
             agent.tasks_completed += 1
         else:
             agent.tasks_failed += 1
         agent.updated_at = now
         self._store.agents.add_task(
             accepted.ts,
-            msg.agent,
-            msg.task,
-            msg.success,
-            msg.duration_ms,
-            msg.error_message,
-            key=msg.key,
+            name,
+            task,
+            success,
+            duration_ms,
+            error_message,
+            key=key,
             received_at=now,
         )
         self._store.agents.save_agent(agent)

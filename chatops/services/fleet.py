@@ -10,9 +10,8 @@ After a controller restart the bots the database knew as alive get ``restart_gra
 reconnect before they are declared down; their pids are watched meanwhile, so a death during the
 grace is seen at once. Each transition is published on the bus and stored in ``events``.
 
-A name belongs to the connection that registered it (see ``docs/protocol.md``, "Ownership"):
-only that connection, or one opened by the registered process or a descendant of it, may
-heartbeat, unregister or report for it, and a live owner cannot be displaced.
+Who may speak for a bot is :class:`~chatops.services.ownership.Ownership`'s to say; the fleet
+asks it on every register, heartbeat and unregister.
 
 What a bot can make the database grow by is bounded whatever it sends: status rows are
 coalesced in the writer, a metrics row is written at most once per ``metrics_interval``
@@ -25,26 +24,20 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from chatops.config import MonitoringConfig
 from chatops.presentation.formatting import plural
 from chatops.records.fleet import ALIVE_STATUSES, BotState, BotStatus, FleetEvent
 from chatops.runtime.bus import EventBus
 from chatops.runtime.pidwatch import PidWatcher, pid_alive
-from chatops.services.fleet_upkeep import FleetUpkeep
+from chatops.runtime.processes import is_self_or_descendant
+from chatops.services.callers import Caller, LinkError
+from chatops.services.errors import NotFound, NotRegistered, Refused
+from chatops.services.idempotency import event_time
+from chatops.services.ownership import Ownership
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
-from chatops.wire.peer import Peer, is_self_or_descendant
-from chatops.wire.protocol import (
-    ErrorCode,
-    Heartbeat,
-    ProtocolError,
-    Register,
-    RequestId,
-    Unregister,
-    event_time,
-)
-from chatops.wire.pushes import NotConnected
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +70,13 @@ class EventBudget:
         return False
 
 
-class FleetService(FleetUpkeep):
+class FleetService:
     def __init__(
         self,
         store: Store,
         bus: EventBus,
         config: MonitoringConfig,
+        ownership: Ownership,
         *,
         clock: Clock = wall_clock,
     ) -> None:
@@ -92,11 +86,9 @@ class FleetService(FleetUpkeep):
         self._config = config
         self._clock = clock
         self.bots: dict[str, BotState] = {}
-        self._owner: dict[str, Peer] = {}
-        self._vouched: set[str] = set()
+        self.ownership = ownership
         self.on_remove: list[Callable[[str], None]] = []
         """Called with a bot's name when it leaves the fleet (cleanup, a status reset)."""
-        self._channels_of: dict[Peer, set[str]] = {}
         self._reconnect_deadline: dict[str, float] = {}
         self._metrics_due: dict[str, float] = {}
         self._budgets: dict[str, EventBudget] = {}
@@ -109,6 +101,7 @@ class FleetService(FleetUpkeep):
         now = self._clock()
         for bot in await self._rows.load_bots():
             self.bots[bot.channel] = bot
+            self.ownership.remember(bot.channel, bot.pid, local=bot.host in (None, HOSTNAME))
             if bot.status not in ALIVE_STATUSES:
                 continue
             local = bot.host in (None, HOSTNAME)
@@ -125,138 +118,104 @@ class FleetService(FleetUpkeep):
 
     # -- messages --------------------------------------------------------------------------------
 
-    def register(self, peer: Peer, msg: Register) -> dict[str, str]:
-        vouched = peer.pid is None or is_self_or_descendant(msg.pid, peer.pid)
+    def register(
+        self,
+        caller: Caller,
+        channel: str,
+        pid: int,
+        features: dict[str, Any],
+        host: str | None = None,
+    ) -> BotStatus:
+        """``caller`` registers the bot ``channel`` run by ``pid``; its status after."""
+        vouched = caller.pid is None or is_self_or_descendant(pid, caller.pid)
         if self._config.verify_peer_pid and not vouched:
-            raise ProtocolError(
-                ErrorCode.PERMISSION_DENIED,
-                f"pid {msg.pid} is neither the connecting process ({peer.pid}) "
-                "nor one of its descendants",
-                msg.id,
+            raise Refused(
+                f"pid {pid} is neither the connecting process ({caller.pid}) "
+                "nor one of its descendants"
             )
         now = self._clock()
-        bot = self.bots.get(msg.channel)
-        if bot is not None:
-            self._check_takeover(peer, bot, msg.id)
+        bot = self.bots.get(channel)
         unchanged = (
             bot is not None
             and bot.status is BotStatus.ONLINE
-            and bot.pid == msg.pid
-            and self._owner.get(msg.channel) is peer
+            and bot.pid == pid
+            and self.ownership.owner(channel) is caller
+        )
+        self.ownership.claim(
+            caller,
+            channel,
+            pid,
+            local=caller.local,
+            vouched=caller.pid is not None and vouched,
         )
         if bot is None:
             bot = BotState(
-                channel=msg.channel,
-                pid=msg.pid,
+                channel=channel,
+                pid=pid,
                 status=BotStatus.OFFLINE,
                 registered_at=now,
                 last_heartbeat=now,
                 status_changed_at=now,
             )
-            self.bots[msg.channel] = bot
-        elif bot.pid != msg.pid:
+            self.bots[channel] = bot
+        elif bot.pid != pid:
             self._pids.unwatch(bot.pid)
-        bot.pid = msg.pid
-        bot.set_features(msg.features)
-        bot.host = msg.host or (HOSTNAME if peer.local else None)
-        bot.uid = peer.uid
+        bot.pid = pid
+        bot.set_features(features)
+        bot.host = host or (HOSTNAME if caller.local else None)
+        bot.uid = caller.uid
         bot.registered_at = now
         bot.last_heartbeat = now
-        if peer.pid is not None and vouched:
-            self._vouched.add(msg.channel)
-        else:
-            self._vouched.discard(msg.channel)
-        self._attach(msg.channel, peer)
-        if peer.local and not self._pids.watch(bot.pid) and not pid_alive(bot.pid):
-            log.warning("%s registered pid %d which is not running", msg.channel, bot.pid)
+        self._reconnect_deadline.pop(channel, None)
+        if caller.local and not self._pids.watch(bot.pid) and not pid_alive(bot.pid):
+            log.warning("%s registered pid %d which is not running", channel, bot.pid)
         self._transition(bot, BotStatus.ONLINE, "registered", force_save=True)
         if not unchanged:
-            self._event(bot, "registered", f"pid {bot.pid} via {peer.describe()}")
-        return {"status": str(bot.status)}
+            self._event(bot, "registered", f"pid {bot.pid} via {caller.describe()}")
+        return bot.status
 
-    def heartbeat(self, peer: Peer, msg: Heartbeat) -> None:
-        bot = self.bots.get(msg.channel)
+    def heartbeat(
+        self,
+        caller: Caller,
+        channel: str,
+        ts: float | None = None,
+        rss_mb: float | None = None,
+        cpu_pct: float | None = None,
+    ) -> None:
+        bot = self.bots.get(channel)
         if bot is None:
-            raise ProtocolError(
-                ErrorCode.NOT_REGISTERED,
-                f"{msg.channel!r} is not registered; send register first",
-                msg.id,
-            )
-        self.authorize(peer, msg.channel, msg.id)
+            raise NotRegistered(f"{channel!r} is not registered; send register first")
+        self.ownership.authorize(caller, channel)
         now = self._clock()
-        sampled_at = event_time(msg.ts, now, self._max_event_age, msg.id)
+        sampled_at = event_time(ts, now, self._max_event_age)
         bot.last_heartbeat = now
-        if msg.rss_mb is not None:
-            bot.rss_mb = msg.rss_mb
-        if msg.cpu_pct is not None:
-            bot.cpu_pct = msg.cpu_pct
-        if self._owner.get(msg.channel) is None:
-            self._attach(msg.channel, peer)
-        if now >= self._metrics_due.get(msg.channel, 0.0):
+        if rss_mb is not None:
+            bot.rss_mb = rss_mb
+        if cpu_pct is not None:
+            bot.cpu_pct = cpu_pct
+        if channel not in caller.owns:
+            self.ownership.adopt(caller, channel)
+            self._reconnect_deadline.pop(channel, None)
+        if now >= self._metrics_due.get(channel, 0.0):
             # One row per metrics_interval; the heartbeats in between update the live values
             # (bot_status, /status) and are superseded by the next row.
-            self._metrics_due[msg.channel] = now + self._config.metrics_interval
+            self._metrics_due[channel] = now + self._config.metrics_interval
             self._rows.add_metrics(bot, sampled_at)
         if bot.status is not BotStatus.ONLINE:
             self._transition(bot, BotStatus.ONLINE, "heartbeat")
         else:
             self._save(bot)
 
-    def unregister(self, peer: Peer, msg: Unregister) -> None:
-        bot = self.bots.get(msg.channel)
+    def unregister(self, caller: Caller, channel: str) -> None:
+        bot = self.bots.get(channel)
         if bot is None:
-            raise ProtocolError(ErrorCode.NOT_FOUND, f"unknown bot {msg.channel!r}", msg.id)
-        self.authorize(peer, msg.channel, msg.id)
-        self._detach(msg.channel)
+            raise NotFound(f"unknown bot {channel!r}")
+        self.ownership.authorize(caller, channel)
+        self.ownership.release(channel)
         self._pids.unwatch(bot.pid)
         self._transition(bot, BotStatus.OFFLINE, "unregistered")
 
-    # -- ownership -------------------------------------------------------------------------------
-
-    def may_speak(self, peer: Peer, channel: str) -> bool:
-        """True when ``peer`` may speak for the registered bot ``channel``: it is the connection
-        that registered it, or the kernel vouches that it was opened by the registered process
-        or one of its descendants (clients that open a connection per message, and a bot that
-        reconnects after a controller restart)."""
-        bot = self.bots.get(channel)
-        if bot is None:
-            return False
-        if self._owner.get(channel) is peer:
-            return True
-        return peer.pid is not None and peer.local and is_self_or_descendant(peer.pid, bot.pid)
-
-    def authorize(self, peer: Peer, channel: str, request_id: RequestId) -> None:
-        """Refuse ``peer`` speaking for a bot it does not own; unknown names are the caller's
-        business (a heartbeat needs a registration, usage may come from unregistered scripts)."""
-        if channel in self.bots and not self.may_speak(peer, channel):
-            bot = self.bots[channel]
-            raise ProtocolError(
-                ErrorCode.PERMISSION_DENIED,
-                f"{channel!r} belongs to the connection that registered it (pid {bot.pid}); "
-                f"{peer.describe()} may not speak for it",
-                request_id,
-            )
-
-    def _check_takeover(self, peer: Peer, bot: BotState, request_id: RequestId) -> None:
-        """A name is taken over only once its previous owner is gone (connection or pid)."""
-        owner = self._owner.get(bot.channel)
-        if owner is None or owner is peer:
-            return
-        local = bot.host in (None, HOSTNAME)
-        if local and not pid_alive(bot.pid):
-            return  # the owner's connection has not been reaped yet, but its process is gone
-        raise ProtocolError(
-            ErrorCode.PERMISSION_DENIED,
-            f"{bot.channel!r} is owned by a live connection ({owner.describe()}, registered pid "
-            f"{bot.pid}); it can be taken over once that connection closes or its process exits",
-            request_id,
-        )
-
-    def vouched(self, channel: str) -> bool:
-        """True when the bot's registered pid was vouched for by the kernel (its connection's
-        SO_PEERCRED pid, or an ancestor of it) in this controller's life: only such a pid may
-        be signalled."""
-        return channel in self._vouched
+    # -- facts and upkeep ------------------------------------------------------------------------
 
     def record(self, channel: str, kind: str, detail: str) -> None:
         """A notable fact about a bot that is not a transition (a restart and its outcome):
@@ -272,30 +231,58 @@ class FleetService(FleetUpkeep):
         self._rows.add_event(event)
         self._bus.publish(event)
 
-    def owns_any(self, peer: Peer) -> bool:
-        """True when ``peer`` has registered a bot (it is an agent's connection)."""
-        return bool(self._channels_of.get(peer))
-
-    def peer_for(self, channel: str) -> Peer:
-        """The live connection that owns ``channel``, to push to (``peer.send``/``peer.ask``);
-        :class:`NotConnected` when the bot is unknown or has no connection now."""
-        peer = self._owner.get(channel)
-        if peer is None or peer.link is None or peer.link.closed:
-            raise NotConnected(f"{channel!r} has no live connection to push to")
-        return peer
-
     @property
     def _max_event_age(self) -> float:
         return self._config.data_retention_days * 86400.0
 
-    def connection_lost(self, peer: Peer) -> None:
-        for channel in sorted(self._channels_of.pop(peer, set())):
-            if self._owner.get(channel) is not peer:
-                continue
-            del self._owner[channel]
+    def connection_lost(self, caller: Caller) -> None:
+        for channel in self.ownership.connection_lost(caller):
             bot = self.bots[channel]
             if bot.status in ALIVE_STATUSES:
                 self._transition(bot, BotStatus.DOWN, "connection lost without unregister")
+
+    async def reset_status_cache(self) -> dict[str, int]:
+        """Drop the in-memory statuses of bots without a live connection and read them again
+        from the database; ask every connected bot to register again (its answer rebuilds its
+        own)."""
+        stored = {bot.channel: bot for bot in await self._rows.load_bots()}
+        reloaded = 0
+        for channel in list(self.bots):
+            if self.ownership.owner(channel) is not None:
+                continue
+            fresh = stored.get(channel)
+            if fresh is None:
+                del self.bots[channel]
+                self.ownership.forget(channel)
+                for removed in self.on_remove:
+                    removed(channel)
+                continue
+            self.bots[channel] = fresh
+            reloaded += 1
+            for listener in self.on_change:
+                listener(fresh)
+        asked = 0
+        for channel in list(self.bots):
+            try:
+                self.ownership.link_for(channel).tell(channel, "register", "status reset")
+                asked += 1
+            except LinkError:
+                continue
+        return {"reloaded": reloaded, "asked_to_register": asked}
+
+    def forget(self, channel: str) -> bool:
+        """Remove a bot that is neither connected nor alive (stale-resource cleanup)."""
+        bot = self.bots.get(channel)
+        if bot is None or self.ownership.owner(channel) is not None:
+            return False
+        if bot.status in ALIVE_STATUSES:
+            return False
+        del self.bots[channel]
+        self.ownership.forget(channel)
+        self._rows.delete_bot(channel)
+        for removed in self.on_remove:
+            removed(channel)
+        return True
 
     # -- time ------------------------------------------------------------------------------------
 
@@ -306,7 +293,7 @@ class FleetService(FleetUpkeep):
         stale_after = self._config.stale_timeout
         for channel, deadline in list(self._reconnect_deadline.items()):
             bot = self.bots[channel]
-            if bot.status not in ALIVE_STATUSES or channel in self._owner:
+            if bot.status not in ALIVE_STATUSES or self.ownership.owner(channel) is not None:
                 del self._reconnect_deadline[channel]
             elif now >= deadline:
                 del self._reconnect_deadline[channel]
@@ -331,23 +318,10 @@ class FleetService(FleetUpkeep):
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _attach(self, channel: str, peer: Peer) -> None:
-        previous = self._owner.get(channel)
-        if previous is not None and previous is not peer:
-            self._channels_of.get(previous, set()).discard(channel)
-        self._owner[channel] = peer
-        self._channels_of.setdefault(peer, set()).add(channel)
-        self._reconnect_deadline.pop(channel, None)
-
-    def _detach(self, channel: str) -> None:
-        peer = self._owner.pop(channel, None)
-        if peer is not None:
-            self._channels_of.get(peer, set()).discard(channel)
-
     def _pid_exited(self, pid: int) -> None:
         for bot in self.bots.values():
             if bot.pid == pid and bot.status in ALIVE_STATUSES:
-                self._detach(bot.channel)
+                self.ownership.release(bot.channel)
                 self._transition(bot, BotStatus.DOWN, f"pid {pid} exited")
 
     def _transition(

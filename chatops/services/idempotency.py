@@ -11,9 +11,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chatops.services.errors import Invalid
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
-from chatops.wire.protocol import RequestId, event_time
+
+MAX_EVENT_SKEW = 300.0
+"""How far an event's ``ts`` may lead the controller's clock (clock skew); how far it may lag is
+the data retention (an older event would be deleted the moment it is stored)."""
+
+
+def event_time(ts: float | None, now: float, max_age: float) -> float:
+    """The time to store an event at: its own ``ts`` when inside the window, else
+    :class:`~chatops.services.errors.Invalid`.
+
+    Checked before anything is written, so a refused event leaves no trace (not even its
+    idempotency key) and the client may correct and resend it."""
+    if ts is None:
+        return now
+    if ts > now + MAX_EVENT_SKEW or ts < now - max_age:
+        raise Invalid(
+            f"ts {ts:.0f} is outside the accepted window (from {max_age / 86400:g} days before "
+            f"the controller's clock to {MAX_EVENT_SKEW:.0f} s after it) - at `$.ts`"
+        )
+    return ts
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +59,12 @@ class IdempotencyGuard:
         self._max_keys = max_keys
         self._seen: dict[str, None] = {}
 
-    def accept(self, ts: float | None, key: str | None, request_id: RequestId) -> Accepted | None:
+    def accept(self, ts: float | None, key: str | None) -> Accepted | None:
         """The one gate for exactly-once events (usage, task results): the event's time is
         checked first (a refusal leaves nothing behind), then its key; None means a replay of
         something already stored, to acknowledge and not store again."""
         now = self._clock()
-        when = event_time(ts, now, self._max_event_age, request_id)
+        when = event_time(ts, now, self._max_event_age)
         if key is not None and not self.claim(key):
             return None
         return Accepted(when, now)

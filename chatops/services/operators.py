@@ -14,62 +14,60 @@ from __future__ import annotations
 import os
 from collections.abc import Collection
 
-from chatops.services.fleet import FleetService
-from chatops.wire.peer import Peer, ProcessIds, is_self_or_descendant, process_ids
-from chatops.wire.protocol import ErrorCode, ProtocolError, RequestId
+from chatops.runtime.processes import ProcessIds, is_self_or_descendant, process_ids
+from chatops.services.callers import Caller
+from chatops.services.errors import Refused
+from chatops.services.ownership import Ownership
 
 
 class OperatorGate:
-    def __init__(self, fleet: FleetService) -> None:
-        self._fleet = fleet
+    def __init__(self, ownership: Ownership) -> None:
+        self._ownership = ownership
         self._agent_conns: set[int] = set()
         self._agent_uids: set[int] = set()
 
-    def spoke_as_agent(self, peer: Peer) -> None:
-        self._agent_conns.add(peer.conn_id)
-        if peer.uid is not None:
-            self._agent_uids.add(peer.uid)
+    def spoke_as_agent(self, caller: Caller) -> None:
+        self._agent_conns.add(caller.id)
+        if caller.uid is not None:
+            self._agent_uids.add(caller.uid)
 
-    def connection_lost(self, peer: Peer) -> None:
-        self._agent_conns.discard(peer.conn_id)
+    def connection_lost(self, caller: Caller) -> None:
+        self._agent_conns.discard(caller.id)
 
     def agent_uids(self) -> frozenset[int]:
         """The uids agents spoke from since the start (``chatops doctor`` warns when the
         controller's own is one of them while decisions are open)."""
         return frozenset(self._agent_uids)
 
-    def require(self, peer: Peer, request_id: RequestId) -> None:
-        """Raise ``permission_denied`` (the request's typed error) unless ``peer`` may act as
-        the operator."""
-        refusal = self.refusal(peer)
+    def require(self, caller: Caller) -> None:
+        """Raise :class:`~chatops.services.errors.Refused` unless ``caller`` may act as the
+        operator."""
+        refusal = self.refusal(caller)
         if refusal is not None:
-            raise ProtocolError(ErrorCode.PERMISSION_DENIED, refusal, request_id)
+            raise Refused(refusal)
 
-    def refusal(self, peer: Peer) -> str | None:
-        """Why ``peer`` may not act as the operator, or None."""
-        if peer.uid is not None and peer.uid != os.geteuid():
+    def refusal(self, caller: Caller) -> str | None:
+        """Why ``caller`` may not act as the operator, or None."""
+        if caller.uid is not None and caller.uid != os.geteuid():
             return "only the controller's own user may do this over the socket"
-        if self._fleet.owns_any(peer) or peer.conn_id in self._agent_conns:
+        if self._ownership.owns_any(caller) or caller.id in self._agent_conns:
             return "a connection that speaks for a bot or an agent may not do this"
         return None
 
     def require_apart(
-        self,
-        peer: Peer,
-        request_id: RequestId,
-        askers: Collection[ProcessIds],
-        *,
-        terminal: bool,
+        self, caller: Caller, askers: Collection[ProcessIds], *, terminal: bool
     ) -> None:
-        """Raise ``permission_denied`` unless the process deciding stands apart from every
-        process that asked (see :meth:`apart_refusal`)."""
-        refusal = self.apart_refusal(peer, askers, terminal=terminal)
+        """Raise :class:`~chatops.services.errors.Refused` unless the process deciding stands
+        apart from every process that asked (see :meth:`apart_refusal`)."""
+        refusal = self.apart_refusal(caller, askers, terminal=terminal)
         if refusal is not None:
-            raise ProtocolError(ErrorCode.PERMISSION_DENIED, refusal, request_id)
+            raise Refused(refusal)
 
     @staticmethod
-    def apart_refusal(peer: Peer, askers: Collection[ProcessIds], *, terminal: bool) -> str | None:
-        """Why ``peer``'s process may not decide a request ``askers`` made, or None.
+    def apart_refusal(
+        caller: Caller, askers: Collection[ProcessIds], *, terminal: bool
+    ) -> str | None:
+        """Why ``caller``'s process may not decide a request ``askers`` made, or None.
 
         A child of the agent is in its tree; a double fork leaves the tree but keeps the
         agent's session and process group; ``setsid`` leaves those too but has no controlling
@@ -80,7 +78,7 @@ class OperatorGate:
                 "the agent that asked is not known yet (it has not asked again since the "
                 "controller restarted), so a decision here cannot be told apart from it"
             )
-        decider = process_ids(peer.pid) if peer.pid is not None else None
+        decider = process_ids(caller.pid) if caller.pid is not None else None
         if decider is None:
             return "the deciding process cannot be identified (no pid the kernel vouches for)"
         for asker in askers:

@@ -7,13 +7,12 @@ from typing import Literal
 
 from chatops.records.usage import UsageGroup, UsageTotals
 from chatops.runtime.bus import EventBus
+from chatops.services.callers import Caller
 from chatops.services.fleet import FleetService
 from chatops.services.idempotency import IdempotencyGuard
 from chatops.services.prices import PriceTable
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
-from chatops.wire.peer import Peer
-from chatops.wire.protocol import LlmUsage
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,35 +48,40 @@ class UsageService:
         self._fleet = fleet
         self._clock = clock
 
-    def log_usage(self, peer: Peer, msg: LlmUsage) -> None:
+    def log_usage(
+        self,
+        caller: Caller,
+        channel: str,
+        model: str,
+        *,
+        feature: str | None = None,
+        tokens_in: int = 0,
+        tokens_out: int = 0,
+        latency_ms: int | None = None,
+        estimated_cost: float = 0.0,
+        key: str | None = None,
+        ts: float | None = None,
+    ) -> None:
         """Store one call's usage. A registered bot's usage comes only from its owner; a name
         nobody registered is accepted (scripts that log usage without running a bot)."""
-        self._fleet.authorize(peer, msg.channel, msg.id)
-        accepted = self._guard.accept(msg.ts, msg.key, msg.id)
+        self._fleet.ownership.authorize(caller, channel)
+        accepted = self._guard.accept(ts, key)
         if accepted is None:
             return  # a replay of something already stored: acknowledge, store nothing
-        cost = msg.estimated_cost or self._prices.cost(msg.model, msg.tokens_in, msg.tokens_out)
+        cost = estimated_cost or self._prices.cost(model, tokens_in, tokens_out)
         self._rows.add_llm_usage(
             accepted.ts,
-            msg.channel,
-            msg.model,
-            msg.feature,
-            msg.tokens_in,
-            msg.tokens_out,
-            msg.latency_ms,
+            channel,
+            model,
+            feature,
+            tokens_in,
+            tokens_out,
+            latency_ms,
             cost,
-            key=msg.key,
+            key=key,
             received_at=accepted.received_at,
         )
-        logged = UsageLogged(
-            accepted.ts,
-            msg.channel,
-            msg.model,
-            msg.feature,
-            msg.tokens_in,
-            msg.tokens_out,
-            cost,
-        )
+        logged = UsageLogged(accepted.ts, channel, model, feature, tokens_in, tokens_out, cost)
 
         def publish_once_committed(error: BaseException | None) -> None:
             # A commit that fails is answered with an error and its key released, so the

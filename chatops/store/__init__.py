@@ -7,12 +7,7 @@ domain module holds its SQL and maps rows to the records of :mod:`chatops.record
 
 from chatops.store.database import Database, Restored
 from chatops.store.domains import Store
-from chatops.store.offline import (
-    NoDatabase,
-    SavedSetting,
-    read_approval_changes_offline,
-    read_bots_offline,
-)
+from chatops.store.offline import SavedSetting, read_approval_changes_offline, read_bots_offline
 from chatops.store.opening import StoreError
 from chatops.store.retention import RETENTION_STATEMENTS
 
@@ -22,7 +17,6 @@ RETENTION_TABLES = tuple(RETENTION_STATEMENTS)
 __all__ = [
     "RETENTION_TABLES",
     "Database",
-    "NoDatabase",
     "Restored",
     "SavedSetting",
     "Store",

@@ -8,13 +8,13 @@ from chatops.timeutil import from_sqlite, to_sqlite
 
 _UPSERT_AGENT = """
 INSERT INTO agents (name, agent_type, channel, status, current_task, error_message,
-                    tasks_completed, tasks_failed, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    tasks_completed, tasks_failed, updated_at, owner_pid)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(name) DO UPDATE SET
     agent_type = excluded.agent_type, channel = excluded.channel, status = excluded.status,
     current_task = excluded.current_task, error_message = excluded.error_message,
     tasks_completed = excluded.tasks_completed, tasks_failed = excluded.tasks_failed,
-    updated_at = excluded.updated_at
+    updated_at = excluded.updated_at, owner_pid = excluded.owner_pid
 """
 _INSERT_TASK = (
     "INSERT INTO agent_tasks (ts, agent, task, success, duration_ms, error_message) "
@@ -40,6 +40,7 @@ class AgentTables:
                 agent.tasks_completed,
                 agent.tasks_failed,
                 to_sqlite(agent.updated_at),
+                agent.owner_pid,
             ),
         )
 
@@ -61,7 +62,7 @@ class AgentTables:
     async def load_agents(self) -> list[AgentState]:
         rows = await self._db.fetchall(
             "SELECT name, agent_type, channel, status, current_task, error_message, "
-            "tasks_completed, tasks_failed, updated_at FROM agents ORDER BY name"
+            "tasks_completed, tasks_failed, updated_at, owner_pid FROM agents ORDER BY name"
         )
         return [
             AgentState(
@@ -74,6 +75,7 @@ class AgentTables:
                 tasks_completed=row["tasks_completed"],
                 tasks_failed=row["tasks_failed"],
                 updated_at=from_sqlite(row["updated_at"]),
+                owner_pid=row["owner_pid"],
             )
             for row in rows
         ]

@@ -7,7 +7,7 @@ import json
 import sqlite3
 from typing import Any
 
-from chatops.alerts.fleet_style import alert_from_v1
+from chatops.presentation.fleet_alerts import alert_from_v1
 from chatops.records.alerts import Alert, Incident, OutboxItem, Severity, Silence
 from chatops.store.database import Database, Restored
 from chatops.timeutil import from_sqlite, to_sqlite

@@ -265,6 +265,12 @@ MIGRATIONS: list[str] = [
         value_json TEXT NOT NULL
     );
     """,
+    # 9: who owns what across a restart. An agent's name stays its first reporter's process
+    # (``owner_pid``); a quota pool records the bot that last reported it.
+    """
+    ALTER TABLE agents ADD COLUMN owner_pid INTEGER;
+    ALTER TABLE quota_pools ADD COLUMN reported_by TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

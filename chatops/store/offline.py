@@ -12,20 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chatops.paths import NoDatabase
 from chatops.records.approvals import Grant
 from chatops.records.fleet import BotState
 from chatops.store.approvals import LIVE_GRANTS, grant_from_row
 from chatops.store.fleet import BOT_COLUMNS, bot_from_row
 from chatops.timeutil import from_sqlite
-
-
-class NoDatabase(FileNotFoundError):
-    """There is no database file to read: the controller never ran with this configuration
-    (or it points elsewhere). Not an empty fleet: there is nothing to read at all."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(f"there is no database at {path} (has the controller run with it?)")
-        self.path = path
 
 
 def read_bots_offline(path: Path) -> list[BotState]:

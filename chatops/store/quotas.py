@@ -18,12 +18,13 @@ ON CONFLICT(name) DO UPDATE SET
 """
 _UPSERT_POOL = """
 INSERT INTO quota_pools (name, family, models_json, used, credit_limit, resets_at, window,
-                         updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                         updated_at, reported_by)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(name) DO UPDATE SET
     family = excluded.family, models_json = excluded.models_json, used = excluded.used,
     credit_limit = excluded.credit_limit, resets_at = excluded.resets_at,
-    window = excluded.window, updated_at = excluded.updated_at
+    window = excluded.window, updated_at = excluded.updated_at,
+    reported_by = excluded.reported_by
 """
 _UPSERT_OVERRIDE = """
 INSERT INTO quota_overrides (name, credit_limit, thresholds_json, updated_by, updated_at)
@@ -85,12 +86,14 @@ class QuotaTables:
                 pool.resets_at,
                 pool.window,
                 to_sqlite(pool.updated_at),
+                pool.reported_by,
             ),
         )
 
     async def pools(self) -> list[PoolRecord]:
         rows = await self._db.fetchall(
-            "SELECT name, family, models_json, used, credit_limit, resets_at, window, updated_at "
+            "SELECT name, family, models_json, used, credit_limit, resets_at, window, updated_at, "
+            "reported_by "
             "FROM quota_pools ORDER BY name"
         )
         return [
@@ -103,6 +106,7 @@ class QuotaTables:
                 resets_at=row["resets_at"],
                 window=row["window"],
                 updated_at=from_sqlite(row["updated_at"]),
+                reported_by=row["reported_by"],
             )
             for row in rows
         ]

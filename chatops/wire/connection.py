@@ -21,14 +21,15 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import msgspec
 
-from chatops.wire.badinput import ErrorBudget
-from chatops.wire.outcomes import Committed, Immediate, Later
+from chatops.wire.badinput import BadInputLog, ErrorBudget
+from chatops.wire.framing import LineFramer
+from chatops.wire.outcomes import Committed, Handler, Immediate, Later
 from chatops.wire.peer import Peer, new_peer
 from chatops.wire.protocol import (
     ErrorCode,
@@ -43,9 +44,6 @@ from chatops.wire.protocol import (
     ok_reply,
 )
 from chatops.wire.pushes import NotConnected, PendingPushes, PushTimeout
-
-if TYPE_CHECKING:
-    from chatops.wire.server import MonitorServer
 
 log = logging.getLogger("chatops.wire.server")
 
@@ -91,8 +89,40 @@ class CommitNotifier(Protocol):
     def after_commit(self, callback: Callable[[BaseException | None], None]) -> None: ...
 
 
+class Host(Protocol):
+    """What a connection needs from the server that accepted it (:class:`~chatops.wire.server.
+    MonitorServer`): its handlers and limits, admission, and the tasks and logs it keeps."""
+
+    read_pauses: int
+
+    @property
+    def handlers(self) -> Mapping[type, Handler]: ...
+
+    @property
+    def notifier(self) -> CommitNotifier: ...
+
+    @property
+    def limits(self) -> ConnectionLimits: ...
+
+    @property
+    def bad_input(self) -> BadInputLog: ...
+
+    @property
+    def stopping(self) -> bool: ...
+
+    def explain(self, exc: Exception) -> tuple[ErrorCode, str] | None: ...
+
+    def new_framer(self) -> LineFramer: ...
+
+    def admit(self, connection: Connection) -> tuple[ErrorCode, str] | None: ...
+
+    def release(self, connection: Connection) -> None: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None: ...
+
+
 class Connection(asyncio.Protocol):
-    def __init__(self, server: MonitorServer) -> None:
+    def __init__(self, server: Host) -> None:
         self._server = server
         self._framer = server.new_framer()
         self._transport: asyncio.Transport | None = None
@@ -289,9 +319,8 @@ class Connection(asyncio.Protocol):
         except ProtocolError as exc:
             self._rejected(exc.code, exc.message, msg.id)
             return
-        except Exception:
-            log.exception("handler for %s failed", type(msg).__name__)
-            self.send(error_reply(ErrorCode.INTERNAL_ERROR, "internal error", msg.id))
+        except Exception as exc:
+            self._failed(msg, exc, "handler")
             return
         if isinstance(outcome, Committed):
             if msg.id is not None:
@@ -300,6 +329,15 @@ class Connection(asyncio.Protocol):
             self.send(ok_reply(msg.id, outcome.body, outcome.raw))
         else:
             server.spawn(self._answer_later(msg, outcome))
+
+    def _failed(self, msg: Message, exc: Exception, what: str) -> None:
+        """A handler's exception: the door's error as its reply, anything else a bug."""
+        explained = self._server.explain(exc)
+        if explained is not None:
+            self._rejected(explained[0], explained[1], msg.id)
+            return
+        log.error("%s for %s failed", what, type(msg).__name__, exc_info=exc)
+        self.send(error_reply(ErrorCode.INTERNAL_ERROR, "internal error", msg.id))
 
     def _ack_after_commit(self, request_id: RequestId, body: dict[str, Any] | None) -> None:
         notifier = self._server.notifier
@@ -338,9 +376,8 @@ class Connection(asyncio.Protocol):
             self.send(error_reply(ErrorCode.TIMEOUT, message, msg.id))
         except ProtocolError as exc:
             self._rejected(exc.code, exc.message, msg.id)
-        except Exception:
-            log.exception("query %s failed", type(msg).__name__)
-            self.send(error_reply(ErrorCode.INTERNAL_ERROR, "internal error", msg.id))
+        except Exception as exc:
+            self._failed(msg, exc, "query")
         else:
             if isinstance(body, Immediate):
                 self.send(ok_reply(msg.id, body.body, body.raw))

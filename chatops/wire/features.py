@@ -45,6 +45,8 @@ class ModelUsage(_Message, tag="model_usage"):
     thinking_limit: Credits | None = None
     flow_limit: Credits | None = None
     pools: list[PoolReport] = msgspec.field(default_factory=list)
+    channel: Name | None = None
+    """The registered bot that reports; may be left out by a connection that registered one."""
 
     def __post_init__(self) -> None:
         if len(self.pools) > 16:

@@ -32,15 +32,13 @@ Cost = Annotated[float, msgspec.Meta(ge=0, le=MAX_COST)]
 RssMb = Annotated[float, msgspec.Meta(ge=0, le=MAX_RSS_MB)]
 CpuPct = Annotated[float, msgspec.Meta(ge=0, le=MAX_CPU_PCT)]
 # Seconds since the epoch, 2001 to 2286: a value in milliseconds is refused here, by type; the
-# window around the controller's clock is checked by the services (see ``check_event_time``).
+# window around the controller's clock is checked by the services
+# (``chatops.services.idempotency.event_time``).
 EpochSeconds = Annotated[float, msgspec.Meta(ge=1e9, lt=1e10)]
 
 # ``features`` is copied into bot_metrics rows: its encoded size is capped.
 MAX_FEATURES_BYTES = 4096
 MAX_FEATURES_KEYS = 64
-# An event's ``ts`` may lead the controller's clock by this much (clock skew); how far it may lag
-# is the data retention (an older event would be deleted the moment it is stored).
-MAX_EVENT_SKEW = 300.0
 
 
 _encoder = msgspec.json.Encoder()

@@ -58,7 +58,6 @@ from chatops.wire.features import (
 from chatops.wire.fields import (
     MAX_COST,
     MAX_CPU_PCT,
-    MAX_EVENT_SKEW,
     MAX_FEATURES_BYTES,
     MAX_FEATURES_KEYS,
     MAX_MS,
@@ -99,6 +98,7 @@ class ErrorCode(StrEnum):
     PERMISSION_DENIED = "permission_denied"
     NOT_REGISTERED = "not_registered"
     NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
     TOO_MANY_ERRORS = "too_many_errors"
     TOO_MANY_CONNECTIONS = "too_many_connections"
     HANDSHAKE_TIMEOUT = "handshake_timeout"
@@ -299,23 +299,6 @@ def _classify(line: bytes, exc: msgspec.ValidationError) -> ProtocolError:
     return ProtocolError(ErrorCode.INVALID_MESSAGE, f"{kind}: {exc}", request_id=request_id)
 
 
-def event_time(ts: float | None, now: float, max_age: float, request_id: RequestId) -> float:
-    """The time to store an event at: its own ``ts`` when inside the window, else an error.
-
-    Checked before anything is written, so a refused event leaves no trace (not even its
-    idempotency key) and the client may correct and resend it."""
-    if ts is None:
-        return now
-    if ts > now + MAX_EVENT_SKEW or ts < now - max_age:
-        raise ProtocolError(
-            ErrorCode.INVALID_MESSAGE,
-            f"ts {ts:.0f} is outside the accepted window (from {max_age / 86400:g} days before "
-            f"the controller's clock to {MAX_EVENT_SKEW:.0f} s after it) - at `$.ts`",
-            request_id,
-        )
-    return ts
-
-
 def encode(payload: dict[str, Any]) -> bytes:
     """One reply or push as a framed line."""
     return _encoder.encode(payload) + b"\n"
@@ -343,7 +326,6 @@ __all__ = [
     "MAX_ACTION_DATA_BYTES",
     "MAX_COST",
     "MAX_CPU_PCT",
-    "MAX_EVENT_SKEW",
     "MAX_FEATURES_BYTES",
     "MAX_FEATURES_KEYS",
     "MAX_MS",

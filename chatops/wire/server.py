@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 Admission = Callable[[Peer], str | None]
 """Says why a peer may not use the socket at all (its uid), or None to admit it."""
+Explain = Callable[[Exception], tuple[ErrorCode, str] | None]
+"""The error reply for an exception a handler raised (the door's own errors), or None: a bug,
+answered ``internal_error`` and logged."""
 
 
 class MonitorServer:
@@ -39,6 +42,7 @@ class MonitorServer:
         on_disconnect: Callable[[Peer], None],
         limits: ConnectionLimits | None = None,
         admission: Admission | None = None,
+        explain: Explain | None = None,
     ) -> None:
         missing = sorted(cls.__name__ for cls in REQUEST_TYPES - handlers.keys())
         if missing:
@@ -49,6 +53,7 @@ class MonitorServer:
         self._on_disconnect = on_disconnect
         self.limits = limits or ConnectionLimits()
         self._admission = admission
+        self.explain: Explain = explain or (lambda exc: None)
         self.read_pauses = 0
         self.refused_connections = 0
         self.bad_input = BadInputLog()

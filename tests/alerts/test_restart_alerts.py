@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chatops.composition.controller import Controller
 from chatops.config.recovery import BotRecovery, RecoveryConfig
 from chatops.records.alerts import Severity
 from chatops.records.fleet import FleetEvent
-from chatops.runtime.controller import Controller
 from tests.conftest import BOTS, RecordingSink, kill_quietly, make_settings, spawn_bot, wait_for
 from tests.services.test_recovery import kill_bot, online, recovery_bot
 

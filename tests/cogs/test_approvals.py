@@ -180,7 +180,7 @@ async def grant_and_timeout(running: Running, agent: Agent) -> None:
     assert grant.agent == "coder" and grant.until is not None
     service.grants.revoke(grant.id)
 
-    service.update_rule("terminal_command", {"timeout": 1}, by="test")
+    service.controls.update_rule("terminal_command", {"timeout": 1}, by="test")
     before = len(prompts(fake))
     agent.ask(PUSH)
     prompt = await new_prompt(fake, before + 1)

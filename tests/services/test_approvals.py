@@ -20,14 +20,14 @@ import yaml
 from pydantic import ValidationError
 
 from chatops.client import MonitorClient
+from chatops.composition.controller import Controller
 from chatops.config import Settings
 from chatops.config.approvals import ApprovalsConfig, Rule, SocketDecisions
-from chatops.runtime.controller import Controller
 from chatops.services.approvals.events import ApprovalError, ApprovalRequested, ApprovalUpdated
 from chatops.services.approvals.service import ApprovalService
 from chatops.services.approvals.worker import ShellAnalyser
-from chatops.wire.peer import Peer
-from chatops.wire.protocol import DecideApproval, ErrorCode, ProtocolError
+from chatops.services.callers import Caller
+from chatops.services.errors import Refused
 from tests.conftest import FakeClock, make_settings, query, wait_for
 
 RISKY = {"command": "git push origin main"}
@@ -223,17 +223,17 @@ async def test_runtime_changes_survive_a_restart(workdir: Path, start_controller
     settings = make_settings(workdir)
     ctl = await start_controller(settings)
     service = approvals_of(ctl)
-    assert service.toggle(by="alice") is False
-    service.update_rule("file_write", {"max_file_size_mb": 1}, by="alice")
+    assert service.controls.toggle(by="alice") is False
+    service.controls.update_rule("file_write", {"max_file_size_mb": 1}, by="alice")
     with pytest.raises(ValueError):
-        service.update_rule("file_write", {"max_file_size_mb": -1}, by="alice")
+        service.controls.update_rule("file_write", {"max_file_size_mb": -1}, by="alice")
     grant = service.grants.add("a1", "code_review", by="alice", seconds=None)
     await ctl.stop()
     again = approvals_of(await start_controller(settings))
     assert again.config.auto_accept is False
     assert again.config.rules["file_write"].max_file_size_mb == 1
     assert [g.id for g in again.grants.active()] == [grant.id]
-    stats = await again.get_statistics()
+    stats = await again.controls.get_statistics()
     assert stats["enabled"] is False and stats["total_actions"] == 0
 
 
@@ -295,15 +295,13 @@ async def test_a_request_from_before_a_restart_waits_for_its_agent_to_be_decided
     settings = make_settings(workdir)
     ctl, request_id = await asked_before_a_restart(settings, start_controller)
     service = approvals_of(ctl)
-    operator = Peer(conn_id=10**9, pid=os.getpid(), uid=os.geteuid())
-    decide = DecideApproval(request=request_id, decision="approve")
-    with pytest.raises(ProtocolError, match="not known yet") as refused:
-        service.decide_from_socket(operator, decide)
-    assert refused.value.code is ErrorCode.PERMISSION_DENIED
+    operator = Caller(pid=os.getpid(), uid=os.geteuid())
+    with pytest.raises(Refused, match="not known yet"):
+        service.decide_as_operator(operator, request_id, approve=True)
     assert service.records[request_id].pending
     service.config.socket_decisions = SocketDecisions.OFF
-    with pytest.raises(ProtocolError, match="socket_decisions is off"):
-        service.decide_from_socket(operator, decide)
+    with pytest.raises(Refused, match="socket_decisions is off"):
+        service.decide_as_operator(operator, request_id, approve=True)
 
 
 def test_socket_decisions_reads_the_booleans_of_older_configs() -> None:

@@ -66,12 +66,13 @@ async def test_statistics_are_kept_as_entries_come_and_go(
     }
 
     preview = await manager.preview_cache_entry("big")
-    assert preview["preview"] == "summary" and preview["file_count"] == 2
-    names = {f["name"]: f for f in preview["files"]}
-    assert names["a.txt"]["first_lines"] == ["a" * 4096] and names["sub/b.txt"]["size_bytes"] == KB
+    assert preview.entry.preview == "summary" and preview.entry.files == 2
+    names = {f.name: f for f in preview.files}
+    assert names["a.txt"].first_lines == ["a" * 4096] and names["sub/b.txt"].size == KB
     await manager.create_cache_entry("bin", "x", {"blob": b"\0\1\2", "notes.md": b"# one\ntwo\n"})
-    listed = {f["name"]: f for f in (await manager.preview_cache_entry("bin"))["files"]}
-    assert listed["blob"]["binary"] and listed["notes.md"]["first_lines"] == ["# one", "two"]
+    listed = {f.name: f for f in (await manager.preview_cache_entry("bin")).files}
+    assert listed["blob"].first_lines is None
+    assert listed["notes.md"].first_lines == ["# one", "two"]
 
 
 async def test_auto_clean_removes_the_oldest_and_keeps_the_newest(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from enum import Enum
 from typing import Any
 
 from chatops.client import MonitoringDashboard, SyncMonitoringDashboard
-from chatops.runtime.controller import Controller
+from chatops.composition.controller import Controller
 
 
 class ModelFamily(Enum):  # as the seed declares it
@@ -15,8 +16,12 @@ class ModelFamily(Enum):  # as the seed declares it
 
 
 async def test_the_seed_calls_work_by_changing_the_import(controller: Controller) -> None:
-    dashboard = MonitoringDashboard(controller.settings.monitoring.socket_path)
+    dashboard = MonitoringDashboard(
+        controller.settings.monitoring.socket_path, agent="orchestrator"
+    )
     try:
+        # Quota pools come only from a registered bot: the orchestrator's.
+        assert await dashboard.client.register_with_monitor("orchestrator", os.getpid())
         assert await dashboard.register_agent("Coder", "coder")
         assert await dashboard.update_agent_status("Coder", "processing", current_task="main.py")
         assert await dashboard.increment_agent_tasks("Coder", success=True)
@@ -44,8 +49,11 @@ async def test_the_seed_calls_work_by_changing_the_import(controller: Controller
 
 async def test_the_sync_twin(controller: Controller) -> None:
     def use() -> list[dict[str, Any]]:
-        dashboard = SyncMonitoringDashboard(controller.settings.monitoring.socket_path)
+        dashboard = SyncMonitoringDashboard(
+            controller.settings.monitoring.socket_path, agent="orchestrator"
+        )
         try:
+            assert dashboard.client.register_with_monitor("orchestrator", os.getpid())
             assert dashboard.update_model_usage(
                 "claude-opus",
                 "claude",
@@ -66,8 +74,11 @@ async def test_chatops_quota_prints_the_summary(controller: Controller, workdir:
 
     import yaml
 
-    dashboard = MonitoringDashboard(controller.settings.monitoring.socket_path)
+    dashboard = MonitoringDashboard(
+        controller.settings.monitoring.socket_path, agent="orchestrator"
+    )
     try:
+        assert await dashboard.client.register_with_monitor("orchestrator", os.getpid())
         assert await dashboard.update_model_usage(
             "gemini-3-pro", "gemini", thinking_credits=800, thinking_limit=1000
         )

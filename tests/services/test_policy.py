@@ -296,8 +296,10 @@ async def test_chatops_policy_shows_and_checks_the_runtime_changes(
 
     ctl = await start_controller(make_settings(workdir, database_path=workdir / "c.db"))
     approvals = ctl.services.approvals
-    approvals.toggle(False, by="alice")
-    approvals.update_rule("terminal_command", {"blocked_patterns": ["make deploy*"]}, by="bob")
+    approvals.controls.toggle(False, by="alice")
+    approvals.controls.update_rule(
+        "terminal_command", {"blocked_patterns": ["make deploy*"]}, by="bob"
+    )
     approvals.grants.add("coder", "file_write", by="carol", seconds=3600)
     await ctl.store.flush()
     batch = "\n".join(
@@ -349,10 +351,12 @@ async def test_a_rule_changed_at_runtime_cannot_name_a_validator_that_does_not_i
     ctl = await start_controller(make_settings(workdir))
     approvals = ctl.services.approvals
     with pytest.raises(ValueError, match="custom_validator: cannot import no_such_module"):
-        approvals.update_rule("code_review", {"custom_validator": "no_such_module.check"})
+        approvals.controls.update_rule("code_review", {"custom_validator": "no_such_module.check"})
     assert approvals.config.rules[ActionType.CODE_REVIEW].custom_validator is None
     here = "tests.services.test_policy.refuse_large_diffs"
-    assert approvals.update_rule("code_review", {"custom_validator": here}).custom_validator
+    assert approvals.controls.update_rule(
+        "code_review", {"custom_validator": here}
+    ).custom_validator
 
 
 @pytest.mark.parametrize("relative", [".bashrc", ".ssh/authorized_keys", ".config/gh/hosts.yml"])

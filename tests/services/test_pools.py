@@ -4,11 +4,12 @@ runway against the reset."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
 
-from chatops.runtime.controller import Controller
+from chatops.composition.controller import Controller
 from tests.conftest import FakeClock, RawClient, RecordingSink, wait_for
 
 
@@ -20,8 +21,17 @@ async def quota_ctl(start_controller: Any, clock: FakeClock) -> tuple[Controller
 
 
 async def report(ctl: Controller, **fields: Any) -> None:
+    """A provider's figures, from the registered bot ``reporter`` (only a bot may report)."""
     raw = await RawClient.connect(ctl.settings.monitoring.socket_path)
     try:
+        if "reporter" not in ctl.services.fleet.bots:
+            # Registered by this process, then cleanly gone: it may still report (the kernel
+            # vouches for the pid), and its going raises no alert.
+            registered = {"id": 0, "type": "register", "channel": "reporter", "pid": os.getpid()}
+            assert (await raw.request(registered))["ok"]
+            gone = {"id": 0, "type": "unregister", "channel": "reporter"}
+            assert (await raw.request(gone))["ok"]
+        fields = {"channel": "reporter", **fields}
         reply = await raw.request({"id": 1, "type": "model_usage", **fields})
         assert reply["ok"], reply
     finally:

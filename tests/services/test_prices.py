@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatops.runtime.controller import Controller
+from chatops.composition.controller import Controller
 from chatops.services.prices import PriceTable
 from tests.conftest import RawClient, query
 

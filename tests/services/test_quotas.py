@@ -17,6 +17,7 @@ from chatops.alerts.silences import SilenceService
 from chatops.config import AlertsConfig
 from chatops.config.quotas import BudgetConfig, QuotasConfig
 from chatops.runtime.bus import EventBus
+from chatops.services.ownership import Ownership
 from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.service import QuotaService
 from chatops.services.usage import UsageLogged
@@ -36,9 +37,8 @@ class Quotas:
         self.delivery.add_sink(self.sink)
         self.silences = SilenceService(store, clock=clock)
         self.router = AlertRouter(store, alerts, self.delivery, self.silences, clock=clock)
-        self.service = QuotaService(
-            store, QuotasConfig(budgets=list(budgets)), self.router, self.bus, clock=clock
-        )
+        config = QuotasConfig(budgets=list(budgets))
+        self.service = QuotaService(store, config, self.router, self.bus, Ownership(), clock=clock)
 
     async def start(self) -> Quotas:
         await self.silences.start()

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from chatops.composition.controller import Controller
 from chatops.config import Settings
 from chatops.config.recovery import BotRecovery, RecoveryConfig
-from chatops.runtime.controller import Controller
 from chatops.services.recovery.policy import RestartPolicy
 from tests.conftest import BOTS, kill_quietly, make_settings, spawn_bot, wait_for
 

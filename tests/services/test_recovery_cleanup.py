@@ -9,9 +9,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from chatops.composition.controller import Controller
 from chatops.config import Settings
 from chatops.config.recovery import RecoveryConfig
-from chatops.runtime.controller import Controller
 from chatops.services.recovery.restarts import RestartService
 from tests.conftest import FakeClock, RawClient, make_settings, query
 

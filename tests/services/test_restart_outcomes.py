@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from chatops.client import MonitorClient
+from chatops.composition.controller import Controller
 from chatops.config.recovery import BotRecovery, RecoveryConfig
-from chatops.runtime.controller import Controller
 from chatops.wire.protocol import Control
 from tests.conftest import BOTS, kill_quietly, make_settings, spawn_bot, wait_for
 from tests.services.test_recovery import online, recovery_bot

@@ -10,14 +10,24 @@ from typing import Any
 
 import pytest
 
+from chatops.api.callers import PeerLink
 from chatops.client import MonitorClient
-from chatops.runtime.controller import Controller
+from chatops.composition.controller import Controller
+from chatops.services.callers import NotConnected as LinkNotConnected
 from chatops.store import Store
 from chatops.wire.outcomes import Later
+from chatops.wire.peer import Peer
 from chatops.wire.protocol import ApprovalDecision, Control, Push
 from chatops.wire.pushes import NotConnected, PushRejected, PushTimeout
 from chatops.wire.server import MonitorServer
 from tests.conftest import RawClient, handler_table, wait_for
+
+
+def peer_of(controller: Controller, channel: str) -> Peer:
+    """The connection that owns ``channel``, for the wire's own push calls."""
+    owner = controller.services.ownership.owner(channel)
+    assert owner is not None and isinstance(owner.link, PeerLink)
+    return owner.link.peer
 
 
 async def _registered(controller: Controller, channel: str) -> MonitorClient:
@@ -36,7 +46,7 @@ async def test_a_service_pushes_control_and_receives_the_answer(controller: Cont
         return {"done": push.action, "args": push.args}
 
     try:
-        peer = controller.services.fleet.peer_for("worker")
+        peer = peer_of(controller, "worker")
         reply = await peer.ask(
             Control(channel="worker", action="rotate", args={"n": 3}), timeout=10
         )
@@ -53,7 +63,7 @@ async def test_default_control_registers_again(controller: Controller) -> None:
     client = await _registered(controller, "a")
     try:
         assert await client.register_with_monitor("b", os.getpid())
-        peer = controller.services.fleet.peer_for("a")
+        peer = peer_of(controller, "a")
         reply = await peer.ask(Control(channel="a", action="register"), timeout=10)
         assert sorted(reply.result["registered"]) == ["a", "b"]
         # An action the bot has no handler for is refused, with the reason.
@@ -75,7 +85,7 @@ async def test_an_answer_that_never_comes_times_out(controller: Controller) -> N
         await release.wait()
 
     try:
-        peer = controller.services.fleet.peer_for("sleepy")
+        peer = peer_of(controller, "sleepy")
         with pytest.raises(PushTimeout, match=r"did not answer push within 0\.2s"):
             await peer.ask(Push(topic="slow"), timeout=0.2)
         # Its late answer finds nobody waiting and changes nothing.
@@ -88,20 +98,20 @@ async def test_an_answer_that_never_comes_times_out(controller: Controller) -> N
 
 async def test_a_push_to_a_bot_not_connected_fails_cleanly(controller: Controller) -> None:
     fleet = controller.services.fleet
-    with pytest.raises(NotConnected):
-        fleet.peer_for("nobody")
+    with pytest.raises(LinkNotConnected):
+        controller.services.ownership.link_for("nobody")
     raw = await RawClient.connect(controller.settings.monitoring.socket_path)
     reply = await raw.request({"id": 1, "type": "register", "channel": "gone", "pid": os.getpid()})
     assert reply["ok"]
-    peer = fleet.peer_for("gone")
+    peer = peer_of(controller, "gone")
     waiting = asyncio.ensure_future(peer.ask(Push(topic="x"), timeout=30))
     await raw.reader.readline()  # the push arrived; the agent goes away instead of answering
     await raw.close()
     with pytest.raises(NotConnected):
         await waiting
     await wait_for(lambda: fleet.bots["gone"].status == "down")
-    with pytest.raises(NotConnected):
-        fleet.peer_for("gone")
+    with pytest.raises(LinkNotConnected):
+        controller.services.ownership.link_for("gone")
     with pytest.raises(NotConnected):
         peer.send(Push(topic="x"))
 

@@ -1,6 +1,9 @@
-"""The seed's management calls on the approval service: ``toggle()``, ``update_rule``,
+"""The seed's management calls on the approvals: ``toggle()``, ``update_rule``,
 ``get_statistics()``, ``get_recent_actions(limit)``. Runtime changes are validated like the
-config and persisted (``approval_settings``), so they survive a restart."""
+config and persisted (``approval_settings``), so they survive a restart.
+
+:class:`RuleControls` owns the live configuration and the policy built on it; the approval
+service reads both from it (``approvals.controls``) and doors call it to change them."""
 
 from __future__ import annotations
 
@@ -40,10 +43,12 @@ def apply_saved(config: ApprovalsConfig, saved: dict[str, Any]) -> list[tuple[st
 
 
 class RuleControls:
-    config: ApprovalsConfig
-    policy: Policy
-    _tables: ApprovalTables
-    _clock: Clock
+    def __init__(self, config: ApprovalsConfig, tables: ApprovalTables, clock: Clock) -> None:
+        self.config = config.model_copy(deep=True)
+        """The live configuration: the file's, then what was changed at runtime."""
+        self.policy = Policy(self.config)
+        self._tables = tables
+        self._clock = clock
 
     def apply_settings(self, saved: dict[str, Any]) -> None:
         """Changes made at runtime win over the file (see :func:`apply_saved`)."""

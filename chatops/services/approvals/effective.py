@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from chatops.config.approvals import ApprovalsConfig
+from chatops.paths import NoDatabase
 from chatops.records.approvals import Grant
 from chatops.services.approvals.controls import apply_saved
 from chatops.services.approvals.grants import live_grant
 from chatops.services.approvals.policy import Policy
-from chatops.store import NoDatabase, SavedSetting, read_approval_changes_offline
+from chatops.store import SavedSetting, read_approval_changes_offline
 
 
 @dataclass(frozen=True, slots=True)

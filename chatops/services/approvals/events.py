@@ -1,14 +1,13 @@
 """What the approval service tells the rest of the controller: the events it publishes on the
-bus, the alert a pending request raises, the error a refused decision raises, and the answer an
-agent gets (its wire shape)."""
+bus, the alert a pending request raises, and the errors a refused decision raises."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from chatops.records.alerts import Alert, Severity
 from chatops.records.approvals import ApprovalRecord
+from chatops.services.errors import Conflict, NotFound
 
 UNATTENDED = "unattended"
 """The ``via`` of a request no approver could be told of (``approvals.unattended: answer``)."""
@@ -30,25 +29,12 @@ class ApprovalUpdated:
     record: ApprovalRecord
 
 
-class ApprovalError(Exception):
-    """A decision that cannot be taken (no such request, already decided, counted already)."""
+class ApprovalError(Conflict):
+    """A decision that cannot be taken (already decided, counted already, no such request)."""
 
 
-def answer(record: ApprovalRecord) -> dict[str, Any]:
-    """What the agent gets back: ``decision`` is ``approve`` or ``deny`` (``accept`` and
-    ``confirm`` are the policy's words, in ``policy``)."""
-    return {
-        "type": "approval",
-        "request": record.id,
-        "decision": "approve" if record.approved else "deny",
-        "state": record.state,
-        "policy": record.policy,
-        "rule": record.rule,
-        "reason": record.decision_reason or record.reason,
-        "decided_by": record.decided_by,
-        "via": record.via,
-        "wait_ms": record.wait_ms,
-    }
+class NoSuchApproval(NotFound, ApprovalError):
+    """No open request has that id."""
 
 
 def outcome_text(record: ApprovalRecord) -> str:

@@ -3,9 +3,9 @@ the answer goes back to the waiting agent.
 
 A request the policy sends to a human becomes a *pending* record: stored, announced on the bus
 (:class:`ApprovalRequested`, which the Discord cog turns into a prompt with buttons) and to the
-webhooks, and awaited by the agent's request (a ``Later`` outcome: the connection and the loop
-never wait). Whoever decides first wins; with ``approvals_required`` > 1, distinct approvers
-count up to it and any deny ends it. A decision, a timeout (checked by :meth:`tick` on the
+webhooks, and awaited by the agent's request (the door waits in its own task: the connection
+and the loop never wait). Whoever decides first wins; with ``approvals_required`` > 1, distinct
+approvers count up to it and any deny ends it. A decision, a timeout (checked by :meth:`tick` on the
 injected clock) or the agent's disconnection resolves the record, publishes
 :class:`ApprovalUpdated` (the prompt is edited) and answers every waiter.
 
@@ -23,8 +23,9 @@ from typing import Any
 from chatops.alerts.router import AlertRouter
 from chatops.config.approvals import ActionType, ApprovalsConfig, SocketDecisions
 from chatops.presentation.formatting import plural
-from chatops.records.approvals import ApprovalRecord
+from chatops.records.approvals import ApprovalAsk, ApprovalRecord
 from chatops.runtime.bus import EventBus
+from chatops.runtime.processes import ProcessIds, process_ids
 from chatops.services.approvals.controls import RuleControls
 from chatops.services.approvals.events import (
     NOBODY_TOLD,
@@ -32,26 +33,20 @@ from chatops.services.approvals.events import (
     ApprovalError,
     ApprovalRequested,
     ApprovalUpdated,
-    answer,
+    NoSuchApproval,
     outcome_text,
     requested_alert,
 )
 from chatops.services.approvals.grants import GrantBook
-from chatops.services.approvals.policy import Decision, Policy
+from chatops.services.approvals.policy import Decision
 from chatops.services.approvals.preview import preview, summarise
 from chatops.services.approvals.worker import ShellAnalyser
+from chatops.services.callers import Caller
+from chatops.services.errors import Refused
 from chatops.services.fleet import FleetService
 from chatops.services.operators import OperatorGate
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
-from chatops.wire.outcomes import Later, Outcome
-from chatops.wire.peer import Peer, ProcessIds, process_ids
-from chatops.wire.protocol import (
-    ApprovalRequest,
-    DecideApproval,
-    ErrorCode,
-    ProtocolError,
-)
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +54,7 @@ ANSWER_SLACK = 15.0
 """A waiting request's own deadline is its expiry plus this: the timeout decides first."""
 
 
-class ApprovalService(RuleControls):
+class ApprovalService:
     def __init__(
         self,
         store: Store,
@@ -75,8 +70,9 @@ class ApprovalService(RuleControls):
         self._gate = gate
         self._attended = attended
         self._tables = store.approvals
-        self.config = config.model_copy(deep=True)
-        self.policy = Policy(self.config)
+        self.controls = RuleControls(config, self._tables, clock)
+        self.config = self.controls.config
+        self.policy = self.controls.policy
         self._fleet = fleet
         self._bus = bus
         self._router = router
@@ -88,7 +84,7 @@ class ApprovalService(RuleControls):
         that may ask again with the key."""
         self._by_key: dict[tuple[str, str], int] = {}
         self._waiters: dict[int, list[asyncio.Future[ApprovalRecord]]] = {}
-        self._askers: dict[int, Peer] = {}
+        self._askers: dict[int, Caller] = {}
         self._asked_from: dict[int, list[ProcessIds]] = {}
         """Where each process that waits on a request stood when it asked (pid, session,
         process group): a decision over the socket must come from elsewhere."""
@@ -97,7 +93,7 @@ class ApprovalService(RuleControls):
         self._stopping = False
 
     async def start(self) -> None:
-        self.apply_settings(await self._tables.settings())
+        self.controls.apply_settings(await self._tables.settings())
         await self.grants.start()
         restored = await self._tables.open_requests()
         self._next_id = restored.next_id
@@ -117,22 +113,23 @@ class ApprovalService(RuleControls):
 
     # -- the agent's side ------------------------------------------------------------------------
 
-    def handle(self, peer: Peer, msg: ApprovalRequest) -> Outcome:
-        """The socket's door: a bot's name is its owner's, so nobody asks in its name."""
-        self._fleet.authorize(peer, msg.agent, msg.id)
-        deadline = self._timeout(msg) + self.config.reattach_grace + ANSWER_SLACK
-        return Later(self.submit(peer, msg), deadline)
+    def admit(self, caller: Caller, ask: ApprovalAsk) -> float:
+        """Check ``ask`` may be made (a bot's name is its owner's, so nobody asks in its name)
+        and say how long its answer may take: the waiting door's deadline."""
+        self._fleet.ownership.authorize(caller, ask.agent)
+        return self._timeout(ask) + self.config.reattach_grace + ANSWER_SLACK
 
-    async def submit(self, peer: Peer, msg: ApprovalRequest) -> dict[str, Any]:
-        self._gate.spoke_as_agent(peer)
-        if msg.key is not None:
-            known = self.records.get(self._by_key.get((msg.agent, msg.key), 0))
+    async def submit(self, caller: Caller, ask: ApprovalAsk) -> ApprovalRecord:
+        """The request's outcome, once the policy, a grant or a human has decided."""
+        self._gate.spoke_as_agent(caller)
+        if ask.key is not None:
+            known = self.records.get(self._by_key.get((ask.agent, ask.key), 0))
             if known is not None:
-                return answer(await self._wait(peer, known) if known.pending else known)
-        decision = await self.evaluate(msg.action_type, msg.data)
-        record = self._record(msg, decision)
+                return await self._wait(caller, known) if known.pending else known
+        decision = await self.evaluate(ask.action_type, ask.data)
+        record = self._record(ask, decision)
         grant = (
-            self.grants.find(msg.agent, msg.action_type) if decision.decision == "confirm" else None
+            self.grants.find(ask.agent, ask.action_type) if decision.decision == "confirm" else None
         )
         if decision.decision != "confirm":
             self._settle(
@@ -141,16 +138,16 @@ class ApprovalService(RuleControls):
         elif grant is not None:
             by = f"grant #{grant.id} by {grant.created_by}"
             self._settle(record, "approved", "grant", by=by, reason="allowed for this agent")
-        elif not msg.wait:
+        elif not ask.wait:
             self._settle(record, "checked", "policy")
-        elif (full := self._full(msg.agent)) is not None:
+        elif (full := self._full(ask.agent)) is not None:
             self._settle(record, "denied", "limit", reason=full)
         elif not self._attended and self.config.unattended == "answer":
             self._settle(record, "denied", UNATTENDED, reason=f"{decision.reason}; {NOBODY_TOLD}")
         else:
-            return answer(await self._open(peer, msg, record))
+            return await self._open(caller, record)
         self._tables.save(record)
-        return answer(record)
+        return record
 
     async def evaluate(self, action_type: str, data: dict[str, Any]) -> Decision:
         """The policy's decision, the command parsed in the worker process."""
@@ -167,42 +164,40 @@ class ApprovalService(RuleControls):
         ``requires_confirmation``, ``reason`` (plus ``decision`` and ``rule``)."""
         return self.policy.decide(action_type, action_data).seed_dict()
 
-    def _record(self, msg: ApprovalRequest, decision: Decision) -> ApprovalRecord:
-        kind = ActionType.named(msg.action_type)
+    def _record(self, ask: ApprovalAsk, decision: Decision) -> ApprovalRecord:
+        kind = ActionType.named(ask.action_type)
         rule = self.config.rules[kind] if kind is not None else None
         now = self._clock()
         record = ApprovalRecord(
             id=self._next_id,
-            key=msg.key,
-            agent=msg.agent,
-            action_type=msg.action_type,
-            summary=summarise(msg.action_type, msg.data),
-            preview=preview(msg.data),
+            key=ask.key,
+            agent=ask.agent,
+            action_type=ask.action_type,
+            summary=summarise(ask.action_type, ask.data),
+            preview=preview(ask.data),
             policy=decision.decision,
             rule=decision.rule,
             reason=decision.reason,
             state="pending",
             requested_at=now,
-            expires_at=now + self._timeout(msg),
+            expires_at=now + self._timeout(ask),
             approvals_required=rule.approvals_required if rule else 1,
         )
         self._next_id += 1
         return record
 
-    async def _open(
-        self, peer: Peer, msg: ApprovalRequest, record: ApprovalRecord
-    ) -> ApprovalRecord:
+    async def _open(self, caller: Caller, record: ApprovalRecord) -> ApprovalRecord:
         self._keep(record)
         self._tables.save(record)
         self._bus.publish(ApprovalRequested(record))
         self._router.notify(requested_alert(record))
-        return await self._wait(peer, record)
+        return await self._wait(caller, record)
 
-    async def _wait(self, peer: Peer, record: ApprovalRecord) -> ApprovalRecord:
+    async def _wait(self, caller: Caller, record: ApprovalRecord) -> ApprovalRecord:
         future: asyncio.Future[ApprovalRecord] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(record.id, []).append(future)
-        self._askers[record.id] = peer
-        asker = process_ids(peer.pid) if peer.pid is not None else None
+        self._askers[record.id] = caller
+        asker = process_ids(caller.pid) if caller.pid is not None else None
         if asker is not None and asker not in self._asked_from.setdefault(record.id, []):
             self._asked_from[record.id].append(asker)
         self._reattach_by.pop(record.id, None)
@@ -213,13 +208,13 @@ class ApprovalService(RuleControls):
             if future in waiting:
                 waiting.remove(future)
 
-    def connection_lost(self, peer: Peer) -> None:
+    def connection_lost(self, caller: Caller) -> None:
         """The agent went away: its pending requests are cancelled (not at shutdown)."""
         if self._stopping:
             return
         for request_id, asker in list(self._askers.items()):
             record = self.records.get(request_id)
-            if asker is peer and record is not None and record.pending:
+            if asker is caller and record is not None and record.pending:
                 self._resolve(record, "cancelled", "disconnect", reason="the agent disconnected")
 
     # -- the approver's side ---------------------------------------------------------------------
@@ -238,7 +233,7 @@ class ApprovalService(RuleControls):
         uid); the first deny, or the ``approvals_required``-th distinct approval, decides."""
         record = self.records.get(request_id)
         if record is None:
-            raise ApprovalError(f"no open approval request #{request_id}")
+            raise NoSuchApproval(f"no open approval request #{request_id}")
         if not record.pending:
             raise ApprovalError(f"request #{request_id} was already {outcome_text(record)}")
         if not approve:
@@ -254,35 +249,25 @@ class ApprovalService(RuleControls):
             self._bus.publish(ApprovalUpdated(record))
         return record
 
-    def decide_from_socket(self, peer: Peer, msg: DecideApproval) -> ApprovalRecord:
+    def decide_as_operator(
+        self, caller: Caller, request_id: int, approve: bool, reason: str | None = None
+    ) -> ApprovalRecord:
         """``chatops approvals approve|deny``, through the operator's narrow door
         (:class:`~chatops.services.operators.OperatorGate`): never from where the asking agent
         stands, and from a terminal unless ``socket_decisions`` is ``any``."""
         mode = self.config.socket_decisions
         if mode is SocketDecisions.OFF:
-            raise ProtocolError(
-                ErrorCode.PERMISSION_DENIED,
-                "approvals.socket_decisions is off: decide in Discord",
-                msg.id,
-            )
-        self._gate.require(peer, msg.id)
-        record = self.records.get(msg.request)
+            raise Refused("approvals.socket_decisions is off: decide in Discord")
+        self._gate.require(caller)
+        record = self.records.get(request_id)
         if record is not None and record.pending:  # else decide() says why not
             askers = self._asked_from.get(record.id, [])
             terminal = mode is SocketDecisions.INTERACTIVE
-            self._gate.require_apart(peer, msg.id, askers, terminal=terminal)
-        who = f"cli (uid {peer.uid}, pid {peer.pid})" if peer.uid is not None else "cli"
-        try:
-            return self.decide(
-                msg.request,
-                msg.decision == "approve",
-                by=who,
-                identity=f"uid:{peer.uid}",
-                via="cli",
-                reason=msg.reason,
-            )
-        except ApprovalError as exc:
-            raise ProtocolError(ErrorCode.NOT_FOUND, str(exc), msg.id) from None
+            self._gate.require_apart(caller, askers, terminal=terminal)
+        who = f"cli (uid {caller.uid}, pid {caller.pid})" if caller.uid is not None else "cli"
+        return self.decide(
+            request_id, approve, by=who, identity=f"uid:{caller.uid}", via="cli", reason=reason
+        )
 
     def pending(self) -> list[ApprovalRecord]:
         return [r for r in self.records.values() if r.pending]
@@ -380,14 +365,14 @@ class ApprovalService(RuleControls):
         if record.key is not None:
             self._by_key.pop((record.agent, record.key), None)
 
-    def _timeout(self, msg: ApprovalRequest) -> float:
+    def _timeout(self, ask: ApprovalAsk) -> float:
         """How long a human has: the rule's timeout, or less if the agent asks for less (an
         unknown action type is denied at once)."""
-        kind = ActionType.named(msg.action_type)
+        kind = ActionType.named(ask.action_type)
         if kind is None:
             return 0.0
         limit = self.config.rules[kind].timeout
-        return min(msg.timeout or limit, limit)
+        return min(ask.timeout or limit, limit)
 
     def _full(self, agent: str) -> str | None:
         """Why no more prompts may open now (one agent's limit, or everyone's), or None."""

@@ -22,11 +22,11 @@ from typing import Any
 
 from chatops.config.cache import CacheConfig
 from chatops.presentation.formatting import plural
-from chatops.records.cache import CacheEntry
+from chatops.records.cache import CacheEntry, EntryPreview, PreviewFile
 from chatops.services.cache import files, plan
 from chatops.services.cache.files import CachePathError, Measure
 from chatops.services.cache.plan import MB, CleanPlan, CleanResult, PlanItem
-from chatops.services.cache.views import entry_to_dict
+from chatops.services.errors import Invalid
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 IsOnline = Callable[[CacheEntry], bool]
 
 
-class CacheError(ValueError):
+class CacheError(Invalid, ValueError):
     """An operation refused: unknown entry, running task without force, bad name, exists."""
 
 
@@ -199,17 +199,11 @@ class CacheManager:
         live = [e for e in self.entries.values() if not e.deleting]
         return sorted(live, key=lambda e: (e.created_at, e.task_id), reverse=True)
 
-    async def preview_cache_entry(self, task_id: str, lines: int = 5) -> dict[str, Any]:
+    async def preview_cache_entry(self, task_id: str, lines: int = 5) -> EntryPreview:
         entry = self._get(task_id)
         listing = await asyncio.to_thread(files.read_preview, self.root / task_id, lines=lines)
-        return {
-            **entry_to_dict(entry, self.running(entry)),
-            "finished": entry.finished,
-            "files": [
-                {"name": name, "size_bytes": size, "first_lines": head, "binary": head is None}
-                for name, size, head in listing
-            ],
-        }
+        found = [PreviewFile(name, size, head) for name, size, head in listing]
+        return EntryPreview(entry, self.running(entry), found)
 
     # -- plans -----------------------------------------------------------------------------------
 

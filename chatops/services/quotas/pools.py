@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from chatops.config.quotas import QuotasConfig
-from chatops.records.quotas import PoolRecord, QuotaState
+from chatops.records.quotas import PoolReading, PoolRecord, QuotaState
 from chatops.services.quotas.announce import Announcer
 from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.runway import BurnSamples
 from chatops.store import Store
-from chatops.wire.protocol import ModelUsage, PoolReport
 
 
 @dataclass(slots=True)
@@ -33,6 +32,7 @@ class Pool:
     models: set[str] = field(default_factory=set)
     burn: BurnSamples = field(default_factory=BurnSamples)
     period_start: float = 0.0
+    reported_by: str | None = None
 
     @property
     def pct_left(self) -> float:
@@ -48,21 +48,31 @@ class Pool:
             resets_at=self.resets_at,
             window=self.window,
             updated_at=self.updated_at,
+            reported_by=self.reported_by,
         )
 
 
-def seed_pools(msg: ModelUsage, config: QuotasConfig) -> list[PoolReport]:
+@dataclass(frozen=True, slots=True)
+class ModelReport:
+    """What a provider says is left for one model: the agent seed's thinking and flow credits
+    (used, limit) and any other pool (a 5-hour window, a weekly one)."""
+
+    model: str
+    family: str = "other"
+    thinking: tuple[float | None, float | None] = (None, None)
+    flow: tuple[float | None, float | None] = (None, None)
+    pools: tuple[PoolReading, ...] = ()
+
+
+def seed_pools(report: ModelReport, config: QuotasConfig) -> list[PoolReading]:
     """The seed's thinking and flow credits as pools (a shared pool's, when the model is in
     ``quotas.shared_pools``), then the named pools."""
-    owner = config.pool_name(msg.model_name)
+    owner = config.pool_name(report.model)
     pools = []
-    for kind, used, limit in (
-        ("thinking", msg.thinking_credits, msg.thinking_limit),
-        ("flow", msg.flow_credits, msg.flow_limit),
-    ):
+    for kind, (used, limit) in (("thinking", report.thinking), ("flow", report.flow)):
         if used is not None and limit:
-            pools.append(PoolReport(name=f"{owner} {kind}", used=used, limit=limit))
-    return pools + list(msg.pools)
+            pools.append(PoolReading(name=f"{owner} {kind}", used=used, limit=limit))
+    return pools + list(report.pools)
 
 
 class PoolBook:
@@ -84,6 +94,7 @@ class PoolBook:
                 updated_at=record.updated_at,
                 levels=self._levels(record.name),
                 models=set(record.models),
+                reported_by=record.reported_by,
             )
             state = states.get(record.name)
             if state is not None:
@@ -95,11 +106,13 @@ class PoolBook:
         thresholds = self._config.pool_thresholds.get(name, self._config.default_thresholds)
         return LevelTracker(thresholds, self._config.hysteresis)
 
-    def report(self, msg: ModelUsage, now: float) -> None:
-        for report in seed_pools(msg, self._config):
-            self._update(report, msg.model_name, msg.family, now)
+    def report(self, report: ModelReport, now: float, reported_by: str) -> None:
+        for reading in seed_pools(report, self._config):
+            self._update(reading, report.model, report.family, now, reported_by)
 
-    def _update(self, report: PoolReport, model: str, family: str, now: float) -> None:
+    def _update(
+        self, report: PoolReading, model: str, family: str, now: float, reported_by: str
+    ) -> None:
         pool = self.pools.get(report.name)
         if pool is None:
             pool = self.pools[report.name] = Pool(
@@ -121,6 +134,7 @@ class PoolBook:
         pool.window = report.window or pool.window
         pool.family = family
         pool.models.add(model)
+        pool.reported_by = reported_by
         if passed or rebound:
             pool.period_start = now
             self._announcer.renew(

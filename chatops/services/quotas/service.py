@@ -21,16 +21,16 @@ from chatops.config.quotas import BudgetConfig, QuotasConfig
 from chatops.records.alerts import Alert, Incident, Severity
 from chatops.records.quotas import UsageScope
 from chatops.runtime.bus import EventBus
+from chatops.services.callers import Caller
+from chatops.services.ownership import Ownership
 from chatops.services.quotas.announce import QUOTA, Announcer
 from chatops.services.quotas.budgets import Budget, value_of
 from chatops.services.quotas.levels import LevelTracker
-from chatops.services.quotas.pools import Pool, PoolBook
+from chatops.services.quotas.pools import ModelReport, Pool, PoolBook
 from chatops.services.quotas.runway import Runway
 from chatops.services.usage import UsageLogged
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
-from chatops.wire.peer import Peer
-from chatops.wire.protocol import ModelUsage
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +82,11 @@ class QuotaService:
         config: QuotasConfig,
         router: AlertRouter,
         bus: EventBus,
+        ownership: Ownership,
         *,
         clock: Clock = wall_clock,
     ) -> None:
+        self._ownership = ownership
         self._tables = store.quotas
         self._config = config
         self._router = router
@@ -153,9 +155,12 @@ class QuotaService:
             budget.slide(now)
             self._check(budget, now)
 
-    def report_usage(self, peer: Peer, msg: ModelUsage) -> None:
-        """The seed's ``update_model_usage``: a provider's figures for one model's pools."""
-        self.pools.report(msg, self._clock())
+    def report_usage(self, caller: Caller, report: ModelReport, channel: str | None) -> None:
+        """The seed's ``update_model_usage``: a provider's figures for one model's pools, from
+        a registered bot (``channel``, or the one its connection registered), which each pool
+        records as its reporter."""
+        reporter = self._ownership.speaker(caller, channel)
+        self.pools.report(report, self._clock(), reporter)
 
     async def trends(self, minutes: int) -> dict[str, list[tuple[float, float]]]:
         """The seed's ``get_usage_trends``: % left of every pool and budget over ``minutes``."""

@@ -24,6 +24,7 @@ import psutil
 from chatops.config import Settings
 from chatops.presentation.formatting import plural
 from chatops.records.fleet import MetricPoint
+from chatops.services.callers import Declined, LinkError
 from chatops.services.fleet import FleetService
 from chatops.services.recovery.probes import (
     Check,
@@ -35,8 +36,6 @@ from chatops.services.recovery.probes import (
 )
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
-from chatops.wire.protocol import Control
-from chatops.wire.pushes import PushError, PushRejected
 
 Probe = Callable[[], Awaitable[Check]]
 BOT_PING_TIMEOUT = 3.0
@@ -200,8 +199,8 @@ class Diagnostics:
 
     def _connected(self, channel: str) -> bool:
         try:
-            self._fleet.peer_for(channel)
-        except PushError:
+            self._fleet.ownership.link_for(channel)
+        except LinkError:
             return False
         return True
 
@@ -209,11 +208,11 @@ class Diagnostics:
         name = f"bot {channel}"
         started = time.perf_counter()
         try:
-            peer = self._fleet.peer_for(channel)
-            await peer.ask(Control(channel=channel, action="ping"), BOT_PING_TIMEOUT)
-        except PushRejected:
+            link = self._fleet.ownership.link_for(channel)
+            await link.ask(channel, "ping", timeout=BOT_PING_TIMEOUT)
+        except Declined:
             pass  # it answered (its own handler refused): the round trip is what counts
-        except PushError as exc:
+        except LinkError as exc:
             return Check(name, "warning", None, f"no answer over its connection: {exc}")
         return Check(name, "ok", (time.perf_counter() - started) * 1000, "ping answered")
 

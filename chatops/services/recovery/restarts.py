@@ -32,6 +32,7 @@ from chatops.records.alerts import Severity
 from chatops.records.fleet import ALIVE_STATUSES, FleetEvent, RestartNotice
 from chatops.runtime.bus import EventBus
 from chatops.runtime.tasks import TaskSet
+from chatops.services.errors import NotFound
 from chatops.services.fleet import HOSTNAME, FleetService
 from chatops.services.recovery import ways
 from chatops.services.recovery.attempts import OUTCOME_WORDS, Attempt, RestartReport, start_time
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 __all__ = ["RestartError", "RestartReport", "RestartService"]
 
 
-class RestartError(ValueError):
+class RestartError(NotFound, ValueError):
     """A restart that cannot even be tried (unknown bot)."""
 
 

@@ -14,9 +14,8 @@ import psutil
 
 from chatops.config.recovery import CHANNEL_FIELD
 from chatops.services.approvals.preview import mask_secrets, truncate
+from chatops.services.callers import LinkError
 from chatops.services.fleet import HOSTNAME, FleetService
-from chatops.wire.protocol import Control
-from chatops.wire.pushes import PushError
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +38,14 @@ class Tried:
 async def ask(fleet: FleetService, channel: str, by: str, exit_code: int) -> tuple[bool, str]:
     """The ``control`` push ``restart``: (asked, why it could not be)."""
     try:
-        peer = fleet.peer_for(channel)
-        await peer.ask(
-            Control(
-                channel=channel,
-                action="restart",
-                reason=f"asked by {by}"[:500],
-                args={"exit_code": exit_code},
-            ),
+        await fleet.ownership.link_for(channel).ask(
+            channel,
+            "restart",
+            reason=f"asked by {by}"[:500],
+            args={"exit_code": exit_code},
             timeout=ASK_TIMEOUT,
         )
-    except PushError as exc:
+    except LinkError as exc:
         log.info("%s: restart by control message not possible (%s)", channel, exc)
         return False, f"could not be asked over a connection ({exc})"
     return True, ""
@@ -99,7 +95,7 @@ async def signal_local(
     if bot.host not in (None, HOSTNAME):
         return None, f"it runs on {bot.host}, where chatops cannot signal it"
     pid = bot.pid
-    if not fleet.vouched(channel):
+    if not fleet.ownership.vouched(channel):
         if not psutil.pid_exists(pid):
             return None, f"its process (pid {pid}) is gone"
         return None, (

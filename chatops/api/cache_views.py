@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatops.records.cache import CacheEntry
+from chatops.records.cache import CacheEntry, EntryPreview
 from chatops.services.cache.plan import CleanPlan, CleanResult
 
 
@@ -19,6 +19,22 @@ def entry_to_dict(entry: CacheEntry, running: bool) -> dict[str, Any]:
         "finished_at": entry.finished_at,
         "running": running,
         "preview": entry.preview,
+    }
+
+
+def preview_to_dict(found: EntryPreview) -> dict[str, Any]:
+    return {
+        **entry_to_dict(found.entry, found.running),
+        "finished": found.entry.finished,
+        "files": [
+            {
+                "name": item.name,
+                "size_bytes": item.size,
+                "first_lines": item.first_lines,
+                "binary": item.first_lines is None,
+            }
+            for item in found.files
+        ],
     }
 
 

@@ -4,8 +4,9 @@
 record, starts the monitor server and the scheduler; every step registers its own teardown on an
 ``AsyncExitStack``, so a failure half-way and a normal stop both undo exactly what was done, in
 reverse. The first step locks the database (:mod:`chatops.runtime.lock`): one controller each.
-Headless ``chatops run`` drives it from :func:`run_headless`; the Discord bot starts it before
-its first login and stops it after its own close.
+The entry points build it with the socket's door (:class:`chatops.api.door.SocketDoor`):
+headless ``chatops run`` drives it from :func:`chatops.cli.run.run_headless`; the Discord bot
+starts it before its first login and stops it after its own close.
 
 A new feature's service is one field in :class:`Services` and one line in
 :meth:`Controller._compose` (plus its scheduler jobs beside the others).
@@ -13,15 +14,14 @@ A new feature's service is one field in :class:`Services` and one line in
 
 from __future__ import annotations
 
-import asyncio
 import grp
 import logging
 import os
 import resource
-import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 
@@ -30,20 +30,22 @@ from chatops.alerts.fleet import FleetAlerts
 from chatops.alerts.router import AlertRouter
 from chatops.alerts.silences import SilenceService
 from chatops.alerts.sinks import Sink, WebhookSink
+from chatops.composition.services import NotStarted, Services
 from chatops.config import Settings
 from chatops.paths import ensure_private_dir
 from chatops.runtime.bus import EventBus
-from chatops.runtime.lock import ControllerLock
+from chatops.runtime.lock import ControllerLock, ControllerLocked
 from chatops.runtime.scheduler import Job, build_scheduler
 from chatops.services.agents import AgentService
 from chatops.services.approvals.service import ApprovalService
 from chatops.services.cache.checks import CacheChecks
 from chatops.services.cache.manager import CacheManager
-from chatops.services.cache.requests import CacheRequests
+from chatops.services.cache.writes import CacheWrites
 from chatops.services.fleet import FleetService
 from chatops.services.health import HealthService
 from chatops.services.idempotency import IdempotencyGuard
 from chatops.services.operators import OperatorGate
+from chatops.services.ownership import Ownership
 from chatops.services.prices import PriceTable
 from chatops.services.quotas.service import QuotaService
 from chatops.services.recovery.cleanup import StaleCleanup
@@ -54,40 +56,15 @@ from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
 from chatops.services.selfmetrics import SelfMetrics
 from chatops.services.usage import UsageService
-from chatops.store import Store
+from chatops.store import Store, StoreError
 from chatops.timeutil import Clock, wall_clock
-from chatops.wire.handlers import build_handlers
+from chatops.wire.outcomes import Handler
 from chatops.wire.peer import Peer, uid_refusal
+from chatops.wire.protocol import ErrorCode
 from chatops.wire.server import ConnectionLimits, MonitorServer
+from chatops.wire.transport import SocketInUseError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    """The started services. Front ends (the socket's handlers, cogs, the CLI) get this record
-    and nothing else: never the store."""
-
-    clock: Clock
-    bus: EventBus
-    health: HealthService
-    fleet: FleetService
-    agents: AgentService
-    usage: UsageService
-    reports: ReportService
-    silences: SilenceService
-    alerts: AlertRouter
-    delivery: AlertDelivery
-    retention: RetentionService
-    self_metrics: SelfMetrics
-    quotas: QuotaService
-    approvals: ApprovalService
-    operators: OperatorGate
-    cache: CacheManager
-    cache_requests: CacheRequests
-    restarts: RestartService
-    diagnostics: Diagnostics
-    cleanup: StaleCleanup
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +74,44 @@ class _Running:
     server: MonitorServer | None
 
 
-class NotStarted(RuntimeError):
-    """A front end asked for services before the controller started (or after it stopped)."""
+START_ERRORS: tuple[type[Exception], ...] = (
+    ControllerLocked,
+    SocketInUseError,
+    StoreError,
+    OSError,
+)
+"""What :meth:`Controller.start` fails with when the machine, not the code, is at fault
+(another controller on the database, a path that cannot be used): one line for the operator."""
+
+
+class SocketDoor(Protocol):
+    """What the monitor server is handed by the socket's door (:mod:`chatops.api`): a handler
+    per request type, what to do when a connection closes, and the reply for its errors."""
+
+    @property
+    def handlers(self) -> Mapping[type, Handler]: ...
+
+    def connection_lost(self, peer: Peer) -> None: ...
+
+    def explain(self, exc: Exception) -> tuple[ErrorCode, str] | None: ...
+
+
+SocketDoorFactory = Callable[[Services], SocketDoor]
+"""Builds the socket door once the services are: the entry points pass
+:class:`chatops.api.door.SocketDoor`."""
 
 
 class Controller:
     def __init__(
-        self, settings: Settings, *, clock: Clock = wall_clock, sinks: Sequence[Sink] = ()
+        self,
+        settings: Settings,
+        *,
+        socket_door: SocketDoorFactory,
+        clock: Clock = wall_clock,
+        sinks: Sequence[Sink] = (),
     ) -> None:
         self.settings = settings
+        self._socket_door = socket_door
         self.clock = clock
         self._extra_sinks = list(sinks)
         self._stack: AsyncExitStack | None = None
@@ -192,15 +198,16 @@ class Controller:
         await router.start()
         stack.callback(FleetAlerts(router, bus, alerts_cfg, clock=clock).close)
         await delivery.start()
-        fleet = FleetService(store, bus, cfg, clock=clock)
+        ownership = Ownership()
+        fleet = FleetService(store, bus, cfg, ownership, clock=clock)
         await fleet.start()
         stack.callback(fleet.close)
         agents = AgentService(store, guard, fleet, clock=clock)
         await agents.start()
-        quotas = QuotaService(store, self.settings.quotas, router, bus, clock=clock)
+        quotas = QuotaService(store, self.settings.quotas, router, bus, ownership, clock=clock)
         await quotas.start()
         stack.callback(quotas.close)
-        operators = OperatorGate(fleet)
+        operators = OperatorGate(ownership)
         approvals = ApprovalService(
             store,
             self.settings.approvals,
@@ -215,7 +222,7 @@ class Controller:
         cache_root = self.settings.cache_root
         ensure_private_dir(cache_root)
         cache = CacheManager(store, self.settings.cache, cache_root, clock=clock)
-        cache_requests = CacheRequests(cache, fleet, operators)
+        cache_writes = CacheWrites(cache, fleet, operators)
         await cache.start()
         cache_checks = CacheChecks(cache, router, clock=clock)
         restarts = RestartService(self.settings.recovery, fleet, bus, router, clock=clock)
@@ -240,6 +247,7 @@ class Controller:
             clock=clock,
             bus=bus,
             health=HealthService(store),
+            ownership=ownership,
             fleet=fleet,
             agents=agents,
             usage=UsageService(
@@ -260,7 +268,7 @@ class Controller:
             approvals=approvals,
             operators=operators,
             cache=cache,
-            cache_requests=cache_requests,
+            cache_writes=cache_writes,
             restarts=restarts,
             diagnostics=diagnostics,
             cleanup=StaleCleanup(self.settings, store, fleet, cache, retention, clock=clock),
@@ -307,21 +315,14 @@ class Controller:
         self, services: Services, store: Store, stack: AsyncExitStack
     ) -> MonitorServer:
         cfg = self.settings.monitoring
-        fleet, agents = services.fleet, services.agents
-
-        def disconnected(peer: Peer) -> None:
-            fleet.connection_lost(peer)
-            agents.connection_lost(peer)
-            services.approvals.connection_lost(peer)
-            services.cache_requests.connection_lost(peer)
-            services.operators.connection_lost(peer)
-
+        door = self._socket_door(services)
         group_id = grp.getgrnam(cfg.socket_group).gr_gid if cfg.socket_group else None
         own_uid = os.geteuid()
         server = MonitorServer(
-            build_handlers(services),
+            door.handlers,
             store.writer,
-            on_disconnect=disconnected,
+            on_disconnect=door.connection_lost,
+            explain=door.explain,
             limits=ConnectionLimits(
                 max_line_bytes=cfg.max_line_bytes,
                 max_pending_writes=cfg.max_pending_writes,
@@ -371,23 +372,3 @@ def approvers_can_be_told(settings: Settings) -> bool:
         discord.approval_channel_id is not None or discord.alert_channel_id is not None
     )
     return prompts or bool(settings.alerts.webhook_urls)
-
-
-async def run_headless(settings: Settings) -> None:
-    """Run the controller until SIGTERM or SIGINT, then shut down gracefully."""
-    controller = Controller(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await controller.start()
-    log.info(
-        "chatops running headless (no Discord token); socket %s, database %s",
-        settings.monitoring.socket_path,
-        settings.monitoring.database_path,
-    )
-    try:
-        await stop.wait()
-        log.info("shutting down")
-    finally:
-        await controller.stop()

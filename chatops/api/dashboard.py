@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from chatops.wire.handlers import agent_to_dict, quota_to_dict
-
-if TYPE_CHECKING:
-    from chatops.runtime.controller import Services
+from chatops.api.fleet import agent_to_dict
+from chatops.api.quotas import quota_to_dict
+from chatops.composition.services import Services
 
 
 async def dashboard_data(services: Services) -> dict[str, Any]:
@@ -21,7 +20,7 @@ async def dashboard_data(services: Services) -> dict[str, Any]:
         "agents": [agent_to_dict(agent) for agent in services.agents.snapshot()],
         "quotas": [quota_to_dict(view, now) for view in services.quotas.summary()],
         "cache": services.cache.get_statistics(),
-        "auto_accept": await services.approvals.get_statistics(),
+        "auto_accept": await services.approvals.controls.get_statistics(),
         "pending_approvals": len(services.approvals.pending()),
         "controller": {"degraded": health.degraded, "reason": health.reason},
     }

@@ -1,0 +1,87 @@
+"""Approvals over the socket: an agent asks and waits for its answer; an operator at the shell
+lists and decides (``chatops approvals``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatops.api.callers import Callers
+from chatops.api.fleet import QUERY_TIMEOUT
+from chatops.composition.services import Services
+from chatops.records.approvals import ApprovalAsk, ApprovalRecord
+from chatops.wire.outcomes import Committed, Handler, Immediate, Later, Outcome
+from chatops.wire.peer import Peer
+from chatops.wire.protocol import ApprovalRequest, DecideApproval, ListApprovals
+
+
+def answer(record: ApprovalRecord) -> dict[str, Any]:
+    """What the agent gets back: ``decision`` is ``approve`` or ``deny`` (``accept`` and
+    ``confirm`` are the policy's words, in ``policy``)."""
+    return {
+        "type": "approval",
+        "request": record.id,
+        "decision": "approve" if record.approved else "deny",
+        "state": record.state,
+        "policy": record.policy,
+        "rule": record.rule,
+        "reason": record.decision_reason or record.reason,
+        "decided_by": record.decided_by,
+        "via": record.via,
+        "wait_ms": record.wait_ms,
+    }
+
+
+def approval_to_dict(record: ApprovalRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "agent": record.agent,
+        "action_type": record.action_type,
+        "summary": record.summary,
+        "policy": record.policy,
+        "rule": record.rule,
+        "reason": record.reason,
+        "state": record.state,
+        "via": record.via,
+        "decided_by": record.decided_by,
+        "decision_reason": record.decision_reason,
+        "approvals": len(record.approvers),
+        "approvals_required": record.approvals_required,
+        "requested_at": record.requested_at,
+        "expires_at": record.expires_at,
+        "decided_at": record.decided_at,
+        "wait_ms": record.wait_ms,
+    }
+
+
+def approval_handlers(services: Services, callers: Callers) -> dict[type, Handler]:
+    approvals = services.approvals
+
+    async def submitted(peer: Peer, ask: ApprovalAsk) -> dict[str, Any]:
+        return answer(await approvals.submit(callers.of(peer), ask))
+
+    def approval_request(peer: Peer, msg: ApprovalRequest) -> Outcome:
+        ask = ApprovalAsk(msg.agent, msg.action_type, msg.data, msg.timeout, msg.key, msg.wait)
+        deadline = approvals.admit(callers.of(peer), ask)
+        return Later(submitted(peer, ask), deadline)
+
+    async def recent_approvals(msg: ListApprovals) -> dict[str, Any]:
+        records = await approvals.controls.get_recent_actions(msg.limit)
+        return {"approvals": [approval_to_dict(r) for r in records]}
+
+    def list_approvals(peer: Peer, msg: ListApprovals) -> Outcome:
+        if not msg.pending_only:
+            return Later(recent_approvals(msg), QUERY_TIMEOUT)
+        pending = approvals.pending()[: msg.limit]
+        return Immediate({"approvals": [approval_to_dict(r) for r in pending]})
+
+    def decide_approval(peer: Peer, msg: DecideApproval) -> Outcome:
+        record = approvals.decide_as_operator(
+            callers.of(peer), msg.request, msg.decision == "approve", msg.reason
+        )
+        return Committed(answer(record))
+
+    return {
+        ApprovalRequest: approval_request,
+        ListApprovals: list_approvals,
+        DecideApproval: decide_approval,
+    }

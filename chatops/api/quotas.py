@@ -1,0 +1,96 @@
+"""LLM usage and quotas over the socket: usage events, providers' pool reports, summaries."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from chatops.api.callers import Callers
+from chatops.api.fleet import QUERY_TIMEOUT
+from chatops.composition.services import Services
+from chatops.records.quotas import PoolReading
+from chatops.services.quotas.pools import ModelReport
+from chatops.services.quotas.service import QuotaView
+from chatops.wire.outcomes import COMMITTED, Handler, Immediate, Later, Outcome
+from chatops.wire.peer import Peer
+from chatops.wire.protocol import GetQuotaSummary, GetUsage, GetUsageTrends, LlmUsage, ModelUsage
+
+
+def quota_to_dict(view: QuotaView, now: float) -> dict[str, Any]:
+    runway = view.runway
+    return {
+        "name": view.name,
+        "kind": view.kind,
+        "family": view.family,
+        "models": list(view.models),
+        "used": view.used,
+        "limit": view.limit,
+        "unit": view.unit,
+        "pct_left": round(view.pct_left, 2),
+        "level": view.level,
+        "resets_at": view.resets_at,
+        "span": view.span,
+        "stale": view.stale,
+        "burn_per_hour": runway.burn_per_hour,
+        "exhausted_at": runway.exhausted_at,
+        "lasts_until_reset": runway.lasts,
+        "runway": runway.describe(now),
+    }
+
+
+def model_report(msg: ModelUsage) -> ModelReport:
+    return ModelReport(
+        model=msg.model_name,
+        family=msg.family,
+        thinking=(msg.thinking_credits, msg.thinking_limit),
+        flow=(msg.flow_credits, msg.flow_limit),
+        pools=tuple(PoolReading(p.name, p.used, p.limit, p.resets_at, p.window) for p in msg.pools),
+    )
+
+
+def quota_handlers(services: Services, callers: Callers) -> dict[type, Handler]:
+    usage, quotas = services.usage, services.quotas
+
+    def llm_usage(peer: Peer, msg: LlmUsage) -> Outcome:
+        usage.log_usage(
+            callers.of(peer),
+            msg.channel,
+            msg.model,
+            feature=msg.feature,
+            tokens_in=msg.tokens_in,
+            tokens_out=msg.tokens_out,
+            latency_ms=msg.latency_ms,
+            estimated_cost=msg.estimated_cost,
+            key=msg.key,
+            ts=msg.ts,
+        )
+        return COMMITTED
+
+    def model_usage(peer: Peer, msg: ModelUsage) -> Outcome:
+        quotas.report_usage(callers.of(peer), model_report(msg), msg.channel)
+        return COMMITTED
+
+    async def usage_totals(msg: GetUsage) -> dict[str, Any]:
+        return asdict(await usage.totals(msg.channel, msg.days))
+
+    def get_usage(peer: Peer, msg: GetUsage) -> Outcome:
+        return Later(usage_totals(msg), QUERY_TIMEOUT)
+
+    def quota_summary(peer: Peer, msg: GetQuotaSummary) -> Outcome:
+        now = services.clock()
+        return Immediate({"quotas": [quota_to_dict(view, now) for view in quotas.summary()]})
+
+    async def trends(msg: GetUsageTrends) -> dict[str, Any]:
+        history = await quotas.trends(msg.minutes)
+        return {"minutes": msg.minutes, "trends": {k: list(v) for k, v in history.items()}}
+
+    def usage_trends(peer: Peer, msg: GetUsageTrends) -> Outcome:
+        return Later(trends(msg), QUERY_TIMEOUT)
+
+    return {
+        LlmUsage: llm_usage,
+        ModelUsage: model_usage,
+        GetUsage: get_usage,
+        GetQuotaSummary: quota_summary,
+        GetUsageTrends: usage_trends,
+    }

@@ -1,0 +1,59 @@
+"""The started services, as one frozen record: what every door is handed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chatops.alerts.delivery import AlertDelivery
+from chatops.alerts.router import AlertRouter
+from chatops.alerts.silences import SilenceService
+from chatops.runtime.bus import EventBus
+from chatops.services.agents import AgentService
+from chatops.services.approvals.service import ApprovalService
+from chatops.services.cache.manager import CacheManager
+from chatops.services.cache.writes import CacheWrites
+from chatops.services.fleet import FleetService
+from chatops.services.health import HealthService
+from chatops.services.operators import OperatorGate
+from chatops.services.ownership import Ownership
+from chatops.services.quotas.service import QuotaService
+from chatops.services.recovery.cleanup import StaleCleanup
+from chatops.services.recovery.diagnostics import Diagnostics
+from chatops.services.recovery.restarts import RestartService
+from chatops.services.reports import ReportService
+from chatops.services.retention import RetentionService
+from chatops.services.selfmetrics import SelfMetrics
+from chatops.services.usage import UsageService
+from chatops.timeutil import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The started services. Front ends (the socket's handlers, cogs, the CLI) get this record
+    and nothing else: never the store."""
+
+    clock: Clock
+    bus: EventBus
+    health: HealthService
+    ownership: Ownership
+    fleet: FleetService
+    agents: AgentService
+    usage: UsageService
+    reports: ReportService
+    silences: SilenceService
+    alerts: AlertRouter
+    delivery: AlertDelivery
+    retention: RetentionService
+    self_metrics: SelfMetrics
+    quotas: QuotaService
+    approvals: ApprovalService
+    operators: OperatorGate
+    cache: CacheManager
+    cache_writes: CacheWrites
+    restarts: RestartService
+    diagnostics: Diagnostics
+    cleanup: StaleCleanup
+
+
+class NotStarted(RuntimeError):
+    """A front end asked for services before the controller started (or after it stopped)."""

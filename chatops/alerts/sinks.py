@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from chatops.alerts.render import discord_message, is_discord_webhook, json_body
+from chatops.presentation.formatting import redact_url
 from chatops.records.alerts import Alert
 
 ALERT_ID_HEADER = "X-Chatops-Alert-Id"
@@ -45,12 +46,6 @@ class Sink(Protocol):
 
     async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
         """Deliver the group or raise :class:`DeliveryError`."""
-
-
-def redact_url(url: str) -> str:
-    """Scheme and host only: a webhook URL carries its secret in the path."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '?'}/…"
 
 
 def webhook_sink_name(url: str) -> str:

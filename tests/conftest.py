@@ -36,6 +36,7 @@ import pytest
 import yaml
 import yarl
 
+from chatops.alerts.sinks import SinkKind
 from chatops.config import AlertsConfig, DiscordConfig, MonitoringConfig, Settings
 from chatops.config.approvals import ApprovalsConfig
 from chatops.discord.bot import ChatOpsBot, configure_endpoints
@@ -368,6 +369,7 @@ class RecordingSink:
     """A sink that keeps what it is given, for tests of what alerts say."""
 
     name = "recording"
+    kind = SinkKind.WEBHOOK
     ready = True
 
     def __init__(self) -> None:

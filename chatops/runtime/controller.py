@@ -25,8 +25,12 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from chatops.alerts.approvals import ApprovalAlerts
+from chatops.alerts.cache import CacheAlerts
 from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.fleet import FleetAlerts
+from chatops.alerts.quotas import QuotaAlerts
+from chatops.alerts.restarts import RestartAlerts
 from chatops.alerts.router import AlertRouter
 from chatops.alerts.silences import SilenceService
 from chatops.alerts.sinks import Sink, WebhookSink
@@ -190,14 +194,20 @@ class Controller:
         await silences.start()
         router = AlertRouter(store, alerts_cfg, delivery, silences, clock=clock)
         await router.start()
+        # Every feature's alerts come from its events on the bus: subscribed before any service
+        # starts, so nothing a start publishes goes unheard.
         stack.callback(FleetAlerts(router, bus, alerts_cfg, clock=clock).close)
+        stack.callback(QuotaAlerts(router, bus).close)
+        stack.callback(ApprovalAlerts(router, bus).close)
+        stack.callback(CacheAlerts(router, bus, repeat=self.settings.cache.warning_repeat).close)
+        stack.callback(RestartAlerts(router, bus).close)
         await delivery.start()
         fleet = FleetService(store, bus, cfg, clock=clock)
         await fleet.start()
         stack.callback(fleet.close)
         agents = AgentService(store, guard, fleet, clock=clock)
         await agents.start()
-        quotas = QuotaService(store, self.settings.quotas, router, bus, clock=clock)
+        quotas = QuotaService(store, self.settings.quotas, bus, clock=clock)
         await quotas.start()
         stack.callback(quotas.close)
         operators = OperatorGate(fleet)
@@ -206,7 +216,6 @@ class Controller:
             self.settings.approvals,
             fleet,
             bus,
-            router,
             operators,
             attended=approvers_can_be_told(self.settings),
             clock=clock,
@@ -217,8 +226,8 @@ class Controller:
         cache = CacheManager(store, self.settings.cache, cache_root, clock=clock)
         cache_requests = CacheRequests(cache, fleet, operators)
         await cache.start()
-        cache_checks = CacheChecks(cache, router, clock=clock)
-        restarts = RestartService(self.settings.recovery, fleet, bus, router, clock=clock)
+        cache_checks = CacheChecks(cache, bus, clock=clock)
+        restarts = RestartService(self.settings.recovery, fleet, bus, clock=clock)
         stack.push_async_callback(restarts.close)
         serving: list[MonitorServer] = []
         diagnostics = Diagnostics(

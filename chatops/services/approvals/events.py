@@ -1,13 +1,12 @@
 """What the approval service tells the rest of the controller: the events it publishes on the
-bus, the alert a pending request raises, the error a refused decision raises, and the answer an
-agent gets (its wire shape)."""
+bus (a pending request's becomes a prompt, and the webhooks' alert), the error a refused
+decision raises, and the answer an agent gets (its wire shape)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from chatops.records.alerts import Alert, Severity
 from chatops.records.approvals import ApprovalRecord
 
 UNATTENDED = "unattended"
@@ -55,20 +54,3 @@ def outcome_text(record: ApprovalRecord) -> str:
     """``denied by alice``: what became of a request, for a refusal that names it."""
     by = f" by {record.decided_by}" if record.decided_by else ""
     return f"{record.state}{by}"
-
-
-def requested_alert(record: ApprovalRecord) -> Alert:
-    """The webhooks' announcement of a pending request: headless approvers learn its id here."""
-    return Alert(
-        kind="approval_requested",
-        subject=record.agent,
-        severity=Severity.WARNING,
-        title=f"⏳ {record.agent} asks to run a {record.action_type}",
-        body=f"#{record.id}: {record.summary}\n{record.reason} (rule {record.rule})",
-        ts=record.requested_at,
-        data={
-            "request": record.id,
-            "action_type": record.action_type,
-            "expires_at": record.expires_at,
-        },
-    )

@@ -4,7 +4,7 @@ expires by itself. Alert messages carry this cog's persistent Silence button."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import discord
@@ -84,31 +84,31 @@ class SilenceButton(
         )
 
 
-def silence_view(alerts: Sequence[Alert]) -> discord.ui.View | None:
+def silence_buttons(alerts: Sequence[Alert]) -> list[SilenceButton]:
     """A Silence button under a single problem alert whose subject fits a custom id."""
     if len(alerts) != 1 or not alerts[0].severity.is_problem:
-        return None
+        return []
     subject = alerts[0].subject
     if len(subject) > 80 or ":" in subject:
-        return None
-    view = discord.ui.View(timeout=None)
-    view.add_item(SilenceButton(subject))
-    return view
+        return []
+    return [SilenceButton(subject)]
 
 
 class AlertsCog(commands.Cog):
     def __init__(self, bot: ChatOpsBot) -> None:
         self.bot = bot
+        self._remove_buttons: Callable[[], None] | None = None
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(SilenceButton)
         if self.bot.alert_sink is not None:
-            self.bot.alert_sink.view_for = silence_view
+            self._remove_buttons = self.bot.alert_sink.add_buttons(silence_buttons)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(SilenceButton)
-        if self.bot.alert_sink is not None:
-            self.bot.alert_sink.view_for = None
+        if self._remove_buttons is not None:
+            self._remove_buttons()
+            self._remove_buttons = None
 
     @property
     def silences(self) -> SilenceService:

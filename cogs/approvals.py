@@ -20,7 +20,6 @@ from chatops.discord.bot import ChatOpsBot
 from chatops.discord.errors import report_error
 from chatops.presentation.approvals import STATE_EMOJI, outcome_line
 from chatops.presentation.formatting import discord_text
-from chatops.records.alerts import Alert
 from chatops.records.approvals import ApprovalRecord
 from chatops.runtime.tasks import TaskSet
 from chatops.services.approvals.events import ApprovalError, ApprovalRequested, ApprovalUpdated
@@ -193,8 +192,6 @@ class ApprovalsCog(commands.Cog):
             bus.subscribe(ApprovalRequested, self._requested),
             bus.subscribe(ApprovalUpdated, self._updated),
         ]
-        if self.bot.alert_sink is not None:
-            self.bot.alert_sink.skip = _is_approval_alert
         if self.bot.is_ready():
             self._catch_up()
 
@@ -202,8 +199,6 @@ class ApprovalsCog(commands.Cog):
         self.bot.remove_dynamic_items(ApprovalButton)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
-        if self.bot.alert_sink is not None:
-            self.bot.alert_sink.skip = None
         await self._tasks.cancel()
 
     @commands.Cog.listener()
@@ -304,10 +299,6 @@ class ApprovalsCog(commands.Cog):
         )
         if not record.pending:
             self.service.prompt_closed(record.id)
-
-
-def _is_approval_alert(alert: Alert) -> bool:
-    return alert.kind.startswith("approval_")
 
 
 async def setup(bot: ChatOpsBot) -> None:

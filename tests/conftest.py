@@ -36,6 +36,7 @@ import pytest
 import yaml
 import yarl
 
+from chatops.alerts.sinks import SinkKind
 from chatops.api.door import SocketDoor
 from chatops.composition.controller import Controller
 from chatops.config import AlertsConfig, DiscordConfig, MonitoringConfig, Settings
@@ -374,6 +375,7 @@ class RecordingSink:
     """A sink that keeps what it is given, for tests of what alerts say."""
 
     name = "recording"
+    kind = SinkKind.WEBHOOK
     ready = True
 
     def __init__(self) -> None:

@@ -40,7 +40,7 @@ async def test_chatops_cache_through_the_controller_and_without_it(
         cache.finish_cache_entry(name)
     # The scheduled check, run now as a slow machine would reach it: it may reconcile, it
     # removes nothing.
-    assert await CacheChecks(cache, ctl.services.alerts).check() is None
+    assert await CacheChecks(cache, ctl.services.bus).check() is None
     assert sorted(cache.entries) == ["mid", "new", "old"]
 
     code, out, _ = await run_chatops(config, "cache", "stats")

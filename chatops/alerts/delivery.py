@@ -22,9 +22,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Collection
 
 from chatops.alerts.render import GROUP_MAX
-from chatops.alerts.sinks import DeliveryError, Sink
+from chatops.alerts.sinks import DeliveryError, Sink, SinkKind
 from chatops.config import AlertsConfig
 from chatops.presentation.formatting import plural
 from chatops.records.alerts import Alert, OutboxItem
@@ -74,12 +75,15 @@ class AlertDelivery:
     def pending(self) -> list[OutboxItem]:
         return sorted(self._pending.values(), key=lambda item: item.id)
 
-    def enqueue(self, alert: Alert) -> None:
-        """Persist one delivery per sink; the attempt starts once that is committed."""
+    def enqueue(self, alert: Alert, to: Collection[SinkKind] | None = None) -> None:
+        """Persist one delivery per sink (``to``: per sink of those kinds only); the attempt
+        starts once that is committed."""
         now = self._clock()
-        for sink in self.sinks:
+        for name, sink in self.sinks.items():
+            if to is not None and sink.kind not in to:
+                continue
             item = OutboxItem(
-                id=self._next_id, created_at=now, sink=sink, alert=alert, next_attempt_at=now
+                id=self._next_id, created_at=now, sink=name, alert=alert, next_attempt_at=now
             )
             self._next_id += 1
             self._pending[item.id] = item

@@ -7,7 +7,8 @@ An incident is keyed by ``(subject, kind)``: a bot's ``down`` incident and the s
   calls only update it (a stale bot that goes down is the same outage).
 * While it lasts, a reminder every ``repeat_interval`` (0 turns reminders off).
 * :meth:`AlertRouter.resolve` closes it with one alert, if it was ever announced.
-* :meth:`AlertRouter.notify` sends an alert outside any incident (flapping, a quota reset).
+* :meth:`AlertRouter.notify` sends an alert outside any incident (flapping, an auto-clean),
+  to every sink or to the sinks of some kinds only (an approval request: the webhooks).
 * A silence (a subject, optionally one kind, or maintenance for all) holds notifications back,
   not incidents: an incident still open when its silence ends is announced then.
 * :meth:`AlertRouter.pause` keeps a subject's incidents quiet (a flapping bot) until resumed.
@@ -19,12 +20,13 @@ raises it (the fleet registers ``down``); a kind without one gets :class:`PlainS
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import Protocol
 
 from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.silences import SilenceService
+from chatops.alerts.sinks import SinkKind
 from chatops.config import AlertsConfig
 from chatops.presentation.formatting import describe_duration
 from chatops.records.alerts import Alert, Incident, Severity
@@ -173,11 +175,12 @@ class AlertRouter:
             self._send(self._style(kind).resolved(incident, state, ts))
         return True
 
-    def notify(self, alert: Alert) -> None:
-        """An alert outside any incident's life; a silence drops it."""
+    def notify(self, alert: Alert, *, to: Collection[SinkKind] | None = None) -> None:
+        """An alert outside any incident's life; a silence drops it. ``to``: for the sinks of
+        those kinds only (an approval request is announced to the webhooks)."""
         if self._silences.is_silenced(alert.subject, alert.incident_kind):
             return
-        self._send(alert)
+        self._send(alert, to)
 
     def pause(self, subject: str) -> None:
         """Keep ``subject``'s incidents quiet (no announcement, no reminder) until resumed."""
@@ -217,6 +220,6 @@ class AlertRouter:
         self._tables.save_incident(incident)
         self._send(self._style(incident.kind).opened(incident, now))
 
-    def _send(self, alert: Alert) -> None:
+    def _send(self, alert: Alert, to: Collection[SinkKind] | None = None) -> None:
         log.info("alert: %s %s (%s)", alert.kind, alert.subject, alert.body.partition("\n")[0])
-        self._delivery.enqueue(alert)
+        self._delivery.enqueue(alert, to)

@@ -5,6 +5,9 @@ id is stable across retries and restarts (it is stored with the outbox rows befo
 attempt), so a resend after a crash is recognisably the same: the Discord channel sink uses it
 as the message ``nonce`` with ``enforce_nonce``, and webhook receivers get it, with each alert's
 own id, in the body and in headers.
+
+Each sink says what it is (:class:`SinkKind`): an alert meant for some kinds only is handed to
+those alone (an approval request's announcement goes to the webhooks, never the channel).
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from enum import StrEnum
 from typing import Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from chatops.alerts.render import discord_message, is_discord_webhook, json_body
+from chatops.presentation.formatting import redact_url
 from chatops.records.alerts import Alert
 
 ALERT_ID_HEADER = "X-Chatops-Alert-Id"
@@ -36,8 +41,20 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
+class SinkKind(StrEnum):
+    """What a sink is, for an alert meant for some sinks only: an approval request's
+    announcement is for webhooks, since the approvals cog posts its own prompt, with buttons,
+    where the channel would have shown it."""
+
+    CHANNEL = "channel"
+    """The Discord alert channel (the bot's own sink)."""
+    WEBHOOK = "webhook"
+    """Every webhook, Discord's included, and any other receiver outside the bot."""
+
+
 class Sink(Protocol):
     name: str
+    kind: SinkKind
 
     @property
     def ready(self) -> bool:
@@ -45,12 +62,6 @@ class Sink(Protocol):
 
     async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
         """Deliver the group or raise :class:`DeliveryError`."""
-
-
-def redact_url(url: str) -> str:
-    """Scheme and host only: a webhook URL carries its secret in the path."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '?'}/…"
 
 
 def webhook_sink_name(url: str) -> str:
@@ -62,6 +73,7 @@ def webhook_sink_name(url: str) -> str:
 class WebhookSink:
     """POSTs each group: a Discord embed to Discord webhooks, the plain JSON body elsewhere."""
 
+    kind = SinkKind.WEBHOOK
     ready = True
 
     def __init__(

@@ -25,8 +25,12 @@ from typing import Protocol
 
 import aiohttp
 
+from chatops.alerts.approvals import ApprovalAlerts
+from chatops.alerts.cache import CacheAlerts
 from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.fleet import FleetAlerts
+from chatops.alerts.quotas import QuotaAlerts
+from chatops.alerts.restarts import RestartAlerts
 from chatops.alerts.router import AlertRouter
 from chatops.alerts.silences import SilenceService
 from chatops.alerts.sinks import Sink, WebhookSink
@@ -196,7 +200,13 @@ class Controller:
         await silences.start()
         router = AlertRouter(store, alerts_cfg, delivery, silences, clock=clock)
         await router.start()
+        # Every feature's alerts come from its events on the bus: subscribed before any service
+        # starts, so nothing a start publishes goes unheard.
         stack.callback(FleetAlerts(router, bus, alerts_cfg, clock=clock).close)
+        stack.callback(QuotaAlerts(router, bus).close)
+        stack.callback(ApprovalAlerts(router, bus).close)
+        stack.callback(CacheAlerts(router, bus, repeat=self.settings.cache.warning_repeat).close)
+        stack.callback(RestartAlerts(router, bus).close)
         await delivery.start()
         ownership = Ownership()
         fleet = FleetService(store, bus, cfg, ownership, clock=clock)
@@ -204,7 +214,7 @@ class Controller:
         stack.callback(fleet.close)
         agents = AgentService(store, guard, fleet, clock=clock)
         await agents.start()
-        quotas = QuotaService(store, self.settings.quotas, router, bus, ownership, clock=clock)
+        quotas = QuotaService(store, self.settings.quotas, bus, ownership, clock=clock)
         await quotas.start()
         stack.callback(quotas.close)
         operators = OperatorGate(ownership)
@@ -213,7 +223,6 @@ class Controller:
             self.settings.approvals,
             fleet,
             bus,
-            router,
             operators,
             attended=approvers_can_be_told(self.settings),
             clock=clock,
@@ -224,8 +233,8 @@ class Controller:
         cache = CacheManager(store, self.settings.cache, cache_root, clock=clock)
         cache_writes = CacheWrites(cache, fleet, operators)
         await cache.start()
-        cache_checks = CacheChecks(cache, router, clock=clock)
-        restarts = RestartService(self.settings.recovery, fleet, bus, router, clock=clock)
+        cache_checks = CacheChecks(cache, bus, clock=clock)
+        restarts = RestartService(self.settings.recovery, fleet, bus, clock=clock)
         stack.push_async_callback(restarts.close)
         serving: list[MonitorServer] = []
         diagnostics = Diagnostics(

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import discord
 
 from chatops.alerts.render import discord_message
-from chatops.alerts.sinks import DeliveryError
+from chatops.alerts.sinks import DeliveryError, SinkKind
 from chatops.records.alerts import Alert
 
-ViewFor = Callable[[Sequence[Alert]], discord.ui.View | None]
-"""Buttons to put under a group (the alerts cog attaches its Silence button)."""
-Skip = Callable[[Alert], bool]
-"""Alerts the channel does not repeat (the approvals cog posts its own prompts)."""
+ButtonsFor = Callable[[Sequence[Alert]], Sequence[discord.ui.Item[Any]]]
+"""A cog's buttons for a group (the alerts cog's Silence button), none when it has none."""
 
 
 class DiscordChannelSink:
@@ -22,24 +21,40 @@ class DiscordChannelSink:
     instead of posting it twice."""
 
     name = "discord:alert_channel"
+    kind = SinkKind.CHANNEL
 
     def __init__(self, client: discord.Client, channel_id: int, role_id: int | None) -> None:
         self._client = client
         self._channel_id = channel_id
         self._role_id = role_id
-        self.view_for: ViewFor | None = None
-        self.skip: Skip | None = None
+        self._buttons: list[ButtonsFor] = []
+
+    def add_buttons(self, buttons_for: ButtonsFor) -> Callable[[], None]:
+        """Put ``buttons_for``'s buttons under the groups it gives some for, beside those of
+        every other cog that registered; returns the unregister."""
+        self._buttons.append(buttons_for)
+
+        def remove() -> None:
+            if buttons_for in self._buttons:
+                self._buttons.remove(buttons_for)
+
+        return remove
 
     @property
     def ready(self) -> bool:
         """Alerts wait in the outbox until the bot has logged in and connected."""
         return self._client.is_ready()
 
+    def _view(self, alerts: Sequence[Alert]) -> discord.ui.View | None:
+        items = [item for buttons_for in self._buttons for item in buttons_for(alerts)]
+        if not items:
+            return None
+        view = discord.ui.View(timeout=None)
+        for item in items:
+            view.add_item(item)
+        return view
+
     async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
-        if self.skip is not None:
-            alerts = [alert for alert in alerts if not self.skip(alert)]
-            if not alerts:
-                return  # delivered: the channel has it in another form
         body = discord_message(alerts, self._role_id)
         mentions = (
             discord.AllowedMentions(
@@ -49,7 +64,7 @@ class DiscordChannelSink:
             else discord.AllowedMentions.none()
         )
         channel = self._client.get_partial_messageable(self._channel_id)
-        view = self.view_for(alerts) if self.view_for is not None else None
+        view = self._view(alerts)
         embed = discord.Embed.from_dict(body["embeds"][0])
         try:
             if view is None:

@@ -1,6 +1,9 @@
-"""Human-readable durations and sizes, shared by the CLI, alerts and Discord views."""
+"""Human-readable durations and sizes, and URLs without their secret, shared by the CLI, alerts,
+Discord views and the doctor."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 
 def noun(count: int, singular: str, many: str | None = None) -> str:
@@ -108,3 +111,9 @@ def no_controller(socket_path: object, exc: BaseException) -> str:
     the socket said (``no such file``: not running, or another config's socket)."""
     why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     return f"no controller answers on {socket_path} ({why}); is 'chatops run' up with this config?"
+
+
+def redact_url(url: str) -> str:
+    """Scheme and host only: a webhook URL carries its secret in the path."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}/…"

@@ -14,7 +14,15 @@ from typing import Any
 
 from chatops.config import Settings
 from chatops.discord.bot import ChatOpsBot
-from tests.conftest import Running, fake_discord, kill_quietly, spawn_bot, start_bot, wait_for
+from tests.conftest import (
+    Running,
+    fake_discord,
+    kill_quietly,
+    query,
+    spawn_bot,
+    start_bot,
+    wait_for,
+)
 from tests.fake_discord import (
     ADMIN_USER_ID,
     APPROVAL_CHANNEL_ID,
@@ -114,6 +122,14 @@ async def approve_deny_and_refusals(running: Running, agent: Agent) -> None:
     assert set(ids) == {"approve", "deny", "session", "always"}
     assert ids["session"]["label"] == "Approve for this agent (30 min)"
     [pending] = service.pending()
+    # The prompt is all the channel shows: the request's alert is for webhooks (this bot has
+    # none), so not even a row of the outbox is for the alert channel.
+    await running.bot.controller.store.flush()
+    announced = query(
+        running.settings.monitoring.database_path,
+        "SELECT sink FROM alert_outbox WHERE payload_json LIKE '%approval_requested%'",
+    )
+    assert announced == []
 
     refused = await running.click(prompt, ids["approve"]["custom_id"], user_id=MEMBER_USER_ID)
     assert refused["type"] == 4 and refused["data"]["flags"] == 64

@@ -35,7 +35,7 @@ async def test_cache_clean_shows_the_plan_and_runs_exactly_it(running: Running) 
     cache.config.auto_clean_threshold_mb = 0.15
     cache.config.auto_clean_keep_count = 1
     await entries(running, "t0", "t1", "t2")
-    assert await CacheChecks(cache, running.bot.services.alerts).check() is None
+    assert await CacheChecks(cache, running.bot.services.bus).check() is None
     assert on_disk(running) == ["t0", "t1", "t2"]  # the scheduled check, run now: nothing goes
 
     _, refused = await running.slash("cache clean", user_id=MEMBER_USER_ID)

@@ -112,7 +112,7 @@ async def test_the_check_warns_once_per_crossing_and_announces_cleans(
     )
     ctl = await start_controller(settings, clock=clock, sinks=[sink])
     cache, router = ctl.services.cache, ctl.services.alerts
-    checks = CacheChecks(cache, router, clock=clock)
+    checks = CacheChecks(cache, ctl.services.bus, clock=clock)
     for index in range(3):
         await cache.create_cache_entry(f"t{index}", "claude", {"o": b"x" * 60 * KB})
         cache.finish_cache_entry(f"t{index}")

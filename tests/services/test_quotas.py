@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chatops.alerts.delivery import AlertDelivery
+from chatops.alerts.quotas import QuotaAlerts
 from chatops.alerts.router import AlertRouter
 from chatops.alerts.silences import SilenceService
 from chatops.config import AlertsConfig
@@ -37,8 +38,9 @@ class Quotas:
         self.delivery.add_sink(self.sink)
         self.silences = SilenceService(store, clock=clock)
         self.router = AlertRouter(store, alerts, self.delivery, self.silences, clock=clock)
+        self.quota_alerts = QuotaAlerts(self.router, self.bus)
         config = QuotasConfig(budgets=list(budgets))
-        self.service = QuotaService(store, config, self.router, self.bus, Ownership(), clock=clock)
+        self.service = QuotaService(store, config, self.bus, Ownership(), clock=clock)
 
     async def start(self) -> Quotas:
         await self.silences.start()

@@ -135,9 +135,7 @@ async def test_automatic_restarts_are_spread_out(workdir: Path, start_controller
     clock = FakeClock()
     ctl: Controller = await start_controller(make_settings(workdir), clock=clock)
     services = ctl.services
-    restarts = RestartService(
-        RecoveryConfig(spread=1.0), services.fleet, services.bus, services.alerts, clock=clock
-    )
+    restarts = RestartService(RecoveryConfig(spread=1.0), services.fleet, services.bus, clock=clock)
     for name in ("a", "b", "c"):
         restarts.policy.exited(name, clock.now)
     clock.advance(60)

@@ -2,12 +2,13 @@
 the answer goes back to the waiting agent.
 
 A request the policy sends to a human becomes a *pending* record: stored, announced on the bus
-(:class:`ApprovalRequested`, which the Discord cog turns into a prompt with buttons) and to the
-webhooks, and awaited by the agent's request (the door waits in its own task: the connection
-and the loop never wait). Whoever decides first wins; with ``approvals_required`` > 1, distinct
-approvers count up to it and any deny ends it. A decision, a timeout (checked by :meth:`tick` on the
-injected clock) or the agent's disconnection resolves the record, publishes
-:class:`ApprovalUpdated` (the prompt is edited) and answers every waiter.
+(:class:`ApprovalRequested`, which the Discord cog turns into a prompt with buttons and the
+approval alerts into the webhooks' announcement), and awaited by the agent's request (the door
+waits in its own task: the connection and the loop never wait). Whoever decides first wins; with
+``approvals_required`` > 1, distinct approvers count up to it and any deny ends it. A
+decision, a timeout (checked by :meth:`tick` on the injected clock) or the agent's disconnection
+resolves the record, publishes :class:`ApprovalUpdated` (the prompt is edited) and answers
+every waiter.
 
 At shutdown a pending request stays pending: the agent is answered ``shutting_down`` and asks
 again with its key once the controller is back, which re-attaches it (a decision made meanwhile
@@ -20,7 +21,6 @@ import asyncio
 import logging
 from typing import Any
 
-from chatops.alerts.router import AlertRouter
 from chatops.config.approvals import ActionType, ApprovalsConfig, SocketDecisions
 from chatops.presentation.formatting import plural
 from chatops.records.approvals import ApprovalAsk, ApprovalRecord
@@ -35,7 +35,6 @@ from chatops.services.approvals.events import (
     ApprovalUpdated,
     NoSuchApproval,
     outcome_text,
-    requested_alert,
 )
 from chatops.services.approvals.grants import GrantBook
 from chatops.services.approvals.policy import Decision
@@ -61,7 +60,6 @@ class ApprovalService:
         config: ApprovalsConfig,
         fleet: FleetService,
         bus: EventBus,
-        router: AlertRouter,
         gate: OperatorGate,
         *,
         attended: bool = True,
@@ -75,7 +73,6 @@ class ApprovalService:
         self.policy = self.controls.policy
         self._fleet = fleet
         self._bus = bus
-        self._router = router
         self._clock = clock
         self._analyser = ShellAnalyser(in_worker=config.parse_in_worker)
         self.grants = GrantBook(self._tables, clock=clock)
@@ -189,8 +186,7 @@ class ApprovalService:
     async def _open(self, caller: Caller, record: ApprovalRecord) -> ApprovalRecord:
         self._keep(record)
         self._tables.save(record)
-        self._bus.publish(ApprovalRequested(record))
-        self._router.notify(requested_alert(record))
+        self._bus.publish(ApprovalRequested(record))  # the prompt, and the webhooks' alert
         return await self._wait(caller, record)
 
     async def _wait(self, caller: Caller, record: ApprovalRecord) -> ApprovalRecord:

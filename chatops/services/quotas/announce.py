@@ -1,23 +1,21 @@
-"""What budgets and reported pools share: turning a new % left into alerts, and starting over
-at a reset or a rollover. Both go to the alert router as ``quota`` incidents named after the
-budget or pool."""
+"""What budgets and reported pools share: turning a new % left into a crossing (or its end) on
+the bus, and starting over at a reset or a rollover. The quota alerts make them ``quota``
+incidents named after the budget or pool."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from chatops.alerts.router import AlertRouter
+from chatops.runtime.bus import EventBus
+from chatops.services.quotas.events import QuotaCleared, QuotaCrossed
 from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.runway import SAMPLE_EVERY, BurnSamples
 from chatops.store import Store
 
-QUOTA = "quota"
-"""The incident kind of a pool or budget running low."""
-
 
 class Announcer:
-    def __init__(self, router: AlertRouter, store: Store) -> None:
-        self._router = router
+    def __init__(self, bus: EventBus, store: Store) -> None:
+        self._bus = bus
         self._tables = store.quotas
         self._sampled: dict[str, float] = {}
 
@@ -43,17 +41,11 @@ class Announcer:
         before = levels.level
         announce = levels.observe(pct_left)
         if announce is not None:
-            self._router.problem(
-                name,
-                QUOTA,
-                state=levels.state(announce),
-                severity=levels.severity(announce),
-                detail=detail(),
-                ts=now,
-                announce_change=True,
+            self._bus.publish(
+                QuotaCrossed(now, name, levels.state(announce), levels.severity(announce), detail())
             )
         elif levels.level == 0 and before > 0:
-            self._router.resolve(name, QUOTA, state=f"back to {pct_left:.0f}% left", ts=now)
+            self._bus.publish(QuotaCleared(now, name, f"back to {pct_left:.0f}% left"))
             if episodic:
                 levels.alerted.clear()
         if levels.level != before or announce is not None:
@@ -71,5 +63,5 @@ class Announcer:
         """A reset or a rollover: levels start over, and an open incident closes with ``why``."""
         burn.clear()
         if levels.new_period():
-            self._router.resolve(name, QUOTA, state=why, ts=now)
+            self._bus.publish(QuotaCleared(now, name, why))
         self._tables.save_state(name, period_start, 0, set())

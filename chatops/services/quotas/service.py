@@ -3,27 +3,27 @@
 Each stored usage event (:class:`~chatops.services.usage.UsageLogged`) adds to the running total
 of every budget it counts for and checks that budget's level at once; nothing re-scans
 ``llm_usage`` except to rebuild the totals at start. One scheduled job (:meth:`tick`) catches
-period boundaries and slides rolling windows. Crossings go to the alert router as incidents of
-kind ``quota`` whose subject is the budget's name: one alert per threshold crossed per period,
-with hysteresis, and a closing alert when the period rolls over after one.
+period boundaries and slides rolling windows. Crossings are published on the bus
+(:class:`~chatops.services.quotas.events.QuotaCrossed`, ``QuotaCleared``), which the quota
+alerts make incidents of kind ``quota`` whose subject is the budget's name: one alert per
+threshold crossed per period, with hysteresis, and a closing alert when the period rolls over
+after one.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from chatops.alerts.router import AlertRouter, PlainStyle
 from chatops.config.quotas import BudgetConfig, QuotasConfig
-from chatops.records.alerts import Alert, Incident, Severity
 from chatops.records.quotas import UsageScope
 from chatops.runtime.bus import EventBus
 from chatops.services.callers import Caller
 from chatops.services.ownership import Ownership
-from chatops.services.quotas.announce import QUOTA, Announcer
+from chatops.services.quotas.announce import Announcer
 from chatops.services.quotas.budgets import Budget, value_of
 from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.pools import ModelReport, Pool, PoolBook
@@ -63,24 +63,11 @@ class QuotaDetail:
     forecast: tuple[tuple[float, float], tuple[float, float]] | None
 
 
-class QuotaStyle(PlainStyle):
-    """Quota alerts say "X % left of …" in their title (see :class:`AlertRouter`)."""
-
-    def opened(self, incident: Incident, now: float) -> Alert:
-        headline = incident.detail.splitlines()[0]
-        return self._alert(incident, f"quota_{incident.state}", headline, now)
-
-    def resolved(self, incident: Incident, state: str, now: float) -> Alert:
-        alert = self._alert(incident, "quota_reset", f"{incident.subject}: {state}", now, state)
-        return replace(alert, severity=Severity.RESOLVED)
-
-
 class QuotaService:
     def __init__(
         self,
         store: Store,
         config: QuotasConfig,
-        router: AlertRouter,
         bus: EventBus,
         ownership: Ownership,
         *,
@@ -89,15 +76,13 @@ class QuotaService:
         self._ownership = ownership
         self._tables = store.quotas
         self._config = config
-        self._router = router
         self._clock = clock
         self.budgets: dict[str, Budget] = {}
-        self._announcer = Announcer(router, store)
+        self._announcer = Announcer(bus, store)
         self.pools = PoolBook(store, config, self._announcer)
         self._compacted = 0.0
         self._bus = bus
         self._unsubscribe: Callable[[], None] | None = None
-        router.register_style(QUOTA, QuotaStyle())
 
     async def start(self) -> None:
         """Rebuild every budget's running total and what it announced this period."""

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import aiohttp
 
-from chatops.alerts.sinks import redact_url
+from chatops.presentation.formatting import redact_url
 
 Status = Literal["ok", "warning", "failing"]
 LOW_DISK_MB = 1024

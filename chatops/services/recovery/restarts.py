@@ -26,9 +26,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from chatops.alerts.router import AlertRouter
 from chatops.config.recovery import CHANNEL_FIELD, RecoveryConfig
-from chatops.records.alerts import Severity
 from chatops.records.fleet import ALIVE_STATUSES, FleetEvent, RestartNotice
 from chatops.runtime.bus import EventBus
 from chatops.runtime.tasks import TaskSet
@@ -36,6 +34,7 @@ from chatops.services.errors import NotFound
 from chatops.services.fleet import HOSTNAME, FleetService
 from chatops.services.recovery import ways
 from chatops.services.recovery.attempts import OUTCOME_WORDS, Attempt, RestartReport, start_time
+from chatops.services.recovery.events import RestartFatal
 from chatops.services.recovery.policy import RestartPolicy
 from chatops.services.recovery.ways import Tried
 from chatops.timeutil import Clock, wall_clock
@@ -58,7 +57,6 @@ class RestartService:
         config: RecoveryConfig,
         fleet: FleetService,
         bus: EventBus,
-        router: AlertRouter,
         *,
         clock: Clock = wall_clock,
         policy: RestartPolicy | None = None,
@@ -66,7 +64,6 @@ class RestartService:
         self.config = config
         self._fleet = fleet
         self._bus = bus
-        self._router = router
         self._clock = clock
         self.policy = policy or RestartPolicy(config)
         self._tasks = TaskSet()
@@ -153,11 +150,9 @@ class RestartService:
         finally:
             if self._attempts.get(channel) is attempt:
                 del self._attempts[channel]
+            # Back (``restarted``), a FATAL left by the policy is over too: its alert ends.
             self._bus.publish(self._end_notice(channel, by, report, announce))
-            if report is not None and report.restarted:
-                # A FATAL left by the policy is over too (a restart by hand clears it).
-                self._router.resolve(channel, "restart", state="restarted", ts=self._clock())
-            else:
+            if report is None or not report.restarted:
                 self._left_down(channel, attempt.exit_code)
 
     def _begin(self, channel: str, by: str) -> Attempt:
@@ -254,14 +249,7 @@ class RestartService:
         verdict = self.policy.exited(channel, self._clock(), exit_code)
         if verdict.action == "fatal":
             self._record(channel, f"FATAL: {verdict.reason}", False)
-            self._router.problem(
-                channel,
-                "restart",
-                state="fatal",
-                severity=Severity.CRITICAL,
-                detail=f"{channel} keeps exiting: {verdict.reason}",
-                ts=self._clock(),
-            )
+            self._bus.publish(RestartFatal(self._clock(), channel, verdict.reason))
         elif verdict.action == "stop":
             self._record(channel, f"not restarted: {verdict.reason}", True)
         else:

@@ -146,7 +146,7 @@ async def test_an_approvers_click_answers_the_waiting_agent(asking: tuple[Runnin
     assert answer["decision"] == "approve" and answer["request"] == pending.id
     assert (answer["via"], answer["decided_by"]) == ("discord", "user403")  # the approver
     assert approved["type"] == 7
-    assert all(b["disabled"] for b in buttons(approved["data"]).values())
+    assert {b["disabled"] for b in buttons(approved["data"]).values()} == {True}
     assert "Approved by" in outcome(approved["data"])
     assert "Approved by" in outcome(running.fake.messages[prompt["id"]])  # edited in place
 
@@ -216,7 +216,7 @@ async def test_a_prompt_nobody_answers_times_out_as_a_deny(asking: tuple[Running
     answer = await agent.answer()
     assert answer["decision"] == "deny" and answer["via"] == "timeout"
     await wait_for(lambda: "Timed out" in str(fake.messages[prompt["id"]]["embeds"]))
-    assert all(b["disabled"] for b in buttons(fake.messages[prompt["id"]]).values())
+    assert {b["disabled"] for b in buttons(fake.messages[prompt["id"]]).values()} == {True}
 
 
 async def test_a_prompt_pending_across_a_restart_keeps_working(workdir: Path) -> None:
@@ -253,7 +253,8 @@ async def test_a_prompt_pending_across_a_restart_keeps_working(workdir: Path) ->
                 lambda: "did not come back" in str(fake.messages[abandoned["id"]]["embeds"]),
                 timeout=20,
             )
-            assert all(b["disabled"] for b in buttons(fake.messages[abandoned["id"]]).values())
+            closed = buttons(fake.messages[abandoned["id"]])
+            assert {b["disabled"] for b in closed.values()} == {True}
             assert service.records[2].state == "denied"
         finally:
             agent.stop()

@@ -154,56 +154,63 @@ async def pending_id(ctl: Controller) -> int:
     return record.id
 
 
-async def test_chatops_approvals_decides_from_a_shell(workdir: Path, start_controller: Any) -> None:
+async def test_a_pending_request_is_announced_to_the_webhook_with_its_id(
+    workdir: Path, start_controller: Any
+) -> None:
     receiver = await WebhookReceiver().start()
-    settings = make_settings(workdir)
-    settings.alerts.webhook_urls = [SecretStr(receiver.url)]
-    config = config_file(workdir, settings)
-    ctl: Controller = await start_controller(settings)
-    agent = spawn_bot(
-        "approval_agent.py",
-        str(settings.monitoring.socket_path),
-        "coder",
-        stdin=-1,
-        start_new_session=True,
-    )
     try:
-        assert agent.stdin is not None and agent.stdout is not None
-        assert json.loads(await asyncio.to_thread(agent.stdout.readline))["ready"]
-        agent.stdin.write(json.dumps({"type": "terminal_command", "data": PUSH}).encode() + b"\n")
-        agent.stdin.flush()
-        await wait_for(lambda: ctl.services.approvals.pending(), timeout=30)
+        settings = make_settings(workdir)
+        settings.alerts.webhook_urls = [SecretStr(receiver.url)]
+        async with agent_asking(workdir, settings, start_controller) as (_, _, request_id):
+            await wait_for(lambda: receiver.delivered(), timeout=20)
+            [announced] = receiver.delivered()
+            assert announced["kind"] == "approval_requested" and announced["subject"] == "coder"
+            assert announced["request"] == request_id
+    finally:
+        await receiver.stop()
 
-        # The webhook announces it, with the request's id.
-        await wait_for(lambda: receiver.delivered(), timeout=20)
-        [announced] = receiver.delivered()
-        assert announced["kind"] == "approval_requested" and announced["subject"] == "coder"
-        request_id = announced["request"]
 
+async def test_chatops_approvals_list_shows_the_pending_request(
+    workdir: Path, start_controller: Any
+) -> None:
+    settings = make_settings(workdir)
+    async with agent_asking(workdir, settings, start_controller) as (_, _, request_id):
+        config = workdir / "cli.yaml"
         code, out, _ = await run_chatops(config, "approvals", "list")
         assert code == 0 and f"#{request_id}  coder  terminal_command" in out
         assert "git push origin main" in out
         code, out, _ = await run_chatops(config, "approvals", "list", "--json")
         assert [item["id"] for item in json.loads(out)] == [request_id]
 
+
+async def test_chatops_approvals_decides_from_a_shell(workdir: Path, start_controller: Any) -> None:
+    settings = make_settings(workdir)
+    async with agent_asking(workdir, settings, start_controller) as (_, agent, request_id):
         # The operator, at a terminal of their own (socket_decisions: interactive).
         code, out = await in_terminal(
-            CHATOPS, "--config", str(config), "approvals", "deny", str(request_id),
+            CHATOPS, "--config", str(workdir / "cli.yaml"), "approvals", "deny", str(request_id),
             "--reason", "not on main",
         )  # fmt: skip
         assert code == 0 and "denied" in out, out
-        answer = json.loads(await asyncio.to_thread(agent.stdout.readline))
+        answer = await agent.line()
         assert answer["decision"] == "deny" and answer["reason"] == "not on main"
         assert answer["via"] == "cli"
 
+
+async def test_a_decided_or_unknown_request_cannot_be_decided(
+    workdir: Path, start_controller: Any
+) -> None:
+    settings = make_settings(workdir)
+    async with agent_asking(workdir, settings, start_controller) as (ctl, agent, request_id):
+        config = workdir / "cli.yaml"
+        ctl.services.approvals.decide(
+            request_id, False, by="alice", identity="alice", via="cli", reason="not on main"
+        )
+        assert (await agent.line())["decision"] == "deny"
         code, _, err = await run_chatops(config, "approvals", "approve", str(request_id))
         assert code == 1 and "already denied" in err
         code, _, err = await run_chatops(config, "approvals", "approve", "999")
         assert code == 1 and "no open approval request #999" in err
-    finally:
-        agent.kill()
-        agent.wait(10)
-        await receiver.stop()
 
 
 async def test_an_agent_cannot_approve_its_own_request(

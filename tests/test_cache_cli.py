@@ -15,10 +15,13 @@ from tests.conftest import make_settings
 from tests.test_approvals_cli import config_file, run_chatops
 
 
-async def test_chatops_cache_through_the_controller_and_without_it(
-    workdir: Path, start_controller: Any
-) -> None:
-    """What an operator's ``clean`` would remove is over the threshold from the start: the
+async def cache_with_entries(
+    workdir: Path, start_controller: Any, *names: str
+) -> tuple[Path, Controller, Any]:
+    """A controller whose cache holds ``names`` (1000 B each, finished, oldest first), and the
+    config file ``chatops`` runs with: the config, the controller and its settings.
+
+    What an operator's ``clean`` would remove is over the threshold from the start: the
     controller's own scheduled auto-clean is off in this config, or its first run (5 s after
     start, whenever a loaded machine gets there) would remove it between two commands."""
     cache_section = {
@@ -35,25 +38,57 @@ async def test_chatops_cache_through_the_controller_and_without_it(
     config = workdir / "cache.yaml"
     ctl: Controller = await start_controller(settings)
     cache = ctl.services.cache
-    for name in ("old", "mid", "new"):
+    for name in names:
         await cache.create_cache_entry(name, "claude", {"f": b"x" * 1000})
         cache.finish_cache_entry(name)
     # The scheduled check, run now as a slow machine would reach it: it may reconcile, it
     # removes nothing.
     assert await CacheChecks(cache, ctl.services.bus).check() is None
-    assert sorted(cache.entries) == ["mid", "new", "old"]
+    assert sorted(cache.entries) == sorted(names)
+    return config, ctl, settings
 
+
+THREE = ("old", "mid", "new")
+
+
+async def test_chatops_cache_stats_through_the_controller(
+    workdir: Path, start_controller: Any
+) -> None:
+    config, _, _ = await cache_with_entries(workdir, start_controller, *THREE)
     code, out, _ = await run_chatops(config, "cache", "stats")
     assert code == 0 and out.startswith("3 entries, 2.9 kB")
+
+
+async def test_chatops_cache_clean_dry_run_shows_the_plan_and_removes_nothing(
+    workdir: Path, start_controller: Any
+) -> None:
+    config, ctl, _ = await cache_with_entries(workdir, start_controller, *THREE)
     code, out, _ = await run_chatops(config, "cache", "clean", "--dry-run")
     assert code == 0 and "Plan: 2 entries" in out and "mid" in out
-    assert sorted(cache.entries) == ["mid", "new", "old"]
+    assert sorted(ctl.services.cache.entries) == ["mid", "new", "old"]
+
+
+async def test_chatops_cache_clean_answered_no_removes_nothing(
+    workdir: Path, start_controller: Any
+) -> None:
+    config, ctl, _ = await cache_with_entries(workdir, start_controller, *THREE)
     code, out, _ = await run_chatops(config, "cache", "clean", stdin=b"n\n")
-    assert code == 0 and "Nothing deleted" in out and len(cache.entries) == 3
+    assert code == 0 and "Nothing deleted" in out and len(ctl.services.cache.entries) == 3
+
+
+async def test_chatops_cache_clean_yes_removes_the_plan(
+    workdir: Path, start_controller: Any
+) -> None:
+    config, ctl, _ = await cache_with_entries(workdir, start_controller, *THREE)
     code, out, err = await run_chatops(config, "cache", "clean", "--yes")
     assert code == 0 and "Removed 2 entries" in out, err
-    assert list(cache.entries) == ["new"]
+    assert list(ctl.services.cache.entries) == ["new"]
 
+
+async def test_chatops_cache_without_a_controller_reads_the_files(
+    workdir: Path, start_controller: Any
+) -> None:
+    config, ctl, settings = await cache_with_entries(workdir, start_controller, "new")
     await ctl.stop()  # without a controller: straight from the files
     code, out, _ = await run_chatops(config, "cache", "list")
     assert code == 0 and out.startswith("new  claude  1000 B")

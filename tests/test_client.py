@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from pathlib import Path
 
 import msgspec
@@ -15,8 +14,9 @@ from tests.conftest import RawClient, make_settings, new_controller, query, wait
 
 
 async def test_client_never_raises_when_monitor_is_down(workdir: Path) -> None:
+    """Every call gives its "not done" answer instead of raising; the usage is counted locally
+    and kept in the spool for the replay, and nothing reached a monitor."""
     client = MonitorClient(workdir / "nobody.sock", connect_timeout=0.2)
-    started = time.monotonic()
     assert await client.register_with_monitor("b", os.getpid(), {"llm": True}) is False
     assert await client.heartbeat("b") is False
     assert await client.get_status() is None
@@ -31,9 +31,32 @@ async def test_client_never_raises_when_monitor_is_down(workdir: Path) -> None:
     stats = logger.get_usage_stats("b", days=30)
     assert stats["source"] == "local"
     assert (stats["total_tokens_in"], stats["total_tokens_out"], stats["total_cost"]) == (5, 2, 0.5)
-    # Once the monitor is known to be down, calls do not make the bot wait.
-    assert time.monotonic() - started < 10
+    # Nothing was sent: no connection was ever made. The usage waits in the spool for the
+    # replay; the heartbeat was dropped, not spooled (the next one supersedes it).
+    assert client.connects == 0 and not client.connected
+    [(_, spooled)] = client.spool.pending()
+    assert isinstance(spooled, LlmUsage)
+    assert (spooled.channel, spooled.model, spooled.tokens_in, spooled.tokens_out) == (
+        "b",
+        "m",
+        5,
+        2,
+    )
     await client.close()
+
+
+# An event the controller has committed once; its replays (an ack lost) must not be stored again.
+REPLAYED = {
+    "type": "llm_usage",
+    "channel": "spooler",
+    "model": "m",
+    "tokens_in": 99,
+    "key": "same-key",
+}
+
+
+def stored_replays(db: Path) -> list[tuple[int]]:
+    return query(db, "SELECT COUNT(*) FROM llm_usage WHERE tokens_in = 99")
 
 
 async def test_spool_survives_downtime_and_replays_exactly_once(workdir: Path) -> None:
@@ -56,39 +79,47 @@ async def test_spool_survives_downtime_and_replays_exactly_once(workdir: Path) -
         assert query(db, "SELECT tasks_completed FROM agents WHERE name='agent-1'") == [(1,)]
         # It re-registered by itself on reconnect.
         await wait_for(lambda: ctl.services.fleet.bots.get("spooler"))  # type: ignore[union-attr]
-
-        # A replay of something already committed (its ack was lost) is not stored again.
-        raw = await RawClient.connect(path)
-        event = {
-            "type": "llm_usage",
-            "channel": "spooler",
-            "model": "m",
-            "tokens_in": 99,
-            "key": "same-key",
-        }
-        assert (await raw.request({**event, "id": 1}))["ok"]
-        assert (await raw.request({**event, "id": 2}))["ok"]
-        await raw.close()
-        await client.close()
-        replayer = MonitorClient(path)
-        replayer.spool.add("same-key", msgspec.convert(event, LlmUsage))
-        assert await replayer.wait_connected(10)
-        assert await replayer.drain_spool(timeout=20)
-        await replayer.close()
-        assert query(db, "SELECT COUNT(*) FROM llm_usage WHERE tokens_in = 99") == [(1,)]
     finally:
+        await client.close()
         await ctl.stop()
 
-    # Keys survive a controller restart: a replay after it is still recognised.
+
+async def test_a_replay_of_a_committed_event_is_not_stored_again(workdir: Path) -> None:
+    """Its ack was lost: the same key again, over a raw connection and from a client's spool."""
+    settings = make_settings(workdir)
+    path = settings.monitoring.socket_path
     ctl = new_controller(settings)
     await ctl.start()
     try:
         raw = await RawClient.connect(path)
-        assert (await raw.request({**event, "id": 3}))["ok"]
+        assert (await raw.request({**REPLAYED, "id": 1}))["ok"]
+        assert (await raw.request({**REPLAYED, "id": 2}))["ok"]
         await raw.close()
-        assert query(db, "SELECT COUNT(*) FROM llm_usage WHERE tokens_in = 99") == [(1,)]
+        replayer = MonitorClient(path)
+        replayer.spool.add("same-key", msgspec.convert(REPLAYED, LlmUsage))
+        assert await replayer.wait_connected(10)
+        assert await replayer.drain_spool(timeout=20)
+        await replayer.close()
+        assert stored_replays(settings.monitoring.database_path) == [(1,)]
     finally:
         await ctl.stop()
+
+
+async def test_idempotency_keys_survive_a_controller_restart(workdir: Path) -> None:
+    """A replay after a restart is still recognised."""
+    settings = make_settings(workdir)
+    path = settings.monitoring.socket_path
+    db = settings.monitoring.database_path
+    for request_id in (1, 2):  # committed by the first controller, replayed to the second
+        ctl = new_controller(settings)
+        await ctl.start()
+        try:
+            raw = await RawClient.connect(path)
+            assert (await raw.request({**REPLAYED, "id": request_id}))["ok"]
+            await raw.close()
+            assert stored_replays(db) == [(1,)]
+        finally:
+            await ctl.stop()
 
 
 async def test_usage_stats_from_monitor(workdir: Path) -> None:
@@ -123,26 +154,32 @@ async def test_sync_wrapper(workdir: Path) -> None:
     settings = make_settings(
         workdir, heartbeat_interval=1, late_grace=0.5, stale_timeout=3, metrics_interval=0.05
     )
+    db = settings.monitoring.database_path
     ctl = new_controller(settings)
     await ctl.start()
     try:
-
-        def bot() -> bool:
-            client = SyncMonitorClient(settings.monitoring.socket_path)
-            ok = client.register_with_monitor("sync-bot", os.getpid(), {"llm": True})
-            client.start_heartbeat("sync-bot", interval=0.1)
-            ok = ok and client.log_usage(channel="sync-bot", model="m", tokens_in=7)
+        # The blocking calls run in a thread, as in a bot that is not async, while the
+        # controller runs on this loop.
+        path = settings.monitoring.socket_path
+        client = await asyncio.to_thread(SyncMonitorClient, path)
+        try:
+            assert await asyncio.to_thread(
+                client.register_with_monitor, "sync-bot", os.getpid(), {"llm": True}
+            )
+            client.start_heartbeat("sync-bot", interval=0.1)  # returns at once
+            assert await asyncio.to_thread(
+                lambda: client.log_usage(channel="sync-bot", model="m", tokens_in=7)
+            )
             # Heartbeats from the client's own thread, each a metrics row: wait for two.
-            deadline = time.monotonic() + 30
-            while query(db, "SELECT COUNT(*) FROM bot_metrics WHERE channel='sync-bot'") < [(2,)]:
-                assert time.monotonic() < deadline, "no two heartbeats in 30 s"
-                time.sleep(0.05)
-            ok = ok and client.unregister_from_monitor("sync-bot")
-            client.close()
-            return ok
-
-        db = settings.monitoring.database_path
-        assert await asyncio.to_thread(bot)
+            await wait_for(
+                lambda: (
+                    query(db, "SELECT COUNT(*) FROM bot_metrics WHERE channel='sync-bot'") >= [(2,)]
+                ),
+                timeout=30,
+            )
+            assert await asyncio.to_thread(client.unregister_from_monitor, "sync-bot")
+        finally:
+            await asyncio.to_thread(client.close)
         await ctl.store.flush()  # type: ignore[union-attr]
         assert query(db, "SELECT status FROM bot_status WHERE channel='sync-bot'") == [("offline",)]
         assert query(db, "SELECT COUNT(*) > 1 FROM bot_metrics WHERE channel='sync-bot'") == [(1,)]

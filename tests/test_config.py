@@ -389,7 +389,7 @@ def test_recovery_programs_that_can_run_are_accepted(programs: Path) -> None:
     )
     bots = load_settings(config).recovery.bots
     assert bots["alpha"].command == [f"{programs}/{{channel}}", "--serve"]
-    assert bots["beta"].command is not None
+    assert bots["beta"].command == [sys.executable, "bot.py"]
 
 
 @pytest.mark.parametrize("level", ["debug", "Warning", "ERROR"])

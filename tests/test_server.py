@@ -223,20 +223,18 @@ async def test_shutdown_removes_socket_and_keeps_acknowledged(workdir: Path) -> 
     await client.close()
 
 
+PROCESSING = {
+    "type": "agent_status",
+    "agent": "coder",
+    "agent_type": "coder",
+    "status": "processing",
+    "current_task": "write main.py",
+}
+
+
 async def test_agent_status_and_task_results(raw, settings: Settings) -> None:
     client: RawClient = await raw()
-    assert (
-        await client.request(
-            {
-                "id": 1,
-                "type": "agent_status",
-                "agent": "coder",
-                "agent_type": "coder",
-                "status": "processing",
-                "current_task": "write main.py",
-            }
-        )
-    )["ok"]
+    assert (await client.request({**PROCESSING, "id": 1}))["ok"]
     for i, success in enumerate([True, True, True, False]):
         reply = await client.request(
             {
@@ -253,10 +251,6 @@ async def test_agent_status_and_task_results(raw, settings: Settings) -> None:
     await client.request(
         {"id": 20, "type": "task_result", "agent": "coder", "success": False, "key": "coder-3"}
     )
-    bad = await client.request(
-        {"id": 21, "type": "agent_status", "agent": "coder", "status": "sleeping"}
-    )
-    assert bad["error"]["code"] == "invalid_message"
     status = await client.request({"id": 30, "type": "get_status"})
     [agent] = status["agents"]
     assert agent["status"] == "processing" and agent["current_task"] == "write main.py"
@@ -266,6 +260,21 @@ async def test_agent_status_and_task_results(raw, settings: Settings) -> None:
     assert query(db, "SELECT tasks_completed, tasks_failed FROM agents") == [(3, 1)]
     assert query(db, "SELECT COUNT(*) FROM agent_tasks") == [(4,)]
 
+
+async def test_an_agent_status_outside_the_protocol_is_refused(raw) -> None:
+    client: RawClient = await raw()
+    assert (await client.request({**PROCESSING, "id": 1}))["ok"]
+    bad = await client.request(
+        {"id": 21, "type": "agent_status", "agent": "coder", "status": "sleeping"}
+    )
+    assert bad["error"]["code"] == "invalid_message"
+    [agent] = (await client.request({"id": 30, "type": "get_status"}))["agents"]
+    assert agent["status"] == "processing"
+
+
+async def test_an_agents_error_message_is_in_the_status(raw) -> None:
+    client: RawClient = await raw()
+    assert (await client.request({**PROCESSING, "id": 1}))["ok"]
     await client.request(
         {
             "id": 31,

@@ -57,7 +57,10 @@ def run_seed_script(db: Path, sql: str) -> list[list[str]]:
         conn.close()
 
 
-async def test_seed_scripts_give_the_right_numbers(workdir: Path) -> None:
+@pytest.fixture
+async def seed_db(workdir: Path) -> Path:
+    """A database written by a controller, as the seed's bots would have filled it: two bots
+    (kissbot unregistered), heartbeats and usage, one of each outside the seed's windows."""
     # Sixty days kept, so an event forty days old is accepted (older than the retention is not).
     # Every heartbeat stored as its own metrics row, so the seed's averages see each of them.
     settings = make_settings(
@@ -140,23 +143,34 @@ async def test_seed_scripts_give_the_right_numbers(workdir: Path) -> None:
         await client.close()
     finally:
         await ctl.stop()
-    db = settings.monitoring.database_path
+    return settings.monitoring.database_path
 
-    status = run_seed_script(db, SEED_STATUS)
+
+def test_the_seed_status_script(seed_db: Path) -> None:
+    status = run_seed_script(seed_db, SEED_STATUS)
     assert [(c, s) for c, s, _ in status] == [("el_serda", "online"), ("kissbot", "offline")]
     assert all(TS_FORMAT.match(ts) for _, _, ts in status)
 
-    month = run_seed_script(db, SEED_LLM_MONTH)
+
+def test_the_seed_monthly_llm_script(seed_db: Path) -> None:
+    month = run_seed_script(seed_db, SEED_LLM_MONTH)
     assert [(c, int(i), int(o), float(cost)) for c, i, o, cost in month] == [
         ("kissbot", 10, 5, 1.0),
         ("el_serda", 200, 100, 0.5),
     ]
 
-    ram = {c: (float(a), float(m), float(cpu)) for c, a, m, cpu in run_seed_script(db, SEED_RAM)}
+
+def test_the_seed_ram_script(seed_db: Path) -> None:
+    ram = {
+        c: (float(a), float(m), float(cpu)) for c, a, m, cpu in run_seed_script(seed_db, SEED_RAM)
+    }
     assert ram == {"el_serda": (150.0, 200.0, 3.0), "kissbot": (50.0, 50.0, 1.0)}
 
-    for table in ("bot_metrics", "llm_usage", "events"):
-        assert all(TS_FORMAT.match(ts) for (ts,) in query(db, f"SELECT ts FROM {table}"))
+
+@pytest.mark.parametrize("table", ["bot_metrics", "llm_usage", "events"])
+def test_timestamps_are_stored_in_the_seeds_format(seed_db: Path, table: str) -> None:
+    stamps = query(seed_db, f"SELECT ts FROM {table}")
+    assert stamps and all(TS_FORMAT.match(ts) for (ts,) in stamps)
 
 
 def _make_old_database(path: Path, version: int) -> None:

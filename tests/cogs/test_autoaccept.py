@@ -13,20 +13,16 @@ def opt(name: str, value: Any, kind: int = 3) -> dict[str, Any]:
     return {"type": kind, "name": name, "value": value}
 
 
-async def test_autoaccept_commands(running: Running) -> None:
+async def test_autoaccept_toggle_is_for_admins(running: Running) -> None:
     service = running.bot.services.approvals
-    async with MonitorClient(running.settings.monitoring.socket_path) as agent:
-        assert (await agent.request_approval("file_write", {"file_path": "a.py"}, agent="w"))[
-            "decision"
-        ] == "approve"
-        denied = await agent.request_approval("terminal_command", {"command": "mkfs /dev/sda"})
-        assert denied["decision"] == "deny"
-
     _, refused = await running.slash("autoaccept toggle", user_id=MEMBER_USER_ID)
     assert refused["data"]["flags"] == 64 and service.config.auto_accept is True
     _, toggled = await running.slash("autoaccept toggle", [opt("enabled", False, kind=5)])
     assert "off" in toggled["data"]["content"] and service.config.auto_accept is False
 
+
+async def test_autoaccept_rule_changes_a_rule_as_typed(running: Running) -> None:
+    service = running.bot.services.approvals
     _, changed = await running.slash(
         "autoaccept rule",
         [
@@ -41,6 +37,10 @@ async def test_autoaccept_commands(running: Running) -> None:
         "docker rm*",
         "kubectl delete*",
     ]
+
+
+async def test_autoaccept_rule_refuses_no_change_and_a_non_admin(running: Running) -> None:
+    service = running.bot.services.approvals
     _, nothing = await running.slash("autoaccept rule", [opt("action_type", "code_review")])
     assert nothing["data"]["flags"] == 64
     _, not_admin = await running.slash(
@@ -50,6 +50,15 @@ async def test_autoaccept_commands(running: Running) -> None:
     )
     assert not_admin["data"]["flags"] == 64 and service.config.rules["file_write"].enabled
 
+
+async def test_autoaccept_rules_shows_the_state_and_revoke_removes_a_grant(
+    running: Running,
+) -> None:
+    service = running.bot.services.approvals
+    service.controls.toggle(False, by="alice")
+    service.controls.update_rule(
+        "terminal_command", {"blocked_patterns": ["docker rm*", "kubectl delete*"]}, by="alice"
+    )
     grant = service.grants.add("w", "terminal_command", by="alice", seconds=None)
     _, rules = await running.slash("autoaccept rules")
     [embed] = rules["data"]["embeds"]
@@ -60,6 +69,15 @@ async def test_autoaccept_commands(running: Running) -> None:
     )
     _, revoked = await running.slash("autoaccept revoke", [opt("grant", grant.id, kind=4)])
     assert "removed" in revoked["data"]["content"] and service.grants.active() == []
+
+
+async def test_autoaccept_stats_and_recent_count_the_policys_decisions(running: Running) -> None:
+    async with MonitorClient(running.settings.monitoring.socket_path) as agent:
+        assert (await agent.request_approval("file_write", {"file_path": "a.py"}, agent="w"))[
+            "decision"
+        ] == "approve"
+        denied = await agent.request_approval("terminal_command", {"command": "mkfs /dev/sda"})
+        assert denied["decision"] == "deny"
 
     await running.bot.controller.store.flush()
     _, stats = await running.slash("autoaccept stats")

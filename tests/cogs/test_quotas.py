@@ -5,9 +5,11 @@ headless, a webhook); /quota shows the bars and /quota detail a PNG chart."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import SecretStr
 
 from chatops.config import MonitoringConfig, Settings
@@ -36,41 +38,54 @@ def quota_posts(running: Running) -> list[str]:
     ]
 
 
-async def test_budget_alerts_and_quota_commands_in_discord(workdir: Path) -> None:
+@pytest.fixture
+async def budget_running(workdir: Path) -> AsyncIterator[Running]:
+    """The real bot logged in to the fake, with the ``claude-monthly`` budget of 100 $."""
     async with fake_discord(workdir) as (fake, settings):
         settings.quotas = BUDGET
         bot, task = await start_bot(settings, fake)
-        running = Running(fake, bot, settings)
         try:
-            socket_path = settings.monitoring.socket_path
-            await spend(socket_path, 40, 35)  # 25 % left
-            await wait_for(lambda: quota_posts(running), timeout=20)
-            await spend(socket_path, 16)  # 9 % left
-            await wait_for(lambda: len(quota_posts(running)) == 2, timeout=20)
-            await spend(socket_path, 1)  # still critical: nothing new
-            # The spend is committed and its level checked before the agent hears back: a
-            # duplicate alert would be in the outbox now, or already posted.
-            assert running.bot.controller.services.delivery.pending == []
-            assert quota_posts(running) == [
-                "🟠 25% left of budget claude\\-monthly",
-                "🔴 9% left of budget claude\\-monthly",
-            ]
-
-            _, summary = await running.slash("quota summary")
-            [field] = summary["data"]["embeds"][0]["fields"]
-            assert (
-                "claude" in field["name"] and "▰" in field["value"] and "8% left" in field["value"]
-            )
-
-            detail, _ = await running.slash(
-                "quota detail", [{"type": 3, "name": "name", "value": "claude-monthly"}]
-            )
-            followup = await fake.wait_followup(detail)
-            [chart] = followup["files"]
-            assert chart["name"] == "quota.png" and chart["head"] == PNG
+            yield Running(fake, bot, settings)
         finally:
             await bot.close()
             await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_budget_alerts_reach_the_channel_once_per_crossing(budget_running: Running) -> None:
+    running = budget_running
+    socket_path = running.settings.monitoring.socket_path
+    await spend(socket_path, 40, 35)  # 25 % left
+    await wait_for(lambda: quota_posts(running), timeout=20)
+    await spend(socket_path, 16)  # 9 % left
+    await wait_for(lambda: len(quota_posts(running)) == 2, timeout=20)
+    await spend(socket_path, 1)  # still critical: nothing new
+    # The spend is committed and its level checked before the agent hears back: a
+    # duplicate alert would be in the outbox now, or already posted.
+    assert running.bot.controller.services.delivery.pending == []
+    assert quota_posts(running) == [
+        "🟠 25% left of budget claude\\-monthly",
+        "🔴 9% left of budget claude\\-monthly",
+    ]
+
+
+async def test_quota_summary_shows_the_budget_as_a_bar(budget_running: Running) -> None:
+    running = budget_running
+    await spend(running.settings.monitoring.socket_path, 40, 35, 16, 1)  # 8 % left
+    _, summary = await running.slash("quota summary")
+    [field] = summary["data"]["embeds"][0]["fields"]
+    assert field["name"] == "🔴 claude\\-monthly · budget"
+    assert field["value"].splitlines()[0] == "▰▱▱▱▱▱▱▱▱▱ 8% left · 92/100 cost"
+
+
+async def test_quota_detail_answers_with_a_png_chart(budget_running: Running) -> None:
+    running = budget_running
+    await spend(running.settings.monitoring.socket_path, 40)
+    detail, _ = await running.slash(
+        "quota detail", [{"type": 3, "name": "name", "value": "claude-monthly"}]
+    )
+    followup = await running.fake.wait_followup(detail)
+    [chart] = followup["files"]
+    assert chart["name"] == "quota.png" and chart["head"] == PNG
 
 
 async def test_budget_warning_reaches_a_webhook_headless(

@@ -139,9 +139,11 @@ async def test_task_ids_cannot_leave_the_root(
     store: Store, root: Path, clock: FakeClock, task_id: str
 ) -> None:
     manager = await manager_for(store, root, clock)
+    beside = sorted(os.listdir(root.parent))  # where "../escape" would land
     with pytest.raises(CacheError):
         await manager.create_cache_entry(task_id, "claude", {"a": b"x"})
     assert os.listdir(root) == [] or os.listdir(root) == [".incoming"]
+    assert sorted(os.listdir(root.parent)) == beside
 
 
 @pytest.mark.parametrize("name", ["../x", "/etc/passwd", "a/../../b", "a//b", "", "a\\b", "."])

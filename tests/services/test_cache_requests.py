@@ -14,23 +14,51 @@ from tests.conftest import FakeClock, RawClient, RecordingSink, make_settings
 KB = 1024
 
 
-async def test_agents_write_finish_and_operators_clean(
-    workdir: Path, start_controller: Any
-) -> None:
+async def cache_controller(workdir: Path, start_controller: Any) -> tuple[Any, Any]:
     settings = make_settings(workdir)
     # t3's folder is made by hand before it is registered: the scheduled check (5 s after
     # start, whenever a loaded machine gets there) must not adopt it in between.
     settings.cache = CacheConfig(orphans="report", auto_clean_enabled=False)
-    ctl = await start_controller(settings)
+    return settings, await start_controller(settings)
+
+
+async def create_t1(agent: MonitorClient) -> dict[str, Any] | None:
+    """11 B in two files, running until ``agent`` finishes it."""
+    return await agent.create_cache_entry(
+        "t1",
+        "claude",
+        {"out.txt": "hello\n", "img.png": b"\x89PNG\0"},
+        preview="done",
+        agent="coder",
+    )
+
+
+async def register_t3(settings: Any, agent: MonitorClient) -> dict[str, Any] | None:
+    """10 B in a folder made under the cache root, then registered by ``agent``."""
+    (settings.cache_root / "t3").mkdir()
+    (settings.cache_root / "t3" / "f").write_bytes(b"x" * 10)
+    return await agent.register_cache_entry(
+        "t3", "claude", settings.cache_root / "t3", agent="coder"
+    )
+
+
+async def write_w1(settings: Any) -> RawClient:
+    """1 B written over a raw connection (an agent's); the connection, still open."""
+    writer = await RawClient.connect(settings.monitoring.socket_path)
+    wrote = await writer.request(
+        {"id": 1, "type": "cache_create", "task_id": "w1", "agent_type": "x", "files": {"a": "1"}}
+    )
+    assert wrote["ok"], wrote
+    return writer
+
+
+async def test_an_agent_writes_and_registers_entries_within_the_rules(
+    workdir: Path, start_controller: Any
+) -> None:
+    settings, ctl = await cache_controller(workdir, start_controller)
     cache = ctl.services.cache
     async with MonitorClient(settings.monitoring.socket_path) as agent:
-        entry = await agent.create_cache_entry(
-            "t1",
-            "claude",
-            {"out.txt": "hello\n", "img.png": b"\x89PNG\0"},
-            preview="done",
-            agent="coder",
-        )
+        entry = await create_t1(agent)
         assert entry is not None and entry["size_bytes"] == 11 and entry["running"]
         assert (settings.cache_root / "t1" / "img.png").read_bytes() == b"\x89PNG\0"
         assert cache.running(cache.entries["t1"])
@@ -40,46 +68,73 @@ async def test_agents_write_finish_and_operators_clean(
         assert too_big is None and "t2" not in cache.entries
         outside = await agent.register_cache_entry("t3", "claude", workdir, agent="coder")
         assert outside is None
-        (settings.cache_root / "t3").mkdir()
-        (settings.cache_root / "t3" / "f").write_bytes(b"x" * 10)
-        placed = await agent.register_cache_entry(
-            "t3", "claude", settings.cache_root / "t3", agent="coder"
-        )
+        placed = await register_t3(settings, agent)
         assert placed is not None and placed["size_bytes"] == 10
 
+
+async def test_another_connection_may_not_finish_a_running_entry(
+    workdir: Path, start_controller: Any
+) -> None:
+    settings, ctl = await cache_controller(workdir, start_controller)
+    async with MonitorClient(settings.monitoring.socket_path) as agent:
+        assert await create_t1(agent) is not None
         # Another connection may not finish it while its writer is connected.
         other = await RawClient.connect(settings.monitoring.socket_path)
         refused = await other.request(
             {"id": 1, "type": "cache_finish", "task_id": "t1", "agent": "coder"}
         )
         assert refused["error"]["code"] == "permission_denied"
-        # Nor may a connection that wrote an entry (an agent's) clean.
-        writer = await RawClient.connect(settings.monitoring.socket_path)
-        wrote = await writer.request(
-            {
-                "id": 1,
-                "type": "cache_create",
-                "task_id": "w1",
-                "agent_type": "x",
-                "files": {"a": "1"},
-            }
-        )
-        assert wrote["ok"], wrote
-        execute = {
-            "id": 2,
-            "type": "cache_execute",
-            "kind": "clear_all_cache",
-            "items": [{"task_id": "w1", "inode": cache.entries["w1"].inode}],
-        }
-        assert (await writer.request(execute))["error"]["code"] == "permission_denied"
-        await writer.close()
+        assert ctl.services.cache.running(ctl.services.cache.entries["t1"])
+        await other.close()
 
+
+async def test_a_connection_that_wrote_an_entry_may_not_clean(
+    workdir: Path, start_controller: Any
+) -> None:
+    settings, ctl = await cache_controller(workdir, start_controller)
+    cache = ctl.services.cache
+    # A connection that wrote an entry (an agent's) may not clean.
+    writer = await write_w1(settings)
+    execute = {
+        "id": 2,
+        "type": "cache_execute",
+        "kind": "clear_all_cache",
+        "items": [{"task_id": "w1", "inode": cache.entries["w1"].inode}],
+    }
+    assert (await writer.request(execute))["error"]["code"] == "permission_denied"
+    assert list(cache.entries) == ["w1"]
+    await writer.close()
+
+
+async def test_the_writer_finishes_its_entry_and_the_summary_counts_them_all(
+    workdir: Path, start_controller: Any
+) -> None:
+    settings, ctl = await cache_controller(workdir, start_controller)
+    cache = ctl.services.cache
+    async with MonitorClient(settings.monitoring.socket_path) as agent:
+        assert await create_t1(agent) is not None
+        assert await register_t3(settings, agent) is not None
+        await (await write_w1(settings)).close()
         assert await agent.finish_cache_entry("t1", agent="coder")
         assert not cache.running(cache.entries["t1"])
         summary = await agent.get_cache_summary()
         assert summary is not None and summary["count"] == 3 and summary["total_size_bytes"] == 22
 
-        await other.close()
+
+async def test_an_operator_cleans_only_what_no_connected_writer_holds(
+    workdir: Path, start_controller: Any
+) -> None:
+    from tests.conftest import wait_for
+
+    settings, ctl = await cache_controller(workdir, start_controller)
+    cache = ctl.services.cache
+    async with MonitorClient(settings.monitoring.socket_path) as agent:
+        assert await create_t1(agent) is not None
+        assert await register_t3(settings, agent) is not None
+        await (await write_w1(settings)).close()
+        assert await agent.finish_cache_entry("t1", agent="coder")
+        await wait_for(lambda: not cache.running(cache.entries["w1"]))  # its writer is gone
+
         operator = await RawClient.connect(settings.monitoring.socket_path)
         plan = await operator.request({"id": 3, "type": "cache_plan", "kind": "clear_all_cache"})
         # t3's writer is still connected: it is running and stays; w1's writer has gone.
@@ -153,6 +208,7 @@ async def test_new_entries_are_refused_over_the_ceiling(
     settings.cache.max_total_mb = 0.01  # about 10 kB
     ctl = await start_controller(settings)
     async with MonitorClient(settings.monitoring.socket_path) as agent:
-        assert await agent.create_cache_entry("a", "x", {"f": "x" * 20 * KB}) is not None
+        first = await agent.create_cache_entry("a", "x", {"f": "x" * 20 * KB})
+        assert first is not None and first["size_bytes"] == 20 * KB
         assert await agent.create_cache_entry("b", "x", {"f": "small"}) is None
     assert list(ctl.services.cache.entries) == ["a"]

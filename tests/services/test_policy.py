@@ -282,18 +282,20 @@ def test_chatops_policy_check_batch_and_show(workdir: Path) -> None:
     assert shown["rules"]["file_write"]["blocked_patterns"] == ["*.env", "*.key", "*secret*"]
 
 
-async def test_chatops_policy_shows_and_checks_the_runtime_changes(
-    workdir: Path, start_controller: Any
-) -> None:
-    """The toggle, a rule changed from Discord and a grant, saved by the controller, are in
-    ``policy show`` and ``policy check``, while it runs and after it stopped; without a
-    database both say they had the file only."""
+def test_chatops_policy_without_a_database_says_it_had_the_file_only(workdir: Path) -> None:
     alone = chatops(workdir, "show")
     assert "policy only" in alone.stderr and f"no database at {workdir / 'c.db'}" in alone.stderr
     assert json.loads(alone.stdout)["source"].startswith("the configuration only")
     alone = chatops(workdir, "check", "--type", "file_write", "--data", '{"file_path": "a.py"}')
     assert json.loads(alone.stdout)["decision"] == "accept" and "policy only" in alone.stderr
 
+
+@pytest.fixture(params=["running", "stopped"])
+async def runtime_changes(
+    request: pytest.FixtureRequest, workdir: Path, start_controller: Any
+) -> None:
+    """The toggle (off, by alice), a rule changed from Discord (by bob) and a grant (by carol),
+    saved by a controller that is still running, or has stopped since."""
     ctl = await start_controller(make_settings(workdir, database_path=workdir / "c.db"))
     approvals = ctl.services.approvals
     approvals.controls.toggle(False, by="alice")
@@ -302,6 +304,37 @@ async def test_chatops_policy_shows_and_checks_the_runtime_changes(
     )
     approvals.grants.add("coder", "file_write", by="carol", seconds=3600)
     await ctl.store.flush()
+    if request.param == "stopped":
+        await ctl.stop()
+
+
+@pytest.mark.usefixtures("runtime_changes")
+def test_chatops_policy_show_has_the_runtime_changes(workdir: Path) -> None:
+    shown = chatops(workdir, "show")
+    assert shown.stderr == ""
+    body = json.loads(shown.stdout)
+    assert body["source"].startswith("the configuration, with the runtime changes")
+    assert body["auto_accept"] is False
+    assert body["rules"]["terminal_command"]["blocked_patterns"] == ["make deploy*"]
+    assert set(body["runtime_changes"]) == {"auto_accept", "rule:terminal_command"}
+    assert body["runtime_changes"]["auto_accept"]["by"] == "alice"
+    [grant] = body["grants"]
+    assert (grant["agent"], grant["action_type"], grant["by"]) == ("coder", "file_write", "carol")
+
+
+@pytest.mark.usefixtures("runtime_changes")
+def test_chatops_policy_check_applies_the_runtime_changes(workdir: Path) -> None:
+    one = chatops(workdir, "check", "--type", "file_write", "--data", '{"file_path": "a.py"}')
+    assert json.loads(one.stdout) == {
+        "decision": "confirm",
+        "reason": "auto-accept is off",
+        "rule": "file_write",
+        "granted_to": ["coder"],
+    }
+
+
+@pytest.mark.usefixtures("runtime_changes")
+def test_chatops_policy_check_batch_applies_the_runtime_changes(workdir: Path) -> None:
     batch = "\n".join(
         json.dumps(item)
         for item in (
@@ -311,38 +344,13 @@ async def test_chatops_policy_shows_and_checks_the_runtime_changes(
             {"type": "terminal_command", "data": {"command": "make deploy prod"}},
         )
     )
-    for running in (True, False):
-        if not running:
-            await ctl.stop()
-        shown = chatops(workdir, "show")
-        assert shown.stderr == ""
-        body = json.loads(shown.stdout)
-        assert body["source"].startswith("the configuration, with the runtime changes")
-        assert body["auto_accept"] is False
-        assert body["rules"]["terminal_command"]["blocked_patterns"] == ["make deploy*"]
-        assert set(body["runtime_changes"]) == {"auto_accept", "rule:terminal_command"}
-        assert body["runtime_changes"]["auto_accept"]["by"] == "alice"
-        [grant] = body["grants"]
-        assert (grant["agent"], grant["action_type"], grant["by"]) == (
-            "coder",
-            "file_write",
-            "carol",
-        )
-
-        one = chatops(workdir, "check", "--type", "file_write", "--data", '{"file_path": "a.py"}')
-        assert json.loads(one.stdout) == {
-            "decision": "confirm",
-            "reason": "auto-accept is off",
-            "rule": "file_write",
-            "granted_to": ["coder"],
-        }
-        decided = [
-            json.loads(line)
-            for line in chatops(workdir, "check", "--batch", "-", stdin=batch).stdout.splitlines()
-        ]
-        assert [d["decision"] for d in decided] == ["confirm", "accept", "confirm", "deny"]
-        assert decided[1]["via"] == "grant" and "grant #1 by carol" in decided[1]["reason"]
-        assert "make deploy" in decided[3]["reason"]
+    decided = [
+        json.loads(line)
+        for line in chatops(workdir, "check", "--batch", "-", stdin=batch).stdout.splitlines()
+    ]
+    assert [d["decision"] for d in decided] == ["confirm", "accept", "confirm", "deny"]
+    assert decided[1]["via"] == "grant" and "grant #1 by carol" in decided[1]["reason"]
+    assert "make deploy" in decided[3]["reason"]
 
 
 async def test_a_rule_changed_at_runtime_cannot_name_a_validator_that_does_not_import(

@@ -28,21 +28,41 @@ async def test_the_same_process_registering_again_is_not_a_restart(
 ) -> None:
     """The load-dependent failure: a late duplicate of the bot's own registration (the client
     registers once itself and once on connecting) landed during the wait and was taken for the
-    restarted bot, with the same pid. Nor is a reconnect of the same process a restart: only the
-    new process that registers afterwards is."""
+    restarted bot, with the same pid."""
     settings = make_settings(workdir)
     settings.recovery.restart_wait = 1
     ctl: Controller = await start_controller(settings)
-    restarts = ctl.services.restarts
-    socket_path = settings.monitoring.socket_path
-    client = MonitorClient(socket_path)
-    spare = MonitorClient(socket_path)
-    reconnected = asyncio.Event()
+    client = MonitorClient(settings.monitoring.socket_path)
 
     async def register_again(push: Control) -> dict[str, Any]:
         # The same connection registers the same pid again (before answering), and stays.
         assert await client.register_with_monitor("same", os.getpid())
         return {"restarting": True}
+
+    client.on_push("control", register_again)
+    try:
+        assert await client.register_with_monitor("same", os.getpid())
+        report = await ctl.services.restarts.restart("same", by="alice")
+        assert report.new_pid is None, report
+        assert not report.restarted and report.outcome == "not_back"
+        assert f"pid {os.getpid()} registered again but is the same process" in report.reason
+        assert report.summary.startswith("did not come back (control): asked over its connection")
+    finally:
+        await client.close()
+
+
+async def test_a_reconnect_of_the_same_process_is_not_a_restart_a_new_process_is(
+    workdir: Path, start_controller: Any
+) -> None:
+    """A reconnect of the same process is not a restart: only the new process that registers
+    afterwards is."""
+    settings = make_settings(workdir)
+    settings.recovery.restart_wait = 60  # ended by the new process below, not by the clock
+    ctl: Controller = await start_controller(settings)
+    socket_path = settings.monitoring.socket_path
+    client = MonitorClient(socket_path)
+    spare = MonitorClient(socket_path)
+    reconnected = asyncio.Event()
 
     async def reconnect() -> None:
         await client.close()
@@ -54,19 +74,11 @@ async def test_the_same_process_registering_again_is_not_a_restart(
         asyncio.get_running_loop().create_task(reconnect())
         return {"restarting": True}
 
-    client.on_push("control", register_again)
+    client.on_push("control", reconnect_as_the_same_process)
     newcomer = None
     try:
         assert await client.register_with_monitor("same", os.getpid())
-        report = await restarts.restart("same", by="alice")
-        assert report.new_pid is None, report
-        assert not report.restarted and report.outcome == "not_back"
-        assert f"pid {os.getpid()} registered again but is the same process" in report.reason
-        assert report.summary.startswith("did not come back (control): asked over its connection")
-
-        restarts.config.restart_wait = 60  # ended by the new process below, not by the clock
-        client.on_push("control", reconnect_as_the_same_process)
-        restart = asyncio.create_task(restarts.restart("same", by="alice"))
+        restart = asyncio.create_task(ctl.services.restarts.restart("same", by="alice"))
         await reconnected.wait()
         await spare.close()
         await wait_for(lambda: ctl.services.fleet.bots["same"].status == "down")

@@ -4,7 +4,8 @@ An agent written against the seed's module works by changing its import::
 
     from chatops.client import MonitoringDashboard
 
-    dashboard = MonitoringDashboard()
+    dashboard = MonitoringDashboard(agent="coder")  # quota pools come from a registered bot
+    await dashboard.client.register_with_monitor("coder", os.getpid())
     await dashboard.register_agent("Coder", "coder")
     await dashboard.update_agent_status("Coder", "processing", current_task="main.py")
     await dashboard.increment_agent_tasks("Coder", success=True)

@@ -162,6 +162,12 @@ async def test_non_admin_is_refused_a_state_changing_command(running: Running) -
     )
     body = await running.fake.wait_callback(bad)
     assert body["data"]["flags"] == 64 and "Invalid duration" in body["data"]["content"]
+    too_long = await running.fake.slash(
+        "maintenance", [{"type": 3, "name": "duration", "value": "31d"}]
+    )
+    body = await running.fake.wait_callback(too_long)  # refused before any confirmation
+    assert body["data"]["flags"] == 64 and "at most 30 days" in body["data"]["content"]
+    assert not body["data"].get("components")
     assert len(silences.active()) == 1
 
     listing = await running.fake.wait_callback(await running.fake.slash("silences"))

@@ -194,6 +194,7 @@ class Controller:
         await delivery.start()
         fleet = FleetService(store, bus, cfg, clock=clock)
         await fleet.start()
+        silences.is_bot = lambda name: name in fleet.bots
         stack.callback(fleet.close)
         agents = AgentService(store, guard, fleet, clock=clock)
         await agents.start()

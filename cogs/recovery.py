@@ -17,10 +17,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from chatops.discord.bot import ChatOpsBot
+from chatops.discord.errors import refusal_text
+from chatops.errors import DomainError
 from chatops.presentation.charts import resource_chart
 from chatops.presentation.formatting import discord_text, plural
 from chatops.services.recovery.probes import Check, summarise
-from chatops.services.recovery.restarts import RestartError
 from cogs.ui.autocomplete import bot_name_autocomplete
 from cogs.ui.checks import admin_only
 from cogs.ui.embeds import GREEN, RED, YELLOW, code_block
@@ -80,11 +81,7 @@ class RecoveryCog(commands.Cog):
     @admin_only()
     async def restart(self, interaction: discord.Interaction, bot: str) -> None:
         services = self.bot.services
-        if bot not in services.fleet.bots and bot not in services.restarts.config.bots:
-            await interaction.response.send_message(
-                f"No bot called {discord_text(bot)}.", ephemeral=True
-            )
-            return
+        services.restarts.require_known(bot)  # refused before the confirmation, not after it
         confirmed = await ask_to_confirm(
             interaction,
             f"Restart **{discord_text(bot)}**? It is asked over its connection first, then its "
@@ -98,8 +95,8 @@ class RecoveryCog(commands.Cog):
         await interaction.edit_original_response(content=f"🔄 Restarting **{discord_text(bot)}**…")
         try:
             report = await services.restarts.restart(bot, by=str(interaction.user))
-        except RestartError as exc:
-            await interaction.edit_original_response(content=discord_text(str(exc)))
+        except DomainError as exc:  # gone since it was confirmed
+            await interaction.edit_original_response(content=refusal_text(exc))
             return
         icon = "✅" if report.restarted else "❌"
         # The service's own words (outcome, how, why), as ``chatops restart`` prints them.

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 
 from chatops.alerts.router import AlertRouter
 from chatops.config.recovery import CHANNEL_FIELD, RecoveryConfig
+from chatops.errors import NotFound
 from chatops.records.alerts import Severity
 from chatops.records.fleet import ALIVE_STATUSES, FleetEvent, RestartNotice
 from chatops.runtime.bus import EventBus
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 __all__ = ["RestartError", "RestartReport", "RestartService"]
 
 
-class RestartError(ValueError):
+class RestartError(NotFound, ValueError):
     """A restart that cannot even be tried (unknown bot)."""
 
 
@@ -93,10 +94,15 @@ class RestartService:
 
     # -- by hand ---------------------------------------------------------------------------------
 
+    def require_known(self, channel: str) -> None:
+        """Raise :class:`RestartError` (a :class:`~chatops.errors.NotFound`) unless ``channel``
+        is a bot the fleet knows or the recovery config names: what a restart needs to be
+        tried at all. A door asks before it confirms; :meth:`restart` asks again."""
+        if channel not in self._fleet.bots and channel not in self.config.bots:
+            raise RestartError(f"No bot called {channel!r}")
+
     async def restart(self, channel: str, *, by: str) -> RestartReport:
-        bot = self._fleet.bots.get(channel)
-        if bot is None and channel not in self.config.bots:
-            raise RestartError(f"no bot called {channel!r}")
+        self.require_known(channel)
         under_way = self._attempts.get(channel)
         if under_way is not None:
             reason = f"a restart of it is already under way (by {under_way.by})"

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from chatops.config.approvals import ActionType, Rule
 from chatops.discord.bot import ChatOpsBot
-from chatops.presentation.approvals import STATE_EMOJI, outcome_line
+from chatops.presentation.approvals import STATE_EMOJI, outcome_line, revoked_text
 from chatops.presentation.formatting import describe_duration, discord_text, plural
 from chatops.services.approvals.service import ApprovalService
 from cogs.ui.checks import admin_only
@@ -215,13 +215,10 @@ class AutoAcceptCog(commands.Cog):
     @app_commands.describe(grant="the grant's number")
     @admin_only()
     async def revoke(self, interaction: discord.Interaction, grant: int) -> None:
-        removed = self.service.grants.revoke(grant)
-        if removed is None:
-            await interaction.response.send_message(f"No active grant #{grant}.", ephemeral=True)
-            return
+        # No active grant of that number: refused (report_error answers).
+        removed = self.service.revoke_grant(grant, by=str(interaction.user))
         await interaction.response.send_message(
-            f"Grant #{grant} removed: **{discord_text(removed.agent)}**'s {removed.action_type} "
-            "requests ask again.",
+            revoked_text(removed, lambda agent: f"**{discord_text(agent)}**"),
             allowed_mentions=discord.AllowedMentions.none(),
         )
 

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from chatops import __version__
-from chatops.records.approvals import ApprovalRecord
+from chatops.records.approvals import ApprovalRecord, Grant
 from chatops.records.fleet import AgentState, BotState
 from chatops.services.approvals.events import answer
 from chatops.services.cache.manager import CacheError
@@ -52,6 +52,7 @@ from chatops.wire.protocol import (
     Register,
     ResetStatusCache,
     RestartBot,
+    RevokeGrant,
     RunDiagnostics,
     TaskResult,
     Unregister,
@@ -136,6 +137,17 @@ def approval_to_dict(record: ApprovalRecord) -> dict[str, Any]:
         "expires_at": record.expires_at,
         "decided_at": record.decided_at,
         "wait_ms": record.wait_ms,
+    }
+
+
+def grant_to_dict(grant: Grant) -> dict[str, Any]:
+    return {
+        "id": grant.id,
+        "agent": grant.agent,
+        "action_type": grant.action_type,
+        "until": grant.until,
+        "created_by": grant.created_by,
+        "created_at": grant.created_at,
     }
 
 
@@ -225,7 +237,14 @@ def build_handlers(services: Services) -> dict[type, Handler]:
         return Immediate({"approvals": [approval_to_dict(r) for r in pending]})
 
     def decide_approval(peer: Peer, msg: DecideApproval) -> Outcome:
-        return Committed(answer(approvals.decide_from_socket(peer, msg)))
+        if msg.grant is None:
+            return Committed(answer(approvals.decide_from_socket(peer, msg)))
+        record, grant = approvals.grant_from_socket(peer, msg, msg.grant)
+        granted = None if grant is None else grant_to_dict(grant)
+        return Committed({**answer(record), "grant": granted})
+
+    def revoke_grant(peer: Peer, msg: RevokeGrant) -> Outcome:
+        return Committed({"grant": grant_to_dict(approvals.revoke_from_socket(peer, msg))})
 
     cache, cache_door = services.cache, services.cache_requests
     recovery = RecoveryRequests(services)
@@ -264,6 +283,7 @@ def build_handlers(services: Services) -> dict[type, Handler]:
         ApprovalRequest: approvals.handle,
         ListApprovals: list_approvals,
         DecideApproval: decide_approval,
+        RevokeGrant: revoke_grant,
         CacheCreate: cache_door.create,
         CacheRegister: cache_door.register,
         CacheFinish: cache_door.finish,

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from chatops.errors import Conflict, DomainError, NotFound, Refused
 from chatops.wire.features import (
     ADMIN_CALLS,
     MAX_ACTION_DATA_BYTES,
@@ -51,6 +52,7 @@ from chatops.wire.features import (
     PoolReport,
     ResetStatusCache,
     RestartBot,
+    RevokeGrant,
     RunDiagnostics,
     TaskId,
     WindowLabel,
@@ -116,6 +118,19 @@ class ProtocolError(Exception):
         self.code = code
         self.message = message
         self.request_id = request_id
+
+
+def from_domain(error: DomainError, request_id: RequestId = None) -> ProtocolError:
+    """A service's refusal as the socket's typed error: what is not there (or no longer
+    open) is ``not_found``, what the rules forbid ``permission_denied``, a bad value
+    ``invalid_message``."""
+    if isinstance(error, NotFound | Conflict):
+        code = ErrorCode.NOT_FOUND
+    elif isinstance(error, Refused):
+        code = ErrorCode.PERMISSION_DENIED
+    else:
+        code = ErrorCode.INVALID_MESSAGE
+    return ProtocolError(code, str(error), request_id)
 
 
 class Register(_Message, tag="register"):
@@ -224,6 +239,7 @@ Message = (
     | ApprovalRequest
     | ListApprovals
     | DecideApproval
+    | RevokeGrant
     | CacheCreate
     | CacheRegister
     | CacheFinish
@@ -388,6 +404,7 @@ __all__ = [
     "RequestId",
     "ResetStatusCache",
     "RestartBot",
+    "RevokeGrant",
     "RssMb",
     "RunDiagnostics",
     "ServerPush",

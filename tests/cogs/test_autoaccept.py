@@ -60,6 +60,9 @@ async def test_autoaccept_commands(running: Running) -> None:
     )
     _, revoked = await running.slash("autoaccept revoke", [opt("grant", grant.id, kind=4)])
     assert "removed" in revoked["data"]["content"] and service.grants.active() == []
+    _, again = await running.slash("autoaccept revoke", [opt("grant", grant.id, kind=4)])
+    assert again["data"]["flags"] == 64
+    assert again["data"]["content"] == f"No active grant \\#{grant.id}"  # Markdown escaped
 
     await running.bot.controller.store.flush()
     _, stats = await running.slash("autoaccept stats")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chatops.errors import DomainError
 from chatops.records.alerts import Alert, Severity
 from chatops.records.approvals import ApprovalRecord
 
@@ -30,7 +31,7 @@ class ApprovalUpdated:
     record: ApprovalRecord
 
 
-class ApprovalError(Exception):
+class ApprovalError(DomainError):
     """A decision that cannot be taken (no such request, already decided, counted already)."""
 
 

@@ -36,6 +36,7 @@ from chatops.services.approvals.events import (
     outcome_text,
     requested_alert,
 )
+from chatops.services.approvals.granting import GrantControls
 from chatops.services.approvals.grants import GrantBook
 from chatops.services.approvals.policy import Decision, Policy
 from chatops.services.approvals.preview import preview, summarise
@@ -59,7 +60,7 @@ ANSWER_SLACK = 15.0
 """A waiting request's own deadline is its expiry plus this: the timeout decides first."""
 
 
-class ApprovalService(RuleControls):
+class ApprovalService(RuleControls, GrantControls):
     def __init__(
         self,
         store: Store,

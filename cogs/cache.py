@@ -11,14 +11,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from chatops.discord.bot import ChatOpsBot
+from chatops.presentation import cache as cache_text
 from chatops.presentation.formatting import (
-    describe_duration,
     discord_text,
     noun,
     plural,
     progress_bar,
     size_text,
 )
+from chatops.presentation.markup import DISCORD
 from chatops.records.cache import CacheEntry
 from chatops.services.cache.manager import CacheError, CacheManager
 from chatops.services.cache.plan import MB, CleanPlan, CleanResult
@@ -28,12 +29,6 @@ from cogs.ui.embeds import GREEN, ORANGE, RED, YELLOW, code_block, relative
 from cogs.ui.views import ask_to_confirm, confirm_in_followup, send_pages
 
 _LINES_PER_PAGE = 15
-_REASONS = {
-    "age": "past max_age_days",
-    "size": "over the size threshold",
-    "clear": "clear all",
-    "delete": "asked for",
-}
 
 
 def entry_line(entry: CacheEntry, running: bool) -> str:
@@ -46,35 +41,12 @@ def entry_line(entry: CacheEntry, running: bool) -> str:
 
 
 def plan_text(plan: CleanPlan, now: float) -> str:
-    if not plan.items:
-        kept = f" ({plural(plan.running_kept, 'running task')} kept)" if plan.running_kept else ""
-        return f"Nothing to remove{kept}."
-    why = ", ".join(
-        f"{count} {_REASONS.get(reason, reason)}" for reason, count in plan.reasons.items()
-    )
-    lines = [
-        f"**{len(plan.items)}** {noun(len(plan.items), 'entry')} · "
-        f"**{size_text(plan.size)}** of {size_text(plan.total_before)}",
-        f"oldest: {describe_duration(now - (plan.oldest or now))} old · why: {why}",
-    ]
-    if plan.running_kept:
-        lines.append(
-            f"{plural(plan.running_kept, 'running task')} "
-            f"{'is' if plan.running_kept == 1 else 'are'} kept"
-        )
-    names = ", ".join(f"`{item.task_id}`" for item in plan.items[:15])
-    more = f" and {len(plan.items) - 15} more" if len(plan.items) > 15 else ""
-    lines.append(names + more)
-    return "\n".join(lines)
+    return cache_text.plan_text(plan, now, DISCORD)
 
 
 def result_text(result: CleanResult, total: int) -> str:
-    text = f"🧹 Removed {plural(len(result.removed), 'entry')}"
-    text += f", {size_text(result.freed)} freed; {size_text(total)} left."
-    if result.skipped:
-        skipped = "; ".join(f"`{task_id}`: {why}" for task_id, why in result.skipped[:5])
-        text += f"\nSkipped {len(result.skipped)} that changed since the plan: {skipped}"
-    return text[:2000]
+    done = cache_text.result_text(len(result.removed), result.freed, total, result.skipped, DISCORD)
+    return f"🧹 {done}"[:2000]
 
 
 async def task_autocomplete(

@@ -47,6 +47,7 @@ async def test_chatops_cache_through_the_controller_and_without_it(
     assert code == 0 and out.startswith("3 entries, 2.9 kB")
     code, out, _ = await run_chatops(config, "cache", "clean", "--dry-run")
     assert code == 0 and "Plan: 2 entries" in out and "mid" in out
+    assert "why: 2 over the size threshold" in out  # the words /cache clean shows
     assert sorted(cache.entries) == ["mid", "new", "old"]
     code, out, _ = await run_chatops(config, "cache", "clean", stdin=b"n\n")
     assert code == 0 and "Nothing deleted" in out and len(cache.entries) == 3

@@ -1,8 +1,9 @@
-"""One entry of the task cache: a folder of one task's outputs, as the index knows it."""
+"""One entry of the task cache (a folder of one task's outputs, as the index knows it), and the
+plans that clean it: what a clean would remove and why, and what executing one did."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chatops.timeutil import to_sqlite
@@ -40,3 +41,50 @@ class CacheEntry:
             self.inode,
             int(self.deleting),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PlanItem:
+    task_id: str
+    agent_type: str
+    size: int
+    created_at: float
+    inode: int
+    reason: str
+    """``size``, ``age``, ``clear`` or ``delete``."""
+
+
+@dataclass(frozen=True, slots=True)
+class CleanPlan:
+    kind: str
+    items: tuple[PlanItem, ...]
+    total_before: int
+    running_kept: int = 0
+
+    @property
+    def size(self) -> int:
+        return sum(item.size for item in self.items)
+
+    @property
+    def oldest(self) -> float | None:
+        return min((item.created_at for item in self.items), default=None)
+
+    @property
+    def reasons(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for item in self.items:
+            counts[item.reason] = counts.get(item.reason, 0) + 1
+        return counts
+
+
+@dataclass(slots=True)
+class CleanResult:
+    """What executing a plan did: removed, and skipped with why (changed since the plan)."""
+
+    plan: CleanPlan
+    removed: list[PlanItem] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def freed(self) -> int:
+        return sum(item.size for item in self.removed)

@@ -1,11 +1,12 @@
-"""The cache as JSON: what the socket answers and ``chatops cache --json`` prints."""
+"""The cache as JSON: what the socket answers and ``chatops cache --json`` prints (and a plan
+read back from it, as ``chatops cache`` renders it)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chatops.records.cache import CacheEntry
-from chatops.services.cache.plan import CleanPlan, CleanResult
+from chatops.services.cache.plan import CleanPlan, CleanResult, PlanItem
 
 
 def entry_to_dict(entry: CacheEntry, running: bool) -> dict[str, Any]:
@@ -43,6 +44,22 @@ def plan_to_dict(plan: CleanPlan) -> dict[str, Any]:
             for item in plan.items
         ],
     }
+
+
+def plan_from_dict(plan: dict[str, Any]) -> CleanPlan:
+    """The plan :func:`plan_to_dict` wrote, as the socket's ``cache_plan`` answers it."""
+    items = tuple(
+        PlanItem(
+            item["task_id"],
+            item["agent_type"],
+            item["size_bytes"],
+            item["created_at"],
+            item["inode"],
+            item["reason"],
+        )
+        for item in plan["items"]
+    )
+    return CleanPlan(plan["kind"], items, plan["total_before"], plan["running_kept"])
 
 
 def result_to_dict(result: CleanResult, total_after: int) -> dict[str, Any]:

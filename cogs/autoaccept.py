@@ -84,20 +84,20 @@ class AutoAcceptCog(commands.Cog):
     async def stats(
         self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 3650] | None = None
     ) -> None:
-        stats = await self.service.get_statistics(days)
+        stats = await self.service.statistics(days)
         embed = discord.Embed(
             title="Auto-accept statistics" + (f" · last {plural(days, 'day')}" if days else ""),
-            colour=GREEN if stats["enabled"] else GREY,
-            description=f"Auto-accept is **{'on' if stats['enabled'] else 'off'}** · "
-            f"{plural(stats['total_actions'], 'request')}",
+            colour=GREEN if stats.enabled else GREY,
+            description=f"Auto-accept is **{'on' if stats.enabled else 'off'}** · "
+            f"{plural(stats.total_actions, 'request')}",
         )
-        outcomes = stats["by_outcome"]
+        outcomes = stats.by_outcome
         embed.add_field(
             name="By outcome",
             value="\n".join(f"{STATE_EMOJI.get(k, '•')} {k}: **{v}**" for k, v in outcomes.items())
             or "none yet",
         )
-        by_type = stats["by_type"]
+        by_type = stats.by_type
         embed.add_field(
             name="By type",
             value="\n".join(
@@ -106,12 +106,12 @@ class AutoAcceptCog(commands.Cog):
             )[:1024]
             or "none yet",
         )
-        median = stats["median_decision_ms"]
+        median = stats.median_decision_ms
         embed.add_field(
             name="Time to decide (humans)",
             value="—"
             if median is None
-            else f"median {describe_duration(median / 1000)} over {stats['decided_by_humans']}",
+            else f"median {describe_duration(median / 1000)} over {stats.decided_by_humans}",
             inline=False,
         )
         await interaction.response.send_message(embed=embed)

@@ -73,34 +73,37 @@ class CacheCog(commands.Cog):
 
     @cache_group.command(name="stats", description="Size against the threshold, by agent type")
     async def stats(self, interaction: discord.Interaction) -> None:
-        stats = self.cache.get_statistics()
-        threshold = stats["auto_clean_threshold_mb"]
-        fraction = stats["total_size_bytes"] / (threshold * MB)
+        stats = self.cache.statistics()
+        threshold = stats.auto_clean_threshold_mb
+        fraction = stats.total_size / (threshold * MB)
         colour = RED if fraction > 1 else ORANGE if fraction > 0.8 else GREEN
         embed = discord.Embed(
             title="Cache",
             colour=colour,
             description=f"{progress_bar(fraction)} of the {threshold:g} MB threshold\n"
-            f"**{size_text(stats['total_size_bytes'])}** in **{stats['count']}** "
-            f"{noun(stats['count'], 'entry')} · "
-            f"auto-clean **{'on' if stats['auto_clean_enabled'] else 'off'}**",
+            f"**{size_text(stats.total_size)}** in **{stats.count}** "
+            f"{noun(stats.count, 'entry')} · "
+            f"auto-clean **{'on' if stats.auto_clean_enabled else 'off'}**",
         )
-        by_type = stats["by_agent_type"]
+        by_type = stats.by_agent_type
         embed.add_field(
             name="By agent type",
             value="\n".join(
-                f"{discord_text(kind)}: {v['count']} · {size_text(v['size_bytes'])}"
+                f"{discord_text(kind)}: {v.count} · {size_text(v.size)}"
                 for kind, v in by_type.items()
             )[:1024]
             or "empty",
         )
-        for key, label in (("oldest", "Oldest"), ("largest", "Largest"), ("newest", "Newest")):
-            brief = stats[key]
+        for brief, label in (
+            (stats.oldest, "Oldest"),
+            (stats.largest, "Largest"),
+            (stats.newest, "Newest"),
+        ):
             if brief is not None:
                 embed.add_field(
                     name=label,
-                    value=f"`{brief['task_id']}` · {size_text(brief['size_bytes'])} · "
-                    f"{relative(brief['created_at'])}",
+                    value=f"`{brief.task_id}` · {size_text(brief.size)} · "
+                    f"{relative(brief.created_at)}",
                 )
         await interaction.response.send_message(embed=embed)
 
@@ -128,32 +131,33 @@ class CacheCog(commands.Cog):
     @app_commands.autocomplete(task=task_autocomplete)
     async def preview(self, interaction: discord.Interaction, task: str) -> None:
         try:
-            found = await self.cache.preview_cache_entry(task)
+            found = await self.cache.preview(task)
         except CacheError as exc:
             await interaction.response.send_message(discord_text(str(exc)), ephemeral=True)
             return
+        entry = found.entry
         embed = discord.Embed(
-            title=f"Cache entry {found['task_id']}"[:256],
-            description=(discord_text(found["preview"]) or "no preview text")[:1000],
+            title=f"Cache entry {entry.task_id}"[:256],
+            description=(discord_text(entry.preview) or "no preview text")[:1000],
             colour=YELLOW,
         )
         embed.add_field(
             name="Entry",
-            value=f"{discord_text(found['agent_type'])} · {size_text(found['size_bytes'])} · "
-            f"{plural(found['file_count'], 'file')} · {relative(found['created_at'])} · "
-            + ("running" if found["running"] else "finished" if found["finished"] else "idle"),
+            value=f"{discord_text(entry.agent_type)} · {size_text(entry.size)} · "
+            f"{plural(entry.files, 'file')} · {relative(entry.created_at)} · "
+            + ("running" if found.running else "finished" if entry.finished else "idle"),
             inline=False,
         )
-        for item in found["files"][:8]:
-            head = item["first_lines"]
+        for item in found.files[:8]:
+            head = item.first_lines
             value = "binary" if head is None else code_block("\n".join(head) or " ", limit=500)
             embed.add_field(
-                name=f"{item['name']} · {size_text(item['size_bytes'])}"[:256],
+                name=f"{item.name} · {size_text(item.size)}"[:256],
                 value=value,
                 inline=False,
             )
-        if len(found["files"]) > 8:
-            rest = ", ".join(discord_text(f["name"]) for f in found["files"][8:30])
+        if len(found.files) > 8:
+            rest = ", ".join(discord_text(f.name) for f in found.files[8:30])
             embed.add_field(name="More files", value=rest[:1024], inline=False)
         await interaction.response.send_message(embed=embed)
 

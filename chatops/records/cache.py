@@ -88,3 +88,53 @@ class CleanResult:
     @property
     def freed(self) -> int:
         return sum(item.size for item in self.removed)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryBrief:
+    """One entry as the statistics name it (the oldest, the newest, the largest)."""
+
+    task_id: str
+    size: int
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TypeTotals:
+    count: int
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    """The cache at a glance: ``/cache stats``, ``chatops cache stats`` and the seed's
+    ``get_statistics()`` (its dict, see ``services.cache.views.stats_to_dict``)."""
+
+    count: int
+    total_size: int
+    by_agent_type: dict[str, TypeTotals]
+    oldest: EntryBrief | None
+    newest: EntryBrief | None
+    largest: EntryBrief | None
+    auto_clean_enabled: bool
+    auto_clean_threshold_mb: float
+    warning_threshold_mb: float
+    root: str
+    """Where a folder to register goes: ``<root>/<task_id>``."""
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewFile:
+    name: str
+    size: int
+    first_lines: tuple[str, ...] | None
+    """None for a binary file."""
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPreview:
+    """One entry, whether its task runs, and its files' first lines (``/cache preview``)."""
+
+    entry: CacheEntry
+    running: bool
+    files: tuple[PreviewFile, ...]

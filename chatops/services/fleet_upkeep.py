@@ -5,8 +5,9 @@ state these read."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 
-from chatops.records.fleet import ALIVE_STATUSES, BotState
+from chatops.records.fleet import ALIVE_STATUSES, BotState, StatusReset
 from chatops.store.fleet import FleetTables
 from chatops.wire.peer import Peer
 from chatops.wire.protocol import Control
@@ -22,9 +23,13 @@ class FleetUpkeep:
     _rows: FleetTables
 
     async def reset_status_cache(self) -> dict[str, int]:
-        """The seed's ``reset_status_cache``: drop the in-memory statuses of bots without a
-        live connection and read them again from the database; ask every connected bot to
-        register again (its answer rebuilds its own)."""
+        """The seed's call: :meth:`reset_statuses` as a dict."""
+        return asdict(await self.reset_statuses())
+
+    async def reset_statuses(self) -> StatusReset:
+        """Drop the in-memory statuses of bots without a live connection and read them again
+        from the database; ask every connected bot to register again (its answer rebuilds its
+        own)."""
         stored = {bot.channel: bot for bot in await self._rows.load_bots()}
         reloaded = 0
         for channel in list(self.bots):
@@ -47,7 +52,7 @@ class FleetUpkeep:
                 asked += 1
             except PushError:
                 continue
-        return {"reloaded": reloaded, "asked_to_register": asked}
+        return StatusReset(reloaded=reloaded, asked_to_register=asked)
 
     def forget(self, channel: str) -> bool:
         """Remove a bot that is neither connected nor alive (stale-resource cleanup)."""

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from chatops.config.cache import CacheConfig
+from chatops.records.cache import TypeTotals
 from chatops.services.cache.manager import CacheError, CacheManager
+from chatops.services.cache.views import preview_to_dict, stats_to_dict
 from chatops.store import Store
 from tests.conftest import BOTS, FakeClock, query
 
@@ -72,6 +74,29 @@ async def test_statistics_are_kept_as_entries_come_and_go(
     await manager.create_cache_entry("bin", "x", {"blob": b"\0\1\2", "notes.md": b"# one\ntwo\n"})
     listed = {f["name"]: f for f in (await manager.preview_cache_entry("bin"))["files"]}
     assert listed["blob"]["binary"] and listed["notes.md"]["first_lines"] == ["# one", "two"]
+
+
+async def test_the_typed_statistics_and_preview_are_what_the_seed_s_dicts_say(
+    store: Store, root: Path, clock: FakeClock
+) -> None:
+    """What the cogs read (typed) and what the socket and the seed's calls answer (dicts) are
+    one and the same."""
+    manager = await manager_for(store, root, clock)
+    await fill(manager, clock, 2)
+    await manager.create_cache_entry("bin", "x", {"blob": b"\0\1", "notes.md": b"# one\ntwo\n"})
+    stats = manager.statistics()
+    assert stats.count == 3 and stats.total_size == manager.total
+    assert stats.by_agent_type["x"] == TypeTotals(1, stats.by_agent_type["x"].size)
+    assert stats.oldest is not None and stats.oldest.task_id == "task-0"
+    assert stats_to_dict(stats) == manager.get_statistics()
+
+    preview = await manager.preview("bin")
+    assert preview.entry.task_id == "bin" and not preview.running
+    assert [(f.name, f.first_lines) for f in preview.files] == [
+        ("blob", None),
+        ("notes.md", ("# one", "two")),
+    ]
+    assert preview_to_dict(preview) == await manager.preview_cache_entry("bin")
 
 
 async def test_auto_clean_removes_the_oldest_and_keeps_the_newest(

@@ -21,12 +21,20 @@ from pathlib import Path
 from typing import Any
 
 from chatops.config.cache import CacheConfig
+from chatops.errors import DomainError
 from chatops.presentation.formatting import plural
-from chatops.records.cache import CacheEntry
+from chatops.records.cache import (
+    CacheEntry,
+    CacheStats,
+    EntryBrief,
+    EntryPreview,
+    PreviewFile,
+    TypeTotals,
+)
 from chatops.services.cache import files, plan
 from chatops.services.cache.files import CachePathError, Measure
 from chatops.services.cache.plan import MB, CleanPlan, CleanResult, PlanItem
-from chatops.services.cache.views import entry_to_dict
+from chatops.services.cache.views import preview_to_dict, stats_to_dict
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 
@@ -35,7 +43,7 @@ log = logging.getLogger(__name__)
 IsOnline = Callable[[CacheEntry], bool]
 
 
-class CacheError(ValueError):
+class CacheError(DomainError, ValueError):
     """An operation refused: unknown entry, running task without force, bad name, exists."""
 
 
@@ -171,45 +179,49 @@ class CacheManager:
     def get(self, task_id: str) -> CacheEntry | None:
         return self.entries.get(task_id)
 
-    def get_statistics(self) -> dict[str, Any]:
+    def statistics(self) -> CacheStats:
         values = [e for e in self.entries.values() if not e.deleting]
         oldest = min(values, key=lambda e: e.created_at, default=None)
         newest = max(values, key=lambda e: e.created_at, default=None)
         largest = max(values, key=lambda e: e.size, default=None)
-        return {
-            "count": len(values),
-            "total_size_bytes": self.total,
-            "total_size_mb": round(self.total / MB, 2),
-            "by_agent_type": {
-                kind: {"count": count, "size_bytes": size}
+        return CacheStats(
+            count=len(values),
+            total_size=self.total,
+            by_agent_type={
+                kind: TypeTotals(count, size)
                 for kind, (count, size) in sorted(self._by_type.items())
                 if count
             },
-            "oldest": _brief(oldest),
-            "newest": _brief(newest),
-            "largest": _brief(largest),
-            "auto_clean_enabled": self.config.auto_clean_enabled,
-            "auto_clean_threshold_mb": self.config.auto_clean_threshold_mb,
-            "warning_threshold_mb": self.config.warning_threshold_mb,
-            "root": str(self.root),  # where a folder to register goes: <root>/<task_id>
-        }
+            oldest=_brief(oldest),
+            newest=_brief(newest),
+            largest=_brief(largest),
+            auto_clean_enabled=self.config.auto_clean_enabled,
+            auto_clean_threshold_mb=self.config.auto_clean_threshold_mb,
+            warning_threshold_mb=self.config.warning_threshold_mb,
+            root=str(self.root),
+        )
+
+    def get_statistics(self) -> dict[str, Any]:
+        """The seed's call: :meth:`statistics` as the socket answers it."""
+        return stats_to_dict(self.statistics())
 
     def get_cache_entries(self) -> list[CacheEntry]:
         """Newest first."""
         live = [e for e in self.entries.values() if not e.deleting]
         return sorted(live, key=lambda e: (e.created_at, e.task_id), reverse=True)
 
-    async def preview_cache_entry(self, task_id: str, lines: int = 5) -> dict[str, Any]:
+    async def preview(self, task_id: str, lines: int = 5) -> EntryPreview:
         entry = self._get(task_id)
         listing = await asyncio.to_thread(files.read_preview, self.root / task_id, lines=lines)
-        return {
-            **entry_to_dict(entry, self.running(entry)),
-            "finished": entry.finished,
-            "files": [
-                {"name": name, "size_bytes": size, "first_lines": head, "binary": head is None}
-                for name, size, head in listing
-            ],
-        }
+        shown = tuple(
+            PreviewFile(name, size, None if head is None else tuple(head))
+            for name, size, head in listing
+        )
+        return EntryPreview(entry, self.running(entry), shown)
+
+    async def preview_cache_entry(self, task_id: str, lines: int = 5) -> dict[str, Any]:
+        """The seed's call: :meth:`preview` as the socket answers it."""
+        return preview_to_dict(await self.preview(task_id, lines))
 
     # -- plans -----------------------------------------------------------------------------------
 
@@ -394,7 +406,5 @@ def _entry(
     )
 
 
-def _brief(entry: CacheEntry | None) -> dict[str, Any] | None:
-    if entry is None:
-        return None
-    return {"task_id": entry.task_id, "size_bytes": entry.size, "created_at": entry.created_at}
+def _brief(entry: CacheEntry | None) -> EntryBrief | None:
+    return None if entry is None else EntryBrief(entry.task_id, entry.size, entry.created_at)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatops.records.cache import CacheEntry
-from chatops.services.cache.plan import CleanPlan, CleanResult, PlanItem
+from chatops.records.cache import CacheEntry, CacheStats, EntryBrief, EntryPreview
+from chatops.services.cache.plan import MB, CleanPlan, CleanResult, PlanItem
 
 
 def entry_to_dict(entry: CacheEntry, running: bool) -> dict[str, Any]:
@@ -20,6 +20,49 @@ def entry_to_dict(entry: CacheEntry, running: bool) -> dict[str, Any]:
         "finished_at": entry.finished_at,
         "running": running,
         "preview": entry.preview,
+    }
+
+
+def stats_to_dict(stats: CacheStats) -> dict[str, Any]:
+    """The seed's ``get_statistics()``, and the socket's ``get_cache_summary``."""
+    return {
+        "count": stats.count,
+        "total_size_bytes": stats.total_size,
+        "total_size_mb": round(stats.total_size / MB, 2),
+        "by_agent_type": {
+            kind: {"count": sums.count, "size_bytes": sums.size}
+            for kind, sums in stats.by_agent_type.items()
+        },
+        "oldest": _brief(stats.oldest),
+        "newest": _brief(stats.newest),
+        "largest": _brief(stats.largest),
+        "auto_clean_enabled": stats.auto_clean_enabled,
+        "auto_clean_threshold_mb": stats.auto_clean_threshold_mb,
+        "warning_threshold_mb": stats.warning_threshold_mb,
+        "root": stats.root,
+    }
+
+
+def _brief(entry: EntryBrief | None) -> dict[str, Any] | None:
+    if entry is None:
+        return None
+    return {"task_id": entry.task_id, "size_bytes": entry.size, "created_at": entry.created_at}
+
+
+def preview_to_dict(preview: EntryPreview) -> dict[str, Any]:
+    """The seed's ``preview_cache_entry()``, and the socket's ``cache_preview``."""
+    return {
+        **entry_to_dict(preview.entry, preview.running),
+        "finished": preview.entry.finished,
+        "files": [
+            {
+                "name": item.name,
+                "size_bytes": item.size,
+                "first_lines": None if item.first_lines is None else list(item.first_lines),
+                "binary": item.first_lines is None,
+            }
+            for item in preview.files
+        ],
     }
 
 

@@ -55,7 +55,7 @@ class SilenceService:
         """Silence a bot named by hand (``/silence``): :class:`NotFound` unless the fleet
         knows it, so a typo never silences a name nothing will ever alert on."""
         if not self.is_bot(bot):
-            raise NotFound(f"No bot called {bot}")
+            raise NotFound(f"No bot called {bot!r}")
         return self.add(bot, seconds, kind=kind, created_by=created_by, reason=reason)
 
     def add(

@@ -35,7 +35,7 @@ async def test_silencing_a_bot_by_name_needs_one_the_fleet_knows(
 ) -> None:
     ctl: Controller = await start_controller()
     silences = ctl.services.silences
-    with pytest.raises(NotFound, match="No bot called el_sreda"):
+    with pytest.raises(NotFound, match="No bot called 'el_sreda'"):
         silences.silence_bot("el_sreda", 3600, created_by="alice")
     assert silences.active() == []
     client = await register(settings, "el_serda")

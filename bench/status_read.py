@@ -27,9 +27,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chatops.api.handlers import agent_to_dict, bot_to_dict
-
 from chatops.api.door import SocketDoor
+from chatops.api.fleet import agent_to_dict, bot_to_dict
 from chatops.composition.controller import Controller
 from chatops.config import MonitoringConfig, Settings
 from chatops.wire.outcomes import Immediate, Later

@@ -17,13 +17,15 @@ import discord
 from discord.ext import commands
 
 from chatops.discord.bot import ChatOpsBot
-from chatops.discord.errors import report_error
+from chatops.discord.errors import refusal_text, report_error
 from chatops.presentation.approvals import STATE_EMOJI, outcome_line
 from chatops.presentation.formatting import discord_text
 from chatops.records.approvals import ApprovalRecord
 from chatops.runtime.tasks import TaskSet
-from chatops.services.approvals.events import ApprovalError, ApprovalRequested, ApprovalUpdated
+from chatops.services.approvals.events import ApprovalRequested, ApprovalUpdated
+from chatops.services.approvals.granting import GrantLength
 from chatops.services.approvals.service import ApprovalService
+from chatops.services.errors import DomainError
 from cogs.ui.buttons import ApproverButton
 from cogs.ui.checks import ADMIN_REFUSAL, APPROVER_REFUSAL, chatops_bot, is_admin, is_approver
 from cogs.ui.embeds import GREEN, GREY, RED, YELLOW, code_block, relative
@@ -31,7 +33,7 @@ from cogs.ui.embeds import GREEN, GREY, RED, YELLOW, code_block, relative
 log = logging.getLogger(__name__)
 
 ACTIONS = ("approve", "deny", "session", "always")
-GRANTS = frozenset({"session", "always"})
+GRANTS: dict[str, GrantLength] = {"session": "session", "always": "always"}
 
 
 def prompt_embed(record: ApprovalRecord) -> discord.Embed:
@@ -119,7 +121,7 @@ class ApprovalButton(
         if self.action == "deny":
             await interaction.response.send_modal(DenyReason(cog, self.request_id))
             return
-        grant = self.action if self.action in GRANTS else None
+        grant = GRANTS.get(self.action)
         await cog.answer(interaction, self.request_id, approve=True, grant=grant)
 
 
@@ -153,18 +155,19 @@ class DenyReason(discord.ui.Modal, title="Deny this request"):
         await report_error(interaction, error)
 
 
-def prompt_view(record: ApprovalRecord, session_minutes: float) -> discord.ui.View:
-    """The four buttons, disabled once decided; no grant buttons where a rule wants more than
-    one approver (a grant would let one admin stand in for the others)."""
+def prompt_view(record: ApprovalRecord, service: ApprovalService) -> discord.ui.View:
+    """The four buttons, disabled once decided; the grant buttons only where the service
+    offers grants."""
     view = discord.ui.View(timeout=None)
     labels = {
         "approve": "Approve",
         "deny": "Deny",
-        "session": f"Approve for this agent ({session_minutes:g} min)",
+        "session": f"Approve for this agent ({service.config.session_minutes:g} min)",
         "always": "Always allow",
     }
+    offered = service.granting.grants_offered(record)
     for action in ACTIONS:
-        if action in GRANTS and record.approvals_required > 1:
+        if action in GRANTS and not offered:
             continue
         view.add_item(
             ApprovalButton(record.id, action, label=labels[action], disabled=not record.pending)
@@ -232,7 +235,7 @@ class ApprovalsCog(commands.Cog):
         try:
             message = await channel.send(
                 embed=prompt_embed(record),
-                view=prompt_view(record, self.service.config.session_minutes),
+                view=prompt_view(record, self.service),
                 nonce=f"approval-{record.id}",
                 allowed_mentions=discord.AllowedMentions.none(),
             )
@@ -251,7 +254,7 @@ class ApprovalsCog(commands.Cog):
         with contextlib.suppress(discord.NotFound):
             await message.edit(
                 embed=prompt_embed(record),
-                view=prompt_view(record, self.service.config.session_minutes),
+                view=prompt_view(record, self.service),
             )
         if not record.pending:
             self.service.prompt_closed(record.id)
@@ -265,37 +268,34 @@ class ApprovalsCog(commands.Cog):
         *,
         approve: bool,
         reason: str | None = None,
-        grant: str | None = None,
+        grant: GrantLength | None = None,
     ) -> None:
         """One click (or modal): decide, grant if asked, and edit the prompt in the same
         response. Clicks are handled one at a time on the loop: the first wins."""
         user = interaction.user
         self._answering.add(request_id)
         try:
-            record = self.service.decide(
-                request_id,
-                approve,
-                by=str(user),
-                identity=str(user.id),
-                via="discord",
-                reason=reason,
-            )
-        except ApprovalError as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
+            if grant is None:
+                record = self.service.decide(
+                    request_id,
+                    approve,
+                    by=str(user),
+                    identity=str(user.id),
+                    via="discord",
+                    reason=reason,
+                )
+            else:
+                record, _ = self.service.granting.approve_and_grant(
+                    request_id, grant, by=str(user), identity=str(user.id), via="discord"
+                )
+        except DomainError as exc:
+            await interaction.response.send_message(refusal_text(exc), ephemeral=True)
             return
         finally:
             self._answering.discard(request_id)
-        if grant is not None and record.approved:
-            minutes = self.service.config.session_minutes
-            self.service.grants.add(
-                record.agent,
-                record.action_type,
-                by=str(user),
-                seconds=minutes * 60 if grant == "session" else None,
-            )
         await interaction.response.edit_message(
             embed=prompt_embed(record),
-            view=prompt_view(record, self.service.config.session_minutes),
+            view=prompt_view(record, self.service),
         )
         if not record.pending:
             self.service.prompt_closed(record.id)

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from chatops.config.approvals import ActionType, Rule
 from chatops.discord.bot import ChatOpsBot
-from chatops.presentation.approvals import STATE_EMOJI, outcome_line
+from chatops.presentation.approvals import STATE_EMOJI, outcome_line, revoked_text
 from chatops.presentation.formatting import describe_duration, discord_text, plural
 from chatops.services.approvals.service import ApprovalService
 from cogs.ui.checks import admin_only
@@ -84,20 +84,20 @@ class AutoAcceptCog(commands.Cog):
     async def stats(
         self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 3650] | None = None
     ) -> None:
-        stats = await self.service.controls.get_statistics(days)
+        stats = await self.service.controls.statistics(days)
         embed = discord.Embed(
             title="Auto-accept statistics" + (f" · last {plural(days, 'day')}" if days else ""),
-            colour=GREEN if stats["enabled"] else GREY,
-            description=f"Auto-accept is **{'on' if stats['enabled'] else 'off'}** · "
-            f"{plural(stats['total_actions'], 'request')}",
+            colour=GREEN if stats.enabled else GREY,
+            description=f"Auto-accept is **{'on' if stats.enabled else 'off'}** · "
+            f"{plural(stats.total_actions, 'request')}",
         )
-        outcomes = stats["by_outcome"]
+        outcomes = stats.by_outcome
         embed.add_field(
             name="By outcome",
             value="\n".join(f"{STATE_EMOJI.get(k, '•')} {k}: **{v}**" for k, v in outcomes.items())
             or "none yet",
         )
-        by_type = stats["by_type"]
+        by_type = stats.by_type
         embed.add_field(
             name="By type",
             value="\n".join(
@@ -106,12 +106,12 @@ class AutoAcceptCog(commands.Cog):
             )[:1024]
             or "none yet",
         )
-        median = stats["median_decision_ms"]
+        median = stats.median_decision_ms
         embed.add_field(
             name="Time to decide (humans)",
             value="—"
             if median is None
-            else f"median {describe_duration(median / 1000)} over {stats['decided_by_humans']}",
+            else f"median {describe_duration(median / 1000)} over {stats.decided_by_humans}",
             inline=False,
         )
         await interaction.response.send_message(embed=embed)
@@ -215,13 +215,10 @@ class AutoAcceptCog(commands.Cog):
     @app_commands.describe(grant="the grant's number")
     @admin_only()
     async def revoke(self, interaction: discord.Interaction, grant: int) -> None:
-        removed = self.service.grants.revoke(grant)
-        if removed is None:
-            await interaction.response.send_message(f"No active grant #{grant}.", ephemeral=True)
-            return
+        # No active grant of that number: refused (report_error answers).
+        removed = self.service.granting.revoke_grant(grant, by=str(interaction.user))
         await interaction.response.send_message(
-            f"Grant #{grant} removed: **{discord_text(removed.agent)}**'s {removed.action_type} "
-            "requests ask again.",
+            revoked_text(removed, lambda agent: f"**{discord_text(agent)}**"),
             allowed_mentions=discord.AllowedMentions.none(),
         )
 

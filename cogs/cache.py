@@ -11,29 +11,24 @@ from discord import app_commands
 from discord.ext import commands
 
 from chatops.discord.bot import ChatOpsBot
+from chatops.presentation import cache as cache_text
 from chatops.presentation.formatting import (
-    describe_duration,
     discord_text,
     noun,
     plural,
     progress_bar,
     size_text,
 )
-from chatops.records.cache import CacheEntry
+from chatops.presentation.markup import DISCORD
+from chatops.records.cache import CacheEntry, CleanPlan, CleanResult
 from chatops.services.cache.manager import CacheError, CacheManager
-from chatops.services.cache.plan import MB, CleanPlan, CleanResult
+from chatops.services.cache.plan import MB
 from cogs.ui.autocomplete import name_choices
 from cogs.ui.checks import admin_only, chatops_bot
 from cogs.ui.embeds import GREEN, ORANGE, RED, YELLOW, code_block, relative
 from cogs.ui.views import ask_to_confirm, confirm_in_followup, send_pages
 
 _LINES_PER_PAGE = 15
-_REASONS = {
-    "age": "past max_age_days",
-    "size": "over the size threshold",
-    "clear": "clear all",
-    "delete": "asked for",
-}
 
 
 def entry_line(entry: CacheEntry, running: bool) -> str:
@@ -46,35 +41,12 @@ def entry_line(entry: CacheEntry, running: bool) -> str:
 
 
 def plan_text(plan: CleanPlan, now: float) -> str:
-    if not plan.items:
-        kept = f" ({plural(plan.running_kept, 'running task')} kept)" if plan.running_kept else ""
-        return f"Nothing to remove{kept}."
-    why = ", ".join(
-        f"{count} {_REASONS.get(reason, reason)}" for reason, count in plan.reasons.items()
-    )
-    lines = [
-        f"**{len(plan.items)}** {noun(len(plan.items), 'entry')} · "
-        f"**{size_text(plan.size)}** of {size_text(plan.total_before)}",
-        f"oldest: {describe_duration(now - (plan.oldest or now))} old · why: {why}",
-    ]
-    if plan.running_kept:
-        lines.append(
-            f"{plural(plan.running_kept, 'running task')} "
-            f"{'is' if plan.running_kept == 1 else 'are'} kept"
-        )
-    names = ", ".join(f"`{item.task_id}`" for item in plan.items[:15])
-    more = f" and {len(plan.items) - 15} more" if len(plan.items) > 15 else ""
-    lines.append(names + more)
-    return "\n".join(lines)
+    return cache_text.plan_text(plan, now, DISCORD)
 
 
 def result_text(result: CleanResult, total: int) -> str:
-    text = f"🧹 Removed {plural(len(result.removed), 'entry')}"
-    text += f", {size_text(result.freed)} freed; {size_text(total)} left."
-    if result.skipped:
-        skipped = "; ".join(f"`{task_id}`: {why}" for task_id, why in result.skipped[:5])
-        text += f"\nSkipped {len(result.skipped)} that changed since the plan: {skipped}"
-    return text[:2000]
+    done = cache_text.result_text(len(result.removed), result.freed, total, result.skipped, DISCORD)
+    return f"🧹 {done}"[:2000]
 
 
 async def task_autocomplete(
@@ -101,34 +73,37 @@ class CacheCog(commands.Cog):
 
     @cache_group.command(name="stats", description="Size against the threshold, by agent type")
     async def stats(self, interaction: discord.Interaction) -> None:
-        stats = self.cache.get_statistics()
-        threshold = stats["auto_clean_threshold_mb"]
-        fraction = stats["total_size_bytes"] / (threshold * MB)
+        stats = self.cache.statistics()
+        threshold = stats.auto_clean_threshold_mb
+        fraction = stats.total_size / (threshold * MB)
         colour = RED if fraction > 1 else ORANGE if fraction > 0.8 else GREEN
         embed = discord.Embed(
             title="Cache",
             colour=colour,
             description=f"{progress_bar(fraction)} of the {threshold:g} MB threshold\n"
-            f"**{size_text(stats['total_size_bytes'])}** in **{stats['count']}** "
-            f"{noun(stats['count'], 'entry')} · "
-            f"auto-clean **{'on' if stats['auto_clean_enabled'] else 'off'}**",
+            f"**{size_text(stats.total_size)}** in **{stats.count}** "
+            f"{noun(stats.count, 'entry')} · "
+            f"auto-clean **{'on' if stats.auto_clean_enabled else 'off'}**",
         )
-        by_type = stats["by_agent_type"]
+        by_type = stats.by_agent_type
         embed.add_field(
             name="By agent type",
             value="\n".join(
-                f"{discord_text(kind)}: {v['count']} · {size_text(v['size_bytes'])}"
+                f"{discord_text(kind)}: {v.count} · {size_text(v.size)}"
                 for kind, v in by_type.items()
             )[:1024]
             or "empty",
         )
-        for key, label in (("oldest", "Oldest"), ("largest", "Largest"), ("newest", "Newest")):
-            brief = stats[key]
+        for brief, label in (
+            (stats.oldest, "Oldest"),
+            (stats.largest, "Largest"),
+            (stats.newest, "Newest"),
+        ):
             if brief is not None:
                 embed.add_field(
                     name=label,
-                    value=f"`{brief['task_id']}` · {size_text(brief['size_bytes'])} · "
-                    f"{relative(brief['created_at'])}",
+                    value=f"`{brief.task_id}` · {size_text(brief.size)} · "
+                    f"{relative(brief.created_at)}",
                 )
         await interaction.response.send_message(embed=embed)
 

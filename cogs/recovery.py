@@ -10,17 +10,19 @@ import asyncio
 import io
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from chatops.discord.bot import ChatOpsBot
+from chatops.discord.errors import refusal_text
 from chatops.presentation.charts import resource_chart
 from chatops.presentation.formatting import discord_text, plural
-from chatops.services.recovery.probes import Check, summarise
-from chatops.services.recovery.restarts import RestartError
+from chatops.services.errors import DomainError
+from chatops.services.recovery.cleanup import CleanupReport
+from chatops.services.recovery.probes import Check, assess
 from cogs.ui.autocomplete import bot_name_autocomplete
 from cogs.ui.checks import admin_only
 from cogs.ui.embeds import GREEN, RED, YELLOW, code_block
@@ -80,11 +82,7 @@ class RecoveryCog(commands.Cog):
     @admin_only()
     async def restart(self, interaction: discord.Interaction, bot: str) -> None:
         services = self.bot.services
-        if bot not in services.fleet.bots and bot not in services.restarts.config.bots:
-            await interaction.response.send_message(
-                f"No bot called {discord_text(bot)}.", ephemeral=True
-            )
-            return
+        services.restarts.require_known(bot)  # refused before the confirmation, not after it
         confirmed = await ask_to_confirm(
             interaction,
             f"Restart **{discord_text(bot)}**? It is asked over its connection first, then its "
@@ -98,8 +96,8 @@ class RecoveryCog(commands.Cog):
         await interaction.edit_original_response(content=f"🔄 Restarting **{discord_text(bot)}**…")
         try:
             report = await services.restarts.restart(bot, by=str(interaction.user))
-        except RestartError as exc:
-            await interaction.edit_original_response(content=discord_text(str(exc)))
+        except DomainError as exc:  # gone since it was confirmed
+            await interaction.edit_original_response(content=refusal_text(exc))
             return
         icon = "✅" if report.restarted else "❌"
         # The service's own words (outcome, how, why), as ``chatops restart`` prints them.
@@ -121,10 +119,10 @@ class RecoveryCog(commands.Cog):
         if not confirmed:
             await interaction.edit_original_response(content="Nothing changed.")
             return
-        result = await self.bot.services.fleet.reset_status_cache()
+        result = await self.bot.services.fleet.reset_statuses()
         await interaction.edit_original_response(
-            content=f"🔁 Statuses reset: {result['reloaded']} read again from the database, "
-            f"{plural(result['asked_to_register'], 'connected bot')} asked to register again."
+            content=f"🔁 Statuses reset: {result.reloaded} read again from the database, "
+            f"{plural(result.asked_to_register, 'connected bot')} asked to register again."
         )
 
     @recover.command(name="cleanup", description="Show stale resources, then remove them")
@@ -152,11 +150,11 @@ class RecoveryCog(commands.Cog):
     async def diagnostics(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer()
         checks = await self.bot.services.diagnostics.run_diagnostics()
-        summary = summarise(checks)
+        summary = assess(checks)
         embed = discord.Embed(
-            title=f"Diagnostics · {summary['status']}",
+            title=f"Diagnostics · {summary.status}",
             description="\n".join(check_line(c) for c in checks)[:4000],
-            colour=COLOUR[summary["status"]],
+            colour=COLOUR[summary.status],
         )
         await interaction.followup.send(embed=embed)
 
@@ -165,12 +163,12 @@ class RecoveryCog(commands.Cog):
     @app_commands.guild_only()
     async def health(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer()
-        health = await self.bot.services.diagnostics.health_check()
-        reasons = "\n".join(f"• {discord_text(r)}" for r in health["reasons"]) or "all checks pass"
+        health = await self.bot.services.diagnostics.health()
+        reasons = "\n".join(f"• {discord_text(r)}" for r in health.reasons) or "all checks pass"
         embed = discord.Embed(
-            title=f"{ICON.get(health['status'], '⚠️')} Health: {health['status']}",
+            title=f"{ICON.get(health.status, '⚠️')} Health: {health.status}",
             description=reasons[:4000],
-            colour=COLOUR[health["status"]],
+            colour=COLOUR[health.status],
         )
         await interaction.followup.send(embed=embed)
 
@@ -180,23 +178,22 @@ class RecoveryCog(commands.Cog):
     async def metrics(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer()
         diagnostics = self.bot.services.diagnostics
-        metrics = diagnostics.get_system_metrics()
-        host, own = metrics["host"], metrics["controller"]
+        metrics = diagnostics.system_metrics()
+        host, own = metrics.host, metrics.controller
         embed = discord.Embed(title="System metrics", colour=GREEN)
         embed.add_field(
             name="Host",
-            value=f"CPU {host['cpu_pct']:.0f}% of {host['cpu_count']} · memory "
-            f"{host['memory_pct']:.0f}% · disk {host['disk_pct']:.0f}% "
-            f"({host['disk_free_mb']:,.0f} MB free) · load "
-            + " ".join(f"{x:.2f}" for x in host["load"]),
+            value=f"CPU {host.cpu_pct:.0f}% of {host.cpu_count} · memory "
+            f"{host.memory_pct:.0f}% · disk {host.disk_pct:.0f}% "
+            f"({host.disk_free_mb:,.0f} MB free) · load " + " ".join(f"{x:.2f}" for x in host.load),
             inline=False,
         )
         embed.add_field(
             name="Controller",
-            value=f"pid {own['pid']} · RSS {own['rss_mb']:.0f} MB · CPU {own['cpu_pct']:.1f}% · "
-            f"{plural(own['open_files'], 'open file')} · "
-            f"{plural(own['connections'], 'connection')} · store "
-            f"backlog {own['store_backlog']} · {plural(own['bots'], 'bot')}",
+            value=f"pid {own.pid} · RSS {own.rss_mb:.0f} MB · CPU {own.cpu_pct:.1f}% · "
+            f"{plural(own.open_files, 'open file')} · "
+            f"{plural(own.connections, 'connection')} · store "
+            f"backlog {own.store_backlog} · {plural(own.bots, 'bot')}",
             inline=False,
         )
         files = []
@@ -212,17 +209,15 @@ def _nothing() -> None:
     return None
 
 
-def _cleanup_text(report: dict[str, object]) -> str:
-    def names(key: str) -> str:
-        items = report.get(key) or []
-        assert isinstance(items, list)
-        return (", ".join(discord_text(str(i)) for i in items[:15]) or "none")[:500]
+def _cleanup_text(report: CleanupReport) -> str:
+    def names(items: Sequence[str]) -> str:
+        return (", ".join(discord_text(i) for i in items[:15]) or "none")[:500]
 
-    vacuum = "yes" if report.get("vacuum") else "no"
+    vacuum = "yes" if report.vacuum else "no"
     return (
-        f"bots offline too long: {names('stale_bots')}\n"
-        f"dead socket files: {names('dead_sockets')}\n"
-        f"orphan cache folders: {names('orphan_cache_folders')}\n"
+        f"bots offline too long: {names(report.stale_bots)}\n"
+        f"dead socket files: {names(report.dead_sockets)}\n"
+        f"orphan cache folders: {names(report.orphan_cache_folders)}\n"
         f"VACUUM worth it: {vacuum}"
     )
 

@@ -302,6 +302,52 @@ async def test_any_admits_automation_but_never_from_the_agent_s_session(
         assert (await agent.line())["decision"] == "approve"
 
 
+async def test_grant_and_revoke_from_a_shell(workdir: Path, start_controller: Any) -> None:
+    """``grant`` is the prompt's *Approve for this agent*, through the same narrow door as a
+    decision: the agent cannot grant itself, the operator at a terminal can, and the agent's
+    next request of that type passes; ``revoke`` ends it; the service's rules refuse a grant
+    where a rule wants two approvers, and a grant that is not active."""
+    settings = make_settings(workdir)
+    async with agent_asking(workdir, settings, start_controller) as (ctl, agent, request_id):
+        service = ctl.services.approvals
+        config = workdir / "cli.yaml"
+        own = await agent.shell(
+            f"{CHATOPS} --config {config} approvals grant {request_id} --always "
+            f">{workdir}/own 2>&1",
+            workdir / "own",
+            1,
+        )
+        assert "may not decide its own request" in own, own
+        assert service.records[request_id].pending and service.grants.active() == []
+
+        code, out = await in_terminal(
+            CHATOPS, "--config", str(config), "approvals", "grant", str(request_id)
+        )
+        assert code == 0 and f"request #{request_id}: approved by cli" in out, out
+        [grant] = service.grants.active()
+        assert (
+            f"Grant #{grant.id}: coder's terminal_command requests pass without asking for " in out
+        )
+        assert (await agent.line())["decision"] == "approve"
+        agent.send(type="terminal_command", data=PUSH)
+        assert (await agent.line())["via"] == "grant"
+
+        code, out, err = await run_chatops(config, "approvals", "revoke", str(grant.id))
+        assert code == 0, err
+        assert f"Grant #{grant.id} removed: coder's terminal_command requests ask again." in out
+        assert service.grants.active() == []
+        code, _, err = await run_chatops(config, "approvals", "revoke", str(grant.id))
+        assert code == 1 and f"No active grant #{grant.id}" in err
+
+        service.controls.update_rule("terminal_command", {"approvals_required": 2}, by="test")
+        agent.send(type="terminal_command", data=PUSH)
+        await wait_for(lambda: len(service.pending()) == 1, timeout=30)
+        [two] = service.pending()
+        code, _, err = await run_chatops(config, "approvals", "grant", str(two.id))
+        assert code == 1 and "needs 2 approvers" in err, err
+        assert two.pending and two.approvers == [] and service.grants.active() == []
+
+
 async def test_doctor_warns_when_agents_share_the_operator_s_uid(
     workdir: Path, start_controller: Any
 ) -> None:

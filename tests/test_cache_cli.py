@@ -65,6 +65,7 @@ async def test_chatops_cache_clean_dry_run_shows_the_plan_and_removes_nothing(
     config, ctl, _ = await cache_with_entries(workdir, start_controller, *THREE)
     code, out, _ = await run_chatops(config, "cache", "clean", "--dry-run")
     assert code == 0 and "Plan: 2 entries" in out and "mid" in out
+    assert "why: 2 over the size threshold" in out  # the words /cache clean shows
     assert sorted(ctl.services.cache.entries) == ["mid", "new", "old"]
 
 

@@ -167,6 +167,12 @@ async def test_maintenance_with_an_invalid_duration_is_refused(running: Running)
     )
     body = await running.fake.wait_callback(bad)
     assert body["data"]["flags"] == 64 and "Invalid duration" in body["data"]["content"]
+    too_long = await running.fake.slash(
+        "maintenance", [{"type": 3, "name": "duration", "value": "31d"}]
+    )
+    body = await running.fake.wait_callback(too_long)  # refused before any confirmation
+    assert body["data"]["flags"] == 64 and "at most 30 days" in body["data"]["content"]
+    assert not body["data"].get("components")
     assert silences.active() == []
 
 

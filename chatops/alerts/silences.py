@@ -1,12 +1,21 @@
 """Silences: mute a subject's alerts (all of them, or one incident kind), or everything
 (maintenance), until a time; each expires by itself. Incidents are still recorded while
-silenced; only notifications wait."""
+silenced; only notifications wait.
+
+The rules every door follows: a silence lasts a positive time and at most ``MAX_SILENCE``;
+silencing a bot by name (:meth:`SilenceService.silence_bot`) needs a bot the fleet knows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chatops.records.alerts import Silence
+from chatops.services.errors import Invalid, NotFound
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
+
+MAX_SILENCE = 30 * 86400
+"""The longest a silence may last: a forgotten one ends by itself within a month."""
 
 
 class SilenceService:
@@ -15,12 +24,39 @@ class SilenceService:
         self._clock = clock
         self._silences: dict[int, Silence] = {}
         self._next_id = 1
+        self.is_bot: Callable[[str], bool] = lambda name: True
+        """Does the fleet know a bot by this name? (set by the controller once the fleet is
+        built, after the alerts it feeds)"""
 
     async def start(self) -> None:
         restored = await self._tables.silences()
         self._next_id = restored.next_id
         self._silences = {silence.id: silence for silence in restored.rows}
         self.expire()
+
+    @staticmethod
+    def check_length(seconds: float) -> None:
+        """Raise :class:`Invalid` unless a silence may last ``seconds`` (a door asks before it
+        confirms; :meth:`add` checks again)."""
+        if seconds <= 0:
+            raise Invalid("a silence must last a positive time")
+        if seconds > MAX_SILENCE:
+            raise Invalid(f"a silence lasts at most {MAX_SILENCE // 86400} days")
+
+    def silence_bot(
+        self,
+        bot: str,
+        seconds: float,
+        *,
+        kind: str | None = None,
+        created_by: str | None = None,
+        reason: str | None = None,
+    ) -> Silence:
+        """Silence a bot named by hand (``/silence``): :class:`NotFound` unless the fleet
+        knows it, so a typo never silences a name nothing will ever alert on."""
+        if not self.is_bot(bot):
+            raise NotFound(f"No bot called {bot!r}")
+        return self.add(bot, seconds, kind=kind, created_by=created_by, reason=reason)
 
     def add(
         self,
@@ -33,10 +69,9 @@ class SilenceService:
     ) -> Silence:
         """Silence ``subject`` (None: everything) for ``seconds``; only its ``kind`` incidents
         when given."""
-        if seconds <= 0:
-            raise ValueError("a silence must last a positive time")
+        self.check_length(seconds)
         if subject is None and kind is not None:
-            raise ValueError("maintenance silences everything; it takes no kind")
+            raise Invalid("maintenance silences everything; it takes no kind")
         now = self._clock()
         silence = Silence(
             id=self._next_id,

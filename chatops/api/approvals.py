@@ -1,5 +1,5 @@
 """Approvals over the socket: an agent asks and waits for its answer; an operator at the shell
-lists and decides (``chatops approvals``)."""
+lists and decides, grants and revokes grants (``chatops approvals``)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 from chatops.api.callers import Callers
 from chatops.api.fleet import QUERY_TIMEOUT
 from chatops.composition.services import Services
-from chatops.records.approvals import ApprovalAsk, ApprovalRecord
+from chatops.records.approvals import ApprovalAsk, ApprovalRecord, Grant
 from chatops.wire.outcomes import Committed, Handler, Immediate, Later, Outcome
 from chatops.wire.peer import Peer
-from chatops.wire.protocol import ApprovalRequest, DecideApproval, ListApprovals
+from chatops.wire.protocol import ApprovalRequest, DecideApproval, ListApprovals, RevokeGrant
 
 
 def answer(record: ApprovalRecord) -> dict[str, Any]:
@@ -53,6 +53,17 @@ def approval_to_dict(record: ApprovalRecord) -> dict[str, Any]:
     }
 
 
+def grant_to_dict(grant: Grant) -> dict[str, Any]:
+    return {
+        "id": grant.id,
+        "agent": grant.agent,
+        "action_type": grant.action_type,
+        "until": grant.until,
+        "created_by": grant.created_by,
+        "created_at": grant.created_at,
+    }
+
+
 def approval_handlers(services: Services, callers: Callers) -> dict[type, Handler]:
     approvals = services.approvals
 
@@ -75,13 +86,25 @@ def approval_handlers(services: Services, callers: Callers) -> dict[type, Handle
         return Immediate({"approvals": [approval_to_dict(r) for r in pending]})
 
     def decide_approval(peer: Peer, msg: DecideApproval) -> Outcome:
-        record = approvals.decide_as_operator(
-            callers.of(peer), msg.request, msg.decision == "approve", msg.reason
+        caller = callers.of(peer)
+        if msg.grant is None:
+            approve = msg.decision == "approve"
+            return Committed(
+                answer(approvals.decide_as_operator(caller, msg.request, approve, msg.reason))
+            )
+        record, grant = approvals.granting.grant_as_operator(
+            caller, msg.request, msg.grant, msg.reason
         )
-        return Committed(answer(record))
+        granted = None if grant is None else grant_to_dict(grant)
+        return Committed({**answer(record), "grant": granted})
+
+    def revoke_grant(peer: Peer, msg: RevokeGrant) -> Outcome:
+        grant = approvals.granting.revoke_as_operator(callers.of(peer), msg.grant)
+        return Committed({"grant": grant_to_dict(grant)})
 
     return {
         ApprovalRequest: approval_request,
         ListApprovals: list_approvals,
         DecideApproval: decide_approval,
+        RevokeGrant: revoke_grant,
     }

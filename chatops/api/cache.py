@@ -8,7 +8,13 @@ import base64
 import binascii
 from typing import Any
 
-from chatops.api.cache_views import entry_to_dict, plan_to_dict, preview_to_dict, result_to_dict
+from chatops.api.cache_views import (
+    entry_to_dict,
+    plan_to_dict,
+    preview_to_dict,
+    result_to_dict,
+    stats_to_dict,
+)
 from chatops.api.callers import Callers
 from chatops.composition.services import Services
 from chatops.services.cache.manager import CacheError
@@ -81,7 +87,7 @@ def cache_handlers(services: Services, callers: Callers) -> dict[type, Handler]:
         return Committed(entry_to_dict(entry, running=False))
 
     def summary(peer: Peer, msg: GetCacheSummary) -> Outcome:
-        return Immediate(cache.get_statistics())
+        return Immediate(stats_to_dict(cache.statistics()))
 
     def listing(peer: Peer, msg: CacheList) -> Outcome:
         entries = cache.get_cache_entries()[: msg.limit]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chatops.api.cache_views import stats_to_dict
 from chatops.api.fleet import agent_to_dict
 from chatops.api.quotas import quota_to_dict
 from chatops.composition.services import Services
@@ -19,7 +20,7 @@ async def dashboard_data(services: Services) -> dict[str, Any]:
         "fleet": {"bots": len(services.fleet.bots), "by_status": statuses},
         "agents": [agent_to_dict(agent) for agent in services.agents.snapshot()],
         "quotas": [quota_to_dict(view, now) for view in services.quotas.summary()],
-        "cache": services.cache.get_statistics(),
+        "cache": stats_to_dict(services.cache.statistics()),
         "auto_accept": await services.approvals.controls.get_statistics(),
         "pending_approvals": len(services.approvals.pending()),
         "controller": {"degraded": health.degraded, "reason": health.reason},

@@ -1,5 +1,8 @@
-"""``chatops approvals list|approve ID|deny ID``: answer approval requests from a shell, through
-the running controller (headless mode's door; Discord's buttons are the other).
+"""``chatops approvals list|approve ID|deny ID|grant ID|revoke GRANT_ID``: answer approval
+requests from a shell, through the running controller (headless mode's door; Discord's buttons
+are the other). ``grant`` is the prompt's *Approve for this agent* (``--always``: *Always
+allow*), ``revoke`` is ``/autoaccept revoke``; the service's rules decide both (no grant where a
+rule wants more than one approver).
 
 Deciding over the socket is narrow on purpose (see ``approvals.socket_decisions``; the rules
 are :class:`~chatops.services.operators.OperatorGate`'s): the controller's own uid only, never
@@ -17,8 +20,10 @@ from typing import Any
 
 from chatops.client.blocking import MonitorError, request
 from chatops.config import Settings
+from chatops.presentation.approvals import granted_text, revoked_text
 from chatops.presentation.formatting import describe_duration, no_controller, terminal_text
-from chatops.wire.protocol import DecideApproval, ListApprovals
+from chatops.records.approvals import Grant
+from chatops.wire.protocol import DecideApproval, ListApprovals, RevokeGrant
 
 EXIT_REFUSED = 1
 EXIT_UNREACHABLE = 3
@@ -37,9 +42,20 @@ def approvals_command(settings: Settings, args: argparse.Namespace) -> int:
                 json.dumps(items, indent=2) if args.json else format_approvals(items, time.time())
             )
             return 0
-        message = DecideApproval(
-            request=args.request_id, decision=args.approvals_command, reason=args.reason
-        )
+        if args.approvals_command == "revoke":
+            reply = request(socket_path, RevokeGrant(grant=args.grant_id), timeout=10.0)
+            print(revoked_text(_grant(reply["grant"]), terminal_text))
+            return 0
+        if args.approvals_command == "grant":
+            message = DecideApproval(
+                request=args.request_id,
+                decision="approve",
+                grant="always" if args.always else "session",
+            )
+        else:
+            message = DecideApproval(
+                request=args.request_id, decision=args.approvals_command, reason=args.reason
+            )
         reply = request(socket_path, message, timeout=10.0)
     except MonitorError as exc:
         print(f"chatops: refused: {terminal_text(str(exc))}", file=sys.stderr)
@@ -49,7 +65,21 @@ def approvals_command(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_UNREACHABLE
     state = reply.get("state")
     print(f"request #{args.request_id}: {state}" + _by(reply))
+    if reply.get("grant"):
+        print(granted_text(_grant(reply["grant"]), time.time(), terminal_text))
     return 0
+
+
+def _grant(item: dict[str, Any]) -> Grant:
+    """A grant as the socket answers it (``grant_to_dict``)."""
+    return Grant(
+        id=item["id"],
+        agent=item["agent"],
+        action_type=item["action_type"],
+        until=item["until"],
+        created_by=item["created_by"],
+        created_at=item["created_at"],
+    )
 
 
 def _by(reply: dict[str, Any]) -> str:

@@ -18,12 +18,15 @@ from typing import Any
 
 from chatops.client.blocking import MonitorError, request
 from chatops.config import Settings
+from chatops.presentation.cache import plan_text, result_text
 from chatops.presentation.formatting import (
     describe_duration,
     plural,
     size_text,
     terminal_text,
 )
+from chatops.presentation.markup import TERMINAL
+from chatops.records.cache import CleanPlan
 from chatops.wire.protocol import (
     CacheExecute,
     CacheList,
@@ -64,21 +67,25 @@ def _run(backend: Backend, args: argparse.Namespace) -> int:
     kind = "clean" if args.cache_command == "clean" else "clear_all_cache"
     plan = backend.plan(kind)
     print(format_plan(plan, now))
-    if not plan["items"] or args.dry_run:
+    if not plan.items or args.dry_run:
         return 0
     if not args.yes and not _confirm(
-        f"Delete {plural(plan['count'], 'entry')} ({size_text(plan['size_bytes'])})?"
+        f"Delete {plural(len(plan.items), 'entry')} ({size_text(plan.size)})?"
     ):
         print("Nothing deleted.")
         return 0
-    result = backend.execute(kind, plan["items"])
+    result = backend.execute(plan)
+    skipped = [(item["task_id"], item["why"]) for item in result["skipped"]]
     print(
-        f"Removed {plural(len(result['removed']), 'entry')}, "
-        f"{size_text(result['freed_bytes'])} freed; "
-        f"{size_text(result['total_after'])} left."
+        result_text(
+            len(result["removed"]),
+            result["freed_bytes"],
+            result["total_after"],
+            skipped,
+            TERMINAL,
+            names=50,
+        )
     )
-    for skipped in result["skipped"]:
-        print(f"  skipped {terminal_text(skipped['task_id'])}: {skipped['why']}")
     return 0
 
 
@@ -96,10 +103,10 @@ class Backend:
     def entries(self) -> list[dict[str, Any]]:
         raise NotImplementedError
 
-    def plan(self, kind: str) -> dict[str, Any]:
+    def plan(self, kind: str) -> CleanPlan:
         raise NotImplementedError
 
-    def execute(self, kind: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    def execute(self, plan: CleanPlan) -> dict[str, Any]:
         raise NotImplementedError
 
 
@@ -116,19 +123,22 @@ class SocketBackend(Backend):
     def entries(self) -> list[dict[str, Any]]:
         return list(request(self._socket, CacheList(limit=1000), timeout=10.0)["entries"])
 
-    def plan(self, kind: str) -> dict[str, Any]:
-        return request(self._socket, CachePlan(kind=kind), timeout=30.0)  # type: ignore[arg-type]
+    def plan(self, kind: str) -> CleanPlan:
+        from chatops.api.cache_views import plan_from_dict
 
-    def execute(self, kind: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+        reply = request(self._socket, CachePlan(kind=kind), timeout=30.0)  # type: ignore[arg-type]
+        return plan_from_dict(reply)
+
+    def execute(self, plan: CleanPlan) -> dict[str, Any]:
         total: dict[str, Any] = {"removed": [], "freed_bytes": 0, "skipped": [], "total_after": 0}
-        for start in range(0, len(items), CHUNK):
+        for start in range(0, len(plan.items), CHUNK):
             planned = [
-                PlannedEntry(task_id=i["task_id"], inode=i["inode"])
-                for i in items[start : start + CHUNK]
+                PlannedEntry(task_id=i.task_id, inode=i.inode)
+                for i in plan.items[start : start + CHUNK]
             ]
             reply = request(
                 self._socket,
-                CacheExecute(kind=kind, items=planned),  # type: ignore[arg-type]
+                CacheExecute(kind=plan.kind, items=planned),  # type: ignore[arg-type]
                 timeout=120.0,
             )
             total["removed"] += reply["removed"]
@@ -159,7 +169,9 @@ class LocalBackend(Backend):
         )
 
     def stats(self) -> dict[str, Any]:
-        stats: dict[str, Any] = self._with_manager(lambda m: m.get_statistics())
+        from chatops.api.cache_views import stats_to_dict
+
+        stats: dict[str, Any] = self._with_manager(lambda m: stats_to_dict(m.statistics()))
         return stats
 
     def entries(self) -> list[dict[str, Any]]:
@@ -169,34 +181,19 @@ class LocalBackend(Backend):
             self._with_manager(lambda m: [entry_to_dict(e, False) for e in m.get_cache_entries()])
         )
 
-    def plan(self, kind: str) -> dict[str, Any]:
-        from chatops.api.cache_views import plan_to_dict
+    def plan(self, kind: str) -> CleanPlan:
+        def make(manager: Any) -> CleanPlan:
+            clean: CleanPlan = manager.plan_clean() if kind == "clean" else manager.plan_clear()
+            return clean
 
-        def make(manager: Any) -> dict[str, Any]:
-            clean = manager.plan_clean() if kind == "clean" else manager.plan_clear()
-            return plan_to_dict(clean)
-
-        plan: dict[str, Any] = self._with_manager(make)
+        plan: CleanPlan = self._with_manager(make)
         return plan
 
-    def execute(self, kind: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    def execute(self, plan: CleanPlan) -> dict[str, Any]:
         from chatops.api.cache_views import result_to_dict
-        from chatops.services.cache.plan import CleanPlan, PlanItem
-
-        planned = tuple(
-            PlanItem(
-                i["task_id"],
-                i["agent_type"],
-                i["size_bytes"],
-                i["created_at"],
-                i["inode"],
-                i["reason"],
-            )
-            for i in items
-        )
 
         async def run(manager: Any) -> dict[str, Any]:
-            result = await manager.execute(CleanPlan(kind, planned, manager.total))
+            result = await manager.execute(plan)  # each item checked again, as planned
             return result_to_dict(result, manager.total)
 
         result: dict[str, Any] = self._with_manager(run)
@@ -236,22 +233,6 @@ def format_entries(entries: Sequence[dict[str, Any]], now: float) -> str:
     return "\n".join(rows)
 
 
-def format_plan(plan: dict[str, Any], now: float) -> str:
-    if not plan["items"]:
-        kept = f" ({plan['running_kept']} running kept)" if plan["running_kept"] else ""
-        return f"Nothing to remove{kept}."
-    why = ", ".join(f"{count} by {reason}" for reason, count in plan["reasons"].items())
-    oldest = describe_duration(now - plan["oldest"]) if plan["oldest"] else "-"
-    lines = [
-        f"Plan: {plural(plan['count'], 'entry')}, {size_text(plan['size_bytes'])} of "
-        f"{size_text(plan['total_before'])}; oldest {oldest} old; {why}"
-    ]
-    if plan["running_kept"]:
-        lines.append(f"  ({plural(plan['running_kept'], 'running task')} kept)")
-    lines += [
-        f"  {terminal_text(i['task_id'])}  {size_text(i['size_bytes'])}  {i['reason']}"
-        for i in plan["items"][:50]
-    ]
-    if len(plan["items"]) > 50:
-        lines.append(f"  … and {len(plan['items']) - 50} more")
-    return "\n".join(lines)
+def format_plan(plan: CleanPlan, now: float) -> str:
+    text = plan_text(plan, now, TERMINAL, names=50)
+    return f"Plan: {text}" if plan.items else text

@@ -81,7 +81,9 @@ def _policy(sub: Any) -> None:
 
 
 def _approvals(sub: Any) -> None:
-    approvals = sub.add_parser("approvals", help="list and answer approval requests")
+    approvals = sub.add_parser(
+        "approvals", help="list and answer approval requests; grant and revoke grants"
+    )
     approvals_sub = approvals.add_subparsers(dest="approvals_command", required=True)
     listing = approvals_sub.add_parser("list", help="pending requests (--all: the latest of any)")
     listing.add_argument("--all", action="store_true", help="decided ones too")
@@ -91,6 +93,26 @@ def _approvals(sub: Any) -> None:
         decide = approvals_sub.add_parser(verb, help=f"{verb} request ID")
         decide.add_argument("request_id", type=int, metavar="ID")
         decide.add_argument("--reason", help="sent back to the agent")
+    grant = approvals_sub.add_parser(
+        "grant",
+        help="approve request ID and let its agent's requests of that type through "
+        "without asking, for approvals.session_minutes (the prompt's 'Approve for this agent')",
+        description="Approve request ID and let its agent's requests of that action type "
+        "through without asking: for approvals.session_minutes, or until revoked with "
+        "--always (Discord's 'Approve for this agent' and 'Always allow'). Not offered where "
+        "the request's rule wants more than one approver. A grant never lifts a deny.",
+    )
+    grant.add_argument("request_id", type=int, metavar="ID")
+    grant.add_argument(
+        "--always", action="store_true", help="until revoked (the prompt's 'Always allow')"
+    )
+    revoke = approvals_sub.add_parser(
+        "revoke",
+        help="end grant GRANT_ID: its agent's requests ask again (as /autoaccept revoke)",
+    )
+    revoke.add_argument(
+        "grant_id", type=int, metavar="GRANT_ID", help="the grant's number (chatops policy show)"
+    )
 
 
 def _cache(sub: Any) -> None:

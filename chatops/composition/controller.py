@@ -211,6 +211,7 @@ class Controller:
         ownership = Ownership()
         fleet = FleetService(store, bus, cfg, ownership, clock=clock)
         await fleet.start()
+        silences.is_bot = lambda name: name in fleet.bots
         stack.callback(fleet.close)
         agents = AgentService(store, guard, fleet, clock=clock)
         await agents.start()

@@ -113,3 +113,18 @@ class Grant:
             to_sqlite(self.created_at),
             int(self.revoked),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalStats:
+    """Counts by outcome (``state``), by the policy's decision and by type (each by outcome),
+    and the median time a human took to decide: ``/autoaccept stats`` and the seed's
+    ``get_statistics()`` (this, as a dict)."""
+
+    enabled: bool
+    total_actions: int
+    by_decision: dict[str, int]
+    by_outcome: dict[str, int]
+    by_type: dict[str, dict[str, int]]
+    decided_by_humans: int
+    median_decision_ms: float | None

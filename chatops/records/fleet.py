@@ -117,3 +117,13 @@ class BotDetail:
     agents: list[AgentState]
     events: list[FleetEvent]
     series: list[MetricPoint]
+
+
+@dataclass(slots=True, frozen=True)
+class StatusReset:
+    """What a status reset did (``/recover reset-status``, the seed's ``reset_status_cache``)."""
+
+    reloaded: int
+    """Bots without a live connection, read again from the database."""
+    asked_to_register: int
+    """Connected bots asked to register again."""

@@ -32,5 +32,7 @@ class Conflict(DomainError):
     """The request clashes with the current state (a task another connection is writing)."""
 
 
-class Invalid(DomainError):
-    """The request is well-formed but its values make no sense (a path outside the cache)."""
+class Invalid(DomainError, ValueError):
+    """The request is well-formed but its values make no sense (a path outside the cache, a
+    silence longer than the longest allowed); a ``ValueError`` too, as the checks it
+    replaced."""

@@ -23,12 +23,12 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 from chatops.config import MonitoringConfig
 from chatops.presentation.formatting import plural
-from chatops.records.fleet import ALIVE_STATUSES, BotState, BotStatus, FleetEvent
+from chatops.records.fleet import ALIVE_STATUSES, BotState, BotStatus, FleetEvent, StatusReset
 from chatops.runtime.bus import EventBus
 from chatops.runtime.pidwatch import PidWatcher, pid_alive
 from chatops.runtime.processes import is_self_or_descendant
@@ -242,6 +242,10 @@ class FleetService:
                 self._transition(bot, BotStatus.DOWN, "connection lost without unregister")
 
     async def reset_status_cache(self) -> dict[str, int]:
+        """The seed's call: :meth:`reset_statuses` as a dict."""
+        return asdict(await self.reset_statuses())
+
+    async def reset_statuses(self) -> StatusReset:
         """Drop the in-memory statuses of bots without a live connection and read them again
         from the database; ask every connected bot to register again (its answer rebuilds its
         own)."""
@@ -268,7 +272,7 @@ class FleetService:
                 asked += 1
             except LinkError:
                 continue
-        return {"reloaded": reloaded, "asked_to_register": asked}
+        return StatusReset(reloaded=reloaded, asked_to_register=asked)
 
     def forget(self, channel: str) -> bool:
         """Remove a bot that is neither connected nor alive (stale-resource cleanup)."""

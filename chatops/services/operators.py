@@ -20,6 +20,11 @@ from chatops.services.errors import Refused
 from chatops.services.ownership import Ownership
 
 
+def operator_name(caller: Caller) -> str:
+    """Who decided from a shell, as the records say it: ``cli (uid 1000, pid 4242)``."""
+    return f"cli (uid {caller.uid}, pid {caller.pid})" if caller.uid is not None else "cli"
+
+
 class OperatorGate:
     def __init__(self, ownership: Ownership) -> None:
         self._ownership = ownership

@@ -92,11 +92,24 @@ class ListApprovals(_Message, tag="list_approvals"):
 
 
 class DecideApproval(_Message, tag="decide_approval"):
-    """An operator's decision from a shell (``chatops approvals approve|deny``)."""
+    """An operator's decision from a shell (``chatops approvals approve|deny``); ``grant``
+    (with ``approve`` only) also lets the agent's requests of that type through, as the
+    prompt's grant buttons do (``chatops approvals grant``)."""
 
     request: Annotated[int, msgspec.Meta(ge=1)]
     decision: Literal["approve", "deny"]
     reason: Text | None = None
+    grant: Literal["session", "always"] | None = None
+
+    def __post_init__(self) -> None:
+        if self.grant is not None and self.decision != "approve":
+            raise ValueError("a grant goes with an approval - at `$.grant`")
+
+
+class RevokeGrant(_Message, tag="revoke_grant"):
+    """An operator ends a grant from a shell (``chatops approvals revoke``)."""
+
+    grant: Annotated[int, msgspec.Meta(ge=1)]
 
 
 TaskId = Annotated[

@@ -51,6 +51,7 @@ from chatops.wire.features import (
     PoolReport,
     ResetStatusCache,
     RestartBot,
+    RevokeGrant,
     RunDiagnostics,
     TaskId,
     WindowLabel,
@@ -224,6 +225,7 @@ Message = (
     | ApprovalRequest
     | ListApprovals
     | DecideApproval
+    | RevokeGrant
     | CacheCreate
     | CacheRegister
     | CacheFinish
@@ -370,6 +372,7 @@ __all__ = [
     "RequestId",
     "ResetStatusCache",
     "RestartBot",
+    "RevokeGrant",
     "RssMb",
     "RunDiagnostics",
     "ServerPush",

@@ -17,9 +17,10 @@ from chatops.alerts.restarts import RestartAlerts
 from chatops.composition.controller import Controller
 from chatops.config.recovery import BotRecovery, RecoveryConfig
 from chatops.records.alerts import Severity
+from chatops.records.cache import PlanItem
 from chatops.records.fleet import RestartNotice
 from chatops.services.cache.events import CacheCleaned, CacheOverWarning, CacheUnderWarning
-from chatops.services.cache.plan import MB, PlanItem
+from chatops.services.cache.plan import MB
 from chatops.services.quotas.events import QuotaCleared, QuotaCrossed
 from chatops.services.recovery.events import RestartFatal
 from chatops.services.recovery.restarts import RestartService

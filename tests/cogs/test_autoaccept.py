@@ -69,6 +69,9 @@ async def test_autoaccept_rules_shows_the_state_and_revoke_removes_a_grant(
     )
     _, revoked = await running.slash("autoaccept revoke", [opt("grant", grant.id, kind=4)])
     assert "removed" in revoked["data"]["content"] and service.grants.active() == []
+    _, again = await running.slash("autoaccept revoke", [opt("grant", grant.id, kind=4)])
+    assert again["data"]["flags"] == 64
+    assert again["data"]["content"] == f"No active grant \\#{grant.id}"  # Markdown escaped
 
 
 async def test_autoaccept_stats_and_recent_count_the_policys_decisions(running: Running) -> None:

@@ -63,3 +63,12 @@ async def test_recover_restart_of_a_real_bot(running: Running) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(bot.pid, signal.SIGKILL)
         kill_quietly(supervisor)
+
+
+async def test_recover_restart_of_an_unknown_bot_is_refused_before_any_confirmation(
+    running: Running,
+) -> None:
+    bot_option = [{"type": 3, "name": "bot", "value": "ghost"}]
+    _, refused = await running.slash("recover restart", bot_option)
+    assert refused["data"]["flags"] == 64 and "No bot called 'ghost'" in refused["data"]["content"]
+    assert not buttons(refused["data"])  # nothing to confirm

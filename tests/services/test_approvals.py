@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -235,6 +236,7 @@ async def test_runtime_changes_survive_a_restart(workdir: Path, start_controller
     assert [g.id for g in again.grants.active()] == [grant.id]
     stats = await again.controls.get_statistics()
     assert stats["enabled"] is False and stats["total_actions"] == 0
+    assert asdict(await again.controls.statistics()) == stats  # what /autoaccept stats reads, typed
 
 
 async def test_a_pending_request_survives_a_controller_restart(

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from chatops.api.cache_views import preview_to_dict, stats_to_dict
 from chatops.config.cache import CacheConfig
+from chatops.records.cache import TypeTotals
 from chatops.services.cache.manager import CacheError, CacheManager
 from chatops.store import Store
 from tests.conftest import BOTS, FakeClock, query
@@ -50,7 +52,7 @@ async def test_statistics_are_kept_as_entries_come_and_go(
     await manager.create_cache_entry(
         "big", "claude", {"a.txt": b"a" * 300 * KB, "sub/b.txt": b"b" * KB}, preview="summary"
     )
-    stats = manager.get_statistics()
+    stats = stats_to_dict(manager.statistics())
     assert stats["count"] == 4 and stats["total_size_bytes"] == 3 * 100 * KB + 301 * KB
     assert stats["by_agent_type"] == {
         "claude": {"count": 2, "size_bytes": 401 * KB},
@@ -60,7 +62,7 @@ async def test_statistics_are_kept_as_entries_come_and_go(
     assert stats["largest"]["task_id"] == "big"
     await manager.delete_cache_entry("task-1")
     assert manager.total == 2 * 100 * KB + 301 * KB and not (root / "task-1").exists()
-    assert manager.get_statistics()["by_agent_type"]["claude"] == {
+    assert stats_to_dict(manager.statistics())["by_agent_type"]["claude"] == {
         "count": 1,
         "size_bytes": 301 * KB,
     }
@@ -68,11 +70,48 @@ async def test_statistics_are_kept_as_entries_come_and_go(
     preview = await manager.preview_cache_entry("big")
     assert preview.entry.preview == "summary" and preview.entry.files == 2
     names = {f.name: f for f in preview.files}
-    assert names["a.txt"].first_lines == ["a" * 4096] and names["sub/b.txt"].size == KB
+    assert names["a.txt"].first_lines == ("a" * 4096,) and names["sub/b.txt"].size == KB
     await manager.create_cache_entry("bin", "x", {"blob": b"\0\1\2", "notes.md": b"# one\ntwo\n"})
     listed = {f.name: f for f in (await manager.preview_cache_entry("bin")).files}
     assert listed["blob"].first_lines is None
-    assert listed["notes.md"].first_lines == ["# one", "two"]
+    assert listed["notes.md"].first_lines == ("# one", "two")
+
+
+async def test_the_typed_statistics_and_preview_are_what_the_socket_answers(
+    store: Store, root: Path, clock: FakeClock
+) -> None:
+    """What the cogs read (typed) and what the socket answers (its dicts, made from them at the
+    door) are one and the same."""
+    manager = await manager_for(store, root, clock)
+    await fill(manager, clock, 2)
+    await manager.create_cache_entry("bin", "x", {"blob": b"\0\1", "notes.md": b"# one\ntwo\n"})
+    stats = manager.statistics()
+    assert stats.count == 3 and stats.total_size == manager.total
+    assert stats.by_agent_type["x"] == TypeTotals(1, stats.by_agent_type["x"].size)
+    assert stats.oldest is not None and stats.oldest.task_id == "task-0"
+    summary = stats_to_dict(stats)  # the socket's get_cache_summary
+    assert summary["count"] == 3 and summary["total_size_bytes"] == manager.total
+    assert summary["by_agent_type"]["x"] == {"count": 1, "size_bytes": 2 + 10}
+    assert summary["oldest"] == {
+        "task_id": "task-0",
+        "size_bytes": stats.oldest.size,
+        "created_at": stats.oldest.created_at,
+    }
+
+    preview = await manager.preview_cache_entry("bin")
+    assert preview.entry.task_id == "bin" and not preview.running
+    assert [(f.name, f.first_lines) for f in preview.files] == [
+        ("blob", None),
+        ("notes.md", ("# one", "two")),
+    ]
+    shown = preview_to_dict(preview)  # the socket's cache_preview
+    assert shown["task_id"] == "bin" and shown["running"] is False
+    assert [
+        (f["name"], f["size_bytes"], f["first_lines"], f["binary"]) for f in shown["files"]
+    ] == [
+        ("blob", 2, None, True),
+        ("notes.md", 10, ["# one", "two"], False),
+    ]
 
 
 async def test_auto_clean_removes_the_oldest_and_keeps_the_newest(

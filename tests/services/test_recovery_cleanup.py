@@ -125,7 +125,7 @@ async def test_a_cleanup_that_was_shown_is_carried_out_exactly(
     with socket.socket(socket.AF_UNIX) as leftover:
         leftover.bind(str(later))
     done = await cleanup.execute(plan)
-    assert done["stale_bots"] == ["stays-gone"] and done["dead_sockets"] == [str(first)]
+    assert done.stale_bots == ("stays-gone",) and done.dead_sockets == (str(first),)
     assert "comes-back" in ctl.services.fleet.bots and "stays-gone" not in ctl.services.fleet.bots
     assert not first.exists() and later.exists()  # not in the plan: left for the next one
     await client.close()

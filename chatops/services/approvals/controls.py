@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import statistics
+from dataclasses import asdict
 from typing import Any
 
 from chatops.config.approvals import ActionType, ApprovalsConfig, Rule, validator_problem
-from chatops.records.approvals import ApprovalRecord
+from chatops.records.approvals import ApprovalRecord, ApprovalStats
 from chatops.services.approvals.policy import Policy
 from chatops.store.approvals import ApprovalTables
 from chatops.timeutil import Clock
@@ -86,6 +87,10 @@ class RuleControls:
         return rule
 
     async def get_statistics(self, days: float | None = None) -> dict[str, Any]:
+        """The seed's call: :meth:`statistics` as a dict."""
+        return asdict(await self.statistics(days))
+
+    async def statistics(self, days: float | None = None) -> ApprovalStats:
         """Counts by outcome and by type, and the median time a human took to decide."""
         since = None if days is None else self._clock() - days * 86400
         by_state: dict[str, int] = {}
@@ -97,15 +102,15 @@ class RuleControls:
             per_type = by_type.setdefault(action_type, {})
             per_type[state] = per_type.get(state, 0) + count
         waits = await self._tables.wait_times(since)
-        return {
-            "enabled": self.config.auto_accept,
-            "total_actions": sum(by_state.values()),
-            "by_decision": by_policy,
-            "by_outcome": by_state,
-            "by_type": by_type,
-            "decided_by_humans": len(waits),
-            "median_decision_ms": statistics.median(waits) if waits else None,
-        }
+        return ApprovalStats(
+            enabled=self.config.auto_accept,
+            total_actions=sum(by_state.values()),
+            by_decision=by_policy,
+            by_outcome=by_state,
+            by_type=by_type,
+            decided_by_humans=len(waits),
+            median_decision_ms=statistics.median(waits) if waits else None,
+        )
 
     async def get_recent_actions(self, limit: int = 20) -> list[ApprovalRecord]:
         return await self._tables.recent(max(1, min(limit, 500)))

@@ -36,6 +36,7 @@ from chatops.services.approvals.events import (
     NoSuchApproval,
     outcome_text,
 )
+from chatops.services.approvals.granting import Granting
 from chatops.services.approvals.grants import GrantBook
 from chatops.services.approvals.policy import Decision
 from chatops.services.approvals.preview import preview, summarise
@@ -43,7 +44,7 @@ from chatops.services.approvals.worker import ShellAnalyser
 from chatops.services.callers import Caller
 from chatops.services.errors import Refused
 from chatops.services.fleet import FleetService
-from chatops.services.operators import OperatorGate
+from chatops.services.operators import OperatorGate, operator_name
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 
@@ -76,6 +77,8 @@ class ApprovalService:
         self._clock = clock
         self._analyser = ShellAnalyser(in_worker=config.parse_in_worker)
         self.grants = GrantBook(self._tables, clock=clock)
+        self.granting = Granting(self.config, self.grants, gate, self)
+        """The grants' rules: offered when, with which approval, revoked by whom."""
         self.records: dict[int, ApprovalRecord] = {}
         """Pending requests, and resolved ones still wanted: a prompt to close, or an agent
         that may ask again with the key."""
@@ -260,9 +263,13 @@ class ApprovalService:
             askers = self._asked_from.get(record.id, [])
             terminal = mode is SocketDecisions.INTERACTIVE
             self._gate.require_apart(caller, askers, terminal=terminal)
-        who = f"cli (uid {caller.uid}, pid {caller.pid})" if caller.uid is not None else "cli"
         return self.decide(
-            request_id, approve, by=who, identity=f"uid:{caller.uid}", via="cli", reason=reason
+            request_id,
+            approve,
+            by=operator_name(caller),
+            identity=f"uid:{caller.uid}",
+            via="cli",
+            reason=reason,
         )
 
     def pending(self) -> list[ApprovalRecord]:

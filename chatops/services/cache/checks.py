@@ -6,10 +6,11 @@ every ``warning_repeat`` while it lasts, and a resolved alert once back under.""
 
 from __future__ import annotations
 
+from chatops.records.cache import CleanResult
 from chatops.runtime.bus import EventBus
 from chatops.services.cache.events import CacheCleaned, CacheOverWarning, CacheUnderWarning
 from chatops.services.cache.manager import CacheManager
-from chatops.services.cache.plan import MB, CleanResult
+from chatops.services.cache.plan import MB
 from chatops.timeutil import Clock, wall_clock
 
 

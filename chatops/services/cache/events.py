@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatops.services.cache.plan import PlanItem
+from chatops.records.cache import PlanItem
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,14 +18,23 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from chatops.config.cache import CacheConfig
 from chatops.presentation.formatting import plural
-from chatops.records.cache import CacheEntry, EntryPreview, PreviewFile
+from chatops.records.cache import (
+    CacheEntry,
+    CacheStats,
+    CleanPlan,
+    CleanResult,
+    EntryBrief,
+    EntryPreview,
+    PlanItem,
+    PreviewFile,
+    TypeTotals,
+)
 from chatops.services.cache import files, plan
 from chatops.services.cache.files import CachePathError, Measure
-from chatops.services.cache.plan import MB, CleanPlan, CleanResult, PlanItem
+from chatops.services.cache.plan import MB
 from chatops.services.errors import Invalid
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
@@ -35,7 +44,7 @@ log = logging.getLogger(__name__)
 IsOnline = Callable[[CacheEntry], bool]
 
 
-class CacheError(Invalid, ValueError):
+class CacheError(Invalid):
     """An operation refused: unknown entry, running task without force, bad name, exists."""
 
 
@@ -171,28 +180,29 @@ class CacheManager:
     def get(self, task_id: str) -> CacheEntry | None:
         return self.entries.get(task_id)
 
-    def get_statistics(self) -> dict[str, Any]:
+    def statistics(self) -> CacheStats:
+        """The cache at a glance (the socket answers it as
+        :func:`~chatops.api.cache_views.stats_to_dict`)."""
         values = [e for e in self.entries.values() if not e.deleting]
         oldest = min(values, key=lambda e: e.created_at, default=None)
         newest = max(values, key=lambda e: e.created_at, default=None)
         largest = max(values, key=lambda e: e.size, default=None)
-        return {
-            "count": len(values),
-            "total_size_bytes": self.total,
-            "total_size_mb": round(self.total / MB, 2),
-            "by_agent_type": {
-                kind: {"count": count, "size_bytes": size}
+        return CacheStats(
+            count=len(values),
+            total_size=self.total,
+            by_agent_type={
+                kind: TypeTotals(count, size)
                 for kind, (count, size) in sorted(self._by_type.items())
                 if count
             },
-            "oldest": _brief(oldest),
-            "newest": _brief(newest),
-            "largest": _brief(largest),
-            "auto_clean_enabled": self.config.auto_clean_enabled,
-            "auto_clean_threshold_mb": self.config.auto_clean_threshold_mb,
-            "warning_threshold_mb": self.config.warning_threshold_mb,
-            "root": str(self.root),  # where a folder to register goes: <root>/<task_id>
-        }
+            oldest=_brief(oldest),
+            newest=_brief(newest),
+            largest=_brief(largest),
+            auto_clean_enabled=self.config.auto_clean_enabled,
+            auto_clean_threshold_mb=self.config.auto_clean_threshold_mb,
+            warning_threshold_mb=self.config.warning_threshold_mb,
+            root=str(self.root),
+        )
 
     def get_cache_entries(self) -> list[CacheEntry]:
         """Newest first."""
@@ -200,10 +210,15 @@ class CacheManager:
         return sorted(live, key=lambda e: (e.created_at, e.task_id), reverse=True)
 
     async def preview_cache_entry(self, task_id: str, lines: int = 5) -> EntryPreview:
+        """The entry, whether its task runs, and its files' first ``lines`` (``/cache
+        preview``, the socket's ``cache_preview``)."""
         entry = self._get(task_id)
         listing = await asyncio.to_thread(files.read_preview, self.root / task_id, lines=lines)
-        found = [PreviewFile(name, size, head) for name, size, head in listing]
-        return EntryPreview(entry, self.running(entry), found)
+        shown = tuple(
+            PreviewFile(name, size, None if head is None else tuple(head))
+            for name, size, head in listing
+        )
+        return EntryPreview(entry, self.running(entry), shown)
 
     # -- plans -----------------------------------------------------------------------------------
 
@@ -388,7 +403,5 @@ def _entry(
     )
 
 
-def _brief(entry: CacheEntry | None) -> dict[str, Any] | None:
-    if entry is None:
-        return None
-    return {"task_id": entry.task_id, "size_bytes": entry.size, "created_at": entry.created_at}
+def _brief(entry: CacheEntry | None) -> EntryBrief | None:
+    return None if entry is None else EntryBrief(entry.task_id, entry.size, entry.created_at)

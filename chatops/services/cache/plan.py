@@ -15,58 +15,10 @@ forced delete or clear, by hand, is the only way to remove one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
-from chatops.records.cache import CacheEntry
+from chatops.records.cache import CacheEntry, CleanPlan, PlanItem
 
 MB = 1_048_576
-
-
-@dataclass(frozen=True, slots=True)
-class PlanItem:
-    task_id: str
-    agent_type: str
-    size: int
-    created_at: float
-    inode: int
-    reason: str
-    """``size``, ``age``, ``clear`` or ``delete``."""
-
-
-@dataclass(frozen=True, slots=True)
-class CleanPlan:
-    kind: str
-    items: tuple[PlanItem, ...]
-    total_before: int
-    running_kept: int = 0
-
-    @property
-    def size(self) -> int:
-        return sum(item.size for item in self.items)
-
-    @property
-    def oldest(self) -> float | None:
-        return min((item.created_at for item in self.items), default=None)
-
-    @property
-    def reasons(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for item in self.items:
-            counts[item.reason] = counts.get(item.reason, 0) + 1
-        return counts
-
-
-@dataclass(slots=True)
-class CleanResult:
-    """What executing a plan did: removed, and skipped with why (changed since the plan)."""
-
-    plan: CleanPlan
-    removed: list[PlanItem] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def freed(self) -> int:
-        return sum(item.size for item in self.removed)
 
 
 def item(entry: CacheEntry, reason: str) -> PlanItem:

@@ -11,10 +11,10 @@ import os
 from collections.abc import Awaitable, Sequence
 
 from chatops.presentation.formatting import plural
-from chatops.records.cache import CacheEntry
+from chatops.records.cache import CacheEntry, CleanPlan, CleanResult, PlanItem
 from chatops.records.fleet import ALIVE_STATUSES
 from chatops.services.cache.manager import CacheError, CacheManager
-from chatops.services.cache.plan import MB, CleanPlan, CleanResult, PlanItem
+from chatops.services.cache.plan import MB
 from chatops.services.callers import Caller
 from chatops.services.errors import Invalid, NotFound, Refused
 from chatops.services.fleet import FleetService

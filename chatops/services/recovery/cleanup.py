@@ -11,7 +11,7 @@ import asyncio
 import os
 import socket
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ class StaleCleanup:
     async def cleanup_stale_resources(self, *, dry_run: bool = True) -> dict[str, Any]:
         """The plan (a dry run), or the plan carried out at once."""
         plan = await self.plan()
-        return plan.report(dry_run=True) if dry_run else await self.execute(plan)
+        return (plan.report(dry_run=True) if dry_run else await self.execute(plan)).to_dict()
 
     async def plan(self) -> CleanupPlan:
         """What is stale now; nothing is touched."""
@@ -71,13 +71,12 @@ class StaleCleanup:
             free_bytes=probe.free_bytes,
         )
 
-    async def execute(self, plan: CleanupPlan) -> dict[str, Any]:
+    async def execute(self, plan: CleanupPlan) -> CleanupReport:
         """Exactly what ``plan`` showed, each item checked again first: a bot that came back
         (or changed state) since, a socket something listens on again, a folder that was
         indexed meanwhile is left alone; whatever became stale after the plan waits for the
         next one."""
-        report = plan.report(dry_run=False)
-        report["stale_bots"] = [
+        stale_bots = [
             channel
             for channel, since in plan.stale_bots.items()
             if self._still_stale(channel, since) and self._fleet.forget(channel)
@@ -90,17 +89,21 @@ class StaleCleanup:
             if path in still_dead:
                 path.unlink(missing_ok=True)
                 removed_sockets.append(str(path))
-        report["dead_sockets"] = removed_sockets
         orphans_now = set((await self._cache.reconcile()).orphans)
         removed_folders = []
         for task_id in plan.orphan_cache_folders:
             if task_id in orphans_now:
                 await asyncio.to_thread(cache_files.remove, self._cache.root / task_id)
                 removed_folders.append(task_id)
-        report["orphan_cache_folders"] = removed_folders
-        report["old_rows"] = {k: v for k, v in (await self._retention.run()).items() if v}
+        old_rows = {k: v for k, v in (await self._retention.run()).items() if v}
         await self._store.controller.optimize(plan.vacuum)
-        return report
+        return replace(
+            plan.report(dry_run=False),
+            stale_bots=tuple(stale_bots),
+            dead_sockets=tuple(removed_sockets),
+            orphan_cache_folders=tuple(removed_folders),
+            old_rows=old_rows,
+        )
 
     def _still_stale(self, channel: str, since: float) -> bool:
         bot = self._fleet.bots.get(channel)
@@ -121,16 +124,46 @@ class CleanupPlan:
     database_bytes: int
     free_bytes: int
 
-    def report(self, *, dry_run: bool) -> dict[str, Any]:
-        return {
-            "dry_run": dry_run,
-            "stale_bots": sorted(self.stale_bots),
-            "dead_sockets": [str(path) for path in self.dead_sockets],
+    def report(self, *, dry_run: bool) -> CleanupReport:
+        return CleanupReport(
+            dry_run=dry_run,
+            stale_bots=tuple(sorted(self.stale_bots)),
+            dead_sockets=tuple(str(path) for path in self.dead_sockets),
+            orphan_cache_folders=self.orphan_cache_folders,
+            vacuum=self.vacuum,
+            database_bytes=self.database_bytes,
+            free_bytes=self.free_bytes,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CleanupReport:
+    """What a cleanup would remove (``dry_run``: the plan, as shown) or removed."""
+
+    dry_run: bool
+    stale_bots: tuple[str, ...]
+    dead_sockets: tuple[str, ...]
+    orphan_cache_folders: tuple[str, ...]
+    vacuum: bool
+    database_bytes: int
+    free_bytes: int
+    old_rows: dict[str, int] | None = None
+    """Carried out only: the rows past their retention, by table."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The seed's ``cleanup_stale_resources`` answer (and the socket's)."""
+        report: dict[str, Any] = {
+            "dry_run": self.dry_run,
+            "stale_bots": list(self.stale_bots),
+            "dead_sockets": list(self.dead_sockets),
             "orphan_cache_folders": list(self.orphan_cache_folders),
             "vacuum": self.vacuum,
             "database_bytes": self.database_bytes,
             "free_bytes": self.free_bytes,
         }
+        if self.old_rows is not None:
+            report["old_rows"] = self.old_rows
+        return report
 
 
 def dead_sockets(own: Path) -> list[Path]:

@@ -24,11 +24,13 @@ import psutil
 from chatops.config import Settings
 from chatops.presentation.formatting import plural
 from chatops.records.fleet import MetricPoint
+from chatops.records.health import ControllerMetrics, Health, HostMetrics, SystemMetrics
 from chatops.services.callers import Declined, LinkError
 from chatops.services.fleet import FleetService
 from chatops.services.recovery.probes import (
     Check,
     Status,
+    assess,
     check_cache_dir,
     check_data_dir,
     check_webhooks,
@@ -104,11 +106,19 @@ class Diagnostics:
         return checks
 
     async def health_check(self) -> dict[str, Any]:
+        """The seed's call: :meth:`health` as a dict."""
+        return (await self.health()).to_dict()
+
+    async def health(self) -> Health:
         """ok, degraded (a warning) or failing, with the reasons: the checks summed up."""
         checks = await self.run_diagnostics()
-        return summarise(checks)
+        return assess(checks)
 
     def get_system_metrics(self) -> dict[str, Any]:
+        """The seed's call: :meth:`system_metrics` as a dict."""
+        return self.system_metrics().to_dict()
+
+    def system_metrics(self) -> SystemMetrics:
         data_dir = self._settings.monitoring.database_path.parent
         disk = psutil.disk_usage(str(data_dir))
         memory = psutil.virtual_memory()
@@ -116,27 +126,27 @@ class Diagnostics:
             rss = self._process.memory_info().rss
             cpu = self._process.cpu_percent(None)
             open_files = self._process.num_fds()
-        return {
-            "host": {
-                "cpu_pct": psutil.cpu_percent(None),
-                "cpu_count": psutil.cpu_count(),
-                "memory_pct": memory.percent,
-                "memory_available_mb": round(memory.available / 1_048_576, 1),
-                "disk_pct": disk.percent,
-                "disk_free_mb": round(disk.free / 1_048_576, 1),
-                "load": list(os.getloadavg()),
-            },
-            "controller": {
-                "pid": os.getpid(),
-                "rss_mb": round(rss / 1_048_576, 1),
-                "cpu_pct": cpu,
-                "open_files": open_files,
-                "connections": self._connections(),
-                "store_backlog": self._store.writer.backlog,
-                "bots": len(self._fleet.bots),
-                "uptime_s": round(time.time() - self._process.create_time(), 1),
-            },
-        }
+        return SystemMetrics(
+            host=HostMetrics(
+                cpu_pct=psutil.cpu_percent(None),
+                cpu_count=psutil.cpu_count(),
+                memory_pct=memory.percent,
+                memory_available_mb=round(memory.available / 1_048_576, 1),
+                disk_pct=disk.percent,
+                disk_free_mb=round(disk.free / 1_048_576, 1),
+                load=os.getloadavg(),
+            ),
+            controller=ControllerMetrics(
+                pid=os.getpid(),
+                rss_mb=round(rss / 1_048_576, 1),
+                cpu_pct=cpu,
+                open_files=open_files,
+                connections=self._connections(),
+                store_backlog=self._store.writer.backlog,
+                bots=len(self._fleet.bots),
+                uptime_s=round(time.time() - self._process.create_time(), 1),
+            ),
+        )
 
     # -- the checks ------------------------------------------------------------------------------
 

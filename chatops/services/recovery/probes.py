@@ -17,6 +17,7 @@ from typing import Any, Literal
 import aiohttp
 
 from chatops.presentation.formatting import redact_url
+from chatops.records.health import Health, HealthStatus
 
 Status = Literal["ok", "warning", "failing"]
 LOW_DISK_MB = 1024
@@ -31,16 +32,18 @@ class Check:
     detail: str
 
 
-def summarise(checks: Sequence[Check]) -> dict[str, Any]:
+def assess(checks: Sequence[Check]) -> Health:
     """``ok`` when every check is, ``failing`` when one fails, else ``degraded``."""
     failing = [c for c in checks if c.status == "failing"]
     warning = [c for c in checks if c.status == "warning"]
-    status = "failing" if failing else "degraded" if warning else "ok"
-    return {
-        "status": status,
-        "reasons": [f"{c.name}: {c.detail}" for c in failing + warning],
-        "checks": len(checks),
-    }
+    status: HealthStatus = "failing" if failing else "degraded" if warning else "ok"
+    reasons = tuple(f"{c.name}: {c.detail}" for c in failing + warning)
+    return Health(status, reasons, len(checks))
+
+
+def summarise(checks: Sequence[Check]) -> dict[str, Any]:
+    """:func:`assess`, as the socket and ``chatops doctor --json`` show it."""
+    return assess(checks).to_dict()
 
 
 def check_data_dir(path: Path) -> Check:

@@ -91,10 +91,15 @@ class RestartService:
 
     # -- by hand ---------------------------------------------------------------------------------
 
+    def require_known(self, channel: str) -> None:
+        """Raise :class:`RestartError` (a :class:`~chatops.services.errors.NotFound`) unless
+        ``channel`` is a bot the fleet knows or the recovery config names: what a restart needs
+        to be tried at all. A door asks before it confirms; :meth:`restart` asks again."""
+        if channel not in self._fleet.bots and channel not in self.config.bots:
+            raise RestartError(f"No bot called {channel!r}")
+
     async def restart(self, channel: str, *, by: str) -> RestartReport:
-        bot = self._fleet.bots.get(channel)
-        if bot is None and channel not in self.config.bots:
-            raise RestartError(f"no bot called {channel!r}")
+        self.require_known(channel)
         under_way = self._attempts.get(channel)
         if under_way is not None:
             reason = f"a restart of it is already under way (by {under_way.by})"

@@ -71,6 +71,8 @@ class MonitoringConfig(_Section):
     late_grace: float = Field(10, ge=0)
     stale_timeout: float = Field(60, gt=0)
     reap_interval: float = Field(1, gt=0)
+    """Seconds between checks that local bots' processes still run, only where the kernel
+    cannot report their exit (no pidfd). Heartbeat deadlines are timers, exact to the moment."""
     restart_grace: float = Field(90, ge=0)
     data_retention_days: int = Field(7, ge=1)
     retention_interval: float = Field(3600, gt=0)

@@ -29,6 +29,7 @@ from chatops.alerts.sinks import DeliveryError, Sink
 from chatops.config import AlertsConfig
 from chatops.presentation.formatting import plural
 from chatops.runtime.tasks import TaskSet
+from chatops.runtime.timers import Timers
 from chatops.store import OutboxItem, Store
 from chatops.timeutil import Clock, wall_clock
 
@@ -38,7 +39,14 @@ NEVER = 1e18
 
 
 class AlertDelivery:
-    def __init__(self, store: Store, config: AlertsConfig, *, clock: Clock = wall_clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: AlertsConfig,
+        *,
+        clock: Clock = wall_clock,
+        timers: Timers | None = None,
+    ) -> None:
         self._store = store
         self._tables = store.alerts
         self._config = config
@@ -48,9 +56,9 @@ class AlertDelivery:
         self._next_id = 1
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._tasks = TaskSet()
-        self._timers: set[asyncio.TimerHandle] = set()
         self._held_until: dict[str, float] = {}
         """A sink that failed waits as a whole: what arrives meanwhile joins its next group."""
+        self.timers = timers if timers is not None else Timers(clock)
         self.groups_sent = 0
 
     def add_sink(self, sink: Sink) -> None:
@@ -108,8 +116,8 @@ class AlertDelivery:
         self.kick()
 
     async def close(self) -> None:
-        for timer in self._timers:
-            timer.cancel()
+        for name in self.sinks:
+            self.timers.cancel(("alert_retry", name))
         await self._tasks.cancel()
 
     # -- one worker per sink ---------------------------------------------------------------------
@@ -202,16 +210,11 @@ class AlertDelivery:
             delay,
             exc,
         )
-        self._retry_later(delay)
+        self._retry_later(sink.name, retry_at)
 
-    def _retry_later(self, delay: float) -> None:
-        def fire() -> None:
-            self._timers.discard(timer)
-            self.kick()
-
-        # The loop's timer and the injected clock may disagree by a hair: fire just after.
-        timer = asyncio.get_running_loop().call_later(delay + 0.005, fire)
-        self._timers.add(timer)
+    def _retry_later(self, name: str, retry_at: float) -> None:
+        """Kick the sink's worker when its wait is over (one timer per sink: the latest)."""
+        self.timers.schedule(("alert_retry", name), retry_at, self.kick)
 
     def _finish(self, item: OutboxItem) -> None:
         self._pending.pop(item.id, None)

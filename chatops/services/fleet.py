@@ -10,6 +10,9 @@ After a controller restart the bots the database knew as alive get ``restart_gra
 reconnect before they are declared down; their pids are watched meanwhile, so a death during the
 grace is seen at once. Each transition is published on the bus and stored in ``events``.
 
+Silence is noticed by a timer per bot at its next threshold, not by a sweep (see
+:mod:`chatops.services.fleet_deadlines`).
+
 A name belongs to the connection that registered it (see ``docs/protocol.md``, "Ownership"):
 only that connection, or one opened by the registered process or a descendant of it, may
 heartbeat, unregister or report for it, and a live owner cannot be displaced.
@@ -31,6 +34,8 @@ from chatops.models import ALIVE_STATUSES, BotState, BotStatus, FleetEvent
 from chatops.presentation.formatting import plural
 from chatops.runtime.bus import EventBus
 from chatops.runtime.pidwatch import PidWatcher, pid_alive
+from chatops.runtime.timers import Timers
+from chatops.services.fleet_deadlines import FleetDeadlines
 from chatops.services.fleet_upkeep import FleetUpkeep
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
@@ -77,7 +82,7 @@ class EventBudget:
         return False
 
 
-class FleetService(FleetUpkeep):
+class FleetService(FleetUpkeep, FleetDeadlines):
     def __init__(
         self,
         store: Store,
@@ -85,12 +90,15 @@ class FleetService(FleetUpkeep):
         config: MonitoringConfig,
         *,
         clock: Clock = wall_clock,
+        timers: Timers | None = None,
     ) -> None:
         self._store = store
         self._rows = store.fleet
         self._bus = bus
         self._config = config
         self._clock = clock
+        self.timers = timers if timers is not None else Timers(clock)
+        """Where each bot's silence deadline waits (keys ``("reap", channel)``)."""
         self.bots: dict[str, BotState] = {}
         self._owner: dict[str, Peer] = {}
         self._vouched: set[str] = set()
@@ -116,12 +124,20 @@ class FleetService(FleetUpkeep):
                 self._transition(bot, BotStatus.DOWN, "process gone while the controller was down")
                 continue
             self._reconnect_deadline[bot.channel] = now + self._config.restart_grace
+            self._arm(bot)
             if local:
                 # Seen at once if it dies during the grace, not when the grace ends.
                 self._pids.watch(bot.pid)
 
+    @property
+    def pids_watched(self) -> bool:
+        """True when the kernel reports a local bot's exit (pidfd): no sweep needs to look."""
+        return self._pids.supported
+
     def close(self) -> None:
         self._pids.close()
+        for channel in self.bots:
+            self.timers.cancel(("reap", channel))
 
     # -- messages --------------------------------------------------------------------------------
 
@@ -170,6 +186,7 @@ class FleetService(FleetUpkeep):
         if peer.local and not self._pids.watch(bot.pid) and not pid_alive(bot.pid):
             log.warning("%s registered pid %d which is not running", msg.channel, bot.pid)
         self._transition(bot, BotStatus.ONLINE, "registered", force_save=True)
+        self._arm(bot)  # the reconnect grace it ended may have held a later deadline
         if not unchanged:
             self._event(bot, "registered", f"pid {bot.pid} via {peer.describe()}")
         return {"status": str(bot.status)}
@@ -300,28 +317,16 @@ class FleetService(FleetUpkeep):
     # -- time ------------------------------------------------------------------------------------
 
     def reap(self) -> None:
-        """Apply the silence deadlines; cheap enough to run every second."""
-        now = self._clock()
-        late_after = self._config.heartbeat_interval + self._config.late_grace
-        stale_after = self._config.stale_timeout
-        for channel, deadline in list(self._reconnect_deadline.items()):
+        """Notice vanished local pids where the kernel cannot report them (no pidfd), and apply
+        every bot's silence deadline now (which its timer does by itself)."""
+        for channel in list(self.bots):
             bot = self.bots[channel]
-            if bot.status not in ALIVE_STATUSES or channel in self._owner:
-                del self._reconnect_deadline[channel]
-            elif now >= deadline:
-                del self._reconnect_deadline[channel]
-                self._transition(bot, BotStatus.DOWN, "did not reconnect after controller restart")
-        for bot in self.bots.values():
-            if bot.status not in ALIVE_STATUSES or bot.channel in self._reconnect_deadline:
-                continue
-            if bot.host == HOSTNAME and not self._pids.supported and not pid_alive(bot.pid):
+            unseen = not self._pids.supported and channel not in self._reconnect_deadline
+            local = bot.status in ALIVE_STATUSES and bot.host == HOSTNAME
+            if local and unseen and not pid_alive(bot.pid):
                 self._transition(bot, BotStatus.DOWN, f"pid {bot.pid} is gone")
                 continue
-            silence = now - bot.last_heartbeat
-            if silence >= stale_after and bot.status is not BotStatus.STALE:
-                self._transition(bot, BotStatus.STALE, f"no heartbeat for {silence:.0f}s")
-            elif silence >= late_after and bot.status is BotStatus.ONLINE:
-                self._transition(bot, BotStatus.LATE, f"heartbeat missed ({silence:.0f}s)")
+            self._threshold(channel)
 
     # -- views -----------------------------------------------------------------------------------
 
@@ -360,6 +365,7 @@ class FleetService(FleetUpkeep):
             return
         bot.status = new
         bot.status_changed_at = self._clock()
+        self._arm(bot)
         self._save(bot)
         self._event(bot, "status_changed", reason, old=str(old))
         log.info("%s: %s -> %s (%s)", bot.channel, old, new, reason)

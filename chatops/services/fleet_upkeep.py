@@ -20,6 +20,8 @@ class FleetUpkeep:
     _owner: dict[str, Peer]
     _vouched: set[str]
     _rows: FleetTables
+    _arm: Callable[[BotState], None]
+    """Sets a bot's silence timer for its status (``FleetDeadlines``)."""
 
     async def reset_status_cache(self) -> dict[str, int]:
         """The seed's ``reset_status_cache``: drop the in-memory statuses of bots without a
@@ -37,6 +39,7 @@ class FleetUpkeep:
                     removed(channel)
                 continue
             self.bots[channel] = fresh
+            self._arm(fresh)  # the stored status may be alive where the one in memory was not
             reloaded += 1
             for listener in self.on_change:
                 listener(fresh)

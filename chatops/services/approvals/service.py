@@ -5,9 +5,9 @@ A request the policy sends to a human becomes a *pending* record: stored, announ
 (:class:`ApprovalRequested`, which the Discord cog turns into a prompt with buttons) and to the
 webhooks, and awaited by the agent's request (a ``Later`` outcome: the connection and the loop
 never wait). Whoever decides first wins; with ``approvals_required`` > 1, distinct approvers
-count up to it and any deny ends it. A decision, a timeout (checked by :meth:`tick` on the
-injected clock) or the agent's disconnection resolves the record, publishes
-:class:`ApprovalUpdated` (the prompt is edited) and answers every waiter.
+count up to it and any deny ends it. A decision, a timeout or the agent's disconnection
+resolves the record, publishes :class:`ApprovalUpdated` (the prompt is edited) and answers
+every waiter. Each deadline is a timer on the injected clock (see :mod:`.deadlines`).
 
 At shutdown a pending request stays pending: the agent is answered ``shutting_down`` and asks
 again with its key once the controller is back, which re-attaches it (a decision made meanwhile
@@ -23,8 +23,10 @@ from typing import Any
 from chatops.alerts.router import AlertRouter
 from chatops.presentation.formatting import plural
 from chatops.runtime.bus import EventBus
+from chatops.runtime.timers import Timers
 from chatops.services.approvals.config import ActionType, ApprovalsConfig, SocketDecisions
 from chatops.services.approvals.controls import RuleControls
+from chatops.services.approvals.deadlines import RecordDeadlines
 from chatops.services.approvals.events import (
     NOBODY_TOLD,
     UNATTENDED,
@@ -58,7 +60,7 @@ ANSWER_SLACK = 15.0
 """A waiting request's own deadline is its expiry plus this: the timeout decides first."""
 
 
-class ApprovalService(RuleControls):
+class ApprovalService(RuleControls, RecordDeadlines):
     def __init__(
         self,
         store: Store,
@@ -70,6 +72,7 @@ class ApprovalService(RuleControls):
         *,
         attended: bool = True,
         clock: Clock = wall_clock,
+        timers: Timers | None = None,
     ) -> None:
         self._gate = gate
         self._attended = attended
@@ -80,8 +83,9 @@ class ApprovalService(RuleControls):
         self._bus = bus
         self._router = router
         self._clock = clock
+        self.timers = timers if timers is not None else Timers(clock)
         self._analyser = ShellAnalyser(in_worker=config.parse_in_worker)
-        self.grants = GrantBook(self._tables, clock=clock)
+        self.grants = GrantBook(self._tables, clock=clock, timers=self.timers)
         self.records: dict[int, ApprovalRecord] = {}
         """Pending requests, and resolved ones still wanted: a prompt to close, or an agent
         that may ask again with the key."""
@@ -107,7 +111,8 @@ class ApprovalService(RuleControls):
                 self._reattach_by[record.id] = now + self.config.reattach_grace
         if self._reattach_by:
             log.info("%s from before the restart", plural(len(restored.rows), "open request"))
-        self.tick()
+        for record in restored.rows:
+            self._due(record.id)  # what came due while the controller was down, at once
 
     def shutdown(self) -> None:
         """Before connections close: what is pending stays pending for the next start."""
@@ -192,6 +197,7 @@ class ApprovalService(RuleControls):
         self, peer: Peer, msg: ApprovalRequest, record: ApprovalRecord
     ) -> ApprovalRecord:
         self._keep(record)
+        self._arm(record)
         self._tables.save(record)
         self._bus.publish(ApprovalRequested(record))
         self._router.notify(requested_alert(record))
@@ -299,6 +305,7 @@ class ApprovalService(RuleControls):
         if record is not None and not record.pending:
             record.message_closed = True
             self._tables.save(record)
+            self._arm(record)
 
     def prompts_to_close(self) -> list[ApprovalRecord]:
         return [
@@ -306,24 +313,6 @@ class ApprovalService(RuleControls):
             for r in self.records.values()
             if not r.pending and r.message_id is not None and not r.message_closed
         ]
-
-    # -- time ------------------------------------------------------------------------------------
-
-    def tick(self) -> None:
-        """Scheduler job: expire requests, deny the ones nobody re-attached, forget the rest."""
-        now = self._clock()
-        for record in list(self.records.values()):
-            if record.pending and record.expires_at is not None and now >= record.expires_at:
-                waited = record.expires_at - record.requested_at
-                self._resolve(
-                    record, "expired", "timeout", reason=f"no decision within {waited:.0f}s"
-                )
-            elif record.pending and self._reattach_by.get(record.id, now + 1) <= now:
-                reason = "the controller restarted and the agent did not ask again"
-                self._resolve(record, "denied", "restart", reason=reason)
-            elif self._done_with(record, now):
-                self._forget(record)
-        self.grants.expire(now)
 
     # -- internals -------------------------------------------------------------------------------
 
@@ -360,13 +349,14 @@ class ApprovalService(RuleControls):
         for future in self._waiters.pop(record.id, []):
             if not future.done():
                 future.set_result(record)
+        self._arm(record)  # its expiry is over: what is left is forgetting it
         self._bus.publish(ApprovalUpdated(record))
 
     def _done_with(self, record: ApprovalRecord, now: float) -> bool:
         """Resolved, its prompt closed, and past the time its agent might ask again."""
         if record.pending or not record.message_closed or self._waiters.get(record.id):
             return False
-        return now - (record.decided_at or now) > self.config.reattach_grace
+        return now - (record.decided_at or now) >= self.config.reattach_grace
 
     def _keep(self, record: ApprovalRecord) -> None:
         self.records[record.id] = record

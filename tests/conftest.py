@@ -377,6 +377,7 @@ class RecordingSink:
     name = "recording"
     kind = SinkKind.WEBHOOK
     ready = True
+    pace = 0.0
 
     def __init__(self) -> None:
         self.alerts: list[Alert] = []

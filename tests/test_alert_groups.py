@@ -15,7 +15,7 @@ from chatops.config import AlertsConfig, MonitoringConfig, Settings
 from chatops.presentation.fleet_alerts import fleet_notice
 from chatops.records.alerts import Alert, Severity
 from chatops.store import Store
-from tests.conftest import new_controller, wait_for, went_down
+from tests.conftest import FakeClock, new_controller, wait_for, went_down
 from tests.webhook_receiver import WebhookReceiver
 
 
@@ -24,6 +24,7 @@ class FlakySink:
 
     name = "flaky"
     ready = True
+    pace = 0.0
 
     def __init__(self, script: list[DeliveryError | None]) -> None:
         self.script = script
@@ -183,3 +184,142 @@ async def test_webhook_secret_is_never_logged_or_stored(
     ours = [r.getMessage() for r in caplog.records if r.name != "aiohttp.access"]
     assert ours and secret not in "\n".join(ours)
     assert secret not in repr(errors)
+
+
+class GateSink(FlakySink):
+    """Records each group as it starts; a send waits for ``release`` while ``hold`` is set."""
+
+    name = "gate"
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.hold = False
+
+    async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
+        await super().send(alerts, group_id)
+        self.started.set()
+        if self.hold:
+            await self.release.wait()
+
+
+async def test_an_isolated_alert_does_not_wait_for_group_wait(store: Store) -> None:
+    """The clock never moves and group_wait is the longest allowed: an alert held for it, on the
+    injected clock or on the loop's, would not arrive before the bound (which is only there so
+    that it cannot hang)."""
+    clock = FakeClock()
+    delivery = AlertDelivery(store, AlertsConfig(group_wait=10), clock=clock)
+    sink = GateSink()
+    delivery.add_sink(sink)
+    await delivery.start()
+    try:
+        delivery.enqueue(down("alone"))
+        await asyncio.wait_for(sink.started.wait(), 5)
+        await delivery.settled()
+        assert sink.attempts == [(sink.attempts[0][0], ["alone"])]
+        assert delivery.pending == [] and ("alert_group", "gate") not in delivery.timers
+    finally:
+        await delivery.close()
+
+
+async def test_what_arrives_while_a_send_is_in_flight_goes_out_grouped(store: Store) -> None:
+    """A burst of 100: the first leaves at once, the rest gather while it is being sent."""
+    delivery = AlertDelivery(store, AlertsConfig(), clock=FakeClock())
+    sink = GateSink()
+    sink.hold = True
+    delivery.add_sink(sink)
+    await delivery.start()
+    try:
+        delivery.enqueue(down("bot-000"))
+        await asyncio.wait_for(sink.started.wait(), 10)
+        for i in range(1, 100):
+            delivery.enqueue(down(f"bot-{i:03d}"))
+        await store.flush()
+        assert [names for _, names in sink.attempts] == [["bot-000"]]  # still in flight
+        sink.release.set()
+        await wait_for(lambda: not delivery.pending, timeout=10)
+        await delivery.settled()
+    finally:
+        await delivery.close()
+    sizes = [len(names) for _, names in sink.attempts]
+    assert sizes == [1, 20, 20, 20, 20, 19] and len(sizes) < 100
+    assert sorted(n for _, names in sink.attempts for n in names) == [
+        f"bot-{i:03d}" for i in range(100)
+    ]
+
+
+async def test_group_wait_paces_only_the_later_messages_of_a_burst(store: Store) -> None:
+    clock = FakeClock()
+    delivery = AlertDelivery(store, AlertsConfig(group_wait=0.5), clock=clock)
+    sink = GateSink()
+    sink.hold = True
+    delivery.add_sink(sink)
+    await delivery.start()
+    try:
+        delivery.enqueue(down("first"))
+        await asyncio.wait_for(sink.started.wait(), 10)
+        for name in ("a", "b", "c"):
+            delivery.enqueue(down(name))
+        sink.release.set()
+        # Not full, and the previous message began just now: it waits on the injected clock.
+        await wait_for(lambda: ("alert_group", "gate") in delivery.timers, timeout=10)
+        assert [names for _, names in sink.attempts] == [["first"]]
+        delivery.enqueue(down("d"))  # joins the paused message
+        await store.flush()
+        clock.advance(0.5)
+        delivery.timers.run_due()
+        await wait_for(lambda: not delivery.pending, timeout=10)
+        await delivery.settled()
+    finally:
+        await delivery.close()
+    assert [names for _, names in sink.attempts] == [["first"], ["a", "b", "c", "d"]]
+
+
+async def test_a_sinks_own_pace_spaces_a_burst_without_slowing_the_first(store: Store) -> None:
+    """The Discord channel's pace (one message a second within a burst) applies to that sink
+    alone: its first alert leaves at once, the next message waits a second after it began and
+    names what arrived meanwhile, while an unpaced sink in the same delivery does not wait."""
+    clock = FakeClock()
+    delivery = AlertDelivery(store, AlertsConfig(), clock=clock)
+    paced, free = GateSink(), GateSink()
+    paced.name, paced.pace = "paced", 1.0
+    free.name = "free"
+    delivery.add_sink(paced)
+    delivery.add_sink(free)
+    await delivery.start()
+    try:
+        delivery.enqueue(down("first"))
+        await asyncio.wait_for(paced.started.wait(), 10)
+        await wait_for(lambda: len(free.attempts) == 1, timeout=10)
+        for name in ("a", "b"):
+            delivery.enqueue(down(name))
+        await wait_for(lambda: ("alert_group", "paced") in delivery.timers, timeout=10)
+        await wait_for(lambda: len(free.attempts) >= 2, timeout=10)
+        assert [names for _, names in paced.attempts] == [["first"]]
+        assert ("alert_group", "free") not in delivery.timers
+        clock.advance(0.999)
+        delivery.timers.run_due()
+        assert [names for _, names in paced.attempts] == [["first"]]  # not a second yet
+        clock.advance(0.001)
+        delivery.timers.run_due()
+        await wait_for(lambda: not delivery.pending, timeout=10)
+        await delivery.settled()
+    finally:
+        await delivery.close()
+    assert [names for _, names in paced.attempts] == [["first"], ["a", "b"]]
+    assert sorted(n for _, names in free.attempts for n in names) == ["a", "b", "first"]
+
+
+async def test_a_closed_delivery_starts_no_worker(store: Store) -> None:
+    """A commit that lands after the close (the store is closing next) sends nothing: what it
+    holds stays in the outbox for the next start."""
+    delivery = AlertDelivery(store, AlertsConfig(), clock=FakeClock())
+    sink = GateSink()
+    delivery.add_sink(sink)
+    await delivery.start()
+    delivery.enqueue(down("late"))
+    await delivery.close()
+    await store.flush()  # its commit's kick comes now
+    await delivery.settled()
+    assert sink.attempts == [] and [item.alert.subject for item in delivery.pending] == ["late"]

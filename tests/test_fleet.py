@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ import pytest
 from chatops.config import MonitoringConfig
 from chatops.records.fleet import BotStatus, FleetEvent
 from chatops.runtime.bus import EventBus
+from chatops.runtime.timers import Callback, Timers
 from chatops.services.callers import Caller
 from chatops.services.errors import NotFound
 from chatops.services.fleet import FleetService
@@ -179,3 +180,96 @@ async def test_death_during_restart_grace_is_seen_at_once(store: Store) -> None:
         if worker.poll() is None:
             worker.kill()
             worker.wait()
+
+
+class CountingTimers(Timers):
+    """The fleet's timers, counting how often a bot's timer is set."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.scheduled = 0
+
+    def schedule(self, key: Hashable, when: float, callback: Callback) -> None:
+        self.scheduled += 1
+        super().schedule(key, when, callback)
+
+
+async def test_a_hung_bot_changes_state_at_its_threshold_by_its_own_timer(store: Store) -> None:
+    """No sweep runs here: the bot's timer, set at each threshold, is all there is."""
+    clock, events = FakeClock(), []
+    fleet = make_fleet(store, clock, events)
+    me = peer()
+    fleet.register(me, "hung", os.getpid(), {})
+    fleet.register(me, "fine", os.getpid(), {})
+    t0 = clock.now
+    key = ("reap", "hung")
+    assert fleet.timers.when(key) == t0 + 40  # heartbeat_interval + late_grace
+
+    clock.now = t0 + 39.999
+    fleet.heartbeat(me, "fine")
+    assert fleet.timers.run_due() == 0
+    assert fleet.bots["hung"].status is BotStatus.ONLINE
+    clock.now = t0 + 40
+    assert fleet.timers.run_due() == 2  # both timers were set at t0 + 40
+    hung = fleet.bots["hung"]
+    assert hung.status is BotStatus.LATE and hung.status_changed_at == t0 + 40
+    assert fleet.bots["fine"].status is BotStatus.ONLINE  # its heartbeat moved its threshold
+    assert fleet.timers.when(("reap", "fine")) == t0 + 39.999 + 40
+    assert fleet.timers.when(key) == t0 + 60  # stale_timeout after the last heartbeat
+
+    clock.now = t0 + 60
+    fleet.timers.run_due()
+    assert hung.status is BotStatus.STALE and hung.status_changed_at == t0 + 60
+    assert key not in fleet.timers  # silence can change a stale bot no more
+    transitions = [(e.old_status, e.new_status) for e in events if e.channel == "hung"]
+    assert transitions[-2:] == [("online", "late"), ("late", "stale")]
+
+    fleet.heartbeat(me, "hung")  # back: its next threshold is armed
+    assert hung.status is BotStatus.ONLINE and fleet.timers.when(key) == t0 + 60 + 40
+
+
+async def test_heartbeats_do_not_touch_the_timer_until_it_fires(store: Store) -> None:
+    clock = FakeClock()
+    timers = CountingTimers(clock)
+    bus = EventBus()
+    cfg = MonitoringConfig(socket_path=Path("/unused"), database_path=store.path)
+    fleet = FleetService(store, bus, cfg, Ownership(), clock=clock, timers=timers)
+    me = peer()
+    fleet.register(me, "busy", os.getpid(), {})
+    t0, armed = clock.now, timers.scheduled
+    for _ in range(1000):
+        clock.now += 0.03
+        fleet.heartbeat(me, "busy")
+    assert timers.scheduled == armed  # ingest never set a timer
+    assert timers.when(("reap", "busy")) == t0 + 40
+    clock.now = t0 + 40
+    fleet.timers.run_due()  # fires, finds a recent heartbeat, and moves to the new threshold
+    assert fleet.bots["busy"].status is BotStatus.ONLINE
+    assert timers.scheduled == armed + 1
+    assert timers.when(("reap", "busy")) == fleet.bots["busy"].last_heartbeat + 40
+
+
+async def test_the_reconnect_grace_ends_by_its_timer(store: Store) -> None:
+    clock, events = FakeClock(), []
+    first = make_fleet(store, clock, events)
+    me = peer()
+    for name in ("comes-back", "never-returns"):
+        first.register(me, name, os.getpid(), {})
+    await store.flush()
+    first.close()
+
+    events.clear()
+    second = make_fleet(store, clock, events, restart_grace=30)
+    await second.start()
+    t0 = clock.now
+    assert second.timers.when(("reap", "never-returns")) == t0 + 30
+    clock.now = t0 + 20
+    second.register(Caller(pid=os.getpid()), "comes-back", os.getpid(), {})
+    clock.now = t0 + 30
+    second.timers.run_due()
+    assert second.bots["never-returns"].status is BotStatus.DOWN
+    assert second.bots["comes-back"].status is BotStatus.ONLINE
+    assert second.timers.when(("reap", "comes-back")) == t0 + 20 + 40
+    assert ("reap", "never-returns") not in second.timers
+    [down] = [e for e in events if e.new_status == "down"]
+    assert down.channel == "never-returns" and down.ts == t0 + 30

@@ -1,11 +1,16 @@
 """Alert delivery: a persistent outbox, one row per alert per sink, sent in groups.
 
-An alert is written to ``alert_outbox`` before any attempt. Each sink has one worker: it waits
-``group_wait`` for the rest of a burst, takes every due alert (up to ``GROUP_MAX``), stores the
-group's id on those rows and waits for that commit, sends the group as one message, then marks
-it delivered and commits at once (it does not wait for the next group commit). While a send is
-in flight, or the sink's rate limit holds it, new alerts gather into the next group instead of
-queueing one message each.
+An alert is written to ``alert_outbox`` before any attempt. Each sink has one worker: it takes
+every due alert (up to ``GROUP_MAX``), stores the group's id on those rows and waits for that
+commit, sends the group as one message, then marks it delivered and commits at once (it does not
+wait for the next group commit). Grouping costs an isolated alert nothing: the first alert after
+a quiet spell leaves as soon as it is committed (with whatever was committed with it). Only what
+arrives while a send to that sink is in flight (which includes discord.py waiting for the
+channel's bucket to refill) or while the sink's rate limit holds it is grouped, into the next
+message, instead of queueing one message each. Within a burst, a message that is not full waits
+until ``group_wait`` (0 by default), or the sink's own ``pace`` if longer (the Discord channel's:
+one message a second, its rate limit's steady rate), after the previous one to that sink began,
+for the rest of the burst (a timer on the injected clock).
 
 Exactly-once, as far as it can be had: a crash between a successful send and its commit resends
 the *same* group (same rows, same group id) after the restart. The Discord channel sink sends
@@ -30,6 +35,7 @@ from chatops.config import AlertsConfig
 from chatops.presentation.formatting import plural
 from chatops.records.alerts import Alert, OutboxItem
 from chatops.runtime.tasks import TaskSet
+from chatops.runtime.timers import Timers
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 
@@ -39,7 +45,14 @@ NEVER = 1e18
 
 
 class AlertDelivery:
-    def __init__(self, store: Store, config: AlertsConfig, *, clock: Clock = wall_clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: AlertsConfig,
+        *,
+        clock: Clock = wall_clock,
+        timers: Timers | None = None,
+    ) -> None:
         self._store = store
         self._tables = store.alerts
         self._config = config
@@ -49,9 +62,12 @@ class AlertDelivery:
         self._next_id = 1
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._tasks = TaskSet()
-        self._timers: set[asyncio.TimerHandle] = set()
         self._held_until: dict[str, float] = {}
         """A sink that failed waits as a whole: what arrives meanwhile joins its next group."""
+        self.timers = timers if timers is not None else Timers(clock)
+        self._began: dict[str, float] = {}
+        """When the latest send to each sink began (``group_wait`` counts from it)."""
+        self._closed = False
         self.groups_sent = 0
 
     def add_sink(self, sink: Sink) -> None:
@@ -91,7 +107,10 @@ class AlertDelivery:
         self._store.db.after_commit(lambda error: self.kick() if error is None else None)
 
     def kick(self) -> None:
-        """Start a worker for every sink that has due alerts and none running."""
+        """Start a worker for every sink that has due alerts and none running (none once
+        closed: a commit that lands later must not send while the store is closing)."""
+        if self._closed:
+            return
         now = self._clock()
         due_sinks = {item.sink for item in self._pending.values() if item.next_attempt_at <= now}
         for name in due_sinks:
@@ -112,8 +131,10 @@ class AlertDelivery:
         self.kick()
 
     async def close(self) -> None:
-        for timer in self._timers:
-            timer.cancel()
+        self._closed = True
+        for name in self.sinks:
+            self.timers.cancel(("alert_group", name))
+            self.timers.cancel(("alert_retry", name))
         await self._tasks.cancel()
 
     # -- one worker per sink ---------------------------------------------------------------------
@@ -128,14 +149,31 @@ class AlertDelivery:
             return
         if not sink.ready:
             return  # kicked again when it is (Discord login), nothing spent meanwhile
-        if self._config.group_wait > 0:
-            await asyncio.sleep(self._config.group_wait)  # let the rest of a burst arrive
         while True:
             group = self._next_group(name)
+            if group and await self._paused(sink, group):
+                group = self._next_group(name)  # with the rest of the burst
             if not group:
                 return
+            self._began[name] = self._clock()
             if not await self._send(sink, group):
                 return
+
+    async def _paused(self, sink: Sink, group: list[OutboxItem]) -> bool:
+        """Wait until ``group_wait`` (or the sink's own pace, if longer) after the previous send
+        to ``sink`` began, if this group is new and not full; False when it need not wait (an
+        alert after a quiet spell never does)."""
+        name = sink.name
+        wait = max(self._config.group_wait, sink.pace)
+        if wait <= 0 or len(group) >= GROUP_MAX or group[0].group_id is not None:
+            return False
+        until = self._began.get(name, -NEVER) + wait
+        if until <= self._clock():
+            return False
+        woken = asyncio.Event()
+        self.timers.schedule(("alert_group", name), until, woken.set)
+        await woken.wait()
+        return True
 
     def _next_group(self, name: str) -> list[OutboxItem]:
         now = self._clock()
@@ -206,16 +244,11 @@ class AlertDelivery:
             delay,
             exc,
         )
-        self._retry_later(delay)
+        self._retry_later(sink.name, retry_at)
 
-    def _retry_later(self, delay: float) -> None:
-        def fire() -> None:
-            self._timers.discard(timer)
-            self.kick()
-
-        # The loop's timer and the injected clock may disagree by a hair: fire just after.
-        timer = asyncio.get_running_loop().call_later(delay + 0.005, fire)
-        self._timers.add(timer)
+    def _retry_later(self, name: str, retry_at: float) -> None:
+        """Kick the sink's worker when its wait is over (one timer per sink: the latest)."""
+        self.timers.schedule(("alert_retry", name), retry_at, self.kick)
 
     def _finish(self, item: OutboxItem) -> None:
         self._pending.pop(item.id, None)

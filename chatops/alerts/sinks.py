@@ -55,6 +55,9 @@ class SinkKind(StrEnum):
 class Sink(Protocol):
     name: str
     kind: SinkKind
+    pace: float
+    """The least time, in seconds, between the starts of two messages to this sink within a
+    burst: its rate limit's steady rate. The first message after a quiet spell never waits."""
 
     @property
     def ready(self) -> bool:
@@ -75,6 +78,7 @@ class WebhookSink:
 
     kind = SinkKind.WEBHOOK
     ready = True
+    pace = 0.0  # a 429 says when to come back; nothing to pace ahead of it
 
     def __init__(
         self,

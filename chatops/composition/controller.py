@@ -9,7 +9,9 @@ headless ``chatops run`` drives it from :func:`chatops.cli.run.run_headless`; th
 starts it before its first login and stops it after its own close.
 
 A new feature's service is one field in :class:`Services` and one line in
-:meth:`Controller._compose` (plus its scheduler jobs beside the others).
+:meth:`Controller._compose` (plus its scheduler jobs beside the others). Deadlines are not jobs:
+a service that must act at a time (a bot's silence threshold, an approval's expiry, a restart's
+backoff) sets a keyed timer on the one shared :class:`~chatops.runtime.timers.Timers`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from chatops.paths import ensure_private_dir
 from chatops.runtime.bus import EventBus
 from chatops.runtime.lock import ControllerLock, ControllerLocked
 from chatops.runtime.scheduler import Job, build_scheduler
+from chatops.runtime.timers import Timers
 from chatops.services.agents import AgentService
 from chatops.services.approvals.service import ApprovalService
 from chatops.services.cache.checks import CacheChecks
@@ -174,6 +177,8 @@ class Controller:
         http = aiohttp.ClientSession()
         stack.push_async_callback(http.close)
         bus = EventBus()
+        timers = Timers(clock)
+        stack.push_async_callback(timers.close)  # if a later step fails
 
         retention = RetentionService(
             store, cfg.data_retention_days, cfg.retention_batch_size, clock=clock
@@ -183,7 +188,7 @@ class Controller:
         )
         await guard.load(retention.cutoff)
         # Alerts first: the fleet's start may already declare bots down.
-        delivery = AlertDelivery(store, alerts_cfg, clock=clock)
+        delivery = AlertDelivery(store, alerts_cfg, clock=clock, timers=timers)
         stack.push_async_callback(delivery.close)
         for url in alerts_cfg.webhook_urls:
             delivery.add_sink(
@@ -209,7 +214,7 @@ class Controller:
         stack.callback(RestartAlerts(router, bus).close)
         await delivery.start()
         ownership = Ownership()
-        fleet = FleetService(store, bus, cfg, ownership, clock=clock)
+        fleet = FleetService(store, bus, cfg, ownership, clock=clock, timers=timers)
         await fleet.start()
         silences.is_bot = lambda name: name in fleet.bots
         stack.callback(fleet.close)
@@ -227,6 +232,7 @@ class Controller:
             operators,
             attended=approvers_can_be_told(self.settings),
             clock=clock,
+            timers=timers,
         )
         await approvals.start()
         cache_root = self.settings.cache_root
@@ -235,7 +241,7 @@ class Controller:
         cache_writes = CacheWrites(cache, fleet, operators)
         await cache.start()
         cache_checks = CacheChecks(cache, bus, clock=clock)
-        restarts = RestartService(self.settings.recovery, fleet, bus, clock=clock)
+        restarts = RestartService(self.settings.recovery, fleet, bus, clock=clock, timers=timers)
         stack.push_async_callback(restarts.close)
         serving: list[MonitorServer] = []
         diagnostics = Diagnostics(
@@ -282,6 +288,7 @@ class Controller:
             restarts=restarts,
             diagnostics=diagnostics,
             cleanup=StaleCleanup(self.settings, store, fleet, cache, retention, clock=clock),
+            timers=timers,
         )
 
         server = await self._serve(services, store, stack) if cfg.enabled else None
@@ -289,18 +296,19 @@ class Controller:
         # Unwound before the server closes its connections: pending requests stay pending.
         stack.callback(approvals.shutdown)
         await restarts.start()  # the bots chatops runs itself, once the socket is up
-        job_errors: dict[str, str] = {}
+        job_errors = timers.errors  # a timer's failure shows beside the jobs'
+        # Heartbeat deadlines, approvals and restarts are timers; the sweep only looks for
+        # vanished pids where the kernel cannot report an exit.
+        sweep = [] if fleet.pids_watched else [Job("reap", fleet.reap, cfg.reap_interval)]
         scheduler = build_scheduler(
             [
-                Job("reap", fleet.reap, cfg.reap_interval),
+                *sweep,
                 Job("retention", retention.run, cfg.retention_interval, first_run_after=5),
                 Job("sample_self", services.self_metrics.sample, cfg.metrics_interval),
                 Job("alerts", router.tick, alerts_cfg.delivery_interval),
                 Job("deliver_alerts", delivery.run_due, alerts_cfg.delivery_interval),
                 Job("quotas", quotas.tick, self.settings.quotas.check_interval),
                 Job("quota_history", quotas.compact, 3600, first_run_after=60),
-                Job("approvals", approvals.tick, 1),
-                Job("restarts", restarts.tick, 0.25),
                 Job(
                     "cache",
                     cache_checks.check,
@@ -319,6 +327,7 @@ class Controller:
             errors=job_errors,
         )
         stack.callback(scheduler.shutdown, wait=False)
+        stack.push_async_callback(timers.close)  # first to stop, with the scheduler
         return _Running(services, store, server)
 
     async def _serve(

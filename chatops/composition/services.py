@@ -8,6 +8,7 @@ from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.router import AlertRouter
 from chatops.alerts.silences import SilenceService
 from chatops.runtime.bus import EventBus
+from chatops.runtime.timers import Timers
 from chatops.services.agents import AgentService
 from chatops.services.approvals.service import ApprovalService
 from chatops.services.cache.manager import CacheManager
@@ -53,6 +54,9 @@ class Services:
     restarts: RestartService
     diagnostics: Diagnostics
     cleanup: StaleCleanup
+    timers: Timers
+    """Every service's keyed deadlines, on ``clock``: a test that advances a fake clock calls
+    ``timers.run_due()``."""
 
 
 class NotStarted(RuntimeError):

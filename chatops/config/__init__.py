@@ -71,6 +71,8 @@ class MonitoringConfig(_Section):
     late_grace: float = Field(10, ge=0)
     stale_timeout: float = Field(60, gt=0)
     reap_interval: float = Field(1, gt=0)
+    """Seconds between checks that local bots' processes still run, only where the kernel
+    cannot report their exit (no pidfd). Heartbeat deadlines are timers, exact to the moment."""
     restart_grace: float = Field(90, ge=0)
     data_retention_days: int = Field(7, ge=1)
     retention_interval: float = Field(3600, gt=0)
@@ -161,7 +163,10 @@ class AlertsConfig(_Section):
     flapping_transitions: int = Field(5, ge=2)
     flapping_window: float = Field(600, gt=0)
     delivery_interval: float = Field(1, gt=0)
-    group_wait: float = Field(0.2, ge=0, le=10)
+    group_wait: float = Field(0, ge=0, le=10)
+    """Within a burst only: a message that is not full waits until this long after the previous
+    one to the same sink began. The first alert after a quiet spell is always sent at once, and
+    what arrives while a send is in flight or rate-limited is grouped whatever this is."""
     retry_initial: float = Field(1, gt=0)
 
     @field_validator("webhook_urls")

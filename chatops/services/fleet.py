@@ -10,6 +10,9 @@ After a controller restart the bots the database knew as alive get ``restart_gra
 reconnect before they are declared down; their pids are watched meanwhile, so a death during the
 grace is seen at once. Each transition is published on the bus and stored in ``events``.
 
+Silence is noticed by a timer per bot at its next threshold, not by a sweep (see
+:mod:`chatops.services.fleet_deadlines`).
+
 Who may speak for a bot is :class:`~chatops.services.ownership.Ownership`'s to say; the fleet
 asks it on every register, heartbeat and unregister.
 
@@ -32,8 +35,10 @@ from chatops.records.fleet import ALIVE_STATUSES, BotState, BotStatus, FleetEven
 from chatops.runtime.bus import EventBus
 from chatops.runtime.pidwatch import PidWatcher, pid_alive
 from chatops.runtime.processes import is_self_or_descendant
+from chatops.runtime.timers import Timers
 from chatops.services.callers import Caller, LinkError
 from chatops.services.errors import NotFound, NotRegistered, Refused
+from chatops.services.fleet_deadlines import SilenceDeadlines
 from chatops.services.idempotency import event_time
 from chatops.services.ownership import Ownership
 from chatops.store import Store
@@ -79,6 +84,7 @@ class FleetService:
         ownership: Ownership,
         *,
         clock: Clock = wall_clock,
+        timers: Timers | None = None,
     ) -> None:
         self._store = store
         self._rows = store.fleet
@@ -89,7 +95,16 @@ class FleetService:
         self.ownership = ownership
         self.on_remove: list[Callable[[str], None]] = []
         """Called with a bot's name when it leaves the fleet (cleanup, a status reset)."""
-        self._reconnect_deadline: dict[str, float] = {}
+        self.timers = timers if timers is not None else Timers(clock)
+        """Where each bot's silence deadline waits (keys ``("reap", channel)``)."""
+        self._deadlines = SilenceDeadlines(
+            self.timers,
+            config,
+            clock,
+            self.bots,
+            lambda bot, new, why: self._transition(bot, new, why),
+            lambda channel: self.ownership.owner(channel) is not None,
+        )
         self._metrics_due: dict[str, float] = {}
         self._budgets: dict[str, EventBudget] = {}
         self._pids = PidWatcher(self._pid_exited)
@@ -108,13 +123,19 @@ class FleetService:
             if local and not pid_alive(bot.pid):
                 self._transition(bot, BotStatus.DOWN, "process gone while the controller was down")
                 continue
-            self._reconnect_deadline[bot.channel] = now + self._config.restart_grace
+            self._deadlines.give_grace(bot, now + self._config.restart_grace)
             if local:
                 # Seen at once if it dies during the grace, not when the grace ends.
                 self._pids.watch(bot.pid)
 
+    @property
+    def pids_watched(self) -> bool:
+        """True when the kernel reports a local bot's exit (pidfd): no sweep needs to look."""
+        return self._pids.supported
+
     def close(self) -> None:
         self._pids.close()
+        self._deadlines.close()
 
     # -- messages --------------------------------------------------------------------------------
 
@@ -166,10 +187,11 @@ class FleetService:
         bot.uid = caller.uid
         bot.registered_at = now
         bot.last_heartbeat = now
-        self._reconnect_deadline.pop(channel, None)
+        self._deadlines.end_grace(channel)
         if caller.local and not self._pids.watch(bot.pid) and not pid_alive(bot.pid):
             log.warning("%s registered pid %d which is not running", channel, bot.pid)
         self._transition(bot, BotStatus.ONLINE, "registered", force_save=True)
+        self._deadlines.arm(bot)  # the reconnect grace it ended may have held a later deadline
         if not unchanged:
             self._event(bot, "registered", f"pid {bot.pid} via {caller.describe()}")
         return bot.status
@@ -195,7 +217,7 @@ class FleetService:
             bot.cpu_pct = cpu_pct
         if channel not in caller.owns:
             self.ownership.adopt(caller, channel)
-            self._reconnect_deadline.pop(channel, None)
+            self._deadlines.end_grace(channel)
         if now >= self._metrics_due.get(channel, 0.0):
             # One row per metrics_interval; the heartbeats in between update the live values
             # (bot_status, /status) and are superseded by the next row.
@@ -262,6 +284,9 @@ class FleetService:
                     removed(channel)
                 continue
             self.bots[channel] = fresh
+            self._deadlines.arm(
+                fresh
+            )  # the stored status may be alive where the one in memory was not
             reloaded += 1
             for listener in self.on_change:
                 listener(fresh)
@@ -291,28 +316,16 @@ class FleetService:
     # -- time ------------------------------------------------------------------------------------
 
     def reap(self) -> None:
-        """Apply the silence deadlines; cheap enough to run every second."""
-        now = self._clock()
-        late_after = self._config.heartbeat_interval + self._config.late_grace
-        stale_after = self._config.stale_timeout
-        for channel, deadline in list(self._reconnect_deadline.items()):
+        """Notice vanished local pids where the kernel cannot report them (no pidfd), and apply
+        every bot's silence deadline now (which its timer does by itself)."""
+        for channel in list(self.bots):
             bot = self.bots[channel]
-            if bot.status not in ALIVE_STATUSES or self.ownership.owner(channel) is not None:
-                del self._reconnect_deadline[channel]
-            elif now >= deadline:
-                del self._reconnect_deadline[channel]
-                self._transition(bot, BotStatus.DOWN, "did not reconnect after controller restart")
-        for bot in self.bots.values():
-            if bot.status not in ALIVE_STATUSES or bot.channel in self._reconnect_deadline:
-                continue
-            if bot.host == HOSTNAME and not self._pids.supported and not pid_alive(bot.pid):
+            unseen = not self._pids.supported and channel not in self._deadlines.graces
+            local = bot.status in ALIVE_STATUSES and bot.host == HOSTNAME
+            if local and unseen and not pid_alive(bot.pid):
                 self._transition(bot, BotStatus.DOWN, f"pid {bot.pid} is gone")
                 continue
-            silence = now - bot.last_heartbeat
-            if silence >= stale_after and bot.status is not BotStatus.STALE:
-                self._transition(bot, BotStatus.STALE, f"no heartbeat for {silence:.0f}s")
-            elif silence >= late_after and bot.status is BotStatus.ONLINE:
-                self._transition(bot, BotStatus.LATE, f"heartbeat missed ({silence:.0f}s)")
+            self._deadlines.apply(channel)
 
     # -- views -----------------------------------------------------------------------------------
 
@@ -338,6 +351,7 @@ class FleetService:
             return
         bot.status = new
         bot.status_changed_at = self._clock()
+        self._deadlines.arm(bot)
         self._save(bot)
         self._event(bot, "status_changed", reason, old=str(old))
         log.info("%s: %s -> %s (%s)", bot.channel, old, new, reason)

@@ -134,13 +134,39 @@ async def test_timeout_denies_on_the_injected_clock(
     )
     request_id = await pending_request(ctl)
     clock.advance(59)
-    approvals_of(ctl).tick()
+    ctl.services.timers.run_due()
     assert approvals_of(ctl).records[request_id].pending
     clock.advance(1)
-    approvals_of(ctl).tick()
+    ctl.services.timers.run_due()
     result = await asyncio.wait_for(call, 10)
     assert result["decision"] == "deny" and result["via"] == "timeout"
     assert "within 60s" in result["reason"]
+
+
+async def test_a_decision_replaces_the_expiry_timer_with_the_one_that_forgets(
+    settings: Settings, start_controller: Any, agent: MonitorClient
+) -> None:
+    clock = FakeClock()
+    ctl = await start_controller(clock=clock)
+    timers = ctl.services.timers
+    call = asyncio.create_task(
+        agent.request_approval("terminal_command", RISKY, agent="a1", timeout=60)
+    )
+    request_id = await pending_request(ctl)
+    record = approvals_of(ctl).records[request_id]
+    key = ("approval", request_id)
+    assert timers.when(key) == record.expires_at == clock.now + 60
+    clock.advance(10)
+    approvals_of(ctl).decide(request_id, True, by="alice", identity="1", via="discord")
+    assert (await asyncio.wait_for(call, 10))["decision"] == "approve"
+    grace = settings.approvals.reattach_grace
+    assert timers.when(key) == clock.now + grace  # no prompt to close: forgotten after grace
+    clock.advance(50)  # past the expiry: nothing happens to a decided request
+    timers.run_due()
+    assert record.state == "approved" and request_id in approvals_of(ctl).records
+    clock.advance(grace - 50)
+    timers.run_due()
+    assert request_id not in approvals_of(ctl).records and key not in timers
 
 
 async def test_an_agent_that_disconnects_cancels_its_request(
@@ -172,7 +198,7 @@ async def test_a_grant_lets_the_agent_through_without_a_prompt(
     await pending_request(ctl)  # another agent still asks
     other.cancel()
     clock.advance(30 * 60)
-    service.tick()
+    ctl.services.timers.run_due()
     assert service.grants.find("a1", "terminal_command") is None
 
 
@@ -284,7 +310,7 @@ async def test_a_request_nobody_reattaches_is_denied_after_the_grace(
     service = approvals_of(ctl)
     assert service.records[request_id].pending
     clock.advance(settings.approvals.reattach_grace + 1)
-    service.tick()
+    ctl.services.timers.run_due()
     record = service.records[request_id]
     assert record.state == "denied" and record.via == "restart"
 

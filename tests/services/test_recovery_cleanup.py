@@ -137,15 +137,15 @@ async def test_automatic_restarts_are_spread_out(workdir: Path, start_controller
     services = ctl.services
     restarts = RestartService(RecoveryConfig(spread=1.0), services.fleet, services.bus, clock=clock)
     for name in ("a", "b", "c"):
-        restarts.policy.exited(name, clock.now)
+        restarts._decide(name, None)  # each went down: the policy sets its wait, a timer
     clock.advance(60)
-    await restarts.tick()
+    restarts.timers.run_due()
     started = [n for n, s in restarts.policy.bots.items() if s.state == "running"]
     assert len(started) == 1
-    await restarts.tick()
+    restarts.timers.run_due()
     assert sum(s.state == "running" for s in restarts.policy.bots.values()) == 1
     clock.advance(1.0)
-    await restarts.tick()
+    restarts.timers.run_due()
     assert sum(s.state == "running" for s in restarts.policy.bots.values()) == 2
     await restarts.close()
 

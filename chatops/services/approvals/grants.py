@@ -1,12 +1,14 @@
 """Grants: an approver lets one agent's actions of one type through without a prompt, for a
 while ("Approve for this agent") or until revoked ("Always allow", an allow rule). A grant
-never lifts a deny: it answers only what the policy would have sent to a human."""
+never lifts a deny: it answers only what the policy would have sent to a human. A grant that
+ends is dropped by its timer (``("grant", id)``), at its end."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from chatops.records.approvals import Grant
+from chatops.runtime.timers import Timers
 from chatops.store.approvals import ApprovalTables
 from chatops.timeutil import Clock, wall_clock
 
@@ -21,9 +23,12 @@ def live_grant(grants: Iterable[Grant], agent: str, action_type: str, now: float
 
 
 class GrantBook:
-    def __init__(self, tables: ApprovalTables, *, clock: Clock = wall_clock) -> None:
+    def __init__(
+        self, tables: ApprovalTables, *, clock: Clock = wall_clock, timers: Timers | None = None
+    ) -> None:
         self._tables = tables
         self._clock = clock
+        self._timers = timers if timers is not None else Timers(clock)
         self._grants: dict[int, Grant] = {}
         self._next_id = 1
 
@@ -31,6 +36,8 @@ class GrantBook:
         restored = await self._tables.grants(self._clock())
         self._next_id = restored.next_id
         self._grants = {grant.id: grant for grant in restored.rows}
+        for grant in restored.rows:
+            self._arm(grant)
 
     def add(self, agent: str, action_type: str, *, by: str, seconds: float | None) -> Grant:
         now = self._clock()
@@ -45,6 +52,7 @@ class GrantBook:
         self._next_id += 1
         self._grants[grant.id] = grant
         self._tables.save_grant(grant)
+        self._arm(grant)
         return grant
 
     def find(self, agent: str, action_type: str) -> Grant | None:
@@ -52,6 +60,7 @@ class GrantBook:
 
     def revoke(self, grant_id: int) -> Grant | None:
         grant = self._grants.pop(grant_id, None)
+        self._timers.cancel(("grant", grant_id))
         if grant is not None:
             self._tables.save_grant(
                 Grant(
@@ -70,8 +79,9 @@ class GrantBook:
         now = self._clock()
         return [g for g in self._grants.values() if g.until is None or g.until > now]
 
-    def expire(self, now: float) -> None:
-        for grant_id in [
-            g.id for g in self._grants.values() if g.until is not None and g.until <= now
-        ]:
-            del self._grants[grant_id]
+    def _arm(self, grant: Grant) -> None:
+        if grant.until is not None:
+            grant_id = grant.id
+            self._timers.schedule(
+                ("grant", grant_id), grant.until, lambda: self._grants.pop(grant_id, None)
+            )

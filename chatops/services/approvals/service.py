@@ -6,9 +6,9 @@ A request the policy sends to a human becomes a *pending* record: stored, announ
 approval alerts into the webhooks' announcement), and awaited by the agent's request (the door
 waits in its own task: the connection and the loop never wait). Whoever decides first wins; with
 ``approvals_required`` > 1, distinct approvers count up to it and any deny ends it. A
-decision, a timeout (checked by :meth:`tick` on the injected clock) or the agent's disconnection
-resolves the record, publishes :class:`ApprovalUpdated` (the prompt is edited) and answers
-every waiter.
+decision, a timeout or the agent's disconnection resolves the record, publishes
+:class:`ApprovalUpdated` (the prompt is edited) and answers every waiter. Each deadline is a
+timer on the injected clock (see :mod:`.deadlines`).
 
 At shutdown a pending request stays pending: the agent is answered ``shutting_down`` and asks
 again with its key once the controller is back, which re-attaches it (a decision made meanwhile
@@ -26,7 +26,9 @@ from chatops.presentation.formatting import plural
 from chatops.records.approvals import ApprovalAsk, ApprovalRecord
 from chatops.runtime.bus import EventBus
 from chatops.runtime.processes import ProcessIds, process_ids
+from chatops.runtime.timers import Timers
 from chatops.services.approvals.controls import RuleControls
+from chatops.services.approvals.deadlines import ApprovalDeadlines
 from chatops.services.approvals.events import (
     NOBODY_TOLD,
     UNATTENDED,
@@ -65,6 +67,7 @@ class ApprovalService:
         *,
         attended: bool = True,
         clock: Clock = wall_clock,
+        timers: Timers | None = None,
     ) -> None:
         self._gate = gate
         self._attended = attended
@@ -75,8 +78,10 @@ class ApprovalService:
         self._fleet = fleet
         self._bus = bus
         self._clock = clock
+        self.timers = timers if timers is not None else Timers(clock)
+        self._deadlines = ApprovalDeadlines(self.timers, self.config, self._due)
         self._analyser = ShellAnalyser(in_worker=config.parse_in_worker)
-        self.grants = GrantBook(self._tables, clock=clock)
+        self.grants = GrantBook(self._tables, clock=clock, timers=self.timers)
         self.granting = Granting(self.config, self.grants, gate, self)
         """The grants' rules: offered when, with which approval, revoked by whom."""
         self.records: dict[int, ApprovalRecord] = {}
@@ -88,7 +93,6 @@ class ApprovalService:
         self._asked_from: dict[int, list[ProcessIds]] = {}
         """Where each process that waits on a request stood when it asked (pid, session,
         process group): a decision over the socket must come from elsewhere."""
-        self._reattach_by: dict[int, float] = {}
         self._next_id = 1
         self._stopping = False
 
@@ -101,10 +105,11 @@ class ApprovalService:
         for record in restored.rows:
             self._keep(record)
             if record.pending:
-                self._reattach_by[record.id] = now + self.config.reattach_grace
-        if self._reattach_by:
+                self._deadlines.reattach_by[record.id] = now + self.config.reattach_grace
+        if self._deadlines.reattach_by:
             log.info("%s from before the restart", plural(len(restored.rows), "open request"))
-        self.tick()
+        for record in restored.rows:
+            self._due(record.id)  # what came due while the controller was down, at once
 
     def shutdown(self) -> None:
         """Before connections close: what is pending stays pending for the next start."""
@@ -188,6 +193,7 @@ class ApprovalService:
 
     async def _open(self, caller: Caller, record: ApprovalRecord) -> ApprovalRecord:
         self._keep(record)
+        self._deadlines.arm(record)
         self._tables.save(record)
         self._bus.publish(ApprovalRequested(record))  # the prompt, and the webhooks' alert
         return await self._wait(caller, record)
@@ -199,7 +205,7 @@ class ApprovalService:
         asker = process_ids(caller.pid) if caller.pid is not None else None
         if asker is not None and asker not in self._asked_from.setdefault(record.id, []):
             self._asked_from[record.id].append(asker)
-        self._reattach_by.pop(record.id, None)
+        self._deadlines.reattach_by.pop(record.id, None)
         try:
             return await future
         finally:
@@ -288,6 +294,7 @@ class ApprovalService:
         if record is not None and not record.pending:
             record.message_closed = True
             self._tables.save(record)
+            self._deadlines.arm(record)
 
     def prompts_to_close(self) -> list[ApprovalRecord]:
         return [
@@ -296,25 +303,25 @@ class ApprovalService:
             if not r.pending and r.message_id is not None and not r.message_closed
         ]
 
-    # -- time ------------------------------------------------------------------------------------
-
-    def tick(self) -> None:
-        """Scheduler job: expire requests, deny the ones nobody re-attached, forget the rest."""
-        now = self._clock()
-        for record in list(self.records.values()):
-            if record.pending and record.expires_at is not None and now >= record.expires_at:
-                waited = record.expires_at - record.requested_at
-                self._resolve(
-                    record, "expired", "timeout", reason=f"no decision within {waited:.0f}s"
-                )
-            elif record.pending and self._reattach_by.get(record.id, now + 1) <= now:
-                reason = "the controller restarted and the agent did not ask again"
-                self._resolve(record, "denied", "restart", reason=reason)
-            elif self._done_with(record, now):
-                self._forget(record)
-        self.grants.expire(now)
-
     # -- internals -------------------------------------------------------------------------------
+
+    def _due(self, request_id: int) -> None:
+        """A record's timer fired: expire it, deny it if nobody re-attached it, or forget it;
+        else (a deadline moved) arm it again."""
+        record = self.records.get(request_id)
+        if record is None:
+            return
+        now = self._clock()
+        if record.pending and record.expires_at is not None and now >= record.expires_at:
+            waited = record.expires_at - record.requested_at
+            self._resolve(record, "expired", "timeout", reason=f"no decision within {waited:.0f}s")
+        elif record.pending and self._deadlines.reattach_by.get(record.id, now + 1) <= now:
+            reason = "the controller restarted and the agent did not ask again"
+            self._resolve(record, "denied", "restart", reason=reason)
+        elif self._done_with(record, now):
+            self._forget(record)
+        else:
+            self._deadlines.arm(record)
 
     def _settle(
         self,
@@ -344,18 +351,19 @@ class ApprovalService:
         self._settle(record, state, via, by=by, reason=reason)
         self._tables.save(record)
         self._askers.pop(record.id, None)
-        self._reattach_by.pop(record.id, None)
+        self._deadlines.reattach_by.pop(record.id, None)
         log.info("approval #%d %s via %s: %s", record.id, state, via, record.decision_reason)
         for future in self._waiters.pop(record.id, []):
             if not future.done():
                 future.set_result(record)
+        self._deadlines.arm(record)  # its expiry is over: what is left is forgetting it
         self._bus.publish(ApprovalUpdated(record))
 
     def _done_with(self, record: ApprovalRecord, now: float) -> bool:
         """Resolved, its prompt closed, and past the time its agent might ask again."""
         if record.pending or not record.message_closed or self._waiters.get(record.id):
             return False
-        return now - (record.decided_at or now) > self.config.reattach_grace
+        return now - (record.decided_at or now) >= self.config.reattach_grace
 
     def _keep(self, record: ApprovalRecord) -> None:
         self.records[record.id] = record

@@ -12,6 +12,9 @@ controller's user. Then it waits ``restart_wait`` for a new process to register 
 Automatically (``auto_restart``), a bot that goes down is restarted with its
 ``restart_command`` (or, for a bot chatops started itself, started again) as the
 :class:`~.policy.RestartPolicy` says; every restart and its outcome is an event of the bot.
+Each bot's wait is a timer keyed ``("restart", channel)`` (:mod:`chatops.runtime.timers`), set
+when the policy decides and fired when the wait is over, no sooner than ``spread`` after the
+previous automatic restart: nothing polls for what is due.
 
 A restart chatops sets off is announced on the bus (:class:`~chatops.records.fleet.RestartNotice`)
 before anything is done and when it ends, so the stop it causes is expected: the fleet's alerts
@@ -30,6 +33,7 @@ from chatops.config.recovery import CHANNEL_FIELD, RecoveryConfig
 from chatops.records.fleet import ALIVE_STATUSES, FleetEvent, RestartNotice
 from chatops.runtime.bus import EventBus
 from chatops.runtime.tasks import TaskSet
+from chatops.runtime.timers import Timers
 from chatops.services.errors import NotFound
 from chatops.services.fleet import HOSTNAME, FleetService
 from chatops.services.recovery import ways
@@ -60,12 +64,14 @@ class RestartService:
         *,
         clock: Clock = wall_clock,
         policy: RestartPolicy | None = None,
+        timers: Timers | None = None,
     ) -> None:
         self.config = config
         self._fleet = fleet
         self._bus = bus
         self._clock = clock
         self.policy = policy or RestartPolicy(config)
+        self.timers = timers if timers is not None else Timers(clock)
         self._tasks = TaskSet()
         self._children: dict[str, asyncio.subprocess.Process] = {}
         self._attempts: dict[str, Attempt] = {}
@@ -83,6 +89,8 @@ class RestartService:
 
     async def close(self) -> None:
         self._unsubscribe()
+        for channel in self.policy.bots:
+            self.timers.cancel(("restart", channel))
         await self._tasks.cancel()
 
     def restarting(self, channel: str) -> bool:
@@ -105,6 +113,7 @@ class RestartService:
             reason = f"a restart of it is already under way (by {under_way.by})"
             return RestartReport(channel, "not_restarted", "none", reason, under_way.old_pid)
         self.policy.reset(channel)
+        self.timers.cancel(("restart", channel))  # a wait the policy had is over
         report = await self._attempt(channel, by, self._restart_once, announce=True)
         self._record(channel, f"restart by {by}: {report.summary}", report.restarted)
         return report
@@ -252,6 +261,8 @@ class RestartService:
 
     def _decide(self, channel: str, exit_code: int | None) -> None:
         verdict = self.policy.exited(channel, self._clock(), exit_code)
+        if verdict.at is not None:
+            self._wake_at(channel, verdict.at)
         if verdict.action == "fatal":
             self._record(channel, f"FATAL: {verdict.reason}", False)
             self._bus.publish(RestartFatal(self._clock(), channel, verdict.reason))
@@ -260,15 +271,25 @@ class RestartService:
         else:
             self._record(channel, f"will restart: {verdict.reason}", True)
 
-    async def tick(self) -> None:
-        """Scheduler job: start what the policy says is due, ``spread`` apart."""
+    def _wake_at(self, channel: str, when: float) -> None:
+        self.timers.schedule(("restart", channel), when, lambda: self._due(channel))
+
+    def _due(self, channel: str) -> None:
+        """A bot's wait is over: restart it, unless the previous automatic restart was less
+        than ``spread`` ago (then it waits that long; bots due together go soonest first)."""
+        state = self.policy.bots.get(channel)
+        if state is None or state.state not in ("backoff", "fatal") or state.next_at is None:
+            return  # reset by hand, or started meanwhile
         now = self._clock()
-        for channel in self.policy.due(now):
-            if now - self._last_auto < self.config.spread:
-                return
-            self._last_auto = now
-            self.policy.starting(channel, now)
-            self._tasks.spawn(self._auto_restart(channel), name=f"restart:{channel}")
+        if state.next_at > now:
+            self._wake_at(channel, state.next_at)
+            return
+        if now - self._last_auto < self.config.spread:
+            self._wake_at(channel, self._last_auto + self.config.spread)
+            return
+        self._last_auto = now
+        self.policy.starting(channel, now)
+        self._tasks.spawn(self._auto_restart(channel), name=f"restart:{channel}")
 
     async def _auto_restart(self, channel: str) -> None:
         if channel in self._attempts:

@@ -336,3 +336,24 @@ async def test_a_clean_shutdown_leaves_no_write_ahead_log(workdir: Path) -> None
     await ctl.stop()
     beside = [p.name for p in workdir.glob("ctl.db-*")]
     assert beside == [] and (workdir / "ctl.db").exists()
+
+
+async def test_close_returns_when_a_write_lands_after_its_flush(workdir: Path) -> None:
+    """A write queued between close()'s flush and its stop must be committed, and close must
+    return: the writer's loop used to clear close's wake-up while taking that batch, then wait
+    for another that never came."""
+    import asyncio
+
+    from chatops.records.fleet import FleetEvent
+
+    store = await Store.open(workdir / "close.db", max_delay=0.05)
+    writer = store.writer
+    flush = writer.flush
+
+    async def flush_then_a_write() -> None:
+        await flush()
+        store.fleet.add_event(FleetEvent(ts=1_800_000_000.0, channel="late", kind="test"))
+
+    writer.flush = flush_then_a_write  # type: ignore[method-assign]
+    await asyncio.wait_for(store.close(), 10)
+    assert query(workdir / "close.db", "SELECT channel FROM events") == [("late",)]

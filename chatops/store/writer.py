@@ -182,10 +182,12 @@ class GroupCommitWriter:
             self._wakeup.clear()
             self._full.clear()
             await self._commit(batch)
-            if self._batch.size:
-                self._wakeup.set()
-            else:
+            if not self._batch.size:
                 self._idle.set()
+            if self._batch.size or self._closing:
+                # A close that woke the loop while this batch was taken had its wake-up
+                # cleared above: look again, or the close would wait forever.
+                self._wakeup.set()
 
     async def _commit(self, batch: _Batch) -> None:
         keyed = {

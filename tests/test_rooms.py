@@ -86,6 +86,33 @@ def test_no_room_imports_a_room_above_it() -> None:
     assert not upward, "imports against the room order:\n" + "\n".join(upward)
 
 
+APART: list[tuple[tuple[str, ...], tuple[str, ...], str]] = [
+    (
+        ("chatops.api", "chatops.discord", "cogs", "chatops.cli"),
+        ("chatops.store",),
+        "doors read records and call services; only services and the composition touch the store",
+    ),
+    (
+        ("chatops.store", "chatops.services", "chatops.alerts"),
+        ("chatops.wire",),
+        "services never see a wire message: the socket door converts",
+    ),
+]
+"""Rooms that may not import another even where the order would let them."""
+
+
+def test_rooms_kept_apart() -> None:
+    found = []
+    for sources, targets, why in APART:
+        for module, path in modules():
+            if not module.startswith(sources):
+                continue
+            for target, line in imports(module, path):
+                if target.startswith(targets):
+                    found.append(f"{path.relative_to(ROOT)}:{line}: {target} ({why})")
+    assert not found, "\n".join(found)
+
+
 def test_no_import_cycle_between_modules() -> None:
     known = dict(modules())
     graph: dict[str, set[str]] = {}

@@ -3,7 +3,7 @@
 N clients (default 100) each keep a window of requests in flight over their own Unix-socket
 connection, half heartbeats and half llm_usage, every one with an ``id`` so each reply means
 "committed". The same load is driven, in the same run, against a naive baseline server shaped
-like the seed's monitor: read a line, one INSERT, one commit, answer.
+like a simple monitor: read a line, one INSERT, one commit, answer.
 
     python bench/ingest.py                 # 100 clients, 10 s per server
     python bench/ingest.py --clients 20 --seconds 5 --synchronous normal

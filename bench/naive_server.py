@@ -1,4 +1,4 @@
-"""The naive baseline for bench/ingest.py: the seed monitor's shape, one commit per message.
+"""The naive baseline for bench/ingest.py: a simple monitor's shape, one commit per message.
 
 Reads a line, parses it, runs one INSERT (plus the status UPDATE for a heartbeat) and one
 commit, then answers. Same schema, WAL, and ``synchronous`` as chatops, so the difference

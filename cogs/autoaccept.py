@@ -1,6 +1,6 @@
-"""``/autoaccept``: the seed's Auto-Accept Manager from Discord. ``toggle`` and ``rule`` change
-the policy (admins; validated and persisted), ``revoke`` removes a grant; ``stats``, ``recent``
-and ``rules`` read it."""
+"""``/autoaccept``: the approval policy from Discord. ``toggle`` and ``rule`` change it
+(admins; validated and persisted), ``revoke`` removes a grant; ``stats``, ``recent`` and
+``rules`` read it."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""An orchestrator-style agent: the agent seed's one-object integration, through chatops.
+"""An orchestrator-style agent: the one-object integration (``MonitoringDashboard``).
 
 It registers itself as a bot (the admin calls need a registered name that the controller's
-``recovery.admin_agents`` lists), then uses every one of the seed's orchestrator calls and
+``recovery.admin_agents`` lists), then uses every one of the orchestrator calls and
 prints what each answered, as JSON, one line per call::
 
     chatops run &                    # with recovery.admin_agents: [orchestrator]

@@ -1,4 +1,5 @@
-"""The seed's ``get_dashboard_data()``: one answer with everything an orchestrator shows."""
+"""``get_dashboard_data()``: one answer with everything an orchestrator shows (the fleet by
+status, agents, quotas, the cache, approvals and the controller's health)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Recovery and the seed's orchestrator calls over the socket. Restart, status reset and
-cleanup go through the operator's narrow door; the orchestrator's admin calls need an agent
-that this connection registered and that ``recovery.admin_agents`` names."""
+"""Recovery and the orchestrator calls (``orchestrate``) over the socket. Restart, status
+reset and cleanup go through the operator's narrow door; the orchestrator's admin calls need an
+agent that this connection registered and that ``recovery.admin_agents`` names."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """What bots import: ``MonitorClient``, ``LLMUsageLogger``, ``SyncMonitorClient``, and the
-``MonitoringDashboard`` calls of the agent design (with its sync twin).
+``MonitoringDashboard``, the one-object integration for AI agents (with its sync twin).
 
 Each name is imported on first use (PEP 562): the asyncio client pulls in aiohttp and more,
 and a short-lived caller such as the Claude Code hook, which needs only one blocking request,

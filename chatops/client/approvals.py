@@ -1,5 +1,6 @@
 """Asking before acting, on the agent's side: ``request_approval`` waits for the policy or a
-human; ``should_accept_action`` (the seed's call) asks the policy only.
+human; ``should_accept_action`` (kept under the name existing agent code calls) asks the
+policy only.
 
 Deny when unsure: a monitor that cannot be reached, a malformed request, or no answer in time
 is a ``deny`` with the reason, never an approval. A request carries a key of its own, so when
@@ -91,9 +92,9 @@ class ApprovalCalls:
         *,
         agent: str | None = None,
     ) -> dict[str, Any]:
-        """The seed's call: ``accept``, ``requires_confirmation``, ``reason`` (plus
-        ``decision`` and ``rule``), from the policy (and this agent's grants) without a
-        prompt. Unreachable: not accepted, confirmation required."""
+        """The policy's answer (and this agent's grants') without a prompt: ``accept``,
+        ``requires_confirmation``, ``reason`` (plus ``decision`` and ``rule``). Unreachable: not
+        accepted, confirmation required."""
         message = checked(
             ApprovalRequest,
             agent=agent or _default_agent(self),

@@ -1,4 +1,4 @@
-"""The seed's cache calls on the agent's side: ``create_cache_entry`` (files sent over the
+"""The cache calls on the agent's side: ``create_cache_entry`` (files sent over the
 socket, under the controller's upload cap), ``register_cache_entry`` (a folder the agent wrote
 itself under the cache root), ``finish_cache_entry`` (the task is done: its entry may now be
 cleaned), ``get_cache_summary``. Like every call, they never raise into the agent: a refusal or
@@ -88,6 +88,6 @@ class CacheCalls:
         return await _answer(self, message) is not None
 
     async def get_cache_summary(self: _Requests) -> dict[str, Any] | None:
-        """The seed's ``get_statistics()``: count, total size, per agent type, oldest,
+        """The cache's statistics: count, total size, per agent type, oldest,
         newest, largest; and ``root``, where a folder to register goes (``<root>/<task_id>``)."""
         return await _answer(self, GetCacheSummary())

@@ -1,6 +1,8 @@
-"""The agent seed's ``MonitoringDashboard``, under its own names, talking to the controller.
+"""``MonitoringDashboard``: one object through which an AI agent reports its status, its tasks
+and its provider's quotas, and reads the fleet's, talking to the controller.
 
-An agent written against the seed's module works by changing its import::
+Its calls keep the names and arguments existing agent code uses, so such code works by changing
+its import::
 
     from chatops.client import MonitoringDashboard
 
@@ -14,7 +16,7 @@ An agent written against the seed's module works by changing its import::
                                        thinking_limit=1000, flow_limit=500)
     summary = await dashboard.get_quota_summary()
 
-The seed's orchestrator calls are here too (``get_dashboard_data``, ``run_diagnostics``,
+The calls of an orchestrating agent are here too (``get_dashboard_data``, ``run_diagnostics``,
 ``health_check``, ``get_system_metrics``, ``get_cache_entries``, ``auto_clean_cache``…), each
 served by the controller; the admin ones need ``agent=`` a registered bot that the controller's
 ``recovery.admin_agents`` names.
@@ -53,7 +55,8 @@ log = logging.getLogger("chatops.client")
 
 
 def _family(family: Any) -> str:
-    """The seed passes ``ModelFamily.GEMINI``; plain strings work too."""
+    """A ``ModelFamily`` member (``ModelFamily.GEMINI``, as existing agent code passes) or a plain
+    string; anything else is ``other``."""
     value = family.value if isinstance(family, Enum) else family
     name = str(value or "other").lower()
     return name if name in ("gemini", "claude", "openai") else "other"
@@ -100,7 +103,7 @@ class MonitoringDashboard:
         *,
         pools: Sequence[dict[str, Any]] = (),
     ) -> bool:
-        """What the provider says: the seed's thinking and flow credits, and any named pool
+        """What the provider says: the model's thinking and flow credits, and any named pool
         (``{"name": "claude 5h", "used": …, "limit": …, "resets_at": …, "window": "5h"}``)."""
         message = checked(
             ModelUsage,
@@ -132,7 +135,7 @@ class MonitoringDashboard:
         largest); empty when the monitor cannot be reached."""
         return await self.client.get_cache_summary() or {}
 
-    # -- the seed's orchestrator calls, served by the controller --------------------------------
+    # -- orchestrator calls, served by the controller -------------------------------------------
 
     async def get_dashboard_data(self) -> dict[str, Any]:
         return await self._call("get_dashboard_data")

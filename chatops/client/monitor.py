@@ -1,6 +1,6 @@
 """``MonitorClient``: what a bot links to talk to the controller. It never raises into the bot.
 
-The seed's calls work as the seed shows them::
+A bot registers, heartbeats and unregisters under the names existing bot code calls::
 
     client = MonitorClient()
     await client.register_with_monitor(channel="el_serda", pid=os.getpid(), features={"llm": 1})
@@ -97,7 +97,7 @@ class MonitorClient(ApprovalCalls, CacheCalls, ControlCalls):
         self.on_restart: list[Callable[[], Awaitable[None]]] = []
         """Run before the default ``restart`` handler exits the process."""
 
-    # -- the seed's API --------------------------------------------------------------------------
+    # -- registration and heartbeats, under the names existing bot code calls -------------------
 
     async def register_with_monitor(
         self,

@@ -1,4 +1,4 @@
-"""``LLMUsageLogger``: the seed's usage tracking, forwarded to the monitor exactly once."""
+"""``LLMUsageLogger``: a bot's LLM calls, forwarded to the monitor exactly once, and their sums."""
 
 from __future__ import annotations
 
@@ -57,8 +57,9 @@ class LLMUsageLogger:
         return await self.client.log_usage(**event)
 
     def get_usage_stats(self, channel: str | None = None, days: int = 30) -> dict[str, Any]:
-        """The seed's synchronous statistics: ``total_tokens_in``, ``total_tokens_out``,
-        ``total_cost``, ``total_calls``, ``avg_latency_ms``; ``source`` says whose they are.
+        """Usage totals, synchronously, under the call and keys existing bot code uses:
+        ``total_tokens_in``, ``total_tokens_out``, ``total_cost``, ``total_calls``,
+        ``avg_latency_ms``; ``source`` says whose they are.
 
         During a controller outage they are this process's own (``source: "local"``, and a
         ``note`` saying so): the calls it logged since it started, at the cost it estimated,

@@ -61,7 +61,8 @@ class _Section(BaseModel):
 
 
 class MonitoringConfig(_Section):
-    """The seed's ``monitoring:`` block, same keys and defaults, plus what durability needs."""
+    """The ``monitoring:`` block: the monitor socket, the heartbeat and status timings, retention
+    and the database, plus what durability needs."""
 
     enabled: bool = True
     socket_path: Path = Field(default_factory=default_socket_path)

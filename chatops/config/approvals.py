@@ -1,5 +1,6 @@
 """The ``approvals`` config section: the global auto-accept toggle, one rule per action type
-(the agent seed's fields and defaults), the workspace root and who may approve."""
+(whether it is auto-accepted, its size cap, patterns and validator), the workspace root and who
+may approve."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ class ActionType(StrEnum):
 
 
 class Rule(BaseModel):
-    """The seed's ``AutoAcceptRule``, plus ``timeout`` and ``approvals_required``."""
+    """How one action type is decided: auto-accepted or confirmed, its size cap, the patterns it
+    must or must not match and a custom validator; ``timeout`` is how long its prompt waits and
+    ``approvals_required`` how many approvers it needs."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -88,7 +91,7 @@ def validator_problem(dotted: str) -> str | None:
 
 
 def seed_rules() -> dict[ActionType, Rule]:
-    """The agent seed's default rules."""
+    """The default rule of every action type: what a config that names no rule gets."""
     return {
         ActionType.FILE_WRITE: Rule(
             max_file_size_mb=10, blocked_patterns=["*.env", "*.key", "*secret*"]
@@ -154,7 +157,7 @@ class ApprovalsConfig(BaseModel):
     @field_validator("rules")
     @classmethod
     def _complete(cls, rules: dict[ActionType, Rule]) -> dict[ActionType, Rule]:
-        """A rule the config does not name keeps the seed's default."""
+        """A rule the config does not name keeps its default (:func:`seed_rules`)."""
         return {**seed_rules(), **rules}
 
     def unusable_validators(self) -> list[tuple[tuple[str, ...], str]]:

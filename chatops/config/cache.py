@@ -1,5 +1,6 @@
-"""The ``cache`` config section: the agent seed's ``CacheConfig`` fields and defaults, plus the
-root, the repeat of the size warning and what to do with folders nobody registered."""
+"""The ``cache`` config section: when entries are cleaned (over a size, keeping the newest, past
+an age), when the size warns and what an agent may upload; plus the root, the repeat of the size
+warning and what to do with folders nobody registered."""
 
 from __future__ import annotations
 

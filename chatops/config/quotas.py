@@ -96,8 +96,8 @@ class QuotasConfig(_Section):
     """How far back the burn rate looks, in seconds."""
     check_interval: float = Field(60, gt=0)
     shared_pools: dict[str, list[str]] = Field(default_factory=dict)
-    """Pool name → the models whose seed-style credits (thinking, flow) are one pool: their
-    reports update ``<pool> thinking`` and ``<pool> flow``, shown once with every model."""
+    """Pool name → the models whose thinking and flow credits are one pool: their reports update
+    ``<pool> thinking`` and ``<pool> flow``, shown once with every model."""
     pool_thresholds: dict[str, list[float]] = Field(default_factory=dict)
     """% left that alert, for one reported pool (the defaults apply to the others)."""
     price_table: bool = True
@@ -119,7 +119,7 @@ class QuotasConfig(_Section):
         return {name: _check_thresholds(levels) for name, levels in value.items()}
 
     def pool_name(self, model: str) -> str:
-        """The pool a model's seed-style credits go to: its shared pool, or the model itself."""
+        """Where a model's thinking and flow credits go: its shared pool, or the model itself."""
         for pool, models in self.shared_pools.items():
             if model in models:
                 return pool

@@ -118,8 +118,8 @@ class Grant:
 @dataclass(frozen=True, slots=True)
 class ApprovalStats:
     """Counts by outcome (``state``), by the policy's decision and by type (each by outcome),
-    and the median time a human took to decide: ``/autoaccept stats`` and the seed's
-    ``get_statistics()`` (this, as a dict)."""
+    and the median time a human took to decide: ``/autoaccept stats``, and as a dict
+    ``get_statistics()`` and the orchestrator's ``get_auto_accept_stats``."""
 
     enabled: bool
     total_actions: int

@@ -121,7 +121,7 @@ class BotDetail:
 
 @dataclass(slots=True, frozen=True)
 class StatusReset:
-    """What a status reset did (``/recover reset-status``, the seed's ``reset_status_cache``)."""
+    """What a status reset did (``/recover reset-status``, the ``reset_status_cache`` request)."""
 
     reloaded: int
     """Bots without a live connection, read again from the database."""

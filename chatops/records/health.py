@@ -1,6 +1,6 @@
 """The controller's health as its checks sum it up, and the figures of the host and of the
-controller's own process: ``/health``, ``/metrics``, ``chatops doctor`` and the seed's
-``health_check()`` and ``get_system_metrics()`` (these, as dicts)."""
+controller's own process: ``/health``, ``/metrics``, ``chatops doctor``, and as dicts the
+``health_check`` and ``get_system_metrics`` requests."""
 
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(slots=True, frozen=True)
 class UsageTotals:
-    """LLM usage summed over a window: the seed's ``get_usage_stats``."""
+    """LLM usage summed over a window: calls, tokens in and out, cost and mean latency (what
+    ``get_usage`` and ``LLMUsageLogger.get_usage_stats`` answer)."""
 
     channel: str | None
     days: int

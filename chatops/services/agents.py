@@ -1,4 +1,4 @@
-"""Agents (the agent-monitoring seed): what each is doing, and how its tasks turn out.
+"""AI agents: what each is doing (``agent_status``), and how its tasks turn out (``task_result``).
 
 Agents are not registered: an agent name belongs to the process that first reports it (see
 :mod:`chatops.services.ownership`), stored with the agent so that a controller restart does not

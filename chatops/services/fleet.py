@@ -264,7 +264,7 @@ class FleetService:
                 self._transition(bot, BotStatus.DOWN, "connection lost without unregister")
 
     async def reset_status_cache(self) -> dict[str, int]:
-        """The seed's call: :meth:`reset_statuses` as a dict."""
+        """:meth:`reset_statuses` as a dict: the ``reset_status_cache`` request's answer."""
         return asdict(await self.reset_statuses())
 
     async def reset_statuses(self) -> StatusReset:

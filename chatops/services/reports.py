@@ -1,7 +1,7 @@
 """Reports for operators: one bot in detail, resource use per feature, metric series.
 
-The seed's "identify greedy features": for each feature, the mean RSS of the bots that have it
-on versus those that don't (``translator +57 MB``).
+Which features cost memory: for each feature, the mean RSS of the bots that have it on versus
+those that don't (``translator +57 MB``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""LLM usage: the seed's ``llm_usage`` rows, exactly once, and its usage statistics."""
+"""LLM usage: each ``llm_usage`` event stored as one row, exactly once, and its sums over a
+window."""
 
 from __future__ import annotations
 
@@ -92,7 +93,7 @@ class UsageService:
         self._store.db.after_commit(publish_once_committed)
 
     async def totals(self, channel: str | None, days: int) -> UsageTotals:
-        """The seed's ``get_usage_stats`` over the last ``days`` days."""
+        """Calls, tokens, cost and mean latency over the last ``days`` days (``get_usage``)."""
         return await self._store.usage.totals(channel, days, self._since(days))
 
     async def breakdown(

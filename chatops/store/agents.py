@@ -1,4 +1,4 @@
-"""The agent seed's tables: ``agents`` (what each is doing) and ``agent_tasks`` (each result)."""
+"""The agents' tables: ``agents`` (what each is doing) and ``agent_tasks`` (each result)."""
 
 from __future__ import annotations
 

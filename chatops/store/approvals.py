@@ -110,7 +110,8 @@ class ApprovalTables:
         return [_record(row) for row in rows]
 
     async def counts(self, since: float | None) -> list[tuple[str, str, str, int]]:
-        """(action type, policy, state, count): the seed's statistics by decision and type."""
+        """(action type, policy, state, count): the counts behind the statistics by decision and
+        type."""
         where, params = ("WHERE requested_at >= ?", (to_sqlite(since),)) if since else ("", ())
         rows = await self._db.fetchall(
             f"SELECT action_type, policy, state, COUNT(*) AS n FROM approvals {where} "

@@ -1,5 +1,5 @@
-"""The fleet's tables: ``bot_status`` (the seed's), ``bot_metrics`` (the seed's) and ``events``
-(every transition), with their row mapping."""
+"""The fleet's tables: ``bot_status`` (each bot's last known state), ``bot_metrics`` (its RSS
+and CPU samples) and ``events`` (every transition), with their row mapping."""
 
 from __future__ import annotations
 

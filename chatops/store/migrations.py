@@ -1,14 +1,15 @@
 """Versioned schema. ``PRAGMA user_version`` records how far a database has come.
 
-Version 1 is the seed's schema verbatim (with ``IF NOT EXISTS`` so a database the seed's own
-monitor created is adopted as is); later versions only add, so the seed's sqlite3 scripts keep
-working on every version.
+Version 1 is the original schema verbatim (``bot_status``, ``bot_metrics``, ``llm_usage``, with
+``IF NOT EXISTS`` so a database an earlier monitor created with it is adopted as is); later
+versions only add, so older sqlite3 scripts that read those tables keep working on every
+version.
 """
 
 from __future__ import annotations
 
 MIGRATIONS: list[str] = [
-    # 1: the seed's tables and indexes, same names, columns and defaults.
+    # 1: the original tables and indexes: the names, columns and defaults older scripts read.
     """
     CREATE TABLE IF NOT EXISTS bot_metrics (
         id INTEGER PRIMARY KEY,

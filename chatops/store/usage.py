@@ -1,4 +1,5 @@
-"""The seed's ``llm_usage`` table: exactly-once inserts and the sums behind usage views.
+"""The ``llm_usage`` table (one row per LLM call): exactly-once inserts and the sums behind
+usage views.
 
 Windows start at a time the caller passes (the injected clock's), never SQLite's own
 ``datetime('now')``, so they can be tested.
@@ -60,7 +61,7 @@ class UsageTables:
         return "ts > ? AND channel = ?", (to_sqlite(since), channel)
 
     async def totals(self, channel: str | None, days: int, since: float) -> UsageTotals:
-        """The seed's ``get_usage_stats``, over the rows newer than ``since``."""
+        """Calls, tokens, cost and mean latency over the rows newer than ``since``."""
         where, params = self._window(since, channel)
         rows = await self._db.fetchall(f"SELECT {_SUMS} FROM llm_usage WHERE {where}", params)
         row = rows[0]

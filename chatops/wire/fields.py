@@ -11,13 +11,13 @@ import msgspec
 PROTOCOL_VERSION = 1
 
 # Names are printed by every front end: no control characters (C0, DEL, C1), so a name can
-# never carry a terminal escape sequence or break a line.
-_PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]+\Z"  # \Z: "$" lets a final newline through
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=_PRINTABLE)]
+# never carry a terminal escape sequence or break a line. Any short label on the wire uses it.
+PRINTABLE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]+\Z"  # \Z: "$" lets a final newline through
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=PRINTABLE_PATTERN)]
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 Pid = Annotated[int, msgspec.Meta(gt=0, le=2**31 - 1)]
 RequestId = int | str | None
-IdemKey = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=_PRINTABLE)]
+IdemKey = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=PRINTABLE_PATTERN)]
 
 # Per-call maxima: far above any real value, low enough that a year of sums stays exact in
 # SQLite's 64-bit integers and finite in its doubles.
@@ -41,15 +41,22 @@ MAX_FEATURES_BYTES = 4096
 MAX_FEATURES_KEYS = 64
 
 
-_encoder = msgspec.json.Encoder()
+json_encoder = msgspec.json.Encoder()
+"""The one JSON encoder of the wire: requests, replies and pushes are encoded with it."""
 
 
-class _Message(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_fields=False):
+class RequestBase(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_fields=False):
+    """The base of every request: its ``type`` tag (the subclass's ``tag``) and the optional
+    ``id`` a reply echoes. Unknown fields are ignored, so a newer agent still talks to an older
+    controller."""
+
     id: RequestId = None
 
 
-def _cap_encoded(name: str, value: Any, limit: int, hint: str = "") -> None:
-    """A free-form member is stored or shown: its encoded size is capped."""
-    size = len(_encoder.encode(value))
+def cap_encoded(name: str, value: Any, limit: int, hint: str = "") -> None:
+    """Refuse (``ValueError``, hence an ``invalid_message`` reply) a free-form member whose JSON
+    encoding is longer than ``limit`` bytes: such a member is stored or shown, so its size is
+    capped. ``hint`` is appended to the message."""
+    size = len(json_encoder.encode(value))
     if size > limit:
         raise ValueError(f"{name} is {size} bytes encoded, more than {limit}{hint} - at `$.{name}`")

@@ -1,7 +1,7 @@
 """The wire format, defined in one place: messages, framing, replies and error codes.
 
-Newline-delimited JSON. The seed's five messages (``register``, ``heartbeat``, ``unregister``,
-``llm_usage``, ``get_status``) decode exactly as the seed writes them; every other field is
+Newline-delimited JSON. The five core messages (``register``, ``heartbeat``, ``unregister``,
+``llm_usage``, ``get_status``) decode exactly as older bots send them; every other field is
 optional. A request carrying ``id`` is answered ``{"id": …, "ok": true, …}`` or
 ``{"id": …, "ok": false, "error": {"code": …, "message": …}}``. See ``docs/protocol.md``.
 
@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from chatops.wire.features import (
+from chatops.wire.feature_requests import (
     ADMIN_CALLS,
     MAX_ACTION_DATA_BYTES,
     ApprovalRequest,
@@ -72,13 +72,13 @@ from chatops.wire.fields import (
     Millis,
     Name,
     Pid,
+    RequestBase,
     RequestId,
     RssMb,
     Text,
     Tokens,
-    _cap_encoded,
-    _encoder,
-    _Message,
+    cap_encoded,
+    json_encoder,
 )
 from chatops.wire.push_messages import (
     PUSH_TYPES,
@@ -119,7 +119,7 @@ class ProtocolError(Exception):
         self.request_id = request_id
 
 
-class Register(_Message, tag="register"):
+class Register(RequestBase, tag="register"):
     channel: Name
     pid: Pid
     features: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -129,10 +129,10 @@ class Register(_Message, tag="register"):
         # A ValueError here becomes a ValidationError, hence an ``invalid_message`` reply.
         if len(self.features) > MAX_FEATURES_KEYS:
             raise ValueError(f"features has more than {MAX_FEATURES_KEYS} keys - at `$.features`")
-        _cap_encoded("features", self.features, MAX_FEATURES_BYTES)
+        cap_encoded("features", self.features, MAX_FEATURES_BYTES)
 
 
-class Heartbeat(_Message, tag="heartbeat"):
+class Heartbeat(RequestBase, tag="heartbeat"):
     channel: Name
     pid: Pid | None = None
     rss_mb: RssMb | None = None
@@ -140,12 +140,12 @@ class Heartbeat(_Message, tag="heartbeat"):
     ts: EpochSeconds | None = None
 
 
-class Unregister(_Message, tag="unregister"):
+class Unregister(RequestBase, tag="unregister"):
     channel: Name
     pid: Pid | None = None
 
 
-class LlmUsage(_Message, tag="llm_usage"):
+class LlmUsage(RequestBase, tag="llm_usage"):
     channel: Name
     model: Name
     feature: Name | None = None
@@ -157,21 +157,21 @@ class LlmUsage(_Message, tag="llm_usage"):
     ts: EpochSeconds | None = None
 
 
-class GetStatus(_Message, tag="get_status"):
+class GetStatus(RequestBase, tag="get_status"):
     channel: Name | None = None
 
 
-class Hello(_Message, tag="hello"):
+class Hello(RequestBase, tag="hello"):
     client: Text | None = None
     protocol: int | None = None
 
 
-class Ping(_Message, tag="ping"):
+class Ping(RequestBase, tag="ping"):
     pass
 
 
-class AgentStatus(_Message, tag="agent_status"):
-    """The agent seed's ``update_agent_status``: what an agent is doing right now."""
+class AgentStatus(RequestBase, tag="agent_status"):
+    """What an agent is doing right now (``MonitoringDashboard.update_agent_status``)."""
 
     agent: Name
     status: Literal["idle", "processing", "error"]
@@ -181,8 +181,8 @@ class AgentStatus(_Message, tag="agent_status"):
     error_message: Text | None = None
 
 
-class TaskResult(_Message, tag="task_result"):
-    """The agent seed's ``increment_agent_tasks``: one finished task, counted exactly once."""
+class TaskResult(RequestBase, tag="task_result"):
+    """One finished task, counted exactly once (``MonitoringDashboard.increment_agent_tasks``)."""
 
     agent: Name
     success: bool
@@ -193,12 +193,12 @@ class TaskResult(_Message, tag="task_result"):
     ts: EpochSeconds | None = None
 
 
-class GetUsage(_Message, tag="get_usage"):
+class GetUsage(RequestBase, tag="get_usage"):
     channel: Name | None = None
     days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 30
 
 
-class PushReply(_Message, tag="push_reply"):
+class PushReply(RequestBase, tag="push_reply"):
     """An agent's answer to a push that carried a ``push_id``."""
 
     push_id: Annotated[int, msgspec.Meta(ge=1)]
@@ -250,7 +250,7 @@ MESSAGE_TYPES: frozenset[str] = frozenset(str(cls.__struct_config__.tag) for cls
 
 def encode_message(message: Message) -> bytes:
     """For agents: one request as a framed line."""
-    return _encoder.encode(message) + b"\n"
+    return json_encoder.encode(message) + b"\n"
 
 
 _decoder = msgspec.json.Decoder(Message)
@@ -303,7 +303,7 @@ def _classify(line: bytes, exc: msgspec.ValidationError) -> ProtocolError:
 
 def encode(payload: dict[str, Any]) -> bytes:
     """One reply or push as a framed line."""
-    return _encoder.encode(payload) + b"\n"
+    return json_encoder.encode(payload) + b"\n"
 
 
 def ok_reply(
@@ -316,7 +316,7 @@ def ok_reply(
         payload.update(body)
     if not raw:
         return encode(payload)
-    return b"".join((_encoder.encode(payload)[:-1], b",", *raw, b"}\n"))
+    return b"".join((json_encoder.encode(payload)[:-1], b",", *raw, b"}\n"))
 
 
 def error_reply(code: ErrorCode, message: str, request_id: RequestId = None) -> bytes:

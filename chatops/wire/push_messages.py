@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from chatops.wire.fields import Name, Text, _encoder
+from chatops.wire.fields import Name, Text, json_encoder
 
 
 class _Push(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_fields=False):
@@ -53,7 +53,7 @@ _push_decoder = msgspec.json.Decoder(ServerPush)
 
 
 def encode_push(push: ServerPush) -> bytes:
-    return _encoder.encode(push) + b"\n"
+    return json_encoder.encode(push) + b"\n"
 
 
 def decode_push(line: bytes) -> ServerPush:

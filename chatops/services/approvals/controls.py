@@ -1,6 +1,7 @@
-"""The seed's management calls on the approvals: ``toggle()``, ``update_rule``,
-``get_statistics()``, ``get_recent_actions(limit)``. Runtime changes are validated like the
-config and persisted (``approval_settings``), so they survive a restart.
+"""Changing and reading the approval policy at runtime: ``toggle()``, ``update_rule``,
+``get_statistics()``, ``get_recent_actions(limit)`` (the names existing agent code calls).
+Runtime changes are validated like the config and persisted (``approval_settings``), so they
+survive a restart.
 
 :class:`RuleControls` owns the live configuration and the policy built on it; the approval
 service reads both from it (``approvals.controls``) and doors call it to change them."""
@@ -87,7 +88,7 @@ class RuleControls:
         return rule
 
     async def get_statistics(self, days: float | None = None) -> dict[str, Any]:
-        """The seed's call: :meth:`statistics` as a dict."""
+        """:meth:`statistics` as a dict, as the socket and the dashboard answer it."""
         return asdict(await self.statistics(days))
 
     async def statistics(self, days: float | None = None) -> ApprovalStats:

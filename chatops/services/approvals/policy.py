@@ -1,5 +1,5 @@
 """The policy engine: ``accept``, ``confirm`` or ``deny`` for an action, with the reason and the
-rule that decided (the agent seed's ``should_accept_action``, made hard to evade).
+rule that decided (what ``should_accept_action`` answers, made hard to evade).
 
 Order: what is blocked is denied (dangerous commands, blocked patterns, a path outside the
 workspace, a file over its size, a custom validator's veto); then what needs a human is
@@ -54,7 +54,8 @@ class Decision:
     rule: str
 
     def seed_dict(self) -> dict[str, Any]:
-        """The seed's answer: ``accept``, ``requires_confirmation``, ``reason``."""
+        """The dict ``should_accept_action`` returns: ``accept``, ``requires_confirmation`` and
+        ``reason``, the keys existing agent code reads, plus ``decision`` and ``rule``."""
         return {
             "accept": self.decision == "accept",
             "requires_confirmation": self.decision == "confirm",

@@ -165,7 +165,7 @@ class ApprovalService:
         return self.policy.decide(action_type, data, analysis)
 
     def should_accept_action(self, action_type: str, action_data: dict[str, Any]) -> dict[str, Any]:
-        """The seed's call, in process (the command parsed here): ``accept``,
+        """The policy's answer alone, no prompt, in process (the command parsed here): ``accept``,
         ``requires_confirmation``, ``reason`` (plus ``decision`` and ``rule``)."""
         return self.policy.decide(action_type, action_data).seed_dict()
 

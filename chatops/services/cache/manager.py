@@ -1,4 +1,6 @@
-"""``CacheManager``: the agent seed's cache manager (its calls under its names), for a fleet.
+"""``CacheManager``: the task cache of a fleet, one folder per task's output, indexed, measured
+and cleaned. Its operations keep the names existing agent code calls (``create_cache_entry``,
+``delete_cache_entry``, ``clear_all_cache``, ``cleanup_old_entries``).
 
 The index lives in the store and in memory (the total and the per-type sums are kept as entries
 come and go, never by walking the tree at a check); the disk is the truth it is reconciled with
@@ -255,7 +257,7 @@ class CacheManager:
             raise CacheError(f"{task_id} is still running (its agent is online); force to delete")
         return CleanPlan("delete_cache_entry", (plan.item(entry, "delete"),), self.total)
 
-    # -- the seed's operations -------------------------------------------------------------------
+    # -- operations under the names agent code calls ---------------------------------------------
 
     async def delete_cache_entry(self, task_id: str, *, force: bool = False) -> CleanResult:
         return await self.execute(self.plan_delete(task_id, force=force), force=force)

@@ -54,8 +54,8 @@ class Pool:
 
 @dataclass(frozen=True, slots=True)
 class ModelReport:
-    """What a provider says is left for one model: the agent seed's thinking and flow credits
-    (used, limit) and any other pool (a 5-hour window, a weekly one)."""
+    """What a provider says is left for one model: its thinking and flow credits (used, limit)
+    and any other pool (a 5-hour window, a weekly one)."""
 
     model: str
     family: str = "other"
@@ -65,8 +65,8 @@ class ModelReport:
 
 
 def seed_pools(report: ModelReport, config: QuotasConfig) -> list[PoolReading]:
-    """The seed's thinking and flow credits as pools (a shared pool's, when the model is in
-    ``quotas.shared_pools``), then the named pools."""
+    """A report's thinking and flow credits as the pools ``<model> thinking`` and ``<model> flow``
+    (a shared pool's, when the model is in ``quotas.shared_pools``), then the named pools."""
     owner = config.pool_name(report.model)
     pools = []
     for kind, (used, limit) in (("thinking", report.thinking), ("flow", report.flow)):

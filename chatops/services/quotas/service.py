@@ -141,14 +141,14 @@ class QuotaService:
             self._check(budget, now)
 
     def report_usage(self, caller: Caller, report: ModelReport, channel: str | None) -> None:
-        """The seed's ``update_model_usage``: a provider's figures for one model's pools, from
+        """A provider's figures for one model's pools (the ``model_usage`` request), from
         a registered bot (``channel``, or the one its connection registered), which each pool
         records as its reporter."""
         reporter = self._ownership.speaker(caller, channel)
         self.pools.report(report, self._clock(), reporter)
 
     async def trends(self, minutes: int) -> dict[str, list[tuple[float, float]]]:
-        """The seed's ``get_usage_trends``: % left of every pool and budget over ``minutes``."""
+        """% left of every pool and budget over the last ``minutes`` (``get_usage_trends``)."""
         since = self._clock() - minutes * 60
         names = [*self.pools.pools, *self.budgets]
         return {name: await self._tables.history(name, since) for name in names}

@@ -1,4 +1,4 @@
-"""The seed's ``cleanup_stale_resources``: what a long-running fleet leaves behind. Bots offline
+"""Cleaning up what a long-running fleet leaves behind (``cleanup_stale_resources``). Bots offline
 (or down) for more than ``recovery.offline_days``, dead socket files beside the controller's
 (nothing listens on them), cache folders nobody indexed, history past its retention; then
 ``PRAGMA optimize``, and VACUUM when a fifth of the file is free pages (on the writer's thread,
@@ -151,7 +151,7 @@ class CleanupReport:
     """Carried out only: the rows past their retention, by table."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The seed's ``cleanup_stale_resources`` answer (and the socket's)."""
+        """The report as ``cleanup_stale_resources`` returns it and the socket answers it."""
         report: dict[str, Any] = {
             "dry_run": self.dry_run,
             "stale_bots": list(self.stale_bots),

@@ -1,4 +1,5 @@
-"""The seed's ``run_diagnostics``, ``health_check`` and ``get_system_metrics``, for a fleet.
+"""Diagnostics of a running controller: every check (``run_diagnostics``), their sum
+(``health_check``) and the figures of the host and the process (``get_system_metrics``).
 
 Each check has a status (``ok``, ``warning``, ``failing``), a latency where one was measured,
 and a detail: the monitor socket (a ping through it, as a client would), the database (a
@@ -106,7 +107,7 @@ class Diagnostics:
         return checks
 
     async def health_check(self) -> dict[str, Any]:
-        """The seed's call: :meth:`health` as a dict."""
+        """:meth:`health` as a dict: the ``health_check`` request's answer."""
         return (await self.health()).to_dict()
 
     async def health(self) -> Health:
@@ -115,7 +116,7 @@ class Diagnostics:
         return assess(checks)
 
     def get_system_metrics(self) -> dict[str, Any]:
-        """The seed's call: :meth:`system_metrics` as a dict."""
+        """:meth:`system_metrics` as a dict: the ``get_system_metrics`` request's answer."""
         return self.system_metrics().to_dict()
 
     def system_metrics(self) -> SystemMetrics:

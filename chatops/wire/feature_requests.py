@@ -1,6 +1,9 @@
-"""Requests of the features built on the core protocol: quotas, approvals, the task cache.
-Part of the wire format defined in :mod:`chatops.wire.protocol`, which gathers every request
-into one union."""
+"""The request messages of the features built on the core protocol (register, heartbeat,
+usage, status): quotas, approvals, the task cache, and recovery and diagnostics. Part of the wire
+format defined in :mod:`chatops.wire.protocol`, which gathers every request into one union.
+
+"Feature" here means one of these controller features, not a bot's ``features`` (the free-form
+map a bot sends with ``register``)."""
 
 from __future__ import annotations
 
@@ -9,17 +12,17 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from chatops.wire.fields import (
-    _PRINTABLE,
+    PRINTABLE_PATTERN,
     EpochSeconds,
     IdemKey,
     Name,
+    RequestBase,
     Text,
-    _cap_encoded,
-    _Message,
+    cap_encoded,
 )
 
 Credits = Annotated[float, msgspec.Meta(ge=0, le=1e15)]
-WindowLabel = Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=_PRINTABLE)]
+WindowLabel = Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=PRINTABLE_PATTERN)]
 
 
 class PoolReport(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
@@ -33,10 +36,11 @@ class PoolReport(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     window: WindowLabel | None = None
 
 
-class ModelUsage(_Message, tag="model_usage"):
-    """The agent seed's ``update_model_usage``: what the provider says is left. The seed's
-    thinking and flow credits become the pools ``<model> thinking`` and ``<model> flow``; any
-    other pool (a 5-hour window, a weekly one) is named in ``pools``."""
+class ModelUsage(RequestBase, tag="model_usage"):
+    """What the provider says is left for one model (``MonitoringDashboard.update_model_usage``).
+    ``thinking_credits`` and ``flow_credits`` (used, out of ``thinking_limit`` and ``flow_limit``)
+    become the pools ``<model> thinking`` and ``<model> flow``; any other pool (a 5-hour window,
+    a weekly one) is named in ``pools``."""
 
     model_name: Name
     family: Literal["gemini", "claude", "openai", "other"] = "other"
@@ -53,11 +57,11 @@ class ModelUsage(_Message, tag="model_usage"):
             raise ValueError("at most 16 pools per report - at `$.pools`")
 
 
-class GetQuotaSummary(_Message, tag="get_quota_summary"):
+class GetQuotaSummary(RequestBase, tag="get_quota_summary"):
     pass
 
 
-class GetUsageTrends(_Message, tag="get_usage_trends"):
+class GetUsageTrends(RequestBase, tag="get_usage_trends"):
     minutes: Annotated[int, msgspec.Meta(ge=1, le=7 * 24 * 60)] = 90
 
 
@@ -67,12 +71,12 @@ file is described by ``file_size`` with only its start in ``content``."""
 ApprovalTimeout = Annotated[float, msgspec.Meta(gt=0, le=86400)]
 
 
-class ApprovalRequest(_Message, tag="approval_request"):
+class ApprovalRequest(RequestBase, tag="approval_request"):
     """An agent asks before it acts. Answered at once when the policy decides, else when a
     human does (or the request times out). ``key`` is the agent's own id for the request: asked
     again with the same key (after a reconnect or a controller restart), it re-attaches to the
-    pending request instead of opening another. ``wait: false`` asks the policy only (the seed's
-    ``should_accept_action``)."""
+    pending request instead of opening another. ``wait: false`` asks the policy only (what
+    ``should_accept_action`` sends)."""
 
     agent: Name
     action_type: Name
@@ -83,15 +87,15 @@ class ApprovalRequest(_Message, tag="approval_request"):
 
     def __post_init__(self) -> None:
         hint = "; send file_size and the start of the content"
-        _cap_encoded("data", self.data, MAX_ACTION_DATA_BYTES, hint)
+        cap_encoded("data", self.data, MAX_ACTION_DATA_BYTES, hint)
 
 
-class ListApprovals(_Message, tag="list_approvals"):
+class ListApprovals(RequestBase, tag="list_approvals"):
     pending_only: bool = True
     limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
 
 
-class DecideApproval(_Message, tag="decide_approval"):
+class DecideApproval(RequestBase, tag="decide_approval"):
     """An operator's decision from a shell (``chatops approvals approve|deny``); ``grant``
     (with ``approve`` only) also lets the agent's requests of that type through, as the
     prompt's grant buttons do (``chatops approvals grant``)."""
@@ -106,7 +110,7 @@ class DecideApproval(_Message, tag="decide_approval"):
             raise ValueError("a grant goes with an approval - at `$.grant`")
 
 
-class RevokeGrant(_Message, tag="revoke_grant"):
+class RevokeGrant(RequestBase, tag="revoke_grant"):
     """An operator ends a grant from a shell (``chatops approvals revoke``)."""
 
     grant: Annotated[int, msgspec.Meta(ge=1)]
@@ -120,9 +124,9 @@ CleanKind = Literal[
 ]
 
 
-class CacheCreate(_Message, tag="cache_create"):
-    """The seed's ``create_cache_entry``: an entry's files sent over the socket (text in
-    ``files``, bytes base64-encoded in ``files_b64``), under the upload cap."""
+class CacheCreate(RequestBase, tag="cache_create"):
+    """A cache entry's files sent over the socket (``create_cache_entry``): text in ``files``,
+    bytes base64-encoded in ``files_b64``, under the upload cap."""
 
     task_id: TaskId
     agent_type: Name
@@ -132,10 +136,10 @@ class CacheCreate(_Message, tag="cache_create"):
     preview: Text | None = None
 
     def __post_init__(self) -> None:
-        _cap_encoded("files", [self.files, self.files_b64], MAX_ACTION_DATA_BYTES)
+        cap_encoded("files", [self.files, self.files_b64], MAX_ACTION_DATA_BYTES)
 
 
-class CacheRegister(_Message, tag="cache_register"):
+class CacheRegister(RequestBase, tag="cache_register"):
     """An entry the agent wrote in place, at ``<cache root>/<task_id>`` (same host)."""
 
     task_id: TaskId
@@ -146,20 +150,20 @@ class CacheRegister(_Message, tag="cache_register"):
     preview: Text | None = None
 
 
-class CacheFinish(_Message, tag="cache_finish"):
+class CacheFinish(RequestBase, tag="cache_finish"):
     task_id: TaskId
     agent: Name | None = None
 
 
-class GetCacheSummary(_Message, tag="get_cache_summary"):
+class GetCacheSummary(RequestBase, tag="get_cache_summary"):
     pass
 
 
-class CacheList(_Message, tag="cache_list"):
+class CacheList(RequestBase, tag="cache_list"):
     limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
 
 
-class CachePreview(_Message, tag="cache_preview"):
+class CachePreview(RequestBase, tag="cache_preview"):
     task_id: TaskId
     lines: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
 
@@ -169,7 +173,7 @@ class PlannedEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     inode: int
 
 
-class CachePlan(_Message, tag="cache_plan"):
+class CachePlan(RequestBase, tag="cache_plan"):
     """What a clean would remove, without removing anything."""
 
     kind: CleanKind
@@ -178,7 +182,7 @@ class CachePlan(_Message, tag="cache_plan"):
     force: bool = False
 
 
-class CacheExecute(_Message, tag="cache_execute"):
+class CacheExecute(RequestBase, tag="cache_execute"):
     """Remove exactly the entries of a plan shown before (each checked again)."""
 
     kind: CleanKind
@@ -190,29 +194,29 @@ class CacheExecute(_Message, tag="cache_execute"):
             raise ValueError("at most 2000 items per request; send a long plan in parts")
 
 
-class RunDiagnostics(_Message, tag="run_diagnostics"):
+class RunDiagnostics(RequestBase, tag="run_diagnostics"):
     pass
 
 
-class HealthCheck(_Message, tag="health_check"):
+class HealthCheck(RequestBase, tag="health_check"):
     pass
 
 
-class GetSystemMetrics(_Message, tag="get_system_metrics"):
+class GetSystemMetrics(RequestBase, tag="get_system_metrics"):
     pass
 
 
-class RestartBot(_Message, tag="restart_bot"):
+class RestartBot(RequestBase, tag="restart_bot"):
     """``chatops restart BOT``, through the operator's narrow door."""
 
     channel: Name
 
 
-class ResetStatusCache(_Message, tag="reset_status_cache"):
+class ResetStatusCache(RequestBase, tag="reset_status_cache"):
     pass
 
 
-class CleanupStale(_Message, tag="cleanup_stale_resources"):
+class CleanupStale(RequestBase, tag="cleanup_stale_resources"):
     dry_run: bool = True
 
 
@@ -226,8 +230,9 @@ OrchestratorCall = Literal[
 ADMIN_CALLS = frozenset({"auto_clean_cache", "clear_cache", "toggle_auto_accept"})
 
 
-class Orchestrate(_Message, tag="orchestrate"):
-    """The seed's orchestrator calls that have no request of their own. The admin ones
+class Orchestrate(RequestBase, tag="orchestrate"):
+    """The calls of an orchestrating agent (its ``MonitoringDashboard``: the dashboard, auto-accept
+    stats and toggle, cleaning the cache) that have no request of their own. The admin ones
     (``ADMIN_CALLS``) are refused unless ``agent`` is a bot this connection registered and
     ``recovery.admin_agents`` names it."""
 

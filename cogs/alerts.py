@@ -14,7 +14,14 @@ from discord.ext import commands
 from chatops.alerts.silences import SilenceService
 from chatops.discord.bot import ChatOpsBot
 from chatops.presentation.formatting import describe_duration, discord_text, parse_duration
-from chatops.records.alerts import Alert, Silence
+from chatops.presentation.markup import DISCORD
+from chatops.presentation.silences import (
+    NO_SILENCES,
+    ended_text,
+    silence_text,
+    silenced_text,
+)
+from chatops.records.alerts import Alert
 from cogs.ui.autocomplete import bot_name_autocomplete
 from cogs.ui.buttons import AdminButton
 from cogs.ui.checks import chatops_bot, guarded
@@ -24,17 +31,8 @@ from cogs.ui.views import ask_to_confirm
 SILENCE_SECONDS = 3600
 
 
-def _describe(silence: Silence) -> str:
-    if silence.subject is None:
-        target = "**everything** (maintenance)"
-    else:
-        target = f"**{discord_text(silence.subject)}**"
-        if silence.kind is not None:
-            target += f" ({discord_text(silence.kind)} alerts only)"
-    by = f" by {discord_text(silence.created_by)}" if silence.created_by else ""
-    why = f" — {discord_text(silence.reason)}" if silence.reason else ""
-    until = f"{absolute(silence.until)} ({relative(silence.until)})"
-    return f"#{silence.id} {target} until {until}{by}{why}"
+def _when(ts: float) -> str:
+    return f"{absolute(ts)} ({relative(ts)})"
 
 
 class SilenceButton(
@@ -133,7 +131,7 @@ class AlertsCog(commands.Cog):
             bot, seconds, kind=kind, created_by=str(interaction.user), reason=reason
         )
         await interaction.response.send_message(
-            f"🔕 Silenced {_describe(silence)} — for {describe_duration(seconds)}.",
+            f"🔕 {silenced_text(silence, DISCORD, _when)}",
             allowed_mentions=discord.AllowedMentions.none(),
         )
 
@@ -162,7 +160,7 @@ class AlertsCog(commands.Cog):
             return
         silence = self.silences.add(None, seconds, created_by=str(interaction.user), reason=reason)
         await interaction.edit_original_response(
-            content=f"🔕 Silenced {_describe(silence)} — for {describe_duration(seconds)}.",
+            content=f"🔕 {silenced_text(silence, DISCORD, _when)}",
             allowed_mentions=discord.AllowedMentions.none(),
         )
 
@@ -170,7 +168,7 @@ class AlertsCog(commands.Cog):
     @guarded()
     async def list_silences(self, interaction: discord.Interaction) -> None:
         active = self.silences.active()
-        text = "\n".join(_describe(s) for s in active)[:4000] or "No active silences."
+        text = "\n".join(silence_text(s, DISCORD, _when) for s in active)[:4000] or NO_SILENCES
         await interaction.response.send_message(
             embed=discord.Embed(title="Silences", description=text, colour=GREY),
             allowed_mentions=discord.AllowedMentions.none(),
@@ -180,10 +178,9 @@ class AlertsCog(commands.Cog):
     @app_commands.describe(silence_id="the number shown by /silences")
     @guarded(admin=True)
     async def unsilence(self, interaction: discord.Interaction, silence_id: int) -> None:
-        if self.silences.remove(silence_id):
-            await interaction.response.send_message(f"🔔 Silence #{silence_id} ended.")
-        else:
-            await interaction.response.send_message(f"No silence #{silence_id}.", ephemeral=True)
+        # One that is not active: refused (report_error answers).
+        self.silences.end(silence_id, by=str(interaction.user))
+        await interaction.response.send_message(f"🔔 {ended_text(silence_id)}")
 
 
 async def setup(bot: ChatOpsBot) -> None:

@@ -32,6 +32,7 @@ def test_the_tree_is_walked() -> None:
     """The walk finds the nested commands, so the tests below cover them all."""
     assert ("hook", "claude-code") in ALL and ("cache", "clean") in ALL
     assert ("policy", "check") in ALL and len(ALL) >= 20
+    assert {("silence",), ("maintenance",), ("unsilence",), ("silences",)} <= set(ALL)
 
 
 @pytest.mark.parametrize("path", ALL, ids=lambda path: " ".join(path) or "chatops")

@@ -11,6 +11,7 @@ from chatops.api.errors import explain
 from chatops.api.fleet import fleet_handlers
 from chatops.api.quotas import quota_handlers
 from chatops.api.recovery import recovery_handlers
+from chatops.api.silences import silence_handlers
 from chatops.composition.services import Services
 from chatops.services.errors import NotFound
 from chatops.wire.outcomes import COMMITTED, Handler, Immediate, Outcome
@@ -32,6 +33,7 @@ class SocketDoor:
             approval_handlers,
             cache_handlers,
             recovery_handlers,
+            silence_handlers,
         ):
             self.handlers.update(part(services, self.callers))
 

@@ -1,6 +1,6 @@
 """``chatops`` command line: ``run`` the controller, ``status`` of the fleet, and one module
 per command group for the rest (``policy``, ``quota``, ``approvals``, ``cache``, ``doctor``,
-``restart``, ``hook``)."""
+``restart``, ``silence``/``maintenance``/``unsilence``/``silences``, ``hook``)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 EXIT_CONFIG = 2
 EXIT_RUNTIME = 1
 EXIT_NOTHING_TO_READ = 3
+SILENCE_COMMANDS = frozenset({"silence", "maintenance", "unsilence", "silences"})
 WARNS_OF_EXPOSED_SECRETS = frozenset({"run", "doctor"})
 """A config file others may read that holds a secret is told once per run of the controller
 (and by the doctor, where one looks for problems), not on every ``status`` an operator or a
@@ -111,6 +112,10 @@ def _dispatch(settings: Settings, args: Any) -> int:
         from chatops.cli.cache import cache_command
 
         return cache_command(settings, args)
+    if args.command in SILENCE_COMMANDS:
+        from chatops.cli.silences import silences_command
+
+        return silences_command(settings, args)
     if args.command == "quota":
         from chatops.cli.quota import quota_command
 

@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
     restart = sub.add_parser("restart", help="restart a bot (control message, command, signal)")
     restart.add_argument("bot")
+    _silences(sub)
     _hook(sub)
     return parser
 
@@ -128,6 +129,37 @@ def _cache(sub: Any) -> None:
         command = cache_sub.add_parser(name, help=text)
         command.add_argument("--dry-run", action="store_true", help="print the plan only")
         command.add_argument("--yes", action="store_true", help="do not ask before deleting")
+
+
+def _silences(sub: Any) -> None:
+    duration = "how long: 90s, 30m, 2h, 1d, 1h30m, or a bare number of minutes (at most 30 days)"
+    silence = sub.add_parser(
+        "silence",
+        help="hold one bot's alerts for a while (as /silence)",
+        description="Hold one bot's alerts (all of them, or one incident kind) for DURATION, "
+        "as /silence does. Incidents are still recorded; only notifications wait. The bot must "
+        "be one the controller knows. Through the running controller, as its operator.",
+    )
+    silence.add_argument("bot", metavar="BOT", help="the bot, by its name (chatops status)")
+    silence.add_argument("duration", metavar="DURATION", help=duration)
+    silence.add_argument(
+        "--kind", help="only this incident kind of its alerts (down, restart); all if left out"
+    )
+    silence.add_argument("--reason", metavar="TEXT", help="why, shown beside the silence")
+    maintenance = sub.add_parser(
+        "maintenance",
+        help="hold every alert for a while (as /maintenance)",
+        description="Hold every alert, of every bot, for DURATION, as /maintenance does: "
+        "nothing reaches the channel or the webhooks until it ends (or chatops unsilence ID).",
+    )
+    maintenance.add_argument("duration", metavar="DURATION", help=duration)
+    maintenance.add_argument("--reason", metavar="TEXT", help="why, shown beside the silence")
+    unsilence = sub.add_parser("unsilence", help="end silence ID early (as /unsilence)")
+    unsilence.add_argument(
+        "silence_id", type=int, metavar="ID", help="the silence's number (chatops silences)"
+    )
+    silences = sub.add_parser("silences", help="the active silences (as /silences)")
+    silences.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def _hook(sub: Any) -> None:

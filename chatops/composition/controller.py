@@ -201,7 +201,9 @@ class Controller:
             )
         for sink in self._extra_sinks:
             delivery.add_sink(sink)
-        silences = SilenceService(store, clock=clock)
+        ownership = Ownership()
+        operators = OperatorGate(ownership)
+        silences = SilenceService(store, clock=clock, operators=operators)
         await silences.start()
         router = AlertRouter(store, alerts_cfg, delivery, silences, clock=clock)
         await router.start()
@@ -213,7 +215,6 @@ class Controller:
         stack.callback(CacheAlerts(router, bus, repeat=self.settings.cache.warning_repeat).close)
         stack.callback(RestartAlerts(router, bus).close)
         await delivery.start()
-        ownership = Ownership()
         fleet = FleetService(store, bus, cfg, ownership, clock=clock, timers=timers)
         await fleet.start()
         silences.is_bot = lambda name: name in fleet.bots
@@ -223,7 +224,6 @@ class Controller:
         quotas = QuotaService(store, self.settings.quotas, bus, ownership, clock=clock)
         await quotas.start()
         stack.callback(quotas.close)
-        operators = OperatorGate(ownership)
         approvals = ApprovalService(
             store,
             self.settings.approvals,

@@ -1,6 +1,7 @@
 """The request messages of the features built on the core protocol (register, heartbeat,
-usage, status): quotas, approvals, the task cache, and recovery and diagnostics. Part of the wire
-format defined in :mod:`chatops.wire.protocol`, which gathers every request into one union.
+usage, status): quotas, approvals, the task cache, recovery and diagnostics, and silences. Part
+of the wire format defined in :mod:`chatops.wire.protocol`, which gathers every request into one
+union.
 
 "Feature" here means one of these controller features, not a bot's ``features`` (the free-form
 map a bot sends with ``register``)."""
@@ -114,6 +115,36 @@ class RevokeGrant(RequestBase, tag="revoke_grant"):
     """An operator ends a grant from a shell (``chatops approvals revoke``)."""
 
     grant: Annotated[int, msgspec.Meta(ge=1)]
+
+
+class SilenceBot(RequestBase, tag="silence"):
+    """An operator holds one bot's alerts from a shell (``chatops silence``), as ``/silence``
+    does: the bot must be one the fleet knows, and ``seconds`` within the silences' cap (the
+    service's rules, answered ``not_found`` and ``invalid_message``)."""
+
+    channel: Name
+    seconds: float
+    kind: Name | None = None
+    """Only this incident kind of its alerts (``down``, ``quota``, …); every kind when left out."""
+    reason: Text | None = None
+
+
+class Maintenance(RequestBase, tag="maintenance"):
+    """An operator holds every alert from a shell (``chatops maintenance``), as
+    ``/maintenance`` does."""
+
+    seconds: float
+    reason: Text | None = None
+
+
+class Unsilence(RequestBase, tag="unsilence"):
+    """An operator ends a silence early (``chatops unsilence``)."""
+
+    silence: Annotated[int, msgspec.Meta(ge=1)]
+
+
+class ListSilences(RequestBase, tag="list_silences"):
+    """The active silences (``chatops silences``), soonest to end first."""
 
 
 TaskId = Annotated[

@@ -44,6 +44,8 @@ from chatops.wire.feature_requests import (
     GetUsageTrends,
     HealthCheck,
     ListApprovals,
+    ListSilences,
+    Maintenance,
     ModelUsage,
     Orchestrate,
     OrchestratorCall,
@@ -53,7 +55,9 @@ from chatops.wire.feature_requests import (
     RestartBot,
     RevokeGrant,
     RunDiagnostics,
+    SilenceBot,
     TaskId,
+    Unsilence,
     WindowLabel,
 )
 from chatops.wire.fields import (
@@ -226,6 +230,10 @@ Message = (
     | ListApprovals
     | DecideApproval
     | RevokeGrant
+    | SilenceBot
+    | Maintenance
+    | Unsilence
+    | ListSilences
     | CacheCreate
     | CacheRegister
     | CacheFinish
@@ -360,6 +368,8 @@ __all__ = [
     "HealthCheck",
     "IdemKey",
     "ListApprovals",
+    "ListSilences",
+    "Maintenance",
     "Millis",
     "ModelUsage",
     "Name",
@@ -376,9 +386,11 @@ __all__ = [
     "RssMb",
     "RunDiagnostics",
     "ServerPush",
+    "SilenceBot",
     "TaskId",
     "Text",
     "Tokens",
+    "Unsilence",
     "WindowLabel",
     "decode_push",
     "encode_push",

@@ -296,6 +296,11 @@ async def test_internal_problems_are_answered_never_a_crash(
     # An event that is not JSON, or not an object; a command line that does not parse.
     assert verdict(await machine.hook(b"{not json")) == "ask"
     assert verdict(await machine.hook(b"[1, 2]")) == "ask"
+    # A tool chatops judges whose input is not an object: not silently passed through.
+    garbled = machine.event("Bash", {"command": "ls"})
+    garbled["tool_input"] = "ls"
+    decision = await machine.hook(garbled)
+    assert verdict(decision) == "ask" and "input is not a JSON object" in reason(decision)
     for wrong in (("--timeout", "soon"), ("--agentt", "x"), ("--timeout",)):
         assert verdict(await machine.hook(event, hook_args=wrong)) == "ask", wrong
     assert verdict(await machine.hook(event, "--log-level", "loud")) == "ask"

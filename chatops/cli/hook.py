@@ -77,6 +77,11 @@ def action_for(event: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
+def _judged(tool: object) -> bool:
+    """The tools chatops judges (a command, a file write), whatever their input."""
+    return tool == "Bash" or tool in _FILE_TOOLS
+
+
 def decision_output(decision: str, reason: str) -> dict[str, Any]:
     return {
         "hookSpecificOutput": {
@@ -180,6 +185,8 @@ def respond(config: str | None, agent: str, timeout: float, text: str) -> dict[s
         return None
     action = action_for(event)
     if action is None:
+        if _judged(event.get("tool_name")) and not isinstance(event.get("tool_input"), dict):
+            return decision_output("ask", "the tool call's input is not a JSON object")
         return None  # not ours to judge: Claude Code's own rules apply
     try:
         config_path = resolve_config_path(config, search_cwd=False)

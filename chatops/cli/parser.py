@@ -73,7 +73,7 @@ class _VersionAction(argparse.Action):
 
 def _policy(sub: Any) -> None:
     policy = sub.add_parser("policy", help="what the approval policy decides, without asking")
-    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="COMMAND")
     check = policy_sub.add_parser("check", help="one decision (--type, --data) or a batch")
     check.add_argument("--type", dest="action_type", help="file_write, terminal_command, …")
     check.add_argument("--data", help="the action's data as a JSON object")
@@ -85,7 +85,9 @@ def _approvals(sub: Any) -> None:
     approvals = sub.add_parser(
         "approvals", help="list and answer approval requests; grant and revoke grants"
     )
-    approvals_sub = approvals.add_subparsers(dest="approvals_command", required=True)
+    approvals_sub = approvals.add_subparsers(
+        dest="approvals_command", required=True, metavar="COMMAND"
+    )
     listing = approvals_sub.add_parser("list", help="pending requests (--all: the latest of any)")
     listing.add_argument("--all", action="store_true", help="decided ones too")
     listing.add_argument("--limit", type=int, default=50)
@@ -118,7 +120,7 @@ def _approvals(sub: Any) -> None:
 
 def _cache(sub: Any) -> None:
     cache = sub.add_parser("cache", help="the agents' task cache: stats, list, clean, clear")
-    cache_sub = cache.add_subparsers(dest="cache_command", required=True)
+    cache_sub = cache.add_subparsers(dest="cache_command", required=True, metavar="COMMAND")
     for name, text in (("stats", "size, count, per agent type"), ("list", "every entry")):
         command = cache_sub.add_parser(name, help=text)
         command.add_argument("--json", action="store_true", help="machine-readable output")
@@ -164,7 +166,7 @@ def _silences(sub: Any) -> None:
 
 def _hook(sub: Any) -> None:
     hook = sub.add_parser("hook", help="permission hooks for coding agents")
-    hook_sub = hook.add_subparsers(dest="hook_command", required=True)
+    hook_sub = hook.add_subparsers(dest="hook_command", required=True, metavar="COMMAND")
     claude = hook_sub.add_parser(
         "claude-code", help="a Claude Code PreToolUse hook (the event on stdin)"
     )

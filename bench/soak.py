@@ -225,11 +225,11 @@ def score(
         if incidents[i].ended is not None
         and not any(r[1] == incidents[i].bot and r[0] >= incidents[i].started for r in recoveries)
     )
-    delays = sorted(
-        min(a[0] for a in alerts) - incidents[i].started
-        for i, alerts in matched.items()
-        if not incidents[i].optional
-    )
+    by_kind: dict[str, list[float]] = {"kill": [], "hang": []}
+    for i, alerts in matched.items():
+        if not incidents[i].optional:
+            by_kind[incidents[i].kind].append(min(a[0] for a in alerts) - incidents[i].started)
+    delays = sorted(by_kind["kill"] + by_kind["hang"])
     required = [i for i, inc in enumerate(incidents) if not inc.optional]
     recalled = sum(1 for i in required if i in matched)
     recall = recalled / len(required) if required else 1.0
@@ -243,13 +243,18 @@ def score(
             elif len(matched.get(i, [])) > 1:
                 print(f"  duplicate: {inc} -> {matched[i]}")
 
-    def pct(q: float) -> float:
-        return delays[min(len(delays) - 1, int(q * len(delays)))] * 1000 if delays else float("nan")
+    def pct(q: float, values: list[float]) -> float:
+        if not values:
+            return float("nan")
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
     print(
         f"{label:>8}: recall {recall:.3f} ({recalled}/{len(required)}) · false alerts "
         f"{false_alerts} · duplicates {duplicates} · missing recoveries {missing_recoveries} · "
-        f"time to alert p50 {pct(0.5):6.0f} ms p99 {pct(0.99):6.0f} ms",
+        f"time to alert p50 {pct(0.5, delays):6.0f} ms p99 {pct(0.99, delays):6.0f} ms "
+        f"(kills p99 {pct(0.99, by_kind['kill']):.0f} ms, hangs p50 "
+        f"{pct(0.5, by_kind['hang']):.0f} / p99 {pct(0.99, by_kind['hang']):.0f} ms)",
         flush=True,
     )
 

@@ -4,49 +4,29 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import discord
 from discord import app_commands
 from discord.ext import commands
 from pydantic import ValidationError
 
-from chatops.config.approvals import ActionType, Rule
+from chatops.config.approvals import ActionType
 from chatops.discord.bot import ChatOpsBot
 from chatops.presentation.approvals import STATE_EMOJI, outcome_line, revoked_text
-from chatops.presentation.formatting import describe_duration, discord_text, plural
+from chatops.presentation.formatting import discord_text
+from chatops.presentation.markup import DISCORD
+from chatops.presentation.rules import (
+    rule_changes,
+    rule_line,
+    stats_fields,
+    stats_summary,
+    stats_title,
+    toggle_text,
+)
 from chatops.services.approvals.service import ApprovalService
 from cogs.ui.checks import admin_only
 from cogs.ui.embeds import BLUE, GREEN, GREY, relative
 
 _TYPES = [app_commands.Choice(name=str(kind), value=str(kind)) for kind in ActionType]
-
-
-def rule_line(kind: str, rule: Rule) -> str:
-    parts = [
-        "auto-accept" if rule.enabled and not rule.requires_confirmation else "asks a human",
-        f"timeout {describe_duration(rule.timeout)}",
-    ]
-    if rule.max_file_size_mb is not None:
-        parts.append(f"max {rule.max_file_size_mb:g} MB")
-    if rule.approvals_required > 1:
-        parts.append(f"{rule.approvals_required} approvers")
-    if rule.blocked_patterns:
-        parts.append("blocks " + ", ".join(f"`{p}`" for p in rule.blocked_patterns))
-    if rule.allowed_patterns:
-        parts.append("only " + ", ".join(f"`{p}`" for p in rule.allowed_patterns))
-    if rule.custom_validator:
-        parts.append(f"validator `{rule.custom_validator}`")
-    return f"**{kind}** · " + " · ".join(parts)
-
-
-def _patterns(text: str | None) -> list[str] | None:
-    """A comma-separated list; ``-`` empties it; None leaves it as it is."""
-    if text is None:
-        return None
-    if text.strip() == "-":
-        return []
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 class AutoAcceptCog(commands.Cog):
@@ -69,13 +49,8 @@ class AutoAcceptCog(commands.Cog):
     @admin_only()
     async def toggle(self, interaction: discord.Interaction, enabled: bool | None = None) -> None:
         state = self.service.controls.toggle(enabled, by=str(interaction.user))
-        text = (
-            "on: what the rules allow is accepted at once"
-            if state
-            else "off: every action that is not blocked waits for a human"
-        )
         await interaction.response.send_message(
-            f"Auto-accept is **{text}** (changed by {interaction.user.mention}).",
+            f"Auto-accept is **{toggle_text(state)}** (changed by {interaction.user.mention}).",
             allowed_mentions=discord.AllowedMentions.none(),
         )
 
@@ -86,34 +61,12 @@ class AutoAcceptCog(commands.Cog):
     ) -> None:
         stats = await self.service.controls.statistics(days)
         embed = discord.Embed(
-            title="Auto-accept statistics" + (f" · last {plural(days, 'day')}" if days else ""),
+            title=stats_title(days),
             colour=GREEN if stats.enabled else GREY,
-            description=f"Auto-accept is **{'on' if stats.enabled else 'off'}** · "
-            f"{plural(stats.total_actions, 'request')}",
+            description=stats_summary(stats, DISCORD),
         )
-        outcomes = stats.by_outcome
-        embed.add_field(
-            name="By outcome",
-            value="\n".join(f"{STATE_EMOJI.get(k, '•')} {k}: **{v}**" for k, v in outcomes.items())
-            or "none yet",
-        )
-        by_type = stats.by_type
-        embed.add_field(
-            name="By type",
-            value="\n".join(
-                f"**{kind}**: " + ", ".join(f"{k} {v}" for k, v in sorted(states.items()))
-                for kind, states in sorted(by_type.items())
-            )[:1024]
-            or "none yet",
-        )
-        median = stats.median_decision_ms
-        embed.add_field(
-            name="Time to decide (humans)",
-            value="—"
-            if median is None
-            else f"median {describe_duration(median / 1000)} over {stats.decided_by_humans}",
-            inline=False,
-        )
+        for index, (name, value) in enumerate(stats_fields(stats, DISCORD, STATE_EMOJI)):
+            embed.add_field(name=name, value=value[:1024], inline=index < 2)
         await interaction.response.send_message(embed=embed)
 
     @autoaccept.command(name="recent", description="The latest requests and their outcomes")
@@ -143,7 +96,7 @@ class AutoAcceptCog(commands.Cog):
             title="Approval rules",
             colour=GREEN if config.auto_accept else GREY,
             description=f"Auto-accept is **{'on' if config.auto_accept else 'off'}**\n\n"
-            + "\n".join(rule_line(str(k), r) for k, r in config.rules.items())[:3500],
+            + "\n".join(rule_line(str(k), r, DISCORD) for k, r in config.rules.items())[:3500],
         )
         grants = self.service.grants.active()
         lines = [
@@ -186,16 +139,15 @@ class AutoAcceptCog(commands.Cog):
         blocked_patterns: str | None = None,
         allowed_patterns: str | None = None,
     ) -> None:
-        changes: dict[str, Any] = {
-            "enabled": enabled,
-            "requires_confirmation": requires_confirmation,
-            "max_file_size_mb": max_file_size_mb,
-            "timeout": timeout,
-            "approvals_required": approvals_required,
-            "blocked_patterns": _patterns(blocked_patterns),
-            "allowed_patterns": _patterns(allowed_patterns),
-        }
-        changes = {key: value for key, value in changes.items() if value is not None}
+        changes = rule_changes(
+            enabled=enabled,
+            requires_confirmation=requires_confirmation,
+            max_file_size_mb=max_file_size_mb,
+            timeout=timeout,
+            approvals_required=approvals_required,
+            blocked_patterns=blocked_patterns,
+            allowed_patterns=allowed_patterns,
+        )
         if not changes:
             await interaction.response.send_message("Nothing to change.", ephemeral=True)
             return
@@ -207,7 +159,7 @@ class AutoAcceptCog(commands.Cog):
             )
             return
         await interaction.response.send_message(
-            f"Rule changed by {interaction.user.mention}:\n{rule_line(action_type, rule)}",
+            f"Rule changed by {interaction.user.mention}:\n{rule_line(action_type, rule, DISCORD)}",
             allowed_mentions=discord.AllowedMentions.none(),
         )
 

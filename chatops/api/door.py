@@ -9,6 +9,7 @@ from chatops.api.cache import cache_handlers
 from chatops.api.callers import Callers
 from chatops.api.errors import explain
 from chatops.api.fleet import fleet_handlers
+from chatops.api.policy import policy_handlers
 from chatops.api.quotas import quota_handlers
 from chatops.api.recovery import recovery_handlers
 from chatops.api.silences import silence_handlers
@@ -31,6 +32,7 @@ class SocketDoor:
             fleet_handlers,
             quota_handlers,
             approval_handlers,
+            policy_handlers,
             cache_handlers,
             recovery_handlers,
             silence_handlers,

@@ -1,8 +1,9 @@
-"""``chatops approvals list|approve ID|deny ID|grant ID|revoke GRANT_ID``: answer approval
+"""``chatops approvals list|stats|approve ID|deny ID|grant ID|revoke GRANT_ID``: answer approval
 requests from a shell, through the running controller (headless mode's door; Discord's buttons
 are the other). ``grant`` is the prompt's *Approve for this agent* (``--always``: *Always
 allow*), ``revoke`` is ``/autoaccept revoke``; the service's rules decide both (no grant where a
-rule wants more than one approver).
+rule wants more than one approver). ``stats`` is ``/autoaccept stats`` (its sections rendered
+once, in :mod:`chatops.presentation.rules`); ``list --all`` is ``/autoaccept recent``.
 
 Deciding over the socket is narrow on purpose (see ``approvals.socket_decisions``; the rules
 are :class:`~chatops.services.operators.OperatorGate`'s): the controller's own uid only, never
@@ -22,8 +23,10 @@ from chatops.client.blocking import MonitorError, request
 from chatops.config import Settings
 from chatops.presentation.approvals import granted_text, revoked_text
 from chatops.presentation.formatting import describe_duration, no_controller, terminal_text
-from chatops.records.approvals import Grant
-from chatops.wire.protocol import DecideApproval, ListApprovals, RevokeGrant
+from chatops.presentation.markup import TERMINAL
+from chatops.presentation.rules import stats_fields, stats_summary, stats_title
+from chatops.records.approvals import ApprovalStats, Grant
+from chatops.wire.protocol import ApprovalStatsRequest, DecideApproval, ListApprovals, RevokeGrant
 
 EXIT_REFUSED = 1
 EXIT_UNREACHABLE = 3
@@ -41,6 +44,10 @@ def approvals_command(settings: Settings, args: argparse.Namespace) -> int:
             print(
                 json.dumps(items, indent=2) if args.json else format_approvals(items, time.time())
             )
+            return 0
+        if args.approvals_command == "stats":
+            reply = request(socket_path, ApprovalStatsRequest(days=args.days), timeout=10.0)
+            print(_stats_text(reply, args.days, as_json=args.json))
             return 0
         if args.approvals_command == "revoke":
             reply = request(socket_path, RevokeGrant(grant=args.grant_id), timeout=10.0)
@@ -68,6 +75,18 @@ def approvals_command(settings: Settings, args: argparse.Namespace) -> int:
     if reply.get("grant"):
         print(granted_text(_grant(reply["grant"]), time.time(), terminal_text))
     return 0
+
+
+def _stats_text(reply: dict[str, Any], days: int | None, *, as_json: bool) -> str:
+    """``/autoaccept stats``'s sections, as the terminal shows them (or the socket's JSON)."""
+    fields = {name: reply[name] for name in ApprovalStats.__dataclass_fields__}
+    if as_json:
+        return json.dumps(fields, indent=2)
+    stats = ApprovalStats(**fields)
+    lines = [stats_title(days), stats_summary(stats, TERMINAL)]
+    for name, body in stats_fields(stats, TERMINAL, {}):
+        lines += ["", f"{name}:", *(f"  {line}" for line in body.splitlines())]
+    return "\n".join(lines)
 
 
 def _grant(item: dict[str, Any]) -> Grant:

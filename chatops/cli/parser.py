@@ -72,13 +72,39 @@ class _VersionAction(argparse.Action):
 
 
 def _policy(sub: Any) -> None:
-    policy = sub.add_parser("policy", help="what the approval policy decides, without asking")
+    policy = sub.add_parser(
+        "policy", help="the approval policy: check, show, toggle auto-accept, change a rule"
+    )
     policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="COMMAND")
     check = policy_sub.add_parser("check", help="one decision (--type, --data) or a batch")
     check.add_argument("--type", dest="action_type", help="file_write, terminal_command, …")
     check.add_argument("--data", help="the action's data as a JSON object")
     check.add_argument("--batch", help='a file (or -) of {"type": …, "data": {…}} lines')
-    policy_sub.add_parser("show", help="the effective rules, as JSON")
+    policy_sub.add_parser(
+        "show", help="the effective rules and active grants, as JSON (as /autoaccept rules)"
+    )
+    toggle = policy_sub.add_parser(
+        "toggle",
+        help="turn auto-accept on or off; flip it when left out (as /autoaccept toggle)",
+        description="Turn auto-accept on or off for everything (flip it when left out), as "
+        "/autoaccept toggle: off, every action that is not blocked waits for a human. Through "
+        "the running controller, as its operator; saved, so a restart keeps it.",
+    )
+    toggle.add_argument("state", nargs="?", choices=("on", "off"), help="on or off")
+    rule = policy_sub.add_parser(
+        "rule",
+        help="change one action type's rule: TYPE KEY=VALUE... (as /autoaccept rule)",
+        description="Change one action type's rule, as /autoaccept rule: each KEY=VALUE is "
+        "merged over the current rule, validated by the controller and saved (nothing changes "
+        "when one is refused). Keys: enabled, requires_confirmation (true/false), "
+        "max_file_size_mb, timeout (seconds), approvals_required, blocked_patterns, "
+        "allowed_patterns (comma-separated globs; - for none), custom_validator (a dotted "
+        "path; - for none). Through the running controller, as its operator.",
+    )
+    rule.add_argument("action_type", metavar="TYPE", help="file_write, terminal_command, …")
+    rule.add_argument(
+        "changes", nargs="+", metavar="KEY=VALUE", help="e.g. enabled=false timeout=120"
+    )
 
 
 def _approvals(sub: Any) -> None:
@@ -88,7 +114,9 @@ def _approvals(sub: Any) -> None:
     approvals_sub = approvals.add_subparsers(
         dest="approvals_command", required=True, metavar="COMMAND"
     )
-    listing = approvals_sub.add_parser("list", help="pending requests (--all: the latest of any)")
+    listing = approvals_sub.add_parser(
+        "list", help="pending requests (--all: the latest of any, as /autoaccept recent)"
+    )
     listing.add_argument("--all", action="store_true", help="decided ones too")
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true", help="machine-readable output")
@@ -96,6 +124,11 @@ def _approvals(sub: Any) -> None:
         decide = approvals_sub.add_parser(verb, help=f"{verb} request ID")
         decide.add_argument("request_id", type=int, metavar="ID")
         decide.add_argument("--reason", help="sent back to the agent")
+    stats = approvals_sub.add_parser(
+        "stats", help="requests by outcome and type, time to decide (as /autoaccept stats)"
+    )
+    stats.add_argument("--days", type=int, metavar="N", help="only the last N days (1-3650)")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
     grant = approvals_sub.add_parser(
         "grant",
         help="approve request ID and let its agent's requests of that type through "

@@ -4,9 +4,17 @@
 exits 0 whatever it is (2 for invalid input); ``check --batch FILE`` (or ``-``) reads one
 ``{"type": …, "data": {…}, "agent": …}`` per line (``agent`` optional) and prints one decision
 per line, in order, to audit a shell history or an agent's transcript in one go; ``show``
-prints the effective rules. Both read the policy the controller applies: the config file with
-the runtime changes it saved (the toggle, rules changed from Discord, grants; see
-:mod:`chatops.services.approvals.effective`), and say so on stderr when they had only the file.
+prints the effective rules (what ``/autoaccept rules`` shows). Both read the policy the
+controller applies: the config file with the runtime changes it saved (the toggle, rules
+changed from Discord or here, grants; see :mod:`chatops.services.approvals.effective`), and say
+so on stderr when they had only the file.
+
+``toggle [on|off]`` and ``rule TYPE KEY=VALUE...`` change it, as ``/autoaccept toggle|rule``
+do, in the running controller (no controller answers: one line, exit 3), through the
+operator's narrow door and recorded as ``cli (uid …, pid …)``. The words read as the cog's
+options do (:func:`~chatops.presentation.rules.parse_rule_changes`; one that does not read is a
+usage error, exit 2); whether the rule holds is the service's to say (refused: its words, exit
+1, nothing changed).
 """
 
 from __future__ import annotations
@@ -17,15 +25,24 @@ import sys
 import time
 from typing import Any, TextIO
 
+from chatops.client.blocking import MonitorError, request
 from chatops.config import Settings
-from chatops.config.approvals import ActionType
+from chatops.config.approvals import ActionType, Rule
+from chatops.presentation.formatting import no_controller, terminal_text
+from chatops.presentation.markup import TERMINAL
+from chatops.presentation.rules import parse_rule_changes, rule_line, toggle_text
 from chatops.services.approvals.effective import EffectivePolicy, load_effective_policy
 from chatops.timeutil import to_sqlite
+from chatops.wire.protocol import PolicyRule, PolicyToggle
 
+EXIT_REFUSED = 1
 EXIT_INVALID = 2
+EXIT_UNREACHABLE = 3
 
 
 def policy_command(settings: Settings, args: argparse.Namespace) -> int:
+    if args.policy_command in ("toggle", "rule"):
+        return _change(settings, args)
     policy = load_effective_policy(
         settings.approvals, settings.monitoring.database_path, time.time()
     )
@@ -63,6 +80,35 @@ def policy_command(settings: Settings, args: argparse.Namespace) -> int:
         print(f"chatops: unknown action type {args.action_type!r} ({known})", file=sys.stderr)
         return EXIT_INVALID
     print(json.dumps(policy.decide(args.action_type, data)))
+    return 0
+
+
+def _change(settings: Settings, args: argparse.Namespace) -> int:
+    """``toggle`` and ``rule``: the running controller changes its policy, or says why not."""
+    message: PolicyToggle | PolicyRule
+    if args.policy_command == "toggle":
+        message = PolicyToggle(enabled=None if args.state is None else args.state == "on")
+    else:
+        try:
+            changes = parse_rule_changes(args.changes)
+        except ValueError as exc:
+            print(f"chatops: {terminal_text(str(exc))}", file=sys.stderr)
+            return EXIT_INVALID
+        message = PolicyRule(action_type=args.action_type, changes=changes)
+    socket_path = settings.monitoring.socket_path
+    try:
+        reply = request(socket_path, message, timeout=10.0)
+    except MonitorError as exc:
+        print(f"chatops: refused: {terminal_text(str(exc))}", file=sys.stderr)
+        return EXIT_REFUSED
+    except OSError as exc:
+        print(f"chatops: {no_controller(socket_path, exc)}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    if isinstance(message, PolicyToggle):
+        print(f"Auto-accept is {toggle_text(bool(reply['enabled']))}.")
+    else:
+        rule = Rule.model_validate(reply["rule"])
+        print("Rule changed: " + rule_line(str(reply["action_type"]), rule, TERMINAL))
     return 0
 
 

@@ -117,6 +117,29 @@ class RevokeGrant(RequestBase, tag="revoke_grant"):
     grant: Annotated[int, msgspec.Meta(ge=1)]
 
 
+class ApprovalStatsRequest(RequestBase, tag="approval_stats"):
+    """Counts by outcome and type and the median time to decide (``chatops approvals stats``,
+    as ``/autoaccept stats``), over the last ``days`` or all."""
+
+    days: Annotated[int, msgspec.Meta(ge=1, le=3650)] | None = None
+
+
+class PolicyToggle(RequestBase, tag="policy_toggle"):
+    """An operator turns auto-accept on or off (flips it when ``enabled`` is left out) from a
+    shell (``chatops policy toggle``), as ``/autoaccept toggle``."""
+
+    enabled: bool | None = None
+
+
+class PolicyRule(RequestBase, tag="policy_rule"):
+    """An operator changes one action type's rule (``chatops policy rule``), as ``/autoaccept
+    rule``: ``changes`` (a rule's fields) are merged over the current rule and validated by the
+    service, which answers ``invalid_message`` and changes nothing when they do not hold."""
+
+    action_type: Name
+    changes: dict[str, Any]
+
+
 class SilenceBot(RequestBase, tag="silence"):
     """An operator holds one bot's alerts from a shell (``chatops silence``), as ``/silence``
     does: the bot must be one the fleet knows, and ``seconds`` within the silences' cap (the

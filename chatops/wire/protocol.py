@@ -26,6 +26,7 @@ from chatops.wire.feature_requests import (
     ADMIN_CALLS,
     MAX_ACTION_DATA_BYTES,
     ApprovalRequest,
+    ApprovalStatsRequest,
     ApprovalTimeout,
     CacheCreate,
     CacheExecute,
@@ -50,6 +51,8 @@ from chatops.wire.feature_requests import (
     Orchestrate,
     OrchestratorCall,
     PlannedEntry,
+    PolicyRule,
+    PolicyToggle,
     PoolReport,
     ResetStatusCache,
     RestartBot,
@@ -230,6 +233,9 @@ Message = (
     | ListApprovals
     | DecideApproval
     | RevokeGrant
+    | ApprovalStatsRequest
+    | PolicyToggle
+    | PolicyRule
     | SilenceBot
     | Maintenance
     | Unsilence
@@ -345,6 +351,7 @@ __all__ = [
     "PUSH_TYPES",
     "ApprovalDecision",
     "ApprovalRequest",
+    "ApprovalStatsRequest",
     "ApprovalTimeout",
     "CacheCreate",
     "CacheExecute",
@@ -377,6 +384,8 @@ __all__ = [
     "OrchestratorCall",
     "Pid",
     "PlannedEntry",
+    "PolicyRule",
+    "PolicyToggle",
     "PoolReport",
     "Push",
     "RequestId",

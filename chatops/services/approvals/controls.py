@@ -4,7 +4,9 @@ Runtime changes are validated like the config and persisted (``approval_settings
 survive a restart.
 
 :class:`RuleControls` owns the live configuration and the policy built on it; the approval
-service reads both from it (``approvals.controls``) and doors call it to change them."""
+service reads both from it (``approvals.controls``) and doors call it to change them: a cog as
+the admin it checked, the socket through ``*_as_operator`` (the operator's narrow door, recorded
+as who did it, a refused change raised as :class:`~chatops.services.errors.Invalid`)."""
 
 from __future__ import annotations
 
@@ -13,9 +15,14 @@ import statistics
 from dataclasses import asdict
 from typing import Any
 
+from pydantic import ValidationError
+
 from chatops.config.approvals import ActionType, ApprovalsConfig, Rule, validator_problem
 from chatops.records.approvals import ApprovalRecord, ApprovalStats
 from chatops.services.approvals.policy import Policy
+from chatops.services.callers import Caller
+from chatops.services.errors import Invalid
+from chatops.services.operators import OperatorGate, operator_name
 from chatops.store.approvals import ApprovalTables
 from chatops.timeutil import Clock
 
@@ -45,12 +52,15 @@ def apply_saved(config: ApprovalsConfig, saved: dict[str, Any]) -> list[tuple[st
 
 
 class RuleControls:
-    def __init__(self, config: ApprovalsConfig, tables: ApprovalTables, clock: Clock) -> None:
+    def __init__(
+        self, config: ApprovalsConfig, tables: ApprovalTables, clock: Clock, gate: OperatorGate
+    ) -> None:
         self.config = config.model_copy(deep=True)
         """The live configuration: the file's, then what was changed at runtime."""
         self.policy = Policy(self.config)
         self._tables = tables
         self._clock = clock
+        self._gate = gate
 
     def apply_settings(self, saved: dict[str, Any]) -> None:
         """Changes made at runtime win over the file (see :func:`apply_saved`)."""
@@ -86,6 +96,33 @@ class RuleControls:
         )
         log.info("approval rule %s changed by %s", kind, by)
         return rule
+
+    def toggle_as_operator(self, caller: Caller, enabled: bool | None = None) -> bool:
+        """``chatops policy toggle``: :meth:`toggle` through the operator's narrow door."""
+        self._gate.require(caller)
+        return self.toggle(enabled, by=operator_name(caller))
+
+    def update_rule_as_operator(
+        self, caller: Caller, action_type: str, changes: dict[str, Any]
+    ) -> Rule:
+        """``chatops policy rule``: :meth:`update_rule` through the operator's narrow door; an
+        unknown type, a change that does not validate or a validator that cannot be imported
+        is :class:`~chatops.services.errors.Invalid`, and nothing changes."""
+        self._gate.require(caller)
+        if not changes:
+            raise Invalid("nothing to change: name at least one KEY=VALUE")
+        if action_type not in set(ActionType):
+            raise Invalid(f"unknown action type {action_type!r} ({', '.join(ActionType)})")
+        try:
+            return self.update_rule(action_type, changes, by=operator_name(caller))
+        except ValidationError as exc:
+            why = "; ".join(
+                f"{'.'.join(map(str, error['loc'])) or 'rule'}: {error['msg']}"
+                for error in exc.errors()
+            )
+            raise Invalid(f"rule {action_type} not changed: {why}") from None
+        except ValueError as exc:
+            raise Invalid(f"rule {action_type} not changed: {exc}") from None
 
     async def get_statistics(self, days: float | None = None) -> dict[str, Any]:
         """:meth:`statistics` as a dict, as the socket and the dashboard answer it."""

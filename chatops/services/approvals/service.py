@@ -72,7 +72,7 @@ class ApprovalService:
         self._gate = gate
         self._attended = attended
         self._tables = store.approvals
-        self.controls = RuleControls(config, self._tables, clock)
+        self.controls = RuleControls(config, self._tables, clock, gate)
         self.config = self.controls.config
         self.policy = self.controls.policy
         self._fleet = fleet

@@ -12,10 +12,19 @@ from typing import Any
 from chatops.client import MonitorClient
 from chatops.composition.controller import Controller
 from chatops.config import Settings
+from chatops.config.approvals import SocketDecisions
 from tests.conftest import make_settings, query, register
-from tests.test_approvals_cli import config_file, run_chatops
+from tests.test_approvals_cli import CHATOPS, config_file, in_terminal, run_chatops
 
 OPERATOR = re.compile(r"cli \(uid \d+, pid \d+\)")
+
+
+def automation(workdir: Path) -> Settings:
+    """``approvals.socket_decisions: any``: a change from a process without a terminal (these
+    tests' subprocesses) is the operator's; the default, ``interactive``, is tested apart."""
+    settings = make_settings(workdir)
+    settings.approvals.socket_decisions = SocketDecisions.ANY
+    return settings
 
 
 def saved(settings: Settings) -> dict[str, str]:
@@ -36,7 +45,7 @@ async def shown(config: Path) -> dict[str, Any]:
 async def test_toggle_off_then_on_and_policy_show_reflects_it(
     workdir: Path, start_controller: Any
 ) -> None:
-    settings = make_settings(workdir)
+    settings = automation(workdir)
     config = config_file(workdir, settings)
     ctl: Controller = await start_controller(settings)
     controls = ctl.services.approvals.controls
@@ -59,7 +68,7 @@ async def test_toggle_off_then_on_and_policy_show_reflects_it(
 async def test_a_rule_change_is_applied_and_kept_across_a_restart(
     workdir: Path, start_controller: Any
 ) -> None:
-    settings = make_settings(workdir)
+    settings = automation(workdir)
     config = config_file(workdir, settings)
     ctl: Controller = await start_controller(settings)
     code, out, err = await run_chatops(
@@ -93,7 +102,7 @@ async def test_a_rule_change_is_applied_and_kept_across_a_restart(
 async def test_an_invalid_rule_is_refused_with_the_service_s_words(
     workdir: Path, start_controller: Any
 ) -> None:
-    settings = make_settings(workdir)
+    settings = automation(workdir)
     config = config_file(workdir, settings)
     ctl: Controller = await start_controller(settings)
     rules = ctl.services.approvals.config.rules
@@ -119,7 +128,7 @@ async def test_an_invalid_rule_is_refused_with_the_service_s_words(
 async def test_a_connection_that_registered_a_bot_may_not_change_the_policy(
     workdir: Path, start_controller: Any
 ) -> None:
-    settings = make_settings(workdir)
+    settings = automation(workdir)
     ctl: Controller = await start_controller(settings)
     agent = await register(settings, "el_serda")
     try:
@@ -177,3 +186,31 @@ async def test_without_a_controller_each_command_says_so_in_one_line(workdir: Pa
         code, out, err = await run_chatops(config, *argv)
         assert code == 3 and out == "", (argv, out)
         assert err.startswith("chatops: no controller answers on ") and err.count("\n") == 1, err
+
+
+async def test_socket_decisions_governs_policy_changes_too(
+    workdir: Path, start_controller: Any
+) -> None:
+    """Loosening the policy decides every request to come: by default (``interactive``) an
+    agent's shell tool, which has no terminal, may not do it; a terminal may; ``off`` refuses
+    every change over the socket. A refusal changes nothing."""
+    settings = make_settings(workdir)
+    config = config_file(workdir, settings)
+    ctl: Controller = await start_controller(settings)
+    controls = ctl.services.approvals.controls
+    controls.toggle(False, by="test")
+    code, out, err = await run_chatops(config, "policy", "toggle", "on")
+    assert code == 1 and "change the policy from a terminal" in err, (out, err)
+    code, out, err = await run_chatops(config, "policy", "rule", "terminal_command", "timeout=5")
+    assert code == 1 and "change the policy from a terminal" in err, (out, err)
+    assert controls.config.auto_accept is False
+    assert controls.config.rules["terminal_command"].timeout != 5
+
+    code, out = await in_terminal(CHATOPS, "--config", str(config), "policy", "toggle", "on")
+    assert code == 0 and "Auto-accept is on" in out, out
+    assert controls.config.auto_accept is True
+
+    controls.config.socket_decisions = SocketDecisions.OFF
+    code, out = await in_terminal(CHATOPS, "--config", str(config), "policy", "toggle", "off")
+    assert code == 1 and "socket_decisions is off" in out, out
+    assert controls.config.auto_accept is True

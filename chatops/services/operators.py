@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Collection
 
+from chatops.config.approvals import SocketDecisions
 from chatops.runtime.processes import ProcessIds, is_self_or_descendant, process_ids
 from chatops.services.callers import Caller
 from chatops.services.errors import Refused
@@ -58,6 +59,28 @@ class OperatorGate:
         if self._ownership.owns_any(caller) or caller.id in self._agent_conns:
             return "a connection that speaks for a bot or an agent may not do this"
         return None
+
+    def require_policy_change(self, caller: Caller, mode: SocketDecisions) -> None:
+        """Changing what the policy lets through decides every request to come, so it follows
+        ``approvals.socket_decisions`` as deciding one does: ``off``, never over the socket;
+        ``interactive``, only from a process with a controlling terminal (an agent's own
+        shell tool has none); ``any``, the operator's door alone."""
+        if mode is SocketDecisions.OFF:
+            raise Refused("approvals.socket_decisions is off: change the policy in Discord")
+        self.require(caller)
+        if mode is SocketDecisions.INTERACTIVE:
+            ids = process_ids(caller.pid) if caller.pid is not None else None
+            if ids is None:
+                raise Refused(
+                    "the process changing the policy cannot be identified (no pid the kernel "
+                    "vouches for)"
+                )
+            if not ids.terminal:
+                raise Refused(
+                    "approvals.socket_decisions is interactive: change the policy from a "
+                    "terminal (this process has no controlling terminal), or set it to any "
+                    "for automation"
+                )
 
     def require_apart(
         self, caller: Caller, askers: Collection[ProcessIds], *, terminal: bool

@@ -200,9 +200,9 @@ async def test_socket_decisions_governs_policy_changes_too(
     controls = ctl.services.approvals.controls
     controls.toggle(False, by="test")
     code, out, err = await run_chatops(config, "policy", "toggle", "on")
-    assert code == 1 and "change the policy from a terminal" in err, (out, err)
+    assert code == 1 and "do this from a terminal" in err, (out, err)
     code, out, err = await run_chatops(config, "policy", "rule", "terminal_command", "timeout=5")
-    assert code == 1 and "change the policy from a terminal" in err, (out, err)
+    assert code == 1 and "do this from a terminal" in err, (out, err)
     assert controls.config.auto_accept is False
     assert controls.config.rules["terminal_command"].timeout != 5
 

@@ -13,10 +13,19 @@ import pytest
 
 from chatops.composition.controller import Controller
 from chatops.config import Settings
+from chatops.config.approvals import SocketDecisions
 from tests.conftest import make_settings, query, register
-from tests.test_approvals_cli import config_file, run_chatops
+from tests.test_approvals_cli import CHATOPS, config_file, in_terminal, run_chatops
 
 OPERATOR = re.compile(r"cli \(uid \d+, pid \d+\)")
+
+
+def automation(workdir: Path) -> Settings:
+    """``approvals.socket_decisions: any``: a silence set from a process without a terminal
+    (these tests' subprocesses) is the operator's; the default is tested apart."""
+    settings = make_settings(workdir)
+    settings.approvals.socket_decisions = SocketDecisions.ANY
+    return settings
 
 
 def stored(settings: Settings) -> list[tuple[Any, ...]]:
@@ -27,7 +36,7 @@ def stored(settings: Settings) -> list[tuple[Any, ...]]:
 async def test_silence_a_registered_bot_and_see_it_listed(
     workdir: Path, start_controller: Any
 ) -> None:
-    settings = make_settings(workdir)
+    settings = automation(workdir)
     config = config_file(workdir, settings)
     ctl: Controller = await start_controller(settings)
     silences = ctl.services.silences
@@ -61,7 +70,7 @@ async def test_silence_a_registered_bot_and_see_it_listed(
 async def test_the_service_refuses_with_its_own_words_and_nothing_changes(
     workdir: Path, start_controller: Any
 ) -> None:
-    settings = make_settings(workdir)
+    settings = automation(workdir)
     config = config_file(workdir, settings)
     ctl: Controller = await start_controller(settings)
     bot = await register(settings, "el_serda")
@@ -87,7 +96,7 @@ async def test_the_service_refuses_with_its_own_words_and_nothing_changes(
 
 
 async def test_maintenance_then_unsilence_by_id(workdir: Path, start_controller: Any) -> None:
-    settings = make_settings(workdir)
+    settings = automation(workdir)
     config = config_file(workdir, settings)
     ctl: Controller = await start_controller(settings)
     silences = ctl.services.silences
@@ -113,7 +122,7 @@ async def test_a_connection_that_registered_a_bot_may_not_change_silences(
 ) -> None:
     """The operator's narrow door: a connection that speaks for a bot may list the silences,
     never make or end one."""
-    settings = make_settings(workdir)
+    settings = automation(workdir)
     config = config_file(workdir, settings)
     ctl: Controller = await start_controller(settings)
     silences = ctl.services.silences
@@ -145,3 +154,21 @@ async def test_without_a_controller_each_command_says_so_in_one_line(workdir: Pa
         code, out, err = await run_chatops(config, *argv)
         assert code == 3 and out == "", (argv, out)
         assert err.startswith("chatops: no controller answers on ") and err.count("\n") == 1, err
+
+
+async def test_an_agent_s_shell_tool_cannot_silence_by_default(
+    workdir: Path, start_controller: Any
+) -> None:
+    """A silence hides alerts: under the default ``approvals.socket_decisions: interactive`` a
+    process without a terminal (an agent's shell tool) may not set one; a terminal may."""
+    settings = make_settings(workdir)
+    config = config_file(workdir, settings)
+    ctl: Controller = await start_controller(settings)
+    client = await register(settings, "worker")
+    code, out, err = await run_chatops(config, "silence", "worker", "1h")
+    assert code == 1 and "do this from a terminal" in err, (out, err)
+    assert ctl.services.silences.active() == [] and stored(settings) == []
+    code, out = await in_terminal(CHATOPS, "--config", str(config), "silence", "worker", "1h")
+    assert code == 0, out
+    assert [s.subject for s in ctl.services.silences.active()] == ["worker"]
+    await client.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from chatops.config.approvals import SocketDecisions
 from chatops.records.alerts import Silence
 from chatops.services.callers import Caller
 from chatops.services.errors import Invalid, NotFound, Refused
@@ -29,12 +30,20 @@ MAX_SILENCE = 30 * 86400
 
 class SilenceService:
     def __init__(
-        self, store: Store, *, clock: Clock = wall_clock, operators: OperatorGate | None = None
+        self,
+        store: Store,
+        *,
+        clock: Clock = wall_clock,
+        operators: OperatorGate | None = None,
+        decisions: SocketDecisions = SocketDecisions.INTERACTIVE,
     ) -> None:
         self._tables = store.alerts
         self._clock = clock
         self._operators = operators
         """The socket's operator door; without one (a service built alone), no shell may act."""
+        self._decisions = decisions
+        """``approvals.socket_decisions``: a silence hides alerts, so a shell may set one only
+        as it may decide a request (from a terminal by default)."""
         self._silences: dict[int, Silence] = {}
         self._next_id = 1
         self.is_bot: Callable[[str], bool] = lambda name: True
@@ -143,7 +152,7 @@ class SilenceService:
     def _require_operator(self, caller: Caller) -> None:
         if self._operators is None:
             raise Refused("silences cannot be changed over the socket here")
-        self._operators.require(caller)
+        self._operators.require_decider(caller, self._decisions)
 
     def remove(self, silence_id: int) -> bool:
         if self._silences.pop(silence_id, None) is None:

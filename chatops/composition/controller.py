@@ -203,7 +203,12 @@ class Controller:
             delivery.add_sink(sink)
         ownership = Ownership()
         operators = OperatorGate(ownership)
-        silences = SilenceService(store, clock=clock, operators=operators)
+        silences = SilenceService(
+            store,
+            clock=clock,
+            operators=operators,
+            decisions=self.settings.approvals.socket_decisions,
+        )
         await silences.start()
         router = AlertRouter(store, alerts_cfg, delivery, silences, clock=clock)
         await router.start()

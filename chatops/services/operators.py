@@ -60,26 +60,24 @@ class OperatorGate:
             return "a connection that speaks for a bot or an agent may not do this"
         return None
 
-    def require_policy_change(self, caller: Caller, mode: SocketDecisions) -> None:
-        """Changing what the policy lets through decides every request to come, so it follows
-        ``approvals.socket_decisions`` as deciding one does: ``off``, never over the socket;
-        ``interactive``, only from a process with a controlling terminal (an agent's own
-        shell tool has none); ``any``, the operator's door alone."""
+    def require_decider(self, caller: Caller, mode: SocketDecisions) -> None:
+        """A change that decides what later requests or alerts get (the approval policy, a
+        silence) follows ``approvals.socket_decisions`` as deciding a request does: ``off``,
+        never over the socket; ``interactive``, only from a process with a controlling terminal
+        (an agent's own shell tool has none); ``any``, the operator's door alone."""
         if mode is SocketDecisions.OFF:
-            raise Refused("approvals.socket_decisions is off: change the policy in Discord")
+            raise Refused("approvals.socket_decisions is off: do this in Discord")
         self.require(caller)
         if mode is SocketDecisions.INTERACTIVE:
             ids = process_ids(caller.pid) if caller.pid is not None else None
             if ids is None:
                 raise Refused(
-                    "the process changing the policy cannot be identified (no pid the kernel "
-                    "vouches for)"
+                    "the process asking cannot be identified (no pid the kernel vouches for)"
                 )
             if not ids.terminal:
                 raise Refused(
-                    "approvals.socket_decisions is interactive: change the policy from a "
-                    "terminal (this process has no controlling terminal), or set it to any "
-                    "for automation"
+                    "approvals.socket_decisions is interactive: do this from a terminal (this "
+                    "process has no controlling terminal), or set it to any for automation"
                 )
 
     def require_apart(

@@ -12,6 +12,7 @@ import pytest
 
 from chatops.alerts.silences import MAX_SILENCE, SilenceService
 from chatops.composition.controller import Controller
+from chatops.config.approvals import SocketDecisions
 from chatops.services.callers import Caller
 from chatops.services.errors import Invalid, NotFound, Refused
 from chatops.services.operators import OperatorGate
@@ -59,7 +60,8 @@ async def test_only_an_active_silence_ends_and_only_the_operator_acts_from_a_she
     store: Store, clock: FakeClock
 ) -> None:
     gate = OperatorGate(Ownership())
-    silences = SilenceService(store, clock=clock, operators=gate)
+    # ``any``: the operator's door alone (the terminal rule of the default is tested over the CLI)
+    silences = SilenceService(store, clock=clock, operators=gate, decisions=SocketDecisions.ANY)
     await silences.start()
     operator = Caller(pid=4242, uid=os.geteuid())
     agent = Caller(pid=4343, uid=os.geteuid())

@@ -99,8 +99,8 @@ class RuleControls:
 
     def toggle_as_operator(self, caller: Caller, enabled: bool | None = None) -> bool:
         """``chatops policy toggle``: :meth:`toggle` through the operator's narrow door, under
-        ``approvals.socket_decisions`` (see :meth:`OperatorGate.require_policy_change`)."""
-        self._gate.require_policy_change(caller, self.config.socket_decisions)
+        ``approvals.socket_decisions`` (see :meth:`OperatorGate.require_decider`)."""
+        self._gate.require_decider(caller, self.config.socket_decisions)
         return self.toggle(enabled, by=operator_name(caller))
 
     def update_rule_as_operator(
@@ -110,7 +110,7 @@ class RuleControls:
         unknown type, a change that does not validate or a validator that cannot be imported
         is :class:`~chatops.services.errors.Invalid`, and nothing changes. Under
         ``approvals.socket_decisions``, like :meth:`toggle_as_operator`."""
-        self._gate.require_policy_change(caller, self.config.socket_decisions)
+        self._gate.require_decider(caller, self.config.socket_decisions)
         if not changes:
             raise Invalid("nothing to change: name at least one KEY=VALUE")
         if action_type not in set(ActionType):

@@ -35,6 +35,7 @@ from chatops.wire.feature_requests import (
     CachePreview,
     CacheRegister,
     CleanKind,
+    CleanupExecute,
     CleanupStale,
     Credits,
     DecideApproval,
@@ -55,6 +56,7 @@ from chatops.wire.feature_requests import (
     RestartBot,
     RevokeGrant,
     RunDiagnostics,
+    SetBudget,
     SilenceBot,
     TaskId,
     Unsilence,
@@ -249,6 +251,8 @@ Message = (
     | ResetStatusCache
     | CleanupStale
     | Orchestrate
+    | CleanupExecute
+    | SetBudget
 )
 """Every request an agent may send; the server refuses to start without a handler for each."""
 
@@ -354,6 +358,7 @@ __all__ = [
     "CachePreview",
     "CacheRegister",
     "CleanKind",
+    "CleanupExecute",
     "CleanupStale",
     "Control",
     "Cost",
@@ -386,6 +391,7 @@ __all__ = [
     "RssMb",
     "RunDiagnostics",
     "ServerPush",
+    "SetBudget",
     "SilenceBot",
     "TaskId",
     "Text",

@@ -18,6 +18,7 @@ from discord.ext import commands
 from chatops.discord.bot import ChatOpsBot
 from chatops.presentation.charts import quota_chart
 from chatops.presentation.formatting import discord_text, plural, progress_bar
+from chatops.services.errors import DomainError
 from chatops.services.quotas.service import QuotaView
 from cogs.ui.autocomplete import name_choices
 from cogs.ui.checks import admin_only, chatops_bot
@@ -157,8 +158,8 @@ class QuotasCog(commands.Cog):
             view = self.bot.services.quotas.set_budget(
                 name, by=str(interaction.user), limit=limit, thresholds=levels
             )
-        except ValueError as exc:
-            message = str(exc).splitlines()[-1] if "validation error" in str(exc) else str(exc)
+        except (DomainError, ValueError) as exc:  # the service's refusal, or a bad threshold
+            message = str(exc)
             await interaction.response.send_message(
                 f"Not changed: {discord_text(message)[:1500]}", ephemeral=True
             )

@@ -10,7 +10,7 @@ import asyncio
 import io
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import discord
 from discord import app_commands
@@ -18,8 +18,10 @@ from discord.ext import commands
 
 from chatops.discord.bot import ChatOpsBot
 from chatops.discord.errors import refusal_text
+from chatops.presentation import recovery as recovery_text
 from chatops.presentation.charts import resource_chart
 from chatops.presentation.formatting import discord_text, plural
+from chatops.presentation.markup import DISCORD
 from chatops.services.errors import DomainError
 from chatops.services.recovery.cleanup import CleanupReport
 from chatops.services.recovery.probes import Check, assess
@@ -121,8 +123,7 @@ class RecoveryCog(commands.Cog):
             return
         result = await self.bot.services.fleet.reset_statuses()
         await interaction.edit_original_response(
-            content=f"🔁 Statuses reset: {result.reloaded} read again from the database, "
-            f"{plural(result.asked_to_register, 'connected bot')} asked to register again."
+            content="🔁 " + recovery_text.reset_text(result.reloaded, result.asked_to_register)
         )
 
     @recover.command(name="cleanup", description="Show stale resources, then remove them")
@@ -210,15 +211,12 @@ def _nothing() -> None:
 
 
 def _cleanup_text(report: CleanupReport) -> str:
-    def names(items: Sequence[str]) -> str:
-        return (", ".join(discord_text(i) for i in items[:15]) or "none")[:500]
-
-    vacuum = "yes" if report.vacuum else "no"
-    return (
-        f"bots offline too long: {names(report.stale_bots)}\n"
-        f"dead socket files: {names(report.dead_sockets)}\n"
-        f"orphan cache folders: {names(report.orphan_cache_folders)}\n"
-        f"VACUUM worth it: {vacuum}"
+    return recovery_text.cleanup_text(
+        report.stale_bots,
+        report.dead_sockets,
+        report.orphan_cache_folders,
+        report.vacuum,
+        DISCORD,
     )
 
 

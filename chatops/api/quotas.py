@@ -9,11 +9,19 @@ from chatops.api.callers import Callers
 from chatops.api.fleet import QUERY_TIMEOUT
 from chatops.composition.services import Services
 from chatops.records.quotas import PoolReading
+from chatops.services.operators import operator_name
 from chatops.services.quotas.pools import ModelReport
 from chatops.services.quotas.service import QuotaView
-from chatops.wire.outcomes import COMMITTED, Handler, Immediate, Later, Outcome
+from chatops.wire.outcomes import COMMITTED, Committed, Handler, Immediate, Later, Outcome
 from chatops.wire.peer import Peer
-from chatops.wire.protocol import GetQuotaSummary, GetUsage, GetUsageTrends, LlmUsage, ModelUsage
+from chatops.wire.protocol import (
+    GetQuotaSummary,
+    GetUsage,
+    GetUsageTrends,
+    LlmUsage,
+    ModelUsage,
+    SetBudget,
+)
 
 
 def quota_to_dict(view: QuotaView, now: float) -> dict[str, Any]:
@@ -87,7 +95,17 @@ def quota_handlers(services: Services, callers: Callers) -> dict[type, Handler]:
     def usage_trends(peer: Peer, msg: GetUsageTrends) -> Outcome:
         return Later(trends(msg), QUERY_TIMEOUT)
 
+    def set_budget(peer: Peer, msg: SetBudget) -> Outcome:
+        caller = callers.of(peer)
+        # Raising a limit quiets the alerts to come: a decision, under socket_decisions.
+        services.operators.require_decider(caller, services.approvals.config.socket_decisions)
+        view = quotas.set_budget(
+            msg.name, by=operator_name(caller), limit=msg.limit, thresholds=msg.thresholds
+        )
+        return Committed({"quota": quota_to_dict(view, services.clock())})  # once it is saved
+
     return {
+        SetBudget: set_budget,
         LlmUsage: llm_usage,
         ModelUsage: model_usage,
         GetUsage: get_usage,

@@ -5,6 +5,7 @@ agent that this connection registered and that ``recovery.admin_agents`` names."
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from chatops.api.cache_views import result_to_dict
@@ -12,11 +13,13 @@ from chatops.api.callers import Callers
 from chatops.api.dashboard import dashboard_data
 from chatops.composition.services import Services
 from chatops.services.errors import Refused
+from chatops.services.recovery.cleanup import CleanupPlan
 from chatops.services.recovery.probes import summarise
 from chatops.wire.outcomes import Handler, Immediate, Later, Outcome
 from chatops.wire.peer import Peer
 from chatops.wire.protocol import (
     ADMIN_CALLS,
+    CleanupExecute,
     CleanupStale,
     GetSystemMetrics,
     HealthCheck,
@@ -58,10 +61,31 @@ def recovery_handlers(services: Services, callers: Callers) -> dict[type, Handle
         operators.require(callers.of(peer))
         return Later(services.fleet.reset_status_cache(), SLOW)
 
+    async def planned() -> dict[str, Any]:
+        plan = await services.cleanup.plan()
+        # With each bot's status time, so the plan can be sent back as shown (cleanup_execute).
+        return {**plan.report(dry_run=True).to_dict(), "stale_since": dict(plan.stale_bots)}
+
     def cleanup(peer: Peer, msg: CleanupStale) -> Outcome:
-        if not msg.dry_run:
-            operators.require(callers.of(peer))
-        return Later(services.cleanup.cleanup_stale_resources(dry_run=msg.dry_run), SLOW)
+        if msg.dry_run:
+            return Later(planned(), SLOW)
+        operators.require(callers.of(peer))
+        return Later(services.cleanup.cleanup_stale_resources(dry_run=False), SLOW)
+
+    async def carried_out(plan: CleanupPlan) -> dict[str, Any]:
+        return (await services.cleanup.execute(plan)).to_dict()
+
+    def cleanup_execute(peer: Peer, msg: CleanupExecute) -> Outcome:
+        operators.require(callers.of(peer))
+        plan = CleanupPlan(
+            stale_bots=dict(msg.stale_bots),
+            dead_sockets=tuple(Path(path) for path in msg.dead_sockets),
+            orphan_cache_folders=tuple(msg.orphan_cache_folders),
+            vacuum=msg.vacuum,
+            database_bytes=0,
+            free_bytes=0,
+        )
+        return Later(carried_out(plan), SLOW)
 
     async def call(msg: Orchestrate) -> dict[str, Any]:
         if msg.call == "get_dashboard_data":
@@ -102,5 +126,6 @@ def recovery_handlers(services: Services, callers: Callers) -> dict[type, Handle
         RestartBot: restart,
         ResetStatusCache: reset_status,
         CleanupStale: cleanup,
+        CleanupExecute: cleanup_execute,
         Orchestrate: orchestrate,
     }

@@ -117,9 +117,15 @@ def _dispatch(settings: Settings, args: Any) -> int:
 
         return silences_command(settings, args)
     if args.command == "quota":
-        from chatops.cli.quota import quota_command
+        from chatops.cli import quota as quota_cli
 
-        return quota_command(settings, as_json=args.json)
+        if args.quota_command == "set":
+            return quota_cli.set_command(settings, args)
+        return quota_cli.quota_command(settings, as_json=args.json)
+    if args.command == "recover":
+        from chatops.cli.recover import recover_command
+
+        return recover_command(settings, args)
     return _status(settings, as_json=args.json)
 
 

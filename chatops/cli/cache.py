@@ -1,9 +1,12 @@
-"""``chatops cache stats|list|clean|clear``: the task cache from a shell.
+"""``chatops cache stats|list|preview|clean|clear|autoclean|delete``: the task cache from a
+shell, as ``/cache`` has it.
 
 Through the running controller when there is one (its index is the live one), else straight
-from the database and the cache folder. ``clean`` (by age, then by size) and ``clear`` print
-the plan and ask before deleting anything, unless ``--yes``; ``--dry-run`` only prints it. What
-is deleted is exactly the plan that was shown: an entry that changed since is skipped.
+from the database and the cache folder. ``clean`` (by age, then by size), ``autoclean`` (by size,
+as the scheduled auto-clean), ``clear`` and ``delete TASK_ID`` print the plan and ask before
+deleting anything, unless ``--yes``; ``--dry-run`` only prints it. What is deleted is exactly
+the plan that was shown: an entry that changed since is skipped. A refusal (an unknown entry, a
+running one without ``--force``) is one line and exit 1.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from chatops.cli.prompts import confirm
 from chatops.client.blocking import MonitorError, request
 from chatops.config import Settings
 from chatops.presentation.cache import plan_text, result_text
@@ -27,10 +31,12 @@ from chatops.presentation.formatting import (
 )
 from chatops.presentation.markup import TERMINAL
 from chatops.records.cache import CleanPlan
+from chatops.services.errors import DomainError
 from chatops.wire.protocol import (
     CacheExecute,
     CacheList,
     CachePlan,
+    CachePreview,
     GetCacheSummary,
     PlannedEntry,
 )
@@ -45,11 +51,11 @@ def cache_command(settings: Settings, args: argparse.Namespace) -> int:
     except OSError:
         if not settings.monitoring.database_path.exists():
             print("The cache is empty: the controller has never run with this configuration.")
-            return 0
+            return EXIT_REFUSED if args.cache_command in ("preview", "delete") else 0
         backend = LocalBackend(settings)
     try:
         return _run(backend, args)
-    except MonitorError as exc:
+    except (MonitorError, DomainError) as exc:  # the controller's refusal, or the files'
         print(f"chatops: refused: {terminal_text(str(exc))}", file=sys.stderr)
         return EXIT_REFUSED
 
@@ -64,17 +70,22 @@ def _run(backend: Backend, args: argparse.Namespace) -> int:
         entries = backend.entries()
         print(json.dumps(entries, indent=2) if args.json else format_entries(entries, now))
         return 0
-    kind = "clean" if args.cache_command == "clean" else "clear_all_cache"
-    plan = backend.plan(kind)
-    print(format_plan(plan, now))
-    if not plan.items or args.dry_run:
+    if args.cache_command == "preview":
+        found = backend.preview(args.task_id, args.lines)
+        print(json.dumps(found, indent=2) if args.json else format_preview(found, now))
         return 0
-    if not args.yes and not _confirm(
+    force = bool(getattr(args, "force", False))
+    task_id = getattr(args, "task_id", None)
+    plan = backend.plan(KINDS[args.cache_command], task_id, force)
+    print(format_plan(plan, now))
+    if not plan.items or getattr(args, "dry_run", False):
+        return 0
+    if not args.yes and not confirm(
         f"Delete {plural(len(plan.items), 'entry')} ({size_text(plan.size)})?"
     ):
         print("Nothing deleted.")
         return 0
-    result = backend.execute(plan)
+    result = backend.execute(plan, force)
     skipped = [(item["task_id"], item["why"]) for item in result["skipped"]]
     print(
         result_text(
@@ -89,11 +100,13 @@ def _run(backend: Backend, args: argparse.Namespace) -> int:
     return 0
 
 
-def _confirm(question: str, ask: Callable[[str], str] = input) -> bool:
-    try:
-        return ask(f"{question} [y/N] ").strip().lower() in ("y", "yes")
-    except EOFError:
-        return False
+KINDS = {
+    "clean": "clean",
+    "clear": "clear_all_cache",
+    "autoclean": "auto_clean",
+    "delete": "delete_cache_entry",
+}
+"""Each command's plan, by the kind the socket's ``cache_plan`` names."""
 
 
 class Backend:
@@ -103,10 +116,13 @@ class Backend:
     def entries(self) -> list[dict[str, Any]]:
         raise NotImplementedError
 
-    def plan(self, kind: str) -> CleanPlan:
+    def preview(self, task_id: str, lines: int) -> dict[str, Any]:
         raise NotImplementedError
 
-    def execute(self, plan: CleanPlan) -> dict[str, Any]:
+    def plan(self, kind: str, task_id: str | None = None, force: bool = False) -> CleanPlan:
+        raise NotImplementedError
+
+    def execute(self, plan: CleanPlan, force: bool = False) -> dict[str, Any]:
         raise NotImplementedError
 
 
@@ -123,13 +139,17 @@ class SocketBackend(Backend):
     def entries(self) -> list[dict[str, Any]]:
         return list(request(self._socket, CacheList(limit=1000), timeout=10.0)["entries"])
 
-    def plan(self, kind: str) -> CleanPlan:
+    def preview(self, task_id: str, lines: int) -> dict[str, Any]:
+        reply = request(self._socket, CachePreview(task_id=task_id, lines=lines), timeout=30.0)
+        return {k: v for k, v in reply.items() if k not in ("id", "ok")}
+
+    def plan(self, kind: str, task_id: str | None = None, force: bool = False) -> CleanPlan:
         from chatops.api.cache_views import plan_from_dict
 
-        reply = request(self._socket, CachePlan(kind=kind), timeout=30.0)  # type: ignore[arg-type]
-        return plan_from_dict(reply)
+        message = CachePlan(kind=kind, task_id=task_id, force=force)  # type: ignore[arg-type]
+        return plan_from_dict(request(self._socket, message, timeout=30.0))
 
-    def execute(self, plan: CleanPlan) -> dict[str, Any]:
+    def execute(self, plan: CleanPlan, force: bool = False) -> dict[str, Any]:
         total: dict[str, Any] = {"removed": [], "freed_bytes": 0, "skipped": [], "total_after": 0}
         for start in range(0, len(plan.items), CHUNK):
             planned = [
@@ -138,7 +158,7 @@ class SocketBackend(Backend):
             ]
             reply = request(
                 self._socket,
-                CacheExecute(kind=plan.kind, items=planned),  # type: ignore[arg-type]
+                CacheExecute(kind=plan.kind, items=planned, force=force),  # type: ignore[arg-type]
                 timeout=120.0,
             )
             total["removed"] += reply["removed"]
@@ -181,19 +201,32 @@ class LocalBackend(Backend):
             self._with_manager(lambda m: [entry_to_dict(e, False) for e in m.get_cache_entries()])
         )
 
-    def plan(self, kind: str) -> CleanPlan:
+    def preview(self, task_id: str, lines: int) -> dict[str, Any]:
+        from chatops.api.cache_views import preview_to_dict
+
+        async def read(manager: Any) -> dict[str, Any]:
+            return preview_to_dict(await manager.preview_cache_entry(task_id, lines))
+
+        found: dict[str, Any] = self._with_manager(read)
+        return found
+
+    def plan(self, kind: str, task_id: str | None = None, force: bool = False) -> CleanPlan:
         def make(manager: Any) -> CleanPlan:
+            if kind == "delete_cache_entry":
+                return manager.plan_delete(task_id, force=force)  # type: ignore[no-any-return]
+            if kind == "auto_clean":
+                return manager.plan_auto_clean()  # type: ignore[no-any-return]
             clean: CleanPlan = manager.plan_clean() if kind == "clean" else manager.plan_clear()
             return clean
 
         plan: CleanPlan = self._with_manager(make)
         return plan
 
-    def execute(self, plan: CleanPlan) -> dict[str, Any]:
+    def execute(self, plan: CleanPlan, force: bool = False) -> dict[str, Any]:
         from chatops.api.cache_views import result_to_dict
 
         async def run(manager: Any) -> dict[str, Any]:
-            result = await manager.execute(plan)  # each item checked again, as planned
+            result = await manager.execute(plan, force=force)  # each checked again, as planned
             return result_to_dict(result, manager.total)
 
         result: dict[str, Any] = self._with_manager(run)
@@ -231,6 +264,24 @@ def format_entries(entries: Sequence[dict[str, Any]], now: float) -> str:
         for e in entries
     ]
     return "\n".join(rows)
+
+
+def format_preview(found: dict[str, Any], now: float) -> str:
+    """``/cache preview`` in a terminal: the entry, its preview text, each file's first lines."""
+    state = "running" if found["running"] else "finished" if found["finished"] else "idle"
+    lines = [
+        f"{terminal_text(found['task_id'])}  {terminal_text(found['agent_type'])}  "
+        f"{size_text(found['size_bytes'])}  {plural(found['file_count'], 'file')}  "
+        f"{describe_duration(now - found['created_at'])} old  {state}",
+        terminal_text(found.get("preview") or "") or "no preview text",
+    ]
+    for item in found["files"]:
+        lines.append(f"--- {terminal_text(item['name'])} ({size_text(item['size_bytes'])})")
+        if item["binary"]:
+            lines.append("binary")
+        else:
+            lines.extend(terminal_text(line) for line in item["first_lines"])
+    return "\n".join(lines)
 
 
 def format_plan(plan: CleanPlan, now: float) -> str:

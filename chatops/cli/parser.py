@@ -45,14 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--json", action="store_true", help="machine-readable output")
     _policy(sub)
-    quota = sub.add_parser("quota", help="every quota pool and budget: %% left, reset, runway")
-    quota.add_argument("--json", action="store_true", help="machine-readable output")
+    _quota(sub)
     _approvals(sub)
     _cache(sub)
     doctor = sub.add_parser("doctor", help="check the controller and its files; exit 1 on failure")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
     restart = sub.add_parser("restart", help="restart a bot (control message, command, signal)")
     restart.add_argument("bot")
+    _recover(sub)
     _silences(sub)
     _hook(sub)
     return parser
@@ -152,7 +152,9 @@ def _approvals(sub: Any) -> None:
 
 
 def _cache(sub: Any) -> None:
-    cache = sub.add_parser("cache", help="the agents' task cache: stats, list, clean, clear")
+    cache = sub.add_parser(
+        "cache", help="the agents' task cache: stats, list, preview, clean, clear, delete"
+    )
     cache_sub = cache.add_subparsers(dest="cache_command", required=True, metavar="COMMAND")
     for name, text in (("stats", "size, count, per agent type"), ("list", "every entry")):
         command = cache_sub.add_parser(name, help=text)
@@ -160,10 +162,53 @@ def _cache(sub: Any) -> None:
     for name, text in (
         ("clean", "remove entries past max_age_days, then the oldest while over the threshold"),
         ("clear", "remove every entry that is not running"),
+        ("autoclean", "run the auto-clean now: the oldest while over the threshold"),
     ):
         command = cache_sub.add_parser(name, help=text)
         command.add_argument("--dry-run", action="store_true", help="print the plan only")
         command.add_argument("--yes", action="store_true", help="do not ask before deleting")
+    preview = cache_sub.add_parser("preview", help="an entry's files and first lines")
+    preview.add_argument("task_id", metavar="TASK_ID", help="the entry (chatops cache list)")
+    preview.add_argument("--lines", type=int, default=5, choices=range(1, 51), metavar="N")
+    preview.add_argument("--json", action="store_true", help="machine-readable output")
+    delete = cache_sub.add_parser("delete", help="delete one entry (shows it, asks first)")
+    delete.add_argument("task_id", metavar="TASK_ID", help="the entry (chatops cache list)")
+    delete.add_argument("--force", action="store_true", help="also when its task is running")
+    delete.add_argument("--yes", action="store_true", help="do not ask before deleting")
+
+
+def _quota(sub: Any) -> None:
+    quota = sub.add_parser("quota", help="every quota pool and budget: %% left, reset, runway")
+    quota.add_argument("--json", action="store_true", help="machine-readable output")
+    quota_sub = quota.add_subparsers(dest="quota_command", metavar="COMMAND")
+    budget = quota_sub.add_parser(
+        "set",
+        help="change a budget's limit or thresholds (as /quota set)",
+        description="Change budget NAME's limit or alert thresholds at runtime, as /quota set "
+        "does: validated like the config, kept across restarts, recorded as cli (uid, pid). "
+        "Through the running controller, as its operator.",
+    )
+    budget.add_argument("name", metavar="NAME", help="the budget (chatops quota)")
+    budget.add_argument("--limit", type=float, metavar="X", help="the new limit")
+    budget.add_argument("--thresholds", metavar="30,10", help="%% left that alert, e.g. 30,10")
+
+
+def _recover(sub: Any) -> None:
+    recover = sub.add_parser(
+        "recover", help="reset the fleet's statuses; clean up stale resources (as /recover)"
+    )
+    recover_sub = recover.add_subparsers(dest="recover_command", required=True, metavar="COMMAND")
+    recover_sub.add_parser(
+        "reset-status",
+        help="drop the statuses in memory, ask connected bots to register again",
+    )
+    cleanup = recover_sub.add_parser(
+        "cleanup",
+        help="show stale resources (long-offline bots, dead sockets, orphan cache folders), "
+        "then remove exactly those",
+    )
+    cleanup.add_argument("--dry-run", action="store_true", help="print the plan only")
+    cleanup.add_argument("--yes", action="store_true", help="do not ask before removing")
 
 
 def _silences(sub: Any) -> None:

@@ -1,4 +1,6 @@
-"""``chatops quota``: the quota summary in a terminal, from the running controller."""
+"""``chatops quota``: the quota summary in a terminal, from the running controller; ``chatops
+quota set NAME``: a budget's limit or thresholds changed, as ``/quota set`` does (the service's
+refusal printed as it comes, exit 1)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ from typing import Any
 from chatops.client.blocking import MonitorError, request
 from chatops.config import Settings
 from chatops.presentation.formatting import no_controller, progress_bar, terminal_text
-from chatops.wire.protocol import GetQuotaSummary
+from chatops.wire.protocol import GetQuotaSummary, SetBudget
 
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 
 
@@ -53,3 +57,32 @@ def format_quota_table(quotas: Sequence[dict[str, Any]], *, now: float) -> str:
             f"[{quota['level']}]{stale}\n    resets {reset} · {quota['runway']}"
         )
     return "\n".join(lines)
+
+
+def set_command(settings: Settings, args: Any) -> int:
+    """``chatops quota set NAME``: ``/quota set`` from a shell, through the operator's door."""
+    try:
+        thresholds = (
+            None
+            if args.thresholds is None
+            else [float(part) for part in args.thresholds.replace(" ", "").split(",") if part]
+        )
+    except ValueError:
+        print(f"chatops: invalid thresholds: {args.thresholds!r}; try 30,10", file=sys.stderr)
+        return EXIT_USAGE
+    socket_path = settings.monitoring.socket_path
+    message = SetBudget(name=args.name, limit=args.limit, thresholds=thresholds)
+    try:
+        reply = request(socket_path, message, timeout=10.0)
+    except MonitorError as exc:
+        print(f"chatops: refused: {terminal_text(str(exc))}", file=sys.stderr)
+        return EXIT_REFUSED
+    except OSError as exc:
+        print(f"chatops: {no_controller(socket_path, exc)}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    view = reply["quota"]
+    print(
+        f"Budget {terminal_text(args.name)} changed: {view['used']:,.6g}/{view['limit']:,.6g} "
+        f"{terminal_text(view['unit'])}, {view['pct_left']:.0f}% left."
+    )
+    return 0

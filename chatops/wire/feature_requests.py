@@ -274,6 +274,32 @@ class CleanupStale(RequestBase, tag="cleanup_stale_resources"):
     dry_run: bool = True
 
 
+class CleanupExecute(RequestBase, tag="cleanup_execute"):
+    """Carry out exactly the plan a ``cleanup_stale_resources`` dry run showed (``chatops
+    recover cleanup``): each item is checked again, whatever became stale since waits."""
+
+    stale_bots: dict[str, float] = msgspec.field(default_factory=dict)
+    """Each bot with its status time from the dry run's ``stale_since`` (a changed one stays)."""
+    dead_sockets: list[Annotated[str, msgspec.Meta(max_length=4096)]] = msgspec.field(
+        default_factory=list
+    )
+    orphan_cache_folders: list[TaskId] = msgspec.field(default_factory=list)
+    vacuum: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.stale_bots) + len(self.dead_sockets) + len(self.orphan_cache_folders) > 2000:
+            raise ValueError("at most 2000 items per cleanup plan")
+
+
+class SetBudget(RequestBase, tag="set_budget"):
+    """An operator changes a budget's limit or thresholds (``chatops quota set``), as
+    ``/quota set`` does; validated by the service like the config."""
+
+    name: Name
+    limit: Annotated[float, msgspec.Meta(gt=0, le=1e15)] | None = None
+    thresholds: Annotated[list[float], msgspec.Meta(max_length=16)] | None = None
+
+
 OrchestratorCall = Literal[
     "get_dashboard_data",
     "get_auto_accept_stats",

@@ -36,6 +36,7 @@ from chatops.wire.feature_requests import (
     CachePreview,
     CacheRegister,
     CleanKind,
+    CleanupExecute,
     CleanupStale,
     Credits,
     DecideApproval,
@@ -58,6 +59,7 @@ from chatops.wire.feature_requests import (
     RestartBot,
     RevokeGrant,
     RunDiagnostics,
+    SetBudget,
     SilenceBot,
     TaskId,
     Unsilence,
@@ -255,6 +257,8 @@ Message = (
     | ResetStatusCache
     | CleanupStale
     | Orchestrate
+    | CleanupExecute
+    | SetBudget
 )
 """Every request an agent may send; the server refuses to start without a handler for each."""
 
@@ -361,6 +365,7 @@ __all__ = [
     "CachePreview",
     "CacheRegister",
     "CleanKind",
+    "CleanupExecute",
     "CleanupStale",
     "Control",
     "Cost",
@@ -395,6 +400,7 @@ __all__ = [
     "RssMb",
     "RunDiagnostics",
     "ServerPush",
+    "SetBudget",
     "SilenceBot",
     "TaskId",
     "Text",

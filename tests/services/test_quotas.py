@@ -18,6 +18,7 @@ from chatops.alerts.silences import SilenceService
 from chatops.config import AlertsConfig
 from chatops.config.quotas import BudgetConfig, QuotasConfig
 from chatops.runtime.bus import EventBus
+from chatops.services.errors import Invalid, NotFound
 from chatops.services.ownership import Ownership
 from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.service import QuotaService
@@ -191,11 +192,11 @@ async def test_set_budget_is_validated_persisted_and_applied(
     budget = BudgetConfig(name="monthly", limit=100, metric="cost", period="month")
     q = await Quotas(store, clock, budget).start()
     q.use(60)
-    with pytest.raises(ValueError, match="no budget"):
+    with pytest.raises(NotFound, match="no budget"):
         q.service.set_budget("nope", by="op", limit=10)
-    with pytest.raises(ValueError, match="between 0 and 100"):
+    with pytest.raises(Invalid, match="between 0 and 100"):
         q.service.set_budget("monthly", by="op", thresholds=[150])
-    with pytest.raises(ValueError, match="new limit or new thresholds"):
+    with pytest.raises(Invalid, match="new limit or new thresholds"):
         q.service.set_budget("monthly", by="op")
     view = q.service.set_budget("monthly", by="op", limit=80, thresholds=[50, 20])
     assert view.pct_left == 25 and view.level == "warning"  # 60 of 80: below 50 %

@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
 from chatops.config.quotas import BudgetConfig, QuotasConfig
 from chatops.records.quotas import UsageScope
 from chatops.runtime.bus import EventBus
 from chatops.services.callers import Caller
+from chatops.services.errors import Invalid, NotFound
 from chatops.services.ownership import Ownership
 from chatops.services.quotas.announce import Announcer
 from chatops.services.quotas.budgets import Budget, value_of
@@ -206,15 +209,23 @@ class QuotaService:
         persisted (it survives a restart) and recorded with who did it."""
         budget = self.budgets.get(name)
         if budget is None:
-            raise ValueError(f"no budget called {name!r}")
+            raise NotFound(f"no budget called {name!r}")
         update: dict[str, object] = {}
         if limit is not None:
             update["limit"] = limit
         if thresholds is not None:
             update["thresholds"] = thresholds
         if not update:
-            raise ValueError("give a new limit or new thresholds")
-        cfg = BudgetConfig.model_validate({**budget.config.model_dump(), **update})
+            raise Invalid("give a new limit or new thresholds")
+        try:
+            cfg = BudgetConfig.model_validate({**budget.config.model_dump(), **update})
+        except ValidationError as exc:  # the config's own rule, in one line
+            raise Invalid(
+                "; ".join(
+                    f"{'.'.join(str(part) for part in error['loc']) or 'budget'}: {error['msg']}"
+                    for error in exc.errors()
+                )
+            ) from None
         now = self._clock()
         budget.config = cfg
         budget.levels.thresholds = cfg.thresholds or self._config.default_thresholds

@@ -17,8 +17,7 @@ from chatops.api.cache_views import (
 )
 from chatops.api.callers import Callers
 from chatops.composition.services import Services
-from chatops.services.cache.manager import CacheError
-from chatops.services.errors import Invalid, NotFound
+from chatops.services.errors import Invalid
 from chatops.wire.outcomes import Committed, Handler, Immediate, Later, Outcome
 from chatops.wire.peer import Peer
 from chatops.wire.protocol import (
@@ -94,11 +93,7 @@ def cache_handlers(services: Services, callers: Callers) -> dict[type, Handler]:
         return Immediate({"entries": [entry_to_dict(e, cache.running(e)) for e in entries]})
 
     async def previewed(msg: CachePreview) -> dict[str, Any]:
-        try:
-            found = await cache.preview_cache_entry(msg.task_id, msg.lines)
-        except CacheError as exc:
-            raise NotFound(exc.message) from None  # the only refusal of a preview
-        return preview_to_dict(found)
+        return preview_to_dict(await cache.preview_cache_entry(msg.task_id, msg.lines))
 
     def preview(peer: Peer, msg: CachePreview) -> Outcome:
         return Later(previewed(msg), QUERY_TIMEOUT)

@@ -212,3 +212,17 @@ async def test_new_entries_are_refused_over_the_ceiling(
         assert first is not None and first["size_bytes"] == 20 * KB
         assert await agent.create_cache_entry("b", "x", {"f": "small"}) is None
     assert list(ctl.services.cache.entries) == ["a"]
+
+
+async def test_an_unknown_entry_is_not_found_whatever_asks(controller: Any) -> None:
+    """A missing entry is one answer, ``not_found``, for a preview and for a delete's plan."""
+    raw = await RawClient.connect(controller.settings.monitoring.socket_path)
+    try:
+        preview = await raw.request({"id": 1, "type": "cache_preview", "task_id": "nope"})
+        plan = await raw.request(
+            {"id": 2, "type": "cache_plan", "kind": "delete_cache_entry", "task_id": "nope"}
+        )
+    finally:
+        await raw.close()
+    for reply in (preview, plan):
+        assert reply["error"] == {"code": "not_found", "message": "no cache entry 'nope'"}, reply

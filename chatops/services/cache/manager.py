@@ -37,7 +37,7 @@ from chatops.records.cache import (
 from chatops.services.cache import files, plan
 from chatops.services.cache.files import CachePathError, Measure
 from chatops.services.cache.plan import MB
-from chatops.services.errors import Invalid
+from chatops.services.errors import Invalid, NotFound
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 
@@ -48,6 +48,10 @@ IsOnline = Callable[[CacheEntry], bool]
 
 class CacheError(Invalid):
     """An operation refused: unknown entry, running task without force, bad name, exists."""
+
+
+class NoSuchEntry(NotFound, CacheError):
+    """No live entry has that task id (answered ``not_found``, whatever asked)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +258,9 @@ class CacheManager:
     def plan_delete(self, task_id: str, *, force: bool = False) -> CleanPlan:
         entry = self._get(task_id)
         if self.running(entry) and not force:
-            raise CacheError(f"{task_id} is still running (its agent is online); force to delete")
+            raise CacheError(
+                f"{task_id} is still running (its agent is online): only a forced delete removes it"
+            )
         return CleanPlan("delete_cache_entry", (plan.item(entry, "delete"),), self.total)
 
     # -- operations under the names agent code calls ---------------------------------------------
@@ -352,7 +358,7 @@ class CacheManager:
     def _get(self, task_id: str) -> CacheEntry:
         entry = self.entries.get(task_id)
         if entry is None or entry.deleting:
-            raise CacheError(f"no cache entry {task_id!r}")
+            raise NoSuchEntry(f"no cache entry {task_id!r}")
         return entry
 
     def _add(self, entry: CacheEntry) -> None:

@@ -21,7 +21,8 @@ from chatops.presentation.formatting import (
 )
 from chatops.presentation.markup import DISCORD
 from chatops.records.cache import CacheEntry, CleanPlan, CleanResult
-from chatops.services.cache.manager import CacheError, CacheManager
+from chatops.services.cache.errors import CacheError
+from chatops.services.cache.manager import CacheManager
 from chatops.services.cache.plan import MB
 from cogs.ui.autocomplete import name_choices
 from cogs.ui.checks import admin_only, chatops_bot

@@ -16,8 +16,6 @@ free of any transport, so a TLS listener reuses them unchanged.
 from __future__ import annotations
 
 import typing
-from collections.abc import Sequence
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -98,34 +96,7 @@ from chatops.wire.push_messages import (
     decode_push,
     encode_push,
 )
-
-
-class ErrorCode(StrEnum):
-    INVALID_JSON = "invalid_json"
-    INVALID_MESSAGE = "invalid_message"
-    UNKNOWN_TYPE = "unknown_type"
-    LINE_TOO_LONG = "line_too_long"
-    PERMISSION_DENIED = "permission_denied"
-    NOT_REGISTERED = "not_registered"
-    NOT_FOUND = "not_found"
-    CONFLICT = "conflict"
-    TOO_MANY_ERRORS = "too_many_errors"
-    TOO_MANY_CONNECTIONS = "too_many_connections"
-    HANDSHAKE_TIMEOUT = "handshake_timeout"
-    STORAGE_ERROR = "storage_error"
-    TIMEOUT = "timeout"
-    SHUTTING_DOWN = "shutting_down"
-    INTERNAL_ERROR = "internal_error"
-
-
-class ProtocolError(Exception):
-    """A request that cannot be served; becomes a typed error reply, never a dropped connection."""
-
-    def __init__(self, code: ErrorCode, message: str, request_id: RequestId = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.request_id = request_id
+from chatops.wire.replies import ErrorCode, ProtocolError, encode, error_reply, ok_reply
 
 
 class Register(RequestBase, tag="register"):
@@ -319,28 +290,6 @@ def _classify(line: bytes, exc: msgspec.ValidationError) -> ProtocolError:
     return ProtocolError(ErrorCode.INVALID_MESSAGE, f"{kind}: {exc}", request_id=request_id)
 
 
-def encode(payload: dict[str, Any]) -> bytes:
-    """One reply or push as a framed line."""
-    return json_encoder.encode(payload) + b"\n"
-
-
-def ok_reply(
-    request_id: RequestId, body: dict[str, Any] | None = None, raw: Sequence[bytes] = ()
-) -> bytes:
-    """A success reply; ``raw`` is pre-encoded ``"key":value`` members, in pieces, spliced in
-    as they are (a cached fleet snapshot): a large reply is copied once, never re-encoded."""
-    payload: dict[str, Any] = {"id": request_id, "ok": True}
-    if body:
-        payload.update(body)
-    if not raw:
-        return encode(payload)
-    return b"".join((json_encoder.encode(payload)[:-1], b",", *raw, b"}\n"))
-
-
-def error_reply(code: ErrorCode, message: str, request_id: RequestId = None) -> bytes:
-    return encode({"id": request_id, "ok": False, "error": {"code": str(code), "message": message}})
-
-
 __all__ = [
     "ADMIN_CALLS",
     "MAX_ACTION_DATA_BYTES",
@@ -373,6 +322,7 @@ __all__ = [
     "Credits",
     "DecideApproval",
     "EpochSeconds",
+    "ErrorCode",
     "GetCacheSummary",
     "GetQuotaSummary",
     "GetSystemMetrics",
@@ -392,6 +342,7 @@ __all__ = [
     "PolicyRule",
     "PolicyToggle",
     "PoolReport",
+    "ProtocolError",
     "Push",
     "RequestId",
     "ResetStatusCache",
@@ -408,5 +359,8 @@ __all__ = [
     "Unsilence",
     "WindowLabel",
     "decode_push",
+    "encode",
     "encode_push",
+    "error_reply",
+    "ok_reply",
 ]

@@ -15,7 +15,8 @@ import pytest
 from chatops.api.cache_views import preview_to_dict, stats_to_dict
 from chatops.config.cache import CacheConfig
 from chatops.records.cache import TypeTotals
-from chatops.services.cache.manager import CacheError, CacheManager
+from chatops.services.cache.errors import CacheError
+from chatops.services.cache.manager import CacheManager
 from chatops.store import Store
 from tests.conftest import BOTS, FakeClock, query
 

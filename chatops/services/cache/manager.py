@@ -28,30 +28,20 @@ from chatops.records.cache import (
     CacheStats,
     CleanPlan,
     CleanResult,
-    EntryBrief,
     EntryPreview,
     PlanItem,
     PreviewFile,
-    TypeTotals,
 )
-from chatops.services.cache import files, plan
+from chatops.services.cache import files, plan, summary
+from chatops.services.cache.errors import CacheError, NoSuchEntry
 from chatops.services.cache.files import CachePathError, Measure
 from chatops.services.cache.plan import MB
-from chatops.services.errors import Invalid, NotFound
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 
 log = logging.getLogger(__name__)
 
 IsOnline = Callable[[CacheEntry], bool]
-
-
-class CacheError(Invalid):
-    """An operation refused: unknown entry, running task without force, bad name, exists."""
-
-
-class NoSuchEntry(NotFound, CacheError):
-    """No live entry has that task id (answered ``not_found``, whatever asked)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,26 +179,8 @@ class CacheManager:
     def statistics(self) -> CacheStats:
         """The cache at a glance (the socket answers it as
         :func:`~chatops.api.cache_views.stats_to_dict`)."""
-        values = [e for e in self.entries.values() if not e.deleting]
-        oldest = min(values, key=lambda e: e.created_at, default=None)
-        newest = max(values, key=lambda e: e.created_at, default=None)
-        largest = max(values, key=lambda e: e.size, default=None)
-        return CacheStats(
-            count=len(values),
-            total_size=self.total,
-            by_agent_type={
-                kind: TypeTotals(count, size)
-                for kind, (count, size) in sorted(self._by_type.items())
-                if count
-            },
-            oldest=_brief(oldest),
-            newest=_brief(newest),
-            largest=_brief(largest),
-            auto_clean_enabled=self.config.auto_clean_enabled,
-            auto_clean_threshold_mb=self.config.auto_clean_threshold_mb,
-            warning_threshold_mb=self.config.warning_threshold_mb,
-            root=str(self.root),
-        )
+        live = [e for e in self.entries.values() if not e.deleting]
+        return summary.statistics(live, self.total, self._by_type, self.config, self.root)
 
     def get_cache_entries(self) -> list[CacheEntry]:
         """Newest first."""
@@ -409,7 +381,3 @@ def _entry(
         mtime_ns=measured.mtime_ns,
         inode=measured.inode,
     )
-
-
-def _brief(entry: CacheEntry | None) -> EntryBrief | None:
-    return None if entry is None else EntryBrief(entry.task_id, entry.size, entry.created_at)

@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Sequence
 from chatops.presentation.formatting import plural
 from chatops.records.cache import CacheEntry, CleanPlan, CleanResult, PlanItem
 from chatops.records.fleet import ALIVE_STATUSES
-from chatops.services.cache.manager import CacheError, CacheManager
+from chatops.services.cache.errors import CacheError
+from chatops.services.cache.manager import CacheManager
 from chatops.services.cache.plan import MB
 from chatops.services.callers import Caller
 from chatops.services.errors import Invalid, NotFound, Refused

@@ -40,7 +40,7 @@ from chatops.alerts.sinks import SinkKind
 from chatops.api.door import SocketDoor
 from chatops.composition.controller import Controller
 from chatops.config import AlertsConfig, DiscordConfig, MonitoringConfig, Settings
-from chatops.config.approvals import ApprovalsConfig
+from chatops.config.approvals import ApprovalsConfig, SocketDecisions
 from chatops.discord.bot import ChatOpsBot, configure_endpoints
 from chatops.records.alerts import Alert
 from chatops.records.fleet import FleetEvent
@@ -88,6 +88,14 @@ def make_settings(workdir: Path, **monitoring: Any) -> Settings:
     return Settings(
         monitoring=MonitoringConfig(**values), approvals=ApprovalsConfig(unattended="wait")
     )
+
+
+def automation_settings(workdir: Path) -> Settings:
+    """``approvals.socket_decisions: any``: a change made from a process without a terminal
+    (a test's subprocess) is the operator's; the default, ``interactive``, is tested apart."""
+    settings = make_settings(workdir)
+    settings.approvals.socket_decisions = SocketDecisions.ANY
+    return settings
 
 
 @pytest.fixture

@@ -13,18 +13,10 @@ from chatops.client import MonitorClient
 from chatops.composition.controller import Controller
 from chatops.config import Settings
 from chatops.config.approvals import SocketDecisions
-from tests.conftest import make_settings, query, register
+from tests.conftest import automation_settings, make_settings, query, register
 from tests.test_approvals_cli import CHATOPS, config_file, in_terminal, run_chatops
 
 OPERATOR = re.compile(r"cli \(uid \d+, pid \d+\)")
-
-
-def automation(workdir: Path) -> Settings:
-    """``approvals.socket_decisions: any``: a change from a process without a terminal (these
-    tests' subprocesses) is the operator's; the default, ``interactive``, is tested apart."""
-    settings = make_settings(workdir)
-    settings.approvals.socket_decisions = SocketDecisions.ANY
-    return settings
 
 
 def saved(settings: Settings) -> dict[str, str]:
@@ -45,7 +37,7 @@ async def shown(config: Path) -> dict[str, Any]:
 async def test_toggle_off_then_on_and_policy_show_reflects_it(
     workdir: Path, start_controller: Any
 ) -> None:
-    settings = automation(workdir)
+    settings = automation_settings(workdir)
     config = config_file(workdir, settings)
     ctl: Controller = await start_controller(settings)
     controls = ctl.services.approvals.controls
@@ -68,7 +60,7 @@ async def test_toggle_off_then_on_and_policy_show_reflects_it(
 async def test_a_rule_change_is_applied_and_kept_across_a_restart(
     workdir: Path, start_controller: Any
 ) -> None:
-    settings = automation(workdir)
+    settings = automation_settings(workdir)
     config = config_file(workdir, settings)
     ctl: Controller = await start_controller(settings)
     code, out, err = await run_chatops(
@@ -102,7 +94,7 @@ async def test_a_rule_change_is_applied_and_kept_across_a_restart(
 async def test_an_invalid_rule_is_refused_with_the_service_s_words(
     workdir: Path, start_controller: Any
 ) -> None:
-    settings = automation(workdir)
+    settings = automation_settings(workdir)
     config = config_file(workdir, settings)
     ctl: Controller = await start_controller(settings)
     rules = ctl.services.approvals.config.rules
@@ -128,7 +120,7 @@ async def test_an_invalid_rule_is_refused_with_the_service_s_words(
 async def test_a_connection_that_registered_a_bot_may_not_change_the_policy(
     workdir: Path, start_controller: Any
 ) -> None:
-    settings = automation(workdir)
+    settings = automation_settings(workdir)
     ctl: Controller = await start_controller(settings)
     agent = await register(settings, "el_serda")
     try:

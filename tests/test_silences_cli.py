@@ -13,19 +13,10 @@ import pytest
 
 from chatops.composition.controller import Controller
 from chatops.config import Settings
-from chatops.config.approvals import SocketDecisions
-from tests.conftest import make_settings, query, register
+from tests.conftest import automation_settings, make_settings, query, register
 from tests.test_approvals_cli import CHATOPS, config_file, in_terminal, run_chatops
 
 OPERATOR = re.compile(r"cli \(uid \d+, pid \d+\)")
-
-
-def automation(workdir: Path) -> Settings:
-    """``approvals.socket_decisions: any``: a silence set from a process without a terminal
-    (these tests' subprocesses) is the operator's; the default is tested apart."""
-    settings = make_settings(workdir)
-    settings.approvals.socket_decisions = SocketDecisions.ANY
-    return settings
 
 
 def stored(settings: Settings) -> list[tuple[Any, ...]]:
@@ -36,7 +27,7 @@ def stored(settings: Settings) -> list[tuple[Any, ...]]:
 async def test_silence_a_registered_bot_and_see_it_listed(
     workdir: Path, start_controller: Any
 ) -> None:
-    settings = automation(workdir)
+    settings = automation_settings(workdir)
     config = config_file(workdir, settings)
     ctl: Controller = await start_controller(settings)
     silences = ctl.services.silences
@@ -70,7 +61,7 @@ async def test_silence_a_registered_bot_and_see_it_listed(
 async def test_the_service_refuses_with_its_own_words_and_nothing_changes(
     workdir: Path, start_controller: Any
 ) -> None:
-    settings = automation(workdir)
+    settings = automation_settings(workdir)
     config = config_file(workdir, settings)
     ctl: Controller = await start_controller(settings)
     bot = await register(settings, "el_serda")
@@ -96,7 +87,7 @@ async def test_the_service_refuses_with_its_own_words_and_nothing_changes(
 
 
 async def test_maintenance_then_unsilence_by_id(workdir: Path, start_controller: Any) -> None:
-    settings = automation(workdir)
+    settings = automation_settings(workdir)
     config = config_file(workdir, settings)
     ctl: Controller = await start_controller(settings)
     silences = ctl.services.silences
@@ -122,7 +113,7 @@ async def test_a_connection_that_registered_a_bot_may_not_change_silences(
 ) -> None:
     """The operator's narrow door: a connection that speaks for a bot may list the silences,
     never make or end one."""
-    settings = automation(workdir)
+    settings = automation_settings(workdir)
     config = config_file(workdir, settings)
     ctl: Controller = await start_controller(settings)
     silences = ctl.services.silences

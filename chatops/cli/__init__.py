@@ -87,7 +87,12 @@ def _main(argv: Sequence[str] | None) -> int:
         if warning is not None:
             print(f"chatops: {warning}", file=sys.stderr)
     _setup_logging(args.log_level or settings.logging.level)
-    return _dispatch(settings, args)
+    from chatops.cli.asking import CommandFailed
+
+    try:
+        return _dispatch(settings, args)
+    except CommandFailed as failed:  # told on stderr already
+        return failed.status
 
 
 def _dispatch(settings: Settings, args: Any) -> int:

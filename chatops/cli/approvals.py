@@ -14,62 +14,47 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from chatops.client.blocking import MonitorError, request
+from chatops.cli.asking import ask
 from chatops.config import Settings
 from chatops.presentation.approvals import granted_text, revoked_text
-from chatops.presentation.formatting import describe_duration, no_controller, terminal_text
+from chatops.presentation.formatting import describe_duration, terminal_text
 from chatops.presentation.markup import TERMINAL
 from chatops.presentation.rules import stats_fields, stats_summary, stats_title
 from chatops.records.approvals import ApprovalStats, Grant
 from chatops.wire.protocol import ApprovalStatsRequest, DecideApproval, ListApprovals, RevokeGrant
 
-EXIT_REFUSED = 1
-EXIT_UNREACHABLE = 3
-
 
 def approvals_command(settings: Settings, args: argparse.Namespace) -> int:
     socket_path = settings.monitoring.socket_path
-    try:
-        if args.approvals_command == "list":
-            limit = max(1, min(args.limit, 500))
-            reply = request(
-                socket_path, ListApprovals(pending_only=not args.all, limit=limit), timeout=5.0
-            )
-            items = list(reply.get("approvals", []))
-            print(
-                json.dumps(items, indent=2) if args.json else format_approvals(items, time.time())
-            )
-            return 0
-        if args.approvals_command == "stats":
-            reply = request(socket_path, ApprovalStatsRequest(days=args.days), timeout=10.0)
-            print(_stats_text(reply, args.days, as_json=args.json))
-            return 0
-        if args.approvals_command == "revoke":
-            reply = request(socket_path, RevokeGrant(grant=args.grant_id), timeout=10.0)
-            print(revoked_text(_grant(reply["grant"]), terminal_text))
-            return 0
-        if args.approvals_command == "grant":
-            message = DecideApproval(
-                request=args.request_id,
-                decision="approve",
-                grant="always" if args.always else "session",
-            )
-        else:
-            message = DecideApproval(
-                request=args.request_id, decision=args.approvals_command, reason=args.reason
-            )
-        reply = request(socket_path, message, timeout=10.0)
-    except MonitorError as exc:
-        print(f"chatops: refused: {terminal_text(str(exc))}", file=sys.stderr)
-        return EXIT_REFUSED
-    except OSError as exc:
-        print(f"chatops: {no_controller(socket_path, exc)}", file=sys.stderr)
-        return EXIT_UNREACHABLE
+    if args.approvals_command == "list":
+        limit = max(1, min(args.limit, 500))
+        reply = ask(socket_path, ListApprovals(pending_only=not args.all, limit=limit), timeout=5.0)
+        items = list(reply.get("approvals", []))
+        print(json.dumps(items, indent=2) if args.json else format_approvals(items, time.time()))
+        return 0
+    if args.approvals_command == "stats":
+        reply = ask(socket_path, ApprovalStatsRequest(days=args.days), timeout=10.0)
+        print(_stats_text(reply, args.days, as_json=args.json))
+        return 0
+    if args.approvals_command == "revoke":
+        reply = ask(socket_path, RevokeGrant(grant=args.grant_id), timeout=10.0)
+        print(revoked_text(_grant(reply["grant"]), terminal_text))
+        return 0
+    if args.approvals_command == "grant":
+        message = DecideApproval(
+            request=args.request_id,
+            decision="approve",
+            grant="always" if args.always else "session",
+        )
+    else:
+        message = DecideApproval(
+            request=args.request_id, decision=args.approvals_command, reason=args.reason
+        )
+    reply = ask(socket_path, message, timeout=10.0)
     state = reply.get("state")
     print(f"request #{args.request_id}: {state}" + _by(reply))
     if reply.get("grant"):

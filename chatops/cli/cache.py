@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from chatops.cli.asking import EXIT_REFUSED
 from chatops.cli.prompts import confirm
 from chatops.client.blocking import MonitorError, request
 from chatops.config import Settings
@@ -41,7 +42,6 @@ from chatops.wire.protocol import (
     PlannedEntry,
 )
 
-EXIT_REFUSED = 1
 CHUNK = 1000
 
 

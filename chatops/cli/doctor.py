@@ -17,6 +17,7 @@ from dataclasses import asdict
 
 import aiohttp
 
+from chatops.cli.asking import EXIT_UNREACHABLE
 from chatops.client.blocking import MonitorError, request
 from chatops.config import Settings
 from chatops.presentation.formatting import no_controller, terminal_text
@@ -33,7 +34,6 @@ from chatops.services.recovery.probes import (
 from chatops.wire.protocol import RestartBot, RunDiagnostics
 
 EXIT_FAILING = 1
-EXIT_UNREACHABLE = 3
 MARK = {"ok": "ok  ", "warning": "WARN", "failing": "FAIL"}
 
 

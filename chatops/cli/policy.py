@@ -25,19 +25,17 @@ import sys
 import time
 from typing import Any, TextIO
 
-from chatops.client.blocking import MonitorError, request
+from chatops.cli.asking import ask
 from chatops.config import Settings
 from chatops.config.approvals import ActionType, Rule
-from chatops.presentation.formatting import no_controller, terminal_text
+from chatops.presentation.formatting import terminal_text
 from chatops.presentation.markup import TERMINAL
 from chatops.presentation.rules import parse_rule_changes, rule_line, toggle_text
 from chatops.services.approvals.effective import EffectivePolicy, load_effective_policy
 from chatops.timeutil import to_sqlite
 from chatops.wire.protocol import PolicyRule, PolicyToggle
 
-EXIT_REFUSED = 1
 EXIT_INVALID = 2
-EXIT_UNREACHABLE = 3
 
 
 def policy_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -96,14 +94,7 @@ def _change(settings: Settings, args: argparse.Namespace) -> int:
             return EXIT_INVALID
         message = PolicyRule(action_type=args.action_type, changes=changes)
     socket_path = settings.monitoring.socket_path
-    try:
-        reply = request(socket_path, message, timeout=10.0)
-    except MonitorError as exc:
-        print(f"chatops: refused: {terminal_text(str(exc))}", file=sys.stderr)
-        return EXIT_REFUSED
-    except OSError as exc:
-        print(f"chatops: {no_controller(socket_path, exc)}", file=sys.stderr)
-        return EXIT_UNREACHABLE
+    reply = ask(socket_path, message)
     if isinstance(message, PolicyToggle):
         print(f"Auto-accept is {toggle_text(bool(reply['enabled']))}.")
     else:

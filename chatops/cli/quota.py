@@ -11,14 +11,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from chatops.cli.asking import EXIT_UNREACHABLE, ask
 from chatops.client.blocking import MonitorError, request
 from chatops.config import Settings
 from chatops.presentation.formatting import no_controller, progress_bar, terminal_text
 from chatops.wire.protocol import GetQuotaSummary, SetBudget
 
-EXIT_REFUSED = 1
 EXIT_USAGE = 2
-EXIT_UNREACHABLE = 3
 
 
 def quota_command(settings: Settings, *, as_json: bool) -> int:
@@ -72,14 +71,7 @@ def set_command(settings: Settings, args: Any) -> int:
         return EXIT_USAGE
     socket_path = settings.monitoring.socket_path
     message = SetBudget(name=args.name, limit=args.limit, thresholds=thresholds)
-    try:
-        reply = request(socket_path, message, timeout=10.0)
-    except MonitorError as exc:
-        print(f"chatops: refused: {terminal_text(str(exc))}", file=sys.stderr)
-        return EXIT_REFUSED
-    except OSError as exc:
-        print(f"chatops: {no_controller(socket_path, exc)}", file=sys.stderr)
-        return EXIT_UNREACHABLE
+    reply = ask(socket_path, message)
     view = reply["quota"]
     print(
         f"Budget {terminal_text(args.name)} changed: {view['used']:,.6g}/{view['limit']:,.6g} "

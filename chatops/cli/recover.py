@@ -10,47 +10,36 @@ printed as it comes, with exit 1."""
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
+from chatops.cli.asking import ask
 from chatops.cli.prompts import confirm
-from chatops.client.blocking import MonitorError, request
 from chatops.config import Settings
-from chatops.presentation.formatting import no_controller, terminal_text
 from chatops.presentation.markup import TERMINAL
 from chatops.presentation.recovery import cleanup_text, reset_text
 from chatops.wire.protocol import CleanupExecute, CleanupStale, ResetStatusCache
 
-EXIT_REFUSED = 1
-EXIT_UNREACHABLE = 3
 SLOW = 300.0
 
 
 def recover_command(settings: Settings, args: argparse.Namespace) -> int:
     socket_path = settings.monitoring.socket_path
-    try:
-        if args.recover_command == "reset-status":
-            reply = request(socket_path, ResetStatusCache(), timeout=SLOW)
-            print(reset_text(reply["reloaded"], reply["asked_to_register"]))
-            return 0
-        return _cleanup(socket_path, args)
-    except MonitorError as exc:
-        print(f"chatops: refused: {terminal_text(str(exc))}", file=sys.stderr)
-        return EXIT_REFUSED
-    except OSError as exc:
-        print(f"chatops: {no_controller(socket_path, exc)}", file=sys.stderr)
-        return EXIT_UNREACHABLE
+    if args.recover_command == "reset-status":
+        reply = ask(socket_path, ResetStatusCache(), timeout=SLOW)
+        print(reset_text(reply["reloaded"], reply["asked_to_register"]))
+        return 0
+    return _cleanup(socket_path, args)
 
 
 def _cleanup(socket_path: Any, args: argparse.Namespace) -> int:
-    plan = request(socket_path, CleanupStale(dry_run=True), timeout=SLOW)
+    plan = ask(socket_path, CleanupStale(dry_run=True), timeout=SLOW)
     print("Stale resources\n" + _text(plan))
     if args.dry_run:
         return 0
     if not args.yes and not confirm("Clean up?"):
         print("Nothing removed.")
         return 0
-    done = request(
+    done = ask(
         socket_path,
         CleanupExecute(
             stale_bots=plan["stale_since"],

@@ -18,9 +18,9 @@ import sys
 import time
 from typing import Any
 
-from chatops.client.blocking import MonitorError, request
+from chatops.cli.asking import ask
 from chatops.config import Settings
-from chatops.presentation.formatting import no_controller, parse_duration, terminal_text
+from chatops.presentation.formatting import parse_duration
 from chatops.presentation.markup import TERMINAL
 from chatops.presentation.silences import (
     NO_SILENCES,
@@ -32,9 +32,7 @@ from chatops.presentation.silences import (
 from chatops.records.alerts import Silence
 from chatops.wire.protocol import ListSilences, Maintenance, Message, SilenceBot, Unsilence
 
-EXIT_REFUSED = 1
 EXIT_USAGE = 2
-EXIT_UNREACHABLE = 3
 
 
 def silences_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -44,14 +42,7 @@ def silences_command(settings: Settings, args: argparse.Namespace) -> int:
         print(f"chatops: invalid duration: {exc}", file=sys.stderr)
         return EXIT_USAGE
     socket_path = settings.monitoring.socket_path
-    try:
-        reply = request(socket_path, message, timeout=10.0)
-    except MonitorError as exc:
-        print(f"chatops: refused: {terminal_text(str(exc))}", file=sys.stderr)
-        return EXIT_REFUSED
-    except OSError as exc:
-        print(f"chatops: {no_controller(socket_path, exc)}", file=sys.stderr)
-        return EXIT_UNREACHABLE
+    reply = ask(socket_path, message)
     now = time.time()
     if args.command == "silences":
         items = list(reply.get("silences", []))

@@ -27,15 +27,8 @@ from typing import Protocol
 
 import aiohttp
 
-from chatops.alerts.approvals import ApprovalAlerts
-from chatops.alerts.cache import CacheAlerts
-from chatops.alerts.delivery import AlertDelivery
-from chatops.alerts.fleet import FleetAlerts
-from chatops.alerts.quotas import QuotaAlerts
-from chatops.alerts.restarts import RestartAlerts
-from chatops.alerts.router import AlertRouter
-from chatops.alerts.silences import SilenceService
-from chatops.alerts.sinks import Sink, WebhookSink
+from chatops.alerts.sinks import Sink
+from chatops.composition.alerting import compose_alerts
 from chatops.composition.services import NotStarted, Services
 from chatops.config import Settings
 from chatops.paths import ensure_private_dir
@@ -187,39 +180,21 @@ class Controller:
             store, max_event_age=cfg.data_retention_days * 86400.0, clock=clock
         )
         await guard.load(retention.cutoff)
-        # Alerts first: the fleet's start may already declare bots down.
-        delivery = AlertDelivery(store, alerts_cfg, clock=clock, timers=timers)
-        stack.push_async_callback(delivery.close)
-        for url in alerts_cfg.webhook_urls:
-            delivery.add_sink(
-                WebhookSink(
-                    url.get_secret_value(),
-                    lambda: http,
-                    alerts_cfg.http_timeout,
-                    self.settings.discord.alert_role_id,
-                )
-            )
-        for sink in self._extra_sinks:
-            delivery.add_sink(sink)
         ownership = Ownership()
         operators = OperatorGate(ownership)
-        silences = SilenceService(
-            store,
-            clock=clock,
+        # Alerts first: the fleet's start may already declare bots down.
+        alerting = await compose_alerts(
+            stack,
+            self.settings,
+            store=store,
+            http=http,
+            bus=bus,
+            timers=timers,
             operators=operators,
-            decisions=self.settings.approvals.socket_decisions,
+            extra_sinks=self._extra_sinks,
+            clock=clock,
         )
-        await silences.start()
-        router = AlertRouter(store, alerts_cfg, delivery, silences, clock=clock)
-        await router.start()
-        # Every feature's alerts come from its events on the bus: subscribed before any service
-        # starts, so nothing a start publishes goes unheard.
-        stack.callback(FleetAlerts(router, bus, alerts_cfg, clock=clock).close)
-        stack.callback(QuotaAlerts(router, bus).close)
-        stack.callback(ApprovalAlerts(router, bus).close)
-        stack.callback(CacheAlerts(router, bus, repeat=self.settings.cache.warning_repeat).close)
-        stack.callback(RestartAlerts(router, bus).close)
-        await delivery.start()
+        delivery, silences, router = alerting.delivery, alerting.silences, alerting.router
         fleet = FleetService(store, bus, cfg, ownership, clock=clock, timers=timers)
         await fleet.start()
         silences.is_bot = lambda name: name in fleet.bots

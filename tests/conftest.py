@@ -45,6 +45,7 @@ from chatops.discord.bot import ChatOpsBot, configure_endpoints
 from chatops.records.alerts import Alert
 from chatops.records.fleet import FleetEvent
 from chatops.store import Store
+from chatops.web.door import HttpDoor
 from tests.fake_discord import (
     ADMIN_ROLE_ID,
     ADMIN_USER_ID,
@@ -308,8 +309,9 @@ def kill_quietly(proc: subprocess.Popen[bytes]) -> None:
 
 
 def new_controller(settings: Settings, **kwargs: Any) -> Controller:
-    """A controller as the entry points build it: with the socket's door."""
-    return Controller(settings, socket_door=SocketDoor, **kwargs)
+    """A controller as the entry points build it: with the socket's door and the HTTP one
+    (which listens only when ``http.listen`` is set)."""
+    return Controller(settings, socket_door=SocketDoor, http_door=HttpDoor, **kwargs)
 
 
 def handler_table(**overrides: Any) -> dict[type, Any]:

@@ -163,7 +163,7 @@ async def test_refused_uid_gets_an_error_and_changes_nothing(workdir: Path) -> N
         reply = await client.recv()
         assert reply["error"]["code"] == "permission_denied"
         assert await client.reader.read() == b""  # closed
-        assert server.refused_connections == 1 and not server.connections
+        assert server.refused_connections["uid"] == 1 and not server.connections
     finally:
         await server.stop_accepting()
         await server.close_connections()

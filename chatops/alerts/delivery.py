@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import Collection
 
 from chatops.alerts.render import GROUP_MAX
@@ -69,6 +70,10 @@ class AlertDelivery:
         """When the latest send to each sink began (``group_wait`` counts from it)."""
         self._closed = False
         self.groups_sent = 0
+        self.delivered: Counter[str] = Counter()
+        """Alerts delivered since the start, by sink name (``/metrics``)."""
+        self.failed: Counter[str] = Counter()
+        """Failed attempts (one per message tried) since the start, by sink name."""
 
     def add_sink(self, sink: Sink) -> None:
         self.sinks[sink.name] = sink
@@ -212,9 +217,11 @@ class AlertDelivery:
             self._finish(item)
         self._store.writer.hurry()  # commit the outcome now: a crash must not resend it
         self.groups_sent += 1
+        self.delivered[sink.name] += len(group)
         return True
 
     def _failed(self, sink: Sink, group: list[OutboxItem], exc: DeliveryError) -> None:
+        self.failed[sink.name] += 1
         attempts = max(item.attempts for item in group)
         if exc.permanent:
             log.error("alerts to %s failed for good: %s", sink.name, exc)

@@ -9,13 +9,14 @@ import signal
 from chatops.api.door import SocketDoor
 from chatops.composition.controller import Controller
 from chatops.config import Settings
+from chatops.web.door import HttpDoor
 
 log = logging.getLogger(__name__)
 
 
 async def run_headless(settings: Settings) -> None:
     """Run the controller until SIGTERM or SIGINT, then shut down gracefully."""
-    controller = Controller(settings, socket_door=SocketDoor)
+    controller = Controller(settings, socket_door=SocketDoor, http_door=HttpDoor)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

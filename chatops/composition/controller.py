@@ -16,19 +16,25 @@ backoff) sets a keyed timer on the one shared :class:`~chatops.runtime.timers.Ti
 
 from __future__ import annotations
 
-import grp
 import logging
 import os
 import resource
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Protocol
 
 import aiohttp
 
 from chatops.alerts.sinks import Sink
 from chatops.composition.alerting import compose_alerts
+from chatops.composition.doors import (
+    HttpDoorFactory,
+    HttpListenError,
+    SocketDoorFactory,
+    bind_http,
+    serve_http,
+    serve_socket,
+)
 from chatops.composition.services import NotStarted, Services
 from chatops.config import Settings
 from chatops.paths import ensure_private_dir
@@ -58,10 +64,7 @@ from chatops.services.selfmetrics import SelfMetrics
 from chatops.services.usage import UsageService
 from chatops.store import Store, StoreError
 from chatops.timeutil import Clock, wall_clock
-from chatops.wire.outcomes import Handler
-from chatops.wire.peer import Peer, uid_refusal
-from chatops.wire.protocol import ErrorCode
-from chatops.wire.server import ConnectionLimits, MonitorServer
+from chatops.wire.server import MonitorServer
 from chatops.wire.transport import SocketInUseError
 
 log = logging.getLogger(__name__)
@@ -77,28 +80,12 @@ class _Running:
 START_ERRORS: tuple[type[Exception], ...] = (
     ControllerLocked,
     SocketInUseError,
+    HttpListenError,
     StoreError,
     OSError,
 )
 """What :meth:`Controller.start` fails with when the machine, not the code, is at fault
 (another controller on the database, a path that cannot be used): one line for the operator."""
-
-
-class SocketDoor(Protocol):
-    """What the monitor server is handed by the socket's door (:mod:`chatops.api`): a handler
-    per request type, what to do when a connection closes, and the reply for its errors."""
-
-    @property
-    def handlers(self) -> Mapping[type, Handler]: ...
-
-    def connection_lost(self, peer: Peer) -> None: ...
-
-    def explain(self, exc: Exception) -> tuple[ErrorCode, str] | None: ...
-
-
-SocketDoorFactory = Callable[[Services], SocketDoor]
-"""Builds the socket door once the services are: the entry points pass
-:class:`chatops.api.door.SocketDoor`."""
 
 
 class Controller:
@@ -107,14 +94,18 @@ class Controller:
         settings: Settings,
         *,
         socket_door: SocketDoorFactory,
+        http_door: HttpDoorFactory | None = None,
         clock: Clock = wall_clock,
         sinks: Sequence[Sink] = (),
     ) -> None:
         self.settings = settings
         self._socket_door = socket_door
+        self._http_door = http_door
         self.clock = clock
         self._extra_sinks = list(sinks)
         self._stack: AsyncExitStack | None = None
+        self.http_addresses: list[tuple[str, int]] = []
+        """Where the HTTP door listens once started (the port chosen when it was 0)."""
         self._running: _Running | None = None
 
     @property
@@ -160,6 +151,9 @@ class Controller:
         ensure_private_dir(cfg.database_path.parent)
         lock = ControllerLock.acquire(cfg.database_path)  # before the database and the socket
         stack.callback(lock.release)
+        http_socket = bind_http(self.settings) if self._http_door is not None else None
+        if http_socket is not None:
+            stack.callback(http_socket.close)
         store = await Store.open(
             cfg.database_path,
             synchronous=cfg.db_synchronous,
@@ -271,7 +265,16 @@ class Controller:
             timers=timers,
         )
 
-        server = await self._serve(services, store, stack) if cfg.enabled else None
+        if http_socket is not None and self._http_door is not None:
+            # Before the monitor socket, so its counters see every request.
+            self.http_addresses = await serve_http(
+                self._http_door, services, self.settings, http_socket, stack
+            )
+        server = (
+            await serve_socket(self._socket_door, services, self.settings, store, stack)
+            if cfg.enabled
+            else None
+        )
         serving += [server] if server is not None else []
         # Unwound before the server closes its connections: pending requests stay pending.
         stack.callback(approvals.shutdown)
@@ -309,40 +312,6 @@ class Controller:
         stack.callback(scheduler.shutdown, wait=False)
         stack.push_async_callback(timers.close)  # first to stop, with the scheduler
         return _Running(services, store, server)
-
-    async def _serve(
-        self, services: Services, store: Store, stack: AsyncExitStack
-    ) -> MonitorServer:
-        cfg = self.settings.monitoring
-        door = self._socket_door(services)
-        group_id = grp.getgrnam(cfg.socket_group).gr_gid if cfg.socket_group else None
-        own_uid = os.geteuid()
-        server = MonitorServer(
-            door.handlers,
-            store.writer,
-            on_disconnect=door.connection_lost,
-            explain=door.explain,
-            limits=ConnectionLimits(
-                max_line_bytes=cfg.max_line_bytes,
-                max_pending_writes=cfg.max_pending_writes,
-                handshake_timeout=cfg.handshake_timeout,
-                max_connections=cfg.max_connections,
-                max_connections_per_uid=cfg.max_connections_per_uid,
-                bad_message_budget=cfg.bad_message_budget,
-                bad_message_window=cfg.bad_message_window,
-            ),
-            admission=lambda peer: uid_refusal(peer, own_uid, group_id),
-        )
-        await server.serve_unix(cfg.socket_path, cfg.socket_group)
-
-        async def stop_serving() -> None:
-            # Every acknowledged write is on disk before any connection closes.
-            await server.stop_accepting()
-            await store.flush()
-            await server.close_connections()
-
-        stack.push_async_callback(stop_serving)
-        return server
 
 
 def _raise_fd_limit(wanted: int) -> None:

@@ -32,6 +32,7 @@ from pydantic_settings import (
 
 from chatops.config.approvals import ApprovalsConfig
 from chatops.config.cache import CacheConfig
+from chatops.config.http import HttpConfig, MetricsConfig
 from chatops.config.quotas import QuotasConfig
 from chatops.config.recovery import RecoveryConfig
 from chatops.config_env import (
@@ -218,6 +219,8 @@ class Settings(BaseSettings):
     approvals: ApprovalsConfig = Field(default_factory=lambda: ApprovalsConfig())
     cache: CacheConfig = Field(default_factory=lambda: CacheConfig())
     recovery: RecoveryConfig = Field(default_factory=lambda: RecoveryConfig())
+    http: HttpConfig = Field(default_factory=lambda: HttpConfig())
+    metrics: MetricsConfig = Field(default_factory=lambda: MetricsConfig())
 
     @property
     def cache_root(self) -> Path:

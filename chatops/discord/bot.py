@@ -30,6 +30,7 @@ from chatops.composition.services import Services
 from chatops.config import DiscordConfig, Settings
 from chatops.discord.errors import report_error
 from chatops.discord.sink import DiscordChannelSink
+from chatops.web.door import HttpDoor
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,9 @@ class ChatOpsBot(commands.Bot):
             else None
         )
         sinks = [self.alert_sink] if self.alert_sink else []
-        self.controller = Controller(settings, socket_door=SocketDoor, sinks=sinks)
+        self.controller = Controller(
+            settings, socket_door=SocketDoor, http_door=HttpDoor, sinks=sinks
+        )
         self.tree.error(self.on_app_command_error)
 
     # -- lifecycle -------------------------------------------------------------------------------

@@ -28,6 +28,9 @@ class UsageLogged:
     tokens_in: int
     tokens_out: int
     cost: float
+    latency_ms: int | None = None
+    provider: str = "unknown"
+    """``gen_ai.provider.name`` (OpenTelemetry), from the price table's knowledge of the model."""
 
 
 class UsageService:
@@ -82,7 +85,17 @@ class UsageService:
             key=key,
             received_at=accepted.received_at,
         )
-        logged = UsageLogged(accepted.ts, channel, model, feature, tokens_in, tokens_out, cost)
+        logged = UsageLogged(
+            accepted.ts,
+            channel,
+            model,
+            feature,
+            tokens_in,
+            tokens_out,
+            cost,
+            latency_ms,
+            self._prices.provider(model),
+        )
 
         def publish_once_committed(error: BaseException | None) -> None:
             # A commit that fails is answered with an error and its key released, so the

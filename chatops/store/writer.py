@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from chatops.runtime.stats import COMMIT_SECONDS, Buckets
 from chatops.runtime.tasks import create_task
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class GroupCommitWriter:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.batches_committed = 0
+        self.commit_seconds = Buckets(COMMIT_SECONDS)
+        """Each successful commit's duration, the thread hop included (``/metrics``)."""
         self.rows_committed = 0
         self.failing_since: float | None = None
         """Monotonic time of the first failed commit since the last good one; None when well."""
@@ -195,6 +198,7 @@ class GroupCommitWriter:
         }
         jobs = [job for job, _ in batch.jobs]
         loop = asyncio.get_running_loop()
+        started = time.perf_counter()
         try:
             results = await loop.run_in_executor(
                 self._thread, self._transaction, batch.rows, keyed, jobs
@@ -210,6 +214,7 @@ class GroupCommitWriter:
             self.last_error = f"{type(exc).__name__}: {exc}"
         else:
             error = None
+            self.commit_seconds.observe(time.perf_counter() - started)
             self.batches_committed += 1
             self.rows_committed += batch.size
             if self.failing_since is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 
 log = logging.getLogger("chatops.wire.server")
@@ -53,9 +53,12 @@ class BadInputLog:
         self._timer: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
         self.total = 0
+        self.by_code: Counter[str] = Counter()
+        """Every bad message since the start, by its error code (``/metrics``)."""
 
     def record(self, peer: str, code: str, message: str) -> None:
         self.total += 1
+        self.by_code[code] += 1
         tally = self._tallies.get(peer)
         if tally is None:
             tally = self._tallies[peer] = _Tally()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -106,6 +106,9 @@ class Host(Protocol):
 
     @property
     def bad_input(self) -> BadInputLog: ...
+
+    @property
+    def handled(self) -> Counter[type]: ...
 
     @property
     def stopping(self) -> bool: ...
@@ -311,6 +314,7 @@ class Connection(asyncio.Protocol):
             self._rejected(exc.code, exc.message, exc.request_id)
             return
         server = self._server
+        server.handled[type(msg)] += 1
         if server.stopping:
             self.send(error_reply(ErrorCode.SHUTTING_DOWN, "the monitor is shutting down", msg.id))
             return

@@ -233,8 +233,15 @@ Message = (
 )
 """Every request an agent may send; the server refuses to start without a handler for each."""
 
+
+def type_name(cls: type) -> str:
+    """A request class's ``type`` on the wire (``heartbeat``, ``llm_usage``…)."""
+    config = getattr(cls, "__struct_config__", None)
+    return str(config.tag) if config is not None and config.tag else cls.__name__
+
+
 REQUEST_TYPES: frozenset[type[Message]] = frozenset(typing.get_args(Message))
-MESSAGE_TYPES: frozenset[str] = frozenset(str(cls.__struct_config__.tag) for cls in REQUEST_TYPES)
+MESSAGE_TYPES: frozenset[str] = frozenset(type_name(cls) for cls in REQUEST_TYPES)
 
 
 def encode_message(message: Message) -> bytes:

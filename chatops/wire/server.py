@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,11 @@ class MonitorServer:
         self._admission = admission
         self.explain: Explain = explain or (lambda exc: None)
         self.read_pauses = 0
-        self.refused_connections = 0
+        self.refused_connections: Counter[str] = Counter()
+        """Connections refused, by why: ``uid``, ``max_connections`` or
+        ``max_connections_per_uid``."""
+        self.handled: Counter[type] = Counter()
+        """Requests decoded and dispatched, by message type."""
         self.bad_input = BadInputLog()
         self.connections: set[Connection] = set()
         self._per_uid: dict[int | None, int] = {}
@@ -73,17 +78,17 @@ class MonitorServer:
         if self._admission is not None:
             reason = self._admission(peer)
             if reason is not None:
-                self.refused_connections += 1
+                self.refused_connections["uid"] += 1
                 return ErrorCode.PERMISSION_DENIED, reason
         limits = self.limits
         if len(self.connections) >= limits.max_connections:
-            self.refused_connections += 1
+            self.refused_connections["max_connections"] += 1
             return (
                 ErrorCode.TOO_MANY_CONNECTIONS,
                 f"the monitor serves at most {limits.max_connections} connections",
             )
         if self._per_uid.get(peer.uid, 0) >= limits.max_connections_per_uid:
-            self.refused_connections += 1
+            self.refused_connections["max_connections_per_uid"] += 1
             return (
                 ErrorCode.TOO_MANY_CONNECTIONS,
                 f"uid {peer.uid} already has {limits.max_connections_per_uid} connections",

@@ -29,6 +29,15 @@ class ApprovalUpdated:
     record: ApprovalRecord
 
 
+@dataclass(frozen=True, slots=True)
+class ApprovalSettled:
+    """A request has its outcome, whoever gave it (the policy, a grant, an approver, a
+    timeout); ``asked``: it waited for a human first (its ``wait_ms`` is a decision time)."""
+
+    record: ApprovalRecord
+    asked: bool
+
+
 class ApprovalError(Conflict):
     """A decision that cannot be taken (already decided, counted already, no such request)."""
 

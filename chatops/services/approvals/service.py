@@ -34,6 +34,7 @@ from chatops.services.approvals.events import (
     UNATTENDED,
     ApprovalError,
     ApprovalRequested,
+    ApprovalSettled,
     ApprovalUpdated,
     NoSuchApproval,
     outcome_text,
@@ -331,6 +332,7 @@ class ApprovalService:
         *,
         by: str | None = None,
         reason: str | None = None,
+        asked: bool = False,
     ) -> None:
         now = self._clock()
         record.state, record.via, record.decided_by = state, via, by
@@ -338,6 +340,7 @@ class ApprovalService:
         record.decided_at = now
         record.wait_ms = round((now - record.requested_at) * 1000)
         record.message_closed = record.message_id is None
+        self._bus.publish(ApprovalSettled(record, asked))
 
     def _resolve(
         self,
@@ -348,7 +351,7 @@ class ApprovalService:
         by: str | None = None,
         reason: str | None = None,
     ) -> None:
-        self._settle(record, state, via, by=by, reason=reason)
+        self._settle(record, state, via, by=by, reason=reason, asked=True)
         self._tables.save(record)
         self._askers.pop(record.id, None)
         self._deadlines.reattach_by.pop(record.id, None)

@@ -75,6 +75,8 @@ class CacheManager:
         self.total = 0
         self._by_type: dict[str, list[int]] = {}
         self._lock = asyncio.Lock()
+        self.last_clean_at: float | None = None
+        """When a clean last removed something, since the start (``/metrics``)."""
 
     # -- start and reconciliation ----------------------------------------------------------------
 
@@ -287,6 +289,7 @@ class CacheManager:
                 result.removed.append(planned)
             await self._store.flush()
         if result.removed:
+            self.last_clean_at = self._clock()
             log.info(
                 "cache: %s removed %s, %.1f MB",
                 clean.kind,

@@ -54,6 +54,8 @@ class QuotaView:
     runway: Runway
     stale: bool = False
     family: str | None = None
+    thresholds: tuple[float, ...] = ()
+    """Its alert thresholds, in % left: at or under the lowest, it is critical."""
     models: tuple[str, ...] = ()
 
 
@@ -277,6 +279,7 @@ class QuotaService:
             resets_at=resets,
             span=f"rolling {cfg.window}" if cfg.window else f"per {cfg.period}",
             runway=runway,
+            thresholds=tuple(budget.levels.thresholds),
         )
 
     def summary(self) -> list[QuotaView]:
@@ -303,6 +306,7 @@ class QuotaService:
             stale=self.pools.stale(pool, now),
             family=pool.family,
             models=tuple(sorted(pool.models)),
+            thresholds=tuple(pool.levels.thresholds),
         )
 
     def _detail(self, budget: Budget, now: float) -> str:

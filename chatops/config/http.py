@@ -1,0 +1,60 @@
+"""The ``http`` section (the controller's one HTTP listener: ``/metrics``, ``/healthz``) and the
+``metrics`` section (what ``/metrics`` shows)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+
+class HttpConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    listen: str = ""
+    """``host:port`` (``[::1]:9464`` for IPv6; port 0: any free port, logged); empty: no HTTP
+    listener. The example config binds loopback: the endpoints answer anyone who can reach
+    them."""
+
+    @field_validator("listen")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            split_listen(value)
+        return value
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """``(host, port)`` to bind, None when off."""
+        return split_listen(self.listen) if self.listen else None
+
+
+def split_listen(value: str) -> tuple[str, int]:
+    """``host:port`` → ``(host, port)``; raises ValueError saying what is wrong."""
+    host, sep, port_text = value.rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"{value!r} is not host:port (for example 127.0.0.1:9464)")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"{host!r} is not an IPv6 address") from None
+    elif ":" in host:
+        raise ValueError(f"{value!r}: write an IPv6 host in brackets, e.g. [::1]:9464")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ValueError(f"port {port_text!r} is not a number") from None
+    if not 0 <= port < 65536:
+        raise ValueError(f"port {port} is not between 0 and 65535")
+    return host, port
+
+
+class MetricsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    llm_by_bot: bool = False
+    """Label LLM usage metrics with the bot and feature too. Off by default: every bot times
+    every model is a series, and a fleet of 100,000 bots would mean millions of them."""

@@ -31,9 +31,10 @@ from chatops.api.door import SocketDoor
 from chatops.api.fleet import agent_to_dict, bot_to_dict
 from chatops.composition.controller import Controller
 from chatops.config import MonitoringConfig, Settings
+from chatops.services.callers import Caller
 from chatops.wire.outcomes import Immediate, Later
 from chatops.wire.peer import Peer
-from chatops.wire.protocol import GetStatus, Heartbeat, Register
+from chatops.wire.protocol import GetStatus
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -51,6 +52,7 @@ async def run_phase(ctl: Controller, sock: Path, seconds: float, n_bots: int) ->
     assert ctl.services.fleet is not None and ctl.server is not None
     fleet = ctl.services.fleet
     owner = Peer(conn_id=10**9, pid=os.getpid())
+    caller = Caller(pid=os.getpid())
     stop = asyncio.Event()
     reads: list[float] = []
     pings: list[float] = []
@@ -85,7 +87,7 @@ async def run_phase(ctl: Controller, sock: Path, seconds: float, n_bots: int) ->
         i = 0
         while not stop.is_set():
             for _ in range(50):  # ~1% of 5,000 bots per 10 ms: a fleet heartbeating every 30 s
-                fleet.heartbeat(owner, Heartbeat(channel=f"bot-{i % n_bots:05d}", rss_mb=i % 500))
+                fleet.heartbeat(caller, f"bot-{i % n_bots:05d}", rss_mb=i % 500)
                 i += 1
             await asyncio.sleep(0.01)
 
@@ -100,7 +102,7 @@ async def run_phase(ctl: Controller, sock: Path, seconds: float, n_bots: int) ->
 
     held = []
     for _ in range(20):
-        fleet.heartbeat(owner, Heartbeat(channel="bot-00000", rss_mb=1.0))  # one bot changed
+        fleet.heartbeat(caller, "bot-00000", rss_mb=1.0)  # one bot changed
         started = time.perf_counter()
         outcome = handler(owner, GetStatus(id=1))
         if isinstance(outcome, Later):
@@ -129,12 +131,9 @@ async def main(args: argparse.Namespace) -> None:
     await ctl.start()
     try:
         assert ctl.server is not None
-        owner = Peer(conn_id=10**9, pid=os.getpid())
+        caller = Caller(pid=os.getpid())
         for i in range(args.bots):
-            ctl.services.fleet.register(
-                owner,
-                Register(channel=f"bot-{i:05d}", pid=os.getpid(), features={"llm": True}),
-            )
+            ctl.services.fleet.register(caller, f"bot-{i:05d}", os.getpid(), {"llm": True})
         await ctl.store.flush()  # type: ignore[union-attr]
         current = ctl.server.handlers[GetStatus]
         fleet, agents = ctl.services.fleet, ctl.services.agents

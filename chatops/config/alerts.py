@@ -1,0 +1,47 @@
+"""The ``alerts`` config section: where incidents are told (webhooks) and how often (reminders,
+flapping, delivery retries)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+
+def check_http_urls(urls: list[SecretStr]) -> list[SecretStr]:
+    """``urls`` unchanged when each is an http(s) URL with a host; else a ValueError naming the
+    entry by its index, never by its value (a URL may carry a token or a password)."""
+    for index, url in enumerate(urls):
+        try:
+            parts = urlsplit(url.get_secret_value())
+            usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            usable = False
+        if not usable:
+            raise ValueError(f"entry {index} is not an http(s) URL with a host")
+    return urls
+
+
+class AlertsConfig(BaseModel):
+    """Where and how often incidents are told. Webhook URLs carry secrets and are never logged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_urls: list[SecretStr] = Field(default_factory=list)
+    repeat_interval: float = Field(4 * 3600, ge=0)
+    flapping_transitions: int = Field(5, ge=2)
+    flapping_window: float = Field(600, gt=0)
+    delivery_interval: float = Field(1, gt=0)
+    group_wait: float = Field(0, ge=0, le=10)
+    """Within a burst only: a message that is not full waits until this long after the previous
+    one to the same sink began. The first alert after a quiet spell is always sent at once, and
+    what arrives while a send is in flight or rate-limited is grouped whatever this is."""
+    retry_initial: float = Field(1, gt=0)
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _http_urls(cls, urls: list[SecretStr]) -> list[SecretStr]:
+        return check_http_urls(urls)
+
+    retry_max: float = Field(300, gt=0)
+    http_timeout: float = Field(10, gt=0)

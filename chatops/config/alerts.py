@@ -1,5 +1,5 @@
-"""The ``alerts`` config section: where incidents are told (webhooks) and how often (reminders,
-flapping, delivery retries)."""
+"""The ``alerts`` config section: where incidents are told (webhooks, Alertmanager) and how often
+(reminders, flapping, delivery retries, the Alertmanager resend)."""
 
 from __future__ import annotations
 
@@ -45,3 +45,19 @@ class AlertsConfig(BaseModel):
 
     retry_max: float = Field(300, gt=0)
     http_timeout: float = Field(10, gt=0)
+
+    alertmanager_urls: list[SecretStr] = Field(default_factory=list)
+    """The base URL of each Alertmanager (``http://am-1:9093``; a path prefix if it serves
+    under one). Every instance of an HA cluster is listed and posted to: its members share what
+    they notified, not the alerts they get, so a load balancer in front of them would leave
+    some without the alert. Secrets like the webhooks' (a password or a token may ride in them)."""
+    alertmanager_controller_label: str | None = Field(None, min_length=1)
+    """Add ``controller: <this>`` to every alert's labels. Off by default: two controllers
+    that watch the same bots then post the same alert, which Alertmanager deduplicates."""
+    alertmanager_resend: float = Field(60, gt=0)
+    """Seconds between two posts of the open incidents to each instance (changes go at once)."""
+
+    @field_validator("alertmanager_urls")
+    @classmethod
+    def _alertmanager_urls(cls, urls: list[SecretStr]) -> list[SecretStr]:
+        return check_http_urls(urls)

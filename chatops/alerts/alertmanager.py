@@ -238,7 +238,7 @@ class AlertmanagerPublisher:
             return
         delay = retry_delay(self._config, instance.failures)
         log.warning(
-            "alertmanager %s: post failed (%s in a row, retry in %.1fs): %s",
+            "%s: post failed (%s in a row, retry in %.1fs): %s",
             instance.name,
             plural(instance.failures, "failure"),
             delay,
@@ -260,14 +260,14 @@ class AlertmanagerPublisher:
         try:
             error = await instance.post(self._session(), body, self._config.http_timeout)
         except Exception as exc:  # a bug must not end the resends: counted as a failure
-            log.exception("alertmanager %s: post crashed", instance.name)
+            log.exception("%s: post crashed", instance.name)
             error = instance.clean(f"{type(exc).__name__}: {exc}")
         done = self._clock()
         if error is not None:
             instance.refused(done, error)
             return error
         if instance.failures:
-            log.info("alertmanager %s accepts posts again", instance.name)
+            log.info("%s accepts posts again", instance.name)
         instance.accepted(done, resolved, len(firing))
         return None
 

@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 
 def check_http_urls(urls: list[SecretStr]) -> list[SecretStr]:
-    """``urls`` unchanged when each is an http(s) URL with a host; else a ValueError naming the
-    entry by its index, never by its value (a URL may carry a token or a password)."""
+    """``urls`` unchanged when each is an http(s) URL with a host (and a valid port, if it names
+    one); else a ValueError naming the entry by its index, never by its value (a URL may carry a
+    token or a password)."""
     for index, url in enumerate(urls):
         try:
             parts = urlsplit(url.get_secret_value())
@@ -19,6 +20,10 @@ def check_http_urls(urls: list[SecretStr]) -> list[SecretStr]:
             usable = False
         if not usable:
             raise ValueError(f"entry {index} is not an http(s) URL with a host")
+        try:
+            _ = parts.port
+        except ValueError:
+            raise ValueError(f"entry {index} has a port that is not one (0 to 65535)") from None
     return urls
 
 

@@ -426,6 +426,10 @@ def test_a_bad_url_is_a_config_error_naming_the_key_and_not_the_value(tmp_path: 
     message = str(caught.value)
     assert "alerts.alertmanager_urls" in message and "entry 1" in message
     assert "hunter2" not in message and "am-2" not in message
+    config.write_text("alerts:\n  alertmanager_urls: ['http://ops:hunter2@am-1:99999']\n")
+    with pytest.raises(ConfigError, match=r"entry 0 has a port") as caught:
+        load_settings(config)
+    assert "hunter2" not in str(caught.value)
     config.write_text("alerts:\n  alertmanager_resend: 0\n")
     with pytest.raises(ConfigError, match=r"alerts\.alertmanager_resend"):
         load_settings(config)

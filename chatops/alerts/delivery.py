@@ -45,6 +45,15 @@ log = logging.getLogger(__name__)
 NEVER = 1e18
 
 
+def retry_delay(config: AlertsConfig, attempts: int) -> float:
+    """How long to wait after ``attempts`` failed tries in a row: doubling from
+    ``retry_initial`` up to ``retry_max``, with jitter (a random half of it up to all of it), so
+    many senders that failed together do not all come back at once. Every alert delivery retries
+    this way: the outbox's sinks and each Alertmanager instance."""
+    backoff = min(config.retry_max, config.retry_initial * 2 ** (max(1, attempts) - 1))
+    return random.uniform(backoff / 2, backoff)
+
+
 class AlertDelivery:
     def __init__(
         self,
@@ -233,8 +242,7 @@ class AlertDelivery:
         if exc.retry_after is not None:
             delay = exc.retry_after
         else:
-            backoff = min(self._config.retry_max, self._config.retry_initial * 2 ** (attempts - 1))
-            delay = random.uniform(backoff / 2, backoff)
+            delay = retry_delay(self._config, attempts)
         retry_at = self._clock() + delay
         self._held_until[sink.name] = retry_at
         for item in group:

@@ -12,6 +12,10 @@ An incident is keyed by ``(subject, kind)``: a bot's ``down`` incident and the s
 * A silence (a subject, optionally one kind, or maintenance for all) holds notifications back,
   not incidents: an incident still open when its silence ends is announced then.
 * :meth:`AlertRouter.pause` keeps a subject's incidents quiet (a flapping bot) until resumed.
+* :meth:`AlertRouter.on_change` tells a listener of every change to an incident (opened,
+  updated, resolved, held back or let go): the Alertmanager publisher keeps its copy of the
+  open incidents in step with it, asking :meth:`AlertRouter.held` what a silence or a pause
+  holds back.
 
 How an incident's alerts read is its kind's :class:`Style`, registered by the feature that
 raises it (the fleet registers ``down``); a kind without one gets :class:`PlainStyle`.
@@ -97,6 +101,7 @@ class AlertRouter:
         self._styles: dict[str, Style] = {}
         self._paused: set[str] = set()
         self._tick_hooks: list[Callable[[], None]] = []
+        self._listeners: list[Callable[[Incident], None]] = []
         self._repeat: dict[str, float] = {}
         self._next_id = 1
 
@@ -117,7 +122,14 @@ class AlertRouter:
         """Run ``hook`` at the start of every tick (a feature's own timers, e.g. flapping)."""
         self._tick_hooks.append(hook)
 
-    def _style(self, kind: str) -> Style:
+    def on_change(self, listener: Callable[[Incident], None]) -> None:
+        """Call ``listener`` with an incident whenever it opens, changes (state, severity,
+        detail), resolves (``resolved_at`` set), or may have started or stopped being held (a
+        pause, a resume, a silence that ended). What it raises is logged, never the caller's."""
+        self._listeners.append(listener)
+
+    def style(self, kind: str) -> Style:
+        """How ``kind``'s alerts read (:class:`PlainStyle` for a kind without its own)."""
         return self._styles.get(kind) or PlainStyle()
 
     # -- incidents -------------------------------------------------------------------------------
@@ -142,8 +154,9 @@ class AlertRouter:
                 changed = incident.state != state
                 incident.state, incident.severity, incident.detail = state, severity, detail
                 self._tables.save_incident(incident)
-                if changed and announce_change and not self._held(incident):
+                if changed and announce_change and not self.held(incident):
                     self._announce(incident, ts)
+                self._changed(incident)
             return incident
         incident = Incident(
             id=self._next_id,
@@ -157,8 +170,9 @@ class AlertRouter:
         self._next_id += 1
         self.incidents[incident.key] = incident
         self._tables.save_incident(incident)
-        if not self._held(incident):
+        if not self.held(incident):
             self._announce(incident, ts)
+        self._changed(incident)
         return incident
 
     def resolve(
@@ -172,7 +186,8 @@ class AlertRouter:
         incident.resolved_at = ts
         self._tables.save_incident(incident)
         if incident.last_notified_at is not None and not quietly:  # else nothing to take back
-            self._send(self._style(kind).resolved(incident, state, ts))
+            self._send(self.style(kind).resolved(incident, state, ts))
+        self._changed(incident)
         return True
 
     def notify(self, alert: Alert, *, to: Collection[SinkKind] | None = None) -> None:
@@ -185,9 +200,11 @@ class AlertRouter:
     def pause(self, subject: str) -> None:
         """Keep ``subject``'s incidents quiet (no announcement, no reminder) until resumed."""
         self._paused.add(subject)
+        self._subject_changed(subject)
 
     def resume(self, subject: str) -> None:
         self._paused.discard(subject)
+        self._subject_changed(subject)
 
     # -- time ------------------------------------------------------------------------------------
 
@@ -198,27 +215,40 @@ class AlertRouter:
         now = self._clock()
         self._silences.expire()
         for incident in list(self.incidents.values()):
-            if self._held(incident):
+            if self.held(incident):
                 continue
             repeat = self._repeat.get(incident.kind, self._config.repeat_interval)
             if incident.last_notified_at is None:
                 self._announce(incident, now)  # held back by a silence that has now ended
+                self._changed(incident)
             elif repeat > 0 and now - incident.last_notified_at >= repeat:
                 incident.last_notified_at = now
                 self._tables.save_incident(incident)
-                self._send(self._style(incident.kind).reminder(incident, now))
+                self._send(self.style(incident.kind).reminder(incident, now))
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _held(self, incident: Incident) -> bool:
+    def held(self, incident: Incident) -> bool:
+        """Whether ``incident`` is kept quiet now: its subject paused, or a silence covers it."""
         return incident.subject in self._paused or self._silences.is_silenced(
             incident.subject, incident.kind
         )
 
+    def _changed(self, incident: Incident) -> None:
+        for listener in self._listeners:
+            try:
+                listener(incident)
+            except Exception:
+                log.exception("incident listener failed on %s %s", incident.subject, incident.kind)
+
+    def _subject_changed(self, subject: str) -> None:
+        for incident in [i for i in self.incidents.values() if i.subject == subject]:
+            self._changed(incident)
+
     def _announce(self, incident: Incident, now: float) -> None:
         incident.last_notified_at = now
         self._tables.save_incident(incident)
-        self._send(self._style(incident.kind).opened(incident, now))
+        self._send(self.style(incident.kind).opened(incident, now))
 
     def _send(self, alert: Alert, to: Collection[SinkKind] | None = None) -> None:
         log.info("alert: %s %s (%s)", alert.kind, alert.subject, alert.body.partition("\n")[0])

@@ -4,7 +4,9 @@ feature's subscriber on the bus.
 Built before any service starts (the fleet's start may already declare bots down), and torn down
 with the controller's stack. What :func:`compose_alerts` returns is what the rest of the
 composition needs: the router and delivery for :class:`~chatops.composition.services.Services`,
-the silences (told later which names are bots).
+the silences (told later which names are bots), and the Alertmanager publisher when
+``alerts.alertmanager_urls`` lists any (started later, once the fleet can say where each bot
+runs: its ``host`` label).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from chatops.alerts.alertmanager import AlertmanagerPublisher
 from chatops.alerts.approvals import ApprovalAlerts
 from chatops.alerts.cache import CacheAlerts
 from chatops.alerts.delivery import AlertDelivery
@@ -37,6 +40,7 @@ class Alerting:
     delivery: AlertDelivery
     silences: SilenceService
     router: AlertRouter
+    alertmanager: AlertmanagerPublisher | None = None
 
 
 async def compose_alerts(
@@ -75,6 +79,12 @@ async def compose_alerts(
     await silences.start()
     router = AlertRouter(store, config, delivery, silences, clock=clock)
     await router.start()
+    alertmanager = None
+    if config.alertmanager_urls:
+        alertmanager = AlertmanagerPublisher(
+            config, router, store, session=lambda: http, timers=timers, clock=clock
+        )
+        stack.push_async_callback(alertmanager.close)
     # Every feature's alerts come from its events on the bus: subscribed before any service
     # starts, so nothing a start publishes goes unheard.
     stack.callback(FleetAlerts(router, bus, config, clock=clock).close)
@@ -83,4 +93,4 @@ async def compose_alerts(
     stack.callback(CacheAlerts(router, bus, repeat=settings.cache.warning_repeat).close)
     stack.callback(RestartAlerts(router, bus).close)
     await delivery.start()
-    return Alerting(delivery, silences, router)
+    return Alerting(delivery, silences, router, alertmanager)

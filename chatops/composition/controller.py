@@ -193,6 +193,10 @@ class Controller:
         await fleet.start()
         silences.is_bot = lambda name: name in fleet.bots
         stack.callback(fleet.close)
+        if alerting.alertmanager is not None:  # once the fleet can name each bot's host
+            await alerting.alertmanager.start(
+                host_of=lambda name: bot.host if (bot := fleet.bots.get(name)) else None
+            )
         agents = AgentService(store, guard, fleet, clock=clock)
         await agents.start()
         quotas = QuotaService(store, self.settings.quotas, bus, ownership, clock=clock)
@@ -233,6 +237,8 @@ class Controller:
             return check_socket_decisions(mode, os.geteuid(), uids, cfg.socket_group)
 
         diagnostics.add_probe("approvals", decisions_probe)
+        if alerting.alertmanager is not None:
+            diagnostics.add_probe("alertmanager", alerting.alertmanager.probe)
         services = Services(
             clock=clock,
             bus=bus,
@@ -263,6 +269,7 @@ class Controller:
             diagnostics=diagnostics,
             cleanup=StaleCleanup(self.settings, store, fleet, cache, retention, clock=clock),
             timers=timers,
+            alertmanager=alerting.alertmanager,
         )
 
         if http_socket is not None and self._http_door is not None:

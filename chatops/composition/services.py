@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chatops.alerts.alertmanager import AlertmanagerPublisher
 from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.router import AlertRouter
 from chatops.alerts.silences import SilenceService
@@ -57,6 +58,9 @@ class Services:
     timers: Timers
     """Every service's keyed deadlines, on ``clock``: a test that advances a fake clock calls
     ``timers.run_due()``."""
+    alertmanager: AlertmanagerPublisher | None = None
+    """Posts the open incidents to each Alertmanager (None: ``alerts.alertmanager_urls`` is
+    empty); its ``instances`` carry each one's figures."""
 
 
 class NotStarted(RuntimeError):

@@ -12,7 +12,6 @@ import os
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -30,6 +29,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from chatops.config.alerts import AlertsConfig as AlertsConfig  # re-exported: its old home
 from chatops.config.approvals import ApprovalsConfig
 from chatops.config.cache import CacheConfig
 from chatops.config.http import HttpConfig, MetricsConfig
@@ -155,38 +155,6 @@ class DiscordConfig(_Section):
     api_base: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg/"
     command_hash_path: Path = Field(default_factory=lambda: state_dir() / "commands.sha256")
-
-
-class AlertsConfig(_Section):
-    """Where and how often incidents are told. Webhook URLs carry secrets and are never logged."""
-
-    webhook_urls: list[SecretStr] = Field(default_factory=list)
-    repeat_interval: float = Field(4 * 3600, ge=0)
-    flapping_transitions: int = Field(5, ge=2)
-    flapping_window: float = Field(600, gt=0)
-    delivery_interval: float = Field(1, gt=0)
-    group_wait: float = Field(0, ge=0, le=10)
-    """Within a burst only: a message that is not full waits until this long after the previous
-    one to the same sink began. The first alert after a quiet spell is always sent at once, and
-    what arrives while a send is in flight or rate-limited is grouped whatever this is."""
-    retry_initial: float = Field(1, gt=0)
-
-    @field_validator("webhook_urls")
-    @classmethod
-    def _http_urls(cls, urls: list[SecretStr]) -> list[SecretStr]:
-        for index, url in enumerate(urls):
-            try:
-                parts = urlsplit(url.get_secret_value())
-                usable = parts.scheme in ("http", "https") and bool(parts.hostname)
-            except ValueError:
-                usable = False
-            if not usable:
-                # Never echo the value: a webhook URL is a secret.
-                raise ValueError(f"entry {index} is not an http(s) URL with a host")
-        return urls
-
-    retry_max: float = Field(300, gt=0)
-    http_timeout: float = Field(10, gt=0)
 
 
 class _YamlSource(PydanticBaseSettingsSource):

@@ -67,10 +67,22 @@ class AlertTables:
     async def open_incidents(self) -> Restored[Incident]:
         return await self._db.restore(
             "incidents",
-            "SELECT id, subject, kind, opened_at, last_notified_at, detail, state, severity "
-            "FROM incidents WHERE resolved_at IS NULL ORDER BY id",
+            "SELECT id, subject, kind, opened_at, last_notified_at, resolved_at, detail, state, "
+            "severity FROM incidents WHERE resolved_at IS NULL ORDER BY id",
             _incident,
         )
+
+    async def announced_since(self, since: float) -> list[Incident]:
+        """Incidents resolved at ``since`` or later that had been announced: what the
+        Alertmanager publisher posts resolved again after a restart, in case the crash came
+        before an instance took the resolution."""
+        rows = await self._db.fetchall(
+            "SELECT id, subject, kind, opened_at, last_notified_at, resolved_at, detail, state, "
+            "severity FROM incidents WHERE resolved_at >= ? AND last_notified_at IS NOT NULL "
+            "ORDER BY id",
+            (to_sqlite(since),),
+        )
+        return [_incident(row) for row in rows]
 
     # -- outbox ----------------------------------------------------------------------------------
 
@@ -141,6 +153,7 @@ def _incident(row: sqlite3.Row) -> Incident:
         state=row["state"] or row["kind"],
         detail=row["detail"] or "",
         last_notified_at=from_sqlite(row["last_notified_at"]) if row["last_notified_at"] else None,
+        resolved_at=from_sqlite(row["resolved_at"]) if row["resolved_at"] else None,
     )
 
 

@@ -335,3 +335,24 @@ def test_a_bad_listen_address_is_a_config_error(workdir: Path, listen: str) -> N
     config.write_text(yaml.safe_dump({"http": {"listen": listen}}))
     with pytest.raises(ConfigError, match=r"http\.listen"):
         load_settings(config)
+
+
+async def test_alertmanager_posts_and_failures_by_instance_never_show_its_credentials(
+    workdir: Path, start_controller: Any
+) -> None:
+    from pydantic import SecretStr
+
+    settings = http_settings(workdir)
+    settings.alerts.alertmanager_urls = [SecretStr("http://am-user:am-secret@127.0.0.1:9/")]
+    ctl = await start_controller(settings)
+    publisher = ctl.services.alertmanager
+    assert publisher is not None
+    [instance] = publisher.instances
+    for _ in range(500):  # its first post (of nothing yet) fails: nobody listens on port 9
+        if instance.failed:
+            break
+        await asyncio.sleep(0.01)
+    text, samples = await scrape(ctl)
+    assert value(samples, "chatops_alertmanager_post_failures_total", instance=instance.name) >= 1
+    assert value(samples, "chatops_alertmanager_posts_total", instance=instance.name) == 0
+    assert "am-secret" not in text and "am-user" not in text

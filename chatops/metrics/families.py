@@ -18,6 +18,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.samples import Sample
 
+from chatops.alerts.alertmanager import AlertmanagerPublisher
 from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.router import AlertRouter
 from chatops.config.approvals import ActionType
@@ -236,9 +237,7 @@ def pending_approvals(records: Iterable[ApprovalRecord]) -> Metric:
     return pending
 
 
-def alert_families(
-    router: AlertRouter, delivery: AlertDelivery, extra: Iterable[Metric] = ()
-) -> list[Metric]:
+def alert_families(router: AlertRouter, delivery: AlertDelivery) -> list[Metric]:
     incidents = GaugeMetricFamily(
         "chatops_incidents_open", "Incidents open now, by kind.", labels=["kind"]
     )
@@ -261,7 +260,31 @@ def alert_families(
     waiting = Counter(item.sink for item in delivery.pending)
     for name in sorted(delivery.sinks):
         outbox.add_metric([name], waiting[name])
-    return [incidents, delivered, failed, outbox, *extra]
+    return [incidents, delivered, failed, outbox]
+
+
+def alertmanager_families(publisher: AlertmanagerPublisher) -> list[Metric]:
+    """Each Alertmanager instance (by host and hash, never its credentials): posts of the
+    current set of incidents, and how many were firing in the last one accepted."""
+    labels = ["instance"]
+    posts = CounterMetricFamily(
+        "chatops_alertmanager_posts", "Posts an Alertmanager accepted.", labels=labels
+    )
+    failures = CounterMetricFamily(
+        "chatops_alertmanager_post_failures",
+        "Posts that failed (retried with the outbox's backoff).",
+        labels=labels,
+    )
+    firing = GaugeMetricFamily(
+        "chatops_alertmanager_firing",
+        "Incidents firing in the last post an Alertmanager accepted.",
+        labels=labels,
+    )
+    for instance in publisher.instances:
+        posts.add_metric([instance.name], instance.sent)
+        failures.add_metric([instance.name], instance.failed)
+        firing.add_metric([instance.name], instance.last_firing)
+    return [posts, failures, firing]
 
 
 def cache_families(cache: CacheManager) -> list[Metric]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 
 from prometheus_client import ProcessCollector, disable_created_metrics, generate_latest
 from prometheus_client.core import Metric
@@ -37,15 +37,11 @@ class MetricsEndpoint:
         self,
         services: Services,
         config: MetricsConfig,
-        *,
-        extra: Callable[[], Iterable[Metric]] = tuple,
     ) -> None:
         self._services = services
         self.events = EventMetrics(services.bus, config)
         self._process = ProcessCollector(registry=None)
         self._host = socket.gethostname()
-        self._extra = extra
-        """More families from the composition (the Alertmanager sink's deliveries)."""
 
     def close(self) -> None:
         self.events.close()
@@ -77,7 +73,7 @@ class MetricsEndpoint:
         gathered += [
             *families.quota_families(services.quotas.summary()),
             families.pending_approvals(services.approvals.records.values()),
-            *families.alert_families(services.alerts, services.delivery, self._extra()),
+            *families.alert_families(services.alerts, services.delivery),
             *families.cache_families(services.cache),
             *families.controller_families(
                 self_metrics.socket(),
@@ -86,6 +82,8 @@ class MetricsEndpoint:
                 services.health.current(),
             ),
         ]
+        if services.alertmanager is not None:
+            gathered += families.alertmanager_families(services.alertmanager)
         return gathered
 
 

@@ -9,13 +9,12 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from pydantic import SecretStr
 
 from chatops.alerts.alertmanager import AlertmanagerPublisher
@@ -30,6 +29,7 @@ from chatops.services.operators import OperatorGate
 from chatops.services.ownership import Ownership
 from chatops.store import Store
 from tests.conftest import FakeClock, make_settings, wait_for, went_down
+from tests.webhook_receiver import WebhookReceiver
 
 START = 1_800_000_000.25
 """A fractional second: ``startsAt`` must not depend on what the store keeps of it."""
@@ -46,36 +46,9 @@ class Post:
         return {alert["labels"]["subject"]: alert for alert in self.alerts}
 
 
-@dataclass
-class FakeAlertmanager:
-    """Answers ``POST …/api/v2/alerts`` with the scripted statuses (then 200), and queues each
-    post it got."""
-
-    script: list[int] = field(default_factory=list)
-    posts: asyncio.Queue[Post] = field(default_factory=asyncio.Queue)
-    url: str = ""
-    _runner: web.AppRunner | None = None
-
-    async def start(self, userinfo: str = "") -> FakeAlertmanager:
-        app = web.Application()
-        app.router.add_post("/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://{userinfo}127.0.0.1:{port}/"
-        return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        status = self.script.pop(0) if self.script else 200
-        await self.posts.put(Post(request.path, body, dict(request.headers)))
-        return web.Response(status=status, text="" if status < 300 else "unavailable")
+FakeAlertmanager = WebhookReceiver
+"""Alertmanager's API, as far as the publisher sees it: posts recorded and answered as
+scripted (then 204). Start it with ``path=""``: its URL is the instance's base URL."""
 
 
 class Pipeline:
@@ -123,7 +96,8 @@ class Pipeline:
 
     async def next_post(self, am: FakeAlertmanager) -> Post:
         """The next post ``am`` got, once the publisher has taken its answer in."""
-        post = await asyncio.wait_for(am.posts.get(), 10)
+        received = await asyncio.wait_for(am.posts.get(), 10)
+        post = Post(received.path, received.body, received.headers)
         instance = self.instance(am)
         self.seen[am.url] = seen = self.seen.get(am.url, 0) + 1
         await wait_for(lambda: instance.sent + instance.failed >= seen and not instance.in_flight)
@@ -162,14 +136,16 @@ def am_config(*fakes: FakeAlertmanager, **extra: Any) -> AlertsConfig:
 
 @pytest.fixture
 async def am() -> AsyncIterator[FakeAlertmanager]:
-    fake = await FakeAlertmanager().start()
+    fake = await FakeAlertmanager().start(path="")
     yield fake
     await fake.stop()
 
 
 @pytest.fixture
 async def am2() -> AsyncIterator[FakeAlertmanager]:
-    fake = await FakeAlertmanager(script=[503, 503]).start(userinfo="ops:hunter2@")
+    fake = await FakeAlertmanager(script=[(503, {}), (503, {})]).start(
+        userinfo="ops:hunter2@", path=""
+    )
     yield fake
     await fake.stop()
 
@@ -354,7 +330,7 @@ async def test_a_restart_reposts_the_same_alert_and_ends_what_it_had_not_ended(
     first.over_quota(Severity.WARNING)
     before = (await first.next_post(am)).by_subject()
     # The quota recovers, but the instance fails that post: then the controller dies.
-    am.script.append(503)
+    am.script.append((503, {}))
     first.later(10)
     resolved_at = fake_clock()
     first.alerting.router.resolve("claude-5h", "quota", state="ok", ts=resolved_at)
@@ -397,7 +373,7 @@ async def test_the_controller_label_only_when_set(
 async def test_without_the_controller_label_two_controllers_post_the_same_alert(
     workdir: Path, tmp_path: Path, fake_clock: FakeClock, am: FakeAlertmanager
 ) -> None:
-    other = await FakeAlertmanager().start()
+    other = await FakeAlertmanager().start(path="")
     stores = [await Store.open(tmp_path / f"{n}.db", max_delay=0) for n in ("a", "b")]
     posted = []
     try:

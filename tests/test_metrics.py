@@ -121,16 +121,21 @@ async def populate(ctl: Controller, settings: Settings) -> RawClient:
     return client
 
 
-async def test_a_scrape_shows_the_fleet_usage_quotas_approvals_alerts_cache_and_controller(
-    workdir: Path, start_controller: Any
-) -> None:
+async def scrape_of_everything(workdir: Path, start_controller: Any) -> tuple[str, Samples]:
+    """A controller with something in every family (:func:`populate`), scraped once."""
     settings = http_settings(workdir)
     ctl = await start_controller(settings)
     client = await populate(ctl, settings)
     try:
-        text, samples = await scrape(ctl)
+        return await scrape(ctl)
     finally:
         await client.close()
+
+
+async def test_a_scrape_shows_the_fleet_usage_quotas_approvals_alerts_cache_and_controller(
+    workdir: Path, start_controller: Any
+) -> None:
+    text, samples = await scrape_of_everything(workdir, start_controller)
     host = socket.gethostname()
     bot = {"bot": "alpha", "host": host}
     assert value(samples, "chatops_bot_up", **bot) == 1
@@ -256,13 +261,7 @@ async def test_promtool_finds_nothing_in_a_real_scrape(
     workdir: Path, start_controller: Any
 ) -> None:
     promtool = need("promtool")
-    settings = http_settings(workdir)
-    ctl = await start_controller(settings)
-    client = await populate(ctl, settings)
-    try:
-        text, _ = await scrape(ctl)
-    finally:
-        await client.close()
+    text, _ = await scrape_of_everything(workdir, start_controller)
     checked = subprocess.run(
         [promtool, "check", "metrics"], input=text.encode(), capture_output=True, timeout=60
     )

@@ -172,15 +172,9 @@ METRIC_NAME = re.compile(r"\b((?:chatops|gen_ai|process)_[a-z0-9_]+)\b")
 async def test_every_dashboard_and_rule_query_names_a_metric_the_scrape_exposes(
     workdir: Path, start_controller: Any
 ) -> None:
-    from tests.test_metrics import http_settings, populate, scrape
+    from tests.test_metrics import scrape_of_everything
 
-    settings = http_settings(workdir)
-    ctl = await start_controller(settings)
-    client = await populate(ctl, settings)
-    try:
-        text, _ = await scrape(ctl)
-    finally:
-        await client.close()
+    text, _ = await scrape_of_everything(workdir, start_controller)
     exposed = set()
     for line in text.splitlines():
         if line.startswith("# TYPE "):

@@ -355,3 +355,28 @@ async def test_alertmanager_posts_and_failures_by_instance_never_show_its_creden
     assert value(samples, "chatops_alertmanager_post_failures_total", instance=instance.name) >= 1
     assert value(samples, "chatops_alertmanager_posts_total", instance=instance.name) == 0
     assert "am-secret" not in text and "am-user" not in text
+
+
+def test_a_bare_port_is_told_to_add_a_host(workdir: Path) -> None:
+    from chatops.config import load_settings
+    from chatops.config_file import ConfigError
+
+    config = workdir / "port.yaml"
+    config.write_text("http:\n  listen: 9464\n")
+    with pytest.raises(ConfigError, match=r"9464 is a port alone; write host:port, e\.g\. 127"):
+        load_settings(config)
+
+
+async def test_a_listener_off_loopback_is_warned_about(
+    workdir: Path, start_controller: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = http_settings(workdir)
+    settings.http = HttpConfig(listen="0.0.0.0:0")
+    await start_controller(settings)
+    assert any(
+        "is not loopback" in record.getMessage() and record.levelname == "WARNING"
+        for record in caplog.records
+    )
+    caplog.clear()
+    await start_controller(http_settings(workdir / "again"))
+    assert not any("is not loopback" in record.getMessage() for record in caplog.records)

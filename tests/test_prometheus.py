@@ -193,7 +193,16 @@ async def test_every_dashboard_and_rule_query_names_a_metric_the_scrape_exposes(
     named = {name for query in queries for name in METRIC_NAME.findall(query)} - labels
     assert named, "the queries name no metric"
     assert named <= exposed, sorted(named - exposed)
-    panels = {panel["title"] for panel in json.loads(DASHBOARD.read_text())["panels"]}
+    dashboard = json.loads(DASHBOARD.read_text())
+    # Import asks for the data source the panels name, as Grafana exports a dashboard.
+    assert [i["name"] for i in dashboard["__inputs"]] == ["DS_PROMETHEUS"]
+    sources = {
+        target["datasource"]["uid"]
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+    }
+    assert sources == {"${DS_PROMETHEUS}"}
+    panels = {panel["title"] for panel in dashboard["panels"]}
     for section in (
         "Fleet",
         "Resources",

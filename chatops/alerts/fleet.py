@@ -16,14 +16,15 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from chatops.alerts.router import AlertRouter
 from chatops.config import AlertsConfig
 from chatops.presentation.fleet_alerts import DOWN, STATE_SEVERITY, FleetStyle, fleet_notice
+from chatops.presentation.formatting import plural
 from chatops.records.alerts import Severity
-from chatops.records.fleet import FleetEvent, RestartNotice
+from chatops.records.fleet import BotState, FleetEvent, RestartNotice
 from chatops.runtime.bus import EventBus
 from chatops.timeutil import Clock, wall_clock
 
@@ -37,6 +38,13 @@ def counts_as_flapping(old: str | None, new: str) -> bool:
     return (old in UP_STATUSES and new in STATE_SEVERITY) or (
         old in STATE_SEVERITY and new in UP_STATUSES
     )
+
+
+def _span(seconds: float) -> str:
+    """``10 minutes``, ``1 minute``, ``90 seconds``: the flapping window, as its notices say it."""
+    if seconds % 60 == 0:
+        return plural(int(seconds // 60), "minute")
+    return plural(round(seconds), "second")
 
 
 @dataclass(slots=True)
@@ -94,6 +102,16 @@ class FleetAlerts:
                 self._apply(bot, status, detail, event.ts)  # ends an incident open before
             return
         self._seen(bot, status, detail, event.ts, counts_as_flapping(event.old_status, status))
+
+    def reconcile(self, bots: Iterable[BotState], now: float) -> None:
+        """At start: every bot the store has down or stale has its incident. One can lack it:
+        a flapping episode holds a bot's incident back in memory only, and a controller that
+        stopped during one would otherwise leave that bot down and never told."""
+        for bot in bots:
+            status = str(bot.status)
+            self._last_status[bot.channel] = status
+            if status in STATE_SEVERITY and (bot.channel, DOWN) not in self._router.incidents:
+                self._apply(bot.channel, status, f"{status} when the controller started", now)
 
     def on_restart(self, notice: RestartNotice) -> None:
         bot = notice.channel
@@ -155,7 +173,7 @@ class FleetAlerts:
                 "flapping",
                 bot,
                 status,
-                f"{len(recent)} status changes in {window / 60:g} minutes; "
+                f"{len(recent)} status changes in {_span(window)}; "
                 "alerts for it are paused until it is stable",
                 ts,
                 Severity.WARNING,
@@ -184,13 +202,12 @@ class FleetAlerts:
                     continue  # the incident's own alert says it all
             elif status in HEALTHY_STATUSES:
                 self._router.resolve(bot, DOWN, state=status, ts=now, quietly=True)
-            minutes = self._config.flapping_window / 60
             self._router.notify(
                 fleet_notice(
                     "stable",
                     bot,
                     status,
-                    f"stable for {minutes:g} minutes, now {status}",
+                    f"stable for {_span(self._config.flapping_window)}, now {status}",
                     now,
                     Severity.RESOLVED,
                 )

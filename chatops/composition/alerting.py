@@ -40,6 +40,7 @@ class Alerting:
     delivery: AlertDelivery
     silences: SilenceService
     router: AlertRouter
+    fleet: FleetAlerts
     alertmanager: AlertmanagerPublisher | None = None
 
 
@@ -87,10 +88,11 @@ async def compose_alerts(
         stack.push_async_callback(alertmanager.close)
     # Every feature's alerts come from its events on the bus: subscribed before any service
     # starts, so nothing a start publishes goes unheard.
-    stack.callback(FleetAlerts(router, bus, config, clock=clock).close)
+    fleet_alerts = FleetAlerts(router, bus, config, clock=clock)
+    stack.callback(fleet_alerts.close)
     stack.callback(QuotaAlerts(router, bus).close)
     stack.callback(ApprovalAlerts(router, bus).close)
     stack.callback(CacheAlerts(router, bus, repeat=settings.cache.warning_repeat).close)
     stack.callback(RestartAlerts(router, bus).close)
     await delivery.start()
-    return Alerting(delivery, silences, router, alertmanager)
+    return Alerting(delivery, silences, router, fleet_alerts, alertmanager)

@@ -191,6 +191,7 @@ class Controller:
         delivery, silences, router = alerting.delivery, alerting.silences, alerting.router
         fleet = FleetService(store, bus, cfg, ownership, clock=clock, timers=timers)
         await fleet.start()
+        alerting.fleet.reconcile(fleet.snapshot(), clock())
         silences.is_bot = lambda name: name in fleet.bots
         stack.callback(fleet.close)
         if alerting.alertmanager is not None:  # once the fleet can name each bot's host

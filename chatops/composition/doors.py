@@ -9,6 +9,7 @@ controller's stack, so a door never reaches below the services it is given.
 from __future__ import annotations
 
 import grp
+import ipaddress
 import logging
 import os
 import socket
@@ -152,5 +153,19 @@ async def serve_http(
     stack.push_async_callback(runner.cleanup)
     await web.SockSite(runner, sock).start()
     bound = [(str(sock[0]), int(sock[1])) for sock in runner.addresses]
-    log.info("HTTP listening on %s", ", ".join(f"{host}:{port}" for host, port in bound))
+    shown = ", ".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in bound)
+    log.info("HTTP listening on %s", shown)
+    if not all(_loopback(host) for host, _ in bound):
+        log.warning(
+            "http.listen %s is not loopback: /metrics and /healthz answer anyone who can reach "
+            "it (no authentication); bind 127.0.0.1 or put a proxy in front",
+            settings.http.listen,
+        )
     return bound
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -12,6 +12,7 @@ import os
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -322,7 +323,7 @@ def secrets_exposed(path: Path | None) -> str | None:
         mode = path.stat().st_mode
     except (ConfigError, OSError):
         return None
-    holds = [key for key in secret_paths(Settings) if _value_at(data, key)]
+    holds = [key for key in secret_paths(Settings) if _holds_secret(key, _value_at(data, key))]
     if not holds or not mode & 0o077:
         return None
     keys = " and ".join(".".join(key) for key in holds)
@@ -332,6 +333,26 @@ def secrets_exposed(path: Path | None) -> str | None:
         f"(mode {mode & 0o777:04o}); run 'chmod 600 {path}' or move "
         f"{'it' if len(holds) == 1 else 'them'} to the environment ({variables})"
     )
+
+
+CREDENTIAL_ONLY_URLS = {("alerts", "alertmanager_urls")}
+"""URL keys that are secret only when a URL carries a password or a token (an Alertmanager's
+base URL usually carries neither); a webhook's URL is its token, always secret."""
+
+
+def _holds_secret(key: tuple[str, ...], value: Any) -> bool:
+    if not value:
+        return False
+    if key not in CREDENTIAL_ONLY_URLS or not isinstance(value, list):
+        return True
+    for url in value:
+        try:
+            parts = urlsplit(str(url))
+        except ValueError:
+            return True  # unreadable: assume the worst
+        if parts.username or parts.password or parts.query:
+            return True
+    return False
 
 
 def _value_at(data: Any, key: tuple[str, ...]) -> Any:

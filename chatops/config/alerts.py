@@ -19,7 +19,9 @@ def check_http_urls(urls: list[SecretStr]) -> list[SecretStr]:
         except ValueError:
             usable = False
         if not usable:
-            raise ValueError(f"entry {index} is not an http(s) URL with a host")
+            raise ValueError(
+                f"entry {index} is not an http(s) URL with a host (e.g. http://host:9093)"
+            )
         try:
             _ = parts.port
         except ValueError:
@@ -65,4 +67,10 @@ class AlertsConfig(BaseModel):
     @field_validator("alertmanager_urls")
     @classmethod
     def _alertmanager_urls(cls, urls: list[SecretStr]) -> list[SecretStr]:
-        return check_http_urls(urls)
+        for index, url in enumerate(check_http_urls(urls)):
+            if "/api/" in urlsplit(url.get_secret_value()).path:
+                raise ValueError(
+                    f"entry {index} names an API path; give the instance's base URL "
+                    "(http://host:9093): /api/v2/alerts is added to it"
+                )
+        return urls

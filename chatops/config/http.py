@@ -16,6 +16,13 @@ class HttpConfig(BaseModel):
     listener. The example config binds loopback: the endpoints answer anyone who can reach
     them."""
 
+    @field_validator("listen", mode="before")
+    @classmethod
+    def _not_a_bare_port(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise ValueError(f"{value} is a port alone; write host:port, e.g. 127.0.0.1:{value}")
+        return value
+
     @field_validator("listen")
     @classmethod
     def _host_and_port(cls, value: str) -> str:

@@ -442,3 +442,24 @@ async def test_no_publisher_without_urls(controller: Any) -> None:
     assert controller.services.alertmanager is None
     checks = await controller.services.diagnostics.run_diagnostics()
     assert "alertmanager" not in {check.name for check in checks}
+
+
+def test_an_api_path_pasted_as_the_url_is_refused_at_load(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("alerts:\n  alertmanager_urls: ['http://am-1:9093/api/v2/alerts']\n")
+    with pytest.raises(ConfigError, match=r"entry 0 names an API path; give the instance's base"):
+        load_settings(config)
+
+
+def test_only_an_alertmanager_url_with_credentials_is_a_secret_to_warn_about(
+    tmp_path: Path,
+) -> None:
+    from chatops.config import secrets_exposed
+
+    config = tmp_path / "config.yaml"
+    config.write_text("alerts:\n  alertmanager_urls: ['http://am-1:9093']\n")
+    config.chmod(0o644)
+    assert secrets_exposed(config) is None
+    config.write_text("alerts:\n  alertmanager_urls: ['http://am-1:9093', 'http://ops:pw@am-2']\n")
+    warning = secrets_exposed(config)
+    assert warning is not None and "alerts.alertmanager_urls" in warning and "pw" not in warning

@@ -62,6 +62,7 @@ from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
 from chatops.services.selfmetrics import SelfMetrics
 from chatops.services.usage import UsageService
+from chatops.services.web_sessions import WebSessions
 from chatops.store import Store, StoreError
 from chatops.timeutil import Clock, wall_clock
 from chatops.wire.server import MonitorServer
@@ -238,6 +239,8 @@ class Controller:
             return check_socket_decisions(mode, os.geteuid(), uids, cfg.socket_group)
 
         diagnostics.add_probe("approvals", decisions_probe)
+        web_sessions = WebSessions(store, self.settings.web, clock=clock)
+        await web_sessions.start()
         if alerting.alertmanager is not None:
             diagnostics.add_probe("alertmanager", alerting.alertmanager.probe)
         services = Services(
@@ -270,6 +273,7 @@ class Controller:
             diagnostics=diagnostics,
             cleanup=StaleCleanup(self.settings, store, fleet, cache, retention, clock=clock),
             timers=timers,
+            web_sessions=web_sessions,
             alertmanager=alerting.alertmanager,
         )
 
@@ -300,6 +304,7 @@ class Controller:
                 Job("deliver_alerts", delivery.run_due, alerts_cfg.delivery_interval),
                 Job("quotas", quotas.tick, self.settings.quotas.check_interval),
                 Job("quota_history", quotas.compact, 3600, first_run_after=60),
+                Job("web_sessions", web_sessions.save_seen, 60),
                 Job(
                     "cache",
                     cache_checks.check,

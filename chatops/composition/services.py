@@ -26,6 +26,7 @@ from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
 from chatops.services.selfmetrics import SelfMetrics
 from chatops.services.usage import UsageService
+from chatops.services.web_sessions import WebSessions
 from chatops.timeutil import Clock
 
 
@@ -58,6 +59,7 @@ class Services:
     timers: Timers
     """Every service's keyed deadlines, on ``clock``: a test that advances a fake clock calls
     ``timers.run_due()``."""
+    web_sessions: WebSessions
     alertmanager: AlertmanagerPublisher | None = None
     """Posts the open incidents to each Alertmanager (None: ``alerts.alertmanager_urls`` is
     empty); its ``instances`` carry each one's figures."""

@@ -33,7 +33,7 @@ from pydantic_settings import (
 from chatops.config.alerts import AlertsConfig as AlertsConfig  # re-exported: its old home
 from chatops.config.approvals import ApprovalsConfig
 from chatops.config.cache import CacheConfig
-from chatops.config.http import HttpConfig, MetricsConfig
+from chatops.config.http import HttpConfig, MetricsConfig, WebConfig
 from chatops.config.quotas import QuotasConfig
 from chatops.config.recovery import RecoveryConfig
 from chatops.config_env import (
@@ -190,6 +190,7 @@ class Settings(BaseSettings):
     recovery: RecoveryConfig = Field(default_factory=lambda: RecoveryConfig())
     http: HttpConfig = Field(default_factory=lambda: HttpConfig())
     metrics: MetricsConfig = Field(default_factory=lambda: MetricsConfig())
+    web: WebConfig = Field(default_factory=lambda: WebConfig())
 
     @property
     def cache_root(self) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class HttpConfig(BaseModel):
@@ -57,6 +57,29 @@ def split_listen(value: str) -> tuple[str, int]:
     if not 0 <= port < 65536:
         raise ValueError(f"port {port} is not between 0 and 65535")
     return host, port
+
+
+class WebConfig(BaseModel):
+    """The ``web`` section: the dashboard served on ``http.listen``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_hours: float = Field(12, gt=0, le=24 * 30)
+    """How long a web session lasts after its login."""
+    link_minutes: float = Field(5, gt=0, le=60)
+    """How long a one-time login link may wait to be opened."""
+    login_attempts: int = Field(10, ge=1, le=1000)
+    """Wrong login links one address may try within a minute before it is refused."""
+    public_url: str | None = None
+    """The dashboard's address as browsers reach it (``https://chatops.example.org``, behind
+    a reverse proxy); login links start with it. Unset: ``http://`` + ``http.listen``."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("not an http(s) URL (e.g. https://chatops.example.org)")
+        return value.rstrip("/") if value else value
 
 
 class MetricsConfig(BaseModel):

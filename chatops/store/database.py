@@ -27,7 +27,17 @@ from chatops.timeutil import to_sqlite
 T = TypeVar("T")
 
 _INSERT_KEY = "INSERT OR IGNORE INTO idempotency_keys (key, ts) VALUES (?, ?)"
-_ID_TABLES = frozenset({"incidents", "alert_outbox", "silences", "approvals", "approval_grants"})
+_ID_TABLES = frozenset(
+    {
+        "incidents",
+        "alert_outbox",
+        "silences",
+        "approvals",
+        "approval_grants",
+        "web_links",
+        "web_sessions",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

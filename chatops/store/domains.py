@@ -20,6 +20,7 @@ from chatops.store.fleet import FleetTables
 from chatops.store.quotas import QuotaTables
 from chatops.store.reports import ReportQueries
 from chatops.store.usage import UsageTables
+from chatops.store.web import WebTables
 from chatops.store.writer import GroupCommitWriter
 
 
@@ -35,6 +36,7 @@ class Store:
         self.quotas = QuotaTables(db)
         self.approvals = ApprovalTables(db)
         self.cache = CacheTables(db)
+        self.web = WebTables(db)
 
     @classmethod
     async def open(cls, path: Path, **options: Any) -> Store:

@@ -272,6 +272,31 @@ MIGRATIONS: list[str] = [
     ALTER TABLE agents ADD COLUMN owner_pid INTEGER;
     ALTER TABLE quota_pools ADD COLUMN reported_by TEXT;
     """,
+    # 10: the web dashboard's one-time login links and sessions, by the SHA-256 of their token
+    # (never the token itself).
+    """
+    CREATE TABLE IF NOT EXISTS web_links (
+        id INTEGER PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        person TEXT NOT NULL,
+        role TEXT NOT NULL,
+        discord_id INTEGER,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        used_at REAL
+    );
+    CREATE TABLE IF NOT EXISTS web_sessions (
+        id INTEGER PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        person TEXT NOT NULL,
+        role TEXT NOT NULL,
+        discord_id INTEGER,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        revoked_at REAL,
+        last_seen_at REAL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,29 +1,54 @@
-"""The HTTP door's routes, handed to the composition as the socket's door is.
+"""The HTTP door: ``/metrics`` for Prometheus, ``/healthz``, and the web dashboard.
 
 ``/healthz`` answers 200 ``ok`` while the controller is healthy and 503 with the reason while it
 is degraded (its store failing), for a load balancer or a supervisor's probe. ``/metrics`` is
 Prometheus's (:mod:`chatops.metrics`), gzipped when the scraper accepts it, as Prometheus does.
+Everything else is the dashboard: signed-in pages (:mod:`chatops.web.auth`), rendered on the
+server, kept live over server-sent events (:mod:`chatops.web.live`).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from aiohttp import web
 
 from chatops.composition.services import Services
 from chatops.config import Settings
 from chatops.metrics.scrape import CONTENT_TYPE, MetricsEndpoint
+from chatops.web import actions, approvals, auth, fleet
+from chatops.web.live import LiveHub
+from chatops.web.render import security_headers
+
+STATIC = Path(__file__).parent / "static"
 
 
 class HttpDoor:
     def __init__(self, services: Services, settings: Settings) -> None:
         self._services = services
         self.metrics = MetricsEndpoint(services, settings.metrics)
-        self.app = web.Application()
-        self.app.router.add_get("/healthz", self.healthz)
-        self.app.router.add_get("/metrics", self.scrape)
+        self.live = LiveHub(services.bus, services.alerts.on_change)
+        self.app = web.Application(middlewares=[security_headers, auth.signed_in])
+        self.app[auth.SERVICES_KEY] = services
+        routes = self.app.router
+        routes.add_get("/healthz", self.healthz)
+        routes.add_get("/metrics", self.scrape)
+        routes.add_static("/static/", STATIC, append_version=False)
+        routes.add_get("/login", auth.login_form_empty)
+        routes.add_get("/login/{token}", auth.login_form)
+        routes.add_post("/login", auth.login)
+        routes.add_post("/logout", auth.logout)
+        routes.add_get("/events", self.live.stream)
+        routes.add_get("/", fleet.fleet_page)
+        routes.add_get("/bots/{name}", fleet.bot_page)
+        routes.add_post("/bots/{name}/restart", actions.restart)
+        routes.add_post("/bots/{name}/silence", actions.silence)
+        routes.add_get("/approvals", approvals.approvals_page)
+        routes.add_post("/approvals/{id}", approvals.decide)
 
     def close(self) -> None:
         self.metrics.close()
+        self.live.close()
 
     async def healthz(self, request: web.Request) -> web.Response:
         health = self._services.health.current()

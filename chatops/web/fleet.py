@@ -1,0 +1,131 @@
+"""The fleet page (every bot, filtered, sorted, a page at a time: 10,000 bots stay usable) and
+one bot's page. Both read the fleet service, as ``/status`` does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from chatops.composition.services import Services
+from chatops.records.fleet import BotState, BotStatus
+from chatops.records.web import Role
+from chatops.web.auth import SERVICES_KEY, csrf, viewer
+from chatops.web.render import page
+
+PAGE_SIZE = 100
+SORTS: dict[str, Any] = {
+    "name": lambda bot: bot.channel.lower(),
+    "status": lambda bot: (list(BotStatus).index(bot.status), bot.channel.lower()),
+    "host": lambda bot: (bot.host or "", bot.channel.lower()),
+    "rss": lambda bot: bot.rss_mb or 0.0,
+    "cpu": lambda bot: bot.cpu_pct or 0.0,
+    "heartbeat": lambda bot: bot.last_heartbeat,
+    "uptime": lambda bot: bot.registered_at,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FleetQuery:
+    status: str
+    host: str
+    feature: str
+    sort: str
+    descending: bool
+    page: int
+
+    @classmethod
+    def of(cls, request: web.Request) -> FleetQuery:
+        query = request.query
+        sort = query.get("sort", "status")
+        try:
+            number = max(1, int(query.get("page", "1")))
+        except ValueError:
+            number = 1
+        return cls(
+            status=query.get("status", ""),
+            host=query.get("host", ""),
+            feature=query.get("feature", ""),
+            sort=sort if sort in SORTS else "status",
+            descending=query.get("order") == "desc",
+            page=number,
+        )
+
+    def keeps(self, bot: BotState) -> bool:
+        if self.status and bot.status != self.status:
+            return False
+        if self.host and (bot.host or "") != self.host:
+            return False
+        return not self.feature or self.feature in bot.active_features
+
+    def link(self, **changes: Any) -> str:
+        """This query with ``changes``, as a URL query string."""
+        values = {
+            "status": self.status,
+            "host": self.host,
+            "feature": self.feature,
+            "sort": self.sort,
+            "order": "desc" if self.descending else "",
+            "page": str(self.page),
+        }
+        values.update({key: str(value) for key, value in changes.items()})
+        return "?" + urlencode({key: value for key, value in values.items() if value})
+
+
+async def fleet_page(request: web.Request) -> web.Response:
+    services: Services = request.app[SERVICES_KEY]
+    query = FleetQuery.of(request)
+    bots = services.fleet.bots.values()
+    counts = {str(status): 0 for status in BotStatus}
+    hosts: set[str] = set()
+    features: set[str] = set()
+    for bot in bots:
+        counts[bot.status] += 1
+        hosts.add(bot.host or "")
+        features.update(bot.active_features)
+    shown = sorted(
+        (bot for bot in bots if query.keeps(bot)), key=SORTS[query.sort], reverse=query.descending
+    )
+    pages = max(1, -(-len(shown) // PAGE_SIZE))
+    number = min(query.page, pages)
+    start = (number - 1) * PAGE_SIZE
+    context: dict[str, Any] = {
+        "me": viewer(request),
+        "csrf": csrf(request),
+        "query": query,
+        "counts": counts,
+        "total": len(services.fleet.bots),
+        "matching": len(shown),
+        "bots": shown[start : start + PAGE_SIZE],
+        "page_number": number,
+        "pages": pages,
+        "hosts": sorted(hosts),
+        "features": sorted(features),
+        "statuses": [str(status) for status in BotStatus],
+        "now": services.clock(),
+        "is_admin": viewer(request).role.allows(Role.ADMIN),
+    }
+    part = request.query.get("part")
+    return page("fleet_live.html" if part == "live" else "fleet.html", **context)
+
+
+async def bot_page(request: web.Request) -> web.Response:
+    services: Services = request.app[SERVICES_KEY]
+    name = request.match_info["name"]
+    detail = await services.reports.bot_detail(name, hours=24)
+    if detail is None:
+        raise web.HTTPNotFound(text=f"no bot named {name!r}")
+    totals = await services.usage.totals(name, 7)
+    me = viewer(request)
+    return page(
+        "bot_live.html" if request.query.get("part") == "live" else "bot.html",
+        me=me,
+        csrf=csrf(request),
+        detail=detail,
+        bot=detail.bot,
+        usage=totals,
+        now=services.clock(),
+        is_admin=me.role.allows(Role.ADMIN),
+    )

@@ -1,0 +1,102 @@
+"""Live pages: what changed, told to every open page over server-sent events.
+
+Why server-sent events and not a websocket: updates only flow one way (server to browser; what a
+user does is an ordinary form POST with its CSRF token), EventSource reconnects by itself, and it
+is plain HTTP through any reverse proxy. An event names *topics* (``fleet``, ``approvals``,
+``quotas``, ``incidents``, ``cache``), never data: the page fetches the parts it shows again,
+rendered by the server like the page itself. So a client that reconnects catches up by
+fetching once, and nothing per client grows with the fleet's activity: each client holds at most
+one pending set of topics, sent at most every :data:`COALESCE` seconds. A client that does not
+read what it is sent within :data:`WRITE_TIMEOUT` is dropped (its browser reconnects).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from aiohttp import web
+
+from chatops.records.alerts import Incident
+from chatops.records.fleet import FleetEvent
+from chatops.runtime.bus import EventBus
+from chatops.services.approvals.events import ApprovalRequested, ApprovalSettled, ApprovalUpdated
+from chatops.services.cache.events import CacheCleaned, CacheOverWarning, CacheUnderWarning
+from chatops.services.quotas.events import QuotaCleared, QuotaCrossed
+
+log = logging.getLogger(__name__)
+
+COALESCE = 0.25
+"""At most four updates a second per client: a storm of changes is one refresh."""
+WRITE_TIMEOUT = 5.0
+KEEPALIVE = 15.0
+"""A comment line this often keeps proxies from closing an idle stream."""
+TOPICS = frozenset({"fleet", "approvals", "quotas", "incidents", "cache"})
+
+
+class LiveClient:
+    def __init__(self) -> None:
+        self.pending: set[str] = set()
+        self.woken = asyncio.Event()
+
+    def tell(self, topic: str) -> None:
+        self.pending.add(topic)
+        self.woken.set()
+
+
+class LiveHub:
+    def __init__(self, bus: EventBus, on_incident: Callable[[Callable[[Incident], None]], None]):
+        self.clients: set[LiveClient] = set()
+        self.dropped = 0
+        self._unsubscribe = [
+            bus.subscribe(FleetEvent, lambda _: self.publish("fleet")),
+            bus.subscribe(ApprovalRequested, lambda _: self.publish("approvals")),
+            bus.subscribe(ApprovalUpdated, lambda _: self.publish("approvals")),
+            bus.subscribe(ApprovalSettled, lambda _: self.publish("approvals")),
+            bus.subscribe(QuotaCrossed, lambda _: self.publish("quotas")),
+            bus.subscribe(QuotaCleared, lambda _: self.publish("quotas")),
+            bus.subscribe(CacheOverWarning, lambda _: self.publish("cache")),
+            bus.subscribe(CacheUnderWarning, lambda _: self.publish("cache")),
+            bus.subscribe(CacheCleaned, lambda _: self.publish("cache")),
+        ]
+        on_incident(lambda _: self.publish("incidents"))
+
+    def close(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+
+    def publish(self, topic: str) -> None:
+        for client in self.clients:
+            client.tell(topic)
+
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        """``GET /events``: the topics that changed, as they change."""
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
+        )
+        await response.prepare(request)
+        client = LiveClient()
+        self.clients.add(client)
+        try:
+            await self._write(response, b"retry: 1000\n\n")
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(client.woken.wait(), KEEPALIVE)
+                if not client.woken.is_set():
+                    await self._write(response, b": keepalive\n\n")
+                    continue
+                await asyncio.sleep(COALESCE)  # what else changed meanwhile goes along
+                topics, client.pending = sorted(client.pending), set()
+                client.woken.clear()
+                await self._write(response, f"data: {' '.join(topics)}\n\n".encode())
+        except (ConnectionResetError, TimeoutError):
+            self.dropped += 1
+        finally:
+            self.clients.discard(client)
+        return response
+
+    @staticmethod
+    async def _write(response: web.StreamResponse, data: bytes) -> None:
+        await asyncio.wait_for(response.write(data), WRITE_TIMEOUT)

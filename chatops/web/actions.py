@@ -14,15 +14,15 @@ from chatops.web.render import page
 
 
 async def restart(request: web.Request) -> web.Response:
-    await check_change(request, Role.ADMIN)
+    form = await check_change(request, Role.ADMIN)
     services: Services = request.app[SERVICES_KEY]
-    name = request.match_info["name"]
+    name = form.get("name", "")
     report = await services.restarts.restart(name, by=f"{viewer(request).person} (web)")
     return page(
         "done.html",
         me=viewer(request),
         csrf=csrf(request),
-        back=f"/bots/{quote(name)}",
+        back=f"/bot?name={quote(name, safe='')}",
         what=report.summary,
     )
 
@@ -30,7 +30,7 @@ async def restart(request: web.Request) -> web.Response:
 async def silence(request: web.Request) -> web.Response:
     form = await check_change(request, Role.ADMIN)
     services: Services = request.app[SERVICES_KEY]
-    name = request.match_info["name"]
+    name = form.get("name", "")
     try:
         minutes = float(form.get("minutes", "60"))
     except ValueError:
@@ -46,6 +46,6 @@ async def silence(request: web.Request) -> web.Response:
         "done.html",
         me=viewer(request),
         csrf=csrf(request),
-        back=f"/bots/{quote(name)}",
+        back=f"/bot?name={quote(name, safe='')}",
         what=f"silence #{made.id}: {name} for {minutes:g} minutes",
     )

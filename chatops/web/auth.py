@@ -20,8 +20,8 @@ from chatops.services.web_sessions import LoginRefused, WebSessions
 from chatops.web.render import page
 
 COOKIE = "chatops_session"
-SESSION_KEY = "chatops.session"
-COOKIE_VALUE_KEY = "chatops.cookie_value"
+SESSION_KEY = web.RequestKey("session", WebSession)
+COOKIE_VALUE_KEY = web.RequestKey("cookie_value", str)
 PUBLIC = ("/login", "/static/", "/healthz", "/metrics")
 """Paths answered without a session."""
 
@@ -43,13 +43,11 @@ def sessions_of(request: web.Request) -> WebSessions:
 
 def viewer(request: web.Request) -> WebSession:
     """The request's session (the middleware let it through, so there is one)."""
-    session: WebSession = request[SESSION_KEY]
-    return session
+    return request[SESSION_KEY]
 
 
 def csrf(request: web.Request) -> str:
-    token: str = request[COOKIE_VALUE_KEY]
-    return sessions_of(request).csrf_token(token)
+    return sessions_of(request).csrf_token(request[COOKIE_VALUE_KEY])
 
 
 async def check_change(request: web.Request, needed: Role) -> dict[str, str]:
@@ -98,8 +96,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         opened = sessions_of(request).redeem(token, client)
     except LoginRefused as exc:
         return page("signin.html", status=403, token=None, error=str(exc))
-    response = web.HTTPSeeOther("/")
-    response.set_cookie(
+    signed = web.HTTPSeeOther("/")
+    signed.set_cookie(
         COOKIE,
         opened.token,
         max_age=int(opened.session.expires_at - opened.session.created_at),
@@ -108,15 +106,15 @@ async def login(request: web.Request) -> web.StreamResponse:
         secure=_secure(request),
         path="/",
     )
-    return response
+    raise signed
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
     await check_change(request, Role.VIEWER)
     sessions_of(request).revoke(viewer(request).id)
-    response = web.HTTPSeeOther("/login")
-    response.del_cookie(COOKIE, path="/")
-    return response
+    gone = web.HTTPSeeOther("/login")
+    gone.del_cookie(COOKIE, path="/")
+    raise gone
 
 
 def _secure(request: web.Request) -> bool:

@@ -40,9 +40,9 @@ class HttpDoor:
         routes.add_post("/logout", auth.logout)
         routes.add_get("/events", self.live.stream)
         routes.add_get("/", fleet.fleet_page)
-        routes.add_get("/bots/{name}", fleet.bot_page)
-        routes.add_post("/bots/{name}/restart", actions.restart)
-        routes.add_post("/bots/{name}/silence", actions.silence)
+        routes.add_get("/bot", fleet.bot_page)
+        routes.add_post("/bot/restart", actions.restart)
+        routes.add_post("/bot/silence", actions.silence)
         routes.add_get("/approvals", approvals.approvals_page)
         routes.add_post("/approvals/{id}", approvals.decide)
 

@@ -113,7 +113,7 @@ async def fleet_page(request: web.Request) -> web.Response:
 
 async def bot_page(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES_KEY]
-    name = request.match_info["name"]
+    name = request.query.get("name", "")
     detail = await services.reports.bot_detail(name, hours=24)
     if detail is None:
         raise web.HTTPNotFound(text=f"no bot named {name!r}")

@@ -17,7 +17,7 @@ from chatops.composition.services import Services
 from chatops.config import Settings
 from chatops.metrics.scrape import CONTENT_TYPE, MetricsEndpoint
 from chatops.web import actions, approvals, auth, fleet
-from chatops.web.live import LiveHub
+from chatops.web.live import LIVE_KEY, LiveHub
 from chatops.web.render import security_headers
 
 STATIC = Path(__file__).parent / "static"
@@ -30,6 +30,7 @@ class HttpDoor:
         self.live = LiveHub(services.bus, services.alerts.on_change)
         self.app = web.Application(middlewares=[security_headers, auth.signed_in])
         self.app[auth.SERVICES_KEY] = services
+        self.app[LIVE_KEY] = self.live
         routes = self.app.router
         routes.add_get("/healthz", self.healthz)
         routes.add_get("/metrics", self.scrape)

@@ -13,7 +13,8 @@ from chatops.composition.services import Services
 from chatops.records.fleet import BotState, BotStatus
 from chatops.records.web import Role
 from chatops.web.auth import SERVICES_KEY, csrf, viewer
-from chatops.web.render import page
+from chatops.web.live import LIVE_KEY
+from chatops.web.render import html_response, page, render
 
 PAGE_SIZE = 100
 SORTS: dict[str, Any] = {
@@ -75,8 +76,22 @@ class FleetQuery:
 
 
 async def fleet_page(request: web.Request) -> web.Response:
-    services: Services = request.app[SERVICES_KEY]
     query = FleetQuery.of(request)
+    if request.query.get("part") == "live":
+        # What every open page fetches when told the fleet changed: rendered once per change.
+        hub = request.app[LIVE_KEY]
+        services = request.app[SERVICES_KEY]
+        html = hub.fragment(
+            "fleet", query, lambda: render("fleet_live.html", **listing(services, query))
+        )
+        return html_response(html)
+    me = viewer(request)
+    context = listing(request.app[SERVICES_KEY], query)
+    return page("fleet.html", me=me, csrf=csrf(request), **context)
+
+
+def listing(services: Services, query: FleetQuery) -> dict[str, Any]:
+    """The counts, the filters' choices and one page of the bots ``query`` keeps."""
     bots = services.fleet.bots.values()
     counts = {str(status): 0 for status in BotStatus}
     hosts: set[str] = set()
@@ -91,9 +106,7 @@ async def fleet_page(request: web.Request) -> web.Response:
     pages = max(1, -(-len(shown) // PAGE_SIZE))
     number = min(query.page, pages)
     start = (number - 1) * PAGE_SIZE
-    context: dict[str, Any] = {
-        "me": viewer(request),
-        "csrf": csrf(request),
+    return {
         "query": query,
         "counts": counts,
         "total": len(services.fleet.bots),
@@ -105,10 +118,7 @@ async def fleet_page(request: web.Request) -> web.Response:
         "features": sorted(features),
         "statuses": [str(status) for status in BotStatus],
         "now": services.clock(),
-        "is_admin": viewer(request).role.allows(Role.ADMIN),
     }
-    part = request.query.get("part")
-    return page("fleet_live.html" if part == "live" else "fleet.html", **context)
 
 
 async def bot_page(request: web.Request) -> web.Response:

@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections import Counter
+from collections.abc import Callable, Hashable
 
 from aiohttp import web
 
@@ -33,6 +35,8 @@ COALESCE = 0.25
 WRITE_TIMEOUT = 5.0
 KEEPALIVE = 15.0
 """A comment line this often keeps proxies from closing an idle stream."""
+FRAGMENT_TTL = 1.0
+MAX_FRAGMENTS = 256
 TOPICS = frozenset({"fleet", "approvals", "quotas", "incidents", "cache"})
 
 
@@ -50,6 +54,9 @@ class LiveHub:
     def __init__(self, bus: EventBus, on_incident: Callable[[Callable[[Incident], None]], None]):
         self.clients: set[LiveClient] = set()
         self.dropped = 0
+        self.versions: Counter[str] = Counter()
+        """How many times each topic changed: what a cached fragment was rendered at."""
+        self._fragments: dict[tuple[str, Hashable], tuple[int, float, str]] = {}
         self._unsubscribe = [
             bus.subscribe(FleetEvent, lambda _: self.publish("fleet")),
             bus.subscribe(ApprovalRequested, lambda _: self.publish("approvals")),
@@ -68,8 +75,24 @@ class LiveHub:
             unsubscribe()
 
     def publish(self, topic: str) -> None:
+        self.versions[topic] += 1
         for client in self.clients:
             client.tell(topic)
+
+    def fragment(self, topic: str, key: Hashable, render: Callable[[], str]) -> str:
+        """``render()``'s HTML, shared by every page that asks for the same ``key`` after the
+        same change: a hundred open pages told of one change cost one render, not a hundred.
+        Kept :data:`FRAGMENT_TTL` at most, so durations ("5 s ago") stay true."""
+        now = time.monotonic()
+        version = self.versions[topic]
+        cached = self._fragments.get((topic, key))
+        if cached is not None and cached[0] == version and now - cached[1] < FRAGMENT_TTL:
+            return cached[2]
+        if len(self._fragments) >= MAX_FRAGMENTS:
+            self._fragments.clear()
+        html = render()
+        self._fragments[(topic, key)] = (version, now, html)
+        return html
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
         """``GET /events``: the topics that changed, as they change."""
@@ -100,3 +123,6 @@ class LiveHub:
     @staticmethod
     async def _write(response: web.StreamResponse, data: bytes) -> None:
         await asyncio.wait_for(response.write(data), WRITE_TIMEOUT)
+
+
+LIVE_KEY = web.AppKey("live", LiveHub)

@@ -41,7 +41,14 @@ templates.filters["duration"] = lambda seconds: (
 
 
 def page(template: str, status: int = 200, **context: Any) -> web.Response:
-    html = templates.get_template(template).render(**context)
+    return html_response(render(template, **context), status)
+
+
+def render(template: str, **context: Any) -> str:
+    return templates.get_template(template).render(**context)
+
+
+def html_response(html: str, status: int = 200) -> web.Response:
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 

@@ -13,6 +13,7 @@ from chatops.api.policy import policy_handlers
 from chatops.api.quotas import quota_handlers
 from chatops.api.recovery import recovery_handlers
 from chatops.api.silences import silence_handlers
+from chatops.api.web import web_handlers
 from chatops.composition.services import Services
 from chatops.services.errors import NotFound
 from chatops.wire.outcomes import COMMITTED, Handler, Immediate, Outcome
@@ -36,6 +37,7 @@ class SocketDoor:
             cache_handlers,
             recovery_handlers,
             silence_handlers,
+            web_handlers,
         ):
             self.handlers.update(part(services, self.callers))
 

@@ -1,6 +1,6 @@
 """``chatops`` command line: ``run`` the controller, ``status`` of the fleet, and one module
 per command group for the rest (``policy``, ``quota``, ``approvals``, ``cache``, ``doctor``,
-``restart``, ``silence``/``maintenance``/``unsilence``/``silences``, ``hook``)."""
+``restart``, ``silence``/``maintenance``/``unsilence``/``silences``, ``web``, ``hook``)."""
 
 from __future__ import annotations
 
@@ -131,6 +131,10 @@ def _dispatch(settings: Settings, args: Any) -> int:
         from chatops.cli.recover import recover_command
 
         return recover_command(settings, args)
+    if args.command == "web":
+        from chatops.cli.web import web_command
+
+        return web_command(settings, args)
     return _status(settings, as_json=args.json)
 
 

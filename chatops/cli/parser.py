@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     restart.add_argument("bot")
     _recover(sub)
     _silences(sub)
+    _web(sub)
     _hook(sub)
     return parser
 
@@ -240,6 +241,45 @@ def _silences(sub: Any) -> None:
     )
     silences = sub.add_parser("silences", help="the active silences (as /silences)")
     silences.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _web(sub: Any) -> None:
+    web = sub.add_parser(
+        "web", help="the web dashboard: a one-time login link; list and revoke sessions"
+    )
+    web_sub = web.add_subparsers(dest="web_command", required=True, metavar="COMMAND")
+    login = web_sub.add_parser(
+        "login",
+        help="print a one-time link that signs you in to the web dashboard (as /web login)",
+        description="Print a one-time link to the web dashboard, for you at this shell "
+        "(recorded as cli (uid …)): open it within web.link_minutes and press Sign in; it "
+        "opens a session of web.session_hours. Admin by default: the controller's own user may "
+        "change anything already. Through the running controller, as its operator; an "
+        "approver's or admin's link follows approvals.socket_decisions as deciding a request "
+        "does (from a terminal by default). Exit 1 while http.listen is empty (no dashboard).",
+    )
+    login.add_argument(
+        "--role",
+        choices=("viewer", "approver", "admin"),
+        default="admin",
+        help="what the session may do: viewers read, approvers decide approval requests, "
+        "admins change things (default: admin)",
+    )
+    sessions = web_sub.add_parser(
+        "sessions",
+        help="the live web sessions; revoke one (as /web sessions)",
+        description="List the live web sessions (id, person, role, signed in, expires, last "
+        "seen), or, with revoke ID, end one now. Through the running controller, as its "
+        "operator.",
+    )
+    sessions.add_argument("--json", action="store_true", help="machine-readable output")
+    sessions_sub = sessions.add_subparsers(dest="sessions_command", metavar="COMMAND")
+    revoke = sessions_sub.add_parser(
+        "revoke", help="end web session ID now: its next request is refused"
+    )
+    revoke.add_argument(
+        "session_id", type=int, metavar="ID", help="the session's number (chatops web sessions)"
+    )
 
 
 def _hook(sub: Any) -> None:

@@ -282,6 +282,8 @@ class Controller:
             self.http_addresses = await serve_http(
                 self._http_door, services, self.settings, http_socket, stack
             )
+            # Login links may be handed out now that they lead somewhere.
+            web_sessions.listening(self.settings.http.listen, self.http_addresses)
         server = (
             await serve_socket(self._socket_door, services, self.settings, store, stack)
             if cfg.enabled

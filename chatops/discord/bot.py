@@ -42,6 +42,7 @@ EXTENSIONS = (
     "cogs.autoaccept",
     "cogs.cache",
     "cogs.recovery",
+    "cogs.web",
     "cogs.admin",
 )
 

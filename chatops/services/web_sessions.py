@@ -10,19 +10,26 @@ client address: a guess costs a minute after ``web.login_attempts`` wrong ones.
 What a session may do is :meth:`WebSessions.require`'s to say, for every door that acts for a
 web user: the same rule as a click in Discord (viewers read, approvers decide approval requests,
 admins change things).
+
+Both doors that hand out links (``/web login`` and ``chatops web login``) call
+:meth:`WebSessions.login_link`, which makes the link a URL in one place (:func:`dashboard_url`)
+and refuses, saying why, while no dashboard is served: a link to nothing is worse than none.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
+import socket
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from chatops.config.http import WebConfig
+from chatops.config.http import WebConfig, split_listen
 from chatops.records.web import LoginLink, Role, WebSession
-from chatops.services.errors import NotFound, Refused
+from chatops.services.errors import Conflict, NotFound, Refused
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 
@@ -35,6 +42,58 @@ def token_hash(token: str) -> str:
 
 class LoginRefused(Refused):
     """A link that is unknown, used or expired, or too many tries from one address."""
+
+
+DASHBOARD_OFF = (
+    "the web dashboard is off: http.listen is empty in the controller's config "
+    "(set it, e.g. 127.0.0.1:9464, and restart the controller)"
+)
+
+
+class DashboardOff(Conflict):
+    """No login link while no dashboard is served: it would lead nowhere."""
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedLink:
+    """A one-time login link as a door hands it out. ``url`` holds the token: it goes to the
+    person alone (an ephemeral answer, stdout), never to a log."""
+
+    url: str
+    person: str
+    role: Role
+    expires_at: float
+
+
+def dashboard_url(
+    public_url: str | None,
+    listen: str,
+    bound: Sequence[tuple[str, int]] = (),
+    *,
+    hostname: Callable[[], str] = socket.gethostname,
+) -> str:
+    """Where browsers reach the dashboard: ``web.public_url`` when set (a proxy in front), else
+    ``http://`` + ``http.listen``, with the port actually bound when it was 0, this machine's
+    hostname for a wildcard host (0.0.0.0 and :: are not addresses a browser can open), and an
+    IPv6 host in brackets."""
+    if public_url:
+        return public_url.rstrip("/")
+    host, port = split_listen(listen)
+    if port == 0 and bound:
+        port = bound[0][1]
+    if _unspecified(host):
+        host = hostname()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _unspecified(host: str) -> bool:
+    """0.0.0.0 or :: (every address of this machine), not a name."""
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +114,8 @@ class WebSessions:
         self._next_link = 1
         self._next_session = 1
         self._attempts: dict[str, deque[float]] = {}
+        self.base_url: str | None = None
+        """Where the dashboard is served (:meth:`listening`); None: it is off."""
 
     async def start(self) -> None:
         now = self._clock()
@@ -84,6 +145,20 @@ class WebSessions:
         self._links[link.token_hash] = link
         self._tables.save_link(link)
         return token
+
+    def listening(self, listen: str, bound: Sequence[tuple[str, int]]) -> None:
+        """The HTTP door serves the dashboard on ``listen`` (bound at ``bound``): links may be
+        handed out from now on. Told by the composition once the listener is up."""
+        self.base_url = dashboard_url(self.config.public_url, listen, bound)
+
+    def login_link(self, person: str, role: Role, *, discord_id: int | None = None) -> IssuedLink:
+        """A one-time link as a URL, for ``/web login`` and ``chatops web login`` alike;
+        :class:`DashboardOff` while no dashboard is served (nothing is issued then)."""
+        if self.base_url is None:
+            raise DashboardOff(DASHBOARD_OFF)
+        token = self.issue_link(person, role, discord_id=discord_id)
+        link = self._links[token_hash(token)]
+        return IssuedLink(f"{self.base_url}/login/{token}", person, role, link.expires_at)
 
     def redeem(self, token: str, client: str) -> Opened:
         """Open a session with a link's token, once. ``client``: the address it came from, for

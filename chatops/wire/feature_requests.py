@@ -1,7 +1,7 @@
 """The request messages of the features built on the core protocol (register, heartbeat,
-usage, status): quotas, approvals, the task cache, recovery and diagnostics, and silences. Part
-of the wire format defined in :mod:`chatops.wire.protocol`, which gathers every request into one
-union.
+usage, status): quotas, approvals, the task cache, recovery and diagnostics, silences, and the
+web dashboard's sign-in. Part of the wire format defined in :mod:`chatops.wire.protocol`, which
+gathers every request into one union.
 
 "Feature" here means one of these controller features, not a bot's ``features`` (the free-form
 map a bot sends with ``register``)."""
@@ -168,6 +168,27 @@ class Unsilence(RequestBase, tag="unsilence"):
 
 class ListSilences(RequestBase, tag="list_silences"):
     """The active silences (``chatops silences``), soonest to end first."""
+
+
+WebRole = Literal["viewer", "approver", "admin"]
+
+
+class WebLogin(RequestBase, tag="web_login"):
+    """A one-time link to the web dashboard for the operator at the shell (``chatops web
+    login``), answered with its URL. ``admin`` unless asked otherwise: the shell's operator is
+    the controller's owner, who may change anything there already."""
+
+    role: WebRole = "admin"
+
+
+class ListWebSessions(RequestBase, tag="web_sessions"):
+    """The live web sessions (``chatops web sessions``), oldest first."""
+
+
+class RevokeWebSession(RequestBase, tag="web_revoke"):
+    """End a web session now (``chatops web sessions revoke ID``)."""
+
+    session: Annotated[int, msgspec.Meta(ge=1)]
 
 
 TaskId = Annotated[

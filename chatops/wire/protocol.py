@@ -45,6 +45,7 @@ from chatops.wire.feature_requests import (
     HealthCheck,
     ListApprovals,
     ListSilences,
+    ListWebSessions,
     Maintenance,
     ModelUsage,
     Orchestrate,
@@ -56,11 +57,14 @@ from chatops.wire.feature_requests import (
     ResetStatusCache,
     RestartBot,
     RevokeGrant,
+    RevokeWebSession,
     RunDiagnostics,
     SetBudget,
     SilenceBot,
     TaskId,
     Unsilence,
+    WebLogin,
+    WebRole,
     WindowLabel,
 )
 from chatops.wire.fields import (
@@ -230,6 +234,9 @@ Message = (
     | Orchestrate
     | CleanupExecute
     | SetBudget
+    | WebLogin
+    | ListWebSessions
+    | RevokeWebSession
 )
 """Every request an agent may send; the server refuses to start without a handler for each."""
 
@@ -338,6 +345,7 @@ __all__ = [
     "IdemKey",
     "ListApprovals",
     "ListSilences",
+    "ListWebSessions",
     "Maintenance",
     "Millis",
     "ModelUsage",
@@ -355,6 +363,7 @@ __all__ = [
     "ResetStatusCache",
     "RestartBot",
     "RevokeGrant",
+    "RevokeWebSession",
     "RssMb",
     "RunDiagnostics",
     "ServerPush",
@@ -364,6 +373,8 @@ __all__ = [
     "Text",
     "Tokens",
     "Unsilence",
+    "WebLogin",
+    "WebRole",
     "WindowLabel",
     "decode_push",
     "encode",

@@ -100,3 +100,8 @@ class LiveHub:
     @staticmethod
     async def _write(response: web.StreamResponse, data: bytes) -> None:
         await asyncio.wait_for(response.write(data), WRITE_TIMEOUT)
+
+
+HUB_KEY = web.AppKey("live", LiveHub)
+"""The app's hub, for a handler that changed something no bus event tells of (a silence made or
+ended from the dashboard, a clean run from it): it publishes the topic itself."""

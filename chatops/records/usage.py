@@ -29,3 +29,14 @@ class UsageGroup:
     tokens_out: int
     cost: float
     latency_ms: float | None
+
+
+@dataclass(slots=True, frozen=True)
+class UsageBucket:
+    """LLM usage in one slice of time (a bar of the dashboard's usage chart)."""
+
+    start: float
+    calls: int
+    tokens_in: int
+    tokens_out: int
+    cost: float

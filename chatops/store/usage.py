@@ -7,9 +7,10 @@ Windows start at a time the caller passes (the injected clock's), never SQLite's
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from chatops.records.usage import UsageGroup, UsageTotals
+from chatops.records.usage import UsageBucket, UsageGroup, UsageTotals
 from chatops.store.database import Database, bounded_int, finite
 from chatops.timeutil import to_sqlite
 
@@ -76,14 +77,21 @@ class UsageTables:
         )
 
     async def breakdown(
-        self, channel: str | None, since: float, group_by: Literal["model", "feature"]
+        self,
+        channel: str | None,
+        since: float,
+        group_by: Literal["model", "feature", "channel"],
+        *,
+        limit: int | None = None,
     ) -> list[UsageGroup]:
-        if group_by not in ("model", "feature"):
-            raise ValueError("group_by must be model or feature")
+        """Sums per model, feature or bot (``channel``), costliest first; the first ``limit``."""
+        if group_by not in ("model", "feature", "channel"):
+            raise ValueError("group_by must be model, feature or channel")
         where, params = self._window(since, channel)
+        cap = "" if limit is None else f" LIMIT {int(limit)}"
         rows = await self._db.fetchall(
             f"SELECT COALESCE({group_by}, '(none)') AS name, {_SUMS} FROM llm_usage "
-            f"WHERE {where} GROUP BY name ORDER BY cost DESC, calls DESC",
+            f"WHERE {where} GROUP BY name ORDER BY cost DESC, calls DESC{cap}",
             params,
         )
         return [
@@ -94,6 +102,27 @@ class UsageTables:
                 tokens_out=bounded_int(r["tokens_out"]),
                 cost=finite(r["cost"]),
                 latency_ms=None if r["latency"] is None else finite(r["latency"]),
+            )
+            for r in rows
+        ]
+
+    async def timeline(self, channel: str | None, since: float, width: float) -> list[UsageBucket]:
+        """Sums per slice of ``width`` seconds from ``since``, the slices with usage only
+        (oldest first); a slice starts at ``since + n * width``."""
+        origin = math.floor(since)  # what the stored text keeps of it
+        where, params = self._window(since, channel)
+        rows = await self._db.fetchall(
+            "SELECT CAST((CAST(strftime('%s', ts) AS INTEGER) - ?) / ? AS INTEGER) AS slot, "
+            f"{_SUMS} FROM llm_usage WHERE {where} GROUP BY slot ORDER BY slot",
+            (origin, float(width), *params),
+        )
+        return [
+            UsageBucket(
+                start=origin + int(r["slot"]) * width,
+                calls=int(r["calls"]),
+                tokens_in=bounded_int(r["tokens_in"]),
+                tokens_out=bounded_int(r["tokens_out"]),
+                cost=finite(r["cost"]),
             )
             for r in rows
         ]

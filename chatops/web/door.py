@@ -16,7 +16,17 @@ from aiohttp import web
 from chatops.composition.services import Services
 from chatops.config import Settings
 from chatops.metrics.scrape import CONTENT_TYPE, MetricsEndpoint
-from chatops.web import actions, approvals, auth, fleet
+from chatops.web import (
+    actions,
+    approvals,
+    auth,
+    cache,
+    diagnostics,
+    fleet,
+    incidents,
+    quotas,
+    usage,
+)
 from chatops.web.live import LIVE_KEY, LiveHub
 from chatops.web.render import security_headers
 
@@ -31,6 +41,8 @@ class HttpDoor:
         self.app = web.Application(middlewares=[security_headers, auth.signed_in])
         self.app[auth.SERVICES_KEY] = services
         self.app[LIVE_KEY] = self.live
+        self.checks = diagnostics.LatestChecks(services.diagnostics)
+        self.app[diagnostics.CHECKS_KEY] = self.checks
         routes = self.app.router
         routes.add_get("/healthz", self.healthz)
         routes.add_get("/metrics", self.scrape)
@@ -46,10 +58,20 @@ class HttpDoor:
         routes.add_post("/bot/silence", actions.silence)
         routes.add_get("/approvals", approvals.approvals_page)
         routes.add_post("/approvals/{id}", approvals.decide)
+        routes.add_get("/usage", usage.usage_page)
+        routes.add_get("/quotas", quotas.quotas_page)
+        routes.add_get("/incidents", incidents.incidents_page)
+        routes.add_post("/silences", incidents.silence)
+        routes.add_post("/silences/maintenance", incidents.maintenance)
+        routes.add_post("/silences/{id}/end", incidents.end_silence)
+        routes.add_get("/cache", cache.cache_page)
+        routes.add_post("/cache/clean", cache.clean)
+        routes.add_get("/diagnostics", diagnostics.diagnostics_page)
 
     def close(self) -> None:
         self.metrics.close()
         self.live.close()
+        self.checks.close()
 
     async def healthz(self, request: web.Request) -> web.Response:
         health = self._services.health.current()

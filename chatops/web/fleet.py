@@ -1,5 +1,6 @@
 """The fleet page (every bot, filtered, sorted, a page at a time: 10,000 bots stay usable) and
-one bot's page. Both read the fleet service, as ``/status`` does."""
+one bot's page, with its RSS and CPU charts over an hour, a day or a week. Both read the fleet
+service, as ``/status`` does."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+from markupsafe import Markup
 
 from chatops.composition.services import Services
-from chatops.records.fleet import BotState, BotStatus
+from chatops.records.fleet import BotState, BotStatus, MetricPoint
 from chatops.records.web import Role
+from chatops.web import charts
 from chatops.web.auth import SERVICES_KEY, csrf, viewer
 from chatops.web.live import LIVE_KEY
 from chatops.web.render import html_response, page, render
@@ -121,21 +124,72 @@ def listing(services: Services, query: FleetQuery) -> dict[str, Any]:
     }
 
 
+BOT_SPANS = {"hour": 1.0, "day": 24.0, "week": 7 * 24.0}
+"""The bot page's chart spans, in hours (``?span=``)."""
+CHART_REFRESH = 60
+GAP = 0.05
+"""A pause in a bot's metrics longer than this share of the chart's span breaks its line."""
+
+
+def bot_charts(series: list[MetricPoint], hours: float, now: float) -> dict[str, Markup]:
+    """RSS and CPU over the last ``hours``, each on its own scale."""
+    if not series:
+        return {}
+    start, gap = now - hours * 3600, max(300.0, hours * 3600 * GAP)
+    rss = charts.Line([(p.ts, p.rss_mb) for p in series], "rss", gap=gap)
+    cpu = charts.Line([(p.ts, p.cpu_pct) for p in series], "cpu", gap=gap)
+    return {
+        "rss": charts.line_chart(
+            [rss],
+            start=start,
+            end=now,
+            now=now,
+            unit=lambda value: f"{value:,.0f} MB",
+            label="RSS",
+        ),
+        "cpu": charts.line_chart(
+            [cpu],
+            start=start,
+            end=now,
+            now=now,
+            unit=lambda value: f"{value:,.1f}%",
+            label="CPU",
+        ),
+    }
+
+
 async def bot_page(request: web.Request) -> web.Response:
+    """The bot's page; ``?part=live`` its facts, agents and events (fetched again on every
+    ``fleet`` event), ``?part=charts`` its charts (fetched again every :data:`CHART_REFRESH`
+    seconds: a week of metrics is not read again for every bot that changes status)."""
     services: Services = request.app[SERVICES_KEY]
     name = request.query.get("name", "")
-    detail = await services.reports.bot_detail(name, hours=24)
+    span = request.query.get("span", "day")
+    if span not in BOT_SPANS:
+        span = "day"
+    hours = BOT_SPANS[span]
+    part = request.query.get("part")
+    now = services.clock()
+    me = viewer(request)
+    context: dict[str, Any] = {
+        "me": me,
+        "csrf": csrf(request),
+        "now": now,
+        "span": span,
+        "spans": list(BOT_SPANS),
+        "chart_refresh": CHART_REFRESH,
+        "is_admin": me.role.allows(Role.ADMIN),
+    }
+    if part != "live":
+        if name not in services.fleet.bots:
+            raise web.HTTPNotFound(text=f"no bot named {name!r}")
+        series = await services.reports.metrics_series(name, hours)
+        context["charts"] = bot_charts(series, hours, now)
+        if part == "charts":
+            return page("bot_charts.html", **context)
+    # Its series is read above, for the charts alone: none here.
+    detail = await services.reports.bot_detail(name, hours=0.0)
     if detail is None:
         raise web.HTTPNotFound(text=f"no bot named {name!r}")
-    totals = await services.usage.totals(name, 7)
-    me = viewer(request)
-    return page(
-        "bot_live.html" if request.query.get("part") == "live" else "bot.html",
-        me=me,
-        csrf=csrf(request),
-        detail=detail,
-        bot=detail.bot,
-        usage=totals,
-        now=services.clock(),
-        is_admin=me.role.allows(Role.ADMIN),
-    )
+    context.update(detail=detail, bot=detail.bot, usage=await services.usage.totals(name, 7))
+    return page("bot_live.html" if part == "live" else "bot.html", **context)

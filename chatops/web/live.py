@@ -126,3 +126,5 @@ class LiveHub:
 
 
 LIVE_KEY = web.AppKey("live", LiveHub)
+"""The app's hub, for a handler that changed something no bus event tells of (a silence made or
+ended from the dashboard, a clean run from it): it publishes the topic itself."""

@@ -8,6 +8,7 @@ through could not run.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import jinja2
@@ -28,6 +29,8 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
+CLOCK = "%Y-%m-%d %H:%M %Z"
+
 templates = jinja2.Environment(
     loader=jinja2.PackageLoader("chatops.web", "templates"),
     autoescape=True,
@@ -38,6 +41,14 @@ templates = jinja2.Environment(
 templates.filters["duration"] = lambda seconds: (
     "" if seconds is None else describe_duration(float(seconds))
 )
+
+
+def clock_text(ts: float | None) -> str:
+    """A moment as pages show it: the controller's local time, with its zone."""
+    return "" if ts is None else datetime.fromtimestamp(ts, UTC).astimezone().strftime(CLOCK)
+
+
+templates.filters["clock"] = clock_text
 
 
 def page(template: str, status: int = 200, **context: Any) -> web.Response:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -236,6 +236,11 @@ class CacheManager:
                 f"{task_id} is still running (its agent is online): only a forced delete removes it"
             )
         return CleanPlan("delete_cache_entry", (plan.item(entry, "delete"),), self.total)
+
+    def plan_shown(self, kind: str, planned: Sequence[tuple[str, int]]) -> CleanPlan:
+        """The plan a door showed and the operator confirmed, back from its ``(task id,
+        inode)`` pairs (a form, a socket request), for :meth:`execute`."""
+        return plan.shown(kind, planned, self.entries, self.total)
 
     # -- operations under the names agent code calls ---------------------------------------------
 

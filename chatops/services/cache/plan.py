@@ -14,7 +14,7 @@ forced delete or clear, by hand, is the only way to remove one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from chatops.records.cache import CacheEntry, CleanPlan, PlanItem
 
@@ -120,3 +120,22 @@ def by_age_then_size(
         total,
         max(old.running_kept, sized.running_kept),
     )
+
+
+def shown(
+    kind: str,
+    planned: Iterable[tuple[str, int]],
+    entries: Mapping[str, CacheEntry],
+    total: int,
+) -> CleanPlan:
+    """A plan shown earlier, back from its ``(task id, inode)`` pairs: executing it removes
+    those entries that are unchanged (an entry gone or replaced since is skipped then, never
+    swapped for another), whatever a fresh plan would say now."""
+    items = []
+    for task_id, inode in planned:
+        entry = entries.get(task_id)
+        size, created, agent_type = (
+            (entry.size, entry.created_at, entry.agent_type) if entry else (0, 0.0, "?")
+        )
+        items.append(PlanItem(task_id, agent_type, size, created, inode, "planned"))
+    return CleanPlan(kind, tuple(items), total)

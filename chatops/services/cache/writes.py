@@ -11,7 +11,7 @@ import os
 from collections.abc import Awaitable, Sequence
 
 from chatops.presentation.formatting import plural
-from chatops.records.cache import CacheEntry, CleanPlan, CleanResult, PlanItem
+from chatops.records.cache import CacheEntry, CleanPlan, CleanResult
 from chatops.records.fleet import ALIVE_STATUSES
 from chatops.services.cache.errors import CacheError
 from chatops.services.cache.manager import CacheManager
@@ -136,16 +136,7 @@ class CacheWrites:
     ) -> CleanResult:
         """Delete exactly the planned entries (``(task_id, inode)``) that are unchanged."""
         self._gate.require(caller)
-        items = []
-        for task_id, inode in planned:
-            entry = self.manager.get(task_id)
-            size, created, agent_type = (
-                (entry.size, entry.created_at, entry.agent_type) if entry else (0, 0.0, "?")
-            )
-            items.append(PlanItem(task_id, agent_type, size, created, inode, "planned"))
-        return await self.manager.execute(
-            CleanPlan(kind, tuple(items), self.manager.total), force=force
-        )
+        return await self.manager.execute(self.manager.plan_shown(kind, planned), force=force)
 
     # -- internals -------------------------------------------------------------------------------
 

@@ -1,13 +1,12 @@
 // chatops dashboard: live regions. Each element with data-live="topic" is fetched again from its
 // data-src (server-rendered HTML) when the server says that topic changed, and once more when
-// the event stream reconnects (to catch up on what happened while it was away).
+// the event stream reconnects (to catch up on what happened while it was away). A region with
+// data-every="N" is also fetched every N seconds: what changes without an event (a disk
+// filling, a quota's burn rate) stays current too.
 "use strict";
 
 (function () {
   const topics = (document.body.dataset.topics || "").split(" ").filter(Boolean);
-  if (topics.length === 0 || !window.EventSource) {
-    return;
-  }
   const inFlight = new Map();
 
   async function refresh(region) {
@@ -45,6 +44,20 @@
     });
   }
 
+  document.querySelectorAll("[data-every]").forEach(function (region) {
+    const seconds = Number(region.dataset.every);
+    if (seconds >= 1) {
+      window.setInterval(function () {
+        if (!document.hidden) {
+          refresh(region);
+        }
+      }, seconds * 1000);
+    }
+  });
+
+  if (topics.length === 0 || !window.EventSource) {
+    return;
+  }
   let opened = false;
   const stream = new EventSource("/events?topics=" + encodeURIComponent(topics.join(" ")));
   stream.onopen = function () {

@@ -80,6 +80,14 @@ async def signed_in(request: web.Request, handler: Handler) -> web.StreamRespons
         return page("refused.html", status=status, reason=str(exc), me=session)
 
 
+def still_signed_in(request: web.Request) -> Callable[[], bool]:
+    """Whether the request's session still holds (for a stream that outlives the request's
+    first check: a revoked session's live page stops being told)."""
+    token = request[COOKIE_VALUE_KEY]
+    sessions = sessions_of(request)
+    return lambda: sessions.authenticate(token) is not None
+
+
 async def login_form_empty(request: web.Request) -> web.Response:
     return page("signin.html", token=None, error=None)
 

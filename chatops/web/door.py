@@ -51,7 +51,7 @@ class HttpDoor:
         routes.add_get("/login/{token}", auth.login_form)
         routes.add_post("/login", auth.login)
         routes.add_post("/logout", auth.logout)
-        routes.add_get("/events", self.live.stream)
+        routes.add_get("/events", self.events)
         routes.add_get("/", fleet.fleet_page)
         routes.add_get("/bot", fleet.bot_page)
         routes.add_post("/bot/restart", actions.restart)
@@ -67,6 +67,9 @@ class HttpDoor:
         routes.add_get("/cache", cache.cache_page)
         routes.add_post("/cache/clean", cache.clean)
         routes.add_get("/diagnostics", diagnostics.diagnostics_page)
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        return await self.live.stream(request, auth.still_signed_in(request))
 
     def close(self) -> None:
         self.metrics.close()

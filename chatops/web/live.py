@@ -94,8 +94,11 @@ class LiveHub:
         self._fragments[(topic, key)] = (version, now, html)
         return html
 
-    async def stream(self, request: web.Request) -> web.StreamResponse:
-        """``GET /events``: the topics that changed, as they change."""
+    async def stream(
+        self, request: web.Request, signed_in: Callable[[], bool] = lambda: True
+    ) -> web.StreamResponse:
+        """``GET /events``: the topics that changed, as they change, while ``signed_in()``
+        holds (a session revoked or expired ends its streams at their next write)."""
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
         )
@@ -104,13 +107,15 @@ class LiveHub:
         self.clients.add(client)
         try:
             await self._write(response, b"retry: 1000\n\n")
-            while True:
+            while signed_in():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(client.woken.wait(), KEEPALIVE)
                 if not client.woken.is_set():
                     await self._write(response, b": keepalive\n\n")
                     continue
                 await asyncio.sleep(COALESCE)  # what else changed meanwhile goes along
+                if not signed_in():
+                    break
                 topics, client.pending = sorted(client.pending), set()
                 client.woken.clear()
                 await self._write(response, f"data: {' '.join(topics)}\n\n".encode())

@@ -156,3 +156,27 @@ async def test_a_viewer_cannot_restart_or_silence_even_with_its_csrf_token(
     assert ctl.services.silences.active() == []
     assert ctl.services.fleet.bots["alpha"].status == "online"
     await client.close()
+
+
+async def test_with_the_dashboard_on_a_headless_request_waits_for_an_approver(
+    workdir: Path, start_controller: Any
+) -> None:
+    from tests.conftest import RawClient, wait_for
+
+    settings = make_settings(workdir)
+    settings.approvals.unattended = "answer"  # the default: answer what nobody can be told of
+    settings.http = HttpConfig(listen="127.0.0.1:0")
+    ctl: Controller = await start_controller(settings)
+    client = await RawClient.connect(settings.monitoring.socket_path)
+    await client.send(
+        {
+            "id": "ask",
+            "type": "approval_request",
+            "agent": "coder",
+            "action_type": "terminal_command",
+            "data": {"command": "make deploy"},
+        }
+    )
+    [record] = await wait_for(ctl.services.approvals.pending)  # shown on /approvals, waiting
+    assert record.via is None
+    await client.close()

@@ -349,9 +349,9 @@ def _raise_fd_limit(wanted: int) -> None:
 
 def approvers_can_be_told(settings: Settings) -> bool:
     """Whether a request for a human reaches one: a Discord channel for its prompt (the bot
-    runs with a token), or a webhook that announces it."""
+    runs with a token), a webhook that announces it, or the web dashboard's approvals page."""
     discord = settings.discord
     prompts = discord.token is not None and (
         discord.approval_channel_id is not None or discord.alert_channel_id is not None
     )
-    return prompts or bool(settings.alerts.webhook_urls)
+    return prompts or bool(settings.alerts.webhook_urls) or bool(settings.http.listen)

@@ -147,10 +147,12 @@ async def serve_http(
 ) -> list[tuple[str, int]]:
     """Serve the HTTP door on the socket :func:`bind_http` bound; where it listens."""
     door = factory(services, settings)
-    stack.callback(door.close)
     runner = web.AppRunner(door.app, access_log=None, handle_signals=False)
     await runner.setup()
     stack.push_async_callback(runner.cleanup)
+    # Unwound first: the door ends its open streams (live pages), or the cleanup would wait
+    # for them, and a stop would take minutes while a dashboard tab is open.
+    stack.callback(door.close)
     await web.SockSite(runner, sock).start()
     bound = [(str(sock[0]), int(sock[1])) for sock in runner.addresses]
     shown = ", ".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in bound)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -76,10 +77,18 @@ class WebConfig(BaseModel):
 
     @field_validator("public_url")
     @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
+    def _http_origin(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # empty (an environment variable set to ""): unset
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("not an http(s) URL (e.g. https://chatops.example.org)")
-        return value.rstrip("/") if value else value
+        if parts.path.strip("/") or parts.query:
+            raise ValueError(
+                "give the origin only (https://chatops.example.org): the dashboard is served "
+                "at the root of its address, not under a path"
+            )
+        return f"{parts.scheme}://{parts.netloc}"
 
 
 class MetricsConfig(BaseModel):

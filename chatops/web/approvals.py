@@ -18,7 +18,11 @@ async def approvals_page(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES_KEY]
     me = viewer(request)
     pending = sorted(services.approvals.pending(), key=lambda record: record.id)
-    recent = await services.approvals.controls.get_recent_actions(RECENT)
+    stored = await services.approvals.controls.get_recent_actions(RECENT)
+    # A decision just taken may not be committed yet: the service's own records have it.
+    by_id = {record.id: record for record in stored}
+    by_id.update((r.id, r) for r in services.approvals.records.values() if not r.pending)
+    recent = sorted(by_id.values(), key=lambda record: record.id, reverse=True)[:RECENT]
     return page(
         "approvals_live.html" if request.query.get("part") == "live" else "approvals.html",
         me=me,

@@ -14,15 +14,18 @@ from markupsafe import Markup
 from chatops.composition.services import Services
 from chatops.records.fleet import BotState, BotStatus, MetricPoint
 from chatops.records.web import Role
+from chatops.services.errors import NotFound
 from chatops.web import charts
 from chatops.web.auth import SERVICES_KEY, csrf, viewer
 from chatops.web.live import LIVE_KEY
 from chatops.web.render import html_response, page, render
 
 PAGE_SIZE = 100
+WORST_FIRST = [BotStatus.DOWN, BotStatus.STALE, BotStatus.LATE, BotStatus.ONLINE, BotStatus.OFFLINE]
+"""The status sort (the default) shows what needs looking at on the first page."""
 SORTS: dict[str, Any] = {
     "name": lambda bot: bot.channel.lower(),
-    "status": lambda bot: (list(BotStatus).index(bot.status), bot.channel.lower()),
+    "status": lambda bot: (WORST_FIRST.index(bot.status), bot.channel.lower()),
     "host": lambda bot: (bot.host or "", bot.channel.lower()),
     "rss": lambda bot: bot.rss_mb or 0.0,
     "cpu": lambda bot: bot.cpu_pct or 0.0,
@@ -182,7 +185,7 @@ async def bot_page(request: web.Request) -> web.Response:
     }
     if part != "live":
         if name not in services.fleet.bots:
-            raise web.HTTPNotFound(text=f"no bot named {name!r}")
+            raise NotFound(f"no bot named {name!r}")
         series = await services.reports.metrics_series(name, hours)
         context["charts"] = bot_charts(series, hours, now)
         if part == "charts":
@@ -190,6 +193,6 @@ async def bot_page(request: web.Request) -> web.Response:
     # Its series is read above, for the charts alone: none here.
     detail = await services.reports.bot_detail(name, hours=0.0)
     if detail is None:
-        raise web.HTTPNotFound(text=f"no bot named {name!r}")
+        raise NotFound(f"no bot named {name!r}")
     context.update(detail=detail, bot=detail.bot, usage=await services.usage.totals(name, 7))
     return page("bot_live.html" if part == "live" else "bot.html", **context)

@@ -57,6 +57,7 @@ class LiveHub:
         self.versions: Counter[str] = Counter()
         """How many times each topic changed: what a cached fragment was rendered at."""
         self._fragments: dict[tuple[str, Hashable], tuple[int, float, str]] = {}
+        self.closing = False
         self._unsubscribe = [
             bus.subscribe(FleetEvent, lambda _: self.publish("fleet")),
             bus.subscribe(ApprovalRequested, lambda _: self.publish("approvals")),
@@ -71,8 +72,12 @@ class LiveHub:
         on_incident(lambda _: self.publish("incidents"))
 
     def close(self) -> None:
+        """Stop listening, and end every open stream now (the controller is stopping)."""
         for unsubscribe in self._unsubscribe:
             unsubscribe()
+        self.closing = True
+        for client in self.clients:
+            client.woken.set()
 
     def publish(self, topic: str) -> None:
         self.versions[topic] += 1
@@ -107,12 +112,14 @@ class LiveHub:
         self.clients.add(client)
         try:
             await self._write(response, b"retry: 1000\n\n")
-            while signed_in():
+            while signed_in() and not self.closing:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(client.woken.wait(), KEEPALIVE)
                 if not client.woken.is_set():
                     await self._write(response, b": keepalive\n\n")
                     continue
+                if self.closing:
+                    break
                 await asyncio.sleep(COALESCE)  # what else changed meanwhile goes along
                 if not signed_in():
                     break

@@ -12,7 +12,7 @@ from chatops.services.errors import Conflict, NotFound
 UNATTENDED = "unattended"
 """The ``via`` of a request no approver could be told of (``approvals.unattended: answer``)."""
 NOBODY_TOLD = (
-    "no approver can be told of it (no Discord approval channel, no webhook; "
+    "no approver can be told of it (no Discord approval channel, no webhook, no web dashboard; "
     "approvals.unattended: wait holds it for chatops approvals)"
 )
 

@@ -72,5 +72,14 @@
   };
   stream.onerror = function () {
     document.body.dataset.live = "off";
+    // A stream refused or ended because the session is over: show the sign-in page rather
+    // than a page that says "reconnecting" forever.
+    fetch(window.location.href, { credentials: "same-origin", method: "HEAD" })
+      .then(function (response) {
+        if (response.status === 401) {
+          window.location.reload();
+        }
+      })
+      .catch(function () {});
   };
 })();

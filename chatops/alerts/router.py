@@ -24,6 +24,7 @@ raises it (the fleet registers ``down``); a kind without one gets :class:`PlainS
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import Protocol
@@ -38,6 +39,8 @@ from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
 
 log = logging.getLogger(__name__)
+
+RECENT_ALERTS = 100
 
 
 class Style(Protocol):
@@ -104,6 +107,9 @@ class AlertRouter:
         self._listeners: list[Callable[[Incident], None]] = []
         self._repeat: dict[str, float] = {}
         self._next_id = 1
+        self.recent: deque[Alert] = deque(maxlen=RECENT_ALERTS)
+        """The latest alerts sent, newest first, since the controller started (the web
+        dashboard's incidents page)."""
 
     async def start(self) -> None:
         restored = await self._tables.open_incidents()
@@ -251,5 +257,6 @@ class AlertRouter:
         self._send(self.style(incident.kind).opened(incident, now))
 
     def _send(self, alert: Alert, to: Collection[SinkKind] | None = None) -> None:
+        self.recent.appendleft(alert)
         log.info("alert: %s %s (%s)", alert.kind, alert.subject, alert.body.partition("\n")[0])
         self._delivery.enqueue(alert, to)

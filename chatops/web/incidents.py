@@ -35,6 +35,7 @@ from chatops.web.render import clock_text, page
 
 REFRESH = 30
 UNDELIVERED_SHOWN = 50
+RECENT_SHOWN = 30
 
 
 def by_urgency(incident: Incident) -> tuple[int, float]:
@@ -54,6 +55,7 @@ async def incidents_page(request: web.Request) -> web.Response:
         "is_admin": me.role.allows(Role.ADMIN),
         "incidents": [(incident, router.held(incident)) for incident in incidents],
         "silences": services.silences.active(),
+        "recent": list(router.recent)[:RECENT_SHOWN],
         "undelivered": pending[:UNDELIVERED_SHOWN],
         "undelivered_count": len(pending),
         "refresh": REFRESH,

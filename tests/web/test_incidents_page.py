@@ -37,6 +37,9 @@ async def test_a_viewer_sees_incidents_and_silences_escaped_and_no_forms(site: S
     assert 'data-live="incidents"' in shown.text
     # Nothing a viewer could press.
     assert 'action="/silences' not in shown.text and "<form" not in shown.text.split("</header>")[1]
+    # The incident's alert is among the recent ones (its title, escaped).
+    recent = shown.text.split('id="recent-alerts"', 1)[1].split("</table>", 1)[0]
+    assert "&lt;img src=x onerror=alert(1)&gt; is down" in recent
     fragment = await viewer.get("/incidents?part=live")
     assert fragment.status == 200 and "<html" not in fragment.text
     assert "&lt;img src=x onerror=alert(1)&gt;" in fragment.text

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import resource
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from chatops.composition.doors import (
 from chatops.composition.services import NotStarted, Services
 from chatops.config import Settings
 from chatops.paths import ensure_private_dir
+from chatops.records.fleet import ALIVE_STATUSES
 from chatops.runtime.bus import EventBus
 from chatops.runtime.lock import ControllerLock, ControllerLocked
 from chatops.runtime.scheduler import Job, build_scheduler
@@ -56,7 +58,11 @@ from chatops.services.prices import PriceTable
 from chatops.services.quotas.service import QuotaService
 from chatops.services.recovery.cleanup import StaleCleanup
 from chatops.services.recovery.diagnostics import Diagnostics, SchedulerView
-from chatops.services.recovery.probes import Check, check_socket_decisions
+from chatops.services.recovery.probes import (
+    Check,
+    check_connections_per_uid,
+    check_socket_decisions,
+)
 from chatops.services.recovery.restarts import RestartService
 from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
@@ -239,6 +245,12 @@ class Controller:
             return check_socket_decisions(mode, os.geteuid(), uids, cfg.socket_group)
 
         diagnostics.add_probe("approvals", decisions_probe)
+
+        async def connections_probe() -> Check:
+            alive = Counter(bot.uid for bot in fleet.bots.values() if bot.status in ALIVE_STATUSES)
+            return check_connections_per_uid(alive, cfg.max_connections_per_uid)
+
+        diagnostics.add_probe("connections", connections_probe)
         web_sessions = WebSessions(store, self.settings.web, clock=clock)
         await web_sessions.start()
         if alerting.alertmanager is not None:

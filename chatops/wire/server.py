@@ -64,6 +64,7 @@ class MonitorServer:
         self.bad_input = BadInputLog()
         self.connections: set[Connection] = set()
         self._per_uid: dict[int | None, int] = {}
+        self._capped: set[str] = set()
         self.stopping = False
         self._servers: list[asyncio.Server] = []
         self._unix_paths: list[tuple[Path, int]] = []
@@ -83,12 +84,23 @@ class MonitorServer:
         limits = self.limits
         if len(self.connections) >= limits.max_connections:
             self.refused_connections["max_connections"] += 1
+            self._say_capped(
+                "all",
+                f"{limits.max_connections} connections, monitoring.max_connections: further "
+                "connections are refused; raise the setting for a larger fleet",
+            )
             return (
                 ErrorCode.TOO_MANY_CONNECTIONS,
                 f"the monitor serves at most {limits.max_connections} connections",
             )
         if self._per_uid.get(peer.uid, 0) >= limits.max_connections_per_uid:
             self.refused_connections["max_connections_per_uid"] += 1
+            self._say_capped(
+                f"uid {peer.uid}",
+                f"uid {peer.uid} has {limits.max_connections_per_uid} connections, "
+                "monitoring.max_connections_per_uid: its further connections are refused; "
+                "raise the setting (and the open-file limit) for a larger fleet",
+            )
             return (
                 ErrorCode.TOO_MANY_CONNECTIONS,
                 f"uid {peer.uid} already has {limits.max_connections_per_uid} connections",
@@ -96,6 +108,13 @@ class MonitorServer:
         self.connections.add(connection)
         self._per_uid[peer.uid] = self._per_uid.get(peer.uid, 0) + 1
         return None
+
+    def _say_capped(self, key: str, message: str) -> None:
+        """Log a cap's first refusal (per uid, or the total): the operator learns which
+        setting to raise, and a fleet knocking on it does not flood the log."""
+        if key not in self._capped:
+            self._capped.add(key)
+            log.warning("%s", message)
 
     def release(self, connection: Connection) -> None:
         self.connections.discard(connection)

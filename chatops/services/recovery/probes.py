@@ -9,7 +9,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -194,3 +194,26 @@ def check_socket_decisions(
         return Check(name, "warning", None, detail)
     seen = ", ".join(str(uid) for uid in sorted(agent_uids)) or "none yet"
     return Check(name, "ok", None, f"decisions ({mode}) from uid {own_uid}; agents' uids: {seen}")
+
+
+CONNECTIONS_NEAR = 0.8
+"""At this share of ``monitoring.max_connections_per_uid``, a uid's fleet is near its cap."""
+
+
+def check_connections_per_uid(bots_by_uid: Mapping[int | None, int], limit: int) -> Check:
+    """Whether one uid's registered bots approach ``monitoring.max_connections_per_uid``: past
+    it, their connections are refused (each bot holds one), so a large fleet run by one user
+    stops growing without a word to its bots."""
+    name = "connections"
+    crowded = {uid: n for uid, n in bots_by_uid.items() if n >= CONNECTIONS_NEAR * limit}
+    if not crowded:
+        most = max(bots_by_uid.values(), default=0)
+        return Check(name, "ok", None, f"{most} of {limit} connections per uid at most")
+    uid, count = max(crowded.items(), key=lambda item: item[1])
+    return Check(
+        name,
+        "warning",
+        None,
+        f"uid {uid} runs {count} bots, near monitoring.max_connections_per_uid ({limit}): "
+        "raise it (and the open-file limit) before its next bots are refused",
+    )

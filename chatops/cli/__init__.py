@@ -139,22 +139,21 @@ def _dispatch(settings: Settings, args: Any) -> int:
 
 
 def _run(settings: Settings) -> int:
-    import asyncio
-
     from chatops.cli.run import run_headless
     from chatops.composition.controller import START_ERRORS
+    from chatops.runtime.loop import run
 
     try:
         if settings.discord.token is not None:
             from chatops.discord.bot import TokenRejected, run_bot
 
             try:
-                asyncio.run(run_bot(settings))
+                run(run_bot(settings), use_uvloop=settings.monitoring.uvloop)
             except TokenRejected as exc:
                 print(f"chatops: {exc}", file=sys.stderr)
                 return EXIT_CONFIG
         else:
-            asyncio.run(run_headless(settings))
+            run(run_headless(settings), use_uvloop=settings.monitoring.uvloop)
     except START_ERRORS as exc:
         # Another controller on this database, PermissionError and the other OSErrors of
         # unusable paths: one line, no traceback.

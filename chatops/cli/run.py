@@ -9,6 +9,7 @@ import signal
 from chatops.api.door import SocketDoor
 from chatops.composition.controller import Controller
 from chatops.config import Settings
+from chatops.runtime.loop import loop_name
 from chatops.web.door import HttpDoor
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,8 @@ async def run_headless(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await controller.start()
     log.info(
-        "chatops running headless (no Discord token); socket %s, database %s",
+        "chatops running headless (no Discord token) on %s; socket %s, database %s",
+        loop_name(settings.monitoring.uvloop),
         settings.monitoring.socket_path,
         settings.monitoring.database_path,
     )

@@ -92,6 +92,8 @@ class MonitoringConfig(_Section):
     max_connections_per_uid: int = Field(1024, ge=1)
     bad_message_budget: int = Field(50, ge=1)
     bad_message_window: float = Field(60, gt=0)
+    uvloop: bool = True
+    """Run on uvloop when it is installed (``chatops.runtime.loop``); off: asyncio's loop."""
 
     @field_validator("socket_path")
     @classmethod

@@ -135,9 +135,10 @@ class FleetAlerts:
         if expected.held is not None:
             status, why = expected.held
             self._seen(bot, status, why if back else f"{why}\n{detail}", ts, counts=True)
-        elif not back and self._last_status.get(bot) not in UP_STATUSES:
+        elif not back and not expected.was_down and self._last_status.get(bot) not in UP_STATUSES:
             # It stopped cleanly for the restart (offline) and never came back: as much an
-            # outage as a crash would have been.
+            # outage as a crash would have been. (Down before the restart began, it stopped for
+            # no restart: its open incident already says what happened.)
             why = f"it stopped for a restart and did not come back\n{detail}"
             self._seen(bot, "down", why, ts, counts=True)
 

@@ -112,3 +112,18 @@ async def test_a_clean_stop_that_never_comes_back_is_a_down(alerting: Alerting) 
     assert await alerting.sent() == [("kissbot", "down")]
     [alert] = alerting.sink.alerts
     assert alert.severity == Severity.CRITICAL and "did not come back" in alert.body
+
+
+async def test_a_refused_restart_of_a_bot_already_down_leaves_its_incident_as_it_was(
+    alerting: Alerting,
+) -> None:
+    """A bot that crashed, then a restart asked by hand that could not run (no command, its
+    process gone): its down incident keeps saying what happened; no stop for a restart is
+    made up."""
+    alerting.bus.publish(went_down("kissbot", "pid 20757 exited", ts=alerting.clock()))
+    assert await alerting.sent() == [("kissbot", "down")]
+    notice(alerting, "restarting", "by alice")
+    notice(alerting, "not_restarted", "not restarted: its process (pid 20757) is gone")
+    assert await alerting.sent() == [("kissbot", "down")]  # nothing more told
+    incident = alerting.router.incidents[("kissbot", "down")]
+    assert incident.detail == "pid 20757 exited"

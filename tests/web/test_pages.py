@@ -114,3 +114,10 @@ async def test_hostile_names_are_text_on_every_page(site: Site) -> None:
         assert HOSTILE not in page.text, path
         assert ESCAPED in page.text, path
     await client.close()
+
+
+async def test_filtering_keeps_the_sort_order(site: Site) -> None:
+    viewer = await site.signed_in(Role.VIEWER)
+    page = await viewer.get("/?sort=rss&order=desc")
+    form = page.text.split('<form class="filters"', 1)[1].split("</form>", 1)[0]
+    assert 'name="sort" value="rss"' in form and 'name="order" value="desc"' in form

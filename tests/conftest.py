@@ -308,6 +308,12 @@ def kill_quietly(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(10)
 
 
+def http_base(ctl: Controller) -> str:
+    """``http://host:port`` of a started controller's HTTP listener."""
+    host, port = ctl.http_addresses[0]
+    return f"http://{host}:{port}"
+
+
 def new_controller(settings: Settings, **kwargs: Any) -> Controller:
     """A controller as the entry points build it: with the socket's door and the HTTP one
     (which listens only when ``http.listen`` is set)."""

@@ -22,7 +22,7 @@ from chatops.composition.controller import Controller
 from chatops.config import Settings
 from chatops.config.http import HttpConfig, MetricsConfig
 from chatops.config.quotas import BudgetConfig, QuotasConfig
-from tests.conftest import RawClient, make_settings, register
+from tests.conftest import RawClient, http_base, make_settings, register
 from tests.real_programs import need
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -38,13 +38,8 @@ def http_settings(workdir: Path, **metrics: Any) -> Settings:
     return settings
 
 
-def base_url(ctl: Controller) -> str:
-    host, port = ctl.http_addresses[0]
-    return f"http://{host}:{port}"
-
-
 async def scrape(ctl: Controller) -> tuple[str, Samples]:
-    async with aiohttp.ClientSession() as http, http.get(f"{base_url(ctl)}/metrics") as r:
+    async with aiohttp.ClientSession() as http, http.get(f"{http_base(ctl)}/metrics") as r:
         assert r.status == 200
         assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
         text = await r.text()
@@ -273,7 +268,7 @@ async def test_healthz_says_ok_then_503_while_the_store_fails(
     workdir: Path, start_controller: Any
 ) -> None:
     ctl = await start_controller(http_settings(workdir))
-    url = f"{base_url(ctl)}/healthz"
+    url = f"{http_base(ctl)}/healthz"
     async with aiohttp.ClientSession() as http:
         async with http.get(url) as r:
             assert (r.status, await r.text()) == (200, "ok\n")

@@ -13,12 +13,7 @@ from chatops.composition.controller import Controller
 from chatops.config.http import HttpConfig, WebConfig
 from chatops.records.web import Role
 from chatops.services.web_sessions import token_hash
-from tests.conftest import make_settings, query
-
-
-def base_url(ctl: Controller) -> str:
-    host, port = ctl.http_addresses[0]
-    return f"http://{host}:{port}"
+from tests.conftest import http_base, make_settings, query
 
 
 async def started(start_controller: Any, workdir: Path, **web: Any) -> Controller:
@@ -37,7 +32,7 @@ async def test_a_link_opens_one_session_whose_cookie_is_httponly_and_strict(
     workdir: Path, start_controller: Any
 ) -> None:
     ctl = await started(start_controller, workdir)
-    base = base_url(ctl)
+    base = http_base(ctl)
     token = ctl.services.web_sessions.issue_link("alice", Role.APPROVER)
     async with browser_like() as http:
         async with http.get(f"{base}/login/{token}") as r:
@@ -69,7 +64,7 @@ async def test_behind_a_tls_proxy_the_cookie_is_secure(
     token = ctl.services.web_sessions.issue_link("alice", Role.VIEWER)
     async with (
         browser_like() as http,
-        http.post(f"{base_url(ctl)}/login", data={"token": token}, allow_redirects=False) as r,
+        http.post(f"{http_base(ctl)}/login", data={"token": token}, allow_redirects=False) as r,
     ):
         assert "Secure" in r.headers["Set-Cookie"]
 
@@ -78,7 +73,7 @@ async def test_guessing_links_is_rate_limited_per_address(
     workdir: Path, start_controller: Any
 ) -> None:
     ctl = await started(start_controller, workdir, login_attempts=3)
-    base = base_url(ctl)
+    base = http_base(ctl)
     good = ctl.services.web_sessions.issue_link("alice", Role.VIEWER)
     async with browser_like() as http:
         for guess in range(3):
@@ -93,7 +88,7 @@ async def test_a_revoked_session_and_a_signed_out_one_open_nothing(
     workdir: Path, start_controller: Any
 ) -> None:
     ctl = await started(start_controller, workdir)
-    base = base_url(ctl)
+    base = http_base(ctl)
     sessions = ctl.services.web_sessions
     async with browser_like() as http, browser_like() as other:
         for client, person in ((http, "alice"), (other, "bob")):
@@ -121,9 +116,9 @@ async def test_every_page_carries_a_strict_csp_and_security_headers(
     ctl = await started(start_controller, workdir)
     token = ctl.services.web_sessions.issue_link("alice", Role.VIEWER)
     async with browser_like() as http:
-        async with http.post(f"{base_url(ctl)}/login", data={"token": token}) as r:
+        async with http.post(f"{http_base(ctl)}/login", data={"token": token}) as r:
             assert r.status == 200
-        async with http.get(f"{base_url(ctl)}{path}") as r:
+        async with http.get(f"{http_base(ctl)}{path}") as r:
             csp = r.headers["Content-Security-Policy"]
             assert "script-src 'self'" in csp and "unsafe-inline" not in csp
             assert "frame-ancestors 'none'" in csp
@@ -141,16 +136,16 @@ async def test_a_viewer_cannot_restart_or_silence_even_with_its_csrf_token(
     client = await register(ctl.settings, "alpha")
     token = ctl.services.web_sessions.issue_link("viewer", Role.VIEWER)
     async with browser_like() as http:
-        async with http.post(f"{base_url(ctl)}/login", data={"token": token}) as r:
+        async with http.post(f"{http_base(ctl)}/login", data={"token": token}) as r:
             page = await r.text()
         assert "Restart" not in page
-        async with http.get(f"{base_url(ctl)}/bot?name=alpha") as r:
+        async with http.get(f"{http_base(ctl)}/bot?name=alpha") as r:
             page = await r.text()
         assert 'id="restart"' not in page and 'id="silence"' not in page
         csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
         for action in ("restart", "silence"):
             async with http.post(
-                f"{base_url(ctl)}/bot/{action}", data={"csrf": csrf, "name": "alpha"}
+                f"{http_base(ctl)}/bot/{action}", data={"csrf": csrf, "name": "alpha"}
             ) as r:
                 assert r.status == 403 and "admin only" in await r.text()
     assert ctl.services.silences.active() == []

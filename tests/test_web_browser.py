@@ -25,6 +25,7 @@ from tests.cogs.test_approvals import Agent, approval_settings, new_prompt, outc
 from tests.conftest import (
     FakeClock,
     fake_discord,
+    http_base,
     kill_quietly,
     make_settings,
     register,
@@ -36,14 +37,9 @@ from tests.conftest import (
 pytestmark = pytest.mark.timeout(180)
 
 
-def base_url(ctl: Controller) -> str:
-    host, port = ctl.http_addresses[0]
-    return f"http://{host}:{port}"
-
-
 async def sign_in(browser: Browser, ctl: Controller, role: Role, person: str = "tester") -> None:
     token = ctl.services.web_sessions.issue_link(person, role)
-    await browser.get(f"{base_url(ctl)}/login/{token}")
+    await browser.get(f"{http_base(ctl)}/login/{token}")
     await browser.call(lambda: browser.driver.find_element(By.ID, "signin").click())
     await browser.until(lambda: browser.driver.find_elements(By.ID, "fleet"), 10, "the fleet page")
 
@@ -60,7 +56,7 @@ async def test_a_one_time_link_signs_in_once_and_an_expired_one_never(
     clock = FakeClock(1_800_000_000.0)
     ctl = await start_controller(web_settings(workdir), clock=clock)
     sessions = ctl.services.web_sessions
-    base = base_url(ctl)
+    base = http_base(ctl)
     async with chromium() as browser:
         await browser.get(f"{base}/")
         assert "Sign in" in (await browser.find("h1")).text  # no session: no fleet
@@ -144,7 +140,7 @@ async def test_an_approval_decided_in_the_browser_answers_the_agent_and_discord(
             ctl = bot.controller
             async with chromium() as browser:
                 await sign_in(browser, ctl, Role.APPROVER, person="webapprover")
-                await browser.get(f"{base_url(ctl)}/approvals")
+                await browser.get(f"{http_base(ctl)}/approvals")
                 await browser.until(
                     lambda: (
                         browser.driver.execute_script("return document.body.dataset.live") == "on"
@@ -200,7 +196,7 @@ async def test_a_viewer_sees_no_buttons_and_forged_posts_decide_nothing(
     )
     await wait_for(lambda: ctl.services.approvals.pending())
     [record] = ctl.services.approvals.pending()
-    base = base_url(ctl)
+    base = http_base(ctl)
     async with chromium() as browser:
         await sign_in(browser, ctl, Role.VIEWER, person="viewer")
         await browser.get(f"{base}/approvals")

@@ -24,12 +24,11 @@ from chatops.config import AlertsConfig
 from chatops.presentation.fleet_alerts import DOWN, STATE_SEVERITY, FleetStyle, fleet_notice
 from chatops.presentation.formatting import plural
 from chatops.records.alerts import Severity
-from chatops.records.fleet import BotState, FleetEvent, RestartNotice
+from chatops.records.fleet import UP_STATUSES, BotState, FleetEvent, RestartNotice
 from chatops.runtime.bus import EventBus
 from chatops.timeutil import Clock, wall_clock
 
 HEALTHY_STATUSES = frozenset({"online", "offline"})
-UP_STATUSES = frozenset({"online", "late"})
 
 
 def counts_as_flapping(old: str | None, new: str) -> bool:

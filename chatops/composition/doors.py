@@ -21,6 +21,7 @@ from aiohttp import web
 
 from chatops.composition.services import Services
 from chatops.config import Settings
+from chatops.presentation.formatting import host_port
 from chatops.services.selfmetrics import SocketFigures
 from chatops.store import Store
 from chatops.wire.outcomes import Handler
@@ -155,7 +156,7 @@ async def serve_http(
     stack.callback(door.close)
     await web.SockSite(runner, sock).start()
     bound = [(str(sock[0]), int(sock[1])) for sock in runner.addresses]
-    shown = ", ".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in bound)
+    shown = ", ".join(host_port(host, port) for host, port in bound)
     log.info("HTTP listening on %s", shown)
     if not all(_loopback(host) for host, _ in bound):
         log.warning(

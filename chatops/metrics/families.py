@@ -23,15 +23,13 @@ from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.router import AlertRouter
 from chatops.config.approvals import ActionType
 from chatops.records.approvals import ApprovalRecord
-from chatops.records.fleet import AgentState, BotState, BotStatus
+from chatops.records.fleet import ALIVE_STATUSES, UP_STATUSES, AgentState, BotState, BotStatus
 from chatops.runtime.stats import Buckets
 from chatops.services.cache.manager import CacheManager
 from chatops.services.health import Health
 from chatops.services.quotas.service import QuotaView
 from chatops.services.selfmetrics import SocketFigures
 
-UP_STATUSES = frozenset({BotStatus.ONLINE, BotStatus.LATE})
-"""``chatops_bot_up`` is 1 for a bot whose heartbeats arrive (on time or a little late)."""
 MB = 1_048_576
 
 
@@ -51,7 +49,7 @@ class FleetFamilies:
 
     def add(self, bot: BotState, now: float) -> None:
         self._counts[bot.status] += 1
-        alive = bot.status in (BotStatus.ONLINE, BotStatus.LATE, BotStatus.STALE)
+        alive = bot.status in ALIVE_STATUSES
         self._rows.append(
             (
                 bot.channel,

@@ -117,3 +117,8 @@ def redact_url(url: str) -> str:
     """Scheme and host only: a webhook URL carries its secret in the path."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname or '?'}/…"
+
+
+def host_port(host: str, port: int) -> str:
+    """``127.0.0.1:9464``, ``[::1]:9464``: an address as a URL or a log line writes it."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -17,6 +17,8 @@ class BotStatus(StrEnum):
 
 
 ALIVE_STATUSES = frozenset({BotStatus.ONLINE, BotStatus.LATE, BotStatus.STALE})
+UP_STATUSES = frozenset({BotStatus.ONLINE, BotStatus.LATE})
+"""Its heartbeats arrive (on time or a little late): ``chatops_bot_up``, and flapping's "up"."""
 
 
 @dataclass(slots=True)

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chatops.config.http import WebConfig, split_listen
+from chatops.presentation.formatting import host_port
 from chatops.records.web import LoginLink, Role, WebSession
 from chatops.services.errors import Conflict, NotFound, Refused
 from chatops.store import Store
@@ -83,9 +84,7 @@ def dashboard_url(
         port = bound[0][1]
     if _unspecified(host):
         host = hostname()
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
+    return f"http://{host_port(host, port)}"
 
 
 def _unspecified(host: str) -> bool:

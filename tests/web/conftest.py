@@ -25,7 +25,8 @@ import pytest
 from chatops.composition.controller import Controller
 from chatops.config import Settings
 from chatops.records.web import Role
-from tests.test_metrics import base_url, http_settings
+from tests.conftest import http_base
+from tests.test_metrics import http_settings
 
 FormData = Mapping[str, str] | Sequence[tuple[str, str]]
 
@@ -44,7 +45,7 @@ class Dashboard:
         self.ctl = ctl
         self.http = http
         self.role = role
-        self.base = base_url(ctl)
+        self.base = http_base(ctl)
         self.csrf = ""
 
     async def get(self, path: str) -> Page:

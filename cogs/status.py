@@ -51,7 +51,7 @@ class StatusCog(commands.Cog):
         self,
         interaction: discord.Interaction,
         bot: str | None = None,
-        status: Literal["online", "late", "stale", "down", "offline"] | None = None,
+        status: Literal["online", "late", "stale", "down", "offline", "unreachable"] | None = None,
         feature: str | None = None,
     ) -> None:
         if bot is not None:

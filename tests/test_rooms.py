@@ -26,6 +26,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     # the composition root
     ("composition", ("chatops.composition",)),
     # the doors
+    ("nats", ("chatops.nats",)),
     ("api", ("chatops.api",)),
     ("metrics", ("chatops.metrics",)),
     ("web", ("chatops.web",)),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from chatops.cli.parser import build_parser
 from chatops.cli.pipes import EXIT_READER_GONE, stdout_guard
 from chatops.presentation.formatting import plural, terminal_text
+from chatops.records.hosts import short_names
 
 if TYPE_CHECKING:
     from chatops.config import Settings
@@ -99,6 +100,10 @@ def _dispatch(settings: Settings, args: Any) -> int:
     """Import the command's module and run it; each pulls in only what it needs."""
     if args.command == "run":
         return _run(settings)
+    if args.command == "edge":
+        from chatops.cli.edge import edge_command
+
+        return edge_command(settings, args)
     if args.command == "policy":
         from chatops.cli.policy import policy_command
 
@@ -135,7 +140,7 @@ def _dispatch(settings: Settings, args: Any) -> int:
         from chatops.cli.web import web_command
 
         return web_command(settings, args)
-    return _status(settings, as_json=args.json)
+    return _status(settings, as_json=args.json, host=args.host)
 
 
 def _run(settings: Settings) -> int:
@@ -164,7 +169,7 @@ def _run(settings: Settings) -> int:
     return 0
 
 
-def _status(settings: Settings, *, as_json: bool) -> int:
+def _status(settings: Settings, *, as_json: bool, host: str | None = None) -> int:
     import json
 
     from chatops.client.blocking import request
@@ -192,6 +197,8 @@ def _status(settings: Settings, *, as_json: bool) -> int:
             )
             return EXIT_NOTHING_TO_READ
         bots = [bot_to_dict(bot) for bot in offline]
+    if host is not None:
+        bots = [bot for bot in bots if bot.get("host") == host]
     if as_json:
         print(json.dumps({"source": source, "controller": controller, "bots": bots}, indent=2))
         return 0
@@ -216,14 +223,17 @@ def _ago(now: float, ts: float | None) -> str:
 
 
 def format_fleet_table(bots: Sequence[dict[str, Any]], *, now: float) -> str:
-    headers = ["CHANNEL", "STATUS", "PID", "RSS MB", "CPU %", "LAST HEARTBEAT", "FEATURES"]
+    """One row a bot: its name (``host/name`` only where two hosts share it) and its host."""
+    headers = ["CHANNEL", "HOST", "STATUS", "PID", "RSS MB", "CPU %", "LAST HEARTBEAT", "FEATURES"]
     rows = []
+    shown = short_names(str(bot["channel"]) for bot in bots)
     for bot in bots:
         features = ",".join(sorted(k for k, v in (bot.get("features") or {}).items() if v))
         rss, cpu = bot.get("rss_mb"), bot.get("cpu_pct")
         rows.append(
             [
-                terminal_text(str(bot["channel"])),
+                terminal_text(shown[str(bot["channel"])]),
+                terminal_text(str(bot.get("host") or "-")),
                 str(bot["status"]),
                 str(bot["pid"]),
                 "-" if rss is None else f"{rss:.1f}",

@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         "status", help="print the fleet, from the running server or the database"
     )
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "--host", metavar="HOST", help="only the bots of this host (on a hub: an edge's name)"
+    )
     _policy(sub)
     _quota(sub)
     _approvals(sub)
@@ -55,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     _recover(sub)
     _silences(sub)
     _web(sub)
+    _edge(sub)
     _hook(sub)
     return parser
 
@@ -280,6 +284,35 @@ def _web(sub: Any) -> None:
     revoke.add_argument(
         "session_id", type=int, metavar="ID", help="the session's number (chatops web sessions)"
     )
+
+
+def _edge(sub: Any) -> None:
+    edge = sub.add_parser(
+        "edge",
+        help="run this host as an edge of a hub (nats.url); manage hosts' NATS credentials",
+        description="Without a command: run this host's controller as an edge (its socket, "
+        "ownership, pid watching, restarts and cache, all local) reporting to its hub over "
+        "NATS (nats.url; edge.name is this host's name, default the hostname). No Discord and "
+        "no alerting of its own: the hub alerts for the whole fleet.",
+    )
+    edge_sub = edge.add_subparsers(dest="edge_command", metavar="COMMAND")
+    credentials = edge_sub.add_parser(
+        "credentials",
+        help="create or revoke a host's NATS credential (an nkey), where nats-server runs",
+        description="Writes HOST.nk (the host's nkey seed: copy it to that host) and "
+        "users.conf (every host's public key and the subjects it may use: include it from "
+        "nats-server.conf) in nats.credentials_dir; signals nats-server to reload when "
+        "nats.server_pid_file is set, so a revoked host is disconnected at once.",
+    )
+    credentials_sub = credentials.add_subparsers(
+        dest="credentials_command", required=True, metavar="COMMAND"
+    )
+    for verb, text in (
+        ("create", "a new credential for HOST (replaces its old one)"),
+        ("revoke", "remove HOST's credential: it is disconnected and cannot sign in"),
+    ):
+        command = credentials_sub.add_parser(verb, help=text)
+        command.add_argument("host", metavar="HOST", help="the host's edge.name")
 
 
 def _hook(sub: Any) -> None:

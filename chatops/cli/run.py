@@ -9,6 +9,7 @@ import signal
 from chatops.api.door import SocketDoor
 from chatops.composition.controller import Controller
 from chatops.config import Settings
+from chatops.nats import hub_options
 from chatops.runtime.loop import loop_name
 from chatops.web.door import HttpDoor
 
@@ -17,7 +18,9 @@ log = logging.getLogger(__name__)
 
 async def run_headless(settings: Settings) -> None:
     """Run the controller until SIGTERM or SIGINT, then shut down gracefully."""
-    controller = Controller(settings, socket_door=SocketDoor, http_door=HttpDoor)
+    controller = Controller(
+        settings, socket_door=SocketDoor, http_door=HttpDoor, **hub_options(settings)
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -22,6 +22,7 @@ from chatops.alerts.approvals import ApprovalAlerts
 from chatops.alerts.cache import CacheAlerts
 from chatops.alerts.delivery import AlertDelivery
 from chatops.alerts.fleet import FleetAlerts
+from chatops.alerts.hosts import HostAlerts
 from chatops.alerts.quotas import QuotaAlerts
 from chatops.alerts.restarts import RestartAlerts
 from chatops.alerts.router import AlertRouter
@@ -91,6 +92,7 @@ async def compose_alerts(
     fleet_alerts = FleetAlerts(router, bus, config, clock=clock)
     stack.callback(fleet_alerts.close)
     stack.callback(QuotaAlerts(router, bus).close)
+    stack.callback(HostAlerts(router, bus).close)
     stack.callback(ApprovalAlerts(router, bus).close)
     stack.callback(CacheAlerts(router, bus, repeat=settings.cache.warning_repeat).close)
     stack.callback(RestartAlerts(router, bus).close)

@@ -20,9 +20,10 @@ import logging
 import os
 import resource
 from collections import Counter
-from collections.abc import Sequence
-from contextlib import AsyncExitStack
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
+from typing import Literal
 
 import aiohttp
 
@@ -51,8 +52,10 @@ from chatops.services.cache.manager import CacheManager
 from chatops.services.cache.writes import CacheWrites
 from chatops.services.fleet import FleetService
 from chatops.services.health import HealthService
+from chatops.services.hosts import HostsService
 from chatops.services.idempotency import IdempotencyGuard
 from chatops.services.operators import OperatorGate
+from chatops.services.outbox import EdgeOutbox
 from chatops.services.ownership import Ownership
 from chatops.services.prices import PriceTable
 from chatops.services.quotas.service import QuotaService
@@ -75,6 +78,11 @@ from chatops.wire.server import MonitorServer
 from chatops.wire.transport import SocketInUseError
 
 log = logging.getLogger(__name__)
+
+Role = Literal["alone", "hub", "edge"]
+LinkFactory = Callable[[Services, Settings], AbstractAsyncContextManager[object]]
+"""A link to other hosts (:class:`chatops.nats.hub.HubLink`, :class:`chatops.nats.edge.EdgeLink`),
+entered once the socket is served and left first at stop."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +112,19 @@ class Controller:
         http_door: HttpDoorFactory | None = None,
         clock: Clock = wall_clock,
         sinks: Sequence[Sink] = (),
+        role: Role = "alone",
+        links: Sequence[LinkFactory] = (),
     ) -> None:
         self.settings = settings
         self._socket_door = socket_door
         self._http_door = http_door
         self.clock = clock
         self._extra_sinks = list(sinks)
+        self.role = role
+        """``alone`` (one host), ``hub`` (takes in edges) or ``edge`` (reports to a hub)."""
+        self._links = list(links)
+        self.links: list[object] = []
+        """The started links to other hosts (:mod:`chatops.nats`), for tests and benches."""
         self._stack: AsyncExitStack | None = None
         self.http_addresses: list[tuple[str, int]] = []
         """Where the HTTP door listens once started (the port chosen when it was 0)."""
@@ -216,7 +231,8 @@ class Controller:
             fleet,
             bus,
             operators,
-            attended=approvers_can_be_told(self.settings),
+            # An edge's requests are its hub's to tell approvers of.
+            attended=self.role == "edge" or approvers_can_be_told(self.settings),
             clock=clock,
             timers=timers,
         )
@@ -253,6 +269,24 @@ class Controller:
         diagnostics.add_probe("connections", connections_probe)
         web_sessions = WebSessions(store, self.settings.web, clock=clock)
         await web_sessions.start()
+        outbox = EdgeOutbox(store)
+        await outbox.start()
+        hosts = None
+        if self.role == "hub":
+            recovery = self.settings.recovery
+            hosts = HostsService(
+                fleet,
+                bus,
+                timers,
+                host_timeout=host_timeout(self.settings),
+                restart_timeout=self.settings.nats.request_timeout
+                + recovery.stop_wait
+                + recovery.restart_wait
+                + recovery.command_timeout,
+                clock=clock,
+            )
+            hosts.start()
+            stack.callback(hosts.close)
         if alerting.alertmanager is not None:
             diagnostics.add_probe("alertmanager", alerting.alertmanager.probe)
         services = Services(
@@ -287,6 +321,8 @@ class Controller:
             timers=timers,
             web_sessions=web_sessions,
             alertmanager=alerting.alertmanager,
+            outbox=outbox,
+            hosts=hosts,
         )
 
         if http_socket is not None and self._http_door is not None:
@@ -305,6 +341,8 @@ class Controller:
         # Unwound before the server closes its connections: pending requests stay pending.
         stack.callback(approvals.shutdown)
         await restarts.start()  # the bots chatops runs itself, once the socket is up
+        for link in self._links:  # other hosts, once this one is served
+            self.links.append(await stack.enter_async_context(link(services, self.settings)))
         job_errors = timers.errors  # a timer's failure shows beside the jobs'
         # Heartbeat deadlines, approvals and restarts are timers; the sweep only looks for
         # vanished pids where the kernel cannot report an exit.
@@ -357,6 +395,13 @@ def _raise_fd_limit(wanted: int) -> None:
             target,
             wanted,
         )
+
+
+def host_timeout(settings: Settings) -> float:
+    """``nats.host_timeout``, else three heartbeat intervals (at least 5 s): a host is down
+    after missing three beats, not one."""
+    configured = settings.nats.host_timeout
+    return configured or max(5.0, 3 * settings.monitoring.heartbeat_interval)
 
 
 def approvers_can_be_told(settings: Settings) -> bool:

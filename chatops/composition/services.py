@@ -16,7 +16,9 @@ from chatops.services.cache.manager import CacheManager
 from chatops.services.cache.writes import CacheWrites
 from chatops.services.fleet import FleetService
 from chatops.services.health import HealthService
+from chatops.services.hosts import HostsService
 from chatops.services.operators import OperatorGate
+from chatops.services.outbox import EdgeOutbox
 from chatops.services.ownership import Ownership
 from chatops.services.quotas.service import QuotaService
 from chatops.services.recovery.cleanup import StaleCleanup
@@ -60,6 +62,10 @@ class Services:
     """Every service's keyed deadlines, on ``clock``: a test that advances a fake clock calls
     ``timers.run_due()``."""
     web_sessions: WebSessions
+    outbox: EdgeOutbox
+    """On an edge, the events its hub has not stored yet."""
+    hosts: HostsService | None = None
+    """On a hub (``nats.url`` set on ``chatops run``), the edges and their bots."""
     alertmanager: AlertmanagerPublisher | None = None
     """Posts the open incidents to each Alertmanager (None: ``alerts.alertmanager_urls`` is
     empty); its ``instances`` carry each one's figures."""

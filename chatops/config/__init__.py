@@ -34,6 +34,7 @@ from chatops.config.alerts import AlertsConfig as AlertsConfig  # re-exported: i
 from chatops.config.approvals import ApprovalsConfig
 from chatops.config.cache import CacheConfig
 from chatops.config.http import HttpConfig, MetricsConfig, WebConfig
+from chatops.config.nats import EdgeConfig, NatsConfig
 from chatops.config.quotas import QuotasConfig
 from chatops.config.recovery import RecoveryConfig
 from chatops.config_env import (
@@ -193,6 +194,8 @@ class Settings(BaseSettings):
     http: HttpConfig = Field(default_factory=lambda: HttpConfig())
     metrics: MetricsConfig = Field(default_factory=lambda: MetricsConfig())
     web: WebConfig = Field(default_factory=lambda: WebConfig())
+    nats: NatsConfig = Field(default_factory=lambda: NatsConfig())
+    edge: EdgeConfig = Field(default_factory=lambda: EdgeConfig())
 
     @property
     def cache_root(self) -> Path:

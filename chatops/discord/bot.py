@@ -30,6 +30,7 @@ from chatops.composition.services import Services
 from chatops.config import DiscordConfig, Settings
 from chatops.discord.errors import report_error
 from chatops.discord.sink import DiscordChannelSink
+from chatops.nats import hub_options
 from chatops.web.door import HttpDoor
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,11 @@ class ChatOpsBot(commands.Bot):
         )
         sinks = [self.alert_sink] if self.alert_sink else []
         self.controller = Controller(
-            settings, socket_door=SocketDoor, http_door=HttpDoor, sinks=sinks
+            settings,
+            socket_door=SocketDoor,
+            http_door=HttpDoor,
+            sinks=sinks,
+            **hub_options(settings),
         )
         self.tree.error(self.on_app_command_error)
 

@@ -35,6 +35,7 @@ STATUS_COLOUR = {
     BotStatus.STALE: ORANGE,
     BotStatus.DOWN: RED,
     BotStatus.OFFLINE: GREY,
+    BotStatus.UNREACHABLE: PURPLE,
 }
 STATUS_EMOJI = {
     BotStatus.ONLINE: "🟢",
@@ -42,4 +43,5 @@ STATUS_EMOJI = {
     BotStatus.STALE: "🟠",
     BotStatus.DOWN: "🔴",
     BotStatus.OFFLINE: "⚫",
+    BotStatus.UNREACHABLE: "🟣",
 }

@@ -14,6 +14,8 @@ class BotStatus(StrEnum):
     STALE = "stale"
     OFFLINE = "offline"
     DOWN = "down"
+    UNREACHABLE = "unreachable"
+    """Its host's edge stopped answering the hub: what the bot is doing is not known here."""
 
 
 ALIVE_STATUSES = frozenset({BotStatus.ONLINE, BotStatus.LATE, BotStatus.STALE})

@@ -32,12 +32,13 @@ from typing import Any
 from chatops.config import MonitoringConfig
 from chatops.presentation.formatting import plural
 from chatops.records.fleet import ALIVE_STATUSES, BotState, BotStatus, FleetEvent, StatusReset
+from chatops.records.hosts import is_remote
 from chatops.runtime.bus import EventBus
 from chatops.runtime.pidwatch import PidWatcher, pid_alive
 from chatops.runtime.processes import is_self_or_descendant
 from chatops.runtime.timers import Timers
 from chatops.services.callers import Caller, LinkError
-from chatops.services.errors import NotFound, NotRegistered, Refused
+from chatops.services.errors import Invalid, NotFound, NotRegistered, Refused
 from chatops.services.fleet_deadlines import SilenceDeadlines
 from chatops.services.idempotency import event_time
 from chatops.services.ownership import Ownership
@@ -108,6 +109,8 @@ class FleetService:
         self._metrics_due: dict[str, float] = {}
         self._budgets: dict[str, EventBudget] = {}
         self._pids = PidWatcher(self._pid_exited)
+        self.hub = False
+        """This controller takes in edges: local names may not look like ``host/name``."""
         self.on_change: list[Callable[[BotState], None]] = []
         """Called with every bot added or changed (the encoded status snapshot listens)."""
 
@@ -116,6 +119,8 @@ class FleetService:
         now = self._clock()
         for bot in await self._rows.load_bots():
             self.bots[bot.channel] = bot
+            if is_remote(bot.channel):
+                continue  # its edge reports it again (see chatops.services.hosts)
             self.ownership.remember(bot.channel, bot.pid, local=bot.host in (None, HOSTNAME))
             if bot.status not in ALIVE_STATUSES:
                 continue
@@ -154,6 +159,8 @@ class FleetService:
                 f"pid {pid} is neither the connecting process ({caller.pid}) "
                 "nor one of its descendants"
             )
+        if self.hub and is_remote(channel):
+            raise Invalid(f"{channel!r}: on a hub, '/' separates an edge's host from its bots")
         now = self._clock()
         bot = self.bots.get(channel)
         unchanged = (
@@ -332,6 +339,14 @@ class FleetService:
     def snapshot(self, channel: str | None = None) -> list[BotState]:
         bots = self.bots.values() if channel is None else filter(None, [self.bots.get(channel)])
         return [replace(bot, features=dict(bot.features)) for bot in bots]
+
+    # -- another host's bots (chatops.services.hosts) --------------------------------------------
+
+    def mirror(self, bot: BotState, status: BotStatus, reason: str) -> None:
+        """Take in a bot another host's edge supervises, in the state it reports: added if new,
+        saved, and its transition (if any) stored and published as a local one would be."""
+        self.bots.setdefault(bot.channel, bot)
+        self._transition(bot, status, reason, force_save=True)
 
     # -- internals -------------------------------------------------------------------------------
 

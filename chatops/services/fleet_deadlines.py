@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 
 from chatops.config import MonitoringConfig
 from chatops.records.fleet import ALIVE_STATUSES, BotState, BotStatus
+from chatops.records.hosts import is_remote
 from chatops.runtime.timers import Timers
 from chatops.timeutil import Clock
 
@@ -54,8 +55,8 @@ class SilenceDeadlines:
 
     def next(self, bot: BotState) -> float | None:
         """When ``bot``'s next threshold comes, or None when silence can change it no more."""
-        if bot.status not in ALIVE_STATUSES:
-            return None
+        if bot.status not in ALIVE_STATUSES or is_remote(bot.channel):
+            return None  # another host's edge judges its silence
         grace = self.graces.get(bot.channel)
         if grace is not None:
             return grace
@@ -84,7 +85,7 @@ class SilenceDeadlines:
         threshold the bot changes state; before it (heartbeats moved it), the timer is armed
         at the new one."""
         bot = self._bots.get(channel)
-        if bot is None:
+        if bot is None or is_remote(channel):
             return
         now = self._clock()
         grace = self.graces.get(channel)

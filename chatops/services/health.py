@@ -21,3 +21,8 @@ class HealthService:
     def current(self) -> Health:
         reason = self._store.degraded
         return Health(degraded=reason is not None, reason=reason)
+
+    async def written(self) -> None:
+        """Wait until every write queued so far is committed: a door that acknowledges to a
+        remote sender (the hub to JetStream) does so only then."""
+        await self._store.flush()

@@ -16,6 +16,7 @@ from chatops.store.approvals import ApprovalTables
 from chatops.store.cache import CacheTables
 from chatops.store.controller import ControllerTables
 from chatops.store.database import Database
+from chatops.store.edge_outbox import EdgeOutbox
 from chatops.store.fleet import FleetTables
 from chatops.store.quotas import QuotaTables
 from chatops.store.reports import ReportQueries
@@ -37,6 +38,7 @@ class Store:
         self.approvals = ApprovalTables(db)
         self.cache = CacheTables(db)
         self.web = WebTables(db)
+        self.edge_outbox = EdgeOutbox(db)
 
     @classmethod
     async def open(cls, path: Path, **options: Any) -> Store:

@@ -297,6 +297,16 @@ MIGRATIONS: list[str] = [
         last_seen_at REAL
     );
     """,
+    # 11: an edge's events for its hub, kept until JetStream has stored them (a partition or a
+    # restart of the edge loses none); ``msg_id`` is the event's Nats-Msg-Id.
+    """
+    CREATE TABLE IF NOT EXISTS edge_outbox (
+        seq INTEGER PRIMARY KEY,
+        msg_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        payload BLOB NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -21,7 +21,14 @@ from chatops.web.live import LIVE_KEY
 from chatops.web.render import html_response, page, render
 
 PAGE_SIZE = 100
-WORST_FIRST = [BotStatus.DOWN, BotStatus.STALE, BotStatus.LATE, BotStatus.ONLINE, BotStatus.OFFLINE]
+WORST_FIRST = [
+    BotStatus.DOWN,
+    BotStatus.UNREACHABLE,
+    BotStatus.STALE,
+    BotStatus.LATE,
+    BotStatus.ONLINE,
+    BotStatus.OFFLINE,
+]
 """The status sort (the default) shows what needs looking at on the first page."""
 SORTS: dict[str, Any] = {
     "name": lambda bot: bot.channel.lower(),

@@ -52,10 +52,11 @@ __all__ = [
 # Worst first, for sorting and for the colour of a page.
 STATUS_ORDER = {
     BotStatus.DOWN: 0,
-    BotStatus.STALE: 1,
-    BotStatus.LATE: 2,
-    BotStatus.OFFLINE: 3,
-    BotStatus.ONLINE: 4,
+    BotStatus.UNREACHABLE: 1,
+    BotStatus.STALE: 2,
+    BotStatus.LATE: 3,
+    BotStatus.OFFLINE: 4,
+    BotStatus.ONLINE: 5,
 }
 
 # Discord's limits for one embed (https://discord.com/developers/docs/resources/message).

@@ -4,7 +4,8 @@ decision raises."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from chatops.records.approvals import ApprovalRecord
 from chatops.services.errors import Conflict, NotFound
@@ -20,6 +21,8 @@ NOBODY_TOLD = (
 @dataclass(frozen=True, slots=True)
 class ApprovalRequested:
     record: ApprovalRecord
+    data: dict[str, Any] = field(default_factory=dict)
+    """What the agent asked with: an edge hands it on to its hub, whose approvers decide."""
 
 
 @dataclass(frozen=True, slots=True)

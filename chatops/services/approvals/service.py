@@ -151,7 +151,7 @@ class ApprovalService:
         elif not self._attended and self.config.unattended == "answer":
             self._settle(record, "denied", UNATTENDED, reason=f"{decision.reason}; {NOBODY_TOLD}")
         else:
-            return await self._open(caller, record)
+            return await self._open(caller, record, ask.data)
         self._tables.save(record)
         return record
 
@@ -192,11 +192,13 @@ class ApprovalService:
         self._next_id += 1
         return record
 
-    async def _open(self, caller: Caller, record: ApprovalRecord) -> ApprovalRecord:
+    async def _open(
+        self, caller: Caller, record: ApprovalRecord, data: dict[str, Any]
+    ) -> ApprovalRecord:
         self._keep(record)
         self._deadlines.arm(record)
         self._tables.save(record)
-        self._bus.publish(ApprovalRequested(record))  # the prompt, and the webhooks' alert
+        self._bus.publish(ApprovalRequested(record, data))  # the prompt, and the webhooks' alert
         return await self._wait(caller, record)
 
     async def _wait(self, caller: Caller, record: ApprovalRecord) -> ApprovalRecord:
@@ -278,6 +280,13 @@ class ApprovalService:
             via="cli",
             reason=reason,
         )
+
+    def conclude(self, request_id: int, state: str, *, via: str, by: str, reason: str) -> None:
+        """The outcome decided elsewhere (an edge's request, answered by its hub's approvers)."""
+        record = self.records.get(request_id)
+        if record is None or not record.pending:
+            raise NoSuchApproval(f"no open approval request #{request_id}")
+        self._resolve(record, state, via, by=by, reason=reason)
 
     def pending(self) -> list[ApprovalRecord]:
         return [r for r in self.records.values() if r.pending]

@@ -30,7 +30,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from chatops.config.recovery import CHANNEL_FIELD, RecoveryConfig
-from chatops.records.fleet import ALIVE_STATUSES, FleetEvent, RestartNotice
+from chatops.records.fleet import ALIVE_STATUSES, BotState, FleetEvent, RestartNotice
 from chatops.runtime.bus import EventBus
 from chatops.runtime.tasks import TaskSet
 from chatops.runtime.timers import Timers
@@ -53,6 +53,8 @@ class RestartError(NotFound, ValueError):
 
 
 Way = Callable[[str, str], Awaitable[Tried]]
+Relay = Callable[[str], Awaitable[RestartReport]]
+"""Another host's edge restarts the bot, given who asked: its report."""
 
 
 class RestartService:
@@ -77,6 +79,8 @@ class RestartService:
         self._attempts: dict[str, Attempt] = {}
         self._last_auto = 0.0
         self._unsubscribe = bus.subscribe(FleetEvent, self._on_fleet_event)
+        self.relay: Callable[[str], Relay | None] | None = None
+        """On a hub: how to have another host's edge restart one of its bots (None: local)."""
 
     async def start(self) -> None:
         """Start the bots chatops runs itself (``command``)."""
@@ -112,11 +116,49 @@ class RestartService:
         if under_way is not None:
             reason = f"a restart of it is already under way (by {under_way.by})"
             return RestartReport(channel, "not_restarted", "none", reason, under_way.old_pid)
+        relay = self.relay(channel) if self.relay is not None else None
+        if relay is not None:
+            return await self._relayed(channel, by, relay)
         self.policy.reset(channel)
         self.timers.cancel(("restart", channel))  # a wait the policy had is over
         report = await self._attempt(channel, by, self._restart_once, announce=True)
         self._record(channel, f"restart by {by}: {report.summary}", report.restarted)
         return report
+
+    async def _relayed(self, channel: str, by: str, relay: Relay) -> RestartReport:
+        """Its edge restarts it; announced here too, so the hub's alerts hold the stop."""
+        longest = self.config.stop_wait + self.config.restart_wait + self.config.command_timeout
+        now = self._clock()
+        self._bus.publish(
+            RestartNotice(now, channel, "restarting", f"by {by}", longest + 15.0, announce=True)
+        )
+        report: RestartReport | None = None
+        try:
+            report = await relay(by)
+            if report.restarted and report.new_pid is not None:
+                await self._mirrored(channel, report.new_pid, longest)
+            return report
+        finally:
+            self._bus.publish(self._end_notice(channel, by, report, True))
+
+    async def _mirrored(self, channel: str, pid: int, timeout: float) -> None:
+        """Until the edge's own events (the stop, the new process) have reached this fleet:
+        the restart's end must not come before the stop it explains."""
+        back = asyncio.Event()
+
+        def seen(bot: BotState) -> None:
+            if bot.channel == channel and bot.pid == pid and bot.status in ALIVE_STATUSES:
+                back.set()
+
+        bot = self._fleet.bots.get(channel)
+        if bot is not None:
+            seen(bot)
+        self._fleet.on_change.append(seen)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(back.wait(), timeout)
+        finally:
+            self._fleet.on_change.remove(seen)
 
     async def _restart_once(self, channel: str, by: str) -> Tried:
         """The first way that worked, or why none did."""

@@ -1,0 +1,103 @@
+"""``chatops edge`` — run this host's controller as an edge of a hub — and ``chatops edge
+credentials create|revoke HOST``, run where nats-server's config lives.
+
+An edge is the controller core with its socket, ownership, pid watching, restarts and cache, all
+local; no Discord and no alerting of its own (its hub alerts for the whole fleet). It needs
+``nats.url``; ``edge.name`` is its host's name in the fleet (default: the hostname).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from chatops.config import Settings
+
+log = logging.getLogger(__name__)
+
+EXIT_CONFIG = 2
+EXIT_RUNTIME = 1
+
+
+def edge_command(settings: Settings, args: argparse.Namespace) -> int:
+    if args.edge_command == "credentials":
+        return _credentials(settings, args)
+    if settings.nats.url is None:
+        print("chatops: chatops edge needs nats.url (its hub's NATS server)", file=sys.stderr)
+        return EXIT_CONFIG
+    from chatops.composition.controller import START_ERRORS
+    from chatops.runtime.loop import run
+
+    try:
+        run(run_edge(settings), use_uvloop=settings.monitoring.uvloop)
+    except START_ERRORS as exc:
+        print(f"chatops: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def edge_settings(settings: Settings) -> Settings:
+    """The edge's settings: its hub alerts and talks to Discord, so it does neither."""
+    alerts = settings.alerts.model_copy(update={"webhook_urls": [], "alertmanager_urls": []})
+    discord = settings.discord.model_copy(update={"token": None})
+    return settings.model_copy(update={"alerts": alerts, "discord": discord})
+
+
+async def run_edge(settings: Settings) -> None:
+    from chatops.api.door import SocketDoor
+    from chatops.composition.controller import Controller
+    from chatops.nats.edge import EdgeLink
+    from chatops.web.door import HttpDoor
+
+    controller = Controller(
+        edge_settings(settings),
+        socket_door=SocketDoor,
+        http_door=HttpDoor,
+        role="edge",
+        links=[EdgeLink],
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await controller.start()
+    log.info(
+        "chatops edge %s running; socket %s, hub via %s",
+        settings.edge.name,
+        settings.monitoring.socket_path,
+        settings.nats.url,
+    )
+    try:
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        await controller.stop()
+
+
+def _credentials(settings: Settings, args: argparse.Namespace) -> int:
+    from chatops.nats.credentials import CredentialError, Credentials
+
+    credentials = Credentials(settings)
+    try:
+        if args.credentials_command == "create":
+            written = credentials.create(args.host)
+            print(f"{written.seed_file}: the nkey seed for host {args.host} (secret, mode 0600)")
+            print("  copy it to that host and set nats.credentials to its path there;")
+            print(f"  set edge.name: {args.host} there too")
+        else:
+            written = credentials.revoke(args.host)
+            print(f"host {args.host}: credential revoked")
+    except (CredentialError, OSError) as exc:
+        print(f"chatops: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    print(f"{written.users_conf}: the users nats-server allows (include it in its config)")
+    if written.reloaded:
+        print("nats-server reloaded: the change is in force")
+    else:
+        print("reload nats-server to apply it: nats-server --signal reload")
+    return 0

@@ -1,0 +1,289 @@
+"""``chatops edge``'s door to its hub: what happens on this host, told over NATS; what the hub
+asks, done here.
+
+* The bots that changed since the last beat go in one core-NATS message per
+  ``heartbeat_interval`` (their heartbeats are counted here, not forwarded one by one).
+* What must not be lost (a registration, a transition, LLM usage, an approval request) is queued
+  in the edge's outbox (:class:`~chatops.services.outbox.EdgeOutbox`, kept in its database) and
+  published through JetStream with its id as ``Nats-Msg-Id``, oldest first, until stored.
+* The hub's commands (``restart``, ``approval_answer``, ``status_reset``, ``resync``, ``tell``)
+  arrive as NATS requests; each is answered with the service's outcome or its error, as the
+  socket would answer it.
+
+Everything else stays here: the socket, SO_PEERCRED ownership, pid watching, restarts by signal
+and the cache folders. Through a partition the edge goes on supervising and queues what it owes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from types import TracebackType
+from typing import Any
+
+import msgspec
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+from chatops.composition.services import Services
+from chatops.config import Settings
+from chatops.nats.connect import Connection, NatsErrors
+from chatops.nats.messages import (
+    COMMAND_DECODER,
+    ENCODER,
+    Answer,
+    ApprovalAsked,
+    ApprovalEnded,
+    Beat,
+    BotChanged,
+    Command,
+    Event,
+    Subjects,
+    UsageReported,
+    event_kind,
+)
+from chatops.records.fleet import BotState, FleetEvent
+from chatops.records.hosts import BotReport
+from chatops.runtime.tasks import TaskSet
+from chatops.services.approvals.events import ApprovalRequested, ApprovalSettled
+from chatops.services.callers import LinkError
+from chatops.services.errors import DomainError
+from chatops.services.usage import UsageLogged
+
+log = logging.getLogger(__name__)
+
+PUBLISH_WINDOW = 64
+"""Events in flight to JetStream at once (in order on the one connection)."""
+FORWARDED_KINDS = frozenset({"registered", "status_changed"})
+
+
+def report_of(bot: BotState, reason: str = "") -> BotReport:
+    return BotReport(
+        name=bot.channel,
+        pid=bot.pid,
+        status=str(bot.status),
+        changed_at=bot.status_changed_at,
+        last_heartbeat=bot.last_heartbeat,
+        registered_at=bot.registered_at,
+        rss_mb=bot.rss_mb,
+        cpu_pct=bot.cpu_pct,
+        uid=bot.uid,
+        features=dict(bot.features),
+        reason=reason,
+    )
+
+
+class EdgeLink:
+    """Started after the socket (an async context manager on the controller's stack)."""
+
+    def __init__(self, services: Services, settings: Settings) -> None:
+        self._services = services
+        self.host = settings.edge.name
+        self._subjects = Subjects(settings.nats.subject_prefix, self.host)
+        self._interval = settings.monitoring.heartbeat_interval
+        self._dirty: set[str] = set()
+        self._tasks = TaskSet()
+        self._seq = 0
+        self._started_at = services.clock()
+        self.errors = NatsErrors(f"edge {self.host}")
+        self.connection = Connection(
+            settings.nats,
+            name=f"chatops-edge-{self.host}",
+            inbox=self._subjects.inbox,
+            errors=self.errors,
+            on_connect=self._subscribe,
+        )
+        self._unsubscribe: list[Callable[[], None]] = []
+        self.published = 0
+        """Events JetStream has acknowledged (a figure for tests and benches)."""
+
+    async def __aenter__(self) -> EdgeLink:
+        services = self._services
+        services.fleet.on_change.append(self._changed)
+        bus = services.bus
+        self._unsubscribe = [
+            bus.subscribe(FleetEvent, self._on_fleet_event),
+            bus.subscribe(UsageLogged, self._on_usage),
+            bus.subscribe(ApprovalRequested, self._on_approval),
+            bus.subscribe(ApprovalSettled, self._on_settled),
+        ]
+        self._dirty.update(services.fleet.bots)
+        self._tasks.spawn(self.connection.run(), name="edge-connect")
+        self._tasks.spawn(self._beat_forever(), name="edge-beat")
+        self._tasks.spawn(self._forward_forever(), name="edge-forward")
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        with contextlib.suppress(ValueError):
+            self._services.fleet.on_change.remove(self._changed)
+        await self._tasks.cancel()
+        await self.connection.close()
+
+    # -- what happens here -----------------------------------------------------------------------
+
+    def _changed(self, bot: BotState) -> None:
+        self._dirty.add(bot.channel)
+
+    def _queue(self, event: Event) -> None:
+        subject = self._subjects.event(event_kind(event))
+        self._services.outbox.put(subject, ENCODER.encode(event))
+
+    def _on_fleet_event(self, event: FleetEvent) -> None:
+        bot = self._services.fleet.bots.get(event.channel)
+        if event.kind in FORWARDED_KINDS and bot is not None:
+            self._queue(BotChanged(bot=report_of(bot, event.detail or "")))
+
+    def _on_usage(self, event: UsageLogged) -> None:
+        self._queue(
+            UsageReported(
+                name=event.channel,
+                model=event.model,
+                ts=event.ts,
+                feature=event.feature,
+                tokens_in=event.tokens_in,
+                tokens_out=event.tokens_out,
+                latency_ms=event.latency_ms,
+                cost=event.cost,
+            )
+        )
+
+    def _on_approval(self, event: ApprovalRequested) -> None:
+        record = event.record
+        timeout = (record.expires_at or record.requested_at) - self._services.clock()
+        self._queue(
+            ApprovalAsked(
+                request_id=record.id,
+                agent=record.agent,
+                action_type=record.action_type,
+                data=event.data,
+                timeout=max(1.0, timeout),
+            )
+        )
+
+    def _on_settled(self, event: ApprovalSettled) -> None:
+        record = event.record
+        if event.asked and record.via != "hub":  # the hub asked its approvers: tell it
+            reason = record.decision_reason or ""
+            self._queue(ApprovalEnded(request_id=record.id, state=record.state, reason=reason))
+
+    # -- to the hub ------------------------------------------------------------------------------
+
+    async def _beat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            client = self.connection.client
+            if client is None or not self.connection.connected:
+                continue  # what changed stays marked for the next beat
+            self._seq += 1
+            fleet = self._services.fleet
+            bots = [report_of(fleet.bots[name]) for name in self._dirty if name in fleet.bots]
+            self._dirty.clear()
+            beat = Beat(host=self.host, seq=self._seq, started_at=self._started_at, bots=bots)
+            with contextlib.suppress(Exception):
+                await client.publish(self._subjects.beat, ENCODER.encode(beat))
+
+    async def _forward_forever(self) -> None:
+        outbox = self._services.outbox
+        failures = 0
+        while True:
+            batch = await outbox.next_batch(PUBLISH_WINDOW)
+            await self.connection.ready.wait()
+            client = self.connection.client
+            assert client is not None
+            js = client.jetstream()
+            results = await asyncio.gather(
+                *(
+                    js.publish(e.subject, e.payload, timeout=5, headers={"Nats-Msg-Id": e.msg_id})
+                    for e in batch
+                ),
+                return_exceptions=True,
+            )
+            stored = 0
+            for result in results:
+                if isinstance(result, BaseException):
+                    break
+                stored += 1
+            if stored:
+                outbox.sent(batch[stored - 1].seq)
+                self.published += stored
+            if stored < len(batch):
+                failures += 1
+                if failures % 30 == 1:
+                    log.warning(
+                        "edge %s: JetStream did not store an event (%s); %d waiting, trying again",
+                        self.host,
+                        results[stored],
+                        len(outbox),
+                    )
+                await asyncio.sleep(1)
+            else:
+                failures = 0
+
+    # -- from the hub ----------------------------------------------------------------------------
+
+    async def _subscribe(self, client: Client) -> None:
+        await client.subscribe(self._subjects.commands, cb=self._on_command)
+
+    async def _on_command(self, msg: Msg) -> None:
+        self._tasks.spawn(self._answer(msg), name="edge-command")
+
+    async def _answer(self, msg: Msg) -> None:
+        action = msg.subject.rsplit(".", 1)[-1]
+        try:
+            command = COMMAND_DECODER.decode(msg.data)
+            answer = Answer(data=await self._do(action, command))
+        except msgspec.ValidationError as exc:
+            answer = Answer(error="invalid_message", message=str(exc))
+        except (DomainError, LinkError, KeyError, ValueError) as exc:
+            answer = Answer(error=type(exc).__name__, message=str(exc))
+        if msg.reply:
+            with contextlib.suppress(Exception):
+                await msg.respond(ENCODER.encode(answer))
+
+    async def _do(self, action: str, command: Command) -> dict[str, Any]:
+        services = self._services
+        bot = command.bot or ""
+        if action == "restart":
+            report = await services.restarts.restart(bot, by=command.by or "the hub")
+            return asdict(report)
+        if action == "approval_answer":
+            args = command.args
+            services.approvals.conclude(
+                int(args["request_id"]),
+                str(args["state"]),
+                via="hub",
+                by=command.by,
+                reason=str(args.get("reason") or ""),
+            )
+            return {}
+        if action == "status_reset":
+            return await services.fleet.reset_status_cache()
+        if action == "resync":
+            bots = [report_of(state) for state in services.fleet.bots.values()]
+            return {"bots": msgspec.to_builtins(bots)}
+        if action == "tell":
+            link = services.ownership.link_for(bot)
+            link.tell(bot, str(command.args["action"]), command.reason)
+            return {}
+        if action == "ask":
+            link = services.ownership.link_for(bot)
+            timeout = float(command.args.get("timeout", 10))
+            action_args = command.args.get("args")
+            return await link.ask(
+                bot,
+                str(command.args["action"]),
+                reason=command.reason,
+                args=action_args if isinstance(action_args, dict) else None,
+                timeout=timeout,
+            )
+        raise ValueError(f"no command {action!r}")

@@ -1,0 +1,153 @@
+"""Many hosts, one fleet: two edges and a hub on loopback through a real nats-server, each edge
+with real bot processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chatops.config import NatsConfig
+from chatops.records.fleet import BotStatus
+from tests.cogs.test_approvals import PUSH, Agent, approval_settings, buttons, new_prompt
+from tests.conftest import (
+    RecordingSink,
+    Running,
+    fake_discord,
+    kill_quietly,
+    spawn_bot,
+    start_bot,
+    wait_for,
+)
+from tests.fake_discord import APPROVER_USER_ID
+from tests.hosts_support import (
+    edge_controller,
+    host_settings,
+    hub_controller,
+    started,
+)
+from tests.real_programs import NatsServer
+
+
+@pytest.fixture
+def nats_server(workdir: Path) -> Iterator[NatsServer]:
+    server = NatsServer(workdir / "nats").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def bot(settings_dir: Path, name: str) -> subprocess.Popen[bytes]:
+    proc = spawn_bot("simple_bot.py", str(settings_dir / "m.sock"), name, "0.5")
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == b"READY"
+    return proc
+
+
+async def test_two_edges_one_fleet(workdir: Path, nats_server: NatsServer) -> None:
+    url = nats_server.url
+    hub_settings = host_settings(workdir / "hub", url)
+    a_settings = host_settings(workdir / "a", url, edge="edge-a")
+    b_settings = host_settings(workdir / "b", url, edge="edge-b")
+    sink = RecordingSink()
+    hub = hub_controller(hub_settings, [sink])
+    edge_a, edge_b = edge_controller(a_settings), edge_controller(b_settings)
+    bots: list[subprocess.Popen[bytes]] = []
+    async with started(hub, edge_a, edge_b):
+        try:
+            bots = [
+                await asyncio.to_thread(bot, workdir / "a", "worker"),
+                await asyncio.to_thread(bot, workdir / "b", "worker"),
+                await asyncio.to_thread(bot, workdir / "b", "scraper"),
+            ]
+            fleet = hub.services.fleet
+            names = {"edge-a/worker", "edge-b/worker", "edge-b/scraper"}
+            await wait_for(
+                lambda: all(
+                    fleet.bots.get(n) and fleet.bots[n].status is BotStatus.ONLINE for n in names
+                )
+            )
+            assert {fleet.bots[n].host for n in names} == {"edge-a", "edge-b"}
+            assert fleet.bots["edge-b/worker"].pid == bots[1].pid
+
+            # chatops status on the hub: both hosts' bots, with their host.
+            status = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "chatops.cli", "status", "--json"],
+                env={**os.environ, "CHATOPS_MONITORING__SOCKET_PATH": str(workdir / "hub/m.sock")},
+                capture_output=True,
+                check=True,
+            )
+            listed = {b["channel"]: b["host"] for b in json.loads(status.stdout)["bots"]}
+            assert listed == {"edge-a/worker": "edge-a", "edge-b/worker": "edge-b",
+                              "edge-b/scraper": "edge-b"}  # fmt: skip
+
+            # A bot SIGKILLed on edge B: the hub alerts it.
+            killed = time.monotonic()
+            os.kill(bots[2].pid, signal.SIGKILL)
+            down = await wait_for(lambda: [a for a in sink.alerts if a.kind == "down"], timeout=10)
+            took = time.monotonic() - killed
+            assert [a.subject for a in down] == ["edge-b/scraper"]
+            print(f"hub alerted a bot killed on edge B after {took:.3f}s")
+            assert fleet.bots["edge-a/worker"].status is BotStatus.ONLINE
+
+            # A restart from the hub restarts the bot on edge A: a new pid (the bot's client
+            # exits with restart_exit_code; its supervisor, here this test, starts it again).
+            old_pid = bots[0].pid
+            restarting = asyncio.create_task(
+                hub.services.restarts.restart("edge-a/worker", by="test")
+            )
+            await asyncio.to_thread(bots[0].wait, 20)
+            bots[0] = await asyncio.to_thread(bot, workdir / "a", "worker")
+            report = await restarting
+            assert report.restarted, report
+            assert (report.old_pid, report.new_pid) == (old_pid, bots[0].pid)
+            await wait_for(lambda: fleet.bots["edge-a/worker"].pid == bots[0].pid)
+            # Its stop was expected (the hub announced the restart): no down alert, one info.
+            assert [a.kind for a in sink.alerts if a.subject == "edge-a/worker"] == ["restarted"]
+        finally:
+            for proc in bots:
+                kill_quietly(proc)
+
+
+async def test_an_approval_asked_on_an_edge_is_answered_from_the_hubs_discord(
+    workdir: Path, nats_server: NatsServer
+) -> None:
+    async with fake_discord(workdir / "hub") as (fake, settings):
+        settings.nats = NatsConfig(url=nats_server.url, host_timeout=3)
+        settings = approval_settings(settings)
+        b_settings = host_settings(workdir / "b", nats_server.url, edge="edge-b")
+        edge_b = edge_controller(b_settings)
+        hub, task = await start_bot(settings, fake)
+        agent = None
+        try:
+            async with started(edge_b):
+                agent = Agent(b_settings, "coder")
+                await agent.ready()
+                agent.ask(PUSH)
+                prompt = await new_prompt(fake, 1)
+                [embed] = prompt["embeds"]
+                assert "edge\\-b/coder" in embed["description"]
+                assert "git push origin main" in embed["description"]
+                running = Running(fake, hub, settings)
+                await running.click(
+                    prompt, buttons(prompt)["approve"]["custom_id"], user_id=APPROVER_USER_ID
+                )
+                answer = await agent.answer()
+                assert answer["approved"] is True, answer
+                [record] = edge_b.services.approvals.records.values()
+                assert (record.state, record.via) == ("approved", "hub")
+        finally:
+            if agent is not None:
+                agent.stop()
+            await hub.close()
+            await asyncio.gather(task, return_exceptions=True)

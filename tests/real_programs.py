@@ -119,7 +119,8 @@ class NatsServer:
             f'jetstream {{ store_dir: "{directory / "js"}" }}',
         ]
         if users is not None:
-            lines.append(f'include "{users}"')
+            # nats-server takes an include's path relative to the including file.
+            lines.append(f'include "{os.path.relpath(users, directory)}"')
         if tls is not None:
             lines.append(f'tls {{ cert_file: "{tls[0]}", key_file: "{tls[1]}" }}')
         self.config = directory / "nats-server.conf"

@@ -75,7 +75,9 @@ async def connect(
         "error_cb": errors.on_error,
         "max_reconnect_attempts": -1,
         "reconnect_time_wait": 1,
-        "allow_reconnect": True,
+        # The first attempt fails at once with its reason (nats-py would retry it for ever);
+        # once connected, it reconnects for ever (see below).
+        "allow_reconnect": False,
         "connect_timeout": 5,
         **callbacks,
     }
@@ -87,11 +89,13 @@ async def connect(
         except OSError as exc:
             raise NatsUnavailable(f"cannot read nats.credentials: {exc}") from None
     try:
-        return await nats.connect(**options)
+        client = await nats.connect(**options)
     except Exception as exc:  # nats-py raises many kinds; the operator needs one line
         raise NatsUnavailable(
             f"cannot connect to NATS at {config.url}: {exc or type(exc)}"
         ) from exc
+    client.options["allow_reconnect"] = True  # read by nats-py at each disconnect
+    return client
 
 
 class Connection:

@@ -2,7 +2,8 @@
 
 It prints READY once registered, logs ``count`` events ``pause`` seconds apart with keys
 ``<channel>-<i>``, waits until its spool is empty, writes a JSON report to ``report``, prints
-DONE, and unregisters when a line (or EOF) arrives on stdin.
+DONE, and unregisters when a line (or EOF) arrives on stdin. With a sixth argument it also
+heartbeats every that many seconds meanwhile.
 """
 
 from __future__ import annotations
@@ -15,9 +16,13 @@ import sys
 from chatops.client import MonitorClient
 
 
-async def main(socket_path: str, channel: str, count: int, pause: float, report: str) -> None:
+async def main(
+    socket_path: str, channel: str, count: int, pause: float, report: str, beat: float
+) -> None:
     client = MonitorClient(socket_path, backoff_max=0.5, request_timeout=5.0)
     registered = await client.register_with_monitor(channel, os.getpid(), {"llm": True})
+    if beat:
+        asyncio.create_task(client.start_heartbeat(channel, beat))  # noqa: RUF006
     print("READY" if registered else "NOT-REGISTERED", flush=True)
     acked = []
     for i in range(count):
@@ -46,4 +51,7 @@ async def main(socket_path: str, channel: str, count: int, pause: float, report:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]))
+    beat = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
+    asyncio.run(
+        main(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], beat)
+    )

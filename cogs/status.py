@@ -44,6 +44,7 @@ class StatusCog(commands.Cog):
         bot="one bot in detail",
         status="only bots in this status",
         feature="only bots with this feature on",
+        host="only the bots of this host (an edge's name, on a hub)",
     )
     @app_commands.autocomplete(bot=bot_name_autocomplete)
     @guarded()
@@ -53,6 +54,7 @@ class StatusCog(commands.Cog):
         bot: str | None = None,
         status: Literal["online", "late", "stale", "down", "offline", "unreachable"] | None = None,
         feature: str | None = None,
+        host: str | None = None,
     ) -> None:
         if bot is not None:
             await self._bot_detail(interaction, bot)
@@ -62,10 +64,13 @@ class StatusCog(commands.Cog):
             bots = [b for b in bots if b.status == status]
         if feature is not None:
             bots = [b for b in bots if b.features.get(feature)]
+        if host is not None:
+            bots = [b for b in bots if b.host == host]
         title = (
             "Fleet status"
             + (f" · {status}" if status else "")
             + (f" · feature {feature}" if feature else "")
+            + (f" · host {discord_text(host)}" if host else "")
         )
         degraded = self.services.health.current().reason
         await send_pages(interaction, fleet_pages(bots, title=title, degraded=degraded))

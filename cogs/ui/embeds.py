@@ -27,6 +27,7 @@ from chatops.presentation.palette import (
     YELLOW,
 )
 from chatops.records.fleet import BotState, BotStatus
+from chatops.records.hosts import short_names
 
 __all__ = [
     "BLUE",
@@ -84,8 +85,13 @@ def code_block(text: str, limit: int = 1000) -> str:
     return f"```\n{body}\n```"
 
 
-def bot_line(bot: BotState, now: float) -> str:
-    parts = [f"{STATUS_EMOJI.get(bot.status, '❔')} **{discord_text(bot.channel)}**"]
+def bot_line(bot: BotState, now: float, *, name: str | None = None, host: bool = False) -> str:
+    """One bot: ``name`` as shown (``host/name`` only where needed), ``host``: say which host
+    it runs on (a fleet of several)."""
+    shown = discord_text(name or bot.channel)
+    parts = [f"{STATUS_EMOJI.get(bot.status, '❔')} **{shown}**"]
+    if host and bot.host:
+        parts[0] += f" on {discord_text(bot.host)}"
     if bot.status in (BotStatus.ONLINE, BotStatus.LATE, BotStatus.STALE):
         parts.append(f"up {describe_duration(now - bot.registered_at)}")
     else:
@@ -117,8 +123,10 @@ def fleet_pages(
     budget = EMBED_DESCRIPTION_LIMIT - len(header) - 2
     pages: list[list[str]] = [[]]
     used = 0
+    shown = short_names(bot.channel for bot in bots)
+    several_hosts = len({bot.host for bot in bots}) > 1
     for bot in sorted(bots, key=lambda b: (STATUS_ORDER[b.status], b.channel)):
-        line = bot_line(bot, now)[:budget]
+        line = bot_line(bot, now, name=shown[bot.channel], host=several_hosts)[:budget]
         if used + len(line) + 1 > budget and pages[-1]:
             pages.append([])
             used = 0

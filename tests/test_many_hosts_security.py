@@ -128,6 +128,9 @@ async def test_a_host_cannot_speak_for_another_and_a_revoked_host_is_one_inciden
 
             # Revoked: edge B is disconnected within 5 s, and its host is one incident.
             assert credentials.revoke("edge-b").reloaded
+            before = {c.name: c for c in await hub.services.diagnostics.run_diagnostics()}
+            assert before["nats"].status == "ok"
+            assert before["nats"].detail.endswith("2 hosts up")
             await wait_for(lambda: not b_link.connection.ready.is_set(), timeout=5)
             incidents = hub.services.alerts.incidents
             await wait_for(lambda: ("edge-b", "host_down") in incidents, timeout=10)
@@ -139,9 +142,16 @@ async def test_a_host_cannot_speak_for_another_and_a_revoked_host_is_one_inciden
             await hub.store.flush()
             await wait_for(lambda: [a for a in sink.alerts if a.kind == "host_down"])
             assert [(a.kind, a.subject) for a in sink.alerts] == [("host_down", "edge-b")]
-            # It cannot sign in again: each try is refused (and counted).
+            # It cannot sign in again: each try is refused (and counted), as the doctor says.
             await wait_for(lambda: b_link.errors.counts["authorization_violation"] >= 1)
             assert not b_link.connection.connected
+            after = {c.name: c for c in await hub.services.diagnostics.run_diagnostics()}
+            assert after["nats"].status == "warning"
+            assert after["nats"].detail.endswith("1 host up, down: edge-b")
+            [edge_check] = [
+                c for c in await edge_b.services.diagnostics.run_diagnostics() if c.name == "nats"
+            ]
+            assert edge_check.status == "warning" and "refused by NATS" in edge_check.detail
         finally:
             for proc in bots:
                 kill_quietly(proc)

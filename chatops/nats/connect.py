@@ -19,6 +19,7 @@ import nats
 from nats.aio.client import Client
 
 from chatops.config.nats import NatsConfig
+from chatops.services.recovery.probes import Check, Status
 
 log = logging.getLogger(__name__)
 
@@ -166,3 +167,15 @@ class Connection:
                 await client.drain(timeout=2)  # type: ignore[call-arg]
             with contextlib.suppress(Exception):
                 await client.close()
+
+
+def nats_check(connection: Connection, url: str | None, backlog: int | None = None) -> Check:
+    """``chatops doctor``'s ``nats`` line: connected or not, what waits, what NATS refused."""
+    refused = sum(count for kind, count in connection.errors.counts.items() if kind != "other")
+    parts = [f"connected to {url}" if connection.connected else f"not connected to {url}"]
+    if backlog:
+        parts.append(f"{backlog} events waiting for the hub")
+    if refused:
+        parts.append(f"{refused} refused by NATS (permissions or credential; see the log)")
+    status: Status = "ok" if connection.connected and not refused else "warning"
+    return Check("nats", status, None, "; ".join(parts))

@@ -2,7 +2,9 @@
 asks, done here.
 
 * The bots that changed since the last beat go in one core-NATS message per
-  ``heartbeat_interval`` (their heartbeats are counted here, not forwarded one by one).
+  ``heartbeat_interval``: a bot whose status or process changed, and each bot's RSS and CPU
+  once per ``metrics_interval``. A heartbeat alone is not news (the edge judges silence), so a
+  host's steady fleet costs the hub one small message per interval.
 * What must not be lost (a registration, a transition, LLM usage, an approval request) is queued
   in the edge's outbox (:class:`~chatops.services.outbox.EdgeOutbox`, kept in its database) and
   published through JetStream with its id as ``Nats-Msg-Id``, oldest first, until stored.
@@ -30,7 +32,7 @@ from nats.aio.msg import Msg
 
 from chatops.composition.services import Services
 from chatops.config import Settings
-from chatops.nats.connect import Connection, NatsErrors
+from chatops.nats.connect import Connection, NatsErrors, nats_check
 from chatops.nats.messages import (
     COMMAND_DECODER,
     ENCODER,
@@ -51,6 +53,7 @@ from chatops.runtime.tasks import TaskSet
 from chatops.services.approvals.events import ApprovalRequested, ApprovalSettled
 from chatops.services.callers import LinkError
 from chatops.services.errors import DomainError
+from chatops.services.recovery.probes import Check
 from chatops.services.usage import UsageLogged
 
 log = logging.getLogger(__name__)
@@ -82,9 +85,13 @@ class EdgeLink:
     def __init__(self, services: Services, settings: Settings) -> None:
         self._services = services
         self.host = settings.edge.name
+        self._url = settings.nats.url
         self._subjects = Subjects(settings.nats.subject_prefix, self.host)
         self._interval = settings.monitoring.heartbeat_interval
+        self._metrics_every = settings.monitoring.metrics_interval
         self._dirty: set[str] = set()
+        self._sent: dict[str, tuple[float, int, float]] = {}
+        """A bot -> (status_changed_at, pid, when) of the last report sent of it."""
         self._tasks = TaskSet()
         self._seq = 0
         self._started_at = services.clock()
@@ -111,6 +118,7 @@ class EdgeLink:
             bus.subscribe(ApprovalSettled, self._on_settled),
         ]
         self._dirty.update(services.fleet.bots)
+        self._unsubscribe.append(services.diagnostics.add_probe("nats", self._probe))
         self._tasks.spawn(self.connection.run(), name="edge-connect")
         self._tasks.spawn(self._beat_forever(), name="edge-beat")
         self._tasks.spawn(self._forward_forever(), name="edge-forward")
@@ -128,6 +136,9 @@ class EdgeLink:
             self._services.fleet.on_change.remove(self._changed)
         await self._tasks.cancel()
         await self.connection.close()
+
+    async def _probe(self) -> Check:
+        return nats_check(self.connection, self._url, len(self._services.outbox))
 
     # -- what happens here -----------------------------------------------------------------------
 
@@ -185,12 +196,27 @@ class EdgeLink:
             if client is None or not self.connection.connected:
                 continue  # what changed stays marked for the next beat
             self._seq += 1
-            fleet = self._services.fleet
-            bots = [report_of(fleet.bots[name]) for name in self._dirty if name in fleet.bots]
-            self._dirty.clear()
+            bots = self._news()
             beat = Beat(host=self.host, seq=self._seq, started_at=self._started_at, bots=bots)
             with contextlib.suppress(Exception):
                 await client.publish(self._subjects.beat, ENCODER.encode(beat))
+
+    def _news(self) -> list[BotReport]:
+        """The changed bots worth a line in this beat; the rest stay marked for a later one."""
+        fleet, now = self._services.fleet, self._services.clock()
+        news = []
+        for name in list(self._dirty):
+            bot = fleet.bots.get(name)
+            if bot is None:
+                self._dirty.discard(name)
+                continue
+            changed, pid, sent_at = self._sent.get(name, (-1.0, -1, -1e18))
+            moved = (changed, pid) != (bot.status_changed_at, bot.pid)
+            if moved or now - sent_at >= self._metrics_every:
+                self._sent[name] = (bot.status_changed_at, bot.pid, now)
+                self._dirty.discard(name)
+                news.append(report_of(bot))
+        return news
 
     async def _forward_forever(self) -> None:
         outbox = self._services.outbox

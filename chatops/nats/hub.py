@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -26,7 +27,7 @@ from nats.js.errors import BadRequestError
 
 from chatops.composition.services import Services
 from chatops.config import Settings
-from chatops.nats.connect import Connection, NatsErrors
+from chatops.nats.connect import Connection, NatsErrors, nats_check
 from chatops.nats.messages import (
     ANSWER_DECODER,
     BEAT_DECODER,
@@ -41,6 +42,7 @@ from chatops.nats.messages import (
     UsageReported,
     host_of,
 )
+from chatops.presentation.formatting import plural
 from chatops.records.approvals import ApprovalAsk
 from chatops.records.hosts import BotReport, qualified
 from chatops.runtime.tasks import TaskSet
@@ -48,6 +50,7 @@ from chatops.services.approvals.events import ApprovalSettled
 from chatops.services.callers import Declined, LinkError, NoAnswer, NotConnected
 from chatops.services.errors import DomainError
 from chatops.services.hosts import HostsService
+from chatops.services.recovery.probes import Check
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +120,7 @@ class HubLink:
         self._hosts: HostsService = services.hosts
         config = settings.nats
         self.prefix = config.subject_prefix
+        self._url = config.url
         self._stream = config.stream
         self._window = config.duplicate_window
         self.request_timeout = config.request_timeout
@@ -146,6 +150,7 @@ class HubLink:
             known.caller.link = self.link_for(known.name)
         self._services.restarts.relay = self._hosts.restart_relay
         self._unsubscribe.append(self._services.bus.subscribe(ApprovalSettled, self._settled))
+        self._unsubscribe.append(self._services.diagnostics.add_probe("nats", self._probe))
         self._tasks.spawn(self.connection.run(), name="hub-connect")
         return self
 
@@ -159,6 +164,15 @@ class HubLink:
             unsubscribe()
         await self._tasks.cancel()
         await self.connection.close()
+
+    async def _probe(self) -> Check:
+        check = nats_check(self.connection, self._url)
+        down = sorted(known.name for known in self._hosts.hosts.values() if known.down)
+        up = len(self._hosts.hosts) - len(down)
+        detail = f"{check.detail}; {plural(up, 'host')} up" + (
+            f", down: {', '.join(down)}" if down else ""
+        )
+        return replace(check, status="warning" if down else check.status, detail=detail)
 
     async def _started(self, client: Client) -> None:
         js = client.jetstream()

@@ -297,7 +297,9 @@ def drive(name: str, proc: subprocess.Popen[bytes], sock: Path, args: argparse.N
         line = gen.stdout.readline().strip()
         if line != b"READY":
             raise SystemExit(f"{name}: a generator failed ({line!r})")
-    print(f"  {name}: {args.bots} bots connected and registered in {time.monotonic() - started:.1f} s")
+    print(
+        f"  {name}: {args.bots} bots connected and registered in {time.monotonic() - started:.1f} s"
+    )
     t0 = time.time() + 1.0
     for gen in gens:
         assert gen.stdin is not None
@@ -329,7 +331,9 @@ def drive(name: str, proc: subprocess.Popen[bytes], sock: Path, args: argparse.N
     span = wall1 - wall0
 
     def pct(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000 if latencies else 0.0
+        return (
+            latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000 if latencies else 0.0
+        )
 
     return Result(
         server=name,

@@ -95,7 +95,8 @@ class Bot(asyncio.Protocol):
             if at is None:
                 continue
             if reply.get("ok") is False:
-                self.gen.errors[reply["error"]["code"]] = self.gen.errors.get(reply["error"]["code"], 0) + 1
+                code = reply["error"]["code"]
+                self.gen.errors[code] = self.gen.errors.get(code, 0) + 1
             if at[1]:
                 self.gen.latencies.append(now - at[0])
             if self.gen.waiting is not None:
@@ -126,7 +127,8 @@ async def main():
     count = last - first
     bots = [None] * count
     for start in range(0, count, 100):
-        await asyncio.gather(*(connect(loop, gen, bots, i) for i in range(start, min(count, start + 100))))
+        batch = range(start, min(count, start + 100))
+        await asyncio.gather(*(connect(loop, gen, bots, i) for i in batch))
     gen.waiting, gen.expect = loop.create_future(), count
     for i, bot in enumerate(bots):
         bot.sent[0] = (time.perf_counter(), False)
@@ -138,7 +140,8 @@ async def main():
     gen.waiting = None
     print("READY", flush=True)
     t0 = float(await loop.run_in_executor(None, sys.stdin.readline))
-    lines = [b'{"id":%%d,"type":"heartbeat","channel":"b%d","rss_mb":48.5,"cpu_pct":1.5}\n' % (first + i) for i in range(count)]
+    line = b'{"id":%%d,"type":"heartbeat","channel":"b%d","rss_mb":48.5,"cpu_pct":1.5}\n'
+    lines = [line % (first + i) for i in range(count)]
     offsets = [(first + i) / total for i in range(count)]
     window = (t0 + warmup, t0 + warmup + seconds)
     seq, i, second = 0, 0, 0
@@ -284,8 +287,10 @@ def drive(name: str, proc: subprocess.Popen[bytes], sock: Path, args: argparse.N
         last = min(args.bots, first + per)
         gens.append(
             subprocess.Popen(
-                [sys.executable, "-c", GENERATOR, str(sock), str(first), str(last)]
-                + [str(args.bots), str(args.warmup), str(args.seconds)],
+                [
+                    *(sys.executable, "-c", GENERATOR, str(sock), str(first), str(last)),
+                    *(str(args.bots), str(args.warmup), str(args.seconds)),
+                ],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 preexec_fn=_raise_nofile,

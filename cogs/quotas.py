@@ -41,6 +41,8 @@ def _colour(pct_left: float) -> int:
 
 
 def quota_value(view: QuotaView, now: float) -> str:
+    if view.loading:
+        return "loading: the total is being rebuilt from the usage rows"
     lines = [
         f"{progress_bar(view.pct_left / 100)} left · {view.used:,.6g}/{view.limit:,.6g} {view.unit}"
     ]

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -187,6 +188,66 @@ async def test_usage_whose_commit_failed_is_counted_once_when_sent_again(workdir
         assert (await client.request({**usage, "id": 3}))["ok"]  # a replay: acknowledged only
         assert budget.total == 1
         assert query(settings.monitoring.database_path, "SELECT COUNT(*) FROM llm_usage") == [(1,)]
+        await client.close()
+    finally:
+        await ctl.stop()
+
+
+async def test_the_socket_answers_while_budgets_rebuild_and_counts_usage_once(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The budgets' rebuild from ``llm_usage`` at start (seconds at millions of rows) must not
+    keep the socket closed: it opens first, the budgets say ``loading`` meanwhile, and usage
+    logged during the rebuild is in the totals once it is done, exactly once."""
+    settings = make_settings(workdir)
+    settings.quotas = QuotasConfig(budgets=[BudgetConfig(name="calls", limit=100, metric="calls")])
+    usage = {"type": "llm_usage", "channel": "c", "model": "m"}
+    ctl = new_controller(settings)
+    await ctl.start()
+    client = await RawClient.connect(settings.monitoring.socket_path)
+    for n in range(3):
+        assert (await client.request({**usage, "id": n}))["ok"]
+    await client.close()
+    await ctl.stop()
+
+    from chatops.store.quotas import QuotaTables
+
+    rebuilding, go_on = asyncio.Event(), asyncio.Event()
+    usage_since = QuotaTables.usage_since
+
+    async def held_rebuild(self: QuotaTables, *args: Any, **kwargs: Any) -> float:
+        rebuilding.set()
+        await go_on.wait()
+        return await usage_since(self, *args, **kwargs)
+
+    monkeypatch.setattr(QuotaTables, "usage_since", held_rebuild)
+    ctl = new_controller(settings)
+    await ctl.start()
+    try:
+        await asyncio.wait_for(rebuilding.wait(), 10)
+        quotas = ctl.services.quotas
+        client = await RawClient.connect(settings.monitoring.socket_path)
+        assert (await client.request({"id": "p", "type": "ping"}))["pong"]
+        bot = await RawClient.connect(settings.monitoring.socket_path)
+        register = {"id": "r", "type": "register", "channel": "b", "pid": os.getpid()}
+        assert (await bot.request(register))["ok"]
+        await bot.close()  # diagnostics would ping it
+        for n in range(10, 12):
+            assert (await client.request({**usage, "id": n}))["ok"]  # committed
+        summary = await client.request({"id": "q", "type": "get_quota_summary"})
+        [view] = summary["quotas"]
+        assert (view["level"], view["used"], view["pct_left"]) == ("loading", None, None)
+        checks = {c.name: c for c in await ctl.services.diagnostics.run_diagnostics()}
+        assert checks["quotas"].status == "warning"
+        assert not quotas.loaded.is_set()
+
+        go_on.set()
+        await asyncio.wait_for(quotas.loaded.wait(), 10)
+        assert quotas.budgets["calls"].total == 5  # 3 before the restart, 2 during the rebuild
+        [view] = (await client.request({"id": "q2", "type": "get_quota_summary"}))["quotas"]
+        assert (view["level"], view["used"]) == ("ok", 5)
+        assert (await client.request({**usage, "id": 20}))["ok"]
+        assert quotas.budgets["calls"].total == 6
         await client.close()
     finally:
         await ctl.stop()

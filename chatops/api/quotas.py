@@ -23,9 +23,32 @@ from chatops.wire.protocol import (
     SetBudget,
 )
 
+LOADING = "loading: the budget's total is being rebuilt from the usage rows"
+
 
 def quota_to_dict(view: QuotaView, now: float) -> dict[str, Any]:
     runway = view.runway
+    if view.loading:
+        # Its total so far is partial: no figure rather than a wrong one.
+        return {
+            "name": view.name,
+            "kind": view.kind,
+            "family": view.family,
+            "models": list(view.models),
+            "used": None,
+            "limit": view.limit,
+            "unit": view.unit,
+            "pct_left": None,
+            "level": view.level,
+            "loading": True,
+            "resets_at": view.resets_at,
+            "span": view.span,
+            "stale": view.stale,
+            "burn_per_hour": None,
+            "exhausted_at": None,
+            "lasts_until_reset": None,
+            "runway": LOADING,
+        }
     return {
         "name": view.name,
         "kind": view.kind,

@@ -51,6 +51,9 @@ def format_quota_table(quotas: Sequence[dict[str, Any]], *, now: float) -> str:
             else quota.get("span") or "-"
         )
         stale = "  STALE" if quota.get("stale") else ""
+        if quota.get("loading"):
+            lines.append(f"{name}  ({where})  [loading]\n    {quota['runway']}")
+            continue
         lines.append(
             f"{name}  ({where})  {progress_bar(quota['pct_left'] / 100)} left  "
             f"[{quota['level']}]{stale}\n    resets {reset} · {quota['runway']}"
@@ -73,6 +76,9 @@ def set_command(settings: Settings, args: Any) -> int:
     message = SetBudget(name=args.name, limit=args.limit, thresholds=thresholds)
     reply = ask(socket_path, message)
     view = reply["quota"]
+    if view.get("loading"):
+        print(f"Budget {terminal_text(args.name)} changed; {view['runway']}.")
+        return 0
     print(
         f"Budget {terminal_text(args.name)} changed: {view['used']:,.6g}/{view['limit']:,.6g} "
         f"{terminal_text(view['unit'])}, {view['pct_left']:.0f}% left."

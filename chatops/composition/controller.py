@@ -267,6 +267,14 @@ class Controller:
             return check_connections_per_uid(alive, cfg.max_connections_per_uid)
 
         diagnostics.add_probe("connections", connections_probe)
+
+        async def quotas_probe() -> Check:
+            if quotas.loading:
+                detail = "budgets loading: their totals are being rebuilt from the usage rows"
+                return Check("quotas", "warning", None, detail)
+            return Check("quotas", "ok", None, f"{len(quotas.budgets)} budgets loaded")
+
+        diagnostics.add_probe("quotas", quotas_probe)
         web_sessions = WebSessions(store, self.settings.web, clock=clock)
         await web_sessions.start()
         outbox = EdgeOutbox(store)

@@ -205,8 +205,17 @@ def quota_families(views: Iterable[QuotaView]) -> list[Metric]:
         "1 when a pool's figures have not been reported for too long.",
         labels=labels,
     )
+    loading = GaugeMetricFamily(
+        "chatops_quota_loading",
+        "1 while a budget's total is being rebuilt from the usage rows at start (its other "
+        "figures are left out meanwhile).",
+        labels=labels,
+    )
     for view in views:
         key = [view.name, view.kind]
+        loading.add_metric(key, 1.0 if view.loading else 0.0)
+        if view.loading:
+            continue
         remaining.add_metric(key, view.pct_left / 100)
         used.add_metric([*key, view.unit], view.used)
         limit.add_metric([*key, view.unit], view.limit)
@@ -219,7 +228,7 @@ def quota_families(views: Iterable[QuotaView]) -> list[Metric]:
         if view.runway.exhausted_at is not None:
             exhausted.add_metric(key, view.runway.exhausted_at)
         stale.add_metric(key, 1.0 if view.stale else 0.0)
-    return [remaining, used, limit, critical, resets, burn, exhausted, stale]
+    return [remaining, used, limit, critical, resets, burn, exhausted, stale, loading]
 
 
 def pending_approvals(records: Iterable[ApprovalRecord]) -> Metric:

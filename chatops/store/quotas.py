@@ -157,19 +157,33 @@ class QuotaTables:
         )
         return [row["model"] for row in rows]
 
-    async def usage_since(self, since: float, metric: str, scope: UsageScope) -> float:
-        """The budget's total since ``since``: run once per budget at start."""
-        where, params = _where(since, scope)
+    async def usage_cut(self) -> int:
+        """The last ``llm_usage`` row committed when the writer's next batch commits: the rows a
+        rebuild counts (``upto``). Read inside the writer's transaction, so every usage event
+        published before this returns is at or under it, every one published after is above."""
+
+        def job(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM llm_usage").fetchone()[0])
+
+        return int(await self._db.writer.run(job))
+
+    async def usage_since(
+        self, since: float, metric: str, scope: UsageScope, upto: int | None = None
+    ) -> float:
+        """The budget's total since ``since`` (rows up to id ``upto``): once per budget at
+        start."""
+        where, params = _where(since, scope, upto)
         rows = await self._db.fetchall(
             f"SELECT {METRIC_SQL[metric]} AS total FROM llm_usage WHERE {where}", params
         )
         return finite(rows[0]["total"] or 0.0)
 
     async def usage_events_since(
-        self, since: float, metric: str, scope: UsageScope
+        self, since: float, metric: str, scope: UsageScope, upto: int | None = None
     ) -> list[tuple[float, float]]:
-        """(minute, sum) since ``since``: a rolling window's contents at start."""
-        where, params = _where(since, scope)
+        """(minute, sum) since ``since`` (rows up to id ``upto``): a rolling window's contents
+        at start."""
+        where, params = _where(since, scope, upto)
         rows = await self._db.fetchall(
             f"SELECT CAST(strftime('%s', ts) AS INTEGER) / 60 * 60 AS t, "
             f"TOTAL({_EVENT_VALUE[metric]}) AS v FROM llm_usage WHERE {where} "
@@ -188,9 +202,12 @@ _EVENT_VALUE = {
 }
 
 
-def _where(since: float, scope: UsageScope) -> tuple[str, tuple[Any, ...]]:
+def _where(since: float, scope: UsageScope, upto: int | None = None) -> tuple[str, tuple[Any, ...]]:
     where = ["ts >= ?"]
     params: list[Any] = [to_sqlite(since)]
+    if upto is not None:
+        where.append("id <= ?")
+        params.append(upto)
     if scope.models is not None:
         where.append(f"model IN ({', '.join('?' * len(scope.models))})")
         params.extend(scope.models)

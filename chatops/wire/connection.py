@@ -21,12 +21,13 @@ import asyncio
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 import msgspec
 
+from chatops.wire.acks import Acks, CommitNotifier
 from chatops.wire.badinput import BadInputLog, ErrorBudget
 from chatops.wire.framing import LineFramer
 from chatops.wire.outcomes import Committed, Handler, Immediate, Later
@@ -77,18 +78,6 @@ class ConnectionLimits:
     bad_message_window: float = 60.0
 
 
-class CommitNotifier(Protocol):
-    """What the server needs from the store's writer to acknowledge after commit."""
-
-    @property
-    def batch_id(self) -> int: ...
-
-    @property
-    def backlog(self) -> int: ...
-
-    def after_commit(self, callback: Callable[[BaseException | None], None]) -> None: ...
-
-
 class Host(Protocol):
     """What a connection needs from the server that accepted it (:class:`~chatops.wire.server.
     MonitorServer`): its handlers and limits, admission, and the tasks and logs it keeps."""
@@ -100,6 +89,9 @@ class Host(Protocol):
 
     @property
     def notifier(self) -> CommitNotifier: ...
+
+    @property
+    def acks(self) -> Acks: ...
 
     @property
     def limits(self) -> ConnectionLimits: ...
@@ -131,8 +123,6 @@ class Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._out: list[bytes] = []
         self._flush_scheduled = False
-        self._acks: list[tuple[RequestId, dict[str, Any] | None]] = []
-        self._ack_batch = -1
         self.peer = Peer(conn_id=0)
         self._pushes = PendingPushes()
         self.closed = False
@@ -277,6 +267,11 @@ class Connection(asyncio.Protocol):
             self._transport.write(out[0] if len(out) == 1 else b"".join(out))
         out.clear()
 
+    def write_now(self, data: bytes) -> None:
+        """Write at once (a batch's acks, already gathered per connection), unless closed."""
+        if not self.closed and self._transport is not None:
+            self._transport.write(data)
+
     def close(self) -> None:
         if self._transport is not None:
             self._flush()
@@ -328,7 +323,7 @@ class Connection(asyncio.Protocol):
             return
         if isinstance(outcome, Committed):
             if msg.id is not None:
-                self._ack_after_commit(msg.id, outcome.body)
+                server.acks.add(self, msg.id, outcome.body)
         elif isinstance(outcome, Immediate):
             self.send(ok_reply(msg.id, outcome.body, outcome.raw))
         else:
@@ -342,31 +337,6 @@ class Connection(asyncio.Protocol):
             return
         log.error("%s for %s failed", what, type(msg).__name__, exc_info=exc)
         self.send(error_reply(ErrorCode.INTERNAL_ERROR, "internal error", msg.id))
-
-    def _ack_after_commit(self, request_id: RequestId, body: dict[str, Any] | None) -> None:
-        notifier = self._server.notifier
-        if notifier.batch_id != self._ack_batch:
-            # One callback per connection per batch, carrying every ack of that batch.
-            self._ack_batch = notifier.batch_id
-            self._acks = []
-            notifier.after_commit(self._make_ack_callback(self._acks))
-        self._acks.append((request_id, body))
-
-    def _make_ack_callback(
-        self, acks: list[tuple[RequestId, dict[str, Any] | None]]
-    ) -> Callable[[BaseException | None], None]:
-        def on_commit(error: BaseException | None) -> None:
-            if error is None:
-                replies = [ok_reply(request_id, body) for request_id, body in acks]
-            else:
-                replies = [
-                    error_reply(ErrorCode.STORAGE_ERROR, "could not be stored; retry", request_id)
-                    for request_id, _ in acks
-                ]
-            if replies and not self.closed and self._transport is not None:
-                self._transport.write(b"".join(replies))
-
-        return on_commit
 
     async def _answer_later(self, msg: Message, later: Later) -> None:
         try:

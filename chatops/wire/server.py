@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from chatops.runtime.tasks import TaskSet
+from chatops.wire.acks import Acks, CommitNotifier
 from chatops.wire.badinput import BadInputLog
-from chatops.wire.connection import CommitNotifier, Connection, ConnectionLimits
+from chatops.wire.connection import Connection, ConnectionLimits
 from chatops.wire.framing import LineFramer
 from chatops.wire.outcomes import Handler
 from chatops.wire.peer import Peer
@@ -51,6 +52,7 @@ class MonitorServer:
             raise ValueError(f"no handler for {kinds}: {', '.join(missing)}")
         self.handlers = dict(handlers)
         self.notifier = notifier
+        self.acks = Acks(notifier)
         self._on_disconnect = on_disconnect
         self.limits = limits or ConnectionLimits()
         self._admission = admission

@@ -48,6 +48,7 @@ class Quotas:
         await self.router.start()
         await self.delivery.start()
         await self.service.start()
+        await self.service.loaded.wait()  # the totals are rebuilt after start returns
         return self
 
     def use(self, cost: float, *, model: str = "claude-sonnet", bot: str = "kissbot") -> None:

@@ -12,6 +12,7 @@ after one.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +58,9 @@ class QuotaView:
     thresholds: tuple[float, ...] = ()
     """Its alert thresholds, in % left: at or under the lowest, it is critical."""
     models: tuple[str, ...] = ()
+    loading: bool = False
+    """A budget whose total is still being rebuilt from the usage rows at start: its figures
+    are not known yet (``level`` is ``loading``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +92,14 @@ class QuotaService:
         self._compacted = 0.0
         self._bus = bus
         self._unsubscribe: Callable[[], None] | None = None
+        self.loaded = asyncio.Event()
+        """Set once the budgets' totals are rebuilt (:meth:`start` does not wait for it)."""
+        self._loader: asyncio.Task[None] | None = None
+        self._held: list[UsageLogged] | None = None
 
     async def start(self) -> None:
-        """Rebuild every budget's running total and what it announced this period."""
+        """Build every budget and what it announced this period; their totals are rebuilt from
+        ``llm_usage`` in the background (:attr:`loaded` is set when they are)."""
         now = self._clock()
         states = await self._tables.states()
         await self.pools.start(states)
@@ -103,30 +112,65 @@ class QuotaService:
             thresholds = cfg.thresholds or self._config.default_thresholds
             budget = Budget(cfg, LevelTracker(thresholds, self._config.hysteresis))
             budget.period_start, budget.period_end = budget.span(now)
-            # Only a family scope needs the models used this period (a scan of the period).
-            models = await self._tables.models_since(budget.period_start) if cfg.family else None
-            scope = budget.scope(models)
-            if scope.models != ():  # () is a family with no usage yet this period
-                await self._rebuild(budget, scope)
             state = states.get(cfg.name)
             if state is not None and (
                 budget.window is not None or state.period_start == budget.period_start
             ):
                 budget.levels.restore(state.level, state.alerted)
             self.budgets[cfg.name] = budget
-            self._check(budget, now)
-        self._unsubscribe = self._bus.subscribe(UsageLogged, self.on_usage)
+        self._loader = asyncio.get_running_loop().create_task(self._load(), name="quota-rebuild")
 
-    async def _rebuild(self, budget: Budget, scope: UsageScope) -> None:
+    @property
+    def loading(self) -> bool:
+        """True until every budget's total is rebuilt from the usage rows."""
+        return not self.loaded.is_set()
+
+    async def _load(self) -> None:
+        """Rebuild the totals from the rows up to the cut; the events after it wait in
+        ``_held`` and are counted once the totals are in."""
+        upto: int | None = None
+        try:
+            upto = await self._tables.usage_cut()
+        except Exception:
+            log.exception("cannot read where llm_usage ends; the budgets count from zero")
+        # Every event published so far is at or under the cut (see usage_cut): from here on,
+        # each is above it, held while the rebuild runs.
+        self._held = []
+        self._unsubscribe = self._bus.subscribe(UsageLogged, self.on_usage)
+        try:
+            for budget in self.budgets.values() if upto is not None else ():
+                # Only a family scope needs the models used this period (a scan of the period).
+                cfg = budget.config
+                models = (
+                    await self._tables.models_since(budget.period_start) if cfg.family else None
+                )
+                scope = budget.scope(models)
+                if scope.models != () and upto is not None:  # () is a family with no usage yet
+                    await self._rebuild(budget, scope, upto)
+        except Exception:
+            log.exception("rebuilding the budgets from llm_usage failed; they count from zero")
+        held, self._held = self._held or [], None
+        self.loaded.set()
+        log.info("budgets rebuilt (%d usage events held meanwhile)", len(held))
+        now = self._clock()
+        for event in held:
+            self.on_usage(event)
+        for budget in self.budgets.values():
+            self._check(budget, now)
+
+    async def _rebuild(self, budget: Budget, scope: UsageScope, upto: int) -> None:
         """The running total of this period (or window) from ``llm_usage``: at start only."""
         metric = budget.config.metric
         if budget.window is None:
-            budget.total = await self._tables.usage_since(budget.period_start, metric, scope)
+            budget.total = await self._tables.usage_since(budget.period_start, metric, scope, upto)
             return
-        for ts, value in await self._tables.usage_events_since(budget.period_start, metric, scope):
+        events = await self._tables.usage_events_since(budget.period_start, metric, scope, upto)
+        for ts, value in events:
             budget.add(ts, value)
 
     def close(self) -> None:
+        if self._loader is not None:
+            self._loader.cancel()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -134,6 +178,9 @@ class QuotaService:
     # -- events ----------------------------------------------------------------------------------
 
     def on_usage(self, event: UsageLogged) -> None:
+        if self._held is not None:
+            self._held.append(event)
+            return
         now = self._clock()
         for budget in self.budgets.values():
             if not budget.counts(event.model, event.channel, event.feature):
@@ -163,7 +210,10 @@ class QuotaService:
         return await self._tables.compact_history(self._clock(), self._config.history_max_days)
 
     def tick(self) -> None:
-        """Scheduler job: period rollovers and rolling windows."""
+        """Scheduler job: period rollovers and rolling windows (once the budgets are loaded:
+        a rollover during the rebuild is caught by the next tick)."""
+        if self.loading:
+            return
         now = self._clock()
         for budget in self.budgets.values():
             if budget.window is not None:
@@ -175,6 +225,8 @@ class QuotaService:
     # -- levels ----------------------------------------------------------------------------------
 
     def _check(self, budget: Budget, now: float) -> None:
+        if self.loading:
+            return  # a partial total: levels are checked once it is whole
         self._announcer.check(
             budget.name,
             budget.levels,
@@ -269,13 +321,14 @@ class QuotaService:
         runway = budget.burn.runway(now, self._config.burn_window, budget.pct_left, resets)
         level = budget.levels.level
         return QuotaView(
+            loading=self.loading,
             name=cfg.name,
             kind="budget",
             used=budget.total,
             limit=cfg.limit,
             unit=cfg.metric,
             pct_left=budget.pct_left,
-            level="ok" if level == 0 else budget.levels.state(level),
+            level="loading" if self.loading else "ok" if level == 0 else budget.levels.state(level),
             resets_at=resets,
             span=f"rolling {cfg.window}" if cfg.window else f"per {cfg.period}",
             runway=runway,

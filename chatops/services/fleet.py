@@ -225,15 +225,21 @@ class FleetService:
         if channel not in caller.owns:
             self.ownership.adopt(caller, channel)
             self._deadlines.end_grace(channel)
-        if now >= self._metrics_due.get(channel, 0.0):
-            # One row per metrics_interval; the heartbeats in between update the live values
-            # (bot_status, /status) and are superseded by the next row.
+        due = now >= self._metrics_due.get(channel, 0.0)
+        if due:
+            # One metrics row and one status row per metrics_interval: the heartbeats in between
+            # update the live values (bot_status, /status, /metrics) and the next rows carry
+            # them. At 10,000 bots a second, a status row per heartbeat was most of the
+            # controller's CPU; after a restart every live bot gets restart_grace anyway.
             self._metrics_due[channel] = now + self._config.metrics_interval
             self._rows.add_metrics(bot, sampled_at)
         if bot.status is not BotStatus.ONLINE:
             self._transition(bot, BotStatus.ONLINE, "heartbeat")
-        else:
+        elif due:
             self._save(bot)
+        else:
+            for listener in self.on_change:
+                listener(bot)
 
     def unregister(self, caller: Caller, channel: str) -> None:
         bot = self.bots.get(channel)

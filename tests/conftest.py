@@ -394,6 +394,7 @@ class RecordingSink:
     kind = SinkKind.WEBHOOK
     ready = True
     pace = 0.0
+    storms = False
 
     def __init__(self) -> None:
         self.alerts: list[Alert] = []

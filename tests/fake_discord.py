@@ -32,6 +32,24 @@ SECOND_APPROVER_USER_ID = "900000000000000404"
 
 _snowflakes = itertools.count(910000000000000000)
 
+MESSAGE_CONTENT_LIMIT = 2000
+EMBED_LIMITS = {"title": 256, "description": 4096, "footer": 2048, "author": 256}
+EMBEDS_TOTAL_LIMIT = 6000
+"""Every embed's title, description, field names and values, footer and author, together."""
+UPLOAD_LIMIT = 10 * 1024 * 1024
+"""Discord's upload limit per file in a server without boosts: 10 MiB."""
+
+
+def _embed_text(embed: dict[str, Any], key: str) -> str:
+    if key == "footer":
+        return str((embed.get("footer") or {}).get("text", ""))
+    if key == "author":
+        return str((embed.get("author") or {}).get("name", ""))
+    if key == "fields":
+        fields = embed.get("fields") or []
+        return "".join(f"{f.get('name', '')}{f.get('value', '')}" for f in fields)
+    return str(embed.get(key) or "")
+
 
 def snowflake() -> str:
     return str(next(_snowflakes))
@@ -89,6 +107,14 @@ class FakeDiscord:
         self.bucket_period = 5.0
         self._buckets: dict[str, list[float]] = {}
         self.rate_limited = 0
+        self.upload_limit = UPLOAD_LIMIT
+        self.uploads: dict[str, bytes] = {}
+        """Each attachment's content, by attachment id."""
+        self.refused: list[list[str]] = []
+        """What each message refused for Discord's limits broke."""
+        self.stall: asyncio.Event | None = None
+        """While set to an unset event, a new message is created but its answer waits for the
+        event: a client that dies meanwhile posted it without ever hearing so."""
         # enforce_nonce: the same nonce within a few minutes returns the existing message.
         self._nonces: dict[tuple[str, str], dict[str, Any]] = {}
 
@@ -424,6 +450,7 @@ class FakeDiscord:
                             "name": part.filename,  # type: ignore[union-attr]
                             "size": len(data),
                             "head": bytes(data[:8]),
+                            "data": bytes(data),
                         }
                     )
             return parts
@@ -435,6 +462,9 @@ class FakeDiscord:
         return None
 
     def _create_message(self, channel_id: str, body: dict[str, Any]) -> web.Response:
+        refused = self._over_limits(body)
+        if refused is not None:
+            return refused
         now = time.monotonic()
         window = [t for t in self._buckets.get(channel_id, []) if t > now - self.bucket_period]
         self._buckets[channel_id] = window
@@ -467,6 +497,40 @@ class FakeDiscord:
         response.headers.update(self._bucket_headers(channel_id, remaining, reset_after))
         return response
 
+    def _over_limits(self, body: dict[str, Any]) -> web.Response | None:
+        """Discord's limits on a new message, answered as Discord does: 400 Invalid Form Body
+        (code 50035) for text over its limits, 413 (code 40005) for an upload too large."""
+        errors: list[str] = []
+        if len(body.get("content") or "") > MESSAGE_CONTENT_LIMIT:
+            errors.append("content: must be 2000 or fewer in length")
+        embeds = body.get("embeds") or []
+        if len(embeds) > 10:
+            errors.append("embeds: must be 10 or fewer in length")
+        total = 0
+        for index, embed in enumerate(embeds):
+            for key, limit in EMBED_LIMITS.items():
+                if len(_embed_text(embed, key)) > limit:
+                    errors.append(f"embeds.{index}.{key}: must be {limit} or fewer in length")
+            if len(embed.get("fields") or []) > 25:
+                errors.append(f"embeds.{index}.fields: must be 25 or fewer in length")
+            total += sum(len(_embed_text(embed, key)) for key in (*EMBED_LIMITS, "fields"))
+        if total > EMBEDS_TOTAL_LIMIT:
+            errors.append("embeds: embed size exceeds maximum size of 6000")
+        files = body.get("files") or []
+        if len(files) > 10:
+            errors.append("files: must be 10 or fewer in length")
+        if errors:
+            self.refused.append(errors)
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": errors}, 400)
+        if any(f["size"] > self.upload_limit for f in files):
+            self.refused.append(["files: request entity too large"])
+            return _json({"message": "Request entity too large", "code": 40005}, 413)
+        return None
+
+    def attachment(self, message: dict[str, Any], index: int = 0) -> bytes:
+        """The content of one of ``message``'s attachments, as its URL would serve it."""
+        return self.uploads[message["attachments"][index]["id"]]
+
     def _bucket_headers(
         self, channel_id: str, remaining: int, reset_after: float
     ) -> dict[str, str]:
@@ -494,7 +558,7 @@ class FakeDiscord:
             "mention_everyone": False,
             "mentions": [],
             "mention_roles": [],
-            "attachments": [],
+            "attachments": [self._attachment(f) for f in body.get("files") or []],
             "embeds": body.get("embeds") or [],
             "pinned": False,
             "type": 0,
@@ -503,6 +567,20 @@ class FakeDiscord:
         }
         self.messages[message["id"]] = message
         return message
+
+    def _attachment(self, upload: dict[str, Any]) -> dict[str, Any]:
+        attachment_id = snowflake()
+        self.uploads[attachment_id] = upload["data"]
+        name = upload["name"]
+        url = f"http://127.0.0.1:{self.port}/attachments/{attachment_id}/{name}"
+        return {
+            "id": attachment_id,
+            "filename": name,
+            "size": upload["size"],
+            "url": url,
+            "proxy_url": url,
+            "content_type": "text/csv" if name.endswith(".csv") else "application/octet-stream",
+        }
 
     def _edit_message(self, channel_id: str, message_id: str, body: Any) -> dict[str, Any]:
         """An edit changes the message in place (same id), as Discord does."""
@@ -614,7 +692,10 @@ class FakeDiscord:
             return web.Response(status=204)
         is_message = parts[0] == "channels" and len(parts) >= 3 and parts[2] == "messages"
         if is_message and method == "POST":
-            return self._create_message(parts[1], body or {})
+            response = self._create_message(parts[1], body or {})
+            if self.stall is not None and response.status == 200:
+                await self.stall.wait()
+            return response
         if is_message and method == "PATCH":
             return _json(self._edit_message(parts[1], parts[3] if len(parts) > 3 else "", body))
         if parts[0] == "channels" and len(parts) == 2:

@@ -12,6 +12,11 @@ until ``group_wait`` (0 by default), or the sink's own ``pace`` if longer (the D
 one message a second, its rate limit's steady rate), after the previous one to that sink began,
 for the rest of the burst (a timer on the injected clock).
 
+A storm (more alerts due for a sink that takes storms than ``alerts.storm_threshold``: the
+Discord channel) is one group of them all, up to ``STORM_MAX``, which the sink sends as one
+summary (:mod:`chatops.alerts.storms`). Its rows are marked delivered together when the summary
+is posted, like any group's, so no alert it counted is sent again one by one.
+
 Exactly-once, as far as it can be had: a crash between a successful send and its commit resends
 the *same* group (same rows, same group id) after the restart. The Discord channel sink sends
 the group id as the message nonce with ``enforce_nonce``, so Discord returns the message it
@@ -32,6 +37,7 @@ from collections.abc import Collection
 
 from chatops.alerts.render import GROUP_MAX
 from chatops.alerts.sinks import DeliveryError, Sink, SinkKind
+from chatops.alerts.storms import STORM_MAX
 from chatops.config import AlertsConfig
 from chatops.presentation.formatting import plural
 from chatops.records.alerts import Alert, OutboxItem
@@ -198,6 +204,12 @@ class AlertDelivery:
         started = next((item.group_id for item in due if item.group_id is not None), None)
         if started is not None:
             return [item for item in self.pending if item.group_id == started]
+        sink = self.sinks.get(name)
+        if sink is not None and sink.storms and len(due) > self._config.storm_threshold:
+            log.warning(
+                "alert storm: %d alerts due for %s at once, told in one summary", len(due), name
+            )
+            return due[:STORM_MAX]
         return due[:GROUP_MAX]
 
     async def _send(self, sink: Sink, group: list[OutboxItem]) -> bool:

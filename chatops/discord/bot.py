@@ -30,6 +30,7 @@ from chatops.composition.services import Services
 from chatops.config import DiscordConfig, Settings
 from chatops.discord.errors import report_error
 from chatops.discord.sink import DiscordChannelSink
+from chatops.timeutil import Clock, wall_clock
 from chatops.web.door import HttpDoor
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ EXTENSIONS = (
 
 
 class ChatOpsBot(commands.Bot):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock = wall_clock) -> None:
+        """``clock``: the controller's (a test's injected clock; discord.py keeps its own)."""
         intents = discord.Intents.none()
         intents.guilds = True  # channels and roles; no privileged intent is needed
         # Nothing chatops sends mentions anyone unless a message says so explicitly (the alert
@@ -68,7 +70,7 @@ class ChatOpsBot(commands.Bot):
         )
         sinks = [self.alert_sink] if self.alert_sink else []
         self.controller = Controller(
-            settings, socket_door=SocketDoor, http_door=HttpDoor, sinks=sinks
+            settings, socket_door=SocketDoor, http_door=HttpDoor, sinks=sinks, clock=clock
         )
         self.tree.error(self.on_app_command_error)
 

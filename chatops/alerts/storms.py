@@ -77,7 +77,7 @@ def storm_message(
     problems = sum(alert.severity.is_problem for alert in alerts)
     header = (
         f"**{plural(len(alerts), 'alert')} at once**, too many to post one by one: each is a "
-        f"row of the attached `{storm_filename(group_id)}`, and every webhook got them all."
+        f"row of the attached `{storm_filename(group_id)}` (webhooks get every alert)."
     )
     kinds = " · ".join(
         f"{SEVERITY_EMOJI[severity]} {discord_text(kind)} {count:,}"

@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.discord_limits import UPLOAD_LIMIT, message_refusal
+
 APP_ID = "900000000000000001"
 BOT_USER_ID = APP_ID
 GUILD_ID = "900000000000000100"
@@ -31,24 +33,6 @@ APPROVER_USER_ID = "900000000000000403"
 SECOND_APPROVER_USER_ID = "900000000000000404"
 
 _snowflakes = itertools.count(910000000000000000)
-
-MESSAGE_CONTENT_LIMIT = 2000
-EMBED_LIMITS = {"title": 256, "description": 4096, "footer": 2048, "author": 256}
-EMBEDS_TOTAL_LIMIT = 6000
-"""Every embed's title, description, field names and values, footer and author, together."""
-UPLOAD_LIMIT = 10 * 1024 * 1024
-"""Discord's upload limit per file in a server without boosts: 10 MiB."""
-
-
-def _embed_text(embed: dict[str, Any], key: str) -> str:
-    if key == "footer":
-        return str((embed.get("footer") or {}).get("text", ""))
-    if key == "author":
-        return str((embed.get("author") or {}).get("name", ""))
-    if key == "fields":
-        fields = embed.get("fields") or []
-        return "".join(f"{f.get('name', '')}{f.get('value', '')}" for f in fields)
-    return str(embed.get(key) or "")
 
 
 def snowflake() -> str:
@@ -498,34 +482,14 @@ class FakeDiscord:
         return response
 
     def _over_limits(self, body: dict[str, Any]) -> web.Response | None:
-        """Discord's limits on a new message, answered as Discord does: 400 Invalid Form Body
-        (code 50035) for text over its limits, 413 (code 40005) for an upload too large."""
-        errors: list[str] = []
-        if len(body.get("content") or "") > MESSAGE_CONTENT_LIMIT:
-            errors.append("content: must be 2000 or fewer in length")
-        embeds = body.get("embeds") or []
-        if len(embeds) > 10:
-            errors.append("embeds: must be 10 or fewer in length")
-        total = 0
-        for index, embed in enumerate(embeds):
-            for key, limit in EMBED_LIMITS.items():
-                if len(_embed_text(embed, key)) > limit:
-                    errors.append(f"embeds.{index}.{key}: must be {limit} or fewer in length")
-            if len(embed.get("fields") or []) > 25:
-                errors.append(f"embeds.{index}.fields: must be 25 or fewer in length")
-            total += sum(len(_embed_text(embed, key)) for key in (*EMBED_LIMITS, "fields"))
-        if total > EMBEDS_TOTAL_LIMIT:
-            errors.append("embeds: embed size exceeds maximum size of 6000")
-        files = body.get("files") or []
-        if len(files) > 10:
-            errors.append("files: must be 10 or fewer in length")
-        if errors:
-            self.refused.append(errors)
-            return _json({"message": "Invalid Form Body", "code": 50035, "errors": errors}, 400)
-        if any(f["size"] > self.upload_limit for f in files):
-            self.refused.append(["files: request entity too large"])
-            return _json({"message": "Request entity too large", "code": 40005}, 413)
-        return None
+        """Discord's limits on a new message, answered as Discord does (see
+        :mod:`tests.discord_limits`); what was refused is kept in :attr:`refused`."""
+        refusal = message_refusal(body, self.upload_limit)
+        if refusal is None:
+            return None
+        status, answer = refusal
+        self.refused.append(answer.get("errors") or [answer["message"]])
+        return _json(answer, status)
 
     def attachment(self, message: dict[str, Any], index: int = 0) -> bytes:
         """The content of one of ``message``'s attachments, as its URL would serve it."""

@@ -11,9 +11,10 @@ before the send, the message's nonce), so its alerts are delivered once, by the 
 resend after a crash returns the message Discord already has. Webhooks never summarise: they
 get every alert, for the machines that read them.
 
-Pure functions on a group of :class:`Alert`, for any kind of alert: an alert's host is the
-``host`` member of its data (fleet alerts carry the bot's; a host's own incident its name),
-and alerts without one are counted under :data:`NO_HOST`.
+Pure functions on a group of :class:`Alert`, for any kind of alert, counted by its ``kind``:
+an alert's host is the ``host`` member of its data (fleet alerts carry their bot's; an alert
+about a whole host should carry that host), and alerts without one count under
+:data:`NO_HOST`.
 """
 
 from __future__ import annotations

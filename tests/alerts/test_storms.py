@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from chatops.alerts.delivery import AlertDelivery
+from chatops.alerts.delivery import STORM_PACE, AlertDelivery
 from chatops.alerts.render import GROUP_MAX
 from chatops.alerts.storms import STORM_MAX, storm_csv, storm_message
 from chatops.config import AlertsConfig, Settings
@@ -163,6 +163,12 @@ async def test_5000_bots_down_at_once_are_one_summary_and_every_webhook_alert(
             agent = Caller(pid=None, local=False)  # each host's agent, reconnected
             for i, name in enumerate(bot_names(host)):
                 bot.controller.services.fleet.register(agent, name, 200_000 + i, {}, host=host)
+        # Within 5 s of the first summary it waits for the rest of the storm (the clock's).
+        key = ("alert_group", "discord:alert_channel")
+        await wait_for(lambda: key in delivery.timers, timeout=60)
+        assert len(fleet.fake.channel_posts()) == 1
+        fleet.clock.advance(STORM_PACE)
+        delivery.timers.run_due()
         await wait_for(lambda: len(fleet.fake.channel_posts()) == 2, timeout=60)
         await wait_for(lambda: len(fleet.webhook_alerts()) >= 2 * len(ALL_BOTS), timeout=120)
         back = fleet.fake.channel_posts()[1]
@@ -243,15 +249,24 @@ class StormSink(RecordingSink):
 
 
 async def run_burst(store: Store, count: int, **config: Any) -> dict[str, list[int]]:
-    delivery = AlertDelivery(store, AlertsConfig(**config), clock=FakeClock())
+    clock = FakeClock()
+    delivery = AlertDelivery(store, AlertsConfig(**config), clock=clock)
     channel, webhook = StormSink(), RecordingSink()
     delivery.add_sink(channel)
     delivery.add_sink(webhook)
     await delivery.start()
+
+    def drained() -> bool:
+        """Done, or else the clock moved past a storm's pause if the channel is in one."""
+        if ("alert_group", channel.name) in delivery.timers:
+            clock.advance(STORM_PACE)
+            delivery.timers.run_due()
+        return not delivery.pending
+
     try:
         for i in range(count):
             delivery.enqueue(down(f"bot-{i:05d}"))
-        await wait_for(lambda: not delivery.pending, timeout=60)
+        await wait_for(drained, timeout=60)
         await delivery.settled()
     finally:
         await delivery.close()
@@ -274,6 +289,48 @@ async def test_a_storm_bigger_than_one_summary_takes_two(
     monkeypatch.setattr("chatops.alerts.delivery.STORM_MAX", 150)
     sizes = await run_burst(store, 320, storm_threshold=40)
     assert sizes["channel"] == [150, 150, 20]  # what is left after two is not a storm
+
+
+async def test_while_a_storm_lasts_the_channel_gets_a_message_every_few_seconds(
+    store: Store,
+) -> None:
+    """A storm that builds over time (bots going stale one heartbeat after another): after a
+    summary, the channel's next message waits until STORM_PACE after it began, gathering what
+    arrives meanwhile; once that is over, an alert leaves at once again. Webhooks never wait."""
+    clock = FakeClock()
+    delivery = AlertDelivery(store, AlertsConfig(), clock=clock)
+    channel, webhook = StormSink(), RecordingSink()
+    delivery.add_sink(channel)
+    delivery.add_sink(webhook)
+    await delivery.start()
+
+    async def burst(names: range) -> None:
+        for i in names:
+            delivery.enqueue(down(f"bot-{i:04d}"))
+        await store.flush()
+
+    def sizes() -> list[int]:
+        return [len(alerts) for _, alerts in channel.groups]
+
+    try:
+        await burst(range(0, 150))
+        await wait_for(lambda: sizes() == [150], timeout=30)
+        for second in range(1, 5):  # the storm goes on: 150 more each second, then 10
+            clock.advance(1)
+            delivery.timers.run_due()
+            await burst(range(150 * second, 150 * second + (150 if second < 4 else 10)))
+        await wait_for(lambda: len(webhook.alerts) == 610, timeout=30)
+        assert sizes() == [150]  # held: the channel's next message waits for the storm
+        clock.advance(1)
+        delivery.timers.run_due()
+        await wait_for(lambda: sizes() == [150, 460], timeout=30)  # one summary of the rest
+
+        await delivery.settled()
+        clock.advance(STORM_PACE)  # quiet: the storm is over
+        await burst(range(610, 611))
+        await wait_for(lambda: sizes() == [150, 460, 1], timeout=30)  # at once, named
+    finally:
+        await delivery.close()
 
 
 def test_the_thresholds_bounds_are_one_message_and_one_summary() -> None:

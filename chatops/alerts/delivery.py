@@ -187,6 +187,9 @@ class AlertDelivery:
             self._began[name] = self._clock()
             if len(group) > GROUP_MAX:  # a storm: what follows it soon joins the next summary
                 self._storm_began[name] = self._began[name]
+                log.warning(
+                    "alert storm: %s to %s in one summary", plural(len(group), "alert"), name
+                )
             if not await self._send(sink, group):
                 return
 
@@ -221,9 +224,6 @@ class AlertDelivery:
             return [item for item in self.pending if item.group_id == started]
         sink = self.sinks.get(name)
         if sink is not None and sink.storms and len(due) > self._config.storm_threshold:
-            log.warning(
-                "alert storm: %d alerts due for %s at once, told in one summary", len(due), name
-            )
             return due[:STORM_MAX]
         return due[:GROUP_MAX]
 

@@ -394,6 +394,7 @@ class RecordingSink:
     kind = SinkKind.WEBHOOK
     ready = True
     pace = 0.0
+    storms = False
 
     def __init__(self) -> None:
         self.alerts: list[Alert] = []
@@ -460,9 +461,12 @@ class Running:
         return self.fake.messages[list(self.fake.messages)[-1]]
 
 
-async def start_bot(settings: Settings, fake: FakeDiscord) -> tuple[ChatOpsBot, asyncio.Task[None]]:
+async def start_bot(
+    settings: Settings, fake: FakeDiscord, *, clock: Callable[[], float] = time.time
+) -> tuple[ChatOpsBot, asyncio.Task[None]]:
+    """The bot logged in to ``fake`` and ready; its controller on ``clock``."""
     configure_endpoints(settings.discord)
-    bot = ChatOpsBot(settings)
+    bot = ChatOpsBot(settings, clock=clock)
     await bot.login("fake-token")
     task = asyncio.create_task(bot.connect(reconnect=False))
     await wait_for(bot.is_ready, timeout=30)

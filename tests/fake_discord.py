@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.discord_limits import UPLOAD_LIMIT, message_refusal
+
 APP_ID = "900000000000000001"
 BOT_USER_ID = APP_ID
 GUILD_ID = "900000000000000100"
@@ -89,6 +91,14 @@ class FakeDiscord:
         self.bucket_period = 5.0
         self._buckets: dict[str, list[float]] = {}
         self.rate_limited = 0
+        self.upload_limit = UPLOAD_LIMIT
+        self.uploads: dict[str, bytes] = {}
+        """Each attachment's content, by attachment id."""
+        self.refused: list[list[str]] = []
+        """What each message refused for Discord's limits broke."""
+        self.stall: asyncio.Event | None = None
+        """While set to an unset event, a new message is created but its answer waits for the
+        event: a client that dies meanwhile posted it without ever hearing so."""
         # enforce_nonce: the same nonce within a few minutes returns the existing message.
         self._nonces: dict[tuple[str, str], dict[str, Any]] = {}
 
@@ -424,6 +434,7 @@ class FakeDiscord:
                             "name": part.filename,  # type: ignore[union-attr]
                             "size": len(data),
                             "head": bytes(data[:8]),
+                            "data": bytes(data),
                         }
                     )
             return parts
@@ -435,6 +446,9 @@ class FakeDiscord:
         return None
 
     def _create_message(self, channel_id: str, body: dict[str, Any]) -> web.Response:
+        refused = self._over_limits(body)
+        if refused is not None:
+            return refused
         now = time.monotonic()
         window = [t for t in self._buckets.get(channel_id, []) if t > now - self.bucket_period]
         self._buckets[channel_id] = window
@@ -467,6 +481,20 @@ class FakeDiscord:
         response.headers.update(self._bucket_headers(channel_id, remaining, reset_after))
         return response
 
+    def _over_limits(self, body: dict[str, Any]) -> web.Response | None:
+        """Discord's limits on a new message, answered as Discord does (see
+        :mod:`tests.discord_limits`); what was refused is kept in :attr:`refused`."""
+        refusal = message_refusal(body, self.upload_limit)
+        if refusal is None:
+            return None
+        status, answer = refusal
+        self.refused.append(answer.get("errors") or [answer["message"]])
+        return _json(answer, status)
+
+    def attachment(self, message: dict[str, Any], index: int = 0) -> bytes:
+        """The content of one of ``message``'s attachments, as its URL would serve it."""
+        return self.uploads[message["attachments"][index]["id"]]
+
     def _bucket_headers(
         self, channel_id: str, remaining: int, reset_after: float
     ) -> dict[str, str]:
@@ -494,7 +522,7 @@ class FakeDiscord:
             "mention_everyone": False,
             "mentions": [],
             "mention_roles": [],
-            "attachments": [],
+            "attachments": [self._attachment(f) for f in body.get("files") or []],
             "embeds": body.get("embeds") or [],
             "pinned": False,
             "type": 0,
@@ -503,6 +531,20 @@ class FakeDiscord:
         }
         self.messages[message["id"]] = message
         return message
+
+    def _attachment(self, upload: dict[str, Any]) -> dict[str, Any]:
+        attachment_id = snowflake()
+        self.uploads[attachment_id] = upload["data"]
+        name = upload["name"]
+        url = f"http://127.0.0.1:{self.port}/attachments/{attachment_id}/{name}"
+        return {
+            "id": attachment_id,
+            "filename": name,
+            "size": upload["size"],
+            "url": url,
+            "proxy_url": url,
+            "content_type": "text/csv" if name.endswith(".csv") else "application/octet-stream",
+        }
 
     def _edit_message(self, channel_id: str, message_id: str, body: Any) -> dict[str, Any]:
         """An edit changes the message in place (same id), as Discord does."""
@@ -614,7 +656,10 @@ class FakeDiscord:
             return web.Response(status=204)
         is_message = parts[0] == "channels" and len(parts) >= 3 and parts[2] == "messages"
         if is_message and method == "POST":
-            return self._create_message(parts[1], body or {})
+            response = self._create_message(parts[1], body or {})
+            if self.stall is not None and response.status == 200:
+                await self.stall.wait()
+            return response
         if is_message and method == "PATCH":
             return _json(self._edit_message(parts[1], parts[3] if len(parts) > 3 else "", body))
         if parts[0] == "channels" and len(parts) == 2:

@@ -25,6 +25,7 @@ class FlakySink:
     name = "flaky"
     ready = True
     pace = 0.0
+    storms = False
 
     def __init__(self, script: list[DeliveryError | None]) -> None:
         self.script = script

@@ -438,3 +438,22 @@ async def test_restart_keeps_commands_and_persistent_buttons(workdir: Path) -> N
         finally:
             await bot.close()
             await asyncio.gather(task, return_exceptions=True)
+
+
+def test_the_fake_refuses_a_message_over_discords_limits() -> None:
+    """What Discord refuses, the fake refuses, so a test fails where the channel would."""
+    from tests.discord_limits import message_refusal
+
+    fits = {"content": "x" * 2000, "embeds": [{"title": "t" * 256, "description": "d" * 4096}]}
+    assert message_refusal(fits) is None
+    for body in (
+        {"content": "x" * 2001},
+        {"embeds": [{"description": "d" * 4097}]},
+        {"embeds": [{"description": "d" * 4000}, {"description": "d" * 2001}]},
+        {"embeds": [{}] * 11},
+        {"files": [{"size": 1}] * 11},
+    ):
+        refusal = message_refusal(body)
+        assert refusal is not None and refusal[0] == 400 and refusal[1]["code"] == 50035
+    too_big = message_refusal({"files": [{"size": 10 * 1024 * 1024 + 1}]})
+    assert too_big is not None and too_big[0] == 413 and too_big[1]["code"] == 40005

@@ -12,6 +12,13 @@ until ``group_wait`` (0 by default), or the sink's own ``pace`` if longer (the D
 one message a second, its rate limit's steady rate), after the previous one to that sink began,
 for the rest of the burst (a timer on the injected clock).
 
+A storm (more alerts due for a sink that takes storms than ``alerts.storm_threshold``: the
+Discord channel) is one group of them all, up to ``STORM_MAX``, which the sink sends as one
+summary (:mod:`chatops.alerts.storms`). Its rows are marked delivered together when the summary
+is posted, like any group's, so no alert it counted is sent again one by one. While a storm lasts
+the sink's next message waits until ``STORM_PACE`` after the latest summary began, gathering
+what arrives meanwhile into one message (a summary again, if it is still a storm).
+
 Exactly-once, as far as it can be had: a crash between a successful send and its commit resends
 the *same* group (same rows, same group id) after the restart. The Discord channel sink sends
 the group id as the message nonce with ``enforce_nonce``, so Discord returns the message it
@@ -32,6 +39,7 @@ from collections.abc import Collection
 
 from chatops.alerts.render import GROUP_MAX
 from chatops.alerts.sinks import DeliveryError, Sink, SinkKind
+from chatops.alerts.storms import STORM_MAX
 from chatops.config import AlertsConfig
 from chatops.presentation.formatting import plural
 from chatops.records.alerts import Alert, OutboxItem
@@ -43,6 +51,11 @@ from chatops.timeutil import Clock, wall_clock
 log = logging.getLogger(__name__)
 
 NEVER = 1e18
+STORM_PACE = 5.0
+"""While a storm lasts, the least time between the starts of two messages to a sink that takes
+storms: the Discord channel's rate-limit period (5 messages per 5 s). A storm that builds over
+half a minute (bots going stale as their heartbeats fail to come) is then a summary every 5 s
+of what arrived meanwhile, not one a second; 5 s after the latest, alerts leave at once again."""
 
 
 def retry_delay(config: AlertsConfig, attempts: int) -> float:
@@ -77,6 +90,8 @@ class AlertDelivery:
         self.timers = timers if timers is not None else Timers(clock)
         self._began: dict[str, float] = {}
         """When the latest send to each sink began (``group_wait`` counts from it)."""
+        self._storm_began: dict[str, float] = {}
+        """When the latest storm summary to each sink began (``STORM_PACE`` counts from it)."""
         self._closed = False
         self.groups_sent = 0
         self.delivered: Counter[str] = Counter()
@@ -170,18 +185,27 @@ class AlertDelivery:
             if not group:
                 return
             self._began[name] = self._clock()
+            if len(group) > GROUP_MAX:  # a storm: what follows it soon joins the next summary
+                self._storm_began[name] = self._began[name]
+                log.warning(
+                    "alert storm: %s to %s in one summary", plural(len(group), "alert"), name
+                )
             if not await self._send(sink, group):
                 return
 
     async def _paused(self, sink: Sink, group: list[OutboxItem]) -> bool:
         """Wait until ``group_wait`` (or the sink's own pace, if longer) after the previous send
-        to ``sink`` began, if this group is new and not full; False when it need not wait (an
-        alert after a quiet spell never does)."""
+        to ``sink`` began, if this group is new and not full, and while a storm lasts until
+        ``STORM_PACE`` after its latest summary began, full or not; False when it need not wait
+        (an alert after a quiet spell never does)."""
         name = sink.name
+        if group[0].group_id is not None:
+            return False  # begun before: resent as it was, at once
         wait = max(self._config.group_wait, sink.pace)
-        if wait <= 0 or len(group) >= GROUP_MAX or group[0].group_id is not None:
-            return False
-        until = self._began.get(name, -NEVER) + wait
+        until = -NEVER
+        if wait > 0 and len(group) < GROUP_MAX:
+            until = self._began.get(name, -NEVER) + wait
+        until = max(until, self._storm_began.get(name, -NEVER) + STORM_PACE)
         if until <= self._clock():
             return False
         woken = asyncio.Event()
@@ -198,6 +222,9 @@ class AlertDelivery:
         started = next((item.group_id for item in due if item.group_id is not None), None)
         if started is not None:
             return [item for item in self.pending if item.group_id == started]
+        sink = self.sinks.get(name)
+        if sink is not None and sink.storms and len(due) > self._config.storm_threshold:
+            return due[:STORM_MAX]
         return due[:GROUP_MAX]
 
     async def _send(self, sink: Sink, group: list[OutboxItem]) -> bool:

@@ -75,7 +75,9 @@ class FleetAlerts:
         self._flapping: dict[str, float] = {}  # bot -> time of its latest transition
         self._last_status: dict[str, str] = {}
         self._expected: dict[str, _Expected] = {}
-        router.register_style(DOWN, FleetStyle())
+        self.host_of: Callable[[str], str | None] = lambda bot: None
+        """Where a bot runs (told once the fleet exists): every fleet alert carries it."""
+        router.register_style(DOWN, FleetStyle(lambda bot: self.host_of(bot)))
         router.on_tick(self.tick)
         self._unsubscribe: list[Callable[[], None]] = [
             bus.subscribe(FleetEvent, self.on_event),
@@ -130,7 +132,9 @@ class FleetAlerts:
         bot went down again after it came back."""
         if back and expected.announce and not expected.was_down and bot not in self._flapping:
             status = "online" if expected.held is not None else self._last_status.get(bot, "online")
-            self._router.notify(fleet_notice("restarted", bot, status, detail, ts, Severity.INFO))
+            self._router.notify(
+                fleet_notice("restarted", bot, status, detail, ts, Severity.INFO, self.host_of(bot))
+            )
         if expected.held is not None:
             status, why = expected.held
             self._seen(bot, status, why if back else f"{why}\n{detail}", ts, counts=True)
@@ -177,6 +181,7 @@ class FleetAlerts:
                 "alerts for it are paused until it is stable",
                 ts,
                 Severity.WARNING,
+                self.host_of(bot),
             )
         )
         return True
@@ -210,5 +215,6 @@ class FleetAlerts:
                     f"stable for {_span(self._config.flapping_window)}, now {status}",
                     now,
                     Severity.RESOLVED,
+                    self.host_of(bot),
                 )
             )

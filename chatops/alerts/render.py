@@ -32,7 +32,8 @@ def is_discord_webhook(url: str) -> bool:
     return parts.hostname in DISCORD_WEBHOOK_HOSTS and parts.path.startswith("/api/webhooks/")
 
 
-def _iso(ts: float) -> str:
+def iso_time(ts: float) -> str:
+    """A timestamp as every payload writes it: ISO 8601, in UTC."""
     return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
@@ -53,7 +54,7 @@ def _embed(alert: Alert) -> dict[str, Any]:
         "title": discord_text(title(alert))[:256],
         "description": "\n".join(lines)[:_EMBED_DESCRIPTION_LIMIT],
         "color": SEVERITY_COLOUR[alert.severity],
-        "timestamp": _iso(alert.ts),
+        "timestamp": iso_time(alert.ts),
         "fields": fields,
         "footer": {"text": footer},
     }
@@ -80,7 +81,7 @@ def discord_message(alerts: Sequence[Alert], mention_role_id: int | None = None)
             f"{plural(problems, 'problem')}, {len(alerts) - problems} other",
             "description": "\n".join(lines)[:_EMBED_DESCRIPTION_LIMIT],
             "color": SEVERITY_COLOUR[worst],
-            "timestamp": _iso(alerts[-1].ts),
+            "timestamp": iso_time(alerts[-1].ts),
             "footer": {"text": "chatops"},
         }
     body: dict[str, Any] = {"embeds": [embed], "allowed_mentions": {"parse": []}}
@@ -106,9 +107,9 @@ def _json(alert: Alert) -> dict[str, Any]:
         "severity": str(alert.severity),
         "incident_kind": alert.incident_kind,
         "detail": alert.body,
-        "time": _iso(alert.ts),
+        "time": iso_time(alert.ts),
         "incident_id": alert.incident_id,
-        "opened_at": _iso(alert.opened_at) if alert.opened_at is not None else None,
+        "opened_at": iso_time(alert.opened_at) if alert.opened_at is not None else None,
         "title": title(alert),
         **alert.data,
     }

@@ -6,6 +6,9 @@ attempt), so a resend after a crash is recognisably the same: the Discord channe
 as the message ``nonce`` with ``enforce_nonce``, and webhook receivers get it, with each alert's
 own id, in the body and in headers.
 
+A sink that takes storms (the Discord channel) may be handed more than ``GROUP_MAX`` alerts at
+once: a storm, which it summarises in one message (:mod:`chatops.alerts.storms`).
+
 Each sink says what it is (:class:`SinkKind`): an alert meant for some kinds only is handed to
 those alone (an approval request's announcement goes to the webhooks, never the channel).
 """
@@ -58,6 +61,11 @@ class Sink(Protocol):
     pace: float
     """The least time, in seconds, between the starts of two messages to this sink within a
     burst: its rate limit's steady rate. The first message after a quiet spell never waits."""
+    storms: bool
+    """Whether a storm reaches this sink as one summary: with more alerts due at once than
+    ``alerts.storm_threshold``, it is handed them all (up to ``STORM_MAX``) as one group, more
+    than ``GROUP_MAX``, and sends one message for them (the Discord channel). Else it gets
+    every alert in groups of ``GROUP_MAX`` at most (the webhooks)."""
 
     @property
     def ready(self) -> bool:
@@ -79,6 +87,7 @@ class WebhookSink:
     kind = SinkKind.WEBHOOK
     ready = True
     pace = 0.0  # a 429 says when to come back; nothing to pace ahead of it
+    storms = False  # machines read webhooks: every alert, however many
 
     def __init__(
         self,

@@ -212,6 +212,7 @@ class Controller:
         )
         delivery, silences, router = alerting.delivery, alerting.silences, alerting.router
         fleet = FleetService(store, bus, cfg, ownership, clock=clock, timers=timers)
+        alerting.fleet.host_of = lambda name: bot.host if (bot := fleet.bots.get(name)) else None
         await fleet.start()
         alerting.fleet.reconcile(fleet.snapshot(), clock())
         silences.is_bot = lambda name: name in fleet.bots

@@ -43,6 +43,13 @@ class AlertsConfig(BaseModel):
     """Within a burst only: a message that is not full waits until this long after the previous
     one to the same sink began. The first alert after a quiet spell is always sent at once, and
     what arrives while a send is in flight or rate-limited is grouped whatever this is."""
+    storm_threshold: int = Field(100, ge=20, le=10_000)
+    """More alerts than this due at once for the Discord channel make a storm: one summary
+    message (counts by host and kind, the full list attached) instead of a message per 20.
+    100 is what the channel can name one by one within a few seconds: 20 alerts per message
+    (one embed's 4,096 characters), 5 messages per 5 s (a channel's rate limit). At least 20
+    (one message's worth), at most 10,000 (one summary's attachment). Webhooks get every
+    alert whatever this is."""
     retry_initial: float = Field(1, gt=0)
 
     @field_validator("webhook_urls")

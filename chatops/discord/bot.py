@@ -31,6 +31,7 @@ from chatops.config import DiscordConfig, Settings
 from chatops.discord.errors import report_error
 from chatops.discord.sink import DiscordChannelSink
 from chatops.nats import hub_options
+from chatops.timeutil import Clock, wall_clock
 from chatops.web.door import HttpDoor
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,8 @@ EXTENSIONS = (
 
 
 class ChatOpsBot(commands.Bot):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock = wall_clock) -> None:
+        """``clock``: the controller's (a test's injected clock; discord.py keeps its own)."""
         intents = discord.Intents.none()
         intents.guilds = True  # channels and roles; no privileged intent is needed
         # Nothing chatops sends mentions anyone unless a message says so explicitly (the alert
@@ -73,6 +75,7 @@ class ChatOpsBot(commands.Bot):
             socket_door=SocketDoor,
             http_door=HttpDoor,
             sinks=sinks,
+            clock=clock,
             **hub_options(settings),
         )
         self.tree.error(self.on_app_command_error)

@@ -1,14 +1,17 @@
-"""The alert channel as a sink: alert groups posted as embeds, once, when Discord is there."""
+"""The alert channel as a sink: alert groups posted as embeds, once, when Discord is there; a
+storm as one summary with every alert in an attached CSV file."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import discord
 
-from chatops.alerts.render import discord_message
+from chatops.alerts.render import GROUP_MAX, discord_message
 from chatops.alerts.sinks import DeliveryError, SinkKind
+from chatops.alerts.storms import storm_csv, storm_filename, storm_message
 from chatops.records.alerts import Alert
 
 ButtonsFor = Callable[[Sequence[Alert]], Sequence[discord.ui.Item[Any]]]
@@ -26,6 +29,9 @@ class DiscordChannelSink:
     """Discord lets a channel take 5 messages per 5 s: a burst spent one alert per message in
     its first second would leave the rest waiting for the bucket to refill, so within a burst
     the channel gets a message a second, each naming everything that arrived meanwhile."""
+    storms = True
+    """More alerts at once than ``alerts.storm_threshold`` are one summary message, not a
+    message per 20 queued behind the rate limit (:mod:`chatops.alerts.storms`)."""
 
     def __init__(self, client: discord.Client, channel_id: int, role_id: int | None) -> None:
         self._client = client
@@ -59,7 +65,13 @@ class DiscordChannelSink:
         return view
 
     async def send(self, alerts: Sequence[Alert], group_id: str) -> None:
-        body = discord_message(alerts, self._role_id)
+        """One message for the group: its embed, or for a storm (more than ``GROUP_MAX``) the
+        summary with every alert in an attached CSV file."""
+        storm = len(alerts) > GROUP_MAX
+        if storm:
+            body = storm_message(alerts, group_id, self._role_id)
+        else:
+            body = discord_message(alerts, self._role_id)
         mentions = (
             discord.AllowedMentions(
                 roles=[discord.Object(self._role_id)], everyone=False, users=False
@@ -68,10 +80,19 @@ class DiscordChannelSink:
             else discord.AllowedMentions.none()
         )
         channel = self._client.get_partial_messageable(self._channel_id)
-        view = self._view(alerts)
         embed = discord.Embed.from_dict(body["embeds"][0])
+        view = None if storm else self._view(alerts)  # a Silence button is for one bot
         try:
-            if view is None:
+            if storm:
+                listing = discord.File(io.BytesIO(storm_csv(alerts)), storm_filename(group_id))
+                await channel.send(
+                    content=body.get("content"),
+                    embed=embed,
+                    file=listing,
+                    allowed_mentions=mentions,
+                    nonce=group_id,
+                )
+            elif view is None:
                 await channel.send(
                     content=body.get("content"),
                     embed=embed,

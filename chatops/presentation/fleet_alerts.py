@@ -2,11 +2,12 @@
 
 A fleet outage is one incident of kind ``down`` per bot, whatever its state (``stale``, then
 ``down``, is the same outage). Its alerts keep the documented webhook members: ``bot``,
-``status`` and ``downtime_seconds``.
+``status``, ``downtime_seconds`` and ``host`` (where the bot runs, null when unknown).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -40,12 +41,19 @@ def fleet_title(kind: str, bot: str, status: str) -> str:
     return _TITLES.get(kind, "{bot}: {status}").format(bot=bot, status=status)
 
 
-def fleet_data(bot: str, status: str, downtime: float | None = None) -> dict[str, Any]:
-    return {"bot": bot, "status": status, "downtime_seconds": downtime}
+def fleet_data(
+    bot: str, status: str, downtime: float | None = None, host: str | None = None
+) -> dict[str, Any]:
+    return {"bot": bot, "status": status, "downtime_seconds": downtime, "host": host}
 
 
 class FleetStyle:
-    """Renders the alerts of ``down`` incidents (see :class:`~chatops.alerts.router.Style`)."""
+    """Renders the alerts of ``down`` incidents (see :class:`~chatops.alerts.router.Style`).
+    ``host_of``: where a bot runs, as the fleet knows it then (its alerts carry it: a storm is
+    counted by host, and a webhook's receiver sees which machine to look at)."""
+
+    def __init__(self, host_of: Callable[[str], str | None] = lambda bot: None) -> None:
+        self._host_of = host_of
 
     def opened(self, incident: Incident, now: float) -> Alert:
         return self._alert(incident, incident.state, incident.state, incident.detail, now)
@@ -61,8 +69,8 @@ class FleetStyle:
         alert = self._alert(incident, "recovered", state, body, now, downtime)
         return replace(alert, severity=Severity.RESOLVED)
 
-    @staticmethod
     def _alert(
+        self,
         incident: Incident,
         kind: str,
         status: str,
@@ -80,12 +88,18 @@ class FleetStyle:
             incident_kind=incident.kind,
             incident_id=incident.id,
             opened_at=incident.opened_at,
-            data=fleet_data(incident.subject, status, downtime),
+            data=fleet_data(incident.subject, status, downtime, self._host_of(incident.subject)),
         )
 
 
 def fleet_notice(
-    kind: str, bot: str, status: str, body: str, ts: float, severity: Severity
+    kind: str,
+    bot: str,
+    status: str,
+    body: str,
+    ts: float,
+    severity: Severity,
+    host: str | None = None,
 ) -> Alert:
     """A fleet alert outside any incident's life (flapping, stable, restarted)."""
     return Alert(
@@ -96,7 +110,7 @@ def fleet_notice(
         body=body,
         ts=ts,
         incident_kind=DOWN,
-        data=fleet_data(bot, status),
+        data=fleet_data(bot, status, host=host),
     )
 
 

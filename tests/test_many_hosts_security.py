@@ -141,7 +141,13 @@ async def test_a_host_cannot_speak_for_another_and_a_revoked_host_is_one_inciden
             assert fleet.bots["edge-a/worker"].status is BotStatus.ONLINE
             await hub.store.flush()
             await wait_for(lambda: [a for a in sink.alerts if a.kind == "host_down"])
-            assert [(a.kind, a.subject) for a in sink.alerts] == [("host_down", "edge-b")]
+            [alert] = sink.alerts
+            assert (alert.kind, alert.subject, alert.title) == (
+                "host_down",
+                "edge-b",
+                "host edge-b is down",
+            )
+            assert alert.data["host"] == "edge-b"  # a storm's summary counts it there
             # It cannot sign in again: each try is refused (and counted), as the doctor says.
             await wait_for(lambda: b_link.errors.counts["authorization_violation"] >= 1)
             assert not b_link.connection.connected

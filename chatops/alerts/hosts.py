@@ -8,10 +8,11 @@ incidents (opened before the host went away) stays open beside it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
-from chatops.alerts.router import AlertRouter
+from chatops.alerts.router import AlertRouter, PlainStyle
 from chatops.presentation.formatting import plural
-from chatops.records.alerts import Severity
+from chatops.records.alerts import Alert, Incident, Severity
 from chatops.runtime.bus import EventBus
 from chatops.services.hosts import HostDown, HostUp
 
@@ -20,9 +21,27 @@ NAMED = 20
 """Bots named in the incident's text; the rest are counted (the fleet lists them all)."""
 
 
+class HostStyle(PlainStyle):
+    """"host edge-b is down" / "host edge-b is back"; the host in the data, so a storm's
+    summary counts it under its host."""
+
+    def opened(self, incident: Incident, now: float) -> Alert:
+        alert = self._alert(incident, HOST_DOWN, f"host {incident.subject} is down", now)
+        return replace(alert, data={"host": incident.subject})
+
+    def reminder(self, incident: Incident, now: float) -> Alert:
+        return replace(super().reminder(incident, now), data={"host": incident.subject})
+
+    def resolved(self, incident: Incident, state: str, now: float) -> Alert:
+        alert = super().resolved(incident, state, now)
+        title = f"host {incident.subject} is back ({state})"
+        return replace(alert, title=title, data={"host": incident.subject})
+
+
 class HostAlerts:
     def __init__(self, router: AlertRouter, bus: EventBus) -> None:
         self._router = router
+        router.register_style(HOST_DOWN, HostStyle())
         self._unsubscribe: list[Callable[[], None]] = [
             bus.subscribe(HostDown, self.on_down),
             bus.subscribe(HostUp, self.on_up),

@@ -16,7 +16,8 @@ Bots register first (``register`` messages, acked), then heartbeats are spread e
 second: bot ``i`` of ``N`` sends at ``i/N`` past every second. The generators and the servers
 share this machine's cores, as they would on a real controller host.
 
-``edges`` (to come): NATS edges against a hub, on the same measurements.
+``edges``: simulated NATS edges (1,000 x 100 bots by default) against one hub for minutes, with a
+bare NATS consumer as the floor; see ``bench/fleet_edges.py``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ import psutil
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import fleet_edges  # noqa: E402  (beside this script)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # The floor: a bare echo server on the same loop the controller runs on.
@@ -420,6 +424,7 @@ def main() -> None:
     run.add_argument("--profile", help="run the controller under cProfile, stats to this file")
     run.add_argument("--json", action="store_true", help="also print the results as JSON")
     run.set_defaults(func=local)
+    fleet_edges.add_parser(modes)
     args = parser.parse_args()
     args.func(args)
 

@@ -77,10 +77,13 @@ async def edge(n, start, stop):
         now = time.time()
         due = [report(host, (cursor + k) % bots, now) for k in range(per_beat)]
         cursor = (cursor + per_beat) % bots
-        await nc.publish(subjects.beat, ENCODER.encode(Beat(host=host, seq=seq, started_at=started, bots=due)))
+        beat = Beat(host=host, seq=seq, started_at=started, bots=due)
+        await nc.publish(subjects.beat, ENCODER.encode(beat))
         if time.monotonic() >= next_usage:
             next_usage += usage_every
-            event = UsageReported(name=f"bot{seq % bots}", model="gpt-4o", ts=now, tokens_in=100, tokens_out=20)
+            event = UsageReported(
+                name=f"bot{seq % bots}", model="gpt-4o", ts=now, tokens_in=100, tokens_out=20
+            )
             sent = time.monotonic()
             try:
                 await js.publish(subjects.event("usage"), ENCODER.encode(event), timeout=10,
@@ -215,15 +218,14 @@ def run_once(name: str, args: argparse.Namespace) -> dict[str, object]:
         seconds = args.minutes * 60
         per = -(-args.edges // args.procs)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        options = [str(args.bots), str(seconds), str(args.usage_every), str(args.metrics_every)]
         gens = [
             subprocess.Popen(
-                [
-                    sys.executable, "-c", EDGES, url, str(first), str(min(args.edges, first + per)),
-                    str(args.bots), str(seconds), str(args.usage_every), str(args.metrics_every),
-                ],
+                [sys.executable, "-c", EDGES, url, str(first), str(min(args.edges, first + per))]
+                + options,
                 stdout=subprocess.PIPE,
                 env=env,
-            )  # fmt: skip
+            )
             for first in range(0, args.edges, per)
         ]
         time.sleep(30)  # the edges' start (as in the generator)

@@ -40,7 +40,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-import fleet_edges  # noqa: E402  (beside this script)
+import fleet_edges  # beside this script
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # The floor: a bare echo server on the same loop the controller runs on.

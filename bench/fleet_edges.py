@@ -219,10 +219,10 @@ def run_once(name: str, args: argparse.Namespace) -> dict[str, object]:
         per = -(-args.edges // args.procs)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         options = [str(args.bots), str(seconds), str(args.usage_every), str(args.metrics_every)]
+        script = [sys.executable, "-c", EDGES, url]
         gens = [
             subprocess.Popen(
-                [sys.executable, "-c", EDGES, url, str(first), str(min(args.edges, first + per))]
-                + options,
+                [*script, str(first), str(min(args.edges, first + per)), *options],
                 stdout=subprocess.PIPE,
                 env=env,
             )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from chatops.client import MonitorClient
 from chatops.config import NatsConfig
 from chatops.records.fleet import BotStatus
 from tests.cogs.test_approvals import PUSH, Agent, approval_settings, buttons, new_prompt
@@ -114,6 +115,25 @@ async def test_two_edges_one_fleet(workdir: Path, nats_server: NatsServer) -> No
             await wait_for(lambda: fleet.bots["edge-a/worker"].pid == bots[0].pid)
             # Its stop was expected (the hub announced the restart): no down alert, one info.
             assert [a.kind for a in sink.alerts if a.subject == "edge-a/worker"] == ["restarted"]
+
+            # An agent's status and its tasks on edge A: at the hub, each task counted once.
+            client = MonitorClient(str(a_settings.monitoring.socket_path))
+            try:
+                assert await client.agent_status("planner", "processing", current_task="plan")
+                for n in range(3):
+                    assert await client.task_result("planner", n != 1, key=f"t{n}")
+                assert await client.task_result("planner", True, key="t0")  # a resend
+            finally:
+                await client.close()
+            agents = hub.services.agents.agents
+            await wait_for(
+                lambda: "edge-a/planner" in agents
+                and agents["edge-a/planner"].tasks_completed + agents["edge-a/planner"].tasks_failed
+                == 3
+            )
+            planner = agents["edge-a/planner"]
+            assert (planner.status, planner.current_task) == ("processing", "plan")
+            assert (planner.tasks_completed, planner.tasks_failed) == (2, 1)
         finally:
             for proc in bots:
                 kill_quietly(proc)

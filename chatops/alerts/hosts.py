@@ -22,7 +22,7 @@ NAMED = 20
 
 
 class HostStyle(PlainStyle):
-    """"host edge-b is down" / "host edge-b is back"; the host in the data, so a storm's
+    """ "host edge-b is down" / "host edge-b is back"; the host in the data, so a storm's
     summary counts it under its host."""
 
     def opened(self, incident: Incident, now: float) -> Alert:

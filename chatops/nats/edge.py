@@ -36,6 +36,8 @@ from chatops.nats.connect import Connection, NatsErrors, nats_check
 from chatops.nats.messages import (
     COMMAND_DECODER,
     ENCODER,
+    AgentChanged,
+    AgentTask,
     Answer,
     ApprovalAsked,
     ApprovalEnded,
@@ -47,9 +49,10 @@ from chatops.nats.messages import (
     UsageReported,
     event_kind,
 )
-from chatops.records.fleet import BotState, FleetEvent
+from chatops.records.fleet import AgentState, BotState, FleetEvent
 from chatops.records.hosts import BotReport
 from chatops.runtime.tasks import TaskSet
+from chatops.services.agents import TaskReported
 from chatops.services.approvals.events import ApprovalRequested, ApprovalSettled
 from chatops.services.callers import LinkError
 from chatops.services.errors import DomainError
@@ -117,6 +120,8 @@ class EdgeLink:
             bus.subscribe(ApprovalRequested, self._on_approval),
             bus.subscribe(ApprovalSettled, self._on_settled),
         ]
+        services.agents.on_change.append(self._on_agent)
+        services.agents.on_task.append(self._on_task)
         self._dirty.update(services.fleet.bots)
         self._unsubscribe.append(services.diagnostics.add_probe("nats", self._probe))
         self._tasks.spawn(self.connection.run(), name="edge-connect")
@@ -132,8 +137,14 @@ class EdgeLink:
     ) -> None:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
-        with contextlib.suppress(ValueError):
-            self._services.fleet.on_change.remove(self._changed)
+        services = self._services
+        for listeners, listener in (
+            (services.fleet.on_change, self._changed),
+            (services.agents.on_change, self._on_agent),
+            (services.agents.on_task, self._on_task),
+        ):
+            with contextlib.suppress(ValueError):
+                listeners.remove(listener)  # type: ignore[arg-type]
         await self._tasks.cancel()
         await self.connection.close()
 
@@ -165,6 +176,30 @@ class EdgeLink:
                 tokens_out=event.tokens_out,
                 latency_ms=event.latency_ms,
                 cost=event.cost,
+            )
+        )
+
+    def _on_agent(self, agent: AgentState) -> None:
+        self._queue(
+            AgentChanged(
+                name=agent.name,
+                status=agent.status,
+                agent_type=agent.agent_type,
+                channel=agent.channel,
+                current_task=agent.current_task,
+                error_message=agent.error_message,
+            )
+        )
+
+    def _on_task(self, task: TaskReported) -> None:
+        self._queue(
+            AgentTask(
+                name=task.agent,
+                success=task.success,
+                ts=task.ts,
+                task=task.task,
+                duration_ms=task.duration_ms,
+                error_message=task.error_message,
             )
         )
 

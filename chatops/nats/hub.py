@@ -33,6 +33,8 @@ from chatops.nats.messages import (
     BEAT_DECODER,
     ENCODER,
     EVENT_DECODER,
+    AgentChanged,
+    AgentTask,
     ApprovalAsked,
     ApprovalEnded,
     BotChanged,
@@ -55,6 +57,7 @@ from chatops.services.recovery.probes import Check
 log = logging.getLogger(__name__)
 
 FETCH_BATCH = 256
+AGENT_STATUSES = frozenset({"idle", "processing", "error"})
 EDGE_KEY = "edge:"
 """An approval the hub holds for an edge has the key ``edge:<host>:<the edge's id>``."""
 
@@ -265,6 +268,28 @@ class HubLink:
                 tokens_out=event.tokens_out,
                 latency_ms=event.latency_ms,
                 estimated_cost=event.cost,
+                key=f"{EDGE_KEY}{host}:{msg_id}" if msg_id else None,
+                ts=event.ts,
+            )
+        elif isinstance(event, AgentChanged):
+            status = event.status if event.status in AGENT_STATUSES else "error"
+            services.agents.update_status(
+                self._hosts.caller(host),
+                qualified(host, event.name),
+                status,  # type: ignore[arg-type]
+                agent_type=event.agent_type,
+                channel=qualified(host, event.channel) if event.channel else None,
+                current_task=event.current_task,
+                error_message=event.error_message,
+            )
+        elif isinstance(event, AgentTask):
+            services.agents.task_result(
+                self._hosts.caller(host),
+                qualified(host, event.name),
+                event.success,
+                task=event.task,
+                duration_ms=event.duration_ms,
+                error_message=event.error_message,
                 key=f"{EDGE_KEY}{host}:{msg_id}" if msg_id else None,
                 ts=event.ts,
             )

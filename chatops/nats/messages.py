@@ -74,6 +74,28 @@ class UsageReported(msgspec.Struct, tag="usage", kw_only=True):
     cost: float = 0.0
 
 
+class AgentChanged(msgspec.Struct, tag="agent", kw_only=True):
+    """An agent's status as it reported it (``agent_status``)."""
+
+    name: str
+    status: str
+    agent_type: str | None = None
+    channel: str | None = None
+    current_task: str | None = None
+    error_message: str | None = None
+
+
+class AgentTask(msgspec.Struct, tag="task", kw_only=True):
+    """One task's outcome (``task_result``): counted once at the hub, by the event's id."""
+
+    name: str
+    success: bool
+    ts: float
+    task: str | None = None
+    duration_ms: int | None = None
+    error_message: str | None = None
+
+
 class ApprovalAsked(msgspec.Struct, tag="approval", kw_only=True):
     """A request on the edge that waits for a human: the hub asks its approvers."""
 
@@ -92,8 +114,15 @@ class ApprovalEnded(msgspec.Struct, tag="approval_end", kw_only=True):
     reason: str = ""
 
 
-Event = BotChanged | UsageReported | ApprovalAsked | ApprovalEnded
-EVENT_KINDS = {BotChanged: "bot", UsageReported: "usage", ApprovalAsked: "approval"}
+Event = BotChanged | UsageReported | AgentChanged | AgentTask | ApprovalAsked | ApprovalEnded
+EVENT_KINDS: dict[type, str] = {
+    BotChanged: "bot",
+    UsageReported: "usage",
+    AgentChanged: "agent",
+    AgentTask: "agent",
+    ApprovalAsked: "approval",
+    ApprovalEnded: "approval",
+}
 
 
 class Command(msgspec.Struct, kw_only=True):
@@ -128,4 +157,5 @@ ENCODER = msgspec.json.Encoder()
 
 
 def event_kind(event: Event) -> str:
-    return EVENT_KINDS.get(type(event), "approval")
+    """The last token of its subject (what a consumer may filter on)."""
+    return EVENT_KINDS[type(event)]

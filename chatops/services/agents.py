@@ -9,6 +9,7 @@ that bot's owner.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 from chatops.records.fleet import AgentState
@@ -17,6 +18,16 @@ from chatops.services.fleet import FleetService
 from chatops.services.idempotency import IdempotencyGuard
 from chatops.store import Store
 from chatops.timeutil import Clock, wall_clock
+
+
+@dataclass(frozen=True, slots=True)
+class TaskReported:
+    ts: float
+    agent: str
+    success: bool
+    task: str | None
+    duration_ms: int | None
+    error_message: str | None
 
 
 class AgentService:
@@ -36,6 +47,8 @@ class AgentService:
         self._ownership = fleet.ownership
         self._sorted: list[str] | None = None
         self.on_change: list[Callable[[AgentState], None]] = []
+        self.on_task: list[Callable[[TaskReported], None]] = []
+        """Called with every task result stored (not a replay): an edge tells its hub."""
 
     def _authorize(self, caller: Caller, agent: str, channel: str | None) -> int | None:
         """Refuse a report ``caller`` may not make; the pid that owns the agent."""
@@ -118,6 +131,9 @@ class AgentService:
         self._store.agents.save_agent(agent)
         for listener in self.on_change:
             listener(agent)
+        reported = TaskReported(accepted.ts, name, success, task, duration_ms, error_message)
+        for task_listener in self.on_task:
+            task_listener(reported)
 
     def of_channel(self, channel: str) -> list[AgentState]:
         """The agents that run as, or report for, the bot ``channel``."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import resource
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
@@ -37,6 +36,7 @@ from chatops.composition.doors import (
     serve_http,
     serve_socket,
 )
+from chatops.composition.implied import approvers_can_be_told, host_timeout, raise_fd_limit
 from chatops.composition.services import NotStarted, Services
 from chatops.config import Settings
 from chatops.paths import ensure_private_dir
@@ -169,7 +169,7 @@ class Controller:
         cfg = self.settings.monitoring
         alerts_cfg = self.settings.alerts
         clock = self.clock
-        _raise_fd_limit(cfg.max_connections + 256)
+        raise_fd_limit(cfg.max_connections + 256)
         ensure_private_dir(cfg.database_path.parent)
         lock = ControllerLock.acquire(cfg.database_path)  # before the database and the socket
         stack.callback(lock.release)
@@ -386,38 +386,3 @@ class Controller:
         stack.callback(scheduler.shutdown, wait=False)
         stack.push_async_callback(timers.close)  # first to stop, with the scheduler
         return _Running(services, store, server)
-
-
-def _raise_fd_limit(wanted: int) -> None:
-    """Let the process hold ``max_connections`` sockets (plus its own files), so the excess is
-    answered ``too_many_connections`` by the server rather than failed by accept()."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft >= wanted or soft == resource.RLIM_INFINITY:
-        return
-    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    if target > soft:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    if target < wanted:
-        log.warning(
-            "open-file limit %d is below max_connections + 256 (%d); lower max_connections "
-            "or raise the limit (ulimit -n)",
-            target,
-            wanted,
-        )
-
-
-def host_timeout(settings: Settings) -> float:
-    """``nats.host_timeout``, else three heartbeat intervals (at least 5 s): a host is down
-    after missing three beats, not one."""
-    configured = settings.nats.host_timeout
-    return configured or max(5.0, 3 * settings.monitoring.heartbeat_interval)
-
-
-def approvers_can_be_told(settings: Settings) -> bool:
-    """Whether a request for a human reaches one: a Discord channel for its prompt (the bot
-    runs with a token), a webhook that announces it, or the web dashboard's approvals page."""
-    discord = settings.discord
-    prompts = discord.token is not None and (
-        discord.approval_channel_id is not None or discord.alert_channel_id is not None
-    )
-    return prompts or bool(settings.alerts.webhook_urls) or bool(settings.http.listen)

@@ -58,6 +58,8 @@ class NatsConfig(BaseModel):
     """Every subject starts with it (``chatops.edge.<host>.…``); one NATS for two fleets."""
     stream: str = Field("CHATOPS_EDGES", pattern=r"^[A-Za-z0-9_-]+$")
     """The JetStream stream the hub creates for the edges' events."""
+    stream_replicas: int = Field(1, ge=1, le=5)
+    """JetStream copies of the stream: 3 on a cluster of three nats-servers."""
     duplicate_window: float = Field(86400, gt=0)
     """Seconds JetStream remembers an event's id: a resend within it is stored once. The hub
     also drops a replay it has stored already, so a longer partition costs nothing twice."""

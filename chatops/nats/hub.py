@@ -126,6 +126,7 @@ class HubLink:
         self._url = config.url
         self._stream = config.stream
         self._window = config.duplicate_window
+        self._replicas = config.stream_replicas
         self.request_timeout = config.request_timeout
         self._tasks = TaskSet()
         self._links: dict[str, _HostLink] = {}
@@ -183,6 +184,7 @@ class HubLink:
             name=self._stream,
             subjects=[f"{self.prefix}.edge.*.events.>"],
             duplicate_window=self._window,
+            num_replicas=self._replicas,
         )
         try:
             await js.add_stream(stream)

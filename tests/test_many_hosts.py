@@ -127,9 +127,12 @@ async def test_two_edges_one_fleet(workdir: Path, nats_server: NatsServer) -> No
                 await client.close()
             agents = hub.services.agents.agents
             await wait_for(
-                lambda: "edge-a/planner" in agents
-                and agents["edge-a/planner"].tasks_completed + agents["edge-a/planner"].tasks_failed
-                == 3
+                lambda: (
+                    "edge-a/planner" in agents
+                    and agents["edge-a/planner"].tasks_completed
+                    + agents["edge-a/planner"].tasks_failed
+                    == 3
+                )
             )
             planner = agents["edge-a/planner"]
             assert (planner.status, planner.current_task) == ("processing", "plan")

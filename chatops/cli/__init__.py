@@ -144,29 +144,17 @@ def _dispatch(settings: Settings, args: Any) -> int:
 
 
 def _run(settings: Settings) -> int:
-    from chatops.cli.run import run_headless
-    from chatops.composition.controller import START_ERRORS
-    from chatops.runtime.loop import run
+    from chatops.cli.run import run_headless, serve
+
+    if settings.discord.token is None:
+        return serve(run_headless(settings), settings)
+    from chatops.discord.bot import TokenRejected, run_bot
 
     try:
-        if settings.discord.token is not None:
-            from chatops.discord.bot import TokenRejected, run_bot
-
-            try:
-                run(run_bot(settings), use_uvloop=settings.monitoring.uvloop)
-            except TokenRejected as exc:
-                print(f"chatops: {exc}", file=sys.stderr)
-                return EXIT_CONFIG
-        else:
-            run(run_headless(settings), use_uvloop=settings.monitoring.uvloop)
-    except START_ERRORS as exc:
-        # Another controller on this database, PermissionError and the other OSErrors of
-        # unusable paths: one line, no traceback.
+        return serve(run_bot(settings), settings)
+    except TokenRejected as exc:
         print(f"chatops: {exc}", file=sys.stderr)
-        return EXIT_RUNTIME
-    except KeyboardInterrupt:
-        pass
-    return 0
+        return EXIT_CONFIG
 
 
 def _status(settings: Settings, *, as_json: bool, host: str | None = None) -> int:

@@ -9,17 +9,13 @@ local; no Discord and no alerting of its own (its hub alerts for the whole fleet
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import signal
 import sys
 
+from chatops.cli import EXIT_CONFIG, EXIT_RUNTIME
 from chatops.config import Settings
 
 log = logging.getLogger(__name__)
-
-EXIT_CONFIG = 2
-EXIT_RUNTIME = 1
 
 
 def edge_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -28,17 +24,9 @@ def edge_command(settings: Settings, args: argparse.Namespace) -> int:
     if settings.nats.url is None:
         print("chatops: chatops edge needs nats.url (its hub's NATS server)", file=sys.stderr)
         return EXIT_CONFIG
-    from chatops.composition.controller import START_ERRORS
-    from chatops.runtime.loop import run
+    from chatops.cli.run import serve
 
-    try:
-        run(run_edge(settings), use_uvloop=settings.monitoring.uvloop)
-    except START_ERRORS as exc:
-        print(f"chatops: {exc}", file=sys.stderr)
-        return EXIT_RUNTIME
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve(run_edge(settings), settings)
 
 
 def edge_settings(settings: Settings) -> Settings:
@@ -50,6 +38,7 @@ def edge_settings(settings: Settings) -> Settings:
 
 async def run_edge(settings: Settings) -> None:
     from chatops.api.door import SocketDoor
+    from chatops.cli.run import run_until_stopped
     from chatops.composition.controller import Controller
     from chatops.nats.edge import EdgeLink
     from chatops.web.door import HttpDoor
@@ -61,22 +50,7 @@ async def run_edge(settings: Settings) -> None:
         role="edge",
         links=[EdgeLink],
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await controller.start()
-    log.info(
-        "chatops edge %s running; socket %s, hub via %s",
-        settings.edge.name,
-        settings.monitoring.socket_path,
-        settings.nats.url,
-    )
-    try:
-        await stop.wait()
-        log.info("shutting down")
-    finally:
-        await controller.stop()
+    await run_until_stopped(controller, f"as the edge {settings.edge.name} of {settings.nats.url}")
 
 
 def _credentials(settings: Settings, args: argparse.Namespace) -> int:

@@ -213,49 +213,54 @@ def run_once(name: str, args: argparse.Namespace) -> dict[str, object]:
         work = Path(tmp)
         nats_proc, url = start_nats(work)
         receiver = start_floor(url) if name == "floor" else start_hub(work, url, args)
-        if name == "hub":
-            time.sleep(3)  # the hub creates the stream before edges publish
-        seconds = args.minutes * 60
-        per = -(-args.edges // args.procs)
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        options = [str(args.bots), str(seconds), str(args.usage_every), str(args.metrics_every)]
-        script = [sys.executable, "-c", EDGES, url]
-        gens = [
-            subprocess.Popen(
-                [*script, str(first), str(min(args.edges, first + per)), *options],
-                stdout=subprocess.PIPE,
-                env=env,
+        try:
+            if name == "hub":
+                time.sleep(3)  # the hub creates the stream before edges publish
+            seconds = args.minutes * 60
+            per = -(-args.edges // args.procs)
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            options = [str(args.bots), str(seconds), str(args.usage_every), str(args.metrics_every)]
+            script = [sys.executable, "-c", EDGES, url]
+            gens = [
+                subprocess.Popen(
+                    [*script, str(first), str(min(args.edges, first + per)), *options],
+                    stdout=subprocess.PIPE,
+                    env=env,
+                )
+                for first in range(0, args.edges, per)
+            ]
+            time.sleep(30)  # the edges' start (as in the generator)
+            cpu0, nats0, t0 = (
+                cpu_seconds(receiver.pid),
+                cpu_seconds(nats_proc.pid),
+                time.monotonic(),
             )
-            for first in range(0, args.edges, per)
-        ]
-        time.sleep(30)  # the edges' start (as in the generator)
-        cpu0, nats0, t0 = cpu_seconds(receiver.pid), cpu_seconds(nats_proc.pid), time.monotonic()
-        peak = 0.0
-        while any(gen.poll() is None for gen in gens) and time.monotonic() < t0 + seconds:
-            peak = max(peak, rss_mb(receiver.pid))
-            time.sleep(1)
-        elapsed = time.monotonic() - t0
-        cpu = (cpu_seconds(receiver.pid) - cpu0) / elapsed * 100
-        nats_cpu = (cpu_seconds(nats_proc.pid) - nats0) / elapsed * 100
-        acks: list[float] = []
-        for gen in gens:
-            out, _ = gen.communicate(timeout=120)
-            acks += json.loads(out.splitlines()[-1])
-        time.sleep(2)
-        result: dict[str, object] = {
-            "receiver": name,
-            "cpu_pct": cpu,
-            "rss_mb": peak,
-            "nats_cpu_pct": nats_cpu,
-            **percentiles(acks),
-        }
-        if name == "hub":
-            result.update(hub_view(work / "hub.db"))
-        receiver.terminate()
-        receiver.wait(60)
-        nats_proc.terminate()
-        nats_proc.wait(30)
-        return result
+            peak = 0.0
+            while any(gen.poll() is None for gen in gens) and time.monotonic() < t0 + seconds:
+                peak = max(peak, rss_mb(receiver.pid))
+                time.sleep(1)
+            elapsed = time.monotonic() - t0
+            cpu = (cpu_seconds(receiver.pid) - cpu0) / elapsed * 100
+            nats_cpu = (cpu_seconds(nats_proc.pid) - nats0) / elapsed * 100
+            acks: list[float] = []
+            for gen in gens:
+                out, _ = gen.communicate(timeout=120)
+                acks += json.loads(out.splitlines()[-1])
+            time.sleep(2)
+            result: dict[str, object] = {
+                "receiver": name,
+                "cpu_pct": cpu,
+                "rss_mb": peak,
+                "nats_cpu_pct": nats_cpu,
+                **percentiles(acks),
+            }
+            if name == "hub":
+                result.update(hub_view(work / "hub.db"))
+            return result
+        finally:
+            for proc in (receiver, nats_proc):
+                proc.terminate()
+                proc.wait(60)
 
 
 def percentiles(acks: list[float]) -> dict[str, object]:

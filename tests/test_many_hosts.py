@@ -174,3 +174,57 @@ async def test_an_approval_asked_on_an_edge_is_answered_from_the_hubs_discord(
                 agent.stop()
             await hub.close()
             await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_an_edges_cache_is_seen_and_cleaned_from_the_hub(
+    workdir: Path, nats_server: NatsServer
+) -> None:
+    hub = hub_controller(host_settings(workdir / "hub", nats_server.url))
+    a_settings = host_settings(workdir / "a", nats_server.url, edge="edge-a")
+    edge_a = edge_controller(a_settings)
+    async with started(hub, edge_a):
+        client = MonitorClient(str(a_settings.monitoring.socket_path))
+        try:
+            for n in range(3):
+                entry = await client.create_cache_entry(
+                    f"task-{n}", "coder", {"out.txt": "x" * 100}
+                )
+                assert entry is not None
+        finally:
+            await client.close()
+        edge_a.services.cache.finish_cache_entry("task-0")
+        hosts = hub.services.hosts
+        assert hosts is not None
+        await wait_for(
+            lambda: (
+                len(index := hosts.caches.get("edge-a", {})) == 3
+                and index["task-0"].finished_at is not None
+            )
+        )
+        assert hosts.cache_by_host() == {"edge-a": (3, 300)}
+
+        env = {**os.environ, "CHATOPS_MONITORING__SOCKET_PATH": str(workdir / "hub/m.sock")}
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "chatops.cli", "cache", *args],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+
+        stats = await asyncio.to_thread(cli, "stats")
+        assert "on edge-a: 3 entries, 300 B" in stats.stdout, stats.stdout + stats.stderr
+        # The plan is the edge's, cleaned there; the hub's own cache is untouched.
+        dry = await asyncio.to_thread(cli, "clear", "--host", "edge-a", "--dry-run")
+        assert dry.returncode == 0, dry.stderr
+        assert "task-0" in dry.stdout and "task-2" in dry.stdout
+        assert len(edge_a.services.cache.entries) == 3
+        done = await asyncio.to_thread(cli, "clear", "--host", "edge-a", "--yes")
+        assert done.returncode == 0, done.stderr
+        assert edge_a.services.cache.entries == {}
+        assert not any((a_settings.cache_root / f"task-{n}").exists() for n in range(3))
+        await wait_for(lambda: hosts.caches["edge-a"] == {})
+        unknown = await asyncio.to_thread(cli, "clear", "--host", "edge-z", "--dry-run")
+        assert unknown.returncode == 1 and "no host called 'edge-z'" in unknown.stderr

@@ -26,8 +26,8 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     # the composition root
     ("composition", ("chatops.composition",)),
     # the doors
-    ("nats", ("chatops.nats",)),
     ("api", ("chatops.api",)),
+    ("nats", ("chatops.nats",)),
     ("metrics", ("chatops.metrics",)),
     ("web", ("chatops.web",)),
     ("discord", ("chatops.discord",)),

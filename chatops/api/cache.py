@@ -86,7 +86,13 @@ def cache_handlers(services: Services, callers: Callers) -> dict[type, Handler]:
         return Committed(entry_to_dict(entry, running=False))
 
     def summary(peer: Peer, msg: GetCacheSummary) -> Outcome:
-        return Immediate(stats_to_dict(cache.statistics()))
+        stats = stats_to_dict(cache.statistics())
+        if services.hosts is not None:
+            stats["hosts"] = {
+                host: {"count": count, "size_bytes": size}
+                for host, (count, size) in services.hosts.cache_by_host().items()
+            }
+        return Immediate(stats)
 
     def listing(peer: Peer, msg: CacheList) -> Outcome:
         entries = cache.get_cache_entries()[: msg.limit]
@@ -98,13 +104,26 @@ def cache_handlers(services: Services, callers: Callers) -> dict[type, Handler]:
     def preview(peer: Peer, msg: CachePreview) -> Outcome:
         return Later(previewed(msg), QUERY_TIMEOUT)
 
+    def on_host(host: str, action: str, args: dict[str, Any]) -> Outcome:
+        if services.hosts is None:
+            raise Invalid("this controller is not a hub (nats.url): it has no other hosts")
+        hosts = services.hosts
+        return Later(hosts.cache_command(host, action, args, by="hub"), QUERY_TIMEOUT)
+
     def plan(peer: Peer, msg: CachePlan) -> Outcome:
+        if msg.host is not None:
+            args = {"kind": msg.kind, "task_id": msg.task_id, "force": msg.force}
+            return on_host(msg.host, "cache_plan", {**args, "max_age_days": msg.max_age_days})
         return Immediate(
             plan_to_dict(writes.plan(msg.kind, msg.task_id, msg.max_age_days, msg.force))
         )
 
     def execute(peer: Peer, msg: CacheExecute) -> Outcome:
         planned = [(item.task_id, item.inode) for item in msg.items]
+        if msg.host is not None:
+            services.operators.require(callers.of(peer))  # as a local clean is
+            args = {"kind": msg.kind, "items": planned, "force": msg.force}
+            return on_host(msg.host, "cache_execute", args)
 
         async def run() -> dict[str, Any]:
             result = await writes.execute(callers.of(peer), msg.kind, planned, msg.force)

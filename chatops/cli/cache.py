@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chatops.cli.asking import EXIT_REFUSED
+from chatops.cli.asking import EXIT_REFUSED, EXIT_UNREACHABLE
 from chatops.cli.prompts import confirm
 from chatops.client.blocking import MonitorError, request
 from chatops.config import Settings
@@ -46,9 +46,17 @@ CHUNK = 1000
 
 
 def cache_command(settings: Settings, args: argparse.Namespace) -> int:
+    host = getattr(args, "host", None)
     try:
-        backend: Backend = SocketBackend(settings)
+        backend: Backend = SocketBackend(settings, host)
     except OSError:
+        if host is not None:
+            print(
+                f"chatops: {host}'s cache is cleaned through the running hub, which does not "
+                f"answer on {settings.monitoring.socket_path}",
+                file=sys.stderr,
+            )
+            return EXIT_UNREACHABLE
         if not settings.monitoring.database_path.exists():
             print("The cache is empty: the controller has never run with this configuration.")
             return EXIT_REFUSED if args.cache_command in ("preview", "delete") else 0
@@ -129,8 +137,10 @@ class Backend:
 class SocketBackend(Backend):
     """The running controller; raises OSError at construction when there is none."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, host: str | None = None) -> None:
         self._socket = settings.monitoring.socket_path
+        self._host = host
+        """On a hub: plans and cleans are that edge's."""
         self._summary = request(self._socket, GetCacheSummary(), timeout=5.0)
 
     def stats(self) -> dict[str, Any]:
@@ -146,7 +156,7 @@ class SocketBackend(Backend):
     def plan(self, kind: str, task_id: str | None = None, force: bool = False) -> CleanPlan:
         from chatops.api.cache_views import plan_from_dict
 
-        message = CachePlan(kind=kind, task_id=task_id, force=force)  # type: ignore[arg-type]
+        message = CachePlan(kind=kind, task_id=task_id, force=force, host=self._host)  # type: ignore[arg-type]
         return plan_from_dict(request(self._socket, message, timeout=30.0))
 
     def execute(self, plan: CleanPlan, force: bool = False) -> dict[str, Any]:
@@ -158,7 +168,7 @@ class SocketBackend(Backend):
             ]
             reply = request(
                 self._socket,
-                CacheExecute(kind=plan.kind, items=planned, force=force),  # type: ignore[arg-type]
+                CacheExecute(kind=plan.kind, items=planned, force=force, host=self._host),  # type: ignore[arg-type]
                 timeout=120.0,
             )
             total["removed"] += reply["removed"]
@@ -242,6 +252,11 @@ def format_stats(stats: dict[str, Any], now: float) -> str:
     ]
     for kind, sums in stats["by_agent_type"].items():
         lines.append(f"  {terminal_text(kind)}: {sums['count']}, {size_text(sums['size_bytes'])}")
+    for host, sums in stats.get("hosts", {}).items():
+        lines.append(
+            f"  on {terminal_text(host)}: {plural(sums['count'], 'entry')}, "
+            f"{size_text(sums['size_bytes'])}"
+        )
     for key in ("oldest", "largest", "newest"):
         brief = stats.get(key)
         if brief:

@@ -172,6 +172,9 @@ def _cache(sub: Any) -> None:
         command = cache_sub.add_parser(name, help=text)
         command.add_argument("--dry-run", action="store_true", help="print the plan only")
         command.add_argument("--yes", action="store_true", help="do not ask before deleting")
+        command.add_argument(
+            "--host", metavar="HOST", help="on a hub: that edge's cache, cleaned there"
+        )
     preview = cache_sub.add_parser("preview", help="an entry's files and first lines")
     preview.add_argument("task_id", metavar="TASK_ID", help="the entry (chatops cache list)")
     preview.add_argument("--lines", type=int, default=5, choices=range(1, 51), metavar="N")

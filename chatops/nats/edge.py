@@ -30,6 +30,7 @@ import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from chatops.api.cache_views import plan_to_dict, result_to_dict
 from chatops.composition.services import Services
 from chatops.config import Settings
 from chatops.nats.connect import Connection, NatsErrors, nats_check
@@ -43,14 +44,16 @@ from chatops.nats.messages import (
     ApprovalEnded,
     Beat,
     BotChanged,
+    CacheIndexed,
     Command,
     Event,
     Subjects,
     UsageReported,
     event_kind,
 )
+from chatops.records.cache import CacheEntry
 from chatops.records.fleet import AgentState, BotState, FleetEvent
-from chatops.records.hosts import BotReport
+from chatops.records.hosts import BotReport, RemoteCacheEntry
 from chatops.runtime.tasks import TaskSet
 from chatops.services.agents import TaskReported
 from chatops.services.approvals.events import ApprovalRequested, ApprovalSettled
@@ -64,6 +67,18 @@ log = logging.getLogger(__name__)
 PUBLISH_WINDOW = 64
 """Events in flight to JetStream at once (in order on the one connection)."""
 FORWARDED_KINDS = frozenset({"registered", "status_changed"})
+
+
+def remote(entry: CacheEntry) -> RemoteCacheEntry:
+    return RemoteCacheEntry(
+        task_id=entry.task_id,
+        agent_type=entry.agent_type,
+        size=entry.size,
+        files=entry.files,
+        created_at=entry.created_at,
+        agent=entry.agent,
+        finished_at=entry.finished_at,
+    )
 
 
 def report_of(bot: BotState, reason: str = "") -> BotReport:
@@ -121,6 +136,7 @@ class EdgeLink:
             bus.subscribe(ApprovalSettled, self._on_settled),
         ]
         services.agents.on_change.append(self._on_agent)
+        services.cache.on_index.append(self._on_cache)
         services.agents.on_task.append(self._on_task)
         self._dirty.update(services.fleet.bots)
         self._unsubscribe.append(services.diagnostics.add_probe("nats", self._probe))
@@ -142,6 +158,7 @@ class EdgeLink:
             (services.fleet.on_change, self._changed),
             (services.agents.on_change, self._on_agent),
             (services.agents.on_task, self._on_task),
+            (services.cache.on_index, self._on_cache),
         ):
             with contextlib.suppress(ValueError):
                 listeners.remove(listener)  # type: ignore[arg-type]
@@ -203,6 +220,9 @@ class EdgeLink:
             )
         )
 
+    def _on_cache(self, task_id: str, entry: CacheEntry | None) -> None:
+        self._queue(CacheIndexed(task_id=task_id, entry=None if entry is None else remote(entry)))
+
     def _on_approval(self, event: ApprovalRequested) -> None:
         record = event.record
         timeout = (record.expires_at or record.requested_at) - self._services.clock()
@@ -225,16 +245,18 @@ class EdgeLink:
     # -- to the hub ------------------------------------------------------------------------------
 
     async def _beat_forever(self) -> None:
+        await self.connection.ready.wait()  # the first beat as soon as the hub can hear it
         while True:
-            await asyncio.sleep(self._interval)
             client = self.connection.client
             if client is None or not self.connection.connected:
+                await asyncio.sleep(self._interval)
                 continue  # what changed stays marked for the next beat
             self._seq += 1
             bots = self._news()
             beat = Beat(host=self.host, seq=self._seq, started_at=self._started_at, bots=bots)
             with contextlib.suppress(Exception):
                 await client.publish(self._subjects.beat, ENCODER.encode(beat))
+            await asyncio.sleep(self._interval)
 
     def _news(self) -> list[BotReport]:
         """The changed bots worth a line in this beat; the rest stay marked for a later one."""
@@ -331,7 +353,23 @@ class EdgeLink:
             return await services.fleet.reset_status_cache()
         if action == "resync":
             bots = [report_of(state) for state in services.fleet.bots.values()]
-            return {"bots": msgspec.to_builtins(bots)}
+            cache = [remote(entry) for entry in services.cache.entries.values()]
+            return {"bots": msgspec.to_builtins(bots), "cache": msgspec.to_builtins(cache)}
+        if action == "cache_plan":
+            args = command.args
+            plan = services.cache_writes.plan(
+                str(args["kind"]),
+                args.get("task_id"),
+                args.get("max_age_days"),
+                bool(args["force"]),
+            )
+            return plan_to_dict(plan)
+        if action == "cache_execute":
+            args = command.args
+            planned = [(str(task_id), int(inode)) for task_id, inode in args["items"]]
+            shown = services.cache.plan_shown(str(args["kind"]), planned)
+            result = await services.cache.execute(shown, force=bool(args["force"]))
+            return result_to_dict(result, services.cache.total)
         if action == "tell":
             link = services.ownership.link_for(bot)
             link.tell(bot, str(command.args["action"]), command.reason)

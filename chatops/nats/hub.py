@@ -38,6 +38,7 @@ from chatops.nats.messages import (
     ApprovalAsked,
     ApprovalEnded,
     BotChanged,
+    CacheIndexed,
     Command,
     Event,
     Subjects,
@@ -46,7 +47,7 @@ from chatops.nats.messages import (
 )
 from chatops.presentation.formatting import plural
 from chatops.records.approvals import ApprovalAsk
-from chatops.records.hosts import BotReport, qualified
+from chatops.records.hosts import BotReport, RemoteCacheEntry, qualified
 from chatops.runtime.tasks import TaskSet
 from chatops.services.approvals.events import ApprovalSettled
 from chatops.services.callers import Declined, LinkError, NoAnswer, NotConnected
@@ -57,6 +58,10 @@ from chatops.services.recovery.probes import Check
 log = logging.getLogger(__name__)
 
 FETCH_BATCH = 256
+EDGE_ACTIONS = frozenset(
+    {"restart", "approval_answer", "status_reset", "resync", "cache_plan", "cache_execute"}
+)
+"""What an edge does for the hub itself; any other action is pushed to one of its bots."""
 AGENT_STATUSES = frozenset({"idle", "processing", "error"})
 EDGE_KEY = "edge:"
 """An approval the hub holds for an edge has the key ``edge:<host>:<the edge's id>``."""
@@ -89,7 +94,7 @@ class _HostLink:
         args: dict[str, Any] | None = None,
         timeout: float,
     ) -> dict[str, Any]:
-        if action in ("restart", "approval_answer", "status_reset", "resync"):
+        if action in EDGE_ACTIONS:
             command = Command(bot=channel, by=reason or "", args=args or {})
             return await self._request(action, command, timeout)
         forwarded = {"action": action, "args": args or {}, "timeout": timeout}
@@ -219,7 +224,9 @@ class HubLink:
         try:
             data = await self.link_for(host).ask("", "resync", timeout=self.request_timeout)
             bots = msgspec.convert(data.get("bots", []), list[BotReport])
+            cache = msgspec.convert(data.get("cache", []), list[RemoteCacheEntry])
             self._hosts.resync(host, bots)
+            self._hosts.cache_listed(host, cache)
         except (LinkError, msgspec.ValidationError, DomainError) as exc:
             log.warning("hub: could not resync host %s: %s", host, exc)
         finally:
@@ -252,6 +259,7 @@ class HubLink:
             return
         msg_id = (msg.headers or {}).get("Nats-Msg-Id", "")
         try:
+            self._hosts.heard(host)  # any word from a host is one
             self._apply(host, EVENT_DECODER.decode(msg.data), msg_id)
         except (msgspec.ValidationError, DomainError) as exc:
             log.warning("hub: an event from %s was refused: %s", host, exc)
@@ -295,6 +303,8 @@ class HubLink:
                 key=f"{EDGE_KEY}{host}:{msg_id}" if msg_id else None,
                 ts=event.ts,
             )
+        elif isinstance(event, CacheIndexed):
+            self._hosts.cache_indexed(host, event.task_id, event.entry)
         elif isinstance(event, ApprovalAsked):
             ask = ApprovalAsk(
                 agent=qualified(host, event.agent),

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from chatops.records.hosts import BotReport
+from chatops.records.hosts import BotReport, RemoteCacheEntry
 
 
 class Subjects:
@@ -96,6 +96,13 @@ class AgentTask(msgspec.Struct, tag="task", kw_only=True):
     error_message: str | None = None
 
 
+class CacheIndexed(msgspec.Struct, tag="cache", kw_only=True):
+    """A cache entry as the edge's index holds it now (None: it left the index)."""
+
+    task_id: str
+    entry: RemoteCacheEntry | None = None
+
+
 class ApprovalAsked(msgspec.Struct, tag="approval", kw_only=True):
     """A request on the edge that waits for a human: the hub asks its approvers."""
 
@@ -114,12 +121,21 @@ class ApprovalEnded(msgspec.Struct, tag="approval_end", kw_only=True):
     reason: str = ""
 
 
-Event = BotChanged | UsageReported | AgentChanged | AgentTask | ApprovalAsked | ApprovalEnded
+Event = (
+    BotChanged
+    | UsageReported
+    | AgentChanged
+    | AgentTask
+    | CacheIndexed
+    | ApprovalAsked
+    | ApprovalEnded
+)
 EVENT_KINDS: dict[type, str] = {
     BotChanged: "bot",
     UsageReported: "usage",
     AgentChanged: "agent",
     AgentTask: "agent",
+    CacheIndexed: "cache",
     ApprovalAsked: "approval",
     ApprovalEnded: "approval",
 }

@@ -60,3 +60,16 @@ class BotReport:
     features: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
     """Why its status changed, as the edge logged it (``pid 123 exited``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteCacheEntry:
+    """One entry of an edge's task cache, as the hub knows it: the folder stays on that host."""
+
+    task_id: str
+    agent_type: str
+    size: int
+    files: int
+    created_at: float
+    agent: str | None = None
+    finished_at: float | None = None

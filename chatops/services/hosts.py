@@ -17,13 +17,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from chatops.records.fleet import BotState, BotStatus
-from chatops.records.hosts import BotReport, qualified, split_qualified
+from chatops.records.hosts import BotReport, RemoteCacheEntry, qualified, split_qualified
 from chatops.runtime.bus import EventBus
 from chatops.runtime.timers import Timers
 from chatops.services.callers import AgentLink, Caller, LinkError, NotConnected
-from chatops.services.errors import Invalid
+from chatops.services.errors import Invalid, NotFound
 from chatops.services.fleet import FleetService
 from chatops.services.recovery.attempts import RestartReport
 from chatops.services.recovery.restarts import Relay
@@ -84,6 +85,8 @@ class HostsService:
         self.host_timeout = host_timeout
         self.restart_timeout = restart_timeout
         self.hosts: dict[str, _Host] = {}
+        self.caches: dict[str, dict[str, RemoteCacheEntry]] = {}
+        """Each host's cache index (the folders stay there), rebuilt by every resync."""
         self.link_for: Callable[[str], AgentLink] | None = None
         """The edge door's link to a host (set when the door starts)."""
         fleet.hub = True
@@ -177,6 +180,33 @@ class HostsService:
             if name not in listed and state.status is not BotStatus.OFFLINE:
                 self._fleet.mirror(state, BotStatus.OFFLINE, f"no longer supervised by {host}")
         known.synced = True
+
+    def cache_indexed(self, host: str, task_id: str, entry: RemoteCacheEntry | None) -> None:
+        index = self.caches.setdefault(host, {})
+        if entry is None:
+            index.pop(task_id, None)
+        else:
+            index[task_id] = entry
+
+    def cache_listed(self, host: str, entries: list[RemoteCacheEntry]) -> None:
+        """``host``'s whole index (a resync): what the hub held of it is replaced."""
+        self.caches[host] = {entry.task_id: entry for entry in entries}
+
+    def cache_by_host(self) -> dict[str, tuple[int, int]]:
+        """Each host's cache: entries and bytes."""
+        return {
+            host: (len(index), sum(entry.size for entry in index.values()))
+            for host, index in sorted(self.caches.items())
+        }
+
+    async def cache_command(
+        self, host: str, action: str, args: dict[str, Any], *, by: str
+    ) -> dict[str, Any]:
+        """A cache plan or clean on ``host``, done by its edge: its answer, as its own socket
+        would give it (:class:`~chatops.services.callers.LinkError` when it cannot answer)."""
+        if host not in self.hosts:
+            raise NotFound(f"no host called {host!r}")
+        return await self._link(host).ask("", action, reason=by, args=args, timeout=60.0)
 
     # -- names -----------------------------------------------------------------------------------
 

@@ -255,6 +255,8 @@ class CachePlan(RequestBase, tag="cache_plan"):
     task_id: TaskId | None = None
     max_age_days: Annotated[float, msgspec.Meta(gt=0, le=36500)] | None = None
     force: bool = False
+    host: Name | None = None
+    """On a hub: the plan of that edge's cache (its folders are there)."""
 
 
 class CacheExecute(RequestBase, tag="cache_execute"):
@@ -263,6 +265,8 @@ class CacheExecute(RequestBase, tag="cache_execute"):
     kind: CleanKind
     items: list[PlannedEntry]
     force: bool = False
+    host: Name | None = None
+    """On a hub: that edge removes them."""
 
     def __post_init__(self) -> None:
         if len(self.items) > 2000:

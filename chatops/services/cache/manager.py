@@ -65,6 +65,9 @@ class CacheManager:
     ) -> None:
         self._store = store
         self._tables = store.cache
+        self.on_index: list[Callable[[str, CacheEntry | None], None]] = []
+        """Called with a task id and its entry as indexed now (None: gone from the index): an
+        edge tells its hub."""
         self.config = config.model_copy()
         self.root = root
         self.online = online
@@ -110,7 +113,7 @@ class CacheManager:
                 elif self.config.orphans == "adopt":
                     adopted.append(task_id)
                     self._add(_entry(task_id, "unknown", None, measured, now, finished=True))
-                    self._tables.save(self.entries[task_id])
+                    self._save(self.entries[task_id])
                 else:
                     orphans.append(task_id)
             await self._store.flush()
@@ -166,7 +169,7 @@ class CacheManager:
         entry = self._get(task_id)
         if entry.finished_at is None:
             entry.finished_at = self._clock()
-            self._tables.save(entry)
+            self._save(entry)
         return entry
 
     # -- reads -----------------------------------------------------------------------------------
@@ -276,7 +279,7 @@ class CacheManager:
                     result.skipped.append((planned.task_id, why or "gone"))
                     continue
                 entry.deleting = True
-                self._tables.save(entry)
+                self._save(entry)
                 chosen.append((planned, entry))
             if not chosen:
                 return result
@@ -287,7 +290,7 @@ class CacheManager:
             for planned, entry in chosen:
                 if planned.task_id in failed:
                     entry.deleting = False
-                    self._tables.save(entry)
+                    self._save(entry)
                     result.skipped.append((planned.task_id, failed[planned.task_id]))
                     continue
                 self._drop(planned.task_id)
@@ -332,8 +335,18 @@ class CacheManager:
     ) -> CacheEntry:
         entry = _entry(task_id, agent_type, agent, measured, self._clock(), preview=preview)
         self._add(entry)
-        self._tables.save(entry)
+        self._save(entry)
         return entry
+
+    def _save(self, entry: CacheEntry) -> None:
+        self._tables.save(entry)
+        for listener in self.on_index:
+            listener(entry.task_id, entry)
+
+    def _delete(self, task_id: str) -> None:
+        self._tables.delete(task_id)
+        for listener in self.on_index:
+            listener(task_id, None)
 
     def _get(self, task_id: str) -> CacheEntry:
         entry = self.entries.get(task_id)
@@ -356,7 +369,7 @@ class CacheManager:
         sums = self._by_type[entry.agent_type]
         sums[0] -= 1
         sums[1] -= entry.size
-        self._tables.delete(task_id)
+        self._delete(task_id)
 
     def _resize(self, entry: CacheEntry, measured: Measure) -> None:
         delta = measured.size - entry.size
@@ -364,7 +377,7 @@ class CacheManager:
         self._by_type[entry.agent_type][1] += delta
         entry.size, entry.files = measured.size, measured.files
         entry.mtime_ns, entry.inode = measured.mtime_ns, measured.inode
-        self._tables.save(entry)
+        self._save(entry)
 
 
 def _entry(

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from chatops.config import NatsConfig, Settings
+from chatops.config import MetricsConfig, NatsConfig, Settings
+from chatops.metrics.scrape import MetricsEndpoint
 from chatops.nats.connect import NatsErrors, NatsUnavailable, connect
 from chatops.nats.credentials import Credentials
 from chatops.records.fleet import BotStatus
@@ -151,6 +152,12 @@ async def test_a_host_cannot_speak_for_another_and_a_revoked_host_is_one_inciden
             # It cannot sign in again: each try is refused (and counted), as the doctor says.
             await wait_for(lambda: b_link.errors.counts["authorization_violation"] >= 1)
             assert not b_link.connection.connected
+            endpoint = MetricsEndpoint(hub.services, MetricsConfig())
+            scraped = (await endpoint.render()).decode()
+            endpoint.close()
+            assert 'chatops_host_up{host="edge-b"} 0.0' in scraped
+            assert 'chatops_host_up{host="edge-a"} 1.0' in scraped
+            assert 'chatops_host_bots{host="edge-b"} 2.0' in scraped
             after = {c.name: c for c in await hub.services.diagnostics.run_diagnostics()}
             assert after["nats"].status == "warning"
             assert after["nats"].detail.endswith("1 host up, down: edge-b")

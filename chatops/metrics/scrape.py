@@ -21,6 +21,7 @@ from chatops.composition.services import Services
 from chatops.config.http import MetricsConfig
 from chatops.metrics import families
 from chatops.metrics.events import EventMetrics
+from chatops.metrics.hosts import host_families
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 """The text exposition format every Prometheus reads."""
@@ -75,6 +76,7 @@ class MetricsEndpoint:
             families.pending_approvals(services.approvals.records.values()),
             *families.alert_families(services.alerts, services.delivery),
             *families.cache_families(services.cache),
+            *host_families(services.hosts, services.outbox),
             *families.controller_families(
                 self_metrics.socket(),
                 self_metrics.commit_seconds,

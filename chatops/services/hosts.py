@@ -15,6 +15,7 @@ down. Its next word is :class:`HostUp`, and its bots take the states it reports.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -214,6 +215,12 @@ class HostsService:
         """The hub's channels for the bots ``host`` supervises."""
         prefix = host + "/"
         return sorted(channel for channel in self._fleet.bots if channel.startswith(prefix))
+
+    def bots_by_host(self) -> Counter[str]:
+        """How many bots each host supervises (one walk of the fleet)."""
+        return Counter(
+            host for host, _ in map(split_qualified, self._fleet.bots) if host is not None
+        )
 
     def caller(self, host: str) -> Caller:
         """The caller a host speaks as (its usage, its approvals)."""

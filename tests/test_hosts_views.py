@@ -114,3 +114,11 @@ async def test_a_hub_refuses_local_names_that_look_like_another_hosts(hub) -> No
 
     with pytest.raises(Invalid, match="separates an edge's host"):
         hub.services.fleet.register(Caller(pid=None), "edge-a/w", 1, {})
+
+
+async def test_a_bare_name_that_only_another_host_has_is_pointed_at(hub) -> None:  # type: ignore[no-untyped-def]
+    from chatops.services.recovery.restarts import RestartError
+
+    hub.services.hosts.report("edge-a", report("w"))
+    with pytest.raises(RestartError, match="No bot called 'w' \\(other hosts have edge-a/w\\)"):
+        hub.services.restarts.require_known("w")

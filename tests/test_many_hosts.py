@@ -78,6 +78,8 @@ async def test_two_edges_one_fleet(workdir: Path, nats_server: NatsServer) -> No
                 )
             )
             assert {fleet.bots[n].host for n in names} == {"edge-a", "edge-b"}
+            # An edge names its own host as the fleet does: edge.name, not the machine's name.
+            assert edge_a.services.fleet.bots["worker"].host == "edge-a"
             assert fleet.bots["edge-b/worker"].pid == bots[1].pid
 
             # chatops status on the hub: both hosts' bots, with their host.

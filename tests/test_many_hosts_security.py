@@ -4,7 +4,9 @@ revoked host cut off at once and reported as one ``host_down`` incident."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -127,15 +129,30 @@ async def test_a_host_cannot_speak_for_another_and_a_revoked_host_is_one_inciden
             assert hub_link(hub).errors.counts["permissions_violation"] == 0
             assert "Publish Violation" in server.log
 
-            # Revoked: edge B is disconnected within 5 s, and its host is one incident.
-            assert credentials.revoke("edge-b").reloaded
             before = {c.name: c for c in await hub.services.diagnostics.run_diagnostics()}
             assert before["nats"].status == "ok"
             assert before["nats"].detail.endswith("2 hosts up")
+            # Revoked from the shell (as the operator, beside the hub): edge B is disconnected
+            # within 5 s, and the hub, told, reports its host as one incident at once.
+            revoke = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "chatops.cli", "edge", "credentials", "revoke", "edge-b"],
+                env={
+                    **{k: v for k, v in os.environ.items() if not k.startswith("CHATOPS_")},
+                    "CHATOPS_MONITORING__SOCKET_PATH": str(workdir / "hub" / "m.sock"),
+                    "CHATOPS_NATS__CREDENTIALS_DIR": str(creds),
+                    "CHATOPS_NATS__SERVER_PID_FILE": str(server.pid_file),
+                },
+                capture_output=True,
+                text=True,
+            )
+            assert revoke.returncode == 0, revoke.stderr
+            assert "nats-server reloaded" in revoke.stdout
+            assert "the hub reports it down now (2 bots unreachable)" in revoke.stdout
             await wait_for(lambda: not b_link.connection.ready.is_set(), timeout=5)
             incidents = hub.services.alerts.incidents
-            await wait_for(lambda: ("edge-b", "host_down") in incidents, timeout=10)
             incident = incidents[("edge-b", "host_down")]
+            assert "credential was revoked" in incident.detail
             assert "mailer" in incident.detail and "scraper" in incident.detail
             for name in ("edge-b/scraper", "edge-b/mailer"):
                 assert fleet.bots[name].status is BotStatus.UNREACHABLE

@@ -12,7 +12,7 @@ from chatops.api.cache_views import result_to_dict
 from chatops.api.callers import Callers
 from chatops.api.dashboard import dashboard_data
 from chatops.composition.services import Services
-from chatops.services.errors import Refused
+from chatops.services.errors import Invalid, Refused
 from chatops.services.recovery.cleanup import CleanupPlan
 from chatops.services.recovery.probes import summarise
 from chatops.wire.outcomes import Handler, Immediate, Later, Outcome
@@ -23,6 +23,7 @@ from chatops.wire.protocol import (
     CleanupStale,
     GetSystemMetrics,
     HealthCheck,
+    HostRevoked,
     Orchestrate,
     ResetStatusCache,
     RestartBot,
@@ -56,6 +57,12 @@ def recovery_handlers(services: Services, callers: Callers) -> dict[type, Handle
         caller = callers.of(peer)
         operators.require(caller)
         return Later(restarted(msg.channel, f"cli (uid {caller.uid}, pid {caller.pid})"), SLOW)
+
+    def host_revoked(peer: Peer, msg: HostRevoked) -> Outcome:
+        operators.require(callers.of(peer))
+        if services.hosts is None:
+            raise Invalid("this controller is not a hub (nats.url): it has no other hosts")
+        return Immediate({"host": msg.host, "bots": services.hosts.revoked(msg.host)})
 
     def reset_status(peer: Peer, msg: ResetStatusCache) -> Outcome:
         operators.require(callers.of(peer))
@@ -125,6 +132,7 @@ def recovery_handlers(services: Services, callers: Callers) -> dict[type, Handle
         GetSystemMetrics: metrics,
         RestartBot: restart,
         ResetStatusCache: reset_status,
+        HostRevoked: host_revoked,
         CleanupStale: cleanup,
         CleanupExecute: cleanup_execute,
         Orchestrate: orchestrate,

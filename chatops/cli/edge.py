@@ -14,6 +14,7 @@ import sys
 
 from chatops.cli import EXIT_CONFIG, EXIT_RUNTIME
 from chatops.config import Settings
+from chatops.presentation.formatting import plural
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,20 @@ async def run_edge(settings: Settings) -> None:
     await run_until_stopped(controller, f"as the edge {settings.edge.name} of {settings.nats.url}")
 
 
+def _tell_hub(settings: Settings, host: str) -> str:
+    """The running hub marks the host down now rather than after ``host_timeout``."""
+    from chatops.client.blocking import MonitorError, request
+    from chatops.wire.protocol import HostRevoked
+
+    try:
+        reply = request(settings.monitoring.socket_path, HostRevoked(host=host), timeout=5.0)
+    except OSError:
+        return "the hub is not running here: it will call the host down once it is silent"
+    except MonitorError as exc:
+        return f"the hub was not told: {exc}"
+    return f"the hub reports it down now ({plural(reply['bots'], 'bot')} unreachable)"
+
+
 def _credentials(settings: Settings, args: argparse.Namespace) -> int:
     from chatops.nats.credentials import CredentialError, Credentials
 
@@ -66,6 +81,7 @@ def _credentials(settings: Settings, args: argparse.Namespace) -> int:
         else:
             written = credentials.revoke(args.host)
             print(f"host {args.host}: credential revoked")
+            print(_tell_hub(settings, args.host))
     except (CredentialError, OSError) as exc:
         print(f"chatops: {exc}", file=sys.stderr)
         return EXIT_RUNTIME

@@ -50,7 +50,7 @@ from chatops.services.approvals.service import ApprovalService
 from chatops.services.cache.checks import CacheChecks
 from chatops.services.cache.manager import CacheManager
 from chatops.services.cache.writes import CacheWrites
-from chatops.services.fleet import FleetService
+from chatops.services.fleet import HOSTNAME, FleetService
 from chatops.services.health import HealthService
 from chatops.services.hosts import HostsService
 from chatops.services.idempotency import IdempotencyGuard
@@ -211,7 +211,10 @@ class Controller:
             clock=clock,
         )
         delivery, silences, router = alerting.delivery, alerting.silences, alerting.router
-        fleet = FleetService(store, bus, cfg, ownership, clock=clock, timers=timers)
+        local_host = self.settings.edge.name if self.role == "edge" else HOSTNAME
+        fleet = FleetService(
+            store, bus, cfg, ownership, clock=clock, timers=timers, local_host=local_host
+        )
         alerting.fleet.host_of = lambda name: bot.host if (bot := fleet.bots.get(name)) else None
         await fleet.start()
         alerting.fleet.reconcile(fleet.snapshot(), clock())

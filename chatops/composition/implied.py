@@ -30,10 +30,16 @@ def raise_fd_limit(wanted: int) -> None:
 
 
 def host_timeout(settings: Settings) -> float:
-    """``nats.host_timeout``, else three heartbeat intervals (at least 5 s): a host is down
-    after missing three beats, not one."""
+    """``nats.host_timeout``, else three of an edge's beats (at least 5 s): a host is down
+    after missing three, not one."""
     configured = settings.nats.host_timeout
-    return configured or max(5.0, 3 * settings.monitoring.heartbeat_interval)
+    return configured or max(5.0, 3 * beat_interval(settings))
+
+
+def beat_interval(settings: Settings) -> float:
+    """How often an edge tells its hub it is there: with its bots' heartbeats, at least every
+    5 s, so a host that goes away is known within seconds even when bots beat every minute."""
+    return min(settings.monitoring.heartbeat_interval, 5.0)
 
 
 def approvers_can_be_told(settings: Settings) -> bool:

@@ -65,7 +65,7 @@ class NatsConfig(BaseModel):
     also drops a replay it has stored already, so a longer partition costs nothing twice."""
     host_timeout: float | None = Field(None, gt=0)
     """Seconds without a word from an edge before its host is down (default: three of its
-    heartbeat intervals, at least 5 s)."""
+    beats, which come every heartbeat_interval and at least every 5 s: 15 s)."""
     request_timeout: float = Field(10, gt=0)
     """Seconds the hub waits for an edge to answer a command (a restart's own wait is added)."""
     credentials_dir: Path | None = None

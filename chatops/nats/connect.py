@@ -50,7 +50,7 @@ class NatsErrors:
         self.counts: Counter[str] = Counter()
 
     async def on_error(self, error: Exception) -> None:
-        text = str(error)
+        text = str(error) or type(error).__name__
         kind = "permissions_violation" if "permissions violation" in text.lower() else "other"
         if "authorization violation" in text.lower():
             kind = "authorization_violation"
@@ -93,7 +93,7 @@ async def connect(
         client = await nats.connect(**options)
     except Exception as exc:  # nats-py raises many kinds; the operator needs one line
         raise NatsUnavailable(
-            f"cannot connect to NATS at {config.url}: {exc or type(exc)}"
+            f"cannot connect to NATS at {config.url}: {str(exc) or type(exc).__name__}"
         ) from exc
     client.options["allow_reconnect"] = True  # read by nats-py at each disconnect
     return client

@@ -82,7 +82,7 @@ class Credentials:
         if not HOST_NAME.match(host) or host == HUB:
             raise CredentialError(
                 f"{host!r} cannot be a host's name: letters, digits, '-' and '_' (no dots), "
-                f"and not {HUB!r}"
+                f"at most 63, and not {HUB!r}"
             )
         ensure_private_dir(self.directory)
         known = self.hosts()

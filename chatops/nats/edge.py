@@ -2,13 +2,15 @@
 asks, done here.
 
 * The bots that changed since the last beat go in one core-NATS message per
-  ``heartbeat_interval``: a bot whose status or process changed, and each bot's RSS and CPU
-  once per ``metrics_interval``. A heartbeat alone is not news (the edge judges silence), so a
-  host's steady fleet costs the hub one small message per interval.
-* What must not be lost (a registration, a transition, LLM usage, an approval request) is queued
+  ``heartbeat_interval`` (at least every 5 s): a bot whose status or process changed, and each
+  bot's RSS and CPU once per ``metrics_interval``. A heartbeat alone is not news (the edge
+  judges silence), so a host's steady fleet costs the hub one small message per interval.
+* What must not be lost (a registration, a transition, LLM usage, agents' reports, cache index
+  changes, an approval request) is queued
   in the edge's outbox (:class:`~chatops.services.outbox.EdgeOutbox`, kept in its database) and
   published through JetStream with its id as ``Nats-Msg-Id``, oldest first, until stored.
-* The hub's commands (``restart``, ``approval_answer``, ``status_reset``, ``resync``, ``tell``)
+* The hub's commands (``restart``, ``approval_answer``, ``cache_plan``, ``cache_execute``,
+  ``status_reset``, ``resync``, ``tell``, ``ask``)
   arrive as NATS requests; each is answered with the service's outcome or its error, as the
   socket would answer it.
 
@@ -31,6 +33,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from chatops.api.cache_views import plan_to_dict, result_to_dict
+from chatops.composition.implied import beat_interval
 from chatops.composition.services import Services
 from chatops.config import Settings
 from chatops.nats.connect import Connection, NatsErrors, nats_check
@@ -105,7 +108,7 @@ class EdgeLink:
         self.host = settings.edge.name
         self._url = settings.nats.url
         self._subjects = Subjects(settings.nats.subject_prefix, self.host)
-        self._interval = settings.monitoring.heartbeat_interval
+        self._interval = beat_interval(settings)
         self._metrics_every = settings.monitoring.metrics_interval
         self._dirty: set[str] = set()
         self._sent: dict[str, tuple[float, int, float]] = {}

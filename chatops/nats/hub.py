@@ -111,7 +111,9 @@ class _HostLink:
         except NatsTimeout:
             raise NoAnswer(f"no answer from its edge within {timeout:.0f}s") from None
         except Exception as exc:  # no responders, a connection that closed meanwhile
-            raise NotConnected(f"its edge did not answer: {exc or type(exc).__name__}") from None
+            raise NotConnected(
+                f"its edge did not answer: {str(exc) or type(exc).__name__}"
+            ) from None
         answer = ANSWER_DECODER.decode(reply.data)
         if answer.error is not None:
             raise Declined(answer.message or answer.error)

@@ -86,8 +86,11 @@ class FleetService:
         *,
         clock: Clock = wall_clock,
         timers: Timers | None = None,
+        local_host: str = HOSTNAME,
     ) -> None:
         self._store = store
+        self.local_host = local_host
+        """This host's name for its own bots: an edge's ``edge.name``, else the hostname."""
         self._rows = store.fleet
         self._bus = bus
         self._config = config
@@ -121,10 +124,10 @@ class FleetService:
             self.bots[bot.channel] = bot
             if is_remote(bot.channel):
                 continue  # its edge reports it again (see chatops.services.hosts)
-            self.ownership.remember(bot.channel, bot.pid, local=bot.host in (None, HOSTNAME))
+            self.ownership.remember(bot.channel, bot.pid, local=self.is_local(bot))
             if bot.status not in ALIVE_STATUSES:
                 continue
-            local = bot.host in (None, HOSTNAME)
+            local = self.is_local(bot)
             if local and not pid_alive(bot.pid):
                 self._transition(bot, BotStatus.DOWN, "process gone while the controller was down")
                 continue
@@ -132,6 +135,10 @@ class FleetService:
             if local:
                 # Seen at once if it dies during the grace, not when the grace ends.
                 self._pids.watch(bot.pid)
+
+    def is_local(self, bot: BotState) -> bool:
+        """The bot runs on this host: its pid can be watched and signalled."""
+        return bot.host in (None, self.local_host, HOSTNAME)
 
     @property
     def pids_watched(self) -> bool:
@@ -190,7 +197,7 @@ class FleetService:
             self._pids.unwatch(bot.pid)
         bot.pid = pid
         bot.set_features(features)
-        bot.host = host or (HOSTNAME if caller.local else None)
+        bot.host = host or (self.local_host if caller.local else None)
         bot.uid = caller.uid
         bot.registered_at = now
         bot.last_heartbeat = now
@@ -334,7 +341,7 @@ class FleetService:
         for channel in list(self.bots):
             bot = self.bots[channel]
             unseen = not self._pids.supported and channel not in self._deadlines.graces
-            local = bot.status in ALIVE_STATUSES and bot.host == HOSTNAME
+            local = bot.status in ALIVE_STATUSES and self.is_local(bot)
             if local and unseen and not pid_alive(bot.pid):
                 self._transition(bot, BotStatus.DOWN, f"pid {bot.pid} is gone")
                 continue

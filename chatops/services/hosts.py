@@ -251,6 +251,16 @@ class HostsService:
             ("host", name), known.last_seen + self.host_timeout, lambda: self._silent(name)
         )
 
+    def revoked(self, host: str) -> int:
+        """``host``'s credential was revoked (NATS cut it off): down now, not after its
+        silence. How many of its bots are unreachable; 0 for a host the hub never heard."""
+        known = self.hosts.get(host)
+        if known is None:
+            return 0
+        if not known.down:
+            self._down(known, "its NATS credential was revoked")
+        return len(self.bots_of(host))
+
     def _silent(self, host: str) -> None:
         known = self.hosts.get(host)
         now = self._clock()
@@ -259,8 +269,12 @@ class HostsService:
         if now < known.last_seen + self.host_timeout:
             self._arm(known)
             return
-        known.down, known.down_since, known.synced = True, known.last_seen, False
-        reason = f"no word from its edge for {now - known.last_seen:.0f}s"
+        self._down(known, f"no word from its edge for {now - known.last_seen:.0f}s")
+
+    def _down(self, known: _Host, reason: str) -> None:
+        host, now = known.name, self._clock()
+        self._timers.cancel(("host", host))
+        known.down, known.down_since, known.synced = True, now, False
         names = []
         for channel in self.bots_of(host):
             bot = self._fleet.bots[channel]

@@ -291,6 +291,13 @@ class RestartBot(RequestBase, tag="restart_bot"):
     channel: Name
 
 
+class HostRevoked(RequestBase, tag="host_revoked"):
+    """``chatops edge credentials revoke HOST`` tells the running hub: that host is down now,
+    not after its silence (the operator's narrow door)."""
+
+    host: Name
+
+
 class ResetStatusCache(RequestBase, tag="reset_status_cache"):
     pass
 

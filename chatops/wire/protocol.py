@@ -43,6 +43,7 @@ from chatops.wire.feature_requests import (
     GetSystemMetrics,
     GetUsageTrends,
     HealthCheck,
+    HostRevoked,
     ListApprovals,
     ListSilences,
     ListWebSessions,
@@ -229,6 +230,7 @@ Message = (
     | HealthCheck
     | GetSystemMetrics
     | RestartBot
+    | HostRevoked
     | ResetStatusCache
     | CleanupStale
     | Orchestrate
@@ -342,6 +344,7 @@ __all__ = [
     "GetSystemMetrics",
     "GetUsageTrends",
     "HealthCheck",
+    "HostRevoked",
     "IdemKey",
     "ListApprovals",
     "ListSilences",

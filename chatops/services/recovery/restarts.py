@@ -35,7 +35,7 @@ from chatops.runtime.bus import EventBus
 from chatops.runtime.tasks import TaskSet
 from chatops.runtime.timers import Timers
 from chatops.services.errors import NotFound
-from chatops.services.fleet import HOSTNAME, FleetService
+from chatops.services.fleet import FleetService
 from chatops.services.recovery import ways
 from chatops.services.recovery.attempts import OUTCOME_WORDS, Attempt, RestartReport, start_time
 from chatops.services.recovery.events import RestartFatal
@@ -108,7 +108,9 @@ class RestartService:
         ``channel`` is a bot the fleet knows or the recovery config names: what a restart needs
         to be tried at all. A door asks before it confirms; :meth:`restart` asks again."""
         if channel not in self._fleet.bots and channel not in self.config.bots:
-            raise RestartError(f"No bot called {channel!r}")
+            elsewhere = sorted(name for name in self._fleet.bots if name.endswith("/" + channel))
+            hint = f" (other hosts have {', '.join(elsewhere[:5])})" if elsewhere else ""
+            raise RestartError(f"No bot called {channel!r}{hint}")
 
     async def restart(self, channel: str, *, by: str) -> RestartReport:
         self.require_known(channel)
@@ -213,7 +215,7 @@ class RestartService:
 
     def _begin(self, channel: str, by: str) -> Attempt:
         bot = self._fleet.bots.get(channel)
-        local = bot is None or bot.host in (None, HOSTNAME)
+        local = bot is None or self._fleet.is_local(bot)
         old_pid = bot.pid if bot is not None else None
         if bot is None:
             stopped: str | None = "it was not registered"

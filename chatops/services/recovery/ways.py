@@ -15,7 +15,7 @@ import psutil
 from chatops.config.recovery import CHANNEL_FIELD
 from chatops.services.approvals.preview import mask_secrets, truncate
 from chatops.services.callers import LinkError
-from chatops.services.fleet import HOSTNAME, FleetService
+from chatops.services.fleet import FleetService
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ async def signal_local(
     bot = fleet.bots.get(channel)
     if bot is None:
         return None, "it has never registered"
-    if bot.host not in (None, HOSTNAME):
+    if not fleet.is_local(bot):
         return None, f"it runs on {bot.host}, where chatops cannot signal it"
     pid = bot.pid
     if not fleet.ownership.vouched(channel):

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import nats
 import pytest
 
 from chatops.client import MonitorClient
@@ -139,6 +140,22 @@ async def test_two_edges_one_fleet(workdir: Path, nats_server: NatsServer) -> No
             planner = agents["edge-a/planner"]
             assert (planner.status, planner.current_task) == ("processing", "plan")
             assert (planner.tasks_completed, planner.tasks_failed) == (2, 1)
+
+            # What the hub stored leaves the stream: it is the edges' queue, not an archive.
+            raw = await nats.connect(url)
+            try:
+                js = raw.jetstream()
+
+                async def queued() -> int:
+                    info = await js.stream_info("CHATOPS_EDGES")
+                    return int(info.state.messages)
+
+                deadline = time.monotonic() + 10
+                while (left := await queued()) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.1)
+                assert left == 0
+            finally:
+                await raw.close()
         finally:
             for proc in bots:
                 kill_quietly(proc)

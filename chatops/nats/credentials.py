@@ -1,6 +1,6 @@
 """One NATS credential per host: ``chatops edge credentials create|revoke HOST``.
 
-Each host signs in with its own nkey (an Ed25519 key pair: the seed stays on that host, the
+Each host signs in with its own nkey (an Ed25519 key pair: the nkey seed stays on that host, the
 server knows only the public key, so nothing here is a secret nats-server could leak). What
 each key may do is written into ``users.conf`` for nats-server to ``include``:
 

@@ -22,7 +22,7 @@ import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import StreamConfig
+from nats.js.api import RetentionPolicy, StreamConfig
 from nats.js.errors import BadRequestError
 
 from chatops.composition.services import Services
@@ -192,6 +192,9 @@ class HubLink:
             subjects=[f"{self.prefix}.edge.*.events.>"],
             duplicate_window=self._window,
             num_replicas=self._replicas,
+            # An event is kept until the hub has stored it and acknowledged, then dropped: the
+            # stream is the edges' queue, not a second archive (each edge keeps its history).
+            retention=RetentionPolicy.WORK_QUEUE,
         )
         try:
             await js.add_stream(stream)

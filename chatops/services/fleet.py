@@ -39,6 +39,7 @@ from chatops.runtime.processes import is_self_or_descendant
 from chatops.runtime.timers import Timers
 from chatops.services.callers import Caller, LinkError
 from chatops.services.errors import Invalid, NotFound, NotRegistered, Refused
+from chatops.services.event_budget import EventBudget
 from chatops.services.fleet_deadlines import SilenceDeadlines
 from chatops.services.idempotency import event_time
 from chatops.services.ownership import Ownership
@@ -48,32 +49,6 @@ from chatops.timeutil import Clock, wall_clock
 log = logging.getLogger(__name__)
 
 HOSTNAME = socket.gethostname()
-
-# History rows (``events``) one bot may add: a burst of EVENT_BURST, then one per
-# EVENT_REFILL seconds. Transitions beyond it still change the status and reach the bus (alerts
-# see every one); only their history rows are summarised as one "suppressed" row.
-EVENT_BURST = 30
-EVENT_REFILL = 2.0
-
-
-class EventBudget:
-    """A token bucket per bot for history rows."""
-
-    __slots__ = ("_at", "_tokens", "suppressed")
-
-    def __init__(self, now: float) -> None:
-        self._tokens = float(EVENT_BURST)
-        self._at = now
-        self.suppressed = 0
-
-    def take(self, now: float) -> bool:
-        self._tokens = min(EVENT_BURST, self._tokens + max(0.0, now - self._at) / EVENT_REFILL)
-        self._at = now
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
-        self.suppressed += 1
-        return False
 
 
 class FleetService:

@@ -117,9 +117,10 @@ async def populate(ctl: Controller, settings: Settings) -> RawClient:
 
 
 async def scrape_of_everything(workdir: Path, start_controller: Any) -> tuple[str, Samples]:
-    """A controller with something in every family (:func:`populate`), scraped once."""
+    """A controller with something in every family (:func:`populate`), scraped once: a hub, so
+    the hosts' families are there (a hub with no edges is any controller)."""
     settings = http_settings(workdir)
-    ctl = await start_controller(settings)
+    ctl = await start_controller(settings, role="hub")
     client = await populate(ctl, settings)
     try:
         return await scrape(ctl)

@@ -161,6 +161,7 @@ def test_the_rules_have_unit_tests_for_every_alert() -> None:
         "ChatopsBotStale",
         "ChatopsQuotaCritical",
         "ChatopsControllerAbsent",
+        "ChatopsHostDown",
     } <= alerts
     assert alerts == tested
 

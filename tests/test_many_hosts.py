@@ -95,6 +95,14 @@ async def test_two_edges_one_fleet(workdir: Path, nats_server: NatsServer) -> No
             assert listed == {"edge-a/worker": "edge-a", "edge-b/worker": "edge-b",
                               "edge-b/scraper": "edge-b"}  # fmt: skip
 
+            # A status reset on the hub asks every bot, on every host, to register again.
+            registered = edge_a.services.fleet.bots["worker"].registered_at
+            reset = await hub.services.fleet.reset_statuses()
+            assert reset.asked_to_register == 3
+            await wait_for(
+                lambda: edge_a.services.fleet.bots["worker"].registered_at > registered
+            )
+
             # A bot SIGKILLed on edge B: the hub alerts it.
             killed = time.monotonic()
             os.kill(bots[2].pid, signal.SIGKILL)

@@ -47,7 +47,7 @@ from chatops.nats.messages import (
 )
 from chatops.presentation.formatting import plural
 from chatops.records.approvals import ApprovalAsk
-from chatops.records.hosts import BotReport, RemoteCacheEntry, qualified
+from chatops.records.hosts import BotReport, RemoteCacheEntry, qualified, split_qualified
 from chatops.runtime.tasks import TaskSet
 from chatops.services.approvals.events import ApprovalSettled
 from chatops.services.callers import Declined, LinkError, NoAnswer, NotConnected
@@ -67,6 +67,11 @@ EDGE_KEY = "edge:"
 """An approval the hub holds for an edge has the key ``edge:<host>:<the edge's id>``."""
 
 
+def bare(channel: str) -> str:
+    """The edge's own name for a bot the hub calls ``host/name``."""
+    return split_qualified(channel)[1]
+
+
 class _HostLink:
     """The hub's :class:`~chatops.services.callers.AgentLink` to one edge: a push to one of
     its bots, or an action the edge does for the hub, as a NATS request."""
@@ -82,7 +87,7 @@ class _HostLink:
     def tell(self, channel: str, action: str, reason: str | None = None) -> None:
         if self.closed:
             raise NotConnected("the hub is not connected to NATS")
-        command = Command(bot=channel, reason=reason, args={"action": action})
+        command = Command(bot=bare(channel), reason=reason, args={"action": action})
         self._hub.spawn(self._request("tell", command, self._hub.request_timeout))
 
     async def ask(
@@ -95,10 +100,10 @@ class _HostLink:
         timeout: float,
     ) -> dict[str, Any]:
         if action in EDGE_ACTIONS:
-            command = Command(bot=channel, by=reason or "", args=args or {})
+            command = Command(bot=bare(channel), by=reason or "", args=args or {})
             return await self._request(action, command, timeout)
         forwarded = {"action": action, "args": args or {}, "timeout": timeout}
-        command = Command(bot=channel, reason=reason, args=forwarded)
+        command = Command(bot=bare(channel), reason=reason, args=forwarded)
         return await self._request("ask", command, timeout + self._hub.request_timeout)
 
     async def _request(self, action: str, command: Command, timeout: float) -> dict[str, Any]:

@@ -99,9 +99,7 @@ async def test_two_edges_one_fleet(workdir: Path, nats_server: NatsServer) -> No
             registered = edge_a.services.fleet.bots["worker"].registered_at
             reset = await hub.services.fleet.reset_statuses()
             assert reset.asked_to_register == 3
-            await wait_for(
-                lambda: edge_a.services.fleet.bots["worker"].registered_at > registered
-            )
+            await wait_for(lambda: edge_a.services.fleet.bots["worker"].registered_at > registered)
 
             # A bot SIGKILLed on edge B: the hub alerts it.
             killed = time.monotonic()

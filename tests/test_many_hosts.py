@@ -92,6 +92,17 @@ async def test_two_edges_one_fleet(workdir: Path, nats_server: NatsServer) -> No
                 check=True,
             )
             listed = {b["channel"]: b["host"] for b in json.loads(status.stdout)["bots"]}
+            nobody = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "chatops.cli", "status", "--host", "edge-z"],
+                env={**os.environ, "CHATOPS_MONITORING__SOCKET_PATH": str(workdir / "hub/m.sock")},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            assert nobody.stdout.strip() == (
+                "No bots on host edge-z (hosts with bots: edge-a, edge-b)."
+            )
             assert listed == {"edge-a/worker": "edge-a", "edge-b/worker": "edge-b",
                               "edge-b/scraper": "edge-b"}  # fmt: skip
 

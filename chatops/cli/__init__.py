@@ -185,8 +185,13 @@ def _status(settings: Settings, *, as_json: bool, host: str | None = None) -> in
             )
             return EXIT_NOTHING_TO_READ
         bots = [bot_to_dict(bot) for bot in offline]
+    hosts = sorted({str(bot.get("host")) for bot in bots if bot.get("host")})
     if host is not None:
         bots = [bot for bot in bots if bot.get("host") == host]
+        if not bots and not as_json:
+            known = ", ".join(terminal_text(name) for name in hosts) or "none"
+            print(f"No bots on host {terminal_text(host)} (hosts with bots: {known}).")
+            return 0
     if as_json:
         print(json.dumps({"source": source, "controller": controller, "bots": bots}, indent=2))
         return 0

@@ -122,3 +122,30 @@ async def test_a_bare_name_that_only_another_host_has_is_pointed_at(hub) -> None
     hub.services.hosts.report("edge-a", report("w"))
     with pytest.raises(RestartError, match="No bot called 'w' \\(other hosts have edge-a/w\\)"):
         hub.services.restarts.require_known("w")
+
+
+async def test_a_restarted_hub_gives_each_known_host_its_timeout(
+    workdir: Path, clock: FakeClock
+) -> None:
+    settings = make_settings(workdir)
+    settings.nats.host_timeout = 10
+    first = new_controller(settings, clock=clock, role="hub")
+    await first.start()
+    first.services.hosts.beat("edge-a", [report("w"), report("v")])
+    await first.stop()
+
+    again = new_controller(settings, clock=clock, role="hub")
+    await again.start()
+    try:
+        hosts, bus = again.services.hosts, again.services.bus
+        downs: list[HostDown] = []
+        bus.subscribe(HostDown, downs.append)
+        assert hosts.bots_of("edge-a") == ["edge-a/v", "edge-a/w"]
+        assert again.services.fleet.bots["edge-a/w"].status is BotStatus.ONLINE
+        clock.advance(11)
+        again.services.timers.run_due()
+        [down] = downs
+        assert (down.host, set(down.bots)) == ("edge-a", {"v", "w"})
+        assert again.services.fleet.bots["edge-a/w"].status is BotStatus.UNREACHABLE
+    finally:
+        await again.stop()

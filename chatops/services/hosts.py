@@ -86,6 +86,10 @@ class HostsService:
         self.host_timeout = host_timeout
         self.restart_timeout = restart_timeout
         self.hosts: dict[str, _Host] = {}
+        self._channels: dict[str, set[str]] = {}
+        """Each host's bots by the hub's name: a host's resync or silence touches its own
+        bots, never a walk of a 100,000-bot fleet."""
+        fleet.on_remove.append(self._removed)
         self.caches: dict[str, dict[str, RemoteCacheEntry]] = {}
         """Each host's cache index (the folders stay there), rebuilt by every resync."""
         self.link_for: Callable[[str], AgentLink] | None = None
@@ -100,6 +104,7 @@ class HostsService:
             host, name = split_qualified(channel)
             if host is not None:
                 self._host(host, now).seen[name] = bot.status_changed_at
+                self._channels.setdefault(host, set()).add(channel)
 
     def close(self) -> None:
         for host in self.hosts:
@@ -146,6 +151,7 @@ class HostsService:
                 last_heartbeat=report.last_heartbeat,
                 status_changed_at=report.changed_at,
             )
+            self._channels.setdefault(host, set()).add(channel)
         bot.pid, bot.uid, bot.host = report.pid, report.uid, host
         bot.registered_at, bot.last_heartbeat = report.registered_at, report.last_heartbeat
         bot.rss_mb, bot.cpu_pct = report.rss_mb, report.cpu_pct
@@ -213,14 +219,16 @@ class HostsService:
 
     def bots_of(self, host: str) -> list[str]:
         """The hub's channels for the bots ``host`` supervises."""
-        prefix = host + "/"
-        return sorted(channel for channel in self._fleet.bots if channel.startswith(prefix))
+        return sorted(self._channels.get(host, ()))
 
     def bots_by_host(self) -> Counter[str]:
-        """How many bots each host supervises (one walk of the fleet)."""
-        return Counter(
-            host for host, _ in map(split_qualified, self._fleet.bots) if host is not None
-        )
+        """How many bots each host supervises."""
+        return Counter({host: len(channels) for host, channels in self._channels.items()})
+
+    def _removed(self, channel: str) -> None:
+        host, _ = split_qualified(channel)
+        if host is not None:
+            self._channels.get(host, set()).discard(channel)
 
     def caller(self, host: str) -> Caller:
         """The caller a host speaks as (its usage, its approvals)."""

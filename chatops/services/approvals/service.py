@@ -41,6 +41,7 @@ from chatops.services.approvals.events import (
 )
 from chatops.services.approvals.granting import Granting
 from chatops.services.approvals.grants import GrantBook
+from chatops.services.approvals.limits import answer_timeout, pending_limit
 from chatops.services.approvals.policy import Decision
 from chatops.services.approvals.preview import preview, summarise
 from chatops.services.approvals.worker import ShellAnalyser
@@ -123,7 +124,7 @@ class ApprovalService:
         """Check ``ask`` may be made (a bot's name is its owner's, so nobody asks in its name)
         and say how long its answer may take: the waiting door's deadline."""
         self._fleet.ownership.authorize(caller, ask.agent)
-        return self._timeout(ask) + self.config.reattach_grace + ANSWER_SLACK
+        return answer_timeout(self.config, ask) + self.config.reattach_grace + ANSWER_SLACK
 
     async def submit(self, caller: Caller, ask: ApprovalAsk) -> ApprovalRecord:
         """The request's outcome, once the policy, a grant or a human has decided."""
@@ -146,7 +147,7 @@ class ApprovalService:
             self._settle(record, "approved", "grant", by=by, reason="allowed for this agent")
         elif not ask.wait:
             self._settle(record, "checked", "policy")
-        elif (full := self._full(ask.agent)) is not None:
+        elif (full := pending_limit(self.config, self.records.values(), ask.agent)) is not None:
             self._settle(record, "denied", "limit", reason=full)
         elif not self._attended and self.config.unattended == "answer":
             self._settle(record, "denied", UNATTENDED, reason=f"{decision.reason}; {NOBODY_TOLD}")
@@ -186,7 +187,7 @@ class ApprovalService:
             reason=decision.reason,
             state="pending",
             requested_at=now,
-            expires_at=now + self._timeout(ask),
+            expires_at=now + answer_timeout(self.config, ask),
             approvals_required=rule.approvals_required if rule else 1,
         )
         self._next_id += 1
@@ -387,21 +388,3 @@ class ApprovalService:
         self._asked_from.pop(record.id, None)
         if record.key is not None:
             self._by_key.pop((record.agent, record.key), None)
-
-    def _timeout(self, ask: ApprovalAsk) -> float:
-        """How long a human has: the rule's timeout, or less if the agent asks for less (an
-        unknown action type is denied at once)."""
-        kind = ActionType.named(ask.action_type)
-        if kind is None:
-            return 0.0
-        limit = self.config.rules[kind].timeout
-        return min(ask.timeout or limit, limit)
-
-    def _full(self, agent: str) -> str | None:
-        """Why no more prompts may open now (one agent's limit, or everyone's), or None."""
-        pending = [r for r in self.records.values() if r.pending]
-        if len(pending) >= self.config.max_pending:
-            return f"{self.config.max_pending} requests are already waiting for a human"
-        if sum(1 for r in pending if r.agent == agent) >= self.config.max_pending_per_agent:
-            return f"{agent} already has {self.config.max_pending_per_agent} open requests"
-        return None

@@ -23,6 +23,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chatops.records.cache import CacheEntry
+
 TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 """Matched whole (``fullmatch``: ``$`` would let a trailing newline through)."""
 _PART = re.compile(r"[A-Za-z0-9_.+@=,-][A-Za-z0-9 _.+@=,()\[\]-]{0,254}")
@@ -230,3 +232,28 @@ def delete_folders(root: Path, task_ids: list[str]) -> dict[str, str]:
         except OSError as exc:
             failed[task_id] = f"{type(exc).__name__}: {exc.strerror or exc}"
     return failed
+
+
+def new_entry(
+    task_id: str,
+    agent_type: str,
+    agent: str | None,
+    measured: Measure,
+    now: float,
+    *,
+    preview: str = "",
+    finished: bool = False,
+) -> CacheEntry:
+    """The index's entry for a folder just measured (created now; ``finished``: adopted)."""
+    return CacheEntry(
+        task_id=task_id,
+        agent_type=agent_type,
+        agent=agent,
+        size=measured.size,
+        files=measured.files,
+        created_at=now,
+        finished_at=now if finished else None,
+        preview=preview[:2000],
+        mtime_ns=measured.mtime_ns,
+        inode=measured.inode,
+    )

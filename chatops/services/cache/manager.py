@@ -112,7 +112,9 @@ class CacheManager:
                     self._resize(entry, measured)
                 elif self.config.orphans == "adopt":
                     adopted.append(task_id)
-                    self._add(_entry(task_id, "unknown", None, measured, now, finished=True))
+                    self._add(
+                        files.new_entry(task_id, "unknown", None, measured, now, finished=True)
+                    )
                     self._save(self.entries[task_id])
                 else:
                     orphans.append(task_id)
@@ -333,7 +335,9 @@ class CacheManager:
     def _index(
         self, task_id: str, agent_type: str, agent: str | None, measured: Measure, preview: str
     ) -> CacheEntry:
-        entry = _entry(task_id, agent_type, agent, measured, self._clock(), preview=preview)
+        entry = files.new_entry(
+            task_id, agent_type, agent, measured, self._clock(), preview=preview
+        )
         self._add(entry)
         self._save(entry)
         return entry
@@ -378,27 +382,3 @@ class CacheManager:
         entry.size, entry.files = measured.size, measured.files
         entry.mtime_ns, entry.inode = measured.mtime_ns, measured.inode
         self._save(entry)
-
-
-def _entry(
-    task_id: str,
-    agent_type: str,
-    agent: str | None,
-    measured: Measure,
-    now: float,
-    *,
-    preview: str = "",
-    finished: bool = False,
-) -> CacheEntry:
-    return CacheEntry(
-        task_id=task_id,
-        agent_type=agent_type,
-        agent=agent,
-        size=measured.size,
-        files=measured.files,
-        created_at=now,
-        finished_at=now if finished else None,
-        preview=preview[:2000],
-        mtime_ns=measured.mtime_ns,
-        inode=measured.inode,
-    )

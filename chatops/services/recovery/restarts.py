@@ -30,7 +30,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from chatops.config.recovery import CHANNEL_FIELD, RecoveryConfig
-from chatops.records.fleet import ALIVE_STATUSES, BotState, FleetEvent, RestartNotice
+from chatops.records.fleet import ALIVE_STATUSES, FleetEvent, RestartNotice
 from chatops.runtime.bus import EventBus
 from chatops.runtime.tasks import TaskSet
 from chatops.runtime.timers import Timers
@@ -138,29 +138,10 @@ class RestartService:
         try:
             report = await relay(by)
             if report.restarted and report.new_pid is not None:
-                await self._mirrored(channel, report.new_pid, longest)
+                await ways.mirrored(self._fleet, channel, report.new_pid, longest)
             return report
         finally:
             self._bus.publish(self._end_notice(channel, by, report, True))
-
-    async def _mirrored(self, channel: str, pid: int, timeout: float) -> None:
-        """Until the edge's own events (the stop, the new process) have reached this fleet:
-        the restart's end must not come before the stop it explains."""
-        back = asyncio.Event()
-
-        def seen(bot: BotState) -> None:
-            if bot.channel == channel and bot.pid == pid and bot.status in ALIVE_STATUSES:
-                back.set()
-
-        bot = self._fleet.bots.get(channel)
-        if bot is not None:
-            seen(bot)
-        self._fleet.on_change.append(seen)
-        try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(back.wait(), timeout)
-        finally:
-            self._fleet.on_change.remove(seen)
 
     async def _restart_once(self, channel: str, by: str) -> Tried:
         """The first way that worked, or why none did."""

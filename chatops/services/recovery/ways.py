@@ -5,6 +5,7 @@ its connection, run its ``restart_command``, signal its local process. Kept apar
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import psutil
 
 from chatops.config.recovery import CHANNEL_FIELD
+from chatops.records.fleet import ALIVE_STATUSES, BotState
 from chatops.services.approvals.preview import mask_secrets, truncate
 from chatops.services.callers import LinkError
 from chatops.services.fleet import FleetService
@@ -117,3 +119,24 @@ async def signal_local(
         return None, f"its process (pid {pid}) is gone"
     except psutil.AccessDenied:
         return None, f"pid {pid} may not be signalled (access denied)"
+
+
+async def mirrored(fleet: FleetService, channel: str, pid: int, timeout: float) -> None:
+    """Wait (at most ``timeout``) until ``channel`` is alive as ``pid`` in this fleet: after
+    another host's edge restarted it, until its own events (the stop, the new process) have
+    arrived, so the restart's end never comes before the stop it explains."""
+    back = asyncio.Event()
+
+    def seen(bot: BotState) -> None:
+        if bot.channel == channel and bot.pid == pid and bot.status in ALIVE_STATUSES:
+            back.set()
+
+    bot = fleet.bots.get(channel)
+    if bot is not None:
+        seen(bot)
+    fleet.on_change.append(seen)
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(back.wait(), timeout)
+    finally:
+        fleet.on_change.remove(seen)

@@ -10,7 +10,7 @@ asks, done here.
   in the edge's outbox (:class:`~chatops.services.outbox.EdgeOutbox`, kept in its database) and
   published through JetStream with its id as ``Nats-Msg-Id``, oldest first, until stored.
 * The hub's commands (``restart``, ``approval_answer``, ``cache_plan``, ``cache_execute``,
-  ``status_reset``, ``resync``, ``tell``, ``ask``)
+  ``resync``, ``tell`` and ``ask``: a push to one of its bots, as a status reset sends)
   arrive as NATS requests; each is answered with the service's outcome or its error, as the
   socket would answer it.
 
@@ -50,6 +50,7 @@ from chatops.nats.messages import (
     CacheIndexed,
     Command,
     Event,
+    Resync,
     Subjects,
     UsageReported,
     event_kind,
@@ -352,12 +353,11 @@ class EdgeLink:
                 reason=str(args.get("reason") or ""),
             )
             return {}
-        if action == "status_reset":
-            return await services.fleet.reset_status_cache()
         if action == "resync":
             bots = [report_of(state) for state in services.fleet.bots.values()]
             cache = [remote(entry) for entry in services.cache.entries.values()]
-            return {"bots": msgspec.to_builtins(bots), "cache": msgspec.to_builtins(cache)}
+            resync: dict[str, Any] = msgspec.to_builtins(Resync(bots=bots, cache=cache))
+            return resync
         if action == "cache_plan":
             args = command.args
             plan = services.cache_writes.plan(

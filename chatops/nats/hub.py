@@ -41,13 +41,14 @@ from chatops.nats.messages import (
     CacheIndexed,
     Command,
     Event,
+    Resync,
     Subjects,
     UsageReported,
     host_of,
 )
 from chatops.presentation.formatting import plural
 from chatops.records.approvals import ApprovalAsk
-from chatops.records.hosts import BotReport, RemoteCacheEntry, qualified, split_qualified
+from chatops.records.hosts import qualified, split_qualified
 from chatops.runtime.tasks import TaskSet
 from chatops.services.approvals.events import ApprovalSettled
 from chatops.services.callers import Declined, LinkError, NoAnswer, NotConnected
@@ -58,9 +59,7 @@ from chatops.services.recovery.probes import Check
 log = logging.getLogger(__name__)
 
 FETCH_BATCH = 256
-EDGE_ACTIONS = frozenset(
-    {"restart", "approval_answer", "status_reset", "resync", "cache_plan", "cache_execute"}
-)
+EDGE_ACTIONS = frozenset({"restart", "approval_answer", "resync", "cache_plan", "cache_execute"})
 """What an edge does for the hub itself; any other action is pushed to one of its bots."""
 AGENT_STATUSES = frozenset({"idle", "processing", "error"})
 EDGE_KEY = "edge:"
@@ -149,7 +148,6 @@ class HubLink:
             config, name="chatops-hub", inbox=None, errors=self.errors, on_connect=self._started
         )
         self._unsubscribe: list[Callable[[], None]] = []
-        self.events_taken = 0
 
     def spawn(self, coroutine: Any) -> None:
         self._tasks.spawn(coroutine, name="hub-request")
@@ -233,10 +231,9 @@ class HubLink:
     async def _resync(self, host: str) -> None:
         try:
             data = await self.link_for(host).ask("", "resync", timeout=self.request_timeout)
-            bots = msgspec.convert(data.get("bots", []), list[BotReport])
-            cache = msgspec.convert(data.get("cache", []), list[RemoteCacheEntry])
-            self._hosts.resync(host, bots)
-            self._hosts.cache_listed(host, cache)
+            state = msgspec.convert(data, Resync)
+            self._hosts.resync(host, state.bots)
+            self._hosts.cache_listed(host, state.cache)
         except (LinkError, msgspec.ValidationError, DomainError) as exc:
             log.warning("hub: could not resync host %s: %s", host, exc)
         finally:
@@ -261,7 +258,6 @@ class HubLink:
             for message in messages:
                 with contextlib.suppress(Exception):
                     await message.ack()
-            self.events_taken += len(messages)
 
     def _take(self, msg: Msg) -> None:
         host = host_of(msg.subject, self.prefix)

@@ -28,7 +28,6 @@ class Subjects:
         self.root = f"{prefix}.edge.{host}"
         self.beat = f"{self.root}.beat"
         self.commands = f"{self.root}.cmd.>"
-        self.events = f"{self.root}.events.>"
         self.inbox = f"_INBOX_{host}"
 
     def event(self, kind: str) -> str:
@@ -142,8 +141,8 @@ EVENT_KINDS: dict[type, str] = {
 
 
 class Command(msgspec.Struct, kw_only=True):
-    """From the hub: ``restart``, ``approval_answer``, ``status_reset``, ``resync``,
-    ``tell`` (a push to a bot's connection, as :class:`AgentLink.tell`)."""
+    """From the hub: ``restart``, ``approval_answer``, ``cache_plan``, ``cache_execute``,
+    ``resync``, and ``tell`` / ``ask`` (a push to a bot's connection, as ``AgentLink`` does)."""
 
     bot: str | None = None
     by: str = ""
@@ -161,14 +160,16 @@ class Answer(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class Resync(msgspec.Struct, kw_only=True):
+    """An edge's whole state for its hub: every bot and its cache index."""
+
     bots: list[BotReport]
+    cache: list[RemoteCacheEntry] = msgspec.field(default_factory=list)
 
 
 EVENT_DECODER = msgspec.json.Decoder(Event)
 BEAT_DECODER = msgspec.json.Decoder(Beat)
 COMMAND_DECODER = msgspec.json.Decoder(Command)
 ANSWER_DECODER = msgspec.json.Decoder(Answer)
-RESYNC_DECODER = msgspec.json.Decoder(Resync)
 ENCODER = msgspec.json.Encoder()
 
 

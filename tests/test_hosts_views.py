@@ -142,10 +142,14 @@ async def test_a_restarted_hub_gives_each_known_host_its_timeout(
         bus.subscribe(HostDown, downs.append)
         assert hosts.bots_of("edge-a") == ["edge-a/v", "edge-a/w"]
         assert again.services.fleet.bots["edge-a/w"].status is BotStatus.ONLINE
+        # The edge's clock is its own: a report in its time is taken, whatever the hub's
+        # stored status times say.
+        assert hosts.report("edge-a", report("v", "down", changed_at=2.0))
+        assert again.services.fleet.bots["edge-a/v"].status is BotStatus.DOWN
         clock.advance(11)
         again.services.timers.run_due()
         [down] = downs
-        assert (down.host, set(down.bots)) == ("edge-a", {"v", "w"})
+        assert (down.host, set(down.bots)) == ("edge-a", {"v", "w"})  # v: down, and alerted
         assert again.services.fleet.bots["edge-a/w"].status is BotStatus.UNREACHABLE
     finally:
         await again.stop()

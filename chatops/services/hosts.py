@@ -98,12 +98,13 @@ class HostsService:
 
     def start(self) -> None:
         """Hosts known from the database: each gets ``host_timeout`` to be heard from again, or
-        is down."""
+        is down. What each last reported is not known in this life (the stored status times
+        are the hub's clock, not the edge's): the host's resync sets it."""
         now = self._clock()
-        for channel, bot in self._fleet.bots.items():
-            host, name = split_qualified(channel)
+        for channel in self._fleet.bots:
+            host, _ = split_qualified(channel)
             if host is not None:
-                self._host(host, now).seen[name] = bot.status_changed_at
+                self._host(host, now)
                 self._channels.setdefault(host, set()).add(channel)
 
     def close(self) -> None:

@@ -132,6 +132,7 @@ class EdgeLink:
     async def __aenter__(self) -> EdgeLink:
         services = self._services
         services.fleet.on_change.append(self._changed)
+        services.fleet.on_remove.append(self._removed)
         bus = services.bus
         self._unsubscribe = [
             bus.subscribe(FleetEvent, self._on_fleet_event),
@@ -160,6 +161,7 @@ class EdgeLink:
         services = self._services
         for listeners, listener in (
             (services.fleet.on_change, self._changed),
+            (services.fleet.on_remove, self._removed),
             (services.agents.on_change, self._on_agent),
             (services.agents.on_task, self._on_task),
             (services.cache.on_index, self._on_cache),
@@ -176,6 +178,11 @@ class EdgeLink:
 
     def _changed(self, bot: BotState) -> None:
         self._dirty.add(bot.channel)
+
+    def _removed(self, channel: str) -> None:
+        """A bot that left this host's fleet (a cleanup): nothing more to send of it."""
+        self._dirty.discard(channel)
+        self._sent.pop(channel, None)
 
     def _queue(self, event: Event) -> None:
         subject = self._subjects.event(event_kind(event))
@@ -269,7 +276,7 @@ class EdgeLink:
         for name in list(self._dirty):
             bot = fleet.bots.get(name)
             if bot is None:
-                self._dirty.discard(name)
+                self._removed(name)
                 continue
             changed, pid, sent_at = self._sent.get(name, (-1.0, -1, -1e18))
             moved = (changed, pid) != (bot.status_changed_at, bot.pid)

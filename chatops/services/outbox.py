@@ -8,7 +8,9 @@ partition is stored once by JetStream, and once by the hub past JetStream's wind
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
+from collections import deque
 
 from chatops.store import Store
 from chatops.store.edge_outbox import OutboxEvent
@@ -17,13 +19,13 @@ from chatops.store.edge_outbox import OutboxEvent
 class EdgeOutbox:
     def __init__(self, store: Store) -> None:
         self._rows = store.edge_outbox
-        self._queue: list[OutboxEvent] = []
+        self._queue: deque[OutboxEvent] = deque()
         self._next = 1
         self._ready = asyncio.Event()
 
     async def start(self) -> None:
         """The events the previous run could not send, first in line."""
-        self._queue = await self._rows.pending()
+        self._queue = deque(await self._rows.pending())
         self._next = self._queue[-1].seq + 1 if self._queue else 1
         if self._queue:
             self._ready.set()
@@ -44,9 +46,11 @@ class EdgeOutbox:
         while not self._queue:
             self._ready.clear()
             await self._ready.wait()
-        return self._queue[:limit]
+        return list(itertools.islice(self._queue, limit))
 
     def sent(self, through: int) -> None:
-        """JetStream stored every event up to ``through``."""
-        self._queue = [event for event in self._queue if event.seq > through]
+        """JetStream stored every event up to ``through`` (the oldest ones: events are sent in
+        order)."""
+        while self._queue and self._queue[0].seq <= through:
+            self._queue.popleft()
         self._rows.sent(through)

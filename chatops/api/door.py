@@ -12,6 +12,7 @@ from chatops.api.fleet import fleet_handlers
 from chatops.api.policy import policy_handlers
 from chatops.api.quotas import quota_handlers
 from chatops.api.recovery import recovery_handlers
+from chatops.api.sessions import session_handlers
 from chatops.api.silences import silence_handlers
 from chatops.api.web import web_handlers
 from chatops.composition.services import Services
@@ -31,6 +32,7 @@ class SocketDoor:
         self.handlers: dict[type, Handler] = {Hello: _hello, Ping: _ping, PushReply: _push_reply}
         for part in (
             fleet_handlers,
+            session_handlers,
             quota_handlers,
             approval_handlers,
             policy_handlers,

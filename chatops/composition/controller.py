@@ -70,6 +70,7 @@ from chatops.services.recovery.restarts import RestartService
 from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
 from chatops.services.selfmetrics import SelfMetrics
+from chatops.services.sessions import SessionService
 from chatops.services.usage import UsageService
 from chatops.services.web_sessions import WebSessions
 from chatops.store import Store, StoreError
@@ -308,6 +309,7 @@ class Controller:
             ownership=ownership,
             fleet=fleet,
             agents=agents,
+            sessions=SessionService(fleet, agents, bus, clock=clock),
             usage=UsageService(
                 store,
                 guard,

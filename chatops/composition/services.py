@@ -27,6 +27,7 @@ from chatops.services.recovery.restarts import RestartService
 from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
 from chatops.services.selfmetrics import SelfMetrics
+from chatops.services.sessions import SessionService
 from chatops.services.usage import UsageService
 from chatops.services.web_sessions import WebSessions
 from chatops.timeutil import Clock
@@ -43,6 +44,8 @@ class Services:
     ownership: Ownership
     fleet: FleetService
     agents: AgentService
+    sessions: SessionService
+    """Coding-agent sessions (Claude Code, Codex) as fleet members, fed by their hooks."""
     usage: UsageService
     reports: ReportService
     silences: SilenceService

@@ -50,6 +50,29 @@ class BotState:
         return sorted(name for name, on in self.features.items() if on)
 
 
+SESSION_FEATURE = "session"
+"""The feature a coding-agent session registers with (its kind: ``claude-code``, ``codex``):
+its process is its life, so silence never makes it late or stale."""
+
+
+def is_session(bot: BotState) -> bool:
+    return bool(bot.features.get(SESSION_FEATURE))
+
+
+@dataclass(slots=True)
+class SessionInfo:
+    """What a coding-agent session's hooks and status line tell about it: where it works, with
+    which model, what it costs so far and how full its context is. ``waiting`` is set while it
+    waits for its operator (a question, a permission) and cleared when it moves on."""
+
+    session_id: str | None = None
+    cwd: str | None = None
+    model: str | None = None
+    cost_usd: float | None = None
+    context_pct: float | None = None
+    waiting: bool = False
+
+
 @dataclass(slots=True)
 class AgentState:
     name: str
@@ -63,6 +86,9 @@ class AgentState:
     tasks_failed: int = 0
     owner_pid: int | None = None
     """The process that reports for this agent (see :mod:`chatops.services.ownership`)."""
+    session: SessionInfo | None = None
+    """A coding-agent session's facts (Claude Code, Codex); None for an agent that reports
+    through the client library."""
 
     @property
     def success_rate(self) -> float | None:

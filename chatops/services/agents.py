@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from chatops.records.fleet import AgentState
+from chatops.records.fleet import AgentState, SessionInfo
 from chatops.services.callers import Caller
 from chatops.services.fleet import FleetService
 from chatops.services.idempotency import IdempotencyGuard
@@ -92,6 +92,43 @@ class AgentService:
         self._store.agents.save_agent(agent)
         for listener in self.on_change:
             listener(agent)
+
+    def update_session(
+        self,
+        name: str,
+        pid: int,
+        kind: str,
+        status: Literal["idle", "processing", "error"],
+        *,
+        session_id: str | None,
+        facts: dict[str, object],
+        current_task: str | None,
+        error_message: str | None = None,
+    ) -> AgentState:
+        """A coding-agent session's agent, from its hooks: the session (its bot ``name``, run by
+        ``pid``) was registered by :mod:`chatops.services.sessions`, which checked that the
+        hook descends from ``pid``; the agent is owned by the same process. ``facts`` are the
+        :class:`SessionInfo` fields the hook knew this time (others are kept)."""
+        now = self._clock()
+        agent = self._agent(name, now)
+        self._ownership.remember_agent(name, pid)
+        info = agent.session
+        if info is None or (session_id is not None and info.session_id != session_id):
+            info = agent.session = SessionInfo(session_id=session_id)
+        for field_name, value in facts.items():
+            if value is not None:
+                setattr(info, field_name, value)
+        agent.status = status
+        agent.agent_type = kind
+        agent.channel = name
+        agent.owner_pid = pid
+        agent.current_task = current_task if current_task is not None else agent.current_task
+        agent.error_message = error_message if status == "error" else None
+        agent.updated_at = now
+        self._store.agents.save_agent(agent)
+        for listener in self.on_change:
+            listener(agent)
+        return agent
 
     def task_result(
         self,

@@ -31,7 +31,14 @@ from typing import Any
 
 from chatops.config import MonitoringConfig
 from chatops.presentation.formatting import plural
-from chatops.records.fleet import ALIVE_STATUSES, BotState, BotStatus, FleetEvent, StatusReset
+from chatops.records.fleet import (
+    ALIVE_STATUSES,
+    BotState,
+    BotStatus,
+    FleetEvent,
+    StatusReset,
+    is_session,
+)
 from chatops.records.hosts import is_remote
 from chatops.runtime.bus import EventBus
 from chatops.runtime.pidwatch import PidWatcher, pid_alive
@@ -106,7 +113,10 @@ class FleetService:
             if local and not pid_alive(bot.pid):
                 self._transition(bot, BotStatus.DOWN, "process gone while the controller was down")
                 continue
-            self._deadlines.give_grace(bot, now + self._config.restart_grace)
+            if is_session(bot):
+                self.ownership.remember(bot.channel, bot.pid, local=local, session=True)
+            else:  # a session's hooks speak when it acts, not to reconnect: its pid is its life
+                self._deadlines.give_grace(bot, now + self._config.restart_grace)
             if local:
                 # Seen at once if it dies during the grace, not when the grace ends.
                 self._pids.watch(bot.pid)
@@ -133,13 +143,22 @@ class FleetService:
         pid: int,
         features: dict[str, Any],
         host: str | None = None,
+        *,
+        session: bool = False,
     ) -> BotStatus:
-        """``caller`` registers the bot ``channel`` run by ``pid``; its status after."""
-        vouched = caller.pid is None or is_self_or_descendant(pid, caller.pid)
-        if self._config.verify_peer_pid and not vouched:
+        """``caller`` registers the bot ``channel`` run by ``pid``; its status after. A bot's
+        pid is the caller's own or a descendant's (a supervisor registers its workers); a
+        coding-agent ``session``'s is the caller's or an ancestor's (its hook speaks for it,
+        see :mod:`chatops.services.sessions`), and it is owned by its process, not by the
+        hook's brief connection."""
+        if session:
+            vouched = caller.pid is not None and is_self_or_descendant(caller.pid, pid)
+        else:
+            vouched = caller.pid is None or is_self_or_descendant(pid, caller.pid)
+        if (self._config.verify_peer_pid or session) and not vouched:
+            kin = "ancestors" if session else "descendants"
             raise Refused(
-                f"pid {pid} is neither the connecting process ({caller.pid}) "
-                "nor one of its descendants"
+                f"pid {pid} is neither the connecting process ({caller.pid}) nor one of its {kin}"
             )
         if self.hub and is_remote(channel):
             raise Invalid(f"{channel!r}: on a hub, '/' separates an edge's host from its bots")
@@ -157,6 +176,7 @@ class FleetService:
             pid,
             local=caller.local,
             vouched=caller.pid is not None and vouched,
+            session=session,
         )
         if bot is None:
             bot = BotState(
@@ -223,14 +243,21 @@ class FleetService:
             for listener in self.on_change:
                 listener(bot)
 
-    def unregister(self, caller: Caller, channel: str) -> None:
+    def unregister(self, caller: Caller, channel: str, *, why: str = "unregistered") -> None:
         bot = self.bots.get(channel)
         if bot is None:
             raise NotFound(f"unknown bot {channel!r}")
         self.ownership.authorize(caller, channel)
         self.ownership.release(channel)
         self._pids.unwatch(bot.pid)
-        self._transition(bot, BotStatus.OFFLINE, "unregistered")
+        self._transition(bot, BotStatus.OFFLINE, why)
+
+    def seen(self, bot: BotState) -> None:
+        """A bot that sends no heartbeats (a coding-agent session) was heard from: its last
+        sign of life, for the status views."""
+        bot.last_heartbeat = self._clock()
+        for listener in self.on_change:
+            listener(bot)
 
     # -- facts and upkeep ------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from chatops.config import MonitoringConfig
-from chatops.records.fleet import ALIVE_STATUSES, BotState, BotStatus
+from chatops.records.fleet import ALIVE_STATUSES, BotState, BotStatus, is_session
 from chatops.records.hosts import is_remote
 from chatops.runtime.timers import Timers
 from chatops.timeutil import Clock
@@ -55,8 +55,8 @@ class SilenceDeadlines:
 
     def next(self, bot: BotState) -> float | None:
         """When ``bot``'s next threshold comes, or None when silence can change it no more."""
-        if bot.status not in ALIVE_STATUSES or is_remote(bot.channel):
-            return None  # another host's edge judges its silence
+        if bot.status not in ALIVE_STATUSES or is_remote(bot.channel) or is_session(bot):
+            return None  # another host's edge judges its silence; a session's pid is its life
         grace = self.graces.get(bot.channel)
         if grace is not None:
             return grace

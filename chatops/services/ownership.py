@@ -29,6 +29,9 @@ class _Claim:
     owner: Caller | None = None
     vouched: bool = False
     """The kernel vouched for ``pid`` (the registering connection's own pid or an ancestor)."""
+    session: bool = False
+    """A coding-agent session: owned by its live process, not by a connection (its hooks'
+    connections are brief), so nobody else takes the name while that process lives."""
 
 
 class Ownership:
@@ -41,16 +44,31 @@ class Ownership:
 
     # -- bots ------------------------------------------------------------------------------------
 
-    def remember(self, name: str, pid: int, *, local: bool) -> None:
+    def remember(self, name: str, pid: int, *, local: bool, session: bool = False) -> None:
         """A bot known from the database, not connected yet: its registered process may speak
         for it again when it reconnects after a controller restart."""
-        self._bots[name] = _Claim(pid=pid, local=local)
+        self._bots[name] = _Claim(pid=pid, local=local, session=session)
 
-    def claim(self, caller: Caller, name: str, pid: int, *, local: bool, vouched: bool) -> None:
+    def claim(
+        self,
+        caller: Caller,
+        name: str,
+        pid: int,
+        *,
+        local: bool,
+        vouched: bool,
+        session: bool = False,
+    ) -> None:
         """``caller`` registers ``name`` for the process ``pid``. A live owner on another
         connection keeps it (:class:`Refused`) until its connection closes or its process
-        exits."""
+        exits, and so does a live session's process. A session is then owned by its process
+        alone: the connection that registered it is no owner."""
         claim = self._bots.get(name)
+        if claim is not None and claim.session and claim.pid != pid and pid_alive(claim.pid):
+            raise Refused(
+                f"{name!r} is the session of another live process (pid {claim.pid}); "
+                "give this one another name (--agent)"
+            )
         if claim is not None and claim.owner is not None and claim.owner is not caller:
             if not (claim.local and not pid_alive(claim.pid)):
                 raise Refused(
@@ -59,8 +77,9 @@ class Ownership:
                     "closes or its process exits"
                 )
             claim.owner.owns.discard(name)
-        self._bots[name] = _Claim(pid=pid, local=local, vouched=vouched)
-        self._attach(caller, name)
+        self._bots[name] = _Claim(pid=pid, local=local, vouched=vouched, session=session)
+        if not session:
+            self._attach(caller, name)
 
     def adopt(self, caller: Caller, name: str) -> None:
         """A registered bot speaks on a connection while it has none (it reconnected after a

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from chatops.records.fleet import AgentState
+from typing import Any
+
+from chatops.records.fleet import AgentState, SessionInfo
 from chatops.store.database import Database
 from chatops.timeutil import from_sqlite, to_sqlite
 
 _UPSERT_AGENT = """
 INSERT INTO agents (name, agent_type, channel, status, current_task, error_message,
-                    tasks_completed, tasks_failed, updated_at, owner_pid)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    tasks_completed, tasks_failed, updated_at, owner_pid,
+                    session_id, cwd, model, cost_usd, context_pct, waiting)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(name) DO UPDATE SET
     agent_type = excluded.agent_type, channel = excluded.channel, status = excluded.status,
     current_task = excluded.current_task, error_message = excluded.error_message,
     tasks_completed = excluded.tasks_completed, tasks_failed = excluded.tasks_failed,
-    updated_at = excluded.updated_at, owner_pid = excluded.owner_pid
+    updated_at = excluded.updated_at, owner_pid = excluded.owner_pid,
+    session_id = excluded.session_id, cwd = excluded.cwd, model = excluded.model,
+    cost_usd = excluded.cost_usd, context_pct = excluded.context_pct, waiting = excluded.waiting
 """
 _INSERT_TASK = (
     "INSERT INTO agent_tasks (ts, agent, task, success, duration_ms, error_message) "
@@ -41,6 +46,7 @@ class AgentTables:
                 agent.tasks_failed,
                 to_sqlite(agent.updated_at),
                 agent.owner_pid,
+                *_session_columns(agent.session),
             ),
         )
 
@@ -62,7 +68,8 @@ class AgentTables:
     async def load_agents(self) -> list[AgentState]:
         rows = await self._db.fetchall(
             "SELECT name, agent_type, channel, status, current_task, error_message, "
-            "tasks_completed, tasks_failed, updated_at, owner_pid FROM agents ORDER BY name"
+            "tasks_completed, tasks_failed, updated_at, owner_pid, "
+            "session_id, cwd, model, cost_usd, context_pct, waiting FROM agents ORDER BY name"
         )
         return [
             AgentState(
@@ -76,6 +83,37 @@ class AgentTables:
                 tasks_failed=row["tasks_failed"],
                 updated_at=from_sqlite(row["updated_at"]),
                 owner_pid=row["owner_pid"],
+                session=_session_of(row),
             )
             for row in rows
         ]
+
+
+def _session_columns(
+    session: SessionInfo | None,
+) -> tuple[str | None, str | None, str | None, float | None, float | None, int | None]:
+    if session is None:
+        return (None, None, None, None, None, None)
+    return (
+        session.session_id,
+        session.cwd,
+        session.model,
+        session.cost_usd,
+        session.context_pct,
+        int(session.waiting),
+    )
+
+
+def _session_of(row: Any) -> SessionInfo | None:
+    """A session's facts, or None for an agent that never was a coding-agent session (its
+    ``waiting`` column is NULL: every session row writes 0 or 1 there)."""
+    if row["waiting"] is None:
+        return None
+    return SessionInfo(
+        session_id=row["session_id"],
+        cwd=row["cwd"],
+        model=row["model"],
+        cost_usd=row["cost_usd"],
+        context_pct=row["context_pct"],
+        waiting=bool(row["waiting"]),
+    )

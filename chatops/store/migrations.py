@@ -307,6 +307,15 @@ MIGRATIONS: list[str] = [
         payload BLOB NOT NULL
     );
     """,
+    # 12: a coding-agent session's facts, shown beside its agent (Claude Code, Codex).
+    """
+    ALTER TABLE agents ADD COLUMN session_id TEXT;
+    ALTER TABLE agents ADD COLUMN cwd TEXT;
+    ALTER TABLE agents ADD COLUMN model TEXT;
+    ALTER TABLE agents ADD COLUMN cost_usd REAL;
+    ALTER TABLE agents ADD COLUMN context_pct REAL;
+    ALTER TABLE agents ADD COLUMN waiting INTEGER;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

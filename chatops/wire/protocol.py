@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from chatops.wire.agent_requests import AgentSession
 from chatops.wire.feature_requests import (
     ADMIN_CALLS,
     MAX_ACTION_DATA_BYTES,
@@ -239,6 +240,7 @@ Message = (
     | WebLogin
     | ListWebSessions
     | RevokeWebSession
+    | AgentSession
 )
 """Every request an agent may send; the server refuses to start without a handler for each."""
 

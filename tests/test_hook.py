@@ -134,7 +134,7 @@ async def test_decisions_through_the_controller(machine: Machine, start_controll
     waiting = asyncio.create_task(machine.hook(machine.event("Bash", PUSH)))
     await wait_for(lambda: ctl.services.approvals.pending(), timeout=30)
     [record] = ctl.services.approvals.pending()
-    assert record.agent == "claude-code" and record.summary.startswith("git push origin main")
+    assert record.agent == machine.project.name and record.summary.startswith("git push origin main")
     ctl.services.approvals.decide(record.id, True, by="alice", identity="1", via="discord")
     assert verdict(await asyncio.wait_for(waiting, 30)) == "allow"
 
@@ -162,12 +162,13 @@ async def test_writes_outside_the_project_are_never_allowed(
     assert verdict(decision) == "deny", decision
 
 
-async def test_only_pre_tool_use_is_judged(machine: Machine, start_controller: Any) -> None:
+async def test_only_tool_decisions_are_judged(machine: Machine, start_controller: Any) -> None:
+    """PreToolUse and PermissionRequest ask the policy (tests/test_coding_sessions.py has the
+    second); every other event only reports the session and answers nothing."""
     ctl: Controller = await start_controller(make_settings(machine.home.parent))
     bash = {"command": "git push origin main"}
     for event in (
         machine.event("Bash", bash, hook_event_name="PostToolUse", tool_response={"stdout": ""}),
-        machine.event("Bash", bash, hook_event_name="PermissionRequest"),
         machine.event("Write", {"file_path": "a.py", "content": "x"}, hook_event_name="Stop"),
         {**machine.event("Bash", bash), "hook_event_name": None},
         {k: v for k, v in machine.event("Bash", bash).items() if k != "hook_event_name"},

@@ -1,16 +1,21 @@
-"""``chatops hook claude-code``: a Claude Code ``PreToolUse`` hook in front of every tool call.
+"""``chatops hook claude-code``: Claude Code's hooks, one command for every event.
 
-Claude Code runs the hook with the event on stdin (``hook_event_name``, ``tool_name``,
-``tool_input``, ``cwd``…) and reads a decision on stdout::
+Every event tells the controller about the session (:mod:`chatops.cli.hook_events`: the
+session is a fleet member, its waiting and finishing are alerts). Two events are also asked a
+decision. ``PreToolUse``, in front of every tool call, answers on stdout::
 
     {"hookSpecificOutput": {"hookEventName": "PreToolUse",
                             "permissionDecision": "allow" | "deny" | "ask",
                             "permissionDecisionReason": "…"}}
 
+``PermissionRequest``, where Claude Code would prompt its user, answers the same round trip in
+that event's shape (``decision.behavior`` allow or deny with a ``message``); its ``ask`` is no
+output at all, so Claude Code's own prompt appears.
+
 ``Bash`` is a ``terminal_command`` (``command``, ``cwd``); ``Write``, ``Edit``, ``MultiEdit``
 and ``NotebookEdit`` are a ``file_write`` (``file_path``, the new text as ``content``, and the
 session's ``cwd``, which is the workspace when ``approvals.workspace_root`` is unset). Other
-tools, and every event but ``PreToolUse``, get no decision: Claude Code's own rules apply.
+tools, and the other events, get no decision: Claude Code's own rules apply.
 
 The controller decides (its policy with the runtime changes, a human for what needs one).
 When it is not running, the same policy runs here: what it denies is denied, what it accepts
@@ -33,11 +38,14 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from chatops.cli.hook_events import agent_name, report_session
 from chatops.client.actions import fit_action_data
 from chatops.client.blocking import MonitorError, request_json
 from chatops.config_file import ConfigError, configured_socket_path, resolve_config_path
 
 HANDLED_EVENT = "PreToolUse"
+PERMISSION_EVENT = "PermissionRequest"
+DECIDED_EVENTS = frozenset({HANDLED_EVENT, PERMISSION_EVENT})
 UNATTENDED = "unattended"
 """The ``via`` of a request the controller could tell no approver of (the approval service's
 ``UNATTENDED``; not imported, to keep the service out of the hook's path)."""
@@ -82,7 +90,20 @@ def _judged(tool: object) -> bool:
     return tool == "Bash" or tool in _FILE_TOOLS
 
 
-def decision_output(decision: str, reason: str) -> dict[str, Any]:
+def decision_output(
+    decision: str, reason: str, event: str = HANDLED_EVENT
+) -> dict[str, Any] | None:
+    """Claude Code's answer to ``event`` for allow, deny or ask. For ``PermissionRequest``,
+    ``ask`` is no answer: Claude Code shows its own prompt."""
+    if event == PERMISSION_EVENT:
+        if decision == "allow":
+            return {
+                "hookSpecificOutput": {"hookEventName": event, "decision": {"behavior": "allow"}}
+            }
+        if decision == "deny":
+            behaviour = {"behavior": "deny", "message": f"chatops: {reason}"[:1000]}
+            return {"hookSpecificOutput": {"hookEventName": event, "decision": behaviour}}
+        return None
     return {
         "hookSpecificOutput": {
             "hookEventName": HANDLED_EVENT,
@@ -173,7 +194,9 @@ def decide_locally(
     return verdict, f"{decision['reason']} ({note})"
 
 
-def respond(config: str | None, agent: str, timeout: float, text: str) -> dict[str, Any] | None:
+def respond(
+    config: str | None, agent: str | None, timeout: float, text: str
+) -> dict[str, Any] | None:
     """Claude Code's answer to one event, or None when chatops has nothing to say."""
     try:
         event = json.loads(text)
@@ -181,33 +204,42 @@ def respond(config: str | None, agent: str, timeout: float, text: str) -> dict[s
         return decision_output("ask", "the hook event is not JSON")
     if not isinstance(event, dict):
         return decision_output("ask", "the hook event is not a JSON object")
-    if event.get("hook_event_name") != HANDLED_EVENT:
-        return None
-    action = action_for(event)
-    if action is None:
-        if _judged(event.get("tool_name")) and not isinstance(event.get("tool_input"), dict):
-            return decision_output("ask", "the tool call's input is not a JSON object")
-        return None  # not ours to judge: Claude Code's own rules apply
+    name = event.get("hook_event_name")
+    name = name if isinstance(name, str) else ""
     try:
         config_path = resolve_config_path(config, search_cwd=False)
         socket_path = configured_socket_path(config_path)
     except ConfigError as exc:
         print(f"chatops: {exc}", file=sys.stderr)  # may quote the file: not for the agent
-        return decision_output("ask", "chatops's config is unusable (see the hook's stderr)")
+        if name not in DECIDED_EVENTS:
+            return None
+        return decision_output("ask", "chatops's config is unusable (see the hook's stderr)", name)
+    report_session(socket_path, agent, event)
+    if name not in DECIDED_EVENTS:
+        return None
+    action = action_for(event)
+    if action is None:
+        if _judged(event.get("tool_name")) and not isinstance(event.get("tool_input"), dict):
+            return decision_output("ask", "the tool call's input is not a JSON object", name)
+        return None  # not ours to judge: Claude Code's own rules apply
+    who = agent_name(agent, event)
     try:
-        verdict, reason = ask_controller(socket_path, agent, *action, timeout)
+        verdict, reason = ask_controller(socket_path, who, *action, timeout)
     except ControllerAway:
-        verdict, reason = decide_locally(config_path, agent, *action)
-    return decision_output(verdict, reason)
+        verdict, reason = decide_locally(config_path, who, *action)
+    return decision_output(verdict, reason, name)
 
 
 def claude_code_hook(
-    config: str | None, agent: str, timeout: float, stdin: TextIO, stdout: TextIO
+    config: str | None, agent: str | None, timeout: float, stdin: TextIO, stdout: TextIO
 ) -> int:
+    text = stdin.read()
     try:
-        answer = respond(config, agent, timeout, stdin.read())
+        answer = respond(config, agent, timeout, text)
     except Exception as exc:  # whatever breaks, Claude Code gets an answer and exit 0
-        answer = decision_output("ask", f"the hook failed ({type(exc).__name__}: {exc})")
+        answer = decision_output(
+            "ask", f"the hook failed ({type(exc).__name__}: {exc})", _event_name(text)
+        )
     if answer is not None:
         _write(stdout, answer)
     return 0
@@ -215,7 +247,9 @@ def claude_code_hook(
 
 def unparsable_command_line() -> int:
     """argparse has said what is wrong on stderr; Claude Code gets ``ask`` and exit 0."""
-    _write(sys.stdout, decision_output("ask", "the hook's command line is wrong (see stderr)"))
+    answer = decision_output("ask", "the hook's command line is wrong (see stderr)")
+    assert answer is not None  # PreToolUse's ask is an answer
+    _write(sys.stdout, answer)
     return 0
 
 
@@ -224,5 +258,16 @@ def _write(stdout: TextIO, answer: dict[str, Any]) -> None:
     stdout.flush()
 
 
-def hook_command(config: str | None, agent: str, timeout: float) -> int:
+def _event_name(text: str) -> str:
+    """The event a failed hook was answering, to fail in its shape (deny or ask, never allow);
+    ``PreToolUse`` when it cannot be told."""
+    try:
+        event = json.loads(text)
+    except ValueError:
+        return HANDLED_EVENT
+    name = event.get("hook_event_name") if isinstance(event, dict) else None
+    return name if name in DECIDED_EVENTS else HANDLED_EVENT
+
+
+def hook_command(config: str | None, agent: str | None, timeout: float) -> int:
     return claude_code_hook(config, agent, timeout, sys.stdin, sys.stdout)

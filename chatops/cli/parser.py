@@ -322,9 +322,12 @@ def _hook(sub: Any) -> None:
     hook = sub.add_parser("hook", help="permission hooks for coding agents")
     hook_sub = hook.add_subparsers(dest="hook_command", required=True, metavar="COMMAND")
     claude = hook_sub.add_parser(
-        "claude-code", help="a Claude Code PreToolUse hook (the event on stdin)"
+        "claude-code", help="Claude Code's hooks, every event (the event on stdin)"
     )
-    claude.add_argument("--agent", default="claude-code", help="the agent's name in chatops")
+    claude.add_argument(
+        "--agent",
+        help="the session's name in chatops (default: its project directory's name)",
+    )
     claude.add_argument(
         "--timeout", type=float, default=300.0, help="seconds to wait for a human (then deny)"
     )

@@ -27,7 +27,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from chatops.client.blocking import MonitorError, request_json
+from chatops.client.blocking import MonitorError, request_json, send_json
 from chatops.client.sessions import session_body, session_name, session_process
 
 KIND = "claude-code"
@@ -149,7 +149,11 @@ def report_session(socket_path: Path, agent: str | None, event: dict[str, Any]) 
     if body is None:
         return False
     try:
-        request_json(socket_path, body, timeout=REPORT_TIMEOUT)
+        if body["event"] == "activity":
+            # On the path of every tool call: sent, not waited for (nor its commit).
+            send_json(socket_path, body, timeout=REPORT_TIMEOUT)
+        else:
+            request_json(socket_path, body, timeout=REPORT_TIMEOUT)
     except (OSError, ValueError, MonitorError):
         return False
     return True

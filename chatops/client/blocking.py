@@ -61,6 +61,18 @@ def request_json(
     return exchange(socket_path, line, timeout=timeout)
 
 
+def send_json(
+    socket_path: str | os.PathLike[str] | None, body: dict[str, Any], *, timeout: float = 1.0
+) -> None:
+    """Send one request without an ``id``: nothing is answered, nothing is waited for (a
+    hook's report on the hot path of every tool call). Raises OSError when it cannot be sent."""
+    line = json.dumps(body, separators=(",", ":")).encode() + b"\n"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(resolve_socket_path(socket_path)))
+        sock.sendall(line)
+
+
 def exchange(
     socket_path: str | os.PathLike[str] | None, line: bytes, *, timeout: float
 ) -> dict[str, Any]:

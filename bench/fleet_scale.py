@@ -6,7 +6,14 @@ load-generator processes so the generator is not the bottleneck. In the same run
 goes to a bare asyncio echo server (a line in, the same line out, newline framing, on the same
 event loop as the controller) as the floor. For each server it measures, over the steady window
 after a warm-up: the server process's CPU (all its threads, from ``/proc``), its RSS, and the ack
-latency p50/p99; it prints a table and the controller's CPU as a multiple of the floor's.
+latency p50/p99; it prints a table and the controller's CPU as a multiple of the floors'.
+
+Each server runs on the loop its name says: ``floor-asyncio`` (the target's floor: a bare asyncio
+echo server on asyncio's own loop), ``floor-uvloop`` (the same echo server on uvloop),
+``controller-uvloop`` (the controller as it runs by default) and ``controller-asyncio``
+(``monitoring.uvloop: false``). The target compares the controller, on uvloop where it is
+available, with the bare asyncio echo server; the same-loop ratios say how much of the
+controller's cost is its own work rather than the loop's.
 
     python bench/fleet_scale.py local                        # 10,000 bots, 20 s steady window
     python bench/fleet_scale.py local --bots 2000 --seconds 10
@@ -226,20 +233,22 @@ class Result:
     threads: dict[str, float]
 
 
-def start_controller(work: Path, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], Path]:
-    sock = work / "c.sock"
-    config = work / "config.yaml"
+def start_controller(
+    work: Path, args: argparse.Namespace, loop: str
+) -> tuple[subprocess.Popen[bytes], Path]:
+    sock = work / f"c-{loop}.sock"
+    config = work / f"config-{loop}.yaml"
     config.write_text(
         yaml.safe_dump(
             {
                 "monitoring": {
                     "socket_path": str(sock),
-                    "database_path": str(work / "c.db"),
+                    "database_path": str(work / f"c-{loop}.db"),
                     "max_connections": args.bots + 1000,
                     "max_connections_per_uid": args.bots + 1000,
                     "heartbeat_interval": 1,
                     "handshake_timeout": 30,
-                    "uvloop": not args.no_uvloop,
+                    "uvloop": loop == "uvloop",
                 },
                 "logging": {"level": "WARNING"},
             }
@@ -261,9 +270,8 @@ def start_controller(work: Path, args: argparse.Namespace) -> tuple[subprocess.P
     return proc, sock
 
 
-def start_floor(work: Path, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], Path]:
-    sock = work / "echo.sock"
-    loop = "asyncio" if args.no_uvloop else "uvloop"
+def start_floor(work: Path, loop: str) -> tuple[subprocess.Popen[bytes], Path]:
+    sock = work / f"echo-{loop}.sock"
     proc = subprocess.Popen(
         [sys.executable, "-c", ECHO_SERVER, str(sock), loop],
         stdin=subprocess.PIPE,
@@ -374,37 +382,51 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+SERVERS = ("floor-asyncio", "floor-uvloop", "controller-uvloop", "controller-asyncio")
+RATIOS = (
+    ("controller-uvloop", "floor-asyncio", "the target: within 1.5x"),
+    ("controller-asyncio", "floor-asyncio", "same loop"),
+    ("controller-uvloop", "floor-uvloop", "same loop"),
+)
+
+
 def local(args: argparse.Namespace) -> None:
+    names = args.servers.split(",")
+    unknown = sorted(set(names) - set(SERVERS))
+    if unknown:
+        raise SystemExit(f"unknown servers {unknown}; choose among {', '.join(SERVERS)}")
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="fleet-scale-") as tmp:
         work = Path(tmp)
-        for name in args.servers.split(","):
+        for name in names:
             print(f"{name}: starting")
-            proc, sock = (start_floor if name == "floor" else start_controller)(work, args)
+            kind, loop = name.split("-")
+            proc, sock = (
+                start_floor(work, loop) if kind == "floor" else start_controller(work, args, loop)
+            )
             try:
                 results.append(drive(name, proc, sock, args))
             finally:
                 stop(proc)
-    loop = "asyncio" if args.no_uvloop else "uvloop"
     print(
         f"\n{args.bots:,} bots at 1 Hz, {args.seconds:g} s steady after {args.warmup:g} s, "
-        f"{args.procs} generator processes, {loop}"
+        f"{args.procs} generator processes"
     )
     print(
-        f"{'server':<12}{'CPU %':>8}{'RSS MB':>9}{'ack p50':>10}{'ack p99':>10}"
+        f"{'server':<20}{'CPU %':>8}{'RSS MB':>9}{'ack p50':>10}{'ack p99':>10}"
         f"{'acks':>9}{'missing':>9}{'gen CPU %':>11}  errors"
     )
     for r in results:
         print(
-            f"{r.server:<12}{r.cpu_pct:>8.1f}{r.rss_mb:>9.1f}{r.p50_ms:>8.1f}ms{r.p99_ms:>8.1f}ms"
+            f"{r.server:<20}{r.cpu_pct:>8.1f}{r.rss_mb:>9.1f}{r.p50_ms:>8.1f}ms{r.p99_ms:>8.1f}ms"
             f"{r.acked:>9,}{r.missing:>9,}{r.generator_cpu_pct:>11.1f}  {r.errors or '-'}"
         )
     for r in results:
         print(f"{r.server} CPU % by thread: {r.threads}")
-    by_name = {r.server: r for r in results}
-    if "floor" in by_name and "controller" in by_name and by_name["floor"].cpu_pct > 0:
-        ratio = by_name["controller"].cpu_pct / by_name["floor"].cpu_pct
-        print(f"CPU ratio controller/floor: {ratio:.2f}x (target: within 1.5x)")
+    cpu = {r.server: r.cpu_pct for r in results if r.cpu_pct > 0}
+    for controller, floor, why in RATIOS:
+        if controller in cpu and floor in cpu:
+            print(f"CPU ratio {controller}/{floor}: {cpu[controller] / cpu[floor]:.2f}x ({why})")
     if args.json:
         print(json.dumps([r.__dict__ for r in results]))
 
@@ -418,10 +440,9 @@ def main() -> None:
     run.add_argument("--warmup", type=float, default=5.0)
     run.add_argument("--seconds", type=float, default=20.0, help="steady window measured")
     run.add_argument(
-        "--servers", default="floor,controller", help="which to run, in order: floor,controller"
+        "--servers", default=",".join(SERVERS), help=f"which to run, in order: {','.join(SERVERS)}"
     )
     run.add_argument("--root", default=str(ROOT), help="the chatops checkout to run")
-    run.add_argument("--no-uvloop", action="store_true", help="both servers on asyncio's loop")
     run.add_argument("--profile", help="run the controller under cProfile, stats to this file")
     run.add_argument("--json", action="store_true", help="also print the results as JSON")
     run.set_defaults(func=local)

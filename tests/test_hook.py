@@ -135,7 +135,9 @@ async def test_decisions_through_the_controller(machine: Machine, start_controll
     waiting = asyncio.create_task(machine.hook(machine.event("Bash", PUSH)))
     await wait_for(lambda: ctl.services.approvals.pending(), timeout=30)
     [record] = ctl.services.approvals.pending()
-    assert record.agent == machine.project.name and record.summary.startswith("git push origin main")
+    assert record.agent == machine.project.name and record.summary.startswith(
+        "git push origin main"
+    )
     ctl.services.approvals.decide(record.id, True, by="alice", identity="1", via="discord")
     assert verdict(await asyncio.wait_for(waiting, 30)) == "allow"
 

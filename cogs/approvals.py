@@ -1,13 +1,17 @@
 """Approval prompts: a request the policy sends to a human is posted in the approval channel
-with **Approve**, **Deny** (a modal takes the reason the agent gets back), **Approve for this
-agent (N min)** and **Always allow** (the last two admin-only). The buttons are ``DynamicItem``s
-that carry the request id, so a prompt keeps working after a controller restart; the message is
-edited to show who decided, when and how long it took, or that it timed out or was cancelled.
+with **Approve**, **Deny** (a modal takes the reason the agent gets back), **Edit and approve**
+(a modal prefilled with the command or the new text; the service re-judges the edit and the
+agent acts on it), **Approve for this agent (N min)** and **Always allow** (the last two
+admin-only). A prompt for an edit or a write over an existing file shows its diff. The buttons
+are ``DynamicItem``s that carry the request id, so a prompt keeps working after a controller
+restart; the message is edited to show who decided, when and how long it took, or that it
+timed out or was cancelled.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 from datetime import UTC, datetime
@@ -17,22 +21,25 @@ import discord
 from discord.ext import commands
 
 from chatops.discord.bot import ChatOpsBot
-from chatops.discord.errors import refusal_text, report_error
+from chatops.discord.errors import refusal_text
 from chatops.presentation.approvals import STATE_EMOJI, outcome_line
 from chatops.presentation.formatting import discord_text
 from chatops.records.approvals import ApprovalRecord
 from chatops.runtime.tasks import TaskSet
+from chatops.services.approvals.edits import main_field
 from chatops.services.approvals.events import ApprovalRequested, ApprovalUpdated
 from chatops.services.approvals.granting import GrantLength
 from chatops.services.approvals.service import ApprovalService
 from chatops.services.errors import DomainError
+from cogs.ui.approval_modals import DenyReason, EditAndApprove
 from cogs.ui.buttons import ApproverButton
-from cogs.ui.checks import ADMIN_REFUSAL, APPROVER_REFUSAL, chatops_bot, is_admin, is_approver
-from cogs.ui.embeds import GREEN, GREY, RED, YELLOW, code_block, relative
+from cogs.ui.checks import ADMIN_REFUSAL, chatops_bot, is_admin
+from cogs.ui.embeds import GREEN, GREY, RED, YELLOW, code_block, diff_block, relative
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("approve", "deny", "session", "always")
+ACTIONS = ("approve", "edit", "deny", "session", "always")
+
 GRANTS: dict[str, GrantLength] = {"session": "session", "always": "always"}
 
 
@@ -51,7 +58,9 @@ def prompt_embed(record: ApprovalRecord) -> discord.Embed:
         description=f"**{discord_text(record.agent)}** asks:\n{code_block(record.summary)}",
         colour=colour,
     )
-    if record.preview:
+    if record.diff:
+        embed.add_field(name="Diff", value=diff_block(record.diff, limit=1024), inline=False)
+    elif record.preview:
         embed.add_field(name="Preview", value=code_block(record.preview, limit=1000), inline=False)
     embed.add_field(
         name="Why it asks",
@@ -70,15 +79,26 @@ def prompt_embed(record: ApprovalRecord) -> discord.Embed:
         if record.state == "denied" and record.decision_reason:
             outcome += f"\nReason: {discord_text(record.decision_reason)[:500]}"
         embed.add_field(name="Outcome", value=outcome[:1024], inline=False)
+    if record.edited_data is not None:
+        embed.add_field(name="Approved as", value=_edited_value(record), inline=False)
     embed.set_footer(text=f"request {record.id} · asked")
     embed.timestamp = datetime.fromtimestamp(record.requested_at, UTC)
     return embed
 
 
+def _edited_value(record: ApprovalRecord) -> str:
+    """The edited main field (or the whole edited data) and the comment, masked as stored."""
+    edited = record.edited_data or {}
+    name = main_field(edited)
+    text = str(edited[name]) if name is not None else json.dumps(edited, ensure_ascii=False)
+    note = f"\nComment: {discord_text(record.edit_comment)[:200]}" if record.edit_comment else ""
+    return code_block(text, limit=1000 - len(note)) + note
+
+
 class ApprovalButton(
     ApproverButton,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"chatops:approval:(?P<id>\d{1,18}):(?P<action>approve|deny|session|always)",
+    template=r"chatops:approval:(?P<id>\d{1,18}):(?P<action>approve|edit|deny|session|always)",
 ):
     """One of a prompt's buttons. Approve and Deny are for approvers; the grants (for this
     agent for a while, always) are for admins, since they answer future requests too."""
@@ -121,38 +141,11 @@ class ApprovalButton(
         if self.action == "deny":
             await interaction.response.send_modal(DenyReason(cog, self.request_id))
             return
+        if self.action == "edit":
+            await cog.open_editor(interaction, self.request_id)
+            return
         grant = GRANTS.get(self.action)
         await cog.answer(interaction, self.request_id, approve=True, grant=grant)
-
-
-class DenyReason(discord.ui.Modal, title="Deny this request"):
-    reason: discord.ui.TextInput[DenyReason] = discord.ui.TextInput(
-        label="Reason (sent back to the agent)",
-        style=discord.TextStyle.paragraph,
-        required=False,
-        max_length=500,
-    )
-
-    def __init__(self, cog: ApprovalsCog, request_id: int) -> None:
-        super().__init__(timeout=600)
-        self.cog = cog
-        self.request_id = request_id
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if is_approver(chatops_bot(interaction), interaction.user):
-            return True
-        await interaction.response.send_message(APPROVER_REFUSAL, ephemeral=True)
-        return False
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        await self.cog.answer(
-            interaction, self.request_id, approve=False, reason=self.reason.value or None
-        )
-
-    async def on_error(  # type: ignore[override]  # a Modal's on_error has no item
-        self, interaction: discord.Interaction, error: Exception, /
-    ) -> None:
-        await report_error(interaction, error)
 
 
 def prompt_view(record: ApprovalRecord, service: ApprovalService) -> discord.ui.View:
@@ -164,10 +157,12 @@ def prompt_view(record: ApprovalRecord, service: ApprovalService) -> discord.ui.
         "deny": "Deny",
         "session": f"Approve for this agent ({service.config.session_minutes:g} min)",
         "always": "Always allow",
+        "edit": "Edit and approve",
     }
     offered = service.granting.grants_offered(record)
+    editable = service.editing.refusal(record) is None and service.editing.prefill(record)
     for action in ACTIONS:
-        if action in GRANTS and not offered:
+        if (action in GRANTS and not offered) or (action == "edit" and not editable):
             continue
         view.add_item(
             ApprovalButton(record.id, action, label=labels[action], disabled=not record.pending)
@@ -296,6 +291,51 @@ class ApprovalsCog(commands.Cog):
         await interaction.response.edit_message(
             embed=prompt_embed(record),
             view=prompt_view(record, self.service),
+        )
+        if not record.pending:
+            self.service.prompt_closed(record.id)
+
+    async def open_editor(self, interaction: discord.Interaction, request_id: int) -> None:
+        """The *Edit and approve* modal, prefilled; or why the request cannot be edited."""
+        record = self.service.records.get(request_id)
+        prefill = None if record is None else self.service.editing.prefill(record)
+        refusal = None if record is None else self.service.editing.refusal(record)
+        if record is None or not record.pending or prefill is None or refusal is not None:
+            why = refusal or f"request #{request_id} has nothing to edit or is no longer open"
+            await interaction.response.send_message(why, ephemeral=True)
+            return
+        await interaction.response.send_modal(EditAndApprove(self, request_id, *prefill))
+
+    async def answer_edited(
+        self,
+        interaction: discord.Interaction,
+        request_id: int,
+        changes: dict[str, Any],
+        comment: str | None,
+    ) -> None:
+        """The modal's edit: judged by the service (a deny is refused, ephemerally, and the
+        request stays pending), else approved and the prompt edited in the same response."""
+        user = interaction.user
+        self._answering.add(request_id)
+        try:
+            record = await self.service.editing.approve_edited(
+                request_id,
+                changes,
+                by=str(user),
+                identity=str(user.id),
+                via="discord",
+                comment=comment or None,
+            )
+        except DomainError as exc:
+            await interaction.response.send_message(refusal_text(exc), ephemeral=True)
+            decided = self.service.records.get(request_id)
+            if decided is not None and not decided.pending:  # decided elsewhere meanwhile
+                self._tasks.spawn(self._edit(decided), name=f"approval-edit:{request_id}")
+            return
+        finally:
+            self._answering.discard(request_id)
+        await interaction.response.edit_message(
+            embed=prompt_embed(record), view=prompt_view(record, self.service)
         )
         if not record.pending:
             self.service.prompt_closed(record.id)

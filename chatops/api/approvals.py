@@ -9,6 +9,7 @@ from chatops.api.callers import Callers
 from chatops.api.fleet import QUERY_TIMEOUT
 from chatops.composition.services import Services
 from chatops.records.approvals import ApprovalAsk, ApprovalRecord, Grant
+from chatops.services.callers import Caller
 from chatops.wire.outcomes import Committed, Handler, Immediate, Later, Outcome
 from chatops.wire.peer import Peer
 from chatops.wire.protocol import ApprovalRequest, DecideApproval, ListApprovals, RevokeGrant
@@ -16,7 +17,10 @@ from chatops.wire.protocol import ApprovalRequest, DecideApproval, ListApprovals
 
 def answer(record: ApprovalRecord) -> dict[str, Any]:
     """What the agent gets back: ``decision`` is ``approve`` or ``deny`` (``accept`` and
-    ``confirm`` are the policy's words, in ``policy``)."""
+    ``confirm`` are the policy's words, in ``policy``). Approved with an edit, ``updated_data``
+    is the action's data to act on instead of what it asked (null otherwise), ``comment`` the
+    approver's note."""
+    updated = record.updated_data if record.updated_data is not None else record.edited_data
     return {
         "type": "approval",
         "request": record.id,
@@ -28,6 +32,8 @@ def answer(record: ApprovalRecord) -> dict[str, Any]:
         "decided_by": record.decided_by,
         "via": record.via,
         "wait_ms": record.wait_ms,
+        "updated_data": updated if record.approved else None,
+        "comment": record.edit_comment,
     }
 
 
@@ -50,6 +56,12 @@ def approval_to_dict(record: ApprovalRecord) -> dict[str, Any]:
         "expires_at": record.expires_at,
         "decided_at": record.decided_at,
         "wait_ms": record.wait_ms,
+        "data": record.data,
+        "diff": record.diff,
+        "edited": record.edited,
+        "edited_data": record.edited_data,
+        "edited_by": record.edited_by,
+        "edit_comment": record.edit_comment,
     }
 
 
@@ -85,8 +97,16 @@ def approval_handlers(services: Services, callers: Callers) -> dict[type, Handle
         pending = approvals.pending()[: msg.limit]
         return Immediate({"approvals": [approval_to_dict(r) for r in pending]})
 
+    async def edited(caller: Caller, msg: DecideApproval, edit: dict[str, Any]) -> dict[str, Any]:
+        editing = approvals.editing
+        return answer(
+            await editing.approve_edited_as_operator(caller, msg.request, edit, msg.comment)
+        )
+
     def decide_approval(peer: Peer, msg: DecideApproval) -> Outcome:
         caller = callers.of(peer)
+        if msg.edit is not None:
+            return Later(edited(caller, msg, msg.edit), QUERY_TIMEOUT)
         if msg.grant is None:
             approve = msg.decision == "approve"
             return Committed(

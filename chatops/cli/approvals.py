@@ -1,19 +1,24 @@
-"""``chatops approvals list|stats|approve ID|deny ID|grant ID|revoke GRANT_ID``: answer approval
-requests from a shell, through the running controller (headless mode's door; Discord's buttons
-are the other). ``grant`` is the prompt's *Approve for this agent* (``--always``: *Always
-allow*), ``revoke`` is ``/autoaccept revoke``; the service's rules decide both (no grant where a
-rule wants more than one approver). ``stats`` is ``/autoaccept stats`` (its sections rendered
-once, in :mod:`chatops.presentation.rules`); ``list --all`` is ``/autoaccept recent``.
+"""``chatops approvals list|stats|approve ID [--edit JSON]|deny ID|grant ID|revoke GRANT_ID``:
+answer approval requests from a shell, through the running controller (headless mode's door;
+Discord's buttons are the other). ``grant`` is the prompt's *Approve for this agent*
+(``--always``: *Always allow*), ``revoke`` is ``/autoaccept revoke``; the service's rules decide
+both (no grant where a rule wants more than one approver). ``stats`` is ``/autoaccept stats``
+(its sections rendered once, in :mod:`chatops.presentation.rules`); ``list --all`` is
+``/autoaccept recent``. ``approve --edit JSON`` is the prompt's *Edit and approve*: the JSON
+object's fields replace the action's, the policy judges the result again (a deny is refused, the
+request stays pending), and the agent acts on the edited data. ``list`` shows each request's
+diff whole, and an edit.
 
-Deciding over the socket is narrow on purpose (see ``approvals.socket_decisions``; the rules
-are :class:`~chatops.services.operators.OperatorGate`'s): the controller's own uid only, never
-from an agent's connection nor from the asking agent's process tree, session or process group,
-and by default only from a terminal. This module only renders the answer or the refusal."""
+Deciding over the socket is narrow on purpose (see ``approvals.socket_decisions``; the rules are
+:class:`~chatops.services.operators.OperatorGate`'s): the controller's own uid only, never from
+an agent's connection nor from the asking agent's process tree, session or process group, and by
+default only from a terminal. This module only renders the answer or the refusal."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -26,6 +31,9 @@ from chatops.presentation.markup import TERMINAL
 from chatops.presentation.rules import stats_fields, stats_summary, stats_title
 from chatops.records.approvals import ApprovalStats, Grant
 from chatops.wire.protocol import ApprovalStatsRequest, DecideApproval, ListApprovals, RevokeGrant
+
+EXIT_USAGE = 2
+"""``--edit`` that is not a JSON object: nothing was asked."""
 
 
 def approvals_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -50,16 +58,39 @@ def approvals_command(settings: Settings, args: argparse.Namespace) -> int:
             decision="approve",
             grant="always" if args.always else "session",
         )
+    elif getattr(args, "edit", None) is not None:
+        edit = _edit(args.edit)
+        if edit is None:
+            return EXIT_USAGE
+        message = DecideApproval(
+            request=args.request_id, decision="approve", edit=edit, comment=args.comment
+        )
     else:
         message = DecideApproval(
             request=args.request_id, decision=args.approvals_command, reason=args.reason
         )
-    reply = ask(socket_path, message, timeout=10.0)
+    reply = ask(socket_path, message, timeout=40.0)
     state = reply.get("state")
-    print(f"request #{args.request_id}: {state}" + _by(reply))
+    edited = " with an edit" if reply.get("updated_data") is not None else ""
+    print(f"request #{args.request_id}: {state}{edited}" + _by(reply))
     if reply.get("grant"):
         print(granted_text(_grant(reply["grant"]), time.time(), terminal_text))
     return 0
+
+
+def _edit(text: str) -> dict[str, Any] | None:
+    """``--edit``'s JSON object, or None once what is wrong with it is said on stderr."""
+    try:
+        edit = json.loads(text)
+    except ValueError as exc:
+        print(f"chatops: --edit is not JSON: {exc}", file=sys.stderr)
+        return None
+    if not isinstance(edit, dict) or not edit:
+        print(
+            'chatops: --edit takes a JSON object of fields, e.g. {"command": "…"}', file=sys.stderr
+        )
+        return None
+    return edit
 
 
 def _stats_text(reply: dict[str, Any], days: int | None, *, as_json: bool) -> str:
@@ -108,4 +139,21 @@ def format_approvals(items: Sequence[dict[str, Any]], now: float) -> str:
             f"    {terminal_text(item['summary'])}\n"
             f"    {terminal_text(item['reason'])} (rule {item['rule']})"
         )
+        lines += _edit_lines(item)
     return "\n".join(lines)
+
+
+def _edit_lines(item: dict[str, Any]) -> list[str]:
+    """An edit an approver made (who, the note, the data as approved) and the diff, whole."""
+    lines = []
+    if item.get("edited"):
+        by = terminal_text(str(item.get("edited_by") or "?"))
+        lines.append(f"    approved with edit by {by}")
+        if item.get("edit_comment"):
+            lines.append(f"    comment: {terminal_text(str(item['edit_comment']))}")
+        edited = json.dumps(item.get("edited_data"), ensure_ascii=False)
+        lines.append(f"    edited: {terminal_text(edited)}")
+    diff = item.get("diff")
+    if diff:
+        lines += [f"    {terminal_text(line)}" for line in str(diff).splitlines()]
+    return lines

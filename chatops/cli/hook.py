@@ -6,7 +6,8 @@ decision. ``PreToolUse``, in front of every tool call, answers on stdout::
 
     {"hookSpecificOutput": {"hookEventName": "PreToolUse",
                             "permissionDecision": "allow" | "deny" | "ask",
-                            "permissionDecisionReason": "…"}}
+                            "permissionDecisionReason": "…",
+                            "updatedInput": {…}}}
 
 ``PermissionRequest``, where Claude Code would prompt its user, answers the same round trip in
 that event's shape (``decision.behavior`` allow or deny with a ``message``); its ``ask`` is no
@@ -16,6 +17,13 @@ output at all, so Claude Code's own prompt appears.
 and ``NotebookEdit`` are a ``file_write`` (``file_path``, the new text as ``content``, and the
 session's ``cwd``, which is the workspace when ``approvals.workspace_root`` is unset). Other
 tools, and the other events, get no decision: Claude Code's own rules apply.
+An ``Edit`` also sends its ``old_string`` and ``new_string``, so the prompt shows their diff.
+
+An approver may approve with an edit (a safer command, a corrected text): the controller's
+answer then carries ``updated_data``, which :func:`updated_tool_input` maps back onto the tool's
+input, returned as ``updatedInput`` with ``allow`` — Claude Code runs the edited call. An edit
+that cannot be mapped back (a ``MultiEdit``, a notebook) is a ``deny`` naming the edit: the
+original was not what the approver allowed.
 
 The controller decides (its policy with the runtime changes, a human for what needs one).
 When it is not running, the same policy runs here: what it denies is denied, what it accepts
@@ -39,7 +47,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from chatops.cli.hook_events import agent_name, report_session
-from chatops.client.actions import fit_action_data
+from chatops.client.actions import CONTENT_CHARS, fit_action_data
 from chatops.client.blocking import MonitorError, request_json
 from chatops.config_file import ConfigError, configured_socket_path, resolve_config_path
 
@@ -50,6 +58,8 @@ UNATTENDED = "unattended"
 """The ``via`` of a request the controller could tell no approver of (the approval service's
 ``UNATTENDED``; not imported, to keep the service out of the hook's path)."""
 _FILE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
+Answer = tuple[str, str, dict[str, Any] | None]
+"""(allow|deny|ask, reason, the approver's edited action data or None)."""
 _VERDICTS = {"accept": "allow", "deny": "deny", "confirm": "ask"}
 
 
@@ -81,8 +91,19 @@ def action_for(event: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         else:
             content = tool_input.get("new_string", tool_input.get("new_source"))
         data = {"file_path": str(path or ""), "content": str(content or ""), **where}
+        old, new = tool_input.get("old_string"), tool_input.get("new_string")
+        if tool == "Edit" and isinstance(old, str) and isinstance(new, str):
+            data.update(_edit_strings(old, new))
         return "file_write", data
     return None
+
+
+def _edit_strings(old: str, new: str) -> dict[str, str]:
+    """An Edit's two texts (the prompt shows their diff), when they fit beside the content; a
+    larger edit is sent as its content alone, as before."""
+    if len(old) + len(new) > CONTENT_CHARS:
+        return {}
+    return {"old_string": old, "new_string": new}
 
 
 def _judged(tool: object) -> bool:
@@ -90,27 +111,66 @@ def _judged(tool: object) -> bool:
     return tool == "Bash" or tool in _FILE_TOOLS
 
 
-def decision_output(
-    decision: str, reason: str, event: str = HANDLED_EVENT
+def updated_tool_input(
+    tool_name: object, original_tool_input: dict[str, Any], updated_data: dict[str, Any]
 ) -> dict[str, Any] | None:
-    """Claude Code's answer to ``event`` for allow, deny or ask. For ``PermissionRequest``,
-    ``ask`` is no answer: Claude Code shows its own prompt."""
+    """The tool's input with an approver's edit applied (``updated_data``: the action's data as
+    approved, see :func:`action_for`), keeping every other field of the original; None when the
+    edit cannot be put back into this tool's input. ``Bash``: its ``command``; ``Write``: its
+    ``content``; ``Edit``: its ``new_string`` (``content`` where only that was edited); a
+    ``file_path`` the edit changed (the policy judged the edited one) for both."""
+    updated = dict(original_tool_input)
+    if tool_name == "Bash":
+        command = updated_data.get("command")
+        if not isinstance(command, str):
+            return None
+        updated["command"] = command
+        return updated
+    if tool_name not in ("Write", "Edit"):
+        return None
+    path = updated_data.get("file_path")
+    if isinstance(path, str) and path:
+        updated["file_path"] = path
+    if tool_name == "Write":
+        content = updated_data.get("content")
+        if not isinstance(content, str):
+            return None
+        updated["content"] = content
+        return updated
+    new = updated_data.get("new_string", updated_data.get("content"))
+    if not isinstance(new, str):
+        return None
+    updated["new_string"] = new
+    return updated
+
+
+def decision_output(
+    decision: str,
+    reason: str,
+    event: str = HANDLED_EVENT,
+    updated_input: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """Claude Code's answer to ``event`` for allow (with the approver's edit as
+    ``updatedInput``), deny or ask. For ``PermissionRequest``, ``ask`` is no answer: Claude
+    Code shows its own prompt."""
     if event == PERMISSION_EVENT:
         if decision == "allow":
-            return {
-                "hookSpecificOutput": {"hookEventName": event, "decision": {"behavior": "allow"}}
-            }
+            allowed: dict[str, Any] = {"behavior": "allow"}
+            if updated_input is not None:
+                allowed["updatedInput"] = updated_input
+            return {"hookSpecificOutput": {"hookEventName": event, "decision": allowed}}
         if decision == "deny":
             behaviour = {"behavior": "deny", "message": f"chatops: {reason}"[:1000]}
             return {"hookSpecificOutput": {"hookEventName": event, "decision": behaviour}}
         return None
-    return {
-        "hookSpecificOutput": {
-            "hookEventName": HANDLED_EVENT,
-            "permissionDecision": decision,
-            "permissionDecisionReason": f"chatops: {reason}"[:1000],
-        }
+    output: dict[str, Any] = {
+        "hookEventName": HANDLED_EVENT,
+        "permissionDecision": decision,
+        "permissionDecisionReason": f"chatops: {reason}"[:1000],
     }
+    if updated_input is not None:
+        output["updatedInput"] = updated_input
+    return {"hookSpecificOutput": output}
 
 
 def approval_request_body(
@@ -131,10 +191,10 @@ def approval_request_body(
 
 def ask_controller(
     socket_path: Path, agent: str, action_type: str, data: dict[str, Any], timeout: float
-) -> tuple[str, str]:
-    """(allow|deny|ask, reason) from the controller. Asks again with the same key if the
-    controller restarts while a human decides; raises :class:`ControllerAway` when nobody
-    answers the first time."""
+) -> Answer:
+    """(allow|deny|ask, reason, edited data) from the controller. Asks again with the same key
+    if the controller restarts while a human decides; raises :class:`ControllerAway` when
+    nobody answers the first time."""
     body = approval_request_body(agent, action_type, data, timeout, os.urandom(16).hex())
     deadline = time.monotonic() + timeout + 90.0
     filed = False  # the controller has the request: it waits for a human, across a restart
@@ -143,7 +203,7 @@ def ask_controller(
             reply = request_json(socket_path, body, timeout=remaining)
         except MonitorError as exc:
             if exc.code != "shutting_down":
-                return "ask", f"the controller refused the request ({exc.code})"
+                return "ask", f"the controller refused the request ({exc.code})", None
             if not filed:
                 raise ControllerAway(exc.code) from None
             # Stopping while a human decides: ask again with the key once it is back.
@@ -155,14 +215,17 @@ def ask_controller(
         except ValueError:  # a reply that is not a JSON object: no controller of ours
             if not filed:
                 raise ControllerAway("a garbled reply") from None
-            return "ask", "the controller's reply could not be read"
+            return "ask", "the controller's reply could not be read", None
         else:
             reason = str(reply.get("reason") or reply.get("state"))
             if reply.get("via") == UNATTENDED:
-                return "ask", reason  # nobody but the person at Claude Code can answer it
-            return ("allow" if reply.get("decision") == "approve" else "deny"), reason
+                return "ask", reason, None  # nobody but the person at Claude Code can answer it
+            if reply.get("decision") != "approve":
+                return "deny", reason, None
+            edited = reply.get("updated_data")
+            return "allow", reason, edited if isinstance(edited, dict) else None
         time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
-    return "ask", "no answer from the controller in time"
+    return "ask", "no answer from the controller in time", None
 
 
 def decide_locally(
@@ -224,10 +287,17 @@ def respond(
         return None  # not ours to judge: Claude Code's own rules apply
     who = agent_name(agent, event)
     try:
-        verdict, reason = ask_controller(socket_path, who, *action, timeout)
+        verdict, reason, edited = ask_controller(socket_path, who, *action, timeout)
     except ControllerAway:
         verdict, reason = decide_locally(config_path, who, *action)
-    return decision_output(verdict, reason, name)
+        edited = None
+    if edited is None:
+        return decision_output(verdict, reason, name)
+    updated = updated_tool_input(event.get("tool_name"), event["tool_input"], edited)
+    if updated is None:
+        why = f"approved only with an edit chatops cannot apply to {event.get('tool_name')}"
+        return decision_output("deny", f"{why}: {json.dumps(edited)}", name)
+    return decision_output("allow", f"{reason} (approved with an edit)", name, updated)
 
 
 def claude_code_hook(

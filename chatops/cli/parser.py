@@ -129,6 +129,15 @@ def _approvals(sub: Any) -> None:
         decide = approvals_sub.add_parser(verb, help=f"{verb} request ID")
         decide.add_argument("request_id", type=int, metavar="ID")
         decide.add_argument("--reason", help="sent back to the agent")
+        if verb == "approve":
+            decide.add_argument(
+                "--edit",
+                metavar="JSON",
+                help="approve with these fields of the action's data changed, e.g. "
+                '\'{"command": "git push origin feature"}\' (judged by the policy again; '
+                "the agent acts on the edited data)",
+            )
+            decide.add_argument("--comment", help="sent back to the agent with the edit")
     stats = approvals_sub.add_parser(
         "stats", help="requests by outcome and type, time to decide (as /autoaccept stats)"
     )

@@ -55,7 +55,9 @@ class ApprovalCalls:
         """Ask before acting; waits until the policy or a human decides, or ``timeout``.
 
         Returns ``decision`` (``approve`` or ``deny``), ``approved``, ``reason``, ``rule``,
-        ``request`` (its id), ``decided_by``, ``via`` and ``policy``."""
+        ``request`` (its id), ``decided_by``, ``via`` and ``policy``; ``updated_data``: when an
+        approver edited the action before approving, the data to act on *instead of* ``data``
+        (None otherwise), with their ``comment``."""
         message = checked(
             ApprovalRequest,
             agent=agent or _default_agent(self),
@@ -113,11 +115,15 @@ class ApprovalCalls:
             "reason": reply.get("reason"),
             "decision": reply.get("policy"),
             "rule": reply.get("rule"),
+            "updated_data": reply.get("updated_data"),
         }
 
 
 def _result(reply: dict[str, Any]) -> dict[str, Any]:
-    keys = ("decision", "reason", "rule", "request", "decided_by", "via", "policy", "state")
+    keys = (
+        *("decision", "reason", "rule", "request", "decided_by", "via", "policy", "state"),
+        *("updated_data", "comment"),
+    )
     result = {key: reply.get(key) for key in keys}
     result["approved"] = reply.get("decision") == "approve"
     return result

@@ -29,11 +29,14 @@ _VERB = {
 
 
 def outcome_line(record: ApprovalRecord) -> str:
-    """``✅ Approved by alice after 12s``; pending: how many approvals it has."""
+    """``✅ Approved by alice after 12s`` (``Approved with edit by alice`` when the approver
+    changed the action first); pending: how many approvals it has."""
     if record.pending:
         required = record.approvals_required
         return f"⏳ Waiting · {len(record.approvers)}/{required} {noun(required, 'approval')}"
     verb = _VERB.get(record.state, record.state)
+    if record.edited and record.approved:
+        verb = "Approved with edit"
     if record.via == "restart":
         verb = "Denied: the controller restarted and the agent did not come back"
     by = f" by {record.decided_by}" if record.decided_by and record.via != "grant" else ""

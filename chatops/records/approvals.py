@@ -30,7 +30,13 @@ class ApprovalRecord:
     """One request for approval and what became of it. ``policy`` is what the policy said
     (``accept``, ``confirm``, ``deny``); ``state`` the outcome (``accepted``, ``denied``,
     ``pending``, ``approved``, ``expired``, ``cancelled``); ``via`` who or what decided
-    (``policy``, ``grant``, ``discord``, ``cli``, ``timeout``, ``disconnect``, ``restart``)."""
+    (``policy``, ``grant``, ``discord``, ``cli``, ``timeout``, ``disconnect``, ``restart``).
+
+    An approval may come with an edit: ``edited_data`` is the action's data as approved (the
+    whole of it, the edit merged over ``data``), ``edited_by`` who edited, ``edit_comment``
+    their note. ``data``, ``edited_data`` and ``diff`` are the audit's copies, secrets masked;
+    the unmasked ones (``live_data``, what an edit merges over, and ``updated_data``, what the
+    waiting agent is answered with) live in memory only and are never stored."""
 
     id: int
     agent: str
@@ -54,6 +60,20 @@ class ApprovalRecord:
     message_channel_id: int | None = None
     message_id: int | None = None
     message_closed: bool = True
+    data: dict[str, Any] = field(default_factory=dict)
+    diff: str = ""
+    """What the action changes in a file, as a unified diff (masked): the prompt's and the
+    dashboard's view of an edit or of a write over an existing file."""
+    edited_data: dict[str, Any] | None = None
+    edited_by: str | None = None
+    edit_comment: str | None = None
+    live_data: dict[str, Any] | None = field(default=None, repr=False)
+    updated_data: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def edited(self) -> bool:
+        """Approved with an edit: the agent was answered with other data than it asked."""
+        return self.edited_data is not None
 
     @property
     def pending(self) -> bool:
@@ -87,6 +107,11 @@ class ApprovalRecord:
             self.message_channel_id,
             self.message_id,
             int(self.message_closed),
+            json.dumps(self.data),
+            self.diff,
+            None if self.edited_data is None else json.dumps(self.edited_data),
+            self.edited_by,
+            self.edit_comment,
         )
 
 

@@ -14,16 +14,18 @@ from chatops.timeutil import from_sqlite, to_sqlite
 _COLUMNS = (
     "id, request_key, agent, action_type, summary, preview, policy, rule, reason, state, via, "
     "decided_by, decision_reason, approvals_required, approvers_json, requested_at, expires_at, "
-    "decided_at, wait_ms, message_channel_id, message_id, message_closed"
+    "decided_at, wait_ms, message_channel_id, message_id, message_closed, data_json, diff, "
+    "edited_data_json, edited_by, edit_comment"
 )
 _UPSERT = f"""
-INSERT INTO approvals ({_COLUMNS}) VALUES ({", ".join("?" * 22)})
+INSERT INTO approvals ({_COLUMNS}) VALUES ({", ".join("?" * 27)})
 ON CONFLICT(id) DO UPDATE SET
     state = excluded.state, via = excluded.via, decided_by = excluded.decided_by,
     decision_reason = excluded.decision_reason, approvers_json = excluded.approvers_json,
     decided_at = excluded.decided_at, wait_ms = excluded.wait_ms,
     message_channel_id = excluded.message_channel_id, message_id = excluded.message_id,
-    message_closed = excluded.message_closed
+    message_closed = excluded.message_closed, edited_data_json = excluded.edited_data_json,
+    edited_by = excluded.edited_by, edit_comment = excluded.edit_comment
 """
 _UPSERT_GRANT = """
 INSERT INTO approval_grants (id, agent, action_type, until, created_by, created_at, revoked)
@@ -62,6 +64,13 @@ def _record(row: sqlite3.Row) -> ApprovalRecord:
         message_channel_id=row["message_channel_id"],
         message_id=row["message_id"],
         message_closed=bool(row["message_closed"]),
+        data=dict(json.loads(row["data_json"] or "{}")),
+        diff=row["diff"] or "",
+        edited_data=None
+        if row["edited_data_json"] is None
+        else json.loads(row["edited_data_json"]),
+        edited_by=row["edited_by"],
+        edit_comment=row["edit_comment"],
     )
 
 

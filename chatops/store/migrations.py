@@ -316,6 +316,16 @@ MIGRATIONS: list[str] = [
     ALTER TABLE agents ADD COLUMN context_pct REAL;
     ALTER TABLE agents ADD COLUMN waiting INTEGER;
     """,
+    # 13: approvals edited before approving. The action's data as asked and as approved (both
+    # with secrets masked), who edited and why, and the diff the prompt showed: the audit keeps
+    # what the agent asked and what it was let do.
+    """
+    ALTER TABLE approvals ADD COLUMN data_json TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE approvals ADD COLUMN diff TEXT NOT NULL DEFAULT '';
+    ALTER TABLE approvals ADD COLUMN edited_data_json TEXT;
+    ALTER TABLE approvals ADD COLUMN edited_by TEXT;
+    ALTER TABLE approvals ADD COLUMN edit_comment TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -99,16 +99,25 @@ class ListApprovals(RequestBase, tag="list_approvals"):
 class DecideApproval(RequestBase, tag="decide_approval"):
     """An operator's decision from a shell (``chatops approvals approve|deny``); ``grant``
     (with ``approve`` only) also lets the agent's requests of that type through, as the
-    prompt's grant buttons do (``chatops approvals grant``)."""
+    prompt's grant buttons do (``chatops approvals grant``). ``edit`` (with ``approve`` only,
+    no grant) approves the action with these fields of its data changed, once the policy has
+    judged the result (``chatops approvals approve ID --edit JSON``); ``comment`` goes back to
+    the agent with it."""
 
     request: Annotated[int, msgspec.Meta(ge=1)]
     decision: Literal["approve", "deny"]
     reason: Text | None = None
     grant: Literal["session", "always"] | None = None
+    edit: dict[str, Any] | None = None
+    comment: Text | None = None
 
     def __post_init__(self) -> None:
         if self.grant is not None and self.decision != "approve":
             raise ValueError("a grant goes with an approval - at `$.grant`")
+        if self.edit is not None:
+            if self.decision != "approve" or self.grant is not None:
+                raise ValueError("an edit goes with a plain approval - at `$.edit`")
+            cap_encoded("edit", self.edit, MAX_ACTION_DATA_BYTES, "")
 
 
 class RevokeGrant(RequestBase, tag="revoke_grant"):

@@ -28,6 +28,7 @@ from chatops.presentation.palette import (
 )
 from chatops.records.fleet import BotState, BotStatus
 from chatops.records.hosts import short_names
+from chatops.services.approvals.diffs import clip_diff
 
 __all__ = [
     "BLUE",
@@ -44,6 +45,7 @@ __all__ = [
     "absolute",
     "bot_line",
     "code_block",
+    "diff_block",
     "fleet_pages",
     "progress_bar",
     "relative",
@@ -83,6 +85,14 @@ def code_block(text: str, limit: int = 1000) -> str:
     if len(body) > room:
         body = body[: room - 1] + "…"
     return f"```\n{body}\n```"
+
+
+def diff_block(diff: str, limit: int = 1024) -> str:
+    """A unified diff in a ```diff block within ``limit`` characters in all: its first lines,
+    then ``… N more lines`` (the whole diff is in the CLI and on the dashboard)."""
+    body = diff.replace("```", "`\u200b``")
+    fence = "```diff\n", "```"
+    return fence[0] + clip_diff(body, limit - len(fence[0]) - len(fence[1])) + fence[1]
 
 
 def bot_line(bot: BotState, now: float, *, name: str | None = None, host: bool = False) -> str:

@@ -124,7 +124,7 @@ async def test_the_prompt_says_who_asks_what_and_why(asking: tuple[Running, Agen
     assert why["value"] == "auto\\-accept is off for terminal\\_command (rule `terminal_command`)"
     assert any(f["name"] == "Expires" and "<t:" in f["value"] for f in embed["fields"])
     ids = buttons(prompt)
-    assert set(ids) == {"approve", "deny", "session", "always"}
+    assert set(ids) == {"approve", "edit", "deny", "session", "always"}
     assert ids["session"]["label"] == "Approve for this agent (30 min)"
 
 

@@ -150,7 +150,7 @@ class Policy:
             return Place(path, denied="file_path holds a NUL byte")
         text = os.path.expanduser(path) if path.startswith("~") else path
         text = text.replace("\\", "/")
-        root = self.config.workspace_root or _workspace_from(data.get("cwd"))
+        root = self.config.workspace_root or workspace_from(data.get("cwd"))
         if root is not None:
             real_root = Path(os.path.realpath(root))
             real = Path(os.path.realpath(real_root / text))
@@ -224,7 +224,7 @@ def _protected(path: str, real: Path, reason: str) -> str:
     return f"{path!r} leads to {real}, which is {reason}"
 
 
-def _workspace_from(cwd: object) -> Path | None:
+def workspace_from(cwd: object) -> Path | None:
     """The action's working directory as a workspace, when it is narrow enough to be one: a
     client says what its ``cwd`` is, so ``/``, a top-level directory, the home directory or one
     above it, and a protected place are no workspace (its paths then go to a human)."""

@@ -90,3 +90,15 @@ def _size(size: float) -> str:
     if size < 1_048_576:
         return f"{size / 1024:.1f} kB"
     return f"{size / 1_048_576:.1f} MB"
+
+
+def mask_data(value: Any) -> Any:
+    """``value`` (an action's data) with every string in it masked: the copy the audit keeps
+    and the doors show, so a key the agent sent never reaches the database or a screen."""
+    if isinstance(value, str):
+        return mask_secrets(value)
+    if isinstance(value, dict):
+        return {str(key): mask_data(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [mask_data(item) for item in value]
+    return value

@@ -29,6 +29,8 @@ from chatops.runtime.processes import ProcessIds, process_ids
 from chatops.runtime.timers import Timers
 from chatops.services.approvals.controls import RuleControls
 from chatops.services.approvals.deadlines import ApprovalDeadlines
+from chatops.services.approvals.diffs import action_diff
+from chatops.services.approvals.edits import Editing
 from chatops.services.approvals.events import (
     NOBODY_TOLD,
     UNATTENDED,
@@ -43,7 +45,7 @@ from chatops.services.approvals.granting import Granting
 from chatops.services.approvals.grants import GrantBook
 from chatops.services.approvals.limits import answer_timeout, pending_limit
 from chatops.services.approvals.policy import Decision
-from chatops.services.approvals.preview import preview, summarise
+from chatops.services.approvals.preview import mask_data, preview, summarise
 from chatops.services.approvals.worker import ShellAnalyser
 from chatops.services.callers import Caller
 from chatops.services.errors import Refused
@@ -86,6 +88,8 @@ class ApprovalService:
         self.grants = GrantBook(self._tables, clock=clock, timers=self.timers)
         self.granting = Granting(self.config, self.grants, gate, self)
         """The grants' rules: offered when, with which approval, revoked by whom."""
+        self.editing = Editing(self)
+        """Approving with an edit: re-judged by the policy, answered to the agent."""
         self.records: dict[int, ApprovalRecord] = {}
         """Pending requests, and resolved ones still wanted: a prompt to close, or an agent
         that may ask again with the key."""
@@ -182,6 +186,8 @@ class ApprovalService:
             action_type=ask.action_type,
             summary=summarise(ask.action_type, ask.data),
             preview=preview(ask.data),
+            data=mask_data(ask.data),
+            live_data=dict(ask.data),
             policy=decision.decision,
             rule=decision.rule,
             reason=decision.reason,
@@ -196,6 +202,8 @@ class ApprovalService:
     async def _open(
         self, caller: Caller, record: ApprovalRecord, data: dict[str, Any]
     ) -> ApprovalRecord:
+        root = self.config.workspace_root  # the diff reads a file: off the loop
+        record.diff = await asyncio.to_thread(action_diff, data, root)
         self._keep(record)
         self._deadlines.arm(record)
         self._tables.save(record)
@@ -264,6 +272,18 @@ class ApprovalService:
         """``chatops approvals approve|deny``, through the operator's narrow door
         (:class:`~chatops.services.operators.OperatorGate`): never from where the asking agent
         stands, and from a terminal unless ``socket_decisions`` is ``any``."""
+        self.operator_may_decide(caller, request_id)
+        return self.decide(
+            request_id,
+            approve,
+            by=operator_name(caller),
+            identity=f"uid:{caller.uid}",
+            via="cli",
+            reason=reason,
+        )
+
+    def operator_may_decide(self, caller: Caller, request_id: int) -> None:
+        """Raise :class:`Refused` unless ``caller`` may decide ``request_id`` from a shell."""
         mode = self.config.socket_decisions
         if mode is SocketDecisions.OFF:
             raise Refused("approvals.socket_decisions is off: decide in Discord")
@@ -273,14 +293,6 @@ class ApprovalService:
             askers = self._asked_from.get(record.id, [])
             terminal = mode is SocketDecisions.INTERACTIVE
             self._gate.require_apart(caller, askers, terminal=terminal)
-        return self.decide(
-            request_id,
-            approve,
-            by=operator_name(caller),
-            identity=f"uid:{caller.uid}",
-            via="cli",
-            reason=reason,
-        )
 
     def conclude(self, request_id: int, state: str, *, via: str, by: str, reason: str) -> None:
         """The outcome decided elsewhere (an edge's request, answered by its hub's approvers)."""

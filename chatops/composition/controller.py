@@ -71,6 +71,7 @@ from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
 from chatops.services.selfmetrics import SelfMetrics
 from chatops.services.usage import UsageService
+from chatops.services.usage_totals import UsageTotalsService
 from chatops.services.web_sessions import WebSessions
 from chatops.store import Store, StoreError
 from chatops.timeutil import Clock, wall_clock
@@ -301,6 +302,16 @@ class Controller:
             stack.callback(hosts.close)
         if alerting.alertmanager is not None:
             diagnostics.add_probe("alertmanager", alerting.alertmanager.probe)
+        usage = UsageService(
+            store,
+            guard,
+            fleet,
+            bus,
+            prices=PriceTable(self.settings.quotas.price_table),
+            clock=clock,
+        )
+        usage_totals = UsageTotalsService(store, usage, ownership, clock=clock)
+        await usage_totals.start(retention.cutoff)
         services = Services(
             clock=clock,
             bus=bus,
@@ -308,14 +319,8 @@ class Controller:
             ownership=ownership,
             fleet=fleet,
             agents=agents,
-            usage=UsageService(
-                store,
-                guard,
-                fleet,
-                bus,
-                prices=PriceTable(self.settings.quotas.price_table),
-                clock=clock,
-            ),
+            usage=usage,
+            usage_totals=usage_totals,
             reports=ReportService(store, fleet, agents, clock=clock),
             silences=silences,
             alerts=router,

@@ -28,6 +28,7 @@ from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
 from chatops.services.selfmetrics import SelfMetrics
 from chatops.services.usage import UsageService
+from chatops.services.usage_totals import UsageTotalsService
 from chatops.services.web_sessions import WebSessions
 from chatops.timeutil import Clock
 
@@ -44,6 +45,8 @@ class Services:
     fleet: FleetService
     agents: AgentService
     usage: UsageService
+    usage_totals: UsageTotalsService
+    """Coding agents' running totals, stored as their increase (``usage_totals``)."""
     reports: ReportService
     silences: SilenceService
     alerts: AlertRouter

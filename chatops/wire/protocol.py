@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from chatops.wire.agent_requests import UsageTotals
 from chatops.wire.feature_requests import (
     ADMIN_CALLS,
     MAX_ACTION_DATA_BYTES,
@@ -239,6 +240,7 @@ Message = (
     | WebLogin
     | ListWebSessions
     | RevokeWebSession
+    | UsageTotals
 )
 """Every request an agent may send; the server refuses to start without a handler for each."""
 
@@ -376,6 +378,7 @@ __all__ = [
     "Text",
     "Tokens",
     "Unsilence",
+    "UsageTotals",
     "WebLogin",
     "WebRole",
     "WindowLabel",

@@ -1,6 +1,7 @@
 """``chatops`` command line: ``run`` the controller, ``status`` of the fleet, and one module
 per command group for the rest (``policy``, ``quota``, ``approvals``, ``cache``, ``doctor``,
-``restart``, ``silence``/``maintenance``/``unsilence``/``silences``, ``web``, ``hook``)."""
+``restart``, ``silence``/``maintenance``/``unsilence``/``silences``, ``web``, ``hook``,
+``statusline``, ``watch``)."""
 
 from __future__ import annotations
 
@@ -62,8 +63,12 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(words)
     except SystemExit as exc:
-        if exc.code in (0, None) or _command_of(words) != "hook":
+        if exc.code in (0, None) or _command_of(words) not in ("hook", "statusline"):
             raise
+        if _command_of(words) == "statusline":
+            # A status line that does not parse still draws a line and exits 0.
+            print("chatops statusline: bad command line (see its stderr)")
+            return 0
         # A hook's command line that does not parse (a typo in settings.json) still answers
         # in the agent's format with exit 0: argparse's exit 2 would block every tool call.
         from chatops.cli.hook import unparsable_command_line
@@ -75,6 +80,11 @@ def _main(argv: Sequence[str] | None) -> int:
         from chatops.cli.hook import hook_command
 
         return hook_command(args.config, args.agent, args.timeout)
+    if args.command == "statusline":
+        # Claude Code's own command: light, silent, always a line and exit 0.
+        from chatops.cli.statusline import statusline_command
+
+        return statusline_command(args.config, args.agent, args.then)
     from chatops.config import load_settings, secrets_exposed
     from chatops.config_file import ConfigError, resolve_config_path
 
@@ -136,6 +146,10 @@ def _dispatch(settings: Settings, args: Any) -> int:
         from chatops.cli.recover import recover_command
 
         return recover_command(settings, args)
+    if args.command == "watch":
+        from chatops.cli.watch import watch_command
+
+        return watch_command(settings, args)
     if args.command == "web":
         from chatops.cli.web import web_command
 

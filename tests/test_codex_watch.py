@@ -212,12 +212,9 @@ async def test_a_codex_session_at_91_percent(
         with rollout.open("a") as handle:
             handle.write(token_count(91.0, 5000, 400, 1_900_000_000) + "\n")
         await wait_for(lambda: crossed)
+        running = ctl.services.usage_totals
         await wait_for(
-            lambda: (
-                (ctl.services.usage_totals.last("codex", SESSION, "gpt-5-codex") or 0)
-                and ctl.services.usage_totals.last("codex", SESSION, "gpt-5-codex").tokens_in
-                == 5000
-            )
+            lambda: getattr(running.last("codex", SESSION, "gpt-5-codex"), "tokens_in", 0) == 5000
         )
     finally:
         stop.set()

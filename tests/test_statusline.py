@@ -210,7 +210,7 @@ async def test_no_controller_still_a_line(workdir: Path) -> None:
 
 
 async def test_a_silent_controller_is_not_waited_for(workdir: Path) -> None:
-    """A socket that accepts and never answers: the line comes after the exchange's 100 ms,
+    """A socket that accepts and never answers: the line comes after the exchange's 80 ms,
     not after a request's usual seconds (the figure itself is bench/statusline.py's)."""
     path = workdir / "silent.sock"
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

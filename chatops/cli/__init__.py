@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from chatops.cli.parser import build_parser
 from chatops.cli.pipes import EXIT_READER_GONE, stdout_guard
-from chatops.presentation.formatting import plural, terminal_text
-from chatops.records.hosts import short_names
 
 if TYPE_CHECKING:
     from chatops.config import Settings
@@ -176,6 +174,7 @@ def _status(settings: Settings, *, as_json: bool, host: str | None = None) -> in
 
     from chatops.client.blocking import request
     from chatops.paths import NoDatabase
+    from chatops.presentation.formatting import plural, terminal_text
     from chatops.services.offline import read_fleet
     from chatops.wire.protocol import GetStatus
 
@@ -231,6 +230,11 @@ def _ago(now: float, ts: float | None) -> str:
 
 def format_fleet_table(bots: Sequence[dict[str, Any]], *, now: float) -> str:
     """One row a bot: its name (``host/name`` only where two hosts share it) and its host."""
+    # Imported here: the commands agents run on every tool call or redraw (hook, statusline)
+    # do not pay for dataclasses and what it pulls in.
+    from chatops.presentation.formatting import terminal_text
+    from chatops.records.hosts import short_names
+
     headers = ["CHANNEL", "HOST", "STATUS", "PID", "RSS MB", "CPU %", "LAST HEARTBEAT", "FEATURES"]
     rows = []
     shown = short_names(str(bot["channel"]) for bot in bots)

@@ -14,10 +14,10 @@ the first line it prints. This command, in one Unix-socket connection, pipelines
 3. ``usage_totals``: the session's running cost and tokens, stored by the controller as their
    increase (the same totals twice are counted once).
 
-It never waits on a slow controller: the whole exchange has 100 ms, and any failure is skipped
-silently (nothing on stderr, which Claude Code would show). Nothing is lost by a skip: the
-totals are cumulative and the pools absolute, so the next redraw carries them. Nothing is
-stored on disk.
+It never waits on a slow controller: the whole exchange has 80 ms (so the command, Python's
+start included, stays within 150 ms), and any failure is skipped silently (nothing on stderr,
+which Claude Code would show). Nothing is lost by a skip: the totals are cumulative and the
+pools absolute, so the next redraw carries them. Nothing is stored on disk.
 
 Then it prints a status line: its own (``Sonnet 4.5 · $0.42 · ctx 37% · 5h 28% left``), or
 with ``--then CMD`` the output of the user's own status-line command, which is started first
@@ -41,7 +41,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-EXCHANGE_TIMEOUT = 0.1
+EXCHANGE_TIMEOUT = 0.08
 """The whole socket exchange: a status line is drawn while the user types."""
 THEN_TIMEOUT = 1.0
 DEFAULT_AGENT = "claude-code"

@@ -21,6 +21,7 @@ from chatops.wire.protocol import (
     LlmUsage,
     ModelUsage,
     SetBudget,
+    UsageTotals,
 )
 
 LOADING = "loading: the budget's total is being rebuilt from the usage rows"
@@ -101,11 +102,24 @@ def quota_handlers(services: Services, callers: Callers) -> dict[type, Handler]:
         quotas.report_usage(callers.of(peer), model_report(msg), msg.channel)
         return COMMITTED
 
-    async def usage_totals(msg: GetUsage) -> dict[str, Any]:
+    def running_totals(peer: Peer, msg: UsageTotals) -> Outcome:
+        services.usage_totals.report(
+            callers.of(peer),
+            msg.channel,
+            msg.session,
+            msg.model,
+            cost=msg.cost_usd,
+            tokens_in=msg.tokens_in,
+            tokens_out=msg.tokens_out,
+            ts=msg.ts,
+        )
+        return COMMITTED
+
+    async def totals(msg: GetUsage) -> dict[str, Any]:
         return asdict(await usage.totals(msg.channel, msg.days))
 
     def get_usage(peer: Peer, msg: GetUsage) -> Outcome:
-        return Later(usage_totals(msg), QUERY_TIMEOUT)
+        return Later(totals(msg), QUERY_TIMEOUT)
 
     def quota_summary(peer: Peer, msg: GetQuotaSummary) -> Outcome:
         now = services.clock()
@@ -131,6 +145,7 @@ def quota_handlers(services: Services, callers: Callers) -> dict[type, Handler]:
         SetBudget: set_budget,
         LlmUsage: llm_usage,
         ModelUsage: model_usage,
+        UsageTotals: running_totals,
         GetUsage: get_usage,
         GetQuotaSummary: quota_summary,
         GetUsageTrends: usage_trends,

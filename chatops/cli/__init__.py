@@ -1,6 +1,7 @@
 """``chatops`` command line: ``run`` the controller, ``status`` of the fleet, and one module
 per command group for the rest (``policy``, ``quota``, ``approvals``, ``cache``, ``doctor``,
-``restart``, ``silence``/``maintenance``/``unsilence``/``silences``, ``web``, ``hook``)."""
+``restart``, ``silence``/``maintenance``/``unsilence``/``silences``, ``web``, ``hook``,
+``statusline``, ``watch``)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from chatops.cli.parser import build_parser
 from chatops.cli.pipes import EXIT_READER_GONE, stdout_guard
-from chatops.presentation.formatting import plural, terminal_text
-from chatops.records.hosts import short_names
 
 if TYPE_CHECKING:
     from chatops.config import Settings
@@ -62,8 +61,12 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(words)
     except SystemExit as exc:
-        if exc.code in (0, None) or _command_of(words) != "hook":
+        if exc.code in (0, None) or _command_of(words) not in ("hook", "statusline"):
             raise
+        if _command_of(words) == "statusline":
+            # A status line that does not parse still draws a line and exits 0.
+            print("chatops statusline: bad command line (see its stderr)")
+            return 0
         # A hook's command line that does not parse (a typo in settings.json) still answers
         # in the agent's format with exit 0: argparse's exit 2 would block every tool call.
         from chatops.cli.hook import unparsable_command_line
@@ -75,6 +78,11 @@ def _main(argv: Sequence[str] | None) -> int:
         from chatops.cli.hook import hook_command
 
         return hook_command(args.config, args.agent, args.timeout)
+    if args.command == "statusline":
+        # Claude Code's own command: light, silent, always a line and exit 0.
+        from chatops.cli.statusline import statusline_command
+
+        return statusline_command(args.config, args.agent, args.then)
     from chatops.config import load_settings, secrets_exposed
     from chatops.config_file import ConfigError, resolve_config_path
 
@@ -136,6 +144,10 @@ def _dispatch(settings: Settings, args: Any) -> int:
         from chatops.cli.recover import recover_command
 
         return recover_command(settings, args)
+    if args.command == "watch":
+        from chatops.cli.watch import watch_command
+
+        return watch_command(settings, args)
     if args.command == "web":
         from chatops.cli.web import web_command
 
@@ -162,6 +174,7 @@ def _status(settings: Settings, *, as_json: bool, host: str | None = None) -> in
 
     from chatops.client.blocking import request
     from chatops.paths import NoDatabase
+    from chatops.presentation.formatting import plural, terminal_text
     from chatops.services.offline import read_fleet
     from chatops.wire.protocol import GetStatus
 
@@ -217,6 +230,11 @@ def _ago(now: float, ts: float | None) -> str:
 
 def format_fleet_table(bots: Sequence[dict[str, Any]], *, now: float) -> str:
     """One row a bot: its name (``host/name`` only where two hosts share it) and its host."""
+    # Imported here: the commands agents run on every tool call or redraw (hook, statusline)
+    # do not pay for dataclasses and what it pulls in.
+    from chatops.presentation.formatting import terminal_text
+    from chatops.records.hosts import short_names
+
     headers = ["CHANNEL", "HOST", "STATUS", "PID", "RSS MB", "CPU %", "LAST HEARTBEAT", "FEATURES"]
     rows = []
     shown = short_names(str(bot["channel"]) for bot in bots)

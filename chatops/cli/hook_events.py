@@ -24,6 +24,7 @@ Claude Code (or says nothing) at once; the next event reports again.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +58,11 @@ def _text(value: object) -> str | None:
 
 
 def agent_name(agent: str | None, event: dict[str, Any]) -> str:
-    """The session's name: ``--agent``, else its project directory (the event's ``cwd``)."""
-    return session_name(agent, _text(event.get("cwd")))
+    """The session's name: ``--agent``, else its project directory (``$CLAUDE_PROJECT_DIR``,
+    which Claude Code sets for its hooks and which stays put when the session changes
+    directory; else the event's ``cwd``) — the name its status line gives it too."""
+    project = os.environ.get("CLAUDE_PROJECT_DIR") or _text(event.get("cwd"))
+    return session_name(agent, project.rstrip("/") if project else None)
 
 
 def session_event(agent: str | None, event: dict[str, Any], pid: int) -> dict[str, Any] | None:

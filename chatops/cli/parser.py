@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     _web(sub)
     _edge(sub)
     _hook(sub)
+    _statusline(sub)
+    _watch(sub)
     return parser
 
 
@@ -339,4 +341,46 @@ def _hook(sub: Any) -> None:
     )
     claude.add_argument(
         "--timeout", type=float, default=300.0, help="seconds to wait for a human (then deny)"
+    )
+
+
+def _statusline(sub: Any) -> None:
+    statusline = sub.add_parser(
+        "statusline", help="status-line commands for coding agents (they feed chatops quotas)"
+    )
+    statusline_sub = statusline.add_subparsers(
+        dest="statusline_command", required=True, metavar="COMMAND"
+    )
+    claude = statusline_sub.add_parser(
+        "claude-code",
+        help="Claude Code's statusLine command (the session on stdin)",
+        description="Report the session, its plan's 5-hour and 7-day windows and its running "
+        "cost to the controller (skipped silently when it is away), then print a status line: "
+        "chatops's own, or --then CMD's output.",
+    )
+    claude.add_argument(
+        "--agent", help="the session's name in chatops (default: the project folder's name)"
+    )
+    claude.add_argument(
+        "--then",
+        metavar="CMD",
+        help="your own status-line command: run with the same JSON, its output printed instead",
+    )
+
+
+def _watch(sub: Any) -> None:
+    watch = sub.add_parser("watch", help="follow a coding agent's logs for its quotas and usage")
+    watch_sub = watch.add_subparsers(dest="watch_command", required=True, metavar="COMMAND")
+    codex = watch_sub.add_parser(
+        "codex",
+        help="follow Codex's session logs (~/.codex/sessions) and report its rate limits",
+        description="Register as a bot, then for every token_count event in Codex's rollout "
+        "files report the pools codex primary / codex secondary and the session's running "
+        "token totals. Runs until interrupted.",
+    )
+    codex.add_argument("--agent", default="codex", help="the bot's name in chatops")
+    codex.add_argument(
+        "--sessions",
+        metavar="DIR",
+        help="the sessions folder (default: $CODEX_HOME/sessions, else ~/.codex/sessions)",
     )

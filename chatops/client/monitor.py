@@ -14,7 +14,8 @@ Messages are the protocol's own types, checked before they are sent (a bad field
 the call returns False). A request waits ``request_timeout``, or the call's ``timeout``. Pushes
 from the controller go to the handlers registered with :meth:`MonitorClient.on_push`. Asking
 before acting (``request_approval``, ``should_accept_action``) is in :mod:`.approvals`, the
-cache calls in :mod:`.cache`.
+cache calls in :mod:`.cache`, quotas it did not count itself (a provider's rate-limit headers,
+an agent's running totals: ``report_rate_limits``, ``report_totals``) in :mod:`.rate_limits`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from chatops.client.messages import checked as _checked
 from chatops.client.pushes import (
     PushDispatcher,
 )
+from chatops.client.rate_limits import QuotaCalls
 from chatops.client.spool import Spool, SpooledEvent
 from chatops.runtime.tasks import create_task
 from chatops.wire.protocol import (
@@ -64,7 +66,7 @@ log = logging.getLogger("chatops.client")
 _RETRYABLE = frozenset({"storage_error", "shutting_down", "internal_error"})
 
 
-class MonitorClient(ApprovalCalls, CacheCalls, ControlCalls):
+class MonitorClient(ApprovalCalls, CacheCalls, ControlCalls, QuotaCalls):
     def __init__(
         self,
         socket_path: str | os.PathLike[str] | None = None,

@@ -67,6 +67,11 @@ class SyncMonitorClient:
     def log_usage(self, **fields: Any) -> bool:
         return self._call(self.client.log_usage(**fields))
 
+    def report_rate_limits(self, provider: str, headers: Any, **options: Any) -> bool:
+        """The pools in a provider's response headers (see
+        :meth:`~chatops.client.rate_limits.QuotaCalls.report_rate_limits`)."""
+        return self._call(self.client.report_rate_limits(provider, headers, **options))
+
     def task_result(self, agent: str, success: bool, **fields: Any) -> bool:
         return self._call(self.client.task_result(agent, success, **fields))
 

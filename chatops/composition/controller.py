@@ -72,6 +72,7 @@ from chatops.services.retention import RetentionService
 from chatops.services.selfmetrics import SelfMetrics
 from chatops.services.sessions import SessionService
 from chatops.services.usage import UsageService
+from chatops.services.usage_totals import UsageTotalsService
 from chatops.services.web_sessions import WebSessions
 from chatops.store import Store, StoreError
 from chatops.timeutil import Clock, wall_clock
@@ -302,6 +303,16 @@ class Controller:
             stack.callback(hosts.close)
         if alerting.alertmanager is not None:
             diagnostics.add_probe("alertmanager", alerting.alertmanager.probe)
+        usage = UsageService(
+            store,
+            guard,
+            fleet,
+            bus,
+            prices=PriceTable(self.settings.quotas.price_table),
+            clock=clock,
+        )
+        usage_totals = UsageTotalsService(store, usage, ownership, clock=clock)
+        await usage_totals.start(retention.cutoff)
         services = Services(
             clock=clock,
             bus=bus,
@@ -310,14 +321,8 @@ class Controller:
             fleet=fleet,
             agents=agents,
             sessions=SessionService(fleet, agents, bus, clock=clock),
-            usage=UsageService(
-                store,
-                guard,
-                fleet,
-                bus,
-                prices=PriceTable(self.settings.quotas.price_table),
-                clock=clock,
-            ),
+            usage=usage,
+            usage_totals=usage_totals,
             reports=ReportService(store, fleet, agents, clock=clock),
             silences=silences,
             alerts=router,

@@ -29,6 +29,7 @@ from chatops.services.retention import RetentionService
 from chatops.services.selfmetrics import SelfMetrics
 from chatops.services.sessions import SessionService
 from chatops.services.usage import UsageService
+from chatops.services.usage_totals import UsageTotalsService
 from chatops.services.web_sessions import WebSessions
 from chatops.timeutil import Clock
 
@@ -47,6 +48,8 @@ class Services:
     sessions: SessionService
     """Coding-agent sessions (Claude Code, Codex) as fleet members, fed by their hooks."""
     usage: UsageService
+    usage_totals: UsageTotalsService
+    """Coding agents' running totals, stored as their increase (``usage_totals``)."""
     reports: ReportService
     silences: SilenceService
     alerts: AlertRouter

@@ -40,3 +40,24 @@ class UsageBucket:
     tokens_in: int
     tokens_out: int
     cost: float
+
+
+@dataclass(slots=True, frozen=True)
+class RunningTotals:
+    """A coding-agent session's running usage for one model, as the agent counts it (the last
+    ``usage_totals`` the controller stored): what the next report is compared with."""
+
+    cost: float
+    tokens_in: int
+    tokens_out: int
+    generation: int = 0
+    """How many times one of the counters went down (the session id was reused)."""
+    ts: float = 0.0
+    """When these totals were received."""
+
+    def same(self, other: RunningTotals) -> bool:
+        return (self.cost, self.tokens_in, self.tokens_out) == (
+            other.cost,
+            other.tokens_in,
+            other.tokens_out,
+        )

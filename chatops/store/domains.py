@@ -20,6 +20,7 @@ from chatops.store.edge_outbox import EdgeOutbox
 from chatops.store.fleet import FleetTables
 from chatops.store.quotas import QuotaTables
 from chatops.store.reports import ReportQueries
+from chatops.store.running_totals import RunningTotalsTables
 from chatops.store.usage import UsageTables
 from chatops.store.web import WebTables
 from chatops.store.writer import GroupCommitWriter
@@ -30,6 +31,7 @@ class Store:
         self.db = db
         self.fleet = FleetTables(db)
         self.usage = UsageTables(db)
+        self.running_totals = RunningTotalsTables(db)
         self.agents = AgentTables(db)
         self.alerts = AlertTables(db)
         self.reports = ReportQueries(db)

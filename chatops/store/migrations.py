@@ -326,6 +326,23 @@ MIGRATIONS: list[str] = [
     ALTER TABLE approvals ADD COLUMN edited_by TEXT;
     ALTER TABLE approvals ADD COLUMN edit_comment TEXT;
     """,
+    # 14: the last running totals of each coding-agent session and model (``usage_totals``), so
+    # after a restart the same totals are still counted once; ``generation`` counts the times a
+    # counter went down (a new session reusing the id), which keeps idempotency keys apart.
+    """
+    CREATE TABLE IF NOT EXISTS usage_running_totals (
+        channel TEXT NOT NULL,
+        session TEXT NOT NULL,
+        model TEXT NOT NULL,
+        cost REAL NOT NULL,
+        tokens_in INTEGER NOT NULL,
+        tokens_out INTEGER NOT NULL,
+        generation INTEGER NOT NULL DEFAULT 0,
+        ts TIMESTAMP NOT NULL,
+        PRIMARY KEY (channel, session, model)
+    );
+    CREATE INDEX IF NOT EXISTS idx_running_totals_ts ON usage_running_totals(ts);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

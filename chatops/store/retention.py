@@ -20,6 +20,7 @@ RETENTION_STATEMENTS: dict[str, str] = {
     "events": _by_time("events"),
     "agent_tasks": _by_time("agent_tasks"),
     "controller_metrics": _by_time("controller_metrics"),
+    "usage_running_totals": _by_time("usage_running_totals"),
     "idempotency_keys": (
         "DELETE FROM idempotency_keys WHERE key IN "
         "(SELECT key FROM idempotency_keys WHERE ts < :cutoff LIMIT :n)"

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from chatops.wire.agent_requests import AgentSession
+from chatops.wire.agent_requests import AgentSession, UsageTotals
 from chatops.wire.feature_requests import (
     ADMIN_CALLS,
     MAX_ACTION_DATA_BYTES,
@@ -241,6 +241,7 @@ Message = (
     | ListWebSessions
     | RevokeWebSession
     | AgentSession
+    | UsageTotals
 )
 """Every request an agent may send; the server refuses to start without a handler for each."""
 
@@ -378,6 +379,7 @@ __all__ = [
     "Text",
     "Tokens",
     "Unsilence",
+    "UsageTotals",
     "WebLogin",
     "WebRole",
     "WindowLabel",

@@ -5,6 +5,7 @@ real controller; the events are the recorded payloads in ``tests/fixtures/coding
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -37,13 +38,15 @@ def fixture(name: str, **changes: Any) -> dict[str, Any]:
 class Session:
     """A stand-in Claude Code process in ``project`` whose hooks are chatops's."""
 
-    def __init__(self, config: Path, project: Path, home: Path, *hook_args: str) -> None:
+    def __init__(
+        self, config: Path, project: Path, home: Path, *hook_args: str, hook: str = "claude-code"
+    ) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATOPS_", "XDG_"))}
         env["HOME"] = str(home)
-        hook = [sys.executable, "-m", "chatops.cli", "--config", str(config), "hook"]
+        command = [sys.executable, "-m", "chatops.cli", "--config", str(config), "hook"]
         self.project = project
         self.proc = subprocess.Popen(
-            [sys.executable, str(BOTS / "fake_claude.py"), *hook, "claude-code", *hook_args],
+            [sys.executable, str(BOTS / "fake_claude.py"), *command, hook, *hook_args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -212,3 +215,87 @@ def test_the_hooks_bodies_are_the_protocols() -> None:
         assert body is not None, path.name
         message = decode(json.dumps(body).encode())
         assert type(message).__name__ == "AgentSession" and message.pid == 4242, path.name
+
+
+async def test_codex_hooks_answer_in_codexs_schema(
+    world: tuple[Controller, Callable[..., Session]], workdir: Path
+) -> None:
+    ctl, _ = world
+    config = workdir / "chatops.yaml"
+    project = workdir / "home" / "api"
+    project.mkdir(parents=True)
+    codex = Session(config, project, workdir / "home", hook="codex")
+
+    async def ask(name: str, command: str) -> dict[str, Any] | None:
+        answer = await codex.hook(name, tool_input={"command": command})
+        return json.loads(answer["out"]) if answer["out"].strip() else None
+
+    # PreToolUse: only a deny can be said to Codex; anything else is no verdict.
+    denied = await ask("codex_pre_tool_use.json", "rm -rf /")
+    assert denied is not None
+    assert denied["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert await ask("codex_pre_tool_use.json", "ls -la") is None
+    bot = ctl.services.fleet.bots["api"]
+    assert bot.pid == codex.pid and bot.features["session"] == "codex"
+
+    # PermissionRequest: the round trip; an allow has no updatedInput (Codex refuses one).
+    push = asyncio.create_task(ask("codex_permission_request.json", "git push origin main"))
+    await wait_for(lambda: ctl.services.approvals.pending(), timeout=30)
+    [record] = ctl.services.approvals.pending()
+    assert record.agent == "api"
+    ctl.services.approvals.decide(record.id, True, by="ops", identity="1", via="discord")
+    assert await push == {
+        "hookSpecificOutput": {
+            "hookEventName": "PermissionRequest",
+            "decision": {"behavior": "allow"},
+        }
+    }
+    refused = await ask("codex_permission_request.json", "rm -rf /")
+    assert refused is not None
+    decision = refused["hookSpecificOutput"]["decision"]
+    assert decision["behavior"] == "deny" and decision["message"].startswith("chatops:")
+
+
+async def test_a_garbled_controller_never_gets_an_allow(workdir: Path) -> None:
+    """Something that is not chatops answers on the socket: the permission hooks deny or stay
+    silent (the agent's own prompt), never allow."""
+    import socket
+    import threading
+
+    path = workdir / "garbled.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(8)
+
+    replies = [b"\x00\xff not JSON at all\n", b'{"id":1,"ok":true,"decision":"perhaps"}\n']
+
+    def serve() -> None:
+        turn = 0
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn, contextlib.suppress(OSError):
+                conn.recv(65536)
+                conn.sendall(replies[turn % 2])
+                turn += 1
+
+    threading.Thread(target=serve, daemon=True).start()
+    config = workdir / "garbled.yaml"
+    config.write_text(yaml.safe_dump({"monitoring": {"socket_path": str(path)}}))
+    project = workdir / "home" / "webapp"
+    project.mkdir(parents=True)
+    try:
+        for which, name in (
+            ("claude-code", "claude_permission_request_bash.json"),
+            ("claude-code", "claude_pre_tool_use_bash.json"),
+            ("codex", "codex_permission_request.json"),
+        ) * 2:  # each meets both kinds of garbage, whatever the order of its requests
+            session = Session(config, project, workdir / "home", hook=which)
+            answer = await session.hook(name, tool_input={"command": "git push origin main"})
+            kill_quietly(session.proc)  # type: ignore[arg-type]
+            out = answer["out"]
+            assert "allow" not in out, (which, name, out)
+    finally:
+        server.close()

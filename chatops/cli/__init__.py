@@ -69,6 +69,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return 0
         # A hook's command line that does not parse (a typo in settings.json) still answers
         # in the agent's format with exit 0: argparse's exit 2 would block every tool call.
+        if "codex" in words:
+            return 0  # Codex: no verdict, its own approval applies (it has no "ask" to say)
         from chatops.cli.hook import unparsable_command_line
 
         return unparsable_command_line()
@@ -77,7 +79,7 @@ def _main(argv: Sequence[str] | None) -> int:
         # working directory) and answers in the agent's format whatever goes wrong.
         from chatops.cli.hook import hook_command
 
-        return hook_command(args.config, args.agent, args.timeout)
+        return hook_command(args.config, args.agent, args.timeout, args.hook_command)
     if args.command == "statusline":
         # Claude Code's own command: light, silent, always a line and exit 0.
         from chatops.cli.statusline import statusline_command

@@ -339,5 +339,9 @@ def _event_name(text: str) -> str:
     return name if name in DECIDED_EVENTS else HANDLED_EVENT
 
 
-def hook_command(config: str | None, agent: str | None, timeout: float) -> int:
+def hook_command(config: str | None, agent: str | None, timeout: float, which: str) -> int:
+    if which == "codex":
+        from chatops.cli.hook_codex import codex_hook
+
+        return codex_hook(config, agent, timeout, sys.stdin, sys.stdout)
     return claude_code_hook(config, agent, timeout, sys.stdin, sys.stdout)

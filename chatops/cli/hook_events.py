@@ -65,12 +65,15 @@ def agent_name(agent: str | None, event: dict[str, Any]) -> str:
     return session_name(agent, project.rstrip("/") if project else None)
 
 
-def session_event(agent: str | None, event: dict[str, Any], pid: int) -> dict[str, Any] | None:
+def session_event(
+    agent: str | None, event: dict[str, Any], pid: int, kind: str = KIND
+) -> dict[str, Any] | None:
     """The ``agent_session`` request one hook event makes, or None for an event chatops does
-    not follow."""
+    not follow. Codex's hooks share Claude Code's event names and fields (``kind`` says whose
+    session it is)."""
     hook = event.get("hook_event_name")
-    kind = SESSION_EVENTS.get(hook) if isinstance(hook, str) else None
-    if kind is None:
+    session = SESSION_EVENTS.get(hook) if isinstance(hook, str) else None
+    if session is None:
         return None
     fields: dict[str, Any] = {
         "session_id": _text(event.get("session_id")),
@@ -82,7 +85,7 @@ def session_event(agent: str | None, event: dict[str, Any], pid: int) -> dict[st
     fields["model"] = _text(model)
     if hook == "Notification":
         if _text(event.get("notification_type")) not in (None, *WAITING_NOTIFICATIONS):
-            kind = "activity"
+            session = "activity"
         fields["message"] = _text(event.get("message"))
     elif hook in ("PreToolUse", "PermissionRequest", "PostToolUse"):
         fields["tool"] = _text(event.get("tool_name"))
@@ -99,7 +102,7 @@ def session_event(agent: str | None, event: dict[str, Any], pid: int) -> dict[st
     for key in ("message", "reason", "cwd"):
         if fields.get(key):
             fields[key] = fields[key][:MESSAGE_CHARS]
-    return session_body(agent_name(agent, event), pid, kind, KIND, **fields)
+    return session_body(agent_name(agent, event), pid, session, kind, **fields)
 
 
 def last_answer(event: dict[str, Any]) -> str | None:
@@ -146,10 +149,12 @@ def transcript_last_answer(path: Path) -> str | None:
     return None
 
 
-def report_session(socket_path: Path, agent: str | None, event: dict[str, Any]) -> bool:
+def report_session(
+    socket_path: Path, agent: str | None, event: dict[str, Any], kind: str = KIND
+) -> bool:
     """Tell the controller what this event says of the session; False when it could not be
     told (no controller, a refusal), which the hook's answer never depends on."""
-    body = session_event(agent, event, session_process())
+    body = session_event(agent, event, session_process(), kind)
     if body is None:
         return False
     try:

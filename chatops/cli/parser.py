@@ -342,6 +342,16 @@ def _hook(sub: Any) -> None:
     claude.add_argument(
         "--timeout", type=float, default=300.0, help="seconds to wait for a human (then deny)"
     )
+    codex = hook_sub.add_parser(
+        "codex", help="Codex's hooks: the session, and PermissionRequest answered by chatops"
+    )
+    codex.add_argument(
+        "--agent",
+        help="the session's name in chatops (default: its working directory's name)",
+    )
+    codex.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds to wait for a human (then deny)"
+    )
 
 
 def _statusline(sub: Any) -> None:

@@ -67,6 +67,7 @@ from chatops.services.recovery.probes import (
     check_socket_decisions,
 )
 from chatops.services.recovery.restarts import RestartService
+from chatops.services.replies import ReplyService
 from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
 from chatops.services.selfmetrics import SelfMetrics
@@ -302,6 +303,8 @@ class Controller:
             stack.callback(hosts.close)
         if alerting.alertmanager is not None:
             diagnostics.add_probe("alertmanager", alerting.alertmanager.probe)
+        replies = ReplyService(fleet, operators, approvals.config, bus)
+        stack.callback(replies.close)
         services = Services(
             clock=clock,
             bus=bus,
@@ -310,6 +313,7 @@ class Controller:
             fleet=fleet,
             agents=agents,
             sessions=SessionService(fleet, agents, bus, clock=clock),
+            replies=replies,
             usage=UsageService(
                 store,
                 guard,

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from chatops.wire.agent_requests import AgentSession
+from chatops.wire.agent_requests import AgentReply, AgentSession, AwaitReply
 from chatops.wire.feature_requests import (
     ADMIN_CALLS,
     MAX_ACTION_DATA_BYTES,
@@ -241,6 +241,8 @@ Message = (
     | ListWebSessions
     | RevokeWebSession
     | AgentSession
+    | AwaitReply
+    | AgentReply
 )
 """Every request an agent may send; the server refuses to start without a handler for each."""
 
@@ -320,10 +322,13 @@ __all__ = [
     "MAX_TOKENS",
     "PROTOCOL_VERSION",
     "PUSH_TYPES",
+    "AgentReply",
+    "AgentSession",
     "ApprovalDecision",
     "ApprovalRequest",
     "ApprovalStatsRequest",
     "ApprovalTimeout",
+    "AwaitReply",
     "CacheCreate",
     "CacheExecute",
     "CacheFinish",

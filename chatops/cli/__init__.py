@@ -1,6 +1,7 @@
 """``chatops`` command line: ``run`` the controller, ``status`` of the fleet, and one module
 per command group for the rest (``policy``, ``quota``, ``approvals``, ``cache``, ``doctor``,
-``restart``, ``silence``/``maintenance``/``unsilence``/``silences``, ``web``, ``hook``)."""
+``restart``, ``silence``/``maintenance``/``unsilence``/``silences``, ``agents``, ``web``,
+``hook``)."""
 
 from __future__ import annotations
 
@@ -74,7 +75,13 @@ def _main(argv: Sequence[str] | None) -> int:
         # working directory) and answers in the agent's format whatever goes wrong.
         from chatops.cli.hook import hook_command
 
-        return hook_command(args.config, args.agent, args.timeout)
+        return hook_command(
+            args.config,
+            args.agent,
+            args.timeout,
+            wait_reply=args.wait_reply,
+            max_replies=args.max_replies,
+        )
     from chatops.config import load_settings, secrets_exposed
     from chatops.config_file import ConfigError, resolve_config_path
 
@@ -136,6 +143,10 @@ def _dispatch(settings: Settings, args: Any) -> int:
         from chatops.cli.recover import recover_command
 
         return recover_command(settings, args)
+    if args.command == "agents":
+        from chatops.cli.agents import agents_command
+
+        return agents_command(settings, args)
     if args.command == "web":
         from chatops.cli.web import web_command
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -276,8 +277,11 @@ async def headless(workdir: Path, start_controller: Any) -> tuple[Controller, Ma
 
 
 async def test_a_reply_from_a_shell_reaches_the_waiting_hook(
-    headless: tuple[Controller, Machine, Path], sessions: list[Session]
+    headless: tuple[Controller, Machine, Path],
+    sessions: list[Session],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     ctl, machine, config = headless
     session = await new_session(sessions, machine)
     stopping = session.hook(stop_event(machine), "--wait-reply", "30")
@@ -285,6 +289,7 @@ async def test_a_reply_from_a_shell_reaches_the_waiting_hook(
     code, out, err = await shell_reply(config, "coder", WORDS)
     assert code == 0 and "reply delivered" in out, err
     assert answer_of(await asyncio.wait_for(stopping, 30)) == {"decision": "block", "reason": WORDS}
+    assert "reply for coder" in caplog.text and "ghp_" not in caplog.text  # never logged
     # An unknown session, and a shell where deciding is off, are refused with exit 1.
     code, _, err = await shell_reply(config, "nobody", "hi")
     assert code == 1 and "no coding-agent session" in err

@@ -12,6 +12,7 @@ from chatops.api.fleet import fleet_handlers
 from chatops.api.policy import policy_handlers
 from chatops.api.quotas import quota_handlers
 from chatops.api.recovery import recovery_handlers
+from chatops.api.replies import reply_handlers
 from chatops.api.sessions import session_handlers
 from chatops.api.silences import silence_handlers
 from chatops.api.web import web_handlers
@@ -33,6 +34,7 @@ class SocketDoor:
         for part in (
             fleet_handlers,
             session_handlers,
+            reply_handlers,
             quota_handlers,
             approval_handlers,
             policy_handlers,
@@ -53,6 +55,7 @@ class SocketDoor:
         services.approvals.connection_lost(caller)
         services.cache_writes.connection_lost(caller)
         services.operators.connection_lost(caller)
+        services.replies.connection_lost(caller)
 
 
 def _hello(peer: Peer, msg: Hello) -> Outcome:

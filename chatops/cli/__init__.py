@@ -1,7 +1,7 @@
 """``chatops`` command line: ``run`` the controller, ``status`` of the fleet, and one module
 per command group for the rest (``policy``, ``quota``, ``approvals``, ``cache``, ``doctor``,
-``restart``, ``silence``/``maintenance``/``unsilence``/``silences``, ``web``, ``hook``,
-``statusline``, ``watch``)."""
+``restart``, ``silence``/``maintenance``/``unsilence``/``silences``, ``agents``, ``web``,
+``hook``, ``statusline``, ``watch``)."""
 
 from __future__ import annotations
 
@@ -79,7 +79,14 @@ def _main(argv: Sequence[str] | None) -> int:
         # working directory) and answers in the agent's format whatever goes wrong.
         from chatops.cli.hook import hook_command
 
-        return hook_command(args.config, args.agent, args.timeout, args.hook_command)
+        return hook_command(
+            args.config,
+            args.agent,
+            args.timeout,
+            args.hook_command,
+            wait_reply=getattr(args, "wait_reply", 0.0),
+            max_replies=getattr(args, "max_replies", 3),
+        )
     if args.command == "statusline":
         # Claude Code's own command: light, silent, always a line and exit 0.
         from chatops.cli.statusline import statusline_command
@@ -150,6 +157,10 @@ def _dispatch(settings: Settings, args: Any) -> int:
         from chatops.cli.watch import watch_command
 
         return watch_command(settings, args)
+    if args.command == "agents":
+        from chatops.cli.agents import agents_command
+
+        return agents_command(settings, args)
     if args.command == "web":
         from chatops.cli.web import web_command
 

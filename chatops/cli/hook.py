@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from chatops.cli.hook_events import agent_name, report_session
+from chatops.cli.hook_replies import STOP_EVENT, wait_for_reply
 from chatops.client.actions import CONTENT_CHARS, fit_action_data
 from chatops.client.blocking import MonitorError, request_json
 from chatops.config_file import ConfigError, configured_socket_path, resolve_config_path
@@ -61,6 +62,8 @@ _FILE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
 Answer = tuple[str, str, dict[str, Any] | None]
 """(allow|deny|ask, reason, the approver's edited action data or None)."""
 _VERDICTS = {"accept": "allow", "deny": "deny", "confirm": "ask"}
+DEFAULT_MAX_REPLIES = 3
+"""``--max-replies``: a ``Stop`` blocked with an operator's reply at most this often in a row."""
 
 
 class ControllerAway(Exception):
@@ -258,9 +261,17 @@ def decide_locally(
 
 
 def respond(
-    config: str | None, agent: str | None, timeout: float, text: str
+    config: str | None,
+    agent: str | None,
+    timeout: float,
+    text: str,
+    *,
+    wait_reply: float = 0.0,
+    max_replies: int = DEFAULT_MAX_REPLIES,
 ) -> dict[str, Any] | None:
-    """Claude Code's answer to one event, or None when chatops has nothing to say."""
+    """Claude Code's answer to one event, or None when chatops has nothing to say. With
+    ``wait_reply``, a ``Stop`` waits that long for its operator's reply
+    (:mod:`chatops.cli.hook_replies`)."""
     try:
         event = json.loads(text)
     except ValueError:
@@ -278,6 +289,11 @@ def respond(
             return None
         return decision_output("ask", "chatops's config is unusable (see the hook's stderr)", name)
     report_session(socket_path, agent, event)
+    if name == STOP_EVENT:
+        try:
+            return wait_for_reply(socket_path, agent, event, wait_reply, max_replies)
+        except Exception:  # never block by accident
+            return None
     if name not in DECIDED_EVENTS:
         return None
     action = action_for(event)
@@ -301,15 +317,26 @@ def respond(
 
 
 def claude_code_hook(
-    config: str | None, agent: str | None, timeout: float, stdin: TextIO, stdout: TextIO
+    config: str | None,
+    agent: str | None,
+    timeout: float,
+    stdin: TextIO,
+    stdout: TextIO,
+    *,
+    wait_reply: float = 0.0,
+    max_replies: int = DEFAULT_MAX_REPLIES,
 ) -> int:
     text = stdin.read()
     try:
-        answer = respond(config, agent, timeout, text)
-    except Exception as exc:  # whatever breaks, Claude Code gets an answer and exit 0
-        answer = decision_output(
-            "ask", f"the hook failed ({type(exc).__name__}: {exc})", _event_name(text)
+        answer = respond(
+            config, agent, timeout, text, wait_reply=wait_reply, max_replies=max_replies
         )
+    except Exception as exc:  # whatever breaks, Claude Code gets an answer and exit 0
+        answer = None
+        if not _is_stop(text):
+            answer = decision_output(
+                "ask", f"the hook failed ({type(exc).__name__}: {exc})", _event_name(text)
+            )
     if answer is not None:
         _write(stdout, answer)
     return 0
@@ -339,9 +366,34 @@ def _event_name(text: str) -> str:
     return name if name in DECIDED_EVENTS else HANDLED_EVENT
 
 
-def hook_command(config: str | None, agent: str | None, timeout: float, which: str) -> int:
+def _is_stop(text: str) -> bool:
+    """A ``Stop`` event: any output to it would be read as a block, so a failure says nothing."""
+    try:
+        event = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(event, dict) and event.get("hook_event_name") == STOP_EVENT
+
+
+def hook_command(
+    config: str | None,
+    agent: str | None,
+    timeout: float,
+    which: str = "claude-code",
+    *,
+    wait_reply: float = 0.0,
+    max_replies: int = DEFAULT_MAX_REPLIES,
+) -> int:
     if which == "codex":
         from chatops.cli.hook_codex import codex_hook
 
         return codex_hook(config, agent, timeout, sys.stdin, sys.stdout)
-    return claude_code_hook(config, agent, timeout, sys.stdin, sys.stdout)
+    return claude_code_hook(
+        config,
+        agent,
+        timeout,
+        sys.stdin,
+        sys.stdout,
+        wait_reply=wait_reply,
+        max_replies=max_replies,
+    )

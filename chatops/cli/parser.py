@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     restart.add_argument("bot")
     _recover(sub)
     _silences(sub)
+    _agents(sub)
     _web(sub)
     _edge(sub)
     _hook(sub)
@@ -261,6 +262,24 @@ def _silences(sub: Any) -> None:
     silences.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+def _agents(sub: Any) -> None:
+    agents = sub.add_parser("agents", help="coding-agent sessions: answer one (as /agent reply)")
+    agents_sub = agents.add_subparsers(dest="agents_command", required=True, metavar="COMMAND")
+    reply = agents_sub.add_parser(
+        "reply",
+        help="send words to a session that waits or finished (as Discord's Reply button)",
+        description="Send TEXT to the coding-agent session NAME: its Stop hook, run with "
+        "--wait-reply, hands them to the agent, which goes on with them. Sent while no hook "
+        "waits, they are kept until one does, or until the session moves on or ends. Through "
+        "the running controller, as its operator (approvals.socket_decisions, as deciding a "
+        "request does).",
+    )
+    reply.add_argument("name", metavar="NAME", help="the session's name (chatops status)")
+    reply.add_argument(
+        "text", metavar="TEXT", help="the words (at most 4000 characters; - reads stdin)"
+    )
+
+
 def _web(sub: Any) -> None:
     web = sub.add_parser(
         "web", help="the web dashboard: a one-time login link; list and revoke sessions"
@@ -341,6 +360,21 @@ def _hook(sub: Any) -> None:
     )
     claude.add_argument(
         "--timeout", type=float, default=300.0, help="seconds to wait for a human (then deny)"
+    )
+    claude.add_argument(
+        "--wait-reply",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="on Stop, wait this long (at most 3600) for the operator's reply from Discord or "
+        "chatops agents reply, and continue the session with it (default 0: do not wait)",
+    )
+    claude.add_argument(
+        "--max-replies",
+        type=int,
+        default=3,
+        metavar="N",
+        help="continue a session with replies at most N times in a row (default 3)",
     )
     codex = hook_sub.add_parser(
         "codex", help="Codex's hooks: the session, and PermissionRequest answered by chatops"

@@ -26,6 +26,7 @@ from chatops.alerts.hosts import HostAlerts
 from chatops.alerts.quotas import QuotaAlerts
 from chatops.alerts.restarts import RestartAlerts
 from chatops.alerts.router import AlertRouter
+from chatops.alerts.sessions import SessionAlerts
 from chatops.alerts.silences import SilenceService
 from chatops.alerts.sinks import Sink, WebhookSink
 from chatops.config import Settings
@@ -96,5 +97,6 @@ async def compose_alerts(
     stack.callback(ApprovalAlerts(router, bus).close)
     stack.callback(CacheAlerts(router, bus, repeat=settings.cache.warning_repeat).close)
     stack.callback(RestartAlerts(router, bus).close)
+    stack.callback(SessionAlerts(router, bus, config).close)
     await delivery.start()
     return Alerting(delivery, silences, router, fleet_alerts, alertmanager)

@@ -67,6 +67,7 @@ from chatops.services.recovery.probes import (
     check_socket_decisions,
 )
 from chatops.services.recovery.restarts import RestartService
+from chatops.services.replies import ReplyService
 from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
 from chatops.services.selfmetrics import SelfMetrics
@@ -313,6 +314,8 @@ class Controller:
         )
         usage_totals = UsageTotalsService(store, usage, ownership, clock=clock)
         await usage_totals.start(retention.cutoff)
+        replies = ReplyService(fleet, operators, approvals.config, bus)
+        stack.callback(replies.close)
         services = Services(
             clock=clock,
             bus=bus,
@@ -321,6 +324,7 @@ class Controller:
             fleet=fleet,
             agents=agents,
             sessions=SessionService(fleet, agents, bus, clock=clock),
+            replies=replies,
             usage=usage,
             usage_totals=usage_totals,
             reports=ReportService(store, fleet, agents, clock=clock),

@@ -24,6 +24,7 @@ from chatops.services.quotas.service import QuotaService
 from chatops.services.recovery.cleanup import StaleCleanup
 from chatops.services.recovery.diagnostics import Diagnostics
 from chatops.services.recovery.restarts import RestartService
+from chatops.services.replies import ReplyService
 from chatops.services.reports import ReportService
 from chatops.services.retention import RetentionService
 from chatops.services.selfmetrics import SelfMetrics
@@ -47,6 +48,8 @@ class Services:
     agents: AgentService
     sessions: SessionService
     """Coding-agent sessions (Claude Code, Codex) as fleet members, fed by their hooks."""
+    replies: ReplyService
+    """An operator's words for a session, held until its own ``Stop`` hook takes them."""
     usage: UsageService
     usage_totals: UsageTotalsService
     """Coding agents' running totals, stored as their increase (``usage_totals``)."""

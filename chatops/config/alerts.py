@@ -51,6 +51,10 @@ class AlertsConfig(BaseModel):
     (one message's worth), at most 10,000 (one summary's attachment). Webhooks get every
     alert whatever this is."""
     retry_initial: float = Field(1, gt=0)
+    session_notice_interval: float = Field(60, ge=0)
+    """Seconds within which a coding-agent session's ``agent_waiting`` or ``agent_finished``
+    is told once (per session and kind): a session that finishes ten times in a minute posts
+    once. 0 tells every one (an open ``agent_waiting`` is never told twice anyway)."""
 
     @field_validator("webhook_urls")
     @classmethod

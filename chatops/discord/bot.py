@@ -41,6 +41,7 @@ EXTENSIONS = (
     "cogs.alerts",
     "cogs.quotas",
     "cogs.approvals",
+    "cogs.agents",
     "cogs.autoaccept",
     "cogs.cache",
     "cogs.recovery",

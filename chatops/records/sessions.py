@@ -27,6 +27,15 @@ class SessionResumed:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionActive:
+    """The session started or did something (a tool call, a subagent): it moved on, so a reply
+    kept for it from before is stale (:mod:`chatops.services.replies`)."""
+
+    ts: float
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
 class SessionFinished:
     """The session finished its turn (``Stop``): ``message`` is the start of its last answer,
     secrets masked."""

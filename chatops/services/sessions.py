@@ -22,6 +22,7 @@ from typing import Literal
 
 from chatops.records.fleet import SESSION_FEATURE, BotStatus, is_session
 from chatops.records.sessions import (
+    SessionActive,
     SessionFailed,
     SessionFinished,
     SessionResumed,
@@ -106,7 +107,9 @@ class SessionService:
         now = self._clock()
         if was_waiting and event != "waiting":
             self._bus.publish(SessionResumed(ts=now, agent=agent))
-        if event == "waiting":
+        if event in ("start", "activity"):
+            self._bus.publish(SessionActive(ts=now, agent=agent))
+        elif event == "waiting":
             self._bus.publish(SessionWaiting(ts=now, agent=agent, kind=kind, message=said))
         elif event == "finished":
             self._bus.publish(SessionFinished(ts=now, agent=agent, kind=kind, message=said))

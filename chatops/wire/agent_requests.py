@@ -7,6 +7,10 @@ descendant, so the kernel vouches for the claim on every message (see
 :mod:`chatops.services.ownership`). Its liveness is the process's: it sends no heartbeat, and
 only its exit without a ``end`` event is a down alert.
 
+An operator answers a session in words (``agent_reply``, from ``chatops agents reply``); the
+session's ``Stop`` hook waits for them (``await_reply``) and hands them to the agent. See
+:mod:`chatops.services.replies` for who may do either.
+
 Usage from an agent's own counters comes as running totals (``usage_totals``): the controller
 stores the increase over the last totals it saw for the session, so the same totals sent twice
 are counted once, and a report that was lost is made up by the next one.
@@ -71,3 +75,30 @@ class UsageTotals(RequestBase, tag="usage_totals"):
     tokens_in: Tokens64 = 0
     tokens_out: Tokens64 = 0
     ts: EpochSeconds | None = None
+
+
+MAX_REPLY_CHARS = 4000
+ReplyText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_REPLY_CHARS)]
+
+
+class AwaitReply(RequestBase, tag="await_reply"):
+    """The session's own hook waits up to ``timeout`` seconds for its operator's reply;
+    answered ``{"reply": "<the words>"}`` or ``{"reply": null}``. ``continued``: this stop
+    follows one a reply already continued (Claude Code's ``stop_hook_active``); after
+    ``max_replies`` replies in a row the answer is ``null`` at once."""
+
+    agent: Name
+    pid: Pid
+    timeout: Annotated[float, msgspec.Meta(gt=0, le=3600)]
+    session_id: IdemKey | None = None
+    continued: bool = False
+    max_replies: Annotated[int, msgspec.Meta(ge=0, le=100)] = 3
+
+
+class AgentReply(RequestBase, tag="agent_reply"):
+    """An operator's words for the session ``agent`` (``chatops agents reply``), through the
+    operator's door as ``decide_approval`` is; answered ``{"agent": …, "delivered": bool}``
+    (false: kept for the session's next wait)."""
+
+    agent: Name
+    text: ReplyText

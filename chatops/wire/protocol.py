@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from chatops.wire.agent_requests import AgentSession, UsageTotals
+from chatops.wire.agent_requests import AgentReply, AgentSession, AwaitReply, UsageTotals
 from chatops.wire.feature_requests import (
     ADMIN_CALLS,
     MAX_ACTION_DATA_BYTES,
@@ -242,6 +242,8 @@ Message = (
     | RevokeWebSession
     | AgentSession
     | UsageTotals
+    | AwaitReply
+    | AgentReply
 )
 """Every request an agent may send; the server refuses to start without a handler for each."""
 
@@ -321,10 +323,13 @@ __all__ = [
     "MAX_TOKENS",
     "PROTOCOL_VERSION",
     "PUSH_TYPES",
+    "AgentReply",
+    "AgentSession",
     "ApprovalDecision",
     "ApprovalRequest",
     "ApprovalStatsRequest",
     "ApprovalTimeout",
+    "AwaitReply",
     "CacheCreate",
     "CacheExecute",
     "CacheFinish",

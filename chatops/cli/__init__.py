@@ -79,13 +79,16 @@ def _main(argv: Sequence[str] | None) -> int:
         # working directory) and answers in the agent's format whatever goes wrong.
         from chatops.cli.hook import hook_command
 
+        if args.hook_command == "codex":
+            from chatops.cli.hook_codex import codex_hook
+
+            return codex_hook(args.config, args.agent, args.timeout, sys.stdin, sys.stdout)
         return hook_command(
             args.config,
             args.agent,
             args.timeout,
-            args.hook_command,
-            wait_reply=getattr(args, "wait_reply", 0.0),
-            max_replies=getattr(args, "max_replies", 3),
+            wait_reply=args.wait_reply,
+            max_replies=args.max_replies,
         )
     if args.command == "statusline":
         # Claude Code's own command: light, silent, always a line and exit 0.

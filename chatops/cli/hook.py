@@ -379,15 +379,10 @@ def hook_command(
     config: str | None,
     agent: str | None,
     timeout: float,
-    which: str = "claude-code",
     *,
     wait_reply: float = 0.0,
     max_replies: int = DEFAULT_MAX_REPLIES,
 ) -> int:
-    if which == "codex":
-        from chatops.cli.hook_codex import codex_hook
-
-        return codex_hook(config, agent, timeout, sys.stdin, sys.stdout)
     return claude_code_hook(
         config,
         agent,

@@ -14,6 +14,7 @@ from chatops.composition.services import Services
 from chatops.discord.bot import ChatOpsBot
 from chatops.presentation.charts import resource_chart
 from chatops.presentation.formatting import discord_text, noun, plural
+from chatops.presentation.sessions import SessionView, session_views
 from cogs.ui.autocomplete import bot_name_autocomplete
 from cogs.ui.checks import guarded
 from cogs.ui.embeds import (
@@ -73,7 +74,12 @@ class StatusCog(commands.Cog):
             + (f" · host {discord_text(host)}" if host else "")
         )
         degraded = self.services.health.current().reason
-        await send_pages(interaction, fleet_pages(bots, title=title, degraded=degraded))
+        # The sessions of the bots shown: a filter keeps or leaves out a session with its bot.
+        sessions = session_views(
+            self.services.agents.snapshot(), {b.channel: str(b.status) for b in bots}
+        )
+        pages = fleet_pages(bots, title=title, degraded=degraded, sessions=sessions)
+        await send_pages(interaction, pages)
 
     async def _bot_detail(self, interaction: discord.Interaction, name: str) -> None:
         detail = await self.services.reports.bot_detail(name, CHART_HOURS)
@@ -102,6 +108,8 @@ class StatusCog(commands.Cog):
             embed.add_field(name="RSS", value=f"{bot.rss_mb:.1f} MB")
         if bot.cpu_pct is not None:
             embed.add_field(name="CPU", value=f"{bot.cpu_pct:.1f}%")
+        for view in session_views(detail.agents, {bot.channel: str(bot.status)}):
+            add_session_fields(embed, view)
         for agent in detail.agents:
             rate = agent.success_rate
             task = discord_text(agent.current_task or "")[:500]
@@ -200,6 +208,29 @@ class StatusCog(commands.Cog):
                 ),
             )
         await interaction.response.send_message(embed=embed)
+
+
+SESSION_FIELD_CHARS = 300
+"""Raw characters of a session fact before escaping (which at most doubles them): within a
+field's 1,024."""
+
+
+def add_session_fields(embed: discord.Embed, view: SessionView) -> None:
+    """A coding-agent session's facts in its bot's detail: what it runs, where, what it last
+    did, what it cost and how full its context is; ``waiting`` when it waits for its operator."""
+    facts = {
+        "session": f"{view.kind} · {view.status}",
+        "model": view.model,
+        "last tool": view.last_tool,
+        "cost": view.cost,
+        "context": view.context,
+        "cwd": view.cwd,
+    }
+    for name, value in facts.items():
+        text = (
+            value if len(value) <= SESSION_FIELD_CHARS else value[: SESSION_FIELD_CHARS - 1] + "…"
+        )
+        embed.add_field(name=name, value=discord_text(text), inline=name != "cwd")
 
 
 async def setup(bot: ChatOpsBot) -> None:

@@ -43,6 +43,9 @@ def bot_to_dict(bot: BotState) -> dict[str, Any]:
 
 
 def agent_to_dict(agent: AgentState) -> dict[str, Any]:
+    """An agent as ``get_status`` and ``chatops status --json`` give it; ``session`` holds a
+    coding-agent session's facts (cwd, model, cost_usd, context_pct, waiting), null for an
+    agent that reports through the client library."""
     return {
         "name": agent.name,
         "agent_type": agent.agent_type,
@@ -54,6 +57,7 @@ def agent_to_dict(agent: AgentState) -> dict[str, Any]:
         "tasks_failed": agent.tasks_failed,
         "success_rate": agent.success_rate,
         "updated_at": agent.updated_at,
+        "session": None if agent.session is None else asdict(agent.session),
     }
 
 

@@ -188,25 +188,29 @@ def _run(settings: Settings) -> int:
 def _status(settings: Settings, *, as_json: bool, host: str | None = None) -> int:
     import json
 
+    from chatops.cli.status import format_sessions_table, sessions_of
     from chatops.client.blocking import request
     from chatops.paths import NoDatabase
     from chatops.presentation.formatting import plural, terminal_text
-    from chatops.services.offline import read_fleet
+    from chatops.services.offline import read_agents, read_fleet
     from chatops.wire.protocol import GetStatus
 
     source = "monitor"
     bots: list[dict[str, Any]]
+    agents: list[dict[str, Any]]
     controller: dict[str, Any] = {}
     try:
         reply = request(settings.monitoring.socket_path, GetStatus(), timeout=3.0)
         bots = list(reply.get("bots", []))
+        agents = list(reply.get("agents", []))
         controller = dict(reply.get("controller") or {})
     except OSError:
         source = "database (monitor not running)"
-        from chatops.api.fleet import bot_to_dict
+        from chatops.api.fleet import agent_to_dict, bot_to_dict
 
         try:
             offline = read_fleet(settings.monitoring.database_path)
+            offline_agents = read_agents(settings.monitoring.database_path)
         except NoDatabase as exc:
             print(
                 f"chatops: no controller answers on {settings.monitoring.socket_path} and {exc}",
@@ -214,17 +218,25 @@ def _status(settings: Settings, *, as_json: bool, host: str | None = None) -> in
             )
             return EXIT_NOTHING_TO_READ
         bots = [bot_to_dict(bot) for bot in offline]
+        agents = [agent_to_dict(agent) for agent in offline_agents]
     hosts = sorted({str(bot.get("host")) for bot in bots if bot.get("host")})
     if host is not None:
         bots = [bot for bot in bots if bot.get("host") == host]
+        kept = {bot["channel"] for bot in bots}
+        agents = [agent for agent in agents if agent.get("channel") in kept]
         if not bots and not as_json:
             known = ", ".join(terminal_text(name) for name in hosts) or "none"
             print(f"No bots on host {terminal_text(host)} (hosts with bots: {known}).")
             return 0
     if as_json:
-        print(json.dumps({"source": source, "controller": controller, "bots": bots}, indent=2))
+        answer = {"source": source, "controller": controller, "bots": bots, "agents": agents}
+        print(json.dumps(answer, indent=2))
         return 0
     print(format_fleet_table(bots, now=time.time()))
+    sessions = sessions_of(bots, agents)
+    if sessions:
+        print("\nSESSIONS")
+        print(format_sessions_table(sessions))
     print(f"\n{plural(len(bots), 'bot')}, from {source}")
     if controller.get("degraded"):
         print(f"WARNING: controller degraded: {terminal_text(str(controller.get('reason')))}")
@@ -269,7 +281,6 @@ def format_fleet_table(bots: Sequence[dict[str, Any]], *, now: float) -> str:
                 terminal_text(features) or "-",
             ]
         )
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(line.rstrip() for line in lines)
+    from chatops.cli.status import text_table
+
+    return text_table(headers, rows)

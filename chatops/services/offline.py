@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from chatops.config.cache import CacheConfig
-from chatops.records.fleet import BotState
+from chatops.records.fleet import AgentState, BotState
 from chatops.services.cache.manager import CacheManager
-from chatops.store import Store, read_bots_offline
+from chatops.store import Store, read_agents_offline, read_bots_offline
 
 T = TypeVar("T")
 
@@ -19,6 +19,12 @@ def read_fleet(database: Path) -> list[BotState]:
     """The fleet as the database last knew it; :class:`~chatops.paths.NoDatabase` without a
     file. Read-only: it never creates or upgrades anything."""
     return read_bots_offline(database)
+
+
+def read_agents(database: Path) -> list[AgentState]:
+    """The agents as the database last knew them, coding-agent sessions with their facts (what
+    ``chatops status`` shows of them is then the same with or without a controller)."""
+    return read_agents_offline(database)
 
 
 async def with_cache_manager(

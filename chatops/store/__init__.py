@@ -7,7 +7,12 @@ domain module holds its SQL and maps rows to the records of :mod:`chatops.record
 
 from chatops.store.database import Database, Restored
 from chatops.store.domains import Store
-from chatops.store.offline import SavedSetting, read_approval_changes_offline, read_bots_offline
+from chatops.store.offline import (
+    SavedSetting,
+    read_agents_offline,
+    read_approval_changes_offline,
+    read_bots_offline,
+)
 from chatops.store.opening import StoreError
 from chatops.store.retention import RETENTION_STATEMENTS
 
@@ -21,6 +26,7 @@ __all__ = [
     "SavedSetting",
     "Store",
     "StoreError",
+    "read_agents_offline",
     "read_approval_changes_offline",
     "read_bots_offline",
 ]

@@ -21,6 +21,25 @@ ON CONFLICT(name) DO UPDATE SET
     session_id = excluded.session_id, cwd = excluded.cwd, model = excluded.model,
     cost_usd = excluded.cost_usd, context_pct = excluded.context_pct, waiting = excluded.waiting
 """
+AGENT_COLUMNS = (
+    "name",
+    "agent_type",
+    "channel",
+    "status",
+    "current_task",
+    "error_message",
+    "tasks_completed",
+    "tasks_failed",
+    "updated_at",
+    "owner_pid",
+    "session_id",
+    "cwd",
+    "model",
+    "cost_usd",
+    "context_pct",
+    "waiting",
+)
+"""What an agent's record is read from (the session's facts since migration 12)."""
 _INSERT_TASK = (
     "INSERT INTO agent_tasks (ts, agent, task, success, duration_ms, error_message) "
     "VALUES (?, ?, ?, ?, ?, ?)"
@@ -67,26 +86,27 @@ class AgentTables:
 
     async def load_agents(self) -> list[AgentState]:
         rows = await self._db.fetchall(
-            "SELECT name, agent_type, channel, status, current_task, error_message, "
-            "tasks_completed, tasks_failed, updated_at, owner_pid, "
-            "session_id, cwd, model, cost_usd, context_pct, waiting FROM agents ORDER BY name"
+            f"SELECT {', '.join(AGENT_COLUMNS)} FROM agents ORDER BY name"
         )
-        return [
-            AgentState(
-                name=row["name"],
-                agent_type=row["agent_type"],
-                channel=row["channel"],
-                status=row["status"],
-                current_task=row["current_task"],
-                error_message=row["error_message"],
-                tasks_completed=row["tasks_completed"],
-                tasks_failed=row["tasks_failed"],
-                updated_at=from_sqlite(row["updated_at"]),
-                owner_pid=row["owner_pid"],
-                session=_session_of(row),
-            )
-            for row in rows
-        ]
+        return [agent_from_row(row) for row in rows]
+
+
+def agent_from_row(row: Any) -> AgentState:
+    """An ``agents`` row (:data:`AGENT_COLUMNS`) as its record; shared by the controller's load
+    and ``chatops status`` reading the file without a controller, so both see the same agent."""
+    return AgentState(
+        name=row["name"],
+        agent_type=row["agent_type"],
+        channel=row["channel"],
+        status=row["status"],
+        current_task=row["current_task"],
+        error_message=row["error_message"],
+        tasks_completed=row["tasks_completed"],
+        tasks_failed=row["tasks_failed"],
+        updated_at=from_sqlite(row["updated_at"]),
+        owner_pid=row["owner_pid"],
+        session=_session_of(row),
+    )
 
 
 def _session_columns(

@@ -14,7 +14,8 @@ from typing import Any
 
 from chatops.paths import NoDatabase
 from chatops.records.approvals import Grant
-from chatops.records.fleet import BotState
+from chatops.records.fleet import AgentState, BotState
+from chatops.store.agents import AGENT_COLUMNS, agent_from_row
 from chatops.store.approvals import LIVE_GRANTS, grant_from_row
 from chatops.store.fleet import BOT_COLUMNS, bot_from_row
 from chatops.timeutil import from_sqlite
@@ -35,6 +36,19 @@ def read_bots_offline(path: Path) -> list[BotState]:
         return [bot_from_row(row) for row in rows]
     finally:
         conn.close()
+
+
+def read_agents_offline(path: Path) -> list[AgentState]:
+    """The agents (coding-agent sessions among them, with their facts) as the database last
+    knew them, read like :func:`read_bots_offline`. A database from before migration 12 has
+    no session columns: its agents read as agents without a session."""
+    with _read_only(path) as conn:
+        if not _has_table(conn, "agents"):
+            return []
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(agents)")}
+        select = ", ".join(c if c in columns else f"NULL AS {c}" for c in AGENT_COLUMNS)
+        rows = conn.execute(f"SELECT {select} FROM agents ORDER BY name").fetchall()
+        return [agent_from_row(row) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from chatops.composition.services import Services
+from chatops.presentation.sessions import session_views
 from chatops.records.fleet import BotState, BotStatus, MetricPoint
 from chatops.records.web import Role
 from chatops.services.errors import NotFound
@@ -104,7 +105,8 @@ async def fleet_page(request: web.Request) -> web.Response:
 
 
 def listing(services: Services, query: FleetQuery) -> dict[str, Any]:
-    """The counts, the filters' choices and one page of the bots ``query`` keeps."""
+    """The counts, the filters' choices, one page of the bots ``query`` keeps, and the coding
+    sessions among all the bots it keeps (a few, each with what it is doing: not paged)."""
     bots = services.fleet.bots.values()
     counts = {str(status): 0 for status in BotStatus}
     hosts: set[str] = set()
@@ -125,6 +127,9 @@ def listing(services: Services, query: FleetQuery) -> dict[str, Any]:
         "total": len(services.fleet.bots),
         "matching": len(shown),
         "bots": shown[start : start + PAGE_SIZE],
+        "sessions": session_views(
+            services.agents.snapshot(), {bot.channel: str(bot.status) for bot in shown}
+        ),
         "page_number": number,
         "pages": pages,
         "hosts": sorted(hosts),
@@ -202,4 +207,5 @@ async def bot_page(request: web.Request) -> web.Response:
     if detail is None:
         raise NotFound(f"no bot named {name!r}")
     context.update(detail=detail, bot=detail.bot, usage=await services.usage.totals(name, 7))
+    context["sessions"] = session_views(detail.agents, {detail.bot.channel: str(detail.bot.status)})
     return page("bot_live.html" if part == "live" else "bot.html", **context)

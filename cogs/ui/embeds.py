@@ -26,6 +26,7 @@ from chatops.presentation.palette import (
     STATUS_EMOJI,
     YELLOW,
 )
+from chatops.presentation.sessions import SessionView
 from chatops.records.fleet import BotState, BotStatus
 from chatops.records.hosts import short_names
 from chatops.services.approvals.diffs import clip_diff
@@ -49,6 +50,7 @@ __all__ = [
     "fleet_pages",
     "progress_bar",
     "relative",
+    "session_line",
     "status_counts",
 ]
 
@@ -124,31 +126,73 @@ def status_counts(bots: Iterable[BotState]) -> str:
     return "  ".join(f"{STATUS_EMOJI[s]} {s}: **{counts[s]}**" for s in BotStatus if s in counts)
 
 
+SESSIONS_HEADING = "\n**Coding sessions**"
+SESSIONS_CONTINUED = "**Coding sessions** (continued)"
+_EMOJI_OF_STATUS = {str(status): emoji for status, emoji in STATUS_EMOJI.items()}
+"""A session view carries its bot's status as text."""
+CWD_CHARS = 60
+"""A session's line shows the end of its cwd (the project), not its start (the home)."""
+
+
+def session_line(view: SessionView) -> str:
+    """One coding-agent session, compactly: ``⏳ **webapp** · waiting · claude-code · opus ·
+    Bash · $1.23 · ctx 45% · ~/src/webapp``. ``view`` is text: every part is escaped here."""
+    emoji = "⏳" if view.waiting else _EMOJI_OF_STATUS.get(view.status, "❔")
+    cwd = view.cwd if len(view.cwd) <= CWD_CHARS else "…" + view.cwd[-(CWD_CHARS - 1) :]
+    parts = [f"{emoji} **{discord_text(view.name)}**", discord_text(view.status)]
+    parts += [discord_text(text) for text in (view.kind, view.model, view.last_tool)]
+    parts += [view.cost, f"ctx {view.context}", discord_text(cwd)]
+    return " · ".join(parts)
+
+
 def fleet_pages(
-    bots: Sequence[BotState], *, title: str, now: float | None = None, degraded: str | None = None
+    bots: Sequence[BotState],
+    *,
+    title: str,
+    now: float | None = None,
+    degraded: str | None = None,
+    sessions: Sequence[SessionView] = (),
 ) -> list[discord.Embed]:
-    """Pack one line per bot into as few embeds as Discord's limits allow."""
+    """Pack one line per bot, then a "Coding sessions" section of one line per session (what
+    each is doing: a session is a bot too, but its bot line cannot say that), into as few
+    embeds as Discord's limits allow. Only descriptions grow: a page stays within the total."""
     now = time.time() if now is None else now
     header = status_counts(bots) or "No bots match."
     budget = EMBED_DESCRIPTION_LIMIT - len(header) - 2
-    pages: list[list[str]] = [[]]
-    used = 0
     shown = short_names(bot.channel for bot in bots)
     several_hosts = len({bot.host for bot in bots}) > 1
-    for bot in sorted(bots, key=lambda b: (STATUS_ORDER[b.status], b.channel)):
-        line = bot_line(bot, now, name=shown[bot.channel], host=several_hosts)[:budget]
-        if used + len(line) + 1 > budget and pages[-1]:
+    lines = [
+        bot_line(bot, now, name=shown[bot.channel], host=several_hosts)[:budget]
+        for bot in sorted(bots, key=lambda b: (STATUS_ORDER[b.status], b.channel))
+    ]
+    first_session = len(lines) + 1
+    if sessions:
+        lines.append(SESSIONS_HEADING)
+        lines += [session_line(view)[: budget - len(SESSIONS_CONTINUED) - 1] for view in sessions]
+    pages: list[list[str]] = [[]]
+    used = 0
+    for number, line in enumerate(lines):
+        # The heading goes to the next page with its first session, never alone at the bottom.
+        needed = len(line) + 1 + (len(lines[number + 1]) + 1 if line is SESSIONS_HEADING else 0)
+        if used + needed > budget and pages[-1]:
             pages.append([])
             used = 0
+            if number > first_session:
+                pages[-1].append(SESSIONS_CONTINUED)
+                used = len(SESSIONS_CONTINUED) + 1
         pages[-1].append(line)
         used += len(line) + 1
     embeds = []
     worst = min((b.status for b in bots), key=STATUS_ORDER.__getitem__, default=BotStatus.ONLINE)
-    for number, lines in enumerate(pages, start=1):
+    for number, page_lines in enumerate(pages, start=1):
         embed = discord.Embed(
-            title=title, colour=STATUS_COLOUR[worst], description=header + "\n\n" + "\n".join(lines)
+            title=title,
+            colour=STATUS_COLOUR[worst],
+            description=header + "\n\n" + "\n".join(page_lines),
         )
         footer = f"Page {number}/{len(pages)} · {plural(len(bots), 'bot')}"
+        if sessions:
+            footer += f" · {plural(len(sessions), 'coding session')}"
         if degraded is not None:
             footer += f"\n⚠️ controller degraded: {degraded}"[:1024]
         embed.set_footer(text=footer)

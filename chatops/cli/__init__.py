@@ -1,6 +1,7 @@
 """``chatops`` command line: ``run`` the controller, ``status`` of the fleet, and one module
 per command group for the rest (``policy``, ``quota``, ``approvals``, ``cache``, ``doctor``,
-``restart``, ``silence``/``maintenance``/``unsilence``/``silences``, ``web``, ``hook``)."""
+``restart``, ``silence``/``maintenance``/``unsilence``/``silences``, ``web``, ``hook``,
+``setup``)."""
 
 from __future__ import annotations
 
@@ -75,6 +76,11 @@ def _main(argv: Sequence[str] | None) -> int:
         from chatops.cli.hook import hook_command
 
         return hook_command(args.config, args.agent, args.timeout)
+    if args.command == "setup":
+        # Writes an agent's settings, not chatops's: it needs no config (there may be none yet).
+        from chatops.cli.setup import setup_command
+
+        return setup_command(args)
     from chatops.config import load_settings, secrets_exposed
     from chatops.config_file import ConfigError, resolve_config_path
 

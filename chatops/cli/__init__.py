@@ -1,7 +1,7 @@
 """``chatops`` command line: ``run`` the controller, ``status`` of the fleet, and one module
 per command group for the rest (``policy``, ``quota``, ``approvals``, ``cache``, ``doctor``,
 ``restart``, ``silence``/``maintenance``/``unsilence``/``silences``, ``agents``, ``web``,
-``hook``, ``statusline``, ``watch``)."""
+``hook``, ``statusline``, ``watch``, ``setup``)."""
 
 from __future__ import annotations
 
@@ -95,6 +95,11 @@ def _main(argv: Sequence[str] | None) -> int:
         from chatops.cli.statusline import statusline_command
 
         return statusline_command(args.config, args.agent, args.then)
+    if args.command == "setup":
+        # Writes an agent's settings, not chatops's: it needs no config (there may be none yet).
+        from chatops.cli.setup import setup_command
+
+        return setup_command(args)
     from chatops.config import load_settings, secrets_exposed
     from chatops.config_file import ConfigError, resolve_config_path
 

@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     _hook(sub)
     _statusline(sub)
     _watch(sub)
+    _setup(sub)
     return parser
 
 
@@ -428,3 +429,52 @@ def _watch(sub: Any) -> None:
         metavar="DIR",
         help="the sessions folder (default: $CODEX_HOME/sessions, else ~/.codex/sessions)",
     )
+
+
+def _seconds(value: str) -> float:
+    """A positive number of seconds."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not 0 < seconds <= 86400:
+        raise argparse.ArgumentTypeError(f"{value!r} is not between 0 and 86400 seconds")
+    return seconds
+
+
+def _setup(sub: Any) -> None:
+    setup = sub.add_parser(
+        "setup", help="install chatops's hooks in Claude Code's or Codex's settings"
+    )
+    setup_sub = setup.add_subparsers(dest="setup_command", required=True, metavar="COMMAND")
+    write = "write the file (after a backup beside it); without it, print what would be written"
+    agent = "the agent's name in chatops (default: the hook's own)"
+    claude = setup_sub.add_parser(
+        "claude-code",
+        help="merge chatops's hooks and status line into Claude Code's settings.json",
+        description="Merge chatops's hooks (SessionStart, SessionEnd, Notification, Stop, "
+        "SubagentStop, PreToolUse, PermissionRequest, PostToolUse, StopFailure) and status line "
+        "into ~/.claude/settings.json (or a project's, or --settings PATH). Everything else in "
+        "the file is kept; chatops's own entries are replaced in place, so running it again "
+        "changes nothing; a status line of yours keeps running after chatops's (--then).",
+    )
+    where = claude.add_mutually_exclusive_group()
+    where.add_argument("--project", metavar="DIR", help="DIR/.claude/settings.json instead")
+    where.add_argument("--settings", metavar="PATH", help="this settings file instead")
+    claude.add_argument("--agent", metavar="NAME", help=agent)
+    claude.add_argument(
+        "--wait-reply",
+        type=_seconds,
+        metavar="SECONDS",
+        help="the Stop hook waits this long for a reply from chat",
+    )
+    claude.add_argument("--write", action="store_true", help=write)
+    codex = setup_sub.add_parser(
+        "codex",
+        help="merge chatops's hooks into Codex's hooks.json",
+        description="Merge chatops's hooks (SessionStart, PreToolUse, PermissionRequest, Stop) "
+        "into $CODEX_HOME/hooks.json (default ~/.codex/hooks.json), keeping everything else. "
+        "Codex runs a new or changed hook once you trust it in Codex.",
+    )
+    codex.add_argument("--agent", metavar="NAME", help=agent)
+    codex.add_argument("--write", action="store_true", help=write)

@@ -30,7 +30,6 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from chatops.config import MonitoringConfig
-from chatops.presentation.formatting import plural
 from chatops.records.fleet import (
     ALIVE_STATUSES,
     BotState,
@@ -42,11 +41,10 @@ from chatops.records.fleet import (
 from chatops.records.hosts import is_remote
 from chatops.runtime.bus import EventBus
 from chatops.runtime.pidwatch import PidWatcher, pid_alive
-from chatops.runtime.processes import is_self_or_descendant
 from chatops.runtime.timers import Timers
 from chatops.services.callers import Caller, LinkError
-from chatops.services.errors import Invalid, NotFound, NotRegistered, Refused
-from chatops.services.event_budget import EventBudget
+from chatops.services.errors import Invalid, NotFound, NotRegistered
+from chatops.services.event_budget import FleetHistory
 from chatops.services.fleet_deadlines import SilenceDeadlines
 from chatops.services.idempotency import event_time
 from chatops.services.ownership import Ownership
@@ -74,7 +72,6 @@ class FleetService:
         self.local_host = local_host
         """This host's name for its own bots: an edge's ``edge.name``, else the hostname."""
         self._rows = store.fleet
-        self._bus = bus
         self._config = config
         self._clock = clock
         self.bots: dict[str, BotState] = {}
@@ -92,7 +89,7 @@ class FleetService:
             lambda channel: self.ownership.owner(channel) is not None,
         )
         self._metrics_due: dict[str, float] = {}
-        self._budgets: dict[str, EventBudget] = {}
+        self._history = FleetHistory(store.fleet, bus)
         self._pids = PidWatcher(self._pid_exited)
         self.hub = False
         """This controller takes in edges: local names may not look like ``host/name``."""
@@ -151,15 +148,9 @@ class FleetService:
         coding-agent ``session``'s is the caller's or an ancestor's (its hook speaks for it,
         see :mod:`chatops.services.sessions`), and it is owned by its process, not by the
         hook's brief connection."""
-        if session:
-            vouched = caller.pid is not None and is_self_or_descendant(caller.pid, pid)
-        else:
-            vouched = caller.pid is None or is_self_or_descendant(pid, caller.pid)
-        if (self._config.verify_peer_pid or session) and not vouched:
-            kin = "ancestors" if session else "descendants"
-            raise Refused(
-                f"pid {pid} is neither the connecting process ({caller.pid}) nor one of its {kin}"
-            )
+        vouched = self.ownership.vouches(
+            caller, pid, session=session, required=self._config.verify_peer_pid or session
+        )
         if self.hub and is_remote(channel):
             raise Invalid(f"{channel!r}: on a hub, '/' separates an edge's host from its bots")
         now = self._clock()
@@ -272,8 +263,7 @@ class FleetService:
             new_status=None if bot is None else str(bot.status),
             detail=detail[:2000],
         )
-        self._rows.add_event(event)
-        self._bus.publish(event)
+        self._history.note(event)
 
     @property
     def _max_event_age(self) -> float:
@@ -392,29 +382,13 @@ class FleetService:
             listener(bot)
 
     def _event(self, bot: BotState, kind: str, detail: str, *, old: str | None = None) -> None:
-        now = self._clock()
-        event = FleetEvent(
-            ts=now,
-            channel=bot.channel,
-            kind=kind,
-            old_status=old,
-            new_status=str(bot.status),
-            detail=detail,
+        self._history.add(
+            FleetEvent(
+                ts=self._clock(),
+                channel=bot.channel,
+                kind=kind,
+                old_status=old,
+                new_status=str(bot.status),
+                detail=detail,
+            )
         )
-        budget = self._budgets.get(bot.channel)
-        if budget is None:
-            budget = self._budgets[bot.channel] = EventBudget(now)
-        suppressed = budget.suppressed
-        if budget.take(now):
-            if suppressed:
-                budget.suppressed = 0
-                self._rows.add_event(
-                    FleetEvent(
-                        ts=now,
-                        channel=bot.channel,
-                        kind="suppressed",
-                        detail=f"{plural(suppressed, 'history row')} not stored (rate limit)",
-                    )
-                )
-            self._rows.add_event(event)
-        self._bus.publish(event)

@@ -44,6 +44,22 @@ class Ownership:
 
     # -- bots ------------------------------------------------------------------------------------
 
+    def vouches(self, caller: Caller, pid: int, *, session: bool, required: bool) -> bool:
+        """Whether the kernel vouches for ``caller`` naming ``pid`` as its bot's process: a
+        bot's pid is the caller's own or a descendant's (a supervisor registers its workers);
+        a coding-agent session's is the caller's or an ancestor's (its hook speaks for it).
+        :class:`Refused` when it does not and ``required`` says it must."""
+        if session:
+            vouched = caller.pid is not None and is_self_or_descendant(caller.pid, pid)
+        else:
+            vouched = caller.pid is None or is_self_or_descendant(pid, caller.pid)
+        if required and not vouched:
+            kin = "ancestors" if session else "descendants"
+            raise Refused(
+                f"pid {pid} is neither the connecting process ({caller.pid}) nor one of its {kin}"
+            )
+        return vouched
+
     def remember(self, name: str, pid: int, *, local: bool, session: bool = False) -> None:
         """A bot known from the database, not connected yet: its registered process may speak
         for it again when it reconnects after a controller restart."""

@@ -17,8 +17,6 @@ backoff) sets a keyed timer on the one shared :class:`~chatops.runtime.timers.Ti
 from __future__ import annotations
 
 import logging
-import os
-from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
@@ -37,10 +35,10 @@ from chatops.composition.doors import (
     serve_socket,
 )
 from chatops.composition.implied import approvers_can_be_told, host_timeout, raise_fd_limit
+from chatops.composition.probes import add_probes
 from chatops.composition.services import NotStarted, Services
 from chatops.config import Settings
 from chatops.paths import ensure_private_dir
-from chatops.records.fleet import ALIVE_STATUSES
 from chatops.runtime.bus import EventBus
 from chatops.runtime.lock import ControllerLock, ControllerLocked
 from chatops.runtime.scheduler import Job, build_scheduler
@@ -61,11 +59,6 @@ from chatops.services.prices import PriceTable
 from chatops.services.quotas.service import QuotaService
 from chatops.services.recovery.cleanup import StaleCleanup
 from chatops.services.recovery.diagnostics import Diagnostics, SchedulerView
-from chatops.services.recovery.probes import (
-    Check,
-    check_connections_per_uid,
-    check_socket_decisions,
-)
 from chatops.services.recovery.restarts import RestartService
 from chatops.services.replies import ReplyService
 from chatops.services.reports import ReportService
@@ -218,15 +211,18 @@ class Controller:
         fleet = FleetService(
             store, bus, cfg, ownership, clock=clock, timers=timers, local_host=local_host
         )
-        alerting.fleet.host_of = lambda name: bot.host if (bot := fleet.bots.get(name)) else None
+
+        def host_of(name: str) -> str | None:
+            bot = fleet.bots.get(name)
+            return None if bot is None else bot.host
+
+        alerting.fleet.host_of = host_of
         await fleet.start()
         alerting.fleet.reconcile(fleet.snapshot(), clock())
         silences.is_bot = lambda name: name in fleet.bots
         stack.callback(fleet.close)
         if alerting.alertmanager is not None:  # once the fleet can name each bot's host
-            await alerting.alertmanager.start(
-                host_of=lambda name: bot.host if (bot := fleet.bots.get(name)) else None
-            )
+            await alerting.alertmanager.start(host_of=host_of)
         agents = AgentService(store, guard, fleet, clock=clock)
         await agents.start()
         quotas = QuotaService(store, self.settings.quotas, bus, ownership, clock=clock)
@@ -262,26 +258,9 @@ class Controller:
             clock=clock,
         )
 
-        async def decisions_probe() -> Check:
-            uids = operators.agent_uids()
-            mode = approvals.config.socket_decisions
-            return check_socket_decisions(mode, os.geteuid(), uids, cfg.socket_group)
-
-        diagnostics.add_probe("approvals", decisions_probe)
-
-        async def connections_probe() -> Check:
-            alive = Counter(bot.uid for bot in fleet.bots.values() if bot.status in ALIVE_STATUSES)
-            return check_connections_per_uid(alive, cfg.max_connections_per_uid)
-
-        diagnostics.add_probe("connections", connections_probe)
-
-        async def quotas_probe() -> Check:
-            if quotas.loading:
-                detail = "budgets loading: their totals are being rebuilt from the usage rows"
-                return Check("quotas", "warning", None, detail)
-            return Check("quotas", "ok", None, f"{len(quotas.budgets)} budgets loaded")
-
-        diagnostics.add_probe("quotas", quotas_probe)
+        add_probes(
+            diagnostics, cfg, operators=operators, approvals=approvals, fleet=fleet, quotas=quotas
+        )
         web_sessions = WebSessions(store, self.settings.web, clock=clock)
         await web_sessions.start()
         outbox = EdgeOutbox(store)

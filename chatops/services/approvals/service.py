@@ -27,6 +27,7 @@ from chatops.records.approvals import ApprovalAsk, ApprovalRecord
 from chatops.runtime.bus import EventBus
 from chatops.runtime.processes import ProcessIds, process_ids
 from chatops.runtime.timers import Timers
+from chatops.services.approvals.asks import new_record
 from chatops.services.approvals.controls import RuleControls
 from chatops.services.approvals.deadlines import ApprovalDeadlines
 from chatops.services.approvals.diffs import action_diff
@@ -45,7 +46,6 @@ from chatops.services.approvals.granting import Granting
 from chatops.services.approvals.grants import GrantBook
 from chatops.services.approvals.limits import answer_timeout, pending_limit
 from chatops.services.approvals.policy import Decision
-from chatops.services.approvals.preview import mask_data, preview, summarise
 from chatops.services.approvals.worker import ShellAnalyser
 from chatops.services.callers import Caller
 from chatops.services.errors import Refused
@@ -138,7 +138,8 @@ class ApprovalService:
             if known is not None:
                 return await self._wait(caller, known) if known.pending else known
         decision = await self.evaluate(ask.action_type, ask.data)
-        record = self._record(ask, decision)
+        record = new_record(self._next_id, ask, decision, self.config, self._clock())
+        self._next_id += 1
         grant = (
             self.grants.find(ask.agent, ask.action_type) if decision.decision == "confirm" else None
         )
@@ -174,30 +175,6 @@ class ApprovalService:
         """The policy's answer alone, no prompt, in process (the command parsed here): ``accept``,
         ``requires_confirmation``, ``reason`` (plus ``decision`` and ``rule``)."""
         return self.policy.decide(action_type, action_data).seed_dict()
-
-    def _record(self, ask: ApprovalAsk, decision: Decision) -> ApprovalRecord:
-        kind = ActionType.named(ask.action_type)
-        rule = self.config.rules[kind] if kind is not None else None
-        now = self._clock()
-        record = ApprovalRecord(
-            id=self._next_id,
-            key=ask.key,
-            agent=ask.agent,
-            action_type=ask.action_type,
-            summary=summarise(ask.action_type, ask.data),
-            preview=preview(ask.data),
-            data=mask_data(ask.data),
-            live_data=dict(ask.data),
-            policy=decision.decision,
-            rule=decision.rule,
-            reason=decision.reason,
-            state="pending",
-            requested_at=now,
-            expires_at=now + answer_timeout(self.config, ask),
-            approvals_required=rule.approvals_required if rule else 1,
-        )
-        self._next_id += 1
-        return record
 
     async def _open(
         self, caller: Caller, record: ApprovalRecord, data: dict[str, Any]

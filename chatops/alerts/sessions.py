@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from chatops.alerts.router import AlertRouter
+from chatops.alerts.router import AlertRouter, PlainStyle
 from chatops.config import AlertsConfig
 from chatops.presentation.formatting import describe_duration
 from chatops.records.alerts import Alert, Incident, Severity
@@ -57,39 +57,27 @@ def _data(agent: str) -> dict[str, str]:
     return {"agent": agent}
 
 
-class WaitingStyle:
-    """How an ``agent_waiting`` incident reads."""
+class WaitingStyle(PlainStyle):
+    """How an ``agent_waiting`` incident reads ("coder is waiting"), the agent in the data."""
 
     def opened(self, incident: Incident, now: float) -> Alert:
-        return self._alert(incident, WAITING, f"{incident.subject} is waiting", now)
+        return self._with_agent(
+            self._alert(incident, WAITING, f"{incident.subject} is waiting", now), incident
+        )
 
     def reminder(self, incident: Incident, now: float) -> Alert:
         title = f"{incident.subject} is still waiting"
         body = f"{incident.detail}\nWaiting for {describe_duration(now - incident.opened_at)}"
-        return self._alert(incident, "reminder", title, now, body)
+        return self._with_agent(self._alert(incident, "reminder", title, now, body), incident)
 
     def resolved(self, incident: Incident, state: str, now: float) -> Alert:
-        title = f"{incident.subject}: {state}"
+        alert = super().resolved(incident, state, now)
         body = f"waited {describe_duration(now - incident.opened_at)}"
-        alert = self._alert(incident, f"{WAITING}_resolved", title, now, body)
-        return replace(alert, severity=Severity.RESOLVED)
+        return self._with_agent(replace(alert, body=body), incident)
 
     @staticmethod
-    def _alert(
-        incident: Incident, kind: str, title: str, now: float, body: str | None = None
-    ) -> Alert:
-        return Alert(
-            kind=kind,
-            subject=incident.subject,
-            severity=incident.severity,
-            title=title,
-            body=incident.detail if body is None else body,
-            ts=now,
-            incident_kind=WAITING,
-            incident_id=incident.id,
-            opened_at=incident.opened_at,
-            data=_data(incident.subject),
-        )
+    def _with_agent(alert: Alert, incident: Incident) -> Alert:
+        return replace(alert, data=_data(incident.subject))
 
 
 def finished_alert(event: SessionFinished) -> Alert:

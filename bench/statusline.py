@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import yaml
+from hook import percentile, wait_for_socket  # beside this script: the hook bench's own
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = "import sys; from chatops.cli import main; sys.exit(main())"
@@ -47,19 +48,6 @@ EVENT = {
         "seven_day": {"used_percentage": 20, "resets_at": 1_900_500_000},
     },
 }
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def wait_for_socket(path: Path, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"the controller did not start (exit {proc.poll()})")
-        time.sleep(0.05)
 
 
 def register(path: Path, name: str) -> socket.socket:

@@ -58,6 +58,8 @@ class HttpDoor:
         routes.add_post("/bot/silence", actions.silence)
         routes.add_get("/approvals", approvals.approvals_page)
         routes.add_post("/approvals/{id}", approvals.decide)
+        routes.add_get("/approvals/{id}/edit", approvals.edit_page)
+        routes.add_post("/approvals/{id}/edit", approvals.approve_edited)
         routes.add_get("/usage", usage.usage_page)
         routes.add_get("/quotas", quotas.quotas_page)
         routes.add_get("/incidents", incidents.incidents_page)

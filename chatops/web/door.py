@@ -25,6 +25,7 @@ from chatops.web import (
     fleet,
     incidents,
     quotas,
+    replies,
     usage,
 )
 from chatops.web.live import LIVE_KEY, LiveHub
@@ -56,8 +57,11 @@ class HttpDoor:
         routes.add_get("/bot", fleet.bot_page)
         routes.add_post("/bot/restart", actions.restart)
         routes.add_post("/bot/silence", actions.silence)
+        routes.add_post("/bot/reply", replies.reply)
         routes.add_get("/approvals", approvals.approvals_page)
         routes.add_post("/approvals/{id}", approvals.decide)
+        routes.add_get("/approvals/{id}/edit", approvals.edit_page)
+        routes.add_post("/approvals/{id}/edit", approvals.approve_edited)
         routes.add_get("/usage", usage.usage_page)
         routes.add_get("/quotas", quotas.quotas_page)
         routes.add_get("/incidents", incidents.incidents_page)

@@ -13,9 +13,10 @@ from markupsafe import Markup
 
 from chatops.composition.services import Services
 from chatops.presentation.sessions import session_views
-from chatops.records.fleet import BotState, BotStatus, MetricPoint
+from chatops.records.fleet import BotState, BotStatus, MetricPoint, is_session
 from chatops.records.web import Role
 from chatops.services.errors import NotFound
+from chatops.services.replies import MAX_REPLY
 from chatops.web import charts
 from chatops.web.auth import SERVICES_KEY, csrf, viewer
 from chatops.web.live import LIVE_KEY
@@ -208,4 +209,8 @@ async def bot_page(request: web.Request) -> web.Response:
         raise NotFound(f"no bot named {name!r}")
     context.update(detail=detail, bot=detail.bot, usage=await services.usage.totals(name, 7))
     context["sessions"] = session_views(detail.agents, {detail.bot.channel: str(detail.bot.status)})
+    # Replying is an approver's, as in Discord; the form is outside the live part, whose
+    # refreshes would wipe what is being typed.
+    context["can_reply"] = is_session(detail.bot) and me.role.allows(Role.APPROVER)
+    context["max_reply"] = MAX_REPLY
     return page("bot_live.html" if part == "live" else "bot.html", **context)

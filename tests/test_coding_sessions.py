@@ -8,9 +8,11 @@ import asyncio
 import contextlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -18,11 +20,14 @@ from typing import Any
 import pytest
 import yaml
 
+from chatops.alerts.quotas import QUOTA
 from chatops.client.blocking import MonitorError, request_json
 from chatops.client.sessions import session_body
 from chatops.composition.controller import Controller
 from chatops.presentation.fleet_alerts import DOWN
+from chatops.records.alerts import Severity
 from chatops.records.fleet import FleetEvent, is_session
+from chatops.services.quotas.events import QuotaCleared, QuotaCrossed
 from chatops.wire.protocol import decode
 from tests.conftest import BOTS, kill_quietly, make_settings, wait_for
 
@@ -44,6 +49,8 @@ class Session:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATOPS_", "XDG_"))}
         env["HOME"] = str(home)
         command = [sys.executable, "-m", "chatops.cli", "--config", str(config), "hook"]
+        statusline = [*command[:-1], "statusline", "claude-code"]
+        env["FAKE_CLAUDE_STATUSLINE"] = " ".join(shlex.quote(word) for word in statusline)
         self.project = project
         self.proc = subprocess.Popen(
             [sys.executable, str(BOTS / "fake_claude.py"), *command, hook, *hook_args],
@@ -61,7 +68,27 @@ class Session:
     async def hook(self, name: str, **changes: Any) -> dict[str, Any]:
         """Run the hook on fixture ``name`` (its cwd this session's project); the hook's exit
         status and output."""
-        event = fixture(name, cwd=str(self.project), **changes)
+        return await self.send(fixture(name, cwd=str(self.project), **changes))
+
+    async def status(self, five_hour: float, five_resets: float, week_resets: float) -> str:
+        """Redraw the status line (``claude_statusline.json`` in this session's project, at
+        ``five_hour`` % of the 5-hour window); the line it printed."""
+        where = str(self.project)
+        windows = {
+            "five_hour": {"used_percentage": five_hour, "resets_at": five_resets},
+            "seven_day": {"used_percentage": 38.5, "resets_at": week_resets},
+        }
+        event = fixture(
+            "claude_statusline.json",
+            hook_event_name="Status",
+            cwd=where,
+            workspace={"current_dir": where, "project_dir": where},
+            rate_limits=windows,
+        )
+        answer = await self.send(event)
+        return str(answer["out"])
+
+    async def send(self, event: dict[str, Any]) -> dict[str, Any]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(json.dumps(event).encode() + b"\n")
         self.proc.stdin.flush()
@@ -71,12 +98,27 @@ class Session:
         return answer
 
 
+class Shifted:
+    """The controller's clock: the wall clock, moved on by ``offset`` seconds."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+@pytest.fixture
+def clock() -> Shifted:
+    return Shifted()
+
+
 @pytest.fixture
 async def world(
-    workdir: Path, start_controller: Callable[..., Any]
+    workdir: Path, start_controller: Callable[..., Any], clock: Shifted
 ) -> AsyncIterator[tuple[Controller, Callable[..., Session]]]:
     settings = make_settings(workdir, reap_interval=3600)
-    ctl: Controller = await start_controller(settings)
+    ctl: Controller = await start_controller(settings, clock=clock)
     config = workdir / "chatops.yaml"
     monitoring = {
         "socket_path": str(settings.monitoring.socket_path),
@@ -200,6 +242,90 @@ async def test_permission_requests_get_the_approval_round_trip(
     ctl.services.approvals.decide(record.id, True, by="ops", identity="1", via="discord")
     allowed = json.loads((await push)["out"])["hookSpecificOutput"]
     assert allowed == {"hookEventName": "PermissionRequest", "decision": {"behavior": "allow"}}
+
+
+async def test_a_rate_limit_exhausts_the_plan_window_until_its_reset(
+    world: tuple[Controller, Callable[..., Session]], clock: Shifted
+) -> None:
+    """StopFailure ``rate_limit`` gives no reset time; the session's status line did: its
+    fullest window (the 5-hour one, at 72 %) is at 0 % left until that reset, one critical
+    alert, and a redraw of the same window meanwhile does not undo it (the provider said no)."""
+    ctl, new_session = world
+    crossed: list[QuotaCrossed] = []
+    cleared: list[QuotaCleared] = []
+    ctl.services.bus.subscribe(QuotaCrossed, crossed.append)
+    ctl.services.bus.subscribe(QuotaCleared, cleared.append)
+    five, week = int(time.time()) + 3600, int(time.time()) + 3 * 86400
+    session = new_session("webapp")
+    await session.hook("claude_session_start.json")
+    assert (await session.status(72, five, week)).endswith("5h 28% left · 7d 62% left\n")
+    pools = ctl.services.quotas.pools.pools
+    pool = await wait_for(lambda: pools.get("claude 5h"))
+    await wait_for(lambda: pools.get("claude 7d"))
+    assert pool.reported_by == "webapp" and pool.pct_left == pytest.approx(28.0)
+    assert [(c.name, c.severity) for c in crossed] == [("claude 5h", Severity.WARNING)]
+
+    await session.hook("claude_stop_failure_rate_limit.json")
+    await wait_for(lambda: pool.pct_left == 0.0)
+    assert pool.resets_at == five and pool.held_until == five
+    assert pools["claude 7d"].pct_left == pytest.approx(61.5)  # the week was not the limit
+    [(name, state, severity, detail)] = [
+        (c.name, c.state, c.severity, c.detail) for c in crossed[1:]
+    ]
+    assert (name, state, severity) == ("claude 5h", "exhausted", Severity.CRITICAL)
+    assert detail.startswith("0% left of pool claude 5h") and "rate limit" in detail
+    incident = ctl.services.alerts.incidents[("claude 5h", QUOTA)]
+    assert incident.severity == Severity.CRITICAL and incident.state == "exhausted"
+    agent = ctl.services.agents.agents["webapp"]
+    assert agent.status == "error" and agent.error_message is not None
+    assert agent.error_message.startswith("rate_limit")
+
+    # The line redrawn with the last answer's figures, the same window: still exhausted.
+    seen = pool.updated_at
+    await session.status(72, five, week)
+    await wait_for(lambda: pool.updated_at > seen)
+    assert pool.pct_left == 0.0 and pool.resets_at == five
+    # Refused again: no second alert.
+    await session.hook("claude_stop_failure_rate_limit.json")
+    assert len(crossed) == 2 and cleared == []
+
+    # Past the reset, the next redraw renews the pool (the existing reset rule).
+    clock.offset = five - time.time() + 60
+    seen = pool.updated_at
+    await session.status(3, five + 5 * 3600, week)
+    await wait_for(lambda: pool.updated_at > seen)
+    assert pool.pct_left == pytest.approx(97.0) and pool.held_until is None
+    assert [(c.name, c.why) for c in cleared] == [("claude 5h", "reset, credits renewed")]
+    assert ("claude 5h", QUOTA) not in ctl.services.alerts.incidents
+
+
+async def test_other_failures_and_other_sessions_leave_the_pools(
+    world: tuple[Controller, Callable[..., Session]],
+) -> None:
+    """Another error is no plan's refusal; a rate limit of a session with no status line (an
+    API key, say) says nothing of the plan's windows."""
+    ctl, new_session = world
+    crossed: list[QuotaCrossed] = []
+    ctl.services.bus.subscribe(QuotaCrossed, crossed.append)
+    five, week = int(time.time()) + 3600, int(time.time()) + 3 * 86400
+    session = new_session("webapp")
+    await session.hook("claude_session_start.json")
+    await session.status(72, five, week)
+    pools = ctl.services.quotas.pools.pools
+    pool = await wait_for(lambda: pools.get("claude 5h"))
+    await wait_for(lambda: pool.reported_by == "webapp")
+
+    await session.hook("claude_stop_failure_rate_limit.json", error="server_error")
+    agents = ctl.services.agents.agents
+    await wait_for(lambda: agents["webapp"].status == "error")
+    assert agents["webapp"].error_message is not None
+    assert agents["webapp"].error_message.startswith("server_error")
+    other = new_session("webapp", "--agent", "api-key")
+    await other.hook("claude_stop_failure_rate_limit.json")
+    await wait_for(lambda: "api-key" in agents and agents["api-key"].status == "error")
+    assert pool.pct_left == pytest.approx(28.0) and pool.held_until is None
+    assert pools["claude 7d"].pct_left == pytest.approx(61.5)
+    assert [(c.name, c.severity) for c in crossed] == [("claude 5h", Severity.WARNING)]
 
 
 def test_the_hooks_bodies_are_the_protocols() -> None:

@@ -10,12 +10,17 @@ from typing import Any
 
 import pytest
 
+from chatops.cli.statusline import POOL_PREFIX, WINDOWS
 from chatops.client.monitor import MonitorClient
 from chatops.client.rate_limits import pools_from_headers
 from chatops.composition.controller import Controller
 from chatops.config import Settings
 from chatops.records.alerts import Severity
+from chatops.records.sessions import SessionFailed
 from chatops.services.quotas.events import QuotaCrossed
+from chatops.services.quotas.levels import LevelTracker
+from chatops.services.quotas.pools import Pool
+from chatops.services.quotas.refusals import PLAN_POOLS, refused_pools
 from tests.conftest import RawClient, query, register
 
 SESSION = "0b5c1f0e-3c55-4c4e-9d55-2f1d8a0e7a11"
@@ -203,3 +208,38 @@ async def test_no_pools_no_report(settings: Settings, start_controller: Any) -> 
         assert not await client.report_rate_limits("anthropic", {})
     finally:
         await client.close()
+
+
+def test_which_plan_window_a_rate_limit_exhausts() -> None:
+    """The fullest window of those the session's status line reported, whose reset is ahead;
+    both at a tie; none for another error, another kind, another reporter or a past window."""
+    assert tuple(f"{POOL_PREFIX} {window}" for _, window in WINDOWS) == PLAN_POOLS
+    now = 1_800_000_000.0
+
+    def pool(name: str, used: float, resets_at: float | None, by: str = "webapp") -> Pool:
+        return Pool(
+            name,
+            "claude",
+            used,
+            100,
+            resets_at,
+            None,
+            now,
+            LevelTracker([30, 10], 5),
+            reported_by=by,
+        )
+
+    def refused(*pools: Pool, reason: str = "rate_limit", kind: str = "claude-code") -> list[str]:
+        event = SessionFailed(now, "webapp", kind, reason, "")
+        return [p.name for p in refused_pools(event, {p.name: p for p in pools}, now)]
+
+    five, week = pool("claude 5h", 72, now + 3600), pool("claude 7d", 41, now + 86400)
+    assert refused(five, week) == ["claude 5h"]
+    assert refused(five, pool("claude 7d", 90, now + 86400)) == ["claude 7d"]
+    assert refused(five, pool("claude 7d", 72, now + 86400)) == ["claude 5h", "claude 7d"]
+    assert refused(pool("claude 5h", 72, now - 1), week) == ["claude 7d"]  # a window over
+    assert refused(pool("claude 5h", 72, None), week) == ["claude 7d"]  # until when?
+    assert refused(five, week, reason="overloaded") == []
+    assert refused(five, week, kind="codex") == []
+    assert refused(pool("claude 5h", 72, now + 3600, by="other")) == []
+    assert refused() == []

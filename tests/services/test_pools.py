@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chatops.composition.controller import Controller
+from chatops.records.sessions import SessionFailed
 from tests.conftest import FakeClock, RawClient, RecordingSink, wait_for
 
 
@@ -171,3 +172,38 @@ async def test_configured_shared_pool_and_pool_thresholds(
     assert list(quotas) == ["gemini-shared thinking"]
     assert quotas["gemini-shared thinking"]["models"] == ["gemini-3-flash", "gemini-3-pro"]
     assert await alerts(ctl, sink) == [("gemini-shared thinking", "quota_warning")]
+
+
+async def test_a_rate_limit_holds_the_window_until_a_later_one(
+    quota_ctl: Any, clock: FakeClock
+) -> None:
+    """A Claude Code session refused for a rate limit (on the bus, as its hook makes it): its
+    fullest window is exhausted and held through redraws of the same window; a report of a
+    later window ends the hold and renews it. A window with no reset time is left alone."""
+    ctl, sink = quota_ctl
+    resets_at = clock() + 3600
+    five = {"name": "claude 5h", "used": 72, "limit": 100, "resets_at": resets_at}
+    week = {"name": "claude 7d", "used": 40, "limit": 100, "resets_at": clock() + 86400}
+    await report(ctl, model_name="claude", family="claude", pools=[five, week])
+    failed = SessionFailed(clock(), "reporter", "claude-code", "rate_limit", "429")
+    ctl.services.bus.publish(failed)
+    clock.advance(60)
+    await report(ctl, model_name="claude", family="claude", pools=[five, week])
+    quotas = await summary(ctl)
+    assert quotas["claude 5h"]["pct_left"] == 0 and quotas["claude 5h"]["level"] == "exhausted"
+    assert quotas["claude 5h"]["resets_at"] == resets_at
+    assert quotas["claude 7d"]["pct_left"] == 60
+    later = {**five, "used": 5, "resets_at": resets_at + 5 * 3600}
+    await report(ctl, model_name="claude", family="claude", pools=[later, week])
+    assert (await summary(ctl))["claude 5h"]["pct_left"] == 95
+    assert await alerts(ctl, sink) == [
+        ("claude 5h", "quota_warning"),
+        ("claude 5h", "quota_exhausted"),
+        ("claude 5h", "quota_reset"),
+    ]
+
+    # No reset time known: no telling until when, so nothing is recorded.
+    unknown = {**later, "used": 80, "resets_at": None}
+    await report(ctl, model_name="claude", family="claude", pools=[unknown])
+    ctl.services.bus.publish(failed)
+    assert (await summary(ctl))["claude 5h"]["pct_left"] == 20

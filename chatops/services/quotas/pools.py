@@ -4,6 +4,11 @@ A report changes a pool to the values it carries (a repeat changes nothing). A p
 its reported reset time has passed, or, when the provider gives none, when its % left rebounds
 by more than ``rebound_points``; levels then start over. A pool not reported for
 ``stale_after`` seconds is flagged stale wherever it is shown.
+
+A pool the provider refused for (:meth:`PoolBook.exhaust`, a coding agent's rate limit) is at
+0 % left and held there until its reset: a report of the same window meanwhile (a status line
+redrawing the figures of the last answer that got through) does not lower its use. A report
+after the reset, or of a later window, ends the hold and renews the pool.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ class Pool:
     burn: BurnSamples = field(default_factory=BurnSamples)
     period_start: float = 0.0
     reported_by: str | None = None
+    held_until: float | None = None
+    """Refused by the provider: exhausted until then, whatever a report of this window says
+    (kept in memory: after a restart the next report's figures stand)."""
 
     @property
     def pct_left(self) -> float:
@@ -128,9 +136,16 @@ class PoolBook:
             )
         before = pool.pct_left
         passed = pool.resets_at is not None and now >= pool.resets_at
+        held = _holds(pool, report, now)
+        if pool.held_until is not None and not held:
+            # The window it was refused in is over: past its reset, or a later one reported.
+            passed = passed or (report.resets_at or 0.0) > pool.held_until
+            pool.held_until = None
         pool.used, pool.limit, pool.updated_at = report.used, report.limit, now
+        if held:
+            pool.used = max(report.used, report.limit)
         rebound = report.resets_at is None and pool.pct_left - before > self._config.rebound_points
-        pool.resets_at = report.resets_at
+        pool.resets_at = pool.resets_at if held and report.resets_at is None else report.resets_at
         pool.window = report.window or pool.window
         pool.family = family
         pool.models.add(model)
@@ -151,6 +166,23 @@ class PoolBook:
             lambda: self.detail(pool, now),
         )
 
+    def exhaust(self, pool: Pool, now: float, why: str) -> None:
+        """The provider refused for this pool (``why``): 0 % left, held until its reset (kept),
+        so its thresholds alert once (the deepest, critical) and the next period renews it."""
+        pool.used = max(pool.used, pool.limit)
+        pool.held_until = pool.resets_at
+        pool.updated_at = now
+        self._tables.save_pool(pool.record())
+        self._announcer.check(
+            pool.name,
+            pool.levels,
+            pool.burn,
+            pool.pct_left,
+            pool.period_start,
+            now,
+            lambda: f"{self.detail(pool, now)}\n{why}",
+        )
+
     def stale(self, pool: Pool, now: float) -> bool:
         return now - pool.updated_at > self._config.stale_after
 
@@ -167,3 +199,11 @@ class PoolBook:
         runway = pool.burn.runway(now, self._config.burn_window, pool.pct_left, pool.resets_at)
         lines.append(runway.describe(now))
         return "\n".join(lines)
+
+
+def _holds(pool: Pool, report: PoolReading, now: float) -> bool:
+    """True when ``report`` is of the window ``pool`` was refused in, before its reset."""
+    until = pool.held_until
+    if until is None or now >= until:
+        return False
+    return report.resets_at is None or report.resets_at <= until

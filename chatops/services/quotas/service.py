@@ -7,7 +7,9 @@ period boundaries and slides rolling windows. Crossings are published on the bus
 (:class:`~chatops.services.quotas.events.QuotaCrossed`, ``QuotaCleared``), which the quota
 alerts make incidents of kind ``quota`` whose subject is the budget's name: one alert per
 threshold crossed per period, with hysteresis, and a closing alert when the period rolls over
-after one.
+after one. A Claude Code session refused for a rate limit
+(:class:`~chatops.records.sessions.SessionFailed`) exhausts its plan's window until its reset
+(:mod:`chatops.services.quotas.refusals`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pydantic import ValidationError
 
 from chatops.config.quotas import BudgetConfig, QuotasConfig
 from chatops.records.quotas import UsageScope
+from chatops.records.sessions import SessionFailed
 from chatops.runtime.bus import EventBus
 from chatops.services.callers import Caller
 from chatops.services.errors import Invalid, NotFound
@@ -31,6 +34,7 @@ from chatops.services.quotas.announce import Announcer
 from chatops.services.quotas.budgets import Budget, value_of
 from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.pools import ModelReport, Pool, PoolBook
+from chatops.services.quotas.refusals import RATE_LIMIT, refused_pools
 from chatops.services.quotas.runway import Runway
 from chatops.services.usage import UsageLogged
 from chatops.store import Store
@@ -92,6 +96,7 @@ class QuotaService:
         self._compacted = 0.0
         self._bus = bus
         self._unsubscribe: Callable[[], None] | None = None
+        self._unsubscribe_failures: Callable[[], None] | None = None
         self.loaded = asyncio.Event()
         """Set once the budgets' totals are rebuilt (:meth:`start` does not wait for it)."""
         self._loader: asyncio.Task[None] | None = None
@@ -103,6 +108,7 @@ class QuotaService:
         now = self._clock()
         states = await self._tables.states()
         await self.pools.start(states)
+        self._unsubscribe_failures = self._bus.subscribe(SessionFailed, self.on_session_failed)
         overrides = await self._tables.overrides()
         for configured in self._config.budgets:
             cfg = configured
@@ -174,6 +180,9 @@ class QuotaService:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._unsubscribe_failures is not None:
+            self._unsubscribe_failures()
+            self._unsubscribe_failures = None
 
     # -- events ----------------------------------------------------------------------------------
 
@@ -191,6 +200,24 @@ class QuotaService:
             budget.add(event.ts, value)
             budget.slide(now)
             self._check(budget, now)
+
+    def on_session_failed(self, event: SessionFailed) -> None:
+        """A coding-agent session's turn failed: a Claude Code rate limit exhausts the plan
+        window its status line shows fullest, until its reset (:mod:`.refusals`)."""
+        now = self._clock()
+        refused = refused_pools(event, self.pools.pools, now)
+        if not refused:
+            if event.reason == RATE_LIMIT:
+                log.info(
+                    "session %s (%s) hit a rate limit; no plan window of its known to mark",
+                    event.agent,
+                    event.kind,
+                )
+            return
+        why = f"refused: session {event.agent} hit the plan's rate limit; 0% left until reset"
+        for pool in refused:
+            self.pools.exhaust(pool, now, why)
+            log.info("pool %s exhausted: session %s hit a rate limit", pool.name, event.agent)
 
     def report_usage(self, caller: Caller, report: ModelReport, channel: str | None) -> None:
         """A provider's figures for one model's pools (the ``model_usage`` request), from

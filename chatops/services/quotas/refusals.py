@@ -1,0 +1,52 @@
+"""A coding agent refused by its provider for a rate limit: which plan pool that exhausts.
+
+Claude Code's ``StopFailure`` with ``error: rate_limit`` (a ``failed`` session event, published
+as :class:`~chatops.records.sessions.SessionFailed`) says the account's plan said no, but not
+which window nor when it resets. The windows are known from the session's status line: the
+pools ``claude 5h`` and ``claude 7d`` (used = the window's %, limit 100, with ``resets_at``).
+
+The rule: of the plan pools the failing session's own status line reported last
+(``Pool.reported_by`` is the session's name: a session on an API key, which has no plan
+windows, exhausts nothing), whose reset is still ahead, the one with the highest use is the
+window that said no — the 5-hour window, which usually limits first, unless the week is
+fuller; at a tie, both. It is set at 0 % left and held there until its reset
+(:meth:`~chatops.services.quotas.pools.PoolBook.exhaust`). No such pool (no status line, no
+reset time to hold it until, or its windows are over): nothing is recorded.
+
+Held, not just set: until that reset, a report of the same window (the status line redrawing
+the figures of the last answer that got through, lower than the truth) does not lift it. Known
+limits: the hold is kept in memory (after a restart the stored 0 % stands until the next
+report, whose figures then stand); and a pool shared by several sessions names only the last
+one that reported it, so the rate limit of a session that did not report it last exhausts
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from chatops.records.sessions import SessionFailed
+from chatops.services.quotas.pools import Pool
+
+CLAUDE_CODE = "claude-code"
+RATE_LIMIT = "rate_limit"
+PLAN_POOLS = ("claude 5h", "claude 7d")
+"""The pools ``chatops statusline claude-code`` reports the plan's windows as."""
+
+
+def refused_pools(event: SessionFailed, pools: Mapping[str, Pool], now: float) -> list[Pool]:
+    """The plan pools ``event`` says are exhausted (none when it is no plan's rate limit)."""
+    if event.kind != CLAUDE_CODE or event.reason != RATE_LIMIT:
+        return []
+    known = [
+        pool
+        for pool in (pools.get(name) for name in PLAN_POOLS)
+        if pool is not None
+        and pool.reported_by == event.agent
+        and pool.resets_at is not None
+        and pool.resets_at > now
+    ]
+    if not known:
+        return []
+    least = min(pool.pct_left for pool in known)
+    return [pool for pool in known if pool.pct_left == least]

@@ -10,18 +10,19 @@ from typing import Any
 
 import pytest
 
-from chatops.cli.statusline import POOL_PREFIX, WINDOWS
+from chatops.cli.statusline import report_bodies
 from chatops.client.monitor import MonitorClient
 from chatops.client.rate_limits import pools_from_headers
 from chatops.composition.controller import Controller
 from chatops.config import Settings
 from chatops.records.alerts import Severity
-from chatops.records.sessions import SessionFailed
+from chatops.records.sessions import PLAN_POOLS, SessionFailed
 from chatops.services.quotas.events import QuotaCrossed
 from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.pools import Pool
-from chatops.services.quotas.refusals import PLAN_POOLS, refused_pools
+from chatops.services.quotas.refusals import refused_pools
 from tests.conftest import RawClient, query, register
+from tests.test_coding_sessions import fixture
 
 SESSION = "0b5c1f0e-3c55-4c4e-9d55-2f1d8a0e7a11"
 
@@ -213,7 +214,10 @@ async def test_no_pools_no_report(settings: Settings, start_controller: Any) -> 
 def test_which_plan_window_a_rate_limit_exhausts() -> None:
     """The fullest window of those the session's status line reported, whose reset is ahead;
     both at a tie; none for another error, another kind, another reporter or a past window."""
-    assert tuple(f"{POOL_PREFIX} {window}" for _, window in WINDOWS) == PLAN_POOLS
+    # The names it looks for are the ones the status line reports the windows as.
+    statusline = fixture("claude_statusline.json")
+    [usage] = [b for b in report_bodies(statusline, "webapp", 4242) if b["type"] == "model_usage"]
+    assert tuple(pool["name"] for pool in usage["pools"]) == PLAN_POOLS
     now = 1_800_000_000.0
 
     def pool(name: str, used: float, resets_at: float | None, by: str = "webapp") -> Pool:

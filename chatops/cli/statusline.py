@@ -41,12 +41,11 @@ from datetime import datetime
 from typing import Any, BinaryIO, TextIO
 
 from chatops.client.sessions import session_name, session_process
+from chatops.records.sessions import PLAN_POOL_PREFIX, PLAN_WINDOWS
 
 EXCHANGE_TIMEOUT = 0.08
 """The whole socket exchange: a status line is drawn while the user types."""
 THEN_TIMEOUT = 1.0
-WINDOWS = (("five_hour", "5h"), ("seven_day", "7d"))
-POOL_PREFIX = "claude"
 """Pools ``claude 5h`` and ``claude 7d``: the plan's windows, as Claude's ``/usage`` shows them."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_COST = 100_000.0
@@ -149,12 +148,12 @@ def report_bodies(event: dict[str, Any], agent: str, pid: int) -> list[dict[str,
     }
     bodies = [{k: v for k, v in session_event.items() if v is not None}]
     pools = []
-    for key, window in WINDOWS:
+    for key, window in PLAN_WINDOWS:
         used = _percent(_get(event, "rate_limits", key, "used_percentage"))
         if used is None:
             continue
         pool: dict[str, Any] = {
-            "name": f"{POOL_PREFIX} {window}",
+            "name": f"{PLAN_POOL_PREFIX} {window}",
             "used": used,
             "limit": 100,
             "window": window,
@@ -203,7 +202,7 @@ def own_line(event: dict[str, Any]) -> str:
     context = context_pct(event)
     if context is not None:
         parts.append(f"ctx {context:.0f}%")
-    for key, window in WINDOWS:
+    for key, window in PLAN_WINDOWS:
         used = _percent(_get(event, "rate_limits", key, "used_percentage"))
         if used is not None:
             parts.append(f"{window} {100 - used:.0f}% left")

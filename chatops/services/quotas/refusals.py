@@ -23,15 +23,16 @@ nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
-from chatops.records.sessions import SessionFailed
-from chatops.services.quotas.pools import Pool
+from chatops.records.sessions import PLAN_POOLS, SessionFailed
+from chatops.services.quotas.pools import Pool, PoolBook
+
+log = logging.getLogger(__name__)
 
 CLAUDE_CODE = "claude-code"
 RATE_LIMIT = "rate_limit"
-PLAN_POOLS = ("claude 5h", "claude 7d")
-"""The pools ``chatops statusline claude-code`` reports the plan's windows as."""
 
 
 def refused_pools(event: SessionFailed, pools: Mapping[str, Pool], now: float) -> list[Pool]:
@@ -50,3 +51,20 @@ def refused_pools(event: SessionFailed, pools: Mapping[str, Pool], now: float) -
         return []
     least = min(pool.pct_left for pool in known)
     return [pool for pool in known if pool.pct_left == least]
+
+
+def exhaust_refused(book: PoolBook, event: SessionFailed, now: float) -> None:
+    """Hold at 0 % left, until its reset, each plan pool ``event`` says refused the session."""
+    refused = refused_pools(event, book.pools, now)
+    if not refused:
+        if event.reason == RATE_LIMIT:
+            log.info(
+                "session %s (%s) hit a rate limit; no plan window of its known to mark",
+                event.agent,
+                event.kind,
+            )
+        return
+    why = f"refused: session {event.agent} hit the plan's rate limit; 0% left until reset"
+    for pool in refused:
+        book.exhaust(pool, now, why)
+        log.info("pool %s exhausted: session %s hit a rate limit", pool.name, event.agent)

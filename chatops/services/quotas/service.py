@@ -34,7 +34,7 @@ from chatops.services.quotas.announce import Announcer
 from chatops.services.quotas.budgets import Budget, value_of
 from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.pools import ModelReport, Pool, PoolBook
-from chatops.services.quotas.refusals import RATE_LIMIT, refused_pools
+from chatops.services.quotas.refusals import exhaust_refused
 from chatops.services.quotas.runway import Runway
 from chatops.services.usage import UsageLogged
 from chatops.store import Store
@@ -95,8 +95,7 @@ class QuotaService:
         self.pools = PoolBook(store, config, self._announcer)
         self._compacted = 0.0
         self._bus = bus
-        self._unsubscribe: Callable[[], None] | None = None
-        self._unsubscribe_failures: Callable[[], None] | None = None
+        self._unsubscribe: list[Callable[[], None]] = []
         self.loaded = asyncio.Event()
         """Set once the budgets' totals are rebuilt (:meth:`start` does not wait for it)."""
         self._loader: asyncio.Task[None] | None = None
@@ -108,7 +107,11 @@ class QuotaService:
         now = self._clock()
         states = await self._tables.states()
         await self.pools.start(states)
-        self._unsubscribe_failures = self._bus.subscribe(SessionFailed, self.on_session_failed)
+        self._unsubscribe.append(
+            self._bus.subscribe(
+                SessionFailed, lambda event: exhaust_refused(self.pools, event, self._clock())
+            )
+        )
         overrides = await self._tables.overrides()
         for configured in self._config.budgets:
             cfg = configured
@@ -142,7 +145,7 @@ class QuotaService:
         # Every event published so far is at or under the cut (see usage_cut): from here on,
         # each is above it, held while the rebuild runs.
         self._held = []
-        self._unsubscribe = self._bus.subscribe(UsageLogged, self.on_usage)
+        self._unsubscribe.append(self._bus.subscribe(UsageLogged, self.on_usage))
         try:
             for budget in self.budgets.values() if upto is not None else ():
                 # Only a family scope needs the models used this period (a scan of the period).
@@ -177,12 +180,8 @@ class QuotaService:
     def close(self) -> None:
         if self._loader is not None:
             self._loader.cancel()
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-        if self._unsubscribe_failures is not None:
-            self._unsubscribe_failures()
-            self._unsubscribe_failures = None
+        while self._unsubscribe:
+            self._unsubscribe.pop()()
 
     # -- events ----------------------------------------------------------------------------------
 
@@ -200,24 +199,6 @@ class QuotaService:
             budget.add(event.ts, value)
             budget.slide(now)
             self._check(budget, now)
-
-    def on_session_failed(self, event: SessionFailed) -> None:
-        """A coding-agent session's turn failed: a Claude Code rate limit exhausts the plan
-        window its status line shows fullest, until its reset (:mod:`.refusals`)."""
-        now = self._clock()
-        refused = refused_pools(event, self.pools.pools, now)
-        if not refused:
-            if event.reason == RATE_LIMIT:
-                log.info(
-                    "session %s (%s) hit a rate limit; no plan window of its known to mark",
-                    event.agent,
-                    event.kind,
-                )
-            return
-        why = f"refused: session {event.agent} hit the plan's rate limit; 0% left until reset"
-        for pool in refused:
-            self.pools.exhaust(pool, now, why)
-            log.info("pool %s exhausted: session %s hit a rate limit", pool.name, event.agent)
 
     def report_usage(self, caller: Caller, report: ModelReport, channel: str | None) -> None:
         """A provider's figures for one model's pools (the ``model_usage`` request), from

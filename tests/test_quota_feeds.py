@@ -16,7 +16,8 @@ from chatops.client.rate_limits import pools_from_headers
 from chatops.composition.controller import Controller
 from chatops.config import Settings
 from chatops.records.alerts import Severity
-from chatops.records.sessions import PLAN_POOLS, SessionFailed
+from chatops.records.plans import PLAN_POOLS
+from chatops.records.sessions import SessionFailed
 from chatops.services.quotas.events import QuotaCrossed
 from chatops.services.quotas.levels import LevelTracker
 from chatops.services.quotas.pools import Pool

@@ -41,10 +41,11 @@ from datetime import datetime
 from typing import Any, BinaryIO, TextIO
 
 from chatops.client.sessions import session_name, session_process
-from chatops.records.sessions import PLAN_POOL_PREFIX, PLAN_WINDOWS
+from chatops.records.plans import PLAN_POOL_PREFIX, PLAN_WINDOWS
 
 EXCHANGE_TIMEOUT = 0.08
-"""The whole socket exchange: a status line is drawn while the user types."""
+"""Connecting and sending, at most: a status line is drawn while the user types. Nothing is
+waited for after that (no reply, no commit): the next redraw carries the same figures."""
 THEN_TIMEOUT = 1.0
 """Pools ``claude 5h`` and ``claude 7d``: the plan's windows, as Claude's ``/usage`` shows them."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -211,13 +212,13 @@ def own_line(event: dict[str, Any]) -> str:
 
 def _report(config: str | None, event: dict[str, Any], agent: str | None) -> None:
     """Send what the event says; any failure is skipped (the next redraw makes up for it)."""
-    from chatops.client.blocking import pipeline_json
+    from chatops.client.blocking import send_json
     from chatops.config_file import configured_socket_path, resolve_config_path
 
     try:
         socket_path = configured_socket_path(resolve_config_path(config, search_cwd=False))
         bodies = report_bodies(event, agent_name(event, agent), session_process())
-        pipeline_json(socket_path, bodies, timeout=EXCHANGE_TIMEOUT)
+        send_json(socket_path, *bodies, timeout=EXCHANGE_TIMEOUT)
     except Exception:  # noqa: S110 - a status line says nothing of a controller's absence
         pass
 

@@ -62,15 +62,19 @@ def request_json(
 
 
 def send_json(
-    socket_path: str | os.PathLike[str] | None, body: dict[str, Any], *, timeout: float = 1.0
+    socket_path: str | os.PathLike[str] | None,
+    *bodies: dict[str, Any],
+    timeout: float = 1.0,
 ) -> None:
-    """Send one request without an ``id``: nothing is answered, nothing is waited for (a
-    hook's report on the hot path of every tool call). Raises OSError when it cannot be sent."""
-    line = json.dumps(body, separators=(",", ":")).encode() + b"\n"
+    """Send requests without an ``id`` on one connection: nothing is answered, nothing is
+    waited for (a hook's report on every tool call, the status line on every redraw; what a
+    report carries is cumulative or absolute, so the next one makes up for a lost one). Raises
+    OSError when they cannot be sent."""
+    lines = b"".join(json.dumps(body, separators=(",", ":")).encode() + b"\n" for body in bodies)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(str(resolve_socket_path(socket_path)))
-        sock.sendall(line)
+        sock.sendall(lines)
 
 
 def exchange(
@@ -94,47 +98,3 @@ def exchange(
         error = reply.get("error") or {}
         raise MonitorError(str(error.get("code")), str(error.get("message")))
     return reply
-
-
-def pipeline_json(
-    socket_path: str | os.PathLike[str], bodies: list[dict[str, Any]], *, timeout: float
-) -> list[dict[str, Any] | None]:
-    """Send every body on one connection at once (ids 1…n) and collect the replies until all
-    are in or ``timeout`` (for the whole exchange) has passed: each body's reply, ``ok`` or
-    not, or None when none came in time. For a caller that must never wait on a slow
-    controller (the status line); raises OSError only when it cannot connect or send."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    lines = b"".join(
-        json.dumps({**body, "id": number}, separators=(",", ":")).encode() + b"\n"
-        for number, body in enumerate(bodies, 1)
-    )
-    replies: list[dict[str, Any] | None] = [None] * len(bodies)
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect(str(socket_path))
-        sock.sendall(lines)
-        buffer = b""
-        waiting = len(bodies)
-        while waiting and (left := deadline - time.monotonic()) > 0:
-            sock.settimeout(left)
-            try:
-                chunk = sock.recv(65536)
-            except OSError:  # the deadline, or the controller went away: what came is kept
-                break
-            if not chunk:
-                break
-            buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                try:
-                    reply = json.loads(line)
-                except ValueError:
-                    continue
-                number = reply.get("id") if isinstance(reply, dict) else None
-                if isinstance(number, int) and 1 <= number <= len(bodies):
-                    if replies[number - 1] is None:
-                        waiting -= 1
-                    replies[number - 1] = reply
-    return replies

@@ -26,7 +26,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from chatops.records.sessions import PLAN_POOLS, SessionFailed
+from chatops.records.plans import PLAN_POOLS
+from chatops.records.sessions import SessionFailed
 from chatops.services.quotas.pools import Pool, PoolBook
 
 log = logging.getLogger(__name__)

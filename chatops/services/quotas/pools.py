@@ -13,6 +13,7 @@ after the reset, or of a later window, ends the hold and renews the pool.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -155,16 +156,7 @@ class PoolBook:
             self._announcer.renew(
                 pool.name, pool.levels, pool.burn, now, now, "reset, credits renewed"
             )
-        self._tables.save_pool(pool.record())
-        self._announcer.check(
-            pool.name,
-            pool.levels,
-            pool.burn,
-            pool.pct_left,
-            pool.period_start,
-            now,
-            lambda: self.detail(pool, now),
-        )
+        self._save_and_check(pool, now, lambda: self.detail(pool, now))
 
     def exhaust(self, pool: Pool, now: float, why: str) -> None:
         """The provider refused for this pool (``why``): 0 % left, held until its reset (kept),
@@ -172,15 +164,14 @@ class PoolBook:
         pool.used = max(pool.used, pool.limit)
         pool.held_until = pool.resets_at
         pool.updated_at = now
+        self._save_and_check(pool, now, lambda: f"{self.detail(pool, now)}\n{why}")
+
+    def _save_and_check(self, pool: Pool, now: float, detail: Callable[[], str]) -> None:
+        """Store the pool's new values and let its thresholds speak (``detail``: the alert's
+        text, made only if one is due)."""
         self._tables.save_pool(pool.record())
         self._announcer.check(
-            pool.name,
-            pool.levels,
-            pool.burn,
-            pool.pct_left,
-            pool.period_start,
-            now,
-            lambda: f"{self.detail(pool, now)}\n{why}",
+            pool.name, pool.levels, pool.burn, pool.pct_left, pool.period_start, now, detail
         )
 
     def stale(self, pool: Pool, now: float) -> bool:

@@ -207,3 +207,17 @@ async def test_a_rate_limit_holds_the_window_until_a_later_one(
     await report(ctl, model_name="claude", family="claude", pools=[unknown])
     ctl.services.bus.publish(failed)
     assert (await summary(ctl))["claude 5h"]["pct_left"] == 20
+
+
+async def test_a_report_still_naming_a_past_reset_renews_once(
+    quota_ctl: Any, clock: FakeClock
+) -> None:
+    """An idle session's status line redraws the last figures it had, with a reset time now
+    past: the first such report renews the pool, the same report again changes nothing."""
+    ctl, sink = quota_ctl
+    passed = clock() - 600
+    stale = [{"name": "p", "used": 75, "limit": 100, "resets_at": passed}]
+    for _ in range(3):
+        await report(ctl, model_name="m", pools=stale)
+        clock.advance(5)
+    assert await alerts(ctl, sink) == [("p", "quota_warning")]

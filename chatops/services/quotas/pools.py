@@ -136,7 +136,13 @@ class PoolBook:
                 period_start=now,
             )
         before = pool.pct_left
-        passed = pool.resets_at is not None and now >= pool.resets_at
+        # Past its reset, once: a report still naming that reset (an idle session's status line
+        # redrawing the last figures it had) renews nothing more after the first.
+        passed = (
+            pool.resets_at is not None
+            and now >= pool.resets_at
+            and pool.period_start < pool.resets_at
+        )
         held = _holds(pool, report, now)
         if pool.held_until is not None and not held:
             # The window it was refused in is over: past its reset, or a later one reported.

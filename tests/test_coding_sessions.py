@@ -360,6 +360,8 @@ async def test_codex_hooks_answer_in_codexs_schema(
     denied = await ask("codex_pre_tool_use.json", "rm -rf /")
     assert denied is not None
     assert denied["hookSpecificOutput"]["permissionDecision"] == "deny"
+    # The running controller's policy said it, not the hook's local stand-in.
+    assert "not running" not in denied["hookSpecificOutput"]["permissionDecisionReason"]
     assert await ask("codex_pre_tool_use.json", "ls -la") is None
     bot = ctl.services.fleet.bots["api"]
     assert bot.pid == codex.pid and bot.features["session"] == "codex"
@@ -425,3 +427,16 @@ async def test_a_garbled_controller_never_gets_an_allow(workdir: Path) -> None:
             assert "allow" not in out, (which, name, out)
     finally:
         server.close()
+
+
+def test_a_wrapper_script_is_not_taken_for_the_session(workdir: Path) -> None:
+    """A hook run through a ``#!/bin/sh`` script of the user's: the script is named after
+    itself, but the kernel runs a shell, so the session is the process above it."""
+    wrapper = workdir / "run-hook"
+    wrapper.write_text('#!/bin/sh\n"$@"\n')
+    wrapper.chmod(0o700)
+    probe = "from chatops.client.sessions import session_process; print(session_process())"
+    done = subprocess.run(
+        [str(wrapper), sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert int(done.stdout) == os.getpid()

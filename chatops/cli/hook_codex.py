@@ -10,8 +10,9 @@ section 6), so every event reports the session as Claude Code's do
   edit is a deny whose message is the edited command: Codex never runs what nobody approved.
   ``ask`` is no output: Codex's own prompt.
 * ``PreToolUse``: Codex takes only a deny here (``ask`` is invalid, a bare ``allow`` too), so
-  the policy's deny is said and nothing else; a command that needs a human reaches one through
-  ``PermissionRequest``.
+  the policy's deny is said and nothing else: the controller's policy, asked without a human
+  (``wait: false``), else the same policy locally when it is away. A command that needs a human
+  reaches one through ``PermissionRequest``.
 
 Whatever goes wrong (a config, a garbled controller, a bug) is no output and exit 0: Codex's
 own approval then applies, never an allow.
@@ -21,13 +22,22 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
-from chatops.cli.hook import ControllerAway, ask_controller, decide_locally
+from chatops.cli.hook import (
+    ControllerAway,
+    approval_request_body,
+    ask_controller,
+    decide_locally,
+)
 from chatops.cli.hook_events import agent_name, report_session
+from chatops.client.blocking import MonitorError, request_json
 from chatops.config_file import ConfigError, configured_socket_path, resolve_config_path
 
 KIND = "codex"
+POLICY_TIMEOUT = 10.0
+"""The policy answers at once; this bounds a controller that does not."""
 
 
 def permission_output(behavior: str, message: str | None = None) -> dict[str, Any]:
@@ -62,6 +72,23 @@ def _command(event: dict[str, Any]) -> dict[str, Any] | None:
     return {"command": command, **({"cwd": cwd} if isinstance(cwd, str) and cwd else {})}
 
 
+def policy_only(
+    socket_path: Path, config_path: Path | None, agent: str, data: dict[str, Any]
+) -> tuple[str, str]:
+    """(deny|other, reason): the controller's policy for ``data``, no human asked (its rules,
+    runtime changes and grants); the same policy here when no controller answers."""
+    body = {**approval_request_body(agent, "terminal_command", data, 1.0, ""), "wait": False}
+    del body["key"]
+    try:
+        reply = request_json(socket_path, body, timeout=POLICY_TIMEOUT)
+    except (OSError, ValueError):
+        return decide_locally(config_path, agent, "terminal_command", data)
+    except MonitorError as exc:
+        return "ask", f"the controller refused the request ({exc.code})"
+    denied = reply.get("state") == "denied"
+    return ("deny" if denied else "ask"), str(reply.get("reason") or reply.get("state"))
+
+
 def respond(
     config: str | None, agent: str | None, timeout: float, text: str
 ) -> dict[str, Any] | None:
@@ -82,7 +109,7 @@ def respond(
         return None
     who = agent_name(agent, event)
     if name == "PreToolUse":
-        verdict, reason = decide_locally(config_path, who, "terminal_command", data)
+        verdict, reason = policy_only(socket_path, config_path, who, data)
         return deny_before_use(reason) if verdict == "deny" else None
     try:
         verdict, reason, edited = ask_controller(

@@ -40,9 +40,19 @@ def _stat(pid: int) -> tuple[str, int] | None:
         return None
 
 
+def _runs_a_shell(pid: int) -> bool:
+    """True when ``pid``'s program is a shell whatever its name: a wrapper script with a
+    ``#!/bin/sh`` line is named after the script, but the kernel runs the shell."""
+    try:
+        return os.path.basename(os.readlink(f"/proc/{pid}/exe")) in SHELLS
+    except OSError:
+        return False
+
+
 def session_process(start: int | None = None) -> int:
     """The session's pid: the nearest ancestor of ``start`` (default: this process's parent)
-    that is not a shell or a wrapper. Falls back to the parent when ``/proc`` cannot tell."""
+    that is not a shell or a wrapper (by its name, or by the program a script runs in). Falls
+    back to the parent when ``/proc`` cannot tell."""
     parent = os.getppid() if start is None else start
     pid = parent
     for _ in range(32):  # a chain of wrappers is short; a loop in /proc cannot hold us
@@ -50,7 +60,7 @@ def session_process(start: int | None = None) -> int:
         if found is None:
             return parent
         comm, ppid = found
-        if comm not in SHELLS or ppid <= 1:
+        if (comm not in SHELLS and not _runs_a_shell(pid)) or ppid <= 1:
             return pid
         pid = ppid
     return parent

@@ -141,7 +141,7 @@ def test_twice_gives_the_same_file(home: Path) -> None:
     assert path.read_text() == first
     assert len(backups(path)) == 1  # nothing to change: nothing written, no new backup
     printed = run(home, "setup", "claude-code")
-    assert printed.stdout == first and "--write would write" in printed.stderr
+    assert printed.stdout == first and "--write would change nothing" in printed.stderr
 
 
 def test_a_changed_option_replaces_chatops_entries_in_place(home: Path) -> None:
@@ -275,7 +275,7 @@ def test_codex_without_write_prints_and_warns_of_config_toml(home: Path) -> None
     result = run(home, "setup", "codex")
     assert result.returncode == 0, result.stderr
     assert set(json.loads(result.stdout)["hooks"]) == set(CODEX_EVENTS)
-    assert "--write would write" in result.stderr and "hooks = false" in result.stderr
+    assert "--write would create" in result.stderr and "hooks = false" in result.stderr
     assert not (home / ".codex" / "hooks.json").exists()
 
 

@@ -365,10 +365,17 @@ def setup_command(args: Any) -> int:
             notes += _codex_notes(path)
             installed = [entry.event for entry in entries]
         text = render(merged)
+        current = path.is_file() and path.read_text(encoding="utf-8") == text
         if not args.write:
             print(text, end="")
-            print(f"chatops: --write would write {path} (after a backup)", file=sys.stderr)
-        elif path.is_file() and path.read_text(encoding="utf-8") == text:
+            if current:
+                what = f"{path} already has chatops's entries: --write would change nothing"
+            elif path.exists():
+                what = f"--write would write {path} (after a backup)"
+            else:
+                what = f"--write would create {path}"
+            print(f"chatops: {what}", file=sys.stderr)
+        elif current:
             print(f"{path} already has chatops's {', '.join(installed)}; nothing written")
         else:
             backup = write_settings(path, text, datetime.now(UTC))

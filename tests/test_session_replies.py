@@ -413,3 +413,21 @@ async def test_a_long_sessions_reply_button_fits_discords_custom_id(
     assert ctl.services.replies.agent_of(ReplyService.reference(long_name)) == long_name
     short = ReplyService.reference("coder")
     assert short == "n:coder" and ctl.services.replies.agent_of(short) == "coder"
+
+
+def test_a_reply_refused_from_the_sessions_own_tree_says_so_in_reply_words() -> None:
+    """The operator's door refuses a reply from the session's own tree in words about a reply,
+    and a decision in words about a request: one rule, said for what is being done."""
+    import os
+
+    from chatops.runtime.processes import process_ids
+    from chatops.services.callers import Caller
+    from chatops.services.operators import DECIDING, REPLYING, OperatorGate
+
+    me = process_ids(os.getpid())
+    assert me is not None
+    caller = Caller(pid=os.getpid(), uid=os.getuid())
+    reply = OperatorGate.apart_refusal(caller, [me], terminal=False, words=REPLYING)
+    decide = OperatorGate.apart_refusal(caller, [me], terminal=False, words=DECIDING)
+    assert reply == "the session (or a process it started) may not reply to itself"
+    assert decide == "the agent that asked (or a process it started) may not decide its own request"

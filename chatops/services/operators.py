@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from chatops.config.approvals import SocketDecisions
 from chatops.runtime.processes import ProcessIds, is_self_or_descendant, process_ids
@@ -24,6 +25,33 @@ from chatops.services.ownership import Ownership
 def operator_name(caller: Caller) -> str:
     """Who decided from a shell, as the records say it: ``cli (uid 1000, pid 4242)``."""
     return f"cli (uid {caller.uid}, pid {caller.pid})" if caller.uid is not None else "cli"
+
+
+@dataclass(frozen=True, slots=True)
+class ApartWords:
+    """How a refusal names the agent and the act, for a decision or a reply."""
+
+    agent: str
+    agents: str
+    own: str
+    act: str
+    instead: str
+
+
+DECIDING = ApartWords(
+    agent="the agent that asked",
+    agents="the asking agent's",
+    own="decide its own request",
+    act="decide its request",
+    instead="decide",
+)
+REPLYING = ApartWords(
+    agent="the session",
+    agents="the session's",
+    own="reply to itself",
+    act="reply to it",
+    instead="reply",
+)
 
 
 class OperatorGate:
@@ -81,17 +109,26 @@ class OperatorGate:
                 )
 
     def require_apart(
-        self, caller: Caller, askers: Collection[ProcessIds], *, terminal: bool
+        self,
+        caller: Caller,
+        askers: Collection[ProcessIds],
+        *,
+        terminal: bool,
+        words: ApartWords = DECIDING,
     ) -> None:
         """Raise :class:`~chatops.services.errors.Refused` unless the process deciding stands
         apart from every process that asked (see :meth:`apart_refusal`)."""
-        refusal = self.apart_refusal(caller, askers, terminal=terminal)
+        refusal = self.apart_refusal(caller, askers, terminal=terminal, words=words)
         if refusal is not None:
             raise Refused(refusal)
 
     @staticmethod
     def apart_refusal(
-        caller: Caller, askers: Collection[ProcessIds], *, terminal: bool
+        caller: Caller,
+        askers: Collection[ProcessIds],
+        *,
+        terminal: bool,
+        words: ApartWords = DECIDING,
     ) -> str | None:
         """Why ``caller``'s process may not decide a request ``askers`` made, or None.
 
@@ -109,16 +146,14 @@ class OperatorGate:
             return "the deciding process cannot be identified (no pid the kernel vouches for)"
         for asker in askers:
             if is_self_or_descendant(decider.pid, asker.pid):
-                return (
-                    "the agent that asked (or a process it started) may not decide its own request"
-                )
+                return f"{words.agent} (or a process it started) may not {words.own}"
             if decider.sid == asker.sid:
                 return (
-                    "a process in the asking agent's session may not decide its request: "
-                    "decide from another terminal"
+                    f"a process in {words.agents} session may not {words.act}: "
+                    f"{words.instead} from another terminal"
                 )
             if decider.pgid == asker.pgid:
-                return "a process in the asking agent's process group may not decide its request"
+                return f"a process in {words.agents} process group may not {words.act}"
         if terminal and not decider.terminal:
             return (
                 "approvals.socket_decisions is interactive: decide from a terminal (this "

@@ -45,7 +45,7 @@ from chatops.runtime.processes import process_ids
 from chatops.services.callers import Caller
 from chatops.services.errors import Invalid, NotFound, Refused
 from chatops.services.fleet import FleetService
-from chatops.services.operators import OperatorGate, operator_name
+from chatops.services.operators import REPLYING, OperatorGate, operator_name
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,9 @@ class ReplyService:
         session = process_ids(bot.pid)
         if session is None:
             raise NotFound(f"the process of session {agent!r} (pid {bot.pid}) cannot be read")
-        self._gate.require_apart(caller, [session], terminal=mode is SocketDecisions.INTERACTIVE)
+        self._gate.require_apart(
+            caller, [session], terminal=mode is SocketDecisions.INTERACTIVE, words=REPLYING
+        )
         return self.reply(operator_name(caller), agent, text, via="cli")
 
     def session(self, agent: str) -> BotState:

@@ -121,7 +121,10 @@ async def test_the_prompt_says_who_asks_what_and_why(asking: tuple[Running, Agen
     [embed] = prompt["embeds"]
     assert "coder" in embed["description"] and "git push origin main" in embed["description"]
     why = next(field for field in embed["fields"] if field["name"] == "Why it asks")
-    assert why["value"] == "auto\\-accept is off for terminal\\_command (rule `terminal_command`)"
+    assert why["value"] == (
+        "auto\\-accept is off for terminal\\_command \\(approvals.rules.terminal\\_command.enabled "
+        "is false\\) (rule `terminal_command`)"
+    )
     assert any(f["name"] == "Expires" and "<t:" in f["value"] for f in embed["fields"])
     ids = buttons(prompt)
     assert set(ids) == {"approve", "edit", "deny", "session", "always"}

@@ -211,7 +211,7 @@ class Policy:
         if not self.config.auto_accept:
             return "auto-accept is off"
         if not rule.enabled:
-            return f"auto-accept is off for {kind}"
+            return f"auto-accept is off for {kind} (approvals.rules.{kind}.enabled is false)"
         if rule.requires_confirmation:
             return f"{kind} requires confirmation"
         return None

@@ -24,7 +24,8 @@ from chatops.discord.bot import ChatOpsBot
 from chatops.discord.errors import report_error
 from chatops.presentation.formatting import discord_text
 from chatops.records.alerts import Alert, Severity
-from chatops.services.replies import MAX_REPLY, ReplyOutcome, ReplyService
+from chatops.records.replies import MAX_REPLY_CHARS
+from chatops.services.replies import ReplyOutcome, ReplyService
 from cogs.ui.buttons import ApproverButton
 from cogs.ui.checks import APPROVER_REFUSAL, chatops_bot, is_approver, requires
 
@@ -70,7 +71,7 @@ class ReplyModal(discord.ui.Modal):
         label="Your words (the agent reads them as typed)",
         style=discord.TextStyle.paragraph,
         required=True,
-        max_length=MAX_REPLY,
+        max_length=MAX_REPLY_CHARS,
     )
 
     def __init__(self, agent: str) -> None:
@@ -160,7 +161,7 @@ class AgentsCog(commands.Cog):
         self,
         interaction: discord.Interaction,
         name: app_commands.Range[str, 1, 128],
-        text: app_commands.Range[str, 1, MAX_REPLY],
+        text: app_commands.Range[str, 1, MAX_REPLY_CHARS],
     ) -> None:
         outcome = self.bot.services.replies.reply(_who(interaction), name, text, via="discord")
         await interaction.response.send_message(

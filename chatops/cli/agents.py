@@ -16,7 +16,7 @@ import sys
 from chatops.cli.asking import ask
 from chatops.config import Settings
 from chatops.presentation.formatting import terminal_text
-from chatops.wire.agent_requests import MAX_REPLY_CHARS
+from chatops.records.replies import MAX_REPLY_CHARS
 from chatops.wire.protocol import AgentReply
 
 EXIT_USAGE = 2

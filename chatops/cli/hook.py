@@ -51,6 +51,7 @@ from chatops.cli.hook_replies import STOP_EVENT, wait_for_reply
 from chatops.client.actions import CONTENT_CHARS, fit_action_data
 from chatops.client.blocking import MonitorError, request_json
 from chatops.config_file import ConfigError, configured_socket_path, resolve_config_path
+from chatops.records.replies import DEFAULT_MAX_REPLIES
 
 HANDLED_EVENT = "PreToolUse"
 PERMISSION_EVENT = "PermissionRequest"
@@ -62,7 +63,6 @@ _FILE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
 Answer = tuple[str, str, dict[str, Any] | None]
 """(allow|deny|ask, reason, the approver's edited action data or None)."""
 _VERDICTS = {"accept": "allow", "deny": "deny", "confirm": "ask"}
-DEFAULT_MAX_REPLIES = 3
 """``--max-replies``: a ``Stop`` blocked with an operator's reply at most this often in a row."""
 
 

@@ -28,9 +28,9 @@ from typing import Any
 from chatops.cli.hook_events import agent_name
 from chatops.client.blocking import MonitorError, request_json
 from chatops.client.sessions import session_process
+from chatops.records.replies import MAX_REPLY_WAIT
 
 STOP_EVENT = "Stop"
-MAX_WAIT = 3600.0
 """The controller's bound on one wait (``await_reply``'s ``timeout``)."""
 SOCKET_MARGIN = 10.0
 """The socket waits this much longer than the reply: the controller's "no reply" answer (sent
@@ -46,7 +46,7 @@ def await_reply_body(
         "type": "await_reply",
         "agent": agent,
         "pid": pid,
-        "timeout": min(seconds, MAX_WAIT),
+        "timeout": min(seconds, MAX_REPLY_WAIT),
         "continued": event.get("stop_hook_active") is True,
         "max_replies": max_replies,
     }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from chatops.cli.hook_replies import MAX_WAIT
+from chatops.records.replies import DEFAULT_MAX_REPLIES, MAX_REPLY_WAIT
 
 
 def add_agent_commands(sub: Any) -> None:
@@ -56,16 +56,17 @@ def _hook(sub: Any) -> None:
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help=f"on Stop, wait this long (at most {MAX_WAIT:g}) for the operator's reply from "
+        help=f"on Stop, wait this long (at most {MAX_REPLY_WAIT:g}) for the operator's reply from "
         "Discord or chatops agents reply, and continue the session with it (default 0: do not "
         "wait)",
     )
     claude.add_argument(
         "--max-replies",
         type=int,
-        default=3,
+        default=DEFAULT_MAX_REPLIES,
         metavar="N",
-        help="continue a session with replies at most N times in a row (default 3)",
+        help="continue a session with replies at most N times in a row (default "
+        f"{DEFAULT_MAX_REPLIES})",
     )
     codex = hook_sub.add_parser(
         "codex", help="Codex's hooks: the session, and PermissionRequest answered by chatops"
@@ -121,8 +122,10 @@ def _seconds(value: str) -> float:
         seconds = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
-    if not 0 < seconds <= MAX_WAIT:
-        raise argparse.ArgumentTypeError(f"{value!r} is not between 0 and {MAX_WAIT:g} seconds")
+    if not 0 < seconds <= MAX_REPLY_WAIT:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not between 0 and {MAX_REPLY_WAIT:g} seconds"
+        )
     return seconds
 
 

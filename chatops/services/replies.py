@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 from chatops.config.approvals import ApprovalsConfig, SocketDecisions
 from chatops.records.fleet import ALIVE_STATUSES, BotState, FleetEvent, is_session
+from chatops.records.replies import DEFAULT_MAX_REPLIES, MAX_REPLY_CHARS, MAX_REPLY_WAIT
 from chatops.records.sessions import SessionActive
 from chatops.runtime.bus import EventBus
 from chatops.runtime.processes import process_ids
@@ -49,11 +50,6 @@ from chatops.services.operators import REPLYING, OperatorGate, operator_name
 
 log = logging.getLogger(__name__)
 
-MAX_REPLY = 4000
-"""The longest reply: a few paragraphs, and within a Discord modal's 4,000 characters."""
-MAX_WAIT = 3600.0
-"""The longest a hook may wait for a reply in one request."""
-DEFAULT_MAX_REPLIES = 3
 REF_NAME_CHARS = 84
 """A session name this long or shorter is its own reference in a button's ``custom_id``
 (``chatops:reply:n:`` + 84 = Discord's 100); a longer one is referred to by a hash."""
@@ -194,8 +190,8 @@ class ReplyService:
         ``max_replies`` replies were handed over in a row, None at once."""
         if caller.pid is None or not caller.local:
             raise Refused("only the session's own hook, on its host, may wait for its reply")
-        if not 0 < timeout <= MAX_WAIT:
-            raise Invalid(f"a wait lasts more than 0 and at most {MAX_WAIT:g} seconds")
+        if not 0 < timeout <= MAX_REPLY_WAIT:
+            raise Invalid(f"a wait lasts more than 0 and at most {MAX_REPLY_WAIT:g} seconds")
         bot = self.session(agent)
         if bot.pid != pid:
             raise NotFound(f"{agent!r} is not the session of pid {pid}")
@@ -273,8 +269,8 @@ def _settle(waiter: _Waiter, text: str | None) -> bool:
 def _check_text(text: str) -> None:
     if not text.strip():
         raise Invalid("a reply needs some words")
-    if len(text) > MAX_REPLY:
-        raise Invalid(f"a reply is at most {MAX_REPLY} characters (this one is {len(text)})")
+    if len(text) > MAX_REPLY_CHARS:
+        raise Invalid(f"a reply is at most {MAX_REPLY_CHARS} characters (this one is {len(text)})")
 
 
 def _digest(name: str) -> str:

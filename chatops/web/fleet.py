@@ -14,9 +14,9 @@ from markupsafe import Markup
 from chatops.composition.services import Services
 from chatops.presentation.sessions import session_views
 from chatops.records.fleet import BotState, BotStatus, MetricPoint, is_session
+from chatops.records.replies import MAX_REPLY_CHARS
 from chatops.records.web import Role
 from chatops.services.errors import NotFound
-from chatops.services.replies import MAX_REPLY
 from chatops.web import charts
 from chatops.web.auth import SERVICES_KEY, csrf, viewer
 from chatops.web.live import LIVE_KEY
@@ -212,5 +212,5 @@ async def bot_page(request: web.Request) -> web.Response:
     # Replying is an approver's, as in Discord; the form is outside the live part, whose
     # refreshes would wipe what is being typed.
     context["can_reply"] = is_session(detail.bot) and me.role.allows(Role.APPROVER)
-    context["max_reply"] = MAX_REPLY
+    context["max_reply"] = MAX_REPLY_CHARS
     return page("bot_live.html" if part == "live" else "bot.html", **context)

@@ -22,6 +22,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from chatops.records.replies import DEFAULT_MAX_REPLIES, MAX_REPLY_CHARS, MAX_REPLY_WAIT
 from chatops.wire.fields import (
     Cost,
     EpochSeconds,
@@ -77,7 +78,6 @@ class UsageTotals(RequestBase, tag="usage_totals"):
     ts: EpochSeconds | None = None
 
 
-MAX_REPLY_CHARS = 4000
 ReplyText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_REPLY_CHARS)]
 
 
@@ -89,10 +89,10 @@ class AwaitReply(RequestBase, tag="await_reply"):
 
     agent: Name
     pid: Pid
-    timeout: Annotated[float, msgspec.Meta(gt=0, le=3600)]
+    timeout: Annotated[float, msgspec.Meta(gt=0, le=MAX_REPLY_WAIT)]
     session_id: IdemKey | None = None
     continued: bool = False
-    max_replies: Annotated[int, msgspec.Meta(ge=0, le=100)] = 3
+    max_replies: Annotated[int, msgspec.Meta(ge=0, le=100)] = DEFAULT_MAX_REPLIES
 
 
 class AgentReply(RequestBase, tag="agent_reply"):

@@ -275,8 +275,8 @@ async def test_a_pipelining_client_gets_turns_instead_of_the_whole_loop(workdir:
         connection.connection_made(transport)
         count = 3 * LINES_PER_TURN + 10
         connection.data_received(b"".join(b'{"id":%d,"type":"ping"}\n' % i for i in range(count)))
-        # One turn's worth handled now; reading paused while the rest waits for later turns.
-        await asyncio.sleep(0)  # the replies of this turn are flushed on the next callback
+        # One turn's worth handled and answered now (a turn writes its answers as it ends);
+        # reading paused while the rest waits for later turns.
         assert transport.paused and transport.pauses == 1
         answered = b"".join(transport.written).count(b"pong")
         assert answered == LINES_PER_TURN

@@ -363,6 +363,10 @@ async def test_codex_hooks_answer_in_codexs_schema(
     # The running controller's policy said it, not the hook's local stand-in.
     assert "not running" not in denied["hookSpecificOutput"]["permissionDecisionReason"]
     assert await ask("codex_pre_tool_use.json", "ls -la") is None
+    # Too large for the controller to take: judged here, and its deny stands.
+    padded = await ask("codex_pre_tool_use.json", "rm -rf ~ #" + "x" * 70_000)
+    assert padded is not None
+    assert padded["hookSpecificOutput"]["permissionDecision"] == "deny"
     bot = ctl.services.fleet.bots["api"]
     assert bot.pid == codex.pid and bot.features["session"] == "codex"
 
@@ -440,3 +444,52 @@ def test_a_wrapper_script_is_not_taken_for_the_session(workdir: Path) -> None:
         [str(wrapper), sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert int(done.stdout) == os.getpid()
+
+
+async def test_a_hook_names_its_own_session_and_no_other_ancestor(
+    world: tuple[Controller, Callable[..., Session]],
+) -> None:
+    """A session is not a claim on any ancestor: a process naming this test's parent (a
+    terminal, a multiplexer, the shell that started the controller) or init is refused; it may
+    name its session (here, this test process, the first ancestor past its shell)."""
+    ctl, _ = world
+    socket_path = str(ctl.settings.monitoring.socket_path)
+    probe = (
+        "import sys; from chatops.client.blocking import MonitorError, request_json\n"
+        "from chatops.client.sessions import session_body\n"
+        "try:\n"
+        "    request_json(sys.argv[1], session_body('grab', int(sys.argv[2]), 'start', 'codex'))\n"
+        "    print('ok')\n"
+        "except MonitorError as exc:\n"
+        "    print(exc.code, exc)\n"
+    )
+
+    def claim(pid: int) -> str:
+        command = f'{sys.executable} -c "$PROBE" {socket_path} {pid}'
+        env = {**os.environ, "PROBE": probe}
+        done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, env=env)
+        return done.stdout.strip()
+
+    for beyond in (os.getppid(), 1):
+        answer = await asyncio.to_thread(claim, beyond)
+        assert answer.startswith("permission_denied") and "not the session" in answer, answer
+    assert "grab" not in ctl.services.fleet.bots
+    assert await asyncio.to_thread(claim, os.getpid()) == "ok"
+    assert ctl.services.fleet.bots["grab"].pid == os.getpid()
+    # Registered for its process alone: no signal is ever sent to it by a restart.
+    assert not ctl.services.fleet.ownership.vouched("grab")
+
+
+async def test_a_codex_session_that_exits_ends_without_a_down_alert(
+    world: tuple[Controller, Callable[..., Session]], workdir: Path
+) -> None:
+    """Codex has no SessionEnd hook: its process's exit is its end, not a death."""
+    ctl, _ = world
+    project = workdir / "home" / "api"
+    project.mkdir(parents=True)
+    codex = Session(workdir / "chatops.yaml", project, workdir / "home", hook="codex")
+    await codex.hook("codex_pre_tool_use.json", tool_input={"command": "ls"})
+    assert ctl.services.fleet.bots["api"].status == "online"
+    codex.proc.kill()
+    await wait_for(lambda: ctl.services.fleet.bots["api"].status == "offline", timeout=10)
+    assert ("api", DOWN) not in ctl.services.alerts.incidents

@@ -11,7 +11,7 @@ from typing import Any
 from chatops.api.callers import Callers
 from chatops.composition.services import Services
 from chatops.records.fleet import AgentState, BotState
-from chatops.wire.outcomes import COMMITTED, Committed, Handler, Immediate, Later, Outcome
+from chatops.wire.outcomes import COMMITTED, NOTED, Committed, Handler, Immediate, Later, Outcome
 from chatops.wire.peer import Peer
 from chatops.wire.protocol import (
     AgentStatus,
@@ -69,8 +69,8 @@ def fleet_handlers(services: Services, callers: Callers) -> dict[type, Handler]:
         return Committed({"status": str(status)})
 
     def heartbeat(peer: Peer, msg: Heartbeat) -> Outcome:
-        fleet.heartbeat(callers.of(peer), msg.channel, msg.ts, msg.rss_mb, msg.cpu_pct)
-        return COMMITTED
+        stored = fleet.heartbeat(callers.of(peer), msg.channel, msg.ts, msg.rss_mb, msg.cpu_pct)
+        return COMMITTED if stored else NOTED
 
     def unregister(peer: Peer, msg: Unregister) -> Outcome:
         fleet.unregister(callers.of(peer), msg.channel)

@@ -81,10 +81,10 @@ def policy_only(
     del body["key"]
     try:
         reply = request_json(socket_path, body, timeout=POLICY_TIMEOUT)
-    except (OSError, ValueError):
+    except (OSError, ValueError, MonitorError):
+        # No answer, or a refusal (data too large, a name not ours): Codex would run the
+        # command on no verdict, so the same policy judges it here and its deny stands.
         return decide_locally(config_path, agent, "terminal_command", data)
-    except MonitorError as exc:
-        return "ask", f"the controller refused the request ({exc.code})"
     denied = reply.get("state") == "denied"
     return ("deny" if denied else "ask"), str(reply.get("reason") or reply.get("state"))
 

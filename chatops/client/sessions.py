@@ -12,58 +12,16 @@ hook on every tool call does not pay for the protocol's types.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
-SHELLS = frozenset({"sh", "bash", "dash", "zsh", "fish", "ksh", "busybox", "env", "timeout"})
-"""Programs between a session and its hook that are not the session: the shell a hook command
-runs in, and the wrappers people put in front of commands."""
+from chatops.runtime.ancestry import SHELLS, session_process
+
+__all__ = ["SHELLS", "session_body", "session_name", "session_process"]
 
 _NAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_NAME = 128
-
-
-def _stat(pid: int) -> tuple[str, int] | None:
-    """``pid``'s command name and parent pid from ``/proc/PID/stat``; None when unreadable."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            raw = stat.read()
-    except OSError:
-        return None
-    open_paren, close_paren = raw.find(b"("), raw.rfind(b")")
-    fields = raw[close_paren + 2 :].split()
-    try:
-        return raw[open_paren + 1 : close_paren].decode(errors="replace"), int(fields[1])
-    except (IndexError, ValueError):
-        return None
-
-
-def _runs_a_shell(pid: int) -> bool:
-    """True when ``pid``'s program is a shell whatever its name: a wrapper script with a
-    ``#!/bin/sh`` line is named after the script, but the kernel runs the shell."""
-    try:
-        return os.path.basename(os.readlink(f"/proc/{pid}/exe")) in SHELLS
-    except OSError:
-        return False
-
-
-def session_process(start: int | None = None) -> int:
-    """The session's pid: the nearest ancestor of ``start`` (default: this process's parent)
-    that is not a shell or a wrapper (by its name, or by the program a script runs in). Falls
-    back to the parent when ``/proc`` cannot tell."""
-    parent = os.getppid() if start is None else start
-    pid = parent
-    for _ in range(32):  # a chain of wrappers is short; a loop in /proc cannot hold us
-        found = _stat(pid)
-        if found is None:
-            return parent
-        comm, ppid = found
-        if (comm not in SHELLS and not _runs_a_shell(pid)) or ppid <= 1:
-            return pid
-        pid = ppid
-    return parent
 
 
 def session_name(agent: str | None, directory: str | None) -> str:

@@ -55,6 +55,11 @@ SESSION_FEATURE = "session"
 its process is its life, so silence never makes it late or stale."""
 
 
+SESSIONS_WITHOUT_END = frozenset({"codex"})
+"""Session kinds whose agent has no hook for its end (Codex has no ``SessionEnd``): their
+process's exit is how they end, not a death to alert on."""
+
+
 def is_session(bot: BotState) -> bool:
     return bool(bot.features.get(SESSION_FEATURE))
 

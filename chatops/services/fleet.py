@@ -32,6 +32,8 @@ from typing import Any
 from chatops.config import MonitoringConfig
 from chatops.records.fleet import (
     ALIVE_STATUSES,
+    SESSION_FEATURE,
+    SESSIONS_WITHOUT_END,
     BotState,
     BotStatus,
     FleetEvent,
@@ -166,7 +168,7 @@ class FleetService:
             channel,
             pid,
             local=caller.local,
-            vouched=caller.pid is not None and vouched,
+            vouched=caller.pid is not None and vouched and not session,
             session=session,
         )
         if bot is None:
@@ -203,7 +205,9 @@ class FleetService:
         ts: float | None = None,
         rss_mb: float | None = None,
         cpu_pct: float | None = None,
-    ) -> None:
+    ) -> bool:
+        """Take ``channel``'s heartbeat; True when it queued a write (its metrics row, a status
+        change), so that its ack waits for the commit."""
         bot = self.bots.get(channel)
         if bot is None:
             raise NotRegistered(f"{channel!r} is not registered; send register first")
@@ -228,11 +232,13 @@ class FleetService:
             self._rows.add_metrics(bot, sampled_at)
         if bot.status is not BotStatus.ONLINE:
             self._transition(bot, BotStatus.ONLINE, "heartbeat")
-        elif due:
+            return True
+        if due:
             self._save(bot)
-        else:
-            for listener in self.on_change:
-                listener(bot)
+            return True
+        for listener in self.on_change:
+            listener(bot)
+        return False
 
     def unregister(self, caller: Caller, channel: str, *, why: str = "unregistered") -> None:
         bot = self.bots.get(channel)
@@ -359,7 +365,11 @@ class FleetService:
         for bot in self.bots.values():
             if bot.pid == pid and bot.status in ALIVE_STATUSES:
                 self.ownership.release(bot.channel)
-                self._transition(bot, BotStatus.DOWN, f"pid {pid} exited")
+                if bot.features.get(SESSION_FEATURE) in SESSIONS_WITHOUT_END:
+                    # It has no end event to say it was closed: its exit is its end.
+                    self._transition(bot, BotStatus.OFFLINE, f"session ended (pid {pid} exited)")
+                else:
+                    self._transition(bot, BotStatus.DOWN, f"pid {pid} exited")
 
     def _transition(
         self, bot: BotState, new: BotStatus, reason: str, *, force_save: bool = False

@@ -28,6 +28,7 @@ from chatops.records.sessions import (
     SessionResumed,
     SessionWaiting,
 )
+from chatops.runtime.ancestry import parent_of, session_process
 from chatops.runtime.bus import EventBus
 from chatops.services.agents import AgentService
 from chatops.services.approvals.preview import mask_secrets
@@ -75,6 +76,8 @@ class SessionService:
         """Take one event of the session ``agent`` run by ``pid``, from its hook ``caller``."""
         if caller.pid is None or not caller.local:
             raise Refused("a coding-agent session speaks through a hook on its own host")
+        _require_own_session(caller.pid, pid)
+        self._fleet.ownership.claim_agent(caller, agent)  # a live agent's name is not taken
         if event == "end":
             self._end(caller, agent, pid, kind, reason)
             return
@@ -151,6 +154,19 @@ class SessionService:
     def _waiting(self, agent: str) -> bool:
         state = self._agents.agents.get(agent)
         return state is not None and state.session is not None and state.session.waiting
+
+
+def _require_own_session(hook: int, pid: int) -> None:
+    """Refuse a hook naming any process but its own session: the one the controller finds by
+    the same walk from the hook's pid (which the kernel vouches for), or the hook itself. Not
+    any ancestor (a terminal multiplexer, an init process): a session is no claim on them."""
+    parent = parent_of(hook)
+    expected = session_process(parent) if parent is not None else None
+    if pid <= 1 or pid not in (hook, expected):
+        raise Refused(
+            f"pid {pid} is not the session this hook runs in (its nearest ancestor that is not "
+            f"a shell is {expected})"
+        )
 
 
 def _shown(text: str | None) -> str:

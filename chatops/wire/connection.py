@@ -27,10 +27,10 @@ from typing import Any, Protocol, cast
 
 import msgspec
 
-from chatops.wire.acks import Acks, CommitNotifier
+from chatops.wire.acks import Acks, CommitNotifier, ok_line
 from chatops.wire.badinput import BadInputLog, ErrorBudget
 from chatops.wire.framing import LineFramer
-from chatops.wire.outcomes import Committed, Handler, Immediate, Later
+from chatops.wire.outcomes import Committed, Handler, Immediate, Later, Noted
 from chatops.wire.peer import Peer, new_peer
 from chatops.wire.protocol import (
     ErrorCode,
@@ -123,6 +123,8 @@ class Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._out: list[bytes] = []
         self._flush_scheduled = False
+        self._in_turn = False
+        """Handling lines: what they answer is written once, when the turn ends."""
         self.peer = Peer(conn_id=0)
         self._pushes = PendingPushes()
         self.closed = False
@@ -174,8 +176,18 @@ class Connection(asyncio.Protocol):
             self._take_turn()
 
     def _take_turn(self) -> None:
-        """Handle up to LINES_PER_TURN lines; leave the rest for the next turn of the loop."""
+        """Handle up to LINES_PER_TURN lines, then write their answers at once; leave the rest
+        for the next turn of the loop."""
         self._turn_scheduled = False
+        self._in_turn = True
+        try:
+            self._handle_lines()
+        finally:
+            self._in_turn = False
+            if self._out and not self._flush_scheduled:
+                self._flush()
+
+    def _handle_lines(self) -> None:
         lines = self._lines
         for _ in range(min(LINES_PER_TURN, len(lines))):
             self._handle(lines.popleft())
@@ -256,7 +268,7 @@ class Connection(asyncio.Protocol):
         if self.closed:
             return
         self._out.append(data)
-        if not self._flush_scheduled:
+        if not self._flush_scheduled and not self._in_turn:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
@@ -321,7 +333,10 @@ class Connection(asyncio.Protocol):
         except Exception as exc:
             self._failed(msg, exc, "handler")
             return
-        if isinstance(outcome, Committed):
+        if isinstance(outcome, Noted):
+            if msg.id is not None:
+                self.send(ok_line(msg.id))  # written when this turn ends
+        elif isinstance(outcome, Committed):
             if msg.id is not None:
                 server.acks.add(self, msg.id, outcome.body)
         elif isinstance(outcome, Immediate):

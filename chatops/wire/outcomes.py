@@ -6,6 +6,8 @@ A handler is ``(peer, message) -> Outcome``:
   store has committed them, with ``body`` merged into the reply. Nothing is acknowledged before
   it is on disk.
 * :class:`Immediate`: answer now (``ping``, ``hello``, ``get_status``), ``id`` or not.
+* :class:`Noted`: nothing to store (most heartbeats: the live values are kept in memory and
+  written with the bot's next metrics row); a request with an ``id`` is answered at once.
 * :class:`Later`: answer when ``answer`` completes (a query, a human's decision), within
   ``timeout`` seconds, else with ``timeout``. It runs as a task the server owns, so a long wait
   never holds the connection or the loop; at shutdown it is cancelled and answered
@@ -45,11 +47,19 @@ class Later:
     timeout: float
 
 
-Outcome = Committed | Immediate | Later
+@dataclass(slots=True, frozen=True)
+class Noted:
+    """Nothing was queued to store (a heartbeat between its bot's metrics rows): a request
+    with an ``id`` is answered at once, there being no commit to wait for."""
+
+
+Outcome = Committed | Immediate | Later | Noted
 Handler = Callable[[Peer, Any], Outcome]
 
 COMMITTED = Committed()
-"""The outcome of most writes (a heartbeat, a usage event): shared, not allocated per message."""
+"""The outcome of most writes (a usage event, a heartbeat with a row): shared, not allocated
+per message."""
+NOTED = Noted()
 
 
 def after_commit(

@@ -30,6 +30,9 @@ from tests.test_approvals_cli import agent_asking, run_chatops
 from tests.test_discord import assert_within_limits
 from tests.test_hook import Machine, verdict
 
+ME = os.geteuid()
+"""The controller's own user, as the tests run it."""
+
 __all__ = ["asking"]  # the Discord fixture, shared with tests/cogs/test_approvals.py
 
 # -- the CLI, a real controller and a real agent --------------------------------------------------
@@ -292,17 +295,30 @@ def test_a_write_over_a_file_in_the_workspace_is_diffed_against_it(tmp_path: Pat
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "a.py").write_text("a\nb\nc\n")
     data = {"file_path": "src/a.py", "content": "a\nB\nc\n"}
-    diff = action_diff(data, tmp_path)
+    diff = action_diff(data, tmp_path, reader_uid=ME)
     assert "-b\n+B\n" in diff
     # The workspace from the request's cwd when none is configured, as the policy takes it.
     project = tmp_path / "home" / "project"
     project.mkdir(parents=True)
     (project / "x.txt").write_text("old\n")
     absolute = {"file_path": str(project / "x.txt"), "content": "new\n", "cwd": str(project)}
-    assert "-old\n+new\n" in action_diff(absolute, None)
-    assert action_diff({"file_path": "new.py", "content": "x"}, tmp_path) == ""  # a new file
+    assert "-old\n+new\n" in action_diff(absolute, None, reader_uid=ME)
+    assert (
+        action_diff({"file_path": "new.py", "content": "x"}, tmp_path, reader_uid=ME) == ""
+    )  # a new file
     partial = {"file_path": "src/a.py", "content": "a\n", "file_size": 10_000}
-    assert action_diff(partial, tmp_path) == ""  # only its start was sent
+    assert action_diff(partial, tmp_path, reader_uid=ME) == ""  # only its start was sent
+
+
+def test_a_file_the_asking_agents_user_could_not_read_is_not_diffed(tmp_path: Path) -> None:
+    """The controller reads as its own user: an agent of another user (through socket_group)
+    gets no diff of a file that user does not own, nor one of an unknown user."""
+    (tmp_path / "secrets.yaml").write_text("token: 1\n")
+    data = {"file_path": "secrets.yaml", "content": "x\n"}
+    assert "-token: 1" in action_diff(data, tmp_path, reader_uid=ME)
+    stranger = 54321 if ME != 54321 else 54322
+    assert action_diff(data, tmp_path, reader_uid=stranger) == ""
+    assert action_diff(data, tmp_path) == ""  # nobody the kernel vouched for
 
 
 def test_a_path_out_of_the_workspace_through_a_symlink_is_never_read(
@@ -323,7 +339,7 @@ def test_a_path_out_of_the_workspace_through_a_symlink_is_never_read(
         "../outside/secret.txt",
         str(outside / "secret.txt"),
     ):
-        assert action_diff({"file_path": path, "content": "x\n"}, workspace) == ""
+        assert action_diff({"file_path": path, "content": "x\n"}, workspace, reader_uid=ME) == ""
     assert opened == []
 
 

@@ -30,9 +30,12 @@ MAX_READ = 1_048_576
 CONTEXT = 3
 
 
-def action_diff(data: dict[str, Any], workspace_root: Path | None) -> str:
+def action_diff(
+    data: dict[str, Any], workspace_root: Path | None, *, reader_uid: int | None = None
+) -> str:
     """The unified diff of what the action changes, masked; "" when there is nothing to show
-    (a command, a new file, a file outside the workspace, one too large or not text)."""
+    (a command, a new file, a file outside the workspace, one too large or not text, one the
+    asking agent's user ``reader_uid`` could not have read: see :func:`read_in_workspace`)."""
     path = data.get("file_path")
     name = path if isinstance(path, str) and path else "file"
     old, new = data.get("old_string"), data.get("new_string")
@@ -44,7 +47,8 @@ def action_diff(data: dict[str, Any], workspace_root: Path | None) -> str:
     size = data.get("file_size")
     if isinstance(size, int | float) and size > len(content.encode()):
         return ""  # only the start of the content was sent
-    current = read_in_workspace(path, workspace_root or workspace_from(data.get("cwd")))
+    root = workspace_root or workspace_from(data.get("cwd"))
+    current = read_in_workspace(path, root, reader_uid=reader_uid)
     if current is None or current == content:
         return ""
     return mask_secrets(unified(current, content, name))
@@ -62,10 +66,15 @@ def unified(old: str, new: str, name: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
-def read_in_workspace(path: str, root: Path | None) -> str | None:
+def read_in_workspace(path: str, root: Path | None, *, reader_uid: int | None) -> str | None:
     """The text of ``path`` when it is a regular file inside ``root`` once every symlink is
-    resolved, at most :data:`MAX_READ` bytes and valid UTF-8; else None (and nothing read)."""
-    if root is None or "\0" in path:
+    resolved, at most :data:`MAX_READ` bytes and valid UTF-8; else None (and nothing read).
+
+    The controller reads as its own user, and the diff goes back to whoever lists approvals:
+    so only for an agent of the controller's own user (``reader_uid``, as the kernel vouched)
+    or a file that agent's user owns. An agent of another user (through ``socket_group``)
+    cannot make a prompt read the operator's files for it."""
+    if root is None or "\0" in path or reader_uid is None:
         return None
     real_root = Path(os.path.realpath(root))
     real = Path(os.path.realpath(real_root / os.path.expanduser(path)))
@@ -78,6 +87,8 @@ def read_in_workspace(path: str, root: Path | None) -> str | None:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_READ:
+            return None
+        if reader_uid != os.geteuid() and info.st_uid != reader_uid:
             return None
         raw = os.read(fd, MAX_READ + 1)
     except OSError:

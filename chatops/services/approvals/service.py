@@ -180,7 +180,7 @@ class ApprovalService:
         self, caller: Caller, record: ApprovalRecord, data: dict[str, Any]
     ) -> ApprovalRecord:
         root = self.config.workspace_root  # the diff reads a file: off the loop
-        record.diff = await asyncio.to_thread(action_diff, data, root)
+        record.diff = await asyncio.to_thread(action_diff, data, root, reader_uid=caller.uid)
         self._keep(record)
         self._deadlines.arm(record)
         self._tables.save(record)

@@ -187,6 +187,13 @@ def test_updated_tool_input_maps_an_edit_back_onto_each_tool() -> None:
         **edit,
         "new_string": "d",
     }
+    # The text it replaces, when the approver changed it: what the policy judged is what runs.
+    changed_old = {**data, "old_string": "A"}
+    assert updated_tool_input("Edit", edit, changed_old) == {
+        **edit,
+        "old_string": "A",
+        "new_string": "c",
+    }
     assert updated_tool_input("MultiEdit", {"edits": []}, {"content": "x"}) is None
     assert updated_tool_input("Bash", bash, {"content": "x"}) is None
 
@@ -355,3 +362,31 @@ def test_clip_diff_says_how_many_lines_it_left_out() -> None:
 @pytest.fixture
 def machine(workdir: Path) -> Machine:
     return Machine(workdir, make_settings(workdir))
+
+
+def test_an_edit_lost_to_a_restart_is_never_acted_on() -> None:
+    """After a restart only the masked copy of an edit is stored: the agent asking again is
+    told no, not handed a command holding the mask."""
+    from chatops.api.approvals import answer
+
+    record = ApprovalRecord(
+        id=7,
+        key="k",
+        agent="coder",
+        action_type="terminal_command",
+        summary="git push",
+        preview="",
+        policy="confirm",
+        rule="terminal_command",
+        reason="needs a human",
+        state="approved",
+        requested_at=1.0,
+        expires_at=2.0,
+    )
+    record.edited_data = {"command": f"git push https://x:{MASK}@host/r"}
+    reply = answer(record)
+    assert reply["decision"] == "deny" and reply["updated_data"] is None
+    assert "restart lost" in reply["reason"]
+    record.updated_data = {"command": "git push https://x:s3cret@host/r"}
+    assert answer(record)["decision"] == "approve"
+    assert answer(record)["updated_data"] == record.updated_data

@@ -3,12 +3,14 @@ lists and decides, grants and revokes grants (``chatops approvals``)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chatops.api.callers import Callers
 from chatops.api.fleet import QUERY_TIMEOUT
 from chatops.composition.services import Services
 from chatops.records.approvals import ApprovalAsk, ApprovalRecord, Grant
+from chatops.services.approvals.preview import MASK
 from chatops.services.callers import Caller
 from chatops.wire.outcomes import Committed, Handler, Immediate, Later, Outcome
 from chatops.wire.peer import Peer
@@ -21,18 +23,28 @@ def answer(record: ApprovalRecord) -> dict[str, Any]:
     is the action's data to act on instead of what it asked (null otherwise), ``comment`` the
     approver's note."""
     updated = record.updated_data if record.updated_data is not None else record.edited_data
+    # After a restart only the masked copy of an edit is left: acting on it would run the mask.
+    lost = (
+        record.updated_data is None
+        and updated is not None
+        and MASK in json.dumps(updated, ensure_ascii=False)
+    )
+    approved = record.approved and not lost
+    reason = record.decision_reason or record.reason
+    if record.approved and lost:
+        reason = "approved with an edit that a controller restart lost (its secrets were masked)"
     return {
         "type": "approval",
         "request": record.id,
-        "decision": "approve" if record.approved else "deny",
+        "decision": "approve" if approved else "deny",
         "state": record.state,
         "policy": record.policy,
         "rule": record.rule,
-        "reason": record.decision_reason or record.reason,
+        "reason": reason,
         "decided_by": record.decided_by,
         "via": record.via,
         "wait_ms": record.wait_ms,
-        "updated_data": updated if record.approved else None,
+        "updated_data": updated if approved else None,
         "comment": record.edit_comment,
     }
 

@@ -120,7 +120,8 @@ def updated_tool_input(
     """The tool's input with an approver's edit applied (``updated_data``: the action's data as
     approved, see :func:`action_for`), keeping every other field of the original; None when the
     edit cannot be put back into this tool's input. ``Bash``: its ``command``; ``Write``: its
-    ``content``; ``Edit``: its ``new_string`` (``content`` where only that was edited); a
+    ``content``; ``Edit``: its ``new_string`` (``content`` where only that was edited) and
+    ``old_string``; a
     ``file_path`` the edit changed (the policy judged the edited one) for both."""
     updated = dict(original_tool_input)
     if tool_name == "Bash":
@@ -144,6 +145,9 @@ def updated_tool_input(
     if not isinstance(new, str):
         return None
     updated["new_string"] = new
+    old = updated_data.get("old_string")
+    if isinstance(old, str):
+        updated["old_string"] = old  # the text the approved edit replaces, as judged
     return updated
 
 

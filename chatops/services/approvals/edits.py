@@ -228,8 +228,10 @@ class Editing:
         if merged == original:
             raise Invalid(f"the edit changes nothing in request #{record.id}: approve it as it is")
         partial = _partial(original)
-        if partial is not None and {"content", "new_string"} & changes.keys():
-            raise Refused(f"the content cannot be edited: {partial}")
+        if partial is not None:
+            # Any edit (a path alone too) is handed back whole as the tool's input, and the
+            # agent would then write the start it sent in place of its whole content.
+            raise Refused(f"request #{record.id} cannot be edited: {partial}")
         if any(MASK in text for text in _strings(changes)):
             raise Invalid(
                 f"the edit holds a masked secret ({MASK}), which the agent would receive as "

@@ -95,6 +95,29 @@ async def test_totals_are_stored_as_their_increase_once_across_a_restart(
     await client.close()
 
 
+async def test_a_model_switch_counts_only_the_spend_since(
+    settings: Settings, start_controller: Any
+) -> None:
+    """A session's totals run over the whole session: after ``/model`` the next report's
+    increase is the spend since, under the new model, not the whole session again."""
+    db = settings.monitoring.database_path
+    await start_controller()
+    client = await register(settings, "coder")
+    replies = await send_all(
+        client,
+        totals(5.00, 10_000, 1_000, model="claude-opus-4"),
+        totals(5.40, 11_000, 1_100, model="claude-sonnet-4-5"),
+    )
+    assert all(reply["ok"] for reply in replies), replies
+    rows = query(
+        db,
+        "SELECT model, tokens_in, round(estimated_cost, 6) FROM llm_usage "
+        "WHERE channel = 'coder' ORDER BY id",
+    )
+    assert rows == [("claude-opus-4", 10_000, 5.0), ("claude-sonnet-4-5", 1_000, 0.4)]
+    await client.close()
+
+
 async def test_totals_only_from_the_bot_or_its_descendants(
     settings: Settings, start_controller: Any
 ) -> None:

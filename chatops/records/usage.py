@@ -44,8 +44,8 @@ class UsageBucket:
 
 @dataclass(slots=True, frozen=True)
 class RunningTotals:
-    """A coding-agent session's running usage for one model, as the agent counts it (the last
-    ``usage_totals`` the controller stored): what the next report is compared with."""
+    """A coding-agent session's running usage, whatever the model, as the agent counts it (the
+    last ``usage_totals`` the controller stored): what the next report is compared with."""
 
     cost: float
     tokens_in: int

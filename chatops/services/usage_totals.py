@@ -1,6 +1,11 @@
 """Running usage totals from coding agents (``usage_totals``): the increase over the last totals
-seen for (channel, session, model) becomes one ``llm_usage`` row, so the quota and budget
-machinery counts it like any call.
+seen for (channel, session) becomes one ``llm_usage`` row of the model the report names, so the
+quota and budget machinery counts it like any call.
+
+The totals are the session's, whatever the model: Claude Code's cost and tokens, and Codex's
+token counts, run over the whole session. Kept per model, a session switching models (``/model``)
+would have its whole spend counted again under the new one; kept per session, a switch counts
+only what the session spent since, under the model it now uses.
 
 Why totals and not calls: Claude Code's status line and Codex's session logs only show running
 counters. A report is absolute, so one that was lost is made up by the next, and the same
@@ -16,7 +21,7 @@ The rules, per counter (cost, tokens in, tokens out):
 
 The last totals are kept in memory and saved with the usage row in one transaction
 (``usage_running_totals``), so after a restart the same totals are still counted once; the
-row's idempotency key, derived from (channel, session, model, generation, totals), guards the
+row's idempotency key, derived from (channel, session, generation, totals), guards the
 same again. A failed commit puts the last committed totals back: the client's next report
 (or its retry) carries the increase again.
 """
@@ -34,6 +39,9 @@ from chatops.store import Store
 from chatops.store.running_totals import RunningKey
 from chatops.timeutil import Clock, wall_clock
 
+SESSION_WIDE = "*"
+"""The model column of a session's running totals (the table's key names a model; the totals
+are the session's, whatever model it used)."""
 FEATURE = "session totals"
 """The ``feature`` of the usage rows made from totals (where ``get_usage`` breaks them down)."""
 
@@ -123,12 +131,13 @@ class UsageTotalsService:
         tokens_out: int = 0,
         ts: float | None = None,
     ) -> Increase | None:
-        """Store the increase of these totals over the last of (channel, session, model).
+        """Store the increase of these totals over the last of (channel, session), as usage of
+        ``model``.
 
         Only a caller that may speak for the registered bot ``channel`` reports for it (a
         session's hook or status line is the session process's descendant)."""
         self._ownership.speaker(caller, channel)
-        key: RunningKey = (channel, session, model)
+        key: RunningKey = (channel, session, SESSION_WIDE)
         last = self._last.get(key)
         now = self._clock()
         new = RunningTotals(float(cost), int(tokens_in), int(tokens_out), ts=now)
@@ -170,6 +179,6 @@ class UsageTotalsService:
         else:
             self._last[key] = committed
 
-    def last(self, channel: str, session: str, model: str) -> RunningTotals | None:
-        """The last totals of (channel, session, model), for views and tests."""
-        return self._last.get((channel, session, model))
+    def last(self, channel: str, session: str) -> RunningTotals | None:
+        """The last totals of (channel, session), for views and tests."""
+        return self._last.get((channel, session, SESSION_WIDE))

@@ -66,8 +66,9 @@ class AgentSession(RequestBase, tag="agent_session"):
 
 
 class UsageTotals(RequestBase, tag="usage_totals"):
-    """A session's running usage totals for one model, as the agent counts them; the
-    controller stores the increase over the last totals of the same ``session``."""
+    """A session's running usage totals, as the agent counts them (the whole session's, whatever
+    the model): the controller stores the increase over the last totals of the same
+    ``session``, as usage of ``model``, the one it uses now."""
 
     channel: Name
     session: IdemKey

@@ -38,7 +38,7 @@ BUTTON_LABEL_MAX = 80
 class ReplyButton(
     ApproverButton,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"chatops:reply:(?P<ref>[nh]:.{1,84})",
+    template=r"chatops:reply:(?P<ref>[nh]:\d{1,10}:.{1,80})",
 ):
     """Under a session's waiting or finished alert: opens the reply modal (approvers only)."""
 
@@ -112,20 +112,24 @@ def _told(outcome: ReplyOutcome, user: discord.abc.User) -> str:
     return f"💬 {user.mention} replied to **{agent}**; kept until it next waits for a reply."
 
 
-def reply_buttons(alerts: Sequence[Alert]) -> list[ReplyButton]:
+def reply_buttons(
+    alerts: Sequence[Alert], pid_of: Callable[[str], int | None]
+) -> list[ReplyButton]:
     """A Reply button under a session's waiting or finished alert (one per session in a
-    group, up to a row, each named when there are several)."""
-    agents: list[str] = []
+    group, up to a row, each named when there are several), tied to the session's process
+    (``pid_of``) as the alert is posted: none for a session already gone."""
+    sessions: list[tuple[str, int]] = []
     for alert in alerts:
         if alert.incident_kind not in SESSION_KINDS or alert.severity is Severity.RESOLVED:
             continue
-        if alert.subject not in agents:
-            agents.append(alert.subject)
-    if len(agents) == 1:
-        return [ReplyButton(ReplyService.reference(agents[0]))]
+        pid = pid_of(alert.subject)
+        if pid is not None and (alert.subject, pid) not in sessions:
+            sessions.append((alert.subject, pid))
+    if len(sessions) == 1:
+        return [ReplyButton(ReplyService.reference(*sessions[0]))]
     return [
-        ReplyButton(ReplyService.reference(agent), f"Reply to {agent}")
-        for agent in agents[:BUTTONS_MAX]
+        ReplyButton(ReplyService.reference(agent, pid), f"Reply to {agent}")
+        for agent, pid in sessions[:BUTTONS_MAX]
     ]
 
 
@@ -144,7 +148,15 @@ class AgentsCog(commands.Cog):
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(ReplyButton)
         if self.bot.alert_sink is not None:
-            self._remove_buttons = self.bot.alert_sink.add_buttons(reply_buttons)
+            fleet = self.bot.services.fleet
+
+            def pid_of(agent: str) -> int | None:
+                bot = fleet.bots.get(agent)
+                return None if bot is None else bot.pid
+
+            self._remove_buttons = self.bot.alert_sink.add_buttons(
+                lambda alerts: reply_buttons(alerts, pid_of)
+            )
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(ReplyButton)

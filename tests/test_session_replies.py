@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from chatops.composition.controller import Controller
 from chatops.config.approvals import SocketDecisions
+from chatops.services.errors import NotFound
 from tests.conftest import (
     BOTS,
     Running,
@@ -363,6 +364,17 @@ async def test_only_the_sessions_own_hook_may_wait_and_moving_on_drops_a_kept_re
     # A reply kept while the session works on is dropped at its next activity.
     replies.reply("alice", "coder", "stale", via="test")
     assert replies.kept("coder")
+    # Heard from without acting (a notification that is no wait, as a status line's redraw):
+    # the reply stays.
+    bot = ctl.services.fleet.bots["coder"]
+    heard = bot.last_heartbeat
+    redraw = {
+        **fixture_event("claude_notification_idle.json", machine),
+        "notification_type": "auth_success",
+    }
+    assert await session.run(redraw) is None
+    await wait_for(lambda: bot.last_heartbeat > heard)
+    assert replies.kept("coder")
     tool = fixture_event("claude_post_tool_use.json", machine)
     assert await session.run(tool) is None
     assert not replies.kept("coder")
@@ -408,11 +420,16 @@ async def test_a_long_sessions_reply_button_fits_discords_custom_id(
     session = await new_session(sessions, machine, long_name)
     assert await session.run(fixture_event("claude_session_start.json", machine)) is None
     alert = Alert("agent_finished", long_name, Severity.INFO, "t", "b", 1.9e9, "agent_finished")
-    [button] = reply_buttons([alert])
+    pid = ctl.services.fleet.bots[long_name].pid
+    [button] = reply_buttons([alert], lambda name: pid if name == long_name else None)
     assert button.item.custom_id is not None and len(button.item.custom_id) <= 100
-    assert ctl.services.replies.agent_of(ReplyService.reference(long_name)) == long_name
-    short = ReplyService.reference("coder")
-    assert short == "n:coder" and ctl.services.replies.agent_of(short) == "coder"
+    replies = ctl.services.replies
+    assert replies.agent_of(ReplyService.reference(long_name, pid)) == long_name
+    assert ReplyService.reference("coder", 4242) == "n:4242:coder"
+    # A button of an earlier session of the same name does not reach this one.
+    with pytest.raises(NotFound, match="has ended"):
+        replies.agent_of(ReplyService.reference(long_name, pid + 1))
+    assert reply_buttons([alert], lambda name: None) == []  # gone before it was posted
 
 
 def test_a_reply_refused_from_the_sessions_own_tree_says_so_in_reply_words() -> None:

@@ -50,9 +50,9 @@ from chatops.services.operators import REPLYING, OperatorGate, operator_name
 
 log = logging.getLogger(__name__)
 
-REF_NAME_CHARS = 84
-"""A session name this long or shorter is its own reference in a button's ``custom_id``
-(``chatops:reply:n:`` + 84 = Discord's 100); a longer one is referred to by a hash."""
+REF_CHARS = 84
+"""Room for a reference in a button's ``custom_id`` (``chatops:reply:`` + 84 = Discord's 100,
+the ``n:``/``h:`` and the pid included): a name that does not fit is referred to by a hash."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,23 +154,32 @@ class ReplyService:
     # -- a button's reference to a session -------------------------------------------------------
 
     @staticmethod
-    def reference(agent: str) -> str:
-        """What a Reply button carries for ``agent``: ``n:<name>`` when it fits a
-        ``custom_id``, else ``h:<hash>`` (the name's SHA-256, 32 hex digits)."""
-        if len(agent) <= REF_NAME_CHARS:
-            return f"n:{agent}"
-        return f"h:{_digest(agent)}"
+    def reference(agent: str, pid: int) -> str:
+        """What a Reply button carries for the session ``agent`` run by ``pid``:
+        ``n:<pid>:<name>`` when it fits a ``custom_id``, else ``h:<pid>:<hash>`` (the name's
+        SHA-256, 32 hex digits). The pid ties the button to that session: a later session of
+        the same name (the next ``claude`` in the same project) is not the one it asks."""
+        named = f"n:{pid}:{agent}"
+        return named if len(named) <= REF_CHARS else f"h:{pid}:{_digest(agent)}"
 
     def agent_of(self, reference: str) -> str:
-        """The session a button's reference names; :class:`NotFound` when no session does."""
-        how, _, value = reference.partition(":")
-        if how == "n" and value:
-            return value
+        """The session a button's reference names; :class:`NotFound` when it has ended (its
+        name now another process's, or nobody's)."""
+        how, _, rest = reference.partition(":")
+        pid_text, _, value = rest.partition(":")
+        name: str | None = value if how == "n" and value else None
         if how == "h":
-            for name, bot in self._fleet.bots.items():
-                if is_session(bot) and _digest(name) == value:
-                    return name
-        raise NotFound("that session is no longer known")
+            sessions = (n for n, bot in self._fleet.bots.items() if is_session(bot))
+            name = next((n for n in sessions if _digest(n) == value), None)
+        bot = self._fleet.bots.get(name) if name is not None else None
+        if name is None or bot is None or not pid_text.isdigit():
+            raise NotFound("that session is no longer known")
+        if bot.pid != int(pid_text):
+            raise NotFound(
+                f"the session that message was about has ended (pid {pid_text}); {name!r} is "
+                "another session now: reply to it with /agent reply if you mean it"
+            )
+        return name
 
     # -- the session's hook ----------------------------------------------------------------------
 

@@ -110,7 +110,9 @@ class SessionService:
         now = self._clock()
         if was_waiting and event != "waiting":
             self._bus.publish(SessionResumed(ts=now, agent=agent))
-        if event in ("start", "activity"):
+        if event == "start" or (event == "activity" and tool is not None):
+            # It acted (a new start, a tool): a reply kept from before is stale. A status
+            # line's redraw (activity, no tool) is no act of the session's.
             self._bus.publish(SessionActive(ts=now, agent=agent))
         elif event == "waiting":
             self._bus.publish(SessionWaiting(ts=now, agent=agent, kind=kind, message=said))

@@ -66,7 +66,10 @@ def recovery_handlers(services: Services, callers: Callers) -> dict[type, Handle
 
     def reset_status(peer: Peer, msg: ResetStatusCache) -> Outcome:
         operators.require(callers.of(peer))
-        return Later(services.fleet.reset_status_cache(), SLOW)
+        return Later(reset_statuses(), SLOW)
+
+    async def reset_statuses() -> dict[str, Any]:
+        return asdict(await services.fleet.reset_statuses())
 
     async def planned() -> dict[str, Any]:
         plan = await services.cleanup.plan()

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Any
 
 from chatops.config import MonitoringConfig
@@ -280,10 +280,6 @@ class FleetService:
             bot = self.bots[channel]
             if bot.status in ALIVE_STATUSES:
                 self._transition(bot, BotStatus.DOWN, "connection lost without unregister")
-
-    async def reset_status_cache(self) -> dict[str, int]:
-        """:meth:`reset_statuses` as a dict: the ``reset_status_cache`` request's answer."""
-        return asdict(await self.reset_statuses())
 
     async def reset_statuses(self) -> StatusReset:
         """Drop the in-memory statuses of bots without a live connection and read them again

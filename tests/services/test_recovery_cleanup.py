@@ -33,8 +33,8 @@ async def test_reset_status_cache_reloads_and_asks_bots_to_register(
     await ctl.store.flush()
     fleet = ctl.services.fleet
     fleet.bots["gone"].features = {"corrupted": True}  # the in-memory copy went wrong
-    result = await fleet.reset_status_cache()
-    assert result == {"reloaded": 1, "asked_to_register": 1}
+    result = await fleet.reset_statuses()
+    assert (result.reloaded, result.asked_to_register) == (1, 1)
     assert fleet.bots["gone"].features != {"corrupted": True}
     push = await live.recv()
     assert push["type"] == "control" and push["action"] == "register"

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from chatops.records.approvals import ApprovalRecord
 from chatops.services.approvals.events import ApprovalError, NoSuchApproval, outcome_text
+from chatops.services.approvals.granting import Deciding
 from chatops.services.approvals.policy import Decision
 from chatops.services.approvals.preview import MASK, mask_data, mask_secrets
 from chatops.services.callers import Caller
@@ -50,25 +51,11 @@ MAIN_FIELDS = ("command", "new_string", "content")
 """The one field a single-box editor (Discord's modal) edits, the first the data has."""
 
 
-class Checking(Protocol):
-    """What editing needs of the approval service: its records, its policy, its decision and
-    the operator's door."""
-
-    @property
-    def records(self) -> Mapping[int, ApprovalRecord]: ...
+class Checking(Deciding, Protocol):
+    """What editing needs of the approval service: granting's (its records, its decisions), its
+    policy, and the operator's door."""
 
     async def evaluate(self, action_type: str, data: dict[str, Any]) -> Decision: ...
-
-    def decide(
-        self,
-        request_id: int,
-        approve: bool,
-        *,
-        by: str,
-        identity: str,
-        via: str,
-        reason: str | None = None,
-    ) -> ApprovalRecord: ...
 
     def operator_may_decide(self, caller: Caller, request_id: int) -> None: ...
 

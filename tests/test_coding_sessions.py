@@ -162,7 +162,7 @@ async def test_a_session_joins_at_start_and_its_death_is_a_down_alert(
     await wait_for(lambda: ctl.services.agents.agents["webapp"].current_task == tool)
 
     # Silence is no sign of death for a session: no deadline is armed for it.
-    assert ("reap", "webapp") not in ctl.services.fleet.timers
+    assert ctl.services.fleet.silence_deadline("webapp") is None
 
     # Killed without SessionEnd: the pid watch (the reap job is an hour away) says it at once.
     os.kill(session.pid, signal.SIGKILL)

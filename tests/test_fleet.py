@@ -194,59 +194,101 @@ class CountingTimers(Timers):
         super().schedule(key, when, callback)
 
 
-async def test_a_hung_bot_changes_state_at_its_threshold_by_its_own_timer(store: Store) -> None:
-    """No sweep runs here: the bot's timer, set at each threshold, is all there is."""
+async def test_a_hung_bot_changes_state_at_its_threshold_by_a_timer(store: Store) -> None:
+    """No sweep runs here: the timers, set at each threshold, are all there is."""
     clock, events = FakeClock(), []
     fleet = make_fleet(store, clock, events)
     me = peer()
     fleet.register(me, "hung", os.getpid(), {})
     fleet.register(me, "fine", os.getpid(), {})
     t0 = clock.now
-    key = ("reap", "hung")
-    assert fleet.timers.when(key) == t0 + 40  # heartbeat_interval + late_grace
+    assert fleet.silence_deadline("hung") == t0 + 40  # heartbeat_interval + late_grace
 
     clock.now = t0 + 39.999
     fleet.heartbeat(me, "fine")
     assert fleet.timers.run_due() == 0
     assert fleet.bots["hung"].status is BotStatus.ONLINE
     clock.now = t0 + 40
-    assert fleet.timers.run_due() == 2  # both timers were set at t0 + 40
+    assert fleet.timers.run_due() == 1  # the order's one timer, for both
     hung = fleet.bots["hung"]
     assert hung.status is BotStatus.LATE and hung.status_changed_at == t0 + 40
     assert fleet.bots["fine"].status is BotStatus.ONLINE  # its heartbeat moved its threshold
-    assert fleet.timers.when(("reap", "fine")) == t0 + 39.999 + 40
-    assert fleet.timers.when(key) == t0 + 60  # stale_timeout after the last heartbeat
+    assert fleet.silence_deadline("fine") == t0 + 39.999 + 40
+    assert fleet.silence_deadline("hung") == t0 + 60  # stale_timeout after the last heartbeat
 
     clock.now = t0 + 60
     fleet.timers.run_due()
     assert hung.status is BotStatus.STALE and hung.status_changed_at == t0 + 60
-    assert key not in fleet.timers  # silence can change a stale bot no more
+    assert fleet.silence_deadline("hung") is None  # silence can change a stale bot no more
     transitions = [(e.old_status, e.new_status) for e in events if e.channel == "hung"]
     assert transitions[-2:] == [("online", "late"), ("late", "stale")]
 
     fleet.heartbeat(me, "hung")  # back: its next threshold is armed
-    assert hung.status is BotStatus.ONLINE and fleet.timers.when(key) == t0 + 60 + 40
+    assert hung.status is BotStatus.ONLINE and fleet.silence_deadline("hung") == t0 + 60 + 40
+    clock.now = t0 + 60 + 40
+    fleet.timers.run_due()
+    assert hung.status is BotStatus.LATE  # its place in the order was taken when it came back
 
 
-async def test_heartbeats_do_not_touch_the_timer_until_it_fires(store: Store) -> None:
+async def test_heartbeats_set_no_timer_and_a_healthy_fleet_wakes_one(store: Store) -> None:
+    """A heartbeat moves its bot in the order, it schedules nothing; the order's one timer fires
+    about once per threshold for the whole fleet, not once per bot."""
     clock = FakeClock()
     timers = CountingTimers(clock)
     bus = EventBus()
     cfg = MonitoringConfig(socket_path=Path("/unused"), database_path=store.path)
     fleet = FleetService(store, bus, cfg, Ownership(), clock=clock, timers=timers)
     me = peer()
-    fleet.register(me, "busy", os.getpid(), {})
+    names = [f"busy-{n}" for n in range(100)]
+    for name in names:
+        fleet.register(me, name, os.getpid(), {})
     t0, armed = clock.now, timers.scheduled
-    for _ in range(1000):
-        clock.now += 0.03
-        fleet.heartbeat(me, "busy")
-    assert timers.scheduled == armed  # ingest never set a timer
-    assert timers.when(("reap", "busy")) == t0 + 40
-    clock.now = t0 + 40
-    fleet.timers.run_due()  # fires, finds a recent heartbeat, and moves to the new threshold
-    assert fleet.bots["busy"].status is BotStatus.ONLINE
-    assert timers.scheduled == armed + 1
-    assert timers.when(("reap", "busy")) == fleet.bots["busy"].last_heartbeat + 40
+    for _ in range(400):  # 400 rounds, one heartbeat per bot every 0.3 s: 40,000 heartbeats
+        clock.now += 0.3
+        for name in names:
+            fleet.heartbeat(me, name)
+        timers.run_due()
+    assert clock.now - t0 == pytest.approx(120)
+    assert all(fleet.bots[name].status is BotStatus.ONLINE for name in names)
+    # Three fires in 120 s at a 40 s threshold, each re-arming the one timer.
+    assert timers.scheduled - armed <= 4
+    assert fleet.silence_deadline("busy-0") == fleet.bots["busy-0"].last_heartbeat + 40
+
+    late = names[50]
+    silent_from = fleet.bots[late].last_heartbeat
+    others = [name for name in names if name != late]
+    while clock.now < silent_from + 40:
+        clock.now += 0.3
+        for name in others:
+            fleet.heartbeat(me, name)
+        timers.run_due()
+    assert fleet.bots[late].status is BotStatus.LATE
+    assert fleet.bots[late].status_changed_at < silent_from + 40 + 0.3  # at its threshold
+    assert all(fleet.bots[name].status is BotStatus.ONLINE for name in others)
+
+
+async def test_a_clock_stepped_back_never_judges_a_bot_late(store: Store) -> None:
+    """A heartbeat stamped before the newest one in the order (the wall clock went back) cannot
+    take its place at the end, where it would be judged after its threshold: it gets a timer of
+    its own, and is judged at its threshold exactly."""
+    clock, events = FakeClock(), []
+    fleet = make_fleet(store, clock, events)
+    me = peer()
+    fleet.register(me, "ahead", os.getpid(), {})
+    clock.now += 5
+    fleet.register(me, "stepped", os.getpid(), {})
+    t1 = clock.now
+    clock.now = t1 - 3  # the clock steps back 3 s
+    fleet.heartbeat(me, "stepped")
+    fleet.heartbeat(me, "ahead")
+    clock.now = t1 + 20
+    fleet.heartbeat(me, "ahead")  # the order now: ahead alone; stepped has a timer
+    assert fleet.silence_deadline("stepped") == t1 - 3 + 40
+    clock.now = t1 - 3 + 40
+    fleet.timers.run_due()
+    assert fleet.bots["stepped"].status is BotStatus.LATE
+    assert fleet.bots["stepped"].status_changed_at == t1 - 3 + 40
+    assert fleet.bots["ahead"].status is BotStatus.ONLINE
 
 
 async def test_the_reconnect_grace_ends_by_its_timer(store: Store) -> None:
@@ -262,14 +304,14 @@ async def test_the_reconnect_grace_ends_by_its_timer(store: Store) -> None:
     second = make_fleet(store, clock, events, restart_grace=30)
     await second.start()
     t0 = clock.now
-    assert second.timers.when(("reap", "never-returns")) == t0 + 30
+    assert second.silence_deadline("never-returns") == t0 + 30
     clock.now = t0 + 20
     second.register(Caller(pid=os.getpid()), "comes-back", os.getpid(), {})
     clock.now = t0 + 30
     second.timers.run_due()
     assert second.bots["never-returns"].status is BotStatus.DOWN
     assert second.bots["comes-back"].status is BotStatus.ONLINE
-    assert second.timers.when(("reap", "comes-back")) == t0 + 20 + 40
-    assert ("reap", "never-returns") not in second.timers
+    assert second.silence_deadline("comes-back") == t0 + 20 + 40
+    assert second.silence_deadline("never-returns") is None
     [down] = [e for e in events if e.new_status == "down"]
     assert down.channel == "never-returns" and down.ts == t0 + 30

@@ -81,7 +81,7 @@ class FleetService:
         self.on_remove: list[Callable[[str], None]] = []
         """Called with a bot's name when it leaves the fleet (cleanup, a status reset)."""
         self.timers = timers if timers is not None else Timers(clock)
-        """Where each bot's silence deadline waits (keys ``("reap", channel)``)."""
+        """Where silence deadlines wait (:mod:`~chatops.services.fleet_deadlines`)."""
         self._deadlines = SilenceDeadlines(
             self.timers,
             config,
@@ -233,6 +233,7 @@ class FleetService:
         if bot.status is not BotStatus.ONLINE:
             self._transition(bot, BotStatus.ONLINE, "heartbeat")
             return True
+        self._deadlines.heartbeat(bot)
         if due:
             self._save(bot)
             return True
@@ -298,9 +299,8 @@ class FleetService:
                     removed(channel)
                 continue
             self.bots[channel] = fresh
-            self._deadlines.arm(
-                fresh
-            )  # the stored status may be alive where the one in memory was not
+            # The stored status may be alive where the one in memory was not.
+            self._deadlines.arm(fresh)
             reloaded += 1
             for listener in self.on_change:
                 listener(fresh)
@@ -340,6 +340,10 @@ class FleetService:
                 self._transition(bot, BotStatus.DOWN, f"pid {bot.pid} is gone")
                 continue
             self._deadlines.apply(channel)
+
+    def silence_deadline(self, channel: str) -> float | None:
+        """When silence will next judge ``channel`` (None: it cannot change it)."""
+        return self._deadlines.deadline(channel)
 
     # -- views -----------------------------------------------------------------------------------
 

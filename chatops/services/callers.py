@@ -71,8 +71,5 @@ class Caller:
     service)."""
     id: int = field(default_factory=lambda: next(_ids))
 
-    def __hash__(self) -> int:
-        return self.id
-
     def describe(self) -> str:
         return f"conn#{self.id}" + (f" pid={self.pid}" if self.pid else "")

@@ -213,7 +213,7 @@ class FleetService:
             raise NotRegistered(f"{channel!r} is not registered; send register first")
         self.ownership.authorize(caller, channel)
         now = self._clock()
-        sampled_at = event_time(ts, now, self._max_event_age)
+        sampled_at = now if ts is None else event_time(ts, now, self._max_event_age)
         bot.last_heartbeat = now
         if rss_mb is not None:
             bot.rss_mb = rss_mb

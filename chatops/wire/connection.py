@@ -170,9 +170,20 @@ class Connection(asyncio.Protocol):
         if lines and self._handshake is not None:
             self._handshake.cancel()
             self._handshake = None
-        self._lines.extend(lines)
-        self._overflow = self._overflow or overflow
-        if not self._turn_scheduled:
+        if overflow:
+            self._overflow = True
+        if self._turn_scheduled:
+            self._lines.extend(lines)  # its turn comes
+        elif len(lines) == 1 and not self._lines and not self._overflow:
+            # One whole line and nothing waiting, as a bot's heartbeat comes: no queue.
+            self._in_turn = True
+            try:
+                self._handle(lines[0])
+            finally:
+                self._end_turn()
+            self._check_backlog()
+        else:
+            self._lines.extend(lines)
             self._take_turn()
 
     def _take_turn(self) -> None:
@@ -183,9 +194,12 @@ class Connection(asyncio.Protocol):
         try:
             self._handle_lines()
         finally:
-            self._in_turn = False
-            if self._out and not self._flush_scheduled:
-                self._flush()
+            self._end_turn()
+
+    def _end_turn(self) -> None:
+        self._in_turn = False
+        if self._out and not self._flush_scheduled:
+            self._flush()
 
     def _handle_lines(self) -> None:
         lines = self._lines
@@ -200,11 +214,14 @@ class Connection(asyncio.Protocol):
             asyncio.get_running_loop().call_soon(self._take_turn)
             return
         self._resume("turn")
-        if self._server.notifier.backlog > self._server.limits.max_pending_writes:
-            self._hold_until_commit()
+        self._check_backlog()
         if self._overflow:
             limit = self._framer.max_line
             self.refuse(ErrorCode.LINE_TOO_LONG, f"line longer than {limit} bytes")
+
+    def _check_backlog(self) -> None:
+        if self._server.notifier.backlog > self._server.limits.max_pending_writes:
+            self._hold_until_commit()
 
     def _pause(self, reason: str) -> None:
         if not self._pauses and self._transport is not None and not self.closed:

@@ -28,9 +28,6 @@ class Peer:
     """The connection, for pushes; None for peers that cannot be pushed to (tests driving
     services directly)."""
 
-    def __hash__(self) -> int:
-        return self.conn_id
-
     def _live_link(self) -> PushLink:
         if self.link is None or self.link.closed:
             raise NotConnected(f"{self.describe()} is not connected")

@@ -10,14 +10,22 @@ latency p50/p99; it prints a table and the controller's CPU as a multiple of the
 
 Each server runs on the loop its name says: ``floor-asyncio`` (the target's floor: a bare asyncio
 echo server on asyncio's own loop), ``floor-uvloop`` (the same echo server on uvloop),
-``controller-uvloop`` (the controller as it runs by default) and ``controller-asyncio``
-(``monitoring.uvloop: false``). The target compares the controller, on uvloop where it is
-available, with the bare asyncio echo server; the same-loop ratios say how much of the
-controller's cost is its own work rather than the loop's.
+``floor-parse-uvloop`` (the least a controller could do with a line: decode it with msgspec,
+keep the latest per bot, answer an ack; on uvloop), ``controller-uvloop`` (the controller as it
+runs by default), ``controller-asyncio`` (``monitoring.uvloop: false``) and ``previous-uvloop``
+(the controller of ``--previous``, a checkout of the previous release). The target compares the
+controller, on uvloop where it is available, with the bare asyncio echo server; the same-loop
+ratios say how much of the controller's cost is its own work rather than the loop's.
+
+With ``--rounds N`` every server runs N times, one of each per round, and each ratio is printed
+per round and as the median: on a shared machine the floors drift from one minute to the next,
+so only servers measured side by side are compared.
 
     python bench/fleet_scale.py local                        # 10,000 bots, 20 s steady window
+    python bench/fleet_scale.py local --rounds 3             # the README's figures
     python bench/fleet_scale.py local --bots 2000 --seconds 10
-    python bench/fleet_scale.py local --root /tmp/wt-old      # the controller of another checkout
+    python bench/fleet_scale.py local --servers previous-uvloop,controller-uvloop \
+        --previous /tmp/wt-old --rounds 3                     # against the previous release
 
 Bots register first (``register`` messages, acked), then heartbeats are spread evenly over each
 second: bot ``i`` of ``N`` sends at ``i/N`` past every second. The generators and the servers
@@ -51,10 +59,28 @@ import fleet_edges  # beside this script
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-# The floor: a bare echo server on the same loop the controller runs on.
+# The floors: a bare echo server on the same loop the controller runs on; with "parse", the
+# least a controller can do with a line (decode it with msgspec, keep the latest per bot, answer
+# an ack) on the same framing.
 ECHO_SERVER = r"""
 import asyncio, os, socket, sys
-path, use_uvloop = sys.argv[1], sys.argv[2] == "uvloop"
+from typing import Annotated
+import msgspec
+path, use_uvloop, parse = sys.argv[1], sys.argv[2] == "uvloop", sys.argv[3] == "parse"
+
+class Heartbeat(msgspec.Struct, tag="heartbeat", tag_field="type", kw_only=True):
+    id: int | None = None
+    channel: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    rss_mb: float | None = None
+    cpu_pct: float | None = None
+
+class Register(msgspec.Struct, tag="register", tag_field="type", kw_only=True):
+    id: int | None = None
+    channel: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    pid: int
+
+decoder = msgspec.json.Decoder(Heartbeat | Register)
+latest = {}
 
 class Echo(asyncio.Protocol):
     def connection_made(self, transport):
@@ -64,8 +90,15 @@ class Echo(asyncio.Protocol):
         data = self.buf + data
         end = data.rfind(b"\n") + 1
         self.buf = data[end:]
-        if end:
+        if not end:
+            return
+        if not parse:
             self.t.write(data[:end])
+            return
+        for line in data[:end - 1].split(b"\n"):
+            message = decoder.decode(line)
+            latest[message.channel] = message
+            self.t.write(b'{"id":%d,"ok":true}\n' % message.id)
 
 async def main():
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -234,16 +267,17 @@ class Result:
 
 
 def start_controller(
-    work: Path, args: argparse.Namespace, loop: str
+    work: Path, args: argparse.Namespace, loop: str, root: str
 ) -> tuple[subprocess.Popen[bytes], Path]:
-    sock = work / f"c-{loop}.sock"
-    config = work / f"config-{loop}.yaml"
+    tag = f"{loop}-{abs(hash(root)) % 10_000}"
+    sock = work / f"c-{tag}.sock"
+    config = work / f"config-{tag}.yaml"
     config.write_text(
         yaml.safe_dump(
             {
                 "monitoring": {
                     "socket_path": str(sock),
-                    "database_path": str(work / f"c-{loop}.db"),
+                    "database_path": str(work / f"c-{tag}.db"),
                     "max_connections": args.bots + 1000,
                     "max_connections_per_uid": args.bots + 1000,
                     "heartbeat_interval": 1,
@@ -255,7 +289,7 @@ def start_controller(
         )
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATOPS_")}
-    root = Path(args.root).resolve()
+    root = Path(root).resolve()
     env["PYTHONPATH"] = str(root)
     log = (work / "controller.log").open("wb")
     profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
@@ -270,10 +304,10 @@ def start_controller(
     return proc, sock
 
 
-def start_floor(work: Path, loop: str) -> tuple[subprocess.Popen[bytes], Path]:
-    sock = work / f"echo-{loop}.sock"
+def start_floor(work: Path, loop: str, mode: str) -> tuple[subprocess.Popen[bytes], Path]:
+    sock = work / f"{mode}-{loop}.sock"
     proc = subprocess.Popen(
-        [sys.executable, "-c", ECHO_SERVER, str(sock), loop],
+        [sys.executable, "-c", ECHO_SERVER, str(sock), loop, mode],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         preexec_fn=_raise_nofile,
@@ -382,12 +416,44 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-SERVERS = ("floor-asyncio", "floor-uvloop", "controller-uvloop", "controller-asyncio")
+@dataclass(frozen=True)
+class Server:
+    kind: str  # "floor" or "controller"
+    loop: str  # "asyncio" or "uvloop"
+    mode: str = "echo"  # a floor's: "echo" or "parse"
+    previous: bool = False  # a controller of --previous
+
+
+SERVERS = {
+    "floor-asyncio": Server("floor", "asyncio"),
+    "floor-uvloop": Server("floor", "uvloop"),
+    "floor-parse-uvloop": Server("floor", "uvloop", "parse"),
+    "controller-uvloop": Server("controller", "uvloop"),
+    "controller-asyncio": Server("controller", "asyncio"),
+    "previous-uvloop": Server("controller", "uvloop", previous=True),
+}
+DEFAULT_SERVERS = "floor-asyncio,floor-uvloop,floor-parse-uvloop,controller-uvloop"
 RATIOS = (
     ("controller-uvloop", "floor-asyncio", "the target: within 1.5x"),
-    ("controller-asyncio", "floor-asyncio", "same loop"),
     ("controller-uvloop", "floor-uvloop", "same loop"),
+    ("controller-uvloop", "floor-parse-uvloop", "same loop, a line decoded and answered"),
+    ("controller-asyncio", "floor-asyncio", "same loop"),
+    ("controller-uvloop", "previous-uvloop", "this release against --previous"),
 )
+
+
+def start(name: str, work: Path, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], Path]:
+    server = SERVERS[name]
+    if server.kind == "floor":
+        return start_floor(work, server.loop, server.mode)
+    root = args.previous if server.previous else args.root
+    return start_controller(work, args, server.loop, root)
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def local(args: argparse.Namespace) -> None:
@@ -395,40 +461,52 @@ def local(args: argparse.Namespace) -> None:
     unknown = sorted(set(names) - set(SERVERS))
     if unknown:
         raise SystemExit(f"unknown servers {unknown}; choose among {', '.join(SERVERS)}")
-    results: list[Result] = []
+    if "previous-uvloop" in names and not args.previous:
+        raise SystemExit("previous-uvloop needs --previous, the checkout of the previous release")
+    rounds: list[dict[str, Result]] = []
     with tempfile.TemporaryDirectory(prefix="fleet-scale-") as tmp:
         work = Path(tmp)
-        for name in names:
-            print(f"{name}: starting")
-            kind, loop = name.split("-")
-            proc, sock = (
-                start_floor(work, loop) if kind == "floor" else start_controller(work, args, loop)
-            )
-            try:
-                results.append(drive(name, proc, sock, args))
-            finally:
-                stop(proc)
+        for number in range(args.rounds):
+            results: dict[str, Result] = {}
+            for name in names:  # one of each per round: machine drift hits them alike
+                print(f"round {number + 1}/{args.rounds}, {name}: starting")
+                here = work / f"round-{number + 1}"  # a fresh database for each
+                here.mkdir(exist_ok=True)
+                proc, sock = start(name, here, args)
+                try:
+                    results[name] = drive(name, proc, sock, args)
+                finally:
+                    stop(proc)
+            rounds.append(results)
     print(
         f"\n{args.bots:,} bots at 1 Hz, {args.seconds:g} s steady after {args.warmup:g} s, "
-        f"{args.procs} generator processes"
+        f"{args.procs} generator processes, {args.rounds} round(s)"
     )
     print(
         f"{'server':<20}{'CPU %':>8}{'RSS MB':>9}{'ack p50':>10}{'ack p99':>10}"
         f"{'acks':>9}{'missing':>9}{'gen CPU %':>11}  errors"
     )
-    for r in results:
-        print(
-            f"{r.server:<20}{r.cpu_pct:>8.1f}{r.rss_mb:>9.1f}{r.p50_ms:>8.1f}ms{r.p99_ms:>8.1f}ms"
-            f"{r.acked:>9,}{r.missing:>9,}{r.generator_cpu_pct:>11.1f}  {r.errors or '-'}"
-        )
-    for r in results:
-        print(f"{r.server} CPU % by thread: {r.threads}")
-    cpu = {r.server: r.cpu_pct for r in results if r.cpu_pct > 0}
+    for results in rounds:
+        for r in results.values():
+            print(
+                f"{r.server:<20}{r.cpu_pct:>8.1f}{r.rss_mb:>9.1f}{r.p50_ms:>8.1f}ms"
+                f"{r.p99_ms:>8.1f}ms{r.acked:>9,}{r.missing:>9,}{r.generator_cpu_pct:>11.1f}  "
+                f"{r.errors or '-'}"
+            )
+    for name in names:
+        by_thread = [results[name].threads for results in rounds]
+        print(f"{name} CPU % by thread: {' / '.join(map(str, by_thread))}")
     for controller, floor, why in RATIOS:
-        if controller in cpu and floor in cpu:
-            print(f"CPU ratio {controller}/{floor}: {cpu[controller] / cpu[floor]:.2f}x ({why})")
+        ratios = [
+            results[controller].cpu_pct / results[floor].cpu_pct
+            for results in rounds
+            if controller in results and floor in results and results[floor].cpu_pct > 0
+        ]
+        if ratios:
+            each = " / ".join(f"{ratio:.2f}" for ratio in ratios)
+            print(f"CPU ratio {controller}/{floor}: median {median(ratios):.2f}x ({each}; {why})")
     if args.json:
-        print(json.dumps([r.__dict__ for r in results]))
+        print(json.dumps([[r.__dict__ for r in results.values()] for results in rounds]))
 
 
 def main() -> None:
@@ -440,9 +518,14 @@ def main() -> None:
     run.add_argument("--warmup", type=float, default=5.0)
     run.add_argument("--seconds", type=float, default=20.0, help="steady window measured")
     run.add_argument(
-        "--servers", default=",".join(SERVERS), help=f"which to run, in order: {','.join(SERVERS)}"
+        "--servers",
+        default=DEFAULT_SERVERS,
+        help=f"which to run, in order, each round (default {DEFAULT_SERVERS}; also "
+        "controller-asyncio, and previous-uvloop with --previous)",
     )
+    run.add_argument("--rounds", type=int, default=1, help="run every server this many times")
     run.add_argument("--root", default=str(ROOT), help="the chatops checkout to run")
+    run.add_argument("--previous", help="a checkout of the previous release, for previous-uvloop")
     run.add_argument("--profile", help="run the controller under cProfile, stats to this file")
     run.add_argument("--json", action="store_true", help="also print the results as JSON")
     run.set_defaults(func=local)

@@ -43,6 +43,20 @@ async def test_malformed_lines_never_cost_the_connection_or_raise_a_false_alert(
     assert "evil\x1b[2J" not in fleet.bots
 
 
+async def test_a_heartbeat_for_a_name_no_bot_could_have_is_refused_escaped(
+    raw, controller: Controller
+) -> None:
+    """A heartbeat's channel is not pattern-checked (it must name a registered bot, whose name
+    was): one with control characters is refused ``not_registered`` with them escaped."""
+    client: RawClient = await raw()
+    reply = await client.request({"id": 1, "type": "heartbeat", "channel": "evil\x1b[2J\x07"})
+    assert reply["error"]["code"] == "not_registered"
+    assert "\x1b" not in reply["error"]["message"] and "\x07" not in reply["error"]["message"]
+    assert "evil\\x1b[2J\\x07" in reply["error"]["message"]
+    fleet = controller.services.fleet
+    assert fleet is not None and not fleet.bots
+
+
 async def test_heartbeat_flood_with_large_features_is_bounded(workdir: Path) -> None:
     settings = make_settings(workdir)  # metrics_interval: the seed's 15 s
     ctl = new_controller(settings)

@@ -62,4 +62,4 @@ def test_credentials_are_created_and_revoked(workdir: Path) -> None:
     again = chatops(workdir, "edge", "credentials", "revoke", "edge-a", nats=nats)
     assert again.returncode == 1 and "no credential for host 'edge-a'" in again.stderr
     bad = chatops(workdir, "edge", "credentials", "create", "a.b", nats=nats)
-    assert bad.returncode == 1 and "cannot be a host's name" in bad.stderr
+    assert bad.returncode == 2 and "cannot be a host's name" in bad.stderr  # a usage error

@@ -69,7 +69,7 @@ def _tell_hub(settings: Settings, host: str) -> str:
 
 
 def _credentials(settings: Settings, args: argparse.Namespace) -> int:
-    from chatops.nats.credentials import CredentialError, Credentials
+    from chatops.nats.credentials import BadHostName, CredentialError, Credentials
 
     credentials = Credentials(settings)
     try:
@@ -84,7 +84,7 @@ def _credentials(settings: Settings, args: argparse.Namespace) -> int:
             print(_tell_hub(settings, args.host))
     except (CredentialError, OSError) as exc:
         print(f"chatops: {exc}", file=sys.stderr)
-        return EXIT_RUNTIME
+        return EXIT_CONFIG if isinstance(exc, BadHostName) else EXIT_RUNTIME
     print(f"{written.users_conf}: the users nats-server allows (include it in its config)")
     if written.reloaded:
         print("nats-server reloaded: the change is in force")

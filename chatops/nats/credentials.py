@@ -31,7 +31,11 @@ HUB = "hub"
 
 
 class CredentialError(Exception):
-    """A host name that cannot be one, a host unknown to revoke, an unreadable directory."""
+    """A host unknown to revoke, an unreadable directory."""
+
+
+class BadHostName(CredentialError):
+    """A host name that cannot be one: the caller's mistake, not the machine's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +84,7 @@ class Credentials:
 
     def create(self, host: str) -> Written:
         if not HOST_NAME.match(host) or host == HUB:
-            raise CredentialError(
+            raise BadHostName(
                 f"{host!r} cannot be a host's name: letters, digits, '-' and '_' (no dots), "
                 f"at most 63, and not {HUB!r}"
             )

@@ -14,6 +14,11 @@ PROTOCOL_VERSION = 1
 # never carry a terminal escape sequence or break a line. Any short label on the wire uses it.
 PRINTABLE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]+\Z"  # \Z: "$" lets a final newline through
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=PRINTABLE_PATTERN)]
+RegisteredName = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+"""A name that means something only if it is registered already (a heartbeat's channel): its
+registration checked it as a :data:`Name`, and one that matches no bot is refused
+``not_registered``, its repr in the message. The pattern (a regex call per string, about a tenth
+of the controller's CPU at 10,000 heartbeats a second) is not run again."""
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 Pid = Annotated[int, msgspec.Meta(gt=0, le=2**31 - 1)]
 RequestId = int | str | None

@@ -85,6 +85,7 @@ from chatops.wire.fields import (
     Millis,
     Name,
     Pid,
+    RegisteredName,
     RequestBase,
     RequestId,
     RssMb,
@@ -119,7 +120,7 @@ class Register(RequestBase, tag="register"):
 
 
 class Heartbeat(RequestBase, tag="heartbeat"):
-    channel: Name
+    channel: RegisteredName
     pid: Pid | None = None
     rss_mb: RssMb | None = None
     cpu_pct: CpuPct | None = None

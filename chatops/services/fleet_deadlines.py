@@ -80,13 +80,12 @@ class SilenceDeadlines:
         A bot judged by a timer of its own keeps it until it fires."""
         heard = self.heard
         channel = bot.channel
-        if channel in heard:
-            at = bot.last_heartbeat
-            if at >= self._newest:
-                del heard[channel]
+        at = bot.last_heartbeat
+        if at >= self._newest:
+            if heard.pop(channel, None) is not None:
                 heard[channel] = self._newest = at
-            else:
-                self.arm(bot)  # the clock went back: its place would judge it late
+        elif channel in heard:
+            self.arm(bot)  # the clock went back: its place would judge it late
 
     def next(self, bot: BotState) -> float | None:
         """When ``bot``'s next threshold comes, or None when silence can change it no more."""

@@ -17,7 +17,8 @@ runs by default), ``controller-asyncio`` (``monitoring.uvloop: false``) and ``pr
 controller, on uvloop where it is available, with the bare asyncio echo server; the same-loop
 ratios say how much of the controller's cost is its own work rather than the loop's.
 
-With ``--rounds N`` every server runs N times, one of each per round, and each ratio is printed
+With ``--rounds N`` every server runs N times, one of each per round (the order turning from
+one round to the next), and each ratio is printed
 per round and as the median: on a shared machine the floors drift from one minute to the next,
 so only servers measured side by side are compared.
 
@@ -267,9 +268,8 @@ class Result:
 
 
 def start_controller(
-    work: Path, args: argparse.Namespace, loop: str, root: str
+    work: Path, args: argparse.Namespace, loop: str, root: str, tag: str
 ) -> tuple[subprocess.Popen[bytes], Path]:
-    tag = f"{loop}-{abs(hash(root)) % 10_000}"
     sock = work / f"c-{tag}.sock"
     config = work / f"config-{tag}.yaml"
     config.write_text(
@@ -291,7 +291,7 @@ def start_controller(
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATOPS_")}
     root = Path(root).resolve()
     env["PYTHONPATH"] = str(root)
-    log = (work / "controller.log").open("wb")
+    log = (work / f"{tag}.log").open("wb")
     profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
     proc = subprocess.Popen(
         [sys.executable, *profile, "-m", "chatops.cli", "--config", str(config), "run"],
@@ -447,7 +447,7 @@ def start(name: str, work: Path, args: argparse.Namespace) -> tuple[subprocess.P
     if server.kind == "floor":
         return start_floor(work, server.loop, server.mode)
     root = args.previous if server.previous else args.root
-    return start_controller(work, args, server.loop, root)
+    return start_controller(work, args, server.loop, root, tag=name)
 
 
 def median(values: list[float]) -> float:
@@ -468,7 +468,10 @@ def local(args: argparse.Namespace) -> None:
         work = Path(tmp)
         for number in range(args.rounds):
             results: dict[str, Result] = {}
-            for name in names:  # one of each per round: machine drift hits them alike
+            # One of each per round, machine drift hitting them alike; the order turns each
+            # round so that none always runs first.
+            turn = number % len(names)
+            for name in names[turn:] + names[:turn]:
                 print(f"round {number + 1}/{args.rounds}, {name}: starting")
                 here = work / f"round-{number + 1}"  # a fresh database for each
                 here.mkdir(exist_ok=True)
@@ -487,7 +490,7 @@ def local(args: argparse.Namespace) -> None:
         f"{'acks':>9}{'missing':>9}{'gen CPU %':>11}  errors"
     )
     for results in rounds:
-        for r in results.values():
+        for r in (results[name] for name in names):
             print(
                 f"{r.server:<20}{r.cpu_pct:>8.1f}{r.rss_mb:>9.1f}{r.p50_ms:>8.1f}ms"
                 f"{r.p99_ms:>8.1f}ms{r.acked:>9,}{r.missing:>9,}{r.generator_cpu_pct:>11.1f}  "

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from chatops.config import MonitoringConfig
-from chatops.records.fleet import BotStatus, FleetEvent
+from chatops.records.fleet import BotState, BotStatus, FleetEvent
 from chatops.runtime.bus import EventBus
 from chatops.runtime.timers import Callback, Timers
 from chatops.services.callers import Caller
-from chatops.services.errors import NotFound
+from chatops.services.errors import NotFound, Refused
 from chatops.services.fleet import FleetService
 from chatops.services.ownership import Ownership
 from chatops.store import Store
@@ -282,7 +282,7 @@ async def test_a_clock_stepped_back_never_judges_a_bot_late(store: Store) -> Non
     fleet.heartbeat(me, "stepped")
     fleet.heartbeat(me, "ahead")
     clock.now = t1 + 20
-    fleet.heartbeat(me, "ahead")  # the order now: ahead alone; stepped has a timer
+    fleet.heartbeat(me, "ahead")  # stamped before the newest too: a timer of its own
     assert fleet.silence_deadline("stepped") == t1 - 3 + 40
     clock.now = t1 - 3 + 40
     fleet.timers.run_due()
@@ -315,3 +315,66 @@ async def test_the_reconnect_grace_ends_by_its_timer(store: Store) -> None:
     assert second.silence_deadline("never-returns") is None
     [down] = [e for e in events if e.new_status == "down"]
     assert down.channel == "never-returns" and down.ts == t0 + 30
+
+
+async def test_a_bot_back_by_heartbeat_after_a_restart_is_judged_from_it(store: Store) -> None:
+    """A bot that reconnects after a controller restart by heartbeating (no register) leaves
+    its reconnect grace: its late threshold counts from that heartbeat, not from the grace's
+    end."""
+    clock, events = FakeClock(), []
+    first = make_fleet(store, clock, events)
+    first.register(peer(), "returns", os.getpid(), {})
+    await store.flush()
+    first.close()
+
+    second = make_fleet(store, clock, events, restart_grace=90)
+    await second.start()
+    t0 = clock.now
+    clock.now = t0 + 5
+    second.heartbeat(Caller(pid=os.getpid()), "returns")  # a new connection of its process
+    assert second.silence_deadline("returns") == t0 + 5 + 40
+    clock.now = t0 + 45
+    second.timers.run_due()
+    bot = second.bots["returns"]
+    assert bot.status is BotStatus.LATE and bot.status_changed_at == t0 + 45
+
+
+async def test_one_bot_failing_to_be_judged_leaves_the_others_watched(store: Store) -> None:
+    """The online fleet shares one timer: a failure while judging one bot (here a listener of
+    its change) is raised for the timers to log, and the others are still judged."""
+    clock, events = FakeClock(), []
+    fleet = make_fleet(store, clock, events)
+    me = peer()
+    for name in ("a", "b", "c"):
+        fleet.register(me, name, os.getpid(), {})
+    broken = {"a"}
+
+    def listener(bot: BotState) -> None:
+        if bot.channel in broken and bot.status is BotStatus.LATE:
+            broken.discard(bot.channel)
+            raise RuntimeError("listener failed")
+
+    fleet.on_change.append(listener)
+    t0 = clock.now
+    clock.now = t0 + 40
+    assert fleet.timers.run_due() == 1
+    assert "RuntimeError: listener failed" in fleet.timers.errors["reap"]
+    assert {name: fleet.bots[name].status for name in "abc"} == dict.fromkeys("abc", BotStatus.LATE)
+    clock.now = t0 + 60
+    fleet.timers.run_due()
+    assert all(fleet.bots[name].status is BotStatus.STALE for name in "abc")
+
+
+async def test_on_a_hub_no_local_client_heartbeats_another_hosts_bot(store: Store) -> None:
+    """A bot an edge reports is the edge's to speak for: a local client's heartbeat for it is
+    refused, and its state (down, here) is left as its edge said."""
+    clock, events = FakeClock(), []
+    fleet = make_fleet(store, clock, events)
+    fleet.hub = True
+    now = clock.now
+    remote = BotState("edge-a/worker", 4242, BotStatus.ONLINE, now, now, now, host="edge-a")
+    fleet.mirror(remote, BotStatus.DOWN, "host unreachable")
+    with pytest.raises(Refused, match="supervised by its host's edge"):
+        fleet.heartbeat(peer(), "edge-a/worker")
+    assert fleet.bots["edge-a/worker"].status is BotStatus.DOWN
+    assert fleet.bots["edge-a/worker"].last_heartbeat == now

@@ -10,7 +10,8 @@ After a controller restart the bots the database knew as alive get ``restart_gra
 reconnect before they are declared down; their pids are watched meanwhile, so a death during the
 grace is seen at once. Each transition is published on the bus and stored in ``events``.
 
-Silence is noticed by a timer per bot at its next threshold, not by a sweep (see
+Silence is noticed by timers at each threshold, not by a sweep: one for the online bots in the
+order they were last heard, one per bot for the rest (see
 :mod:`chatops.services.fleet_deadlines`).
 
 Who may speak for a bot is :class:`~chatops.services.ownership.Ownership`'s to say; the fleet
@@ -45,7 +46,7 @@ from chatops.runtime.bus import EventBus
 from chatops.runtime.pidwatch import PidWatcher, pid_alive
 from chatops.runtime.timers import Timers
 from chatops.services.callers import Caller, LinkError
-from chatops.services.errors import Invalid, NotFound, NotRegistered
+from chatops.services.errors import Invalid, NotFound, NotRegistered, Refused
 from chatops.services.event_budget import FleetHistory
 from chatops.services.fleet_deadlines import SilenceDeadlines
 from chatops.services.idempotency import event_time
@@ -212,16 +213,21 @@ class FleetService:
         if bot is None:
             raise NotRegistered(f"{channel!r} is not registered; send register first")
         self.ownership.authorize(caller, channel)
+        adopting = channel not in caller.owns
+        if adopting and self.hub and is_remote(channel):
+            raise Refused(f"{channel!r} is supervised by its host's edge: only it reports the bot")
         now = self._clock()
-        sampled_at = now if ts is None else event_time(ts, now, self._max_event_age)
+        max_age = self._config.data_retention_days * 86400.0  # older than kept: refused
+        sampled_at = now if ts is None else event_time(ts, now, max_age)
         bot.last_heartbeat = now
         if rss_mb is not None:
             bot.rss_mb = rss_mb
         if cpu_pct is not None:
             bot.cpu_pct = cpu_pct
-        if channel not in caller.owns:
+        if adopting:
             self.ownership.adopt(caller, channel)
             self._deadlines.end_grace(channel)
+            self._deadlines.arm(bot)  # back from a reconnect grace: judged from this heartbeat
         due = now >= self._metrics_due.get(channel, 0.0)
         if due:
             # One metrics row and one status row per metrics_interval: the heartbeats in between
@@ -271,10 +277,6 @@ class FleetService:
             detail=detail[:2000],
         )
         self._history.note(event)
-
-    @property
-    def _max_event_age(self) -> float:
-        return self._config.data_retention_days * 86400.0
 
     def connection_lost(self, caller: Caller) -> None:
         for channel in self.ownership.connection_lost(caller):

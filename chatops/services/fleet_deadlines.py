@@ -131,6 +131,8 @@ class SilenceDeadlines:
                 self._arm_heard()
                 return
         self.heard.pop(channel, None)
+        if not self.heard:
+            self._newest = float("-inf")  # after the clock stepped back, the order starts again
         armed = self._timers.when(key)
         if armed is None or armed > deadline:
             self._timers.schedule(key, deadline, lambda: self.apply(channel))
@@ -154,10 +156,18 @@ class SilenceDeadlines:
             if at > cutoff:
                 break
             due.append(channel)
-        for channel in due:
-            del self.heard[channel]
-            self.apply(channel)  # late now, or (heard since) back in the order
-        self._arm_heard()
+        failed: Exception | None = None
+        try:
+            for channel in due:
+                self.heard.pop(channel, None)
+                try:
+                    self.apply(channel)  # late now, or (heard since) back in the order
+                except Exception as exc:  # one bot's failure must not leave the rest unwatched
+                    failed = failed or exc
+        finally:
+            self._arm_heard()
+        if failed is not None:
+            raise failed  # the timers log it and show it in the diagnostics
 
     def apply(self, channel: str) -> None:
         """Apply ``channel``'s deadlines now (its timer fired, or a sweep asked): past its

@@ -181,7 +181,8 @@ class Connection(asyncio.Protocol):
                 self._handle(lines[0])
             finally:
                 self._end_turn()
-            self._check_backlog()
+            if not self.closed:
+                self._check_backlog()
         else:
             self._lines.extend(lines)
             self._take_turn()

@@ -194,7 +194,7 @@ class SilenceDeadlines:
         cfg = self._config
         if silence >= cfg.stale_timeout and bot.status is not BotStatus.STALE:
             self._transition(bot, BotStatus.STALE, f"no heartbeat for {silence:.0f}s")
-        elif silence >= cfg.heartbeat_interval + cfg.late_grace and bot.status is BotStatus.ONLINE:
+        elif silence >= self._late_after and bot.status is BotStatus.ONLINE:
             self._transition(bot, BotStatus.LATE, f"heartbeat missed ({silence:.0f}s)")
         else:
             self.arm(bot)
